@@ -1,0 +1,57 @@
+"""Shared fixtures: an isolated data directory per test, users, API clients and factories."""
+
+from __future__ import annotations
+
+import pytest
+from rest_framework.test import APIClient
+
+
+@pytest.fixture(autouse=True)
+def data_dirs(settings, tmp_path):
+    """Every test writes file bytes into its own temporary store."""
+    settings.FILES_DIR = tmp_path / "files"
+    settings.UPLOAD_TMP_DIR = tmp_path / "tmp"
+    settings.FILE_UPLOAD_TEMP_DIR = str(tmp_path / "tmp")
+    settings.FILES_DIR.mkdir()
+    settings.UPLOAD_TMP_DIR.mkdir()
+    return tmp_path
+
+
+@pytest.fixture
+def make_user(db, django_user_model):
+    def make(username: str = "alice", password: str = "s3cret-pass!", **extra):
+        return django_user_model.objects.create_user(username=username, password=password, **extra)
+
+    return make
+
+
+@pytest.fixture
+def alice(make_user):
+    return make_user("alice")
+
+
+@pytest.fixture
+def bob(make_user):
+    return make_user("bob")
+
+
+@pytest.fixture
+def api(alice):
+    client = APIClient()
+    client.force_authenticate(alice)
+    return client
+
+
+@pytest.fixture
+def anon():
+    return APIClient()
+
+
+@pytest.fixture
+def client_for():
+    def make(user):
+        client = APIClient()
+        client.force_authenticate(user)
+        return client
+
+    return make

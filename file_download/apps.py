@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class FileDownloadConfig(AppConfig):
+    name = "file_download"
+    verbose_name = "Downloads"

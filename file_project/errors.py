@@ -1,0 +1,109 @@
+"""One error shape for the whole API: ``{"detail": str, "code": str, "errors"?: {field: [msg]}}``.
+
+``api_exception_handler`` is DRF's exception handler; ``json_404``/``json_500`` replace Django's
+HTML error pages for paths under ``/api/`` so no client ever parses an HTML stack trace.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views.defaults import page_not_found, server_error
+from rest_framework import exceptions, status
+from rest_framework.fields import get_error_detail
+from rest_framework.response import Response
+from rest_framework.views import exception_handler
+
+
+class Conflict(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The request conflicts with the current state of the resource."
+    default_code = "conflict"
+
+
+class PayloadTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The upload is larger than this server accepts."
+    default_code = "too_large"
+
+
+def _first_code(codes: Any) -> str:
+    if isinstance(codes, str):
+        return codes
+    if isinstance(codes, list) and codes:
+        return _first_code(codes[0])
+    if isinstance(codes, dict) and codes:
+        return _first_code(next(iter(codes.values())))
+    return "error"
+
+
+def _flatten_messages(detail: Any) -> dict[str, list[str]]:
+    """Turn DRF's nested ``ValidationError.detail`` into ``{field: [message, ...]}``."""
+    if isinstance(detail, dict):
+        out: dict[str, list[str]] = {}
+        for field, value in detail.items():
+            if isinstance(value, dict) and all(isinstance(key, int) for key in value):
+                # A list field's per-item errors belong to the field itself.
+                out[field] = [msg for messages in _flatten_messages(value).values() for msg in messages]
+            elif isinstance(value, dict):
+                for sub, messages in _flatten_messages(value).items():
+                    out[f"{field}.{sub}"] = messages
+            elif isinstance(value, list):
+                out[field] = [str(item) for item in value]
+            else:
+                out[field] = [str(value)]
+        return out
+    if isinstance(detail, list):
+        return {"non_field_errors": [str(item) for item in detail]}
+    return {"non_field_errors": [str(detail)]}
+
+
+def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, DjangoValidationError):
+        # Services validate with Django's ValidationError; the API answers it as a 400.
+        exc = exceptions.ValidationError(get_error_detail(exc))
+    elif isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+    response = exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        errors = _flatten_messages(exc.detail)
+        fields = [name for name in errors if name != "non_field_errors"]
+        if fields:
+            summary = "; ".join(f"{name}: {errors[name][0]}" for name in fields)
+        else:
+            summary = errors["non_field_errors"][0]
+        response.data = {"detail": summary, "code": _first_code(exc.get_codes()), "errors": errors}
+    elif isinstance(exc, exceptions.APIException):
+        detail = exc.detail
+        code = _first_code(exc.get_codes())
+        response.data = {"detail": str(detail), "code": code}
+    return response
+
+
+def json_404(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Not found.", "code": "not_found"}, status=404)
+    return page_not_found(request, exception)  # type: ignore[arg-type]
+
+
+def json_500(request: HttpRequest) -> HttpResponse:
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Internal server error.", "code": "server_error"}, status=500)
+    return server_error(request)
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    if request.path.startswith("/api/"):
+        return JsonResponse(
+            {"detail": f"CSRF check failed: {reason} Reload the page and try again.", "code": "csrf_failed"}, status=403
+        )
+    from django.views.csrf import csrf_failure as default_csrf_failure
+
+    return default_csrf_failure(request, reason)

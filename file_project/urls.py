@@ -1,0 +1,28 @@
+"""URL map: the API under /api/, admin, health, schema/docs, and the SPA for everything else."""
+
+from django.contrib import admin
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from .health import healthz
+from .spa import spa_index
+
+handler404 = "file_project.errors.json_404"
+handler500 = "file_project.errors.json_500"
+
+api_patterns = [
+    path("auth/", include("authentication.urls")),
+    path("", include("file_download.urls")),
+    path("", include("file_upload.urls")),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+]
+
+urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("healthz/", healthz),
+    path("admin/", admin.site.urls),
+    path("api/", include(api_patterns)),
+    # Anything under /api/ that matched nothing is a JSON 404, never the SPA.
+    re_path(r"^(?!api/|admin/|static/|healthz)(?P<path>.*)$", spa_index, name="spa"),
+]

@@ -1,0 +1,197 @@
+"""Workspace models: projects with members, a folder tree, and files with their metadata."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.db import models
+from django.db.models import Q
+
+from .metadata import TEXT_FIELD_MAX_LENGTH as TEXT_MAX
+from .metadata import Vocabulary, choices_for
+from .validators import validate_bioproject, validate_biosample, validate_object_name, validate_sra
+
+
+class AccessLevel(models.TextChoices):
+    PUBLIC = "public", "Public"
+    INTERNAL = "internal", "Internal"
+    RESTRICTED = "restricted", "Restricted"
+
+
+class NodeAccessLevel(models.TextChoices):
+    """Folders and files may inherit their level from their parent."""
+
+    INHERIT = "inherit", "Inherit"
+    PUBLIC = "public", "Public"
+    INTERNAL = "internal", "Internal"
+    RESTRICTED = "restricted", "Restricted"
+
+
+class Role(models.TextChoices):
+    OWNER = "owner", "Owner"
+    EDITOR = "editor", "Editor"
+    VIEWER = "viewer", "Viewer"
+
+
+class Project(models.Model):
+    name = models.CharField(max_length=200, unique=True)
+    description = models.TextField(blank=True, default="")
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="owned_projects")
+    access_level = models.CharField(max_length=16, choices=AccessLevel.choices, default=AccessLevel.INTERNAL)
+    retention_days = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ProjectMember(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="members")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="project_memberships")
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.VIEWER)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["project", "user"], name="uniq_project_member")]
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.role}) in {self.project}"
+
+
+class ProjectGroup(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="group_roles")
+    group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="project_roles")
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.VIEWER)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["project", "group"], name="uniq_project_group")]
+
+    def __str__(self) -> str:
+        return f"{self.group} ({self.role}) in {self.project}"
+
+
+class Folder(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="folders")
+    parent = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="children")
+    name = models.CharField(max_length=255, validators=[validate_object_name])
+    access_level = models.CharField(max_length=16, choices=NodeAccessLevel.choices, default=NodeAccessLevel.INHERIT)
+    # Materialised paths: ``tree_path`` holds ids ("/3/17/") for subtree queries with one
+    # prefix match; ``name_path`` holds names ("/raw/run1") for display.
+    tree_path = models.CharField(max_length=1024, db_index=True, editable=False, default="/")
+    name_path = models.TextField(editable=False, default="/")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["parent", "name"], condition=Q(parent__isnull=False), name="uniq_folder_name_in_parent"
+            ),
+            models.UniqueConstraint(
+                fields=["project", "name"], condition=Q(parent__isnull=True), name="uniq_folder_name_in_project_root"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.project}:{self.name_path}"
+
+
+class ParseStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+    SKIPPED = "skipped", "Skipped"
+
+
+class UploadMethod(models.TextChoices):
+    WEB = "web", "Web"
+    API = "api", "API"
+    TUS = "tus", "tus"
+    NCBI = "ncbi import", "NCBI import"
+
+
+class FileQuerySet(models.QuerySet):
+    def alive(self) -> FileQuerySet:
+        return self.filter(deleted_at__isnull=True)
+
+
+class File(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="files")
+    folder = models.ForeignKey(Folder, on_delete=models.PROTECT, null=True, blank=True, related_name="files")
+    name = models.CharField(max_length=255, validators=[validate_object_name])
+    description = models.TextField(blank=True, default="")
+    size = models.BigIntegerField(default=0)
+    sha256 = models.CharField(max_length=64, blank=True, default="", db_index=True)
+    md5 = models.CharField(max_length=32, blank=True, default="")
+    content_type = models.CharField(max_length=255, blank=True, default="")
+    storage_key = models.CharField(max_length=255, editable=False)
+    tags = models.JSONField(default=list, blank=True)
+    access_level = models.CharField(max_length=16, choices=NodeAccessLevel.choices, default=NodeAccessLevel.INHERIT)
+    effective_access_level = models.CharField(
+        max_length=16, choices=AccessLevel.choices, db_index=True, default=AccessLevel.INTERNAL, editable=False
+    )
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="files")
+    upload_method = models.CharField(max_length=32, choices=UploadMethod.choices, default=UploadMethod.API)
+
+    # Biological metadata
+    organism = models.CharField(max_length=TEXT_MAX, blank=True, default="", db_index=True)
+    taxon_id = models.PositiveIntegerField(null=True, blank=True)
+    tissue = models.CharField(max_length=TEXT_MAX, blank=True, default="")
+    cell_type = models.CharField(max_length=TEXT_MAX, blank=True, default="")
+    disease = models.CharField(max_length=TEXT_MAX, blank=True, default="")
+    sex = models.CharField(max_length=16, blank=True, default="", choices=choices_for(Vocabulary.SEX))
+    developmental_stage = models.CharField(max_length=TEXT_MAX, blank=True, default="")
+    sample_id = models.CharField(max_length=TEXT_MAX, blank=True, default="")
+    treatment = models.CharField(max_length=TEXT_MAX, blank=True, default="")
+    genotype = models.CharField(max_length=TEXT_MAX, blank=True, default="")
+    # Technical metadata
+    assay_type = models.CharField(
+        max_length=32, blank=True, default="", db_index=True, choices=choices_for(Vocabulary.ASSAY_TYPE)
+    )
+    data_type = models.CharField(max_length=32, blank=True, default="", choices=choices_for(Vocabulary.DATA_TYPE))
+    file_format = models.CharField(max_length=32, blank=True, default="", db_index=True)
+    platform = models.CharField(max_length=32, blank=True, default="", choices=choices_for(Vocabulary.PLATFORM))
+    instrument_model = models.CharField(max_length=TEXT_MAX, blank=True, default="")
+    library_layout = models.CharField(
+        max_length=16, blank=True, default="", choices=choices_for(Vocabulary.LIBRARY_LAYOUT)
+    )
+    read_length = models.PositiveIntegerField(null=True, blank=True)
+    reference_genome = models.CharField(max_length=TEXT_MAX, blank=True, default="")
+    sequencing_date = models.DateField(null=True, blank=True)
+    bioproject_accession = models.CharField(max_length=32, blank=True, default="", validators=[validate_bioproject])
+    biosample_accession = models.CharField(max_length=32, blank=True, default="", validators=[validate_biosample])
+    sra_accession = models.CharField(max_length=32, blank=True, default="", validators=[validate_sra])
+
+    stats = models.JSONField(default=dict, blank=True)
+    parse_status = models.CharField(max_length=16, choices=ParseStatus.choices, default=ParseStatus.PENDING)
+    parse_error = models.TextField(blank=True, default="")
+
+    deleted_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = FileQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["folder", "name"],
+                condition=Q(deleted_at__isnull=True, folder__isnull=False),
+                name="uniq_live_file_name_in_folder",
+            ),
+            models.UniqueConstraint(
+                fields=["project", "name"],
+                condition=Q(deleted_at__isnull=True, folder__isnull=True),
+                name="uniq_live_file_name_in_project_root",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name

@@ -1,0 +1,1 @@
+"""Format detection and statistics extraction; see ``registry``."""

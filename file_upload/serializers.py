@@ -1,0 +1,195 @@
+"""Serializers for projects, folders and files (the 22 metadata fields exposed flat)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from authentication.permissions import project_role
+
+from . import services
+from .metadata import METADATA_FIELD_NAMES, METADATA_FIELDS
+from .models import File, Folder, Project
+from .validators import validate_object_name
+
+
+class NameField(serializers.CharField):
+    """A folder or file name: validated against path traversal and length."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", 1024)  # byte limit is checked by the validator
+        kwargs.setdefault("trim_whitespace", False)
+        super().__init__(**kwargs)
+        self.validators.append(validate_object_name)
+
+
+class TagsField(serializers.ListField):
+    """Tags as a JSON list, or a comma-separated string from multipart forms."""
+
+    child = serializers.CharField(max_length=64, allow_blank=True)
+
+    def to_internal_value(self, data: Any) -> list[str]:
+        if isinstance(data, str):
+            data = data.split(",")
+        elif hasattr(data, "getlist"):
+            data = [part for item in data.getlist(self.field_name) for part in str(item).split(",")]
+        return services.normalise_tags(super().to_internal_value(data))
+
+    def get_value(self, dictionary: Any) -> Any:
+        if hasattr(dictionary, "getlist") and self.field_name in dictionary:
+            values = dictionary.getlist(self.field_name)
+            return ",".join(values) if len(values) > 1 else values[0]
+        return super().get_value(dictionary)
+
+
+class ProjectSerializer(serializers.ModelSerializer):
+    owner = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    my_role = serializers.SerializerMethodField()
+    file_count = serializers.IntegerField(read_only=True, default=0)
+    total_size = serializers.IntegerField(read_only=True, default=0)
+
+    class Meta:
+        model = Project
+        fields = [
+            "id",
+            "name",
+            "description",
+            "owner",
+            "access_level",
+            "retention_days",
+            "my_role",
+            "file_count",
+            "total_size",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["id", "owner", "created_at", "updated_at"]
+        # Uniqueness is answered as 409 by the service, not as a field error here.
+        extra_kwargs = {"name": {"validators": []}}
+
+    def get_my_role(self, project: Project) -> str | None:
+        request = self.context.get("request")
+        return project_role(request.user, project) if request else None
+
+
+class FolderRefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Folder
+        fields = ["id", "name"]
+
+
+class FolderSerializer(serializers.ModelSerializer):
+    name = NameField()
+    path = serializers.CharField(source="name_path", read_only=True)
+    ancestors = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Folder
+        fields = ["id", "project", "parent", "name", "path", "access_level", "ancestors", "created_at", "updated_at"]
+        read_only_fields = ["id", "path", "created_at", "updated_at"]
+        validators: list = []
+
+    def get_ancestors(self, folder: Folder) -> list[dict[str, Any]]:
+        if not self.context.get("with_ancestors"):
+            return []
+        return FolderRefSerializer(services.folder_ancestors(folder), many=True).data
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if self.instance is not None and "project" in attrs and attrs["project"] != self.instance.project:
+            raise serializers.ValidationError({"project": ["A folder cannot move to another project."]})
+        return attrs
+
+
+class FileSerializer(serializers.ModelSerializer):
+    name = NameField(required=False)
+    tags = TagsField(required=False)
+    owner = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    download_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = File
+        fields = [
+            "id",
+            "project",
+            "folder",
+            "name",
+            "size",
+            "sha256",
+            "md5",
+            "content_type",
+            "description",
+            "tags",
+            "access_level",
+            "effective_access_level",
+            "owner",
+            "parse_status",
+            "parse_error",
+            "stats",
+            "upload_method",
+            "created_at",
+            "updated_at",
+            "download_url",
+            *METADATA_FIELD_NAMES,
+        ]
+        read_only_fields = [
+            "id",
+            "project",
+            "folder",
+            "size",
+            "sha256",
+            "md5",
+            "content_type",
+            "effective_access_level",
+            "owner",
+            "parse_status",
+            "parse_error",
+            "stats",
+            "upload_method",
+            "created_at",
+            "updated_at",
+            "download_url",
+        ]
+        validators: list = []
+
+    def get_download_url(self, file: File) -> str:
+        return f"/api/files/{file.id}/download/"
+
+
+class FileUploadSerializer(serializers.ModelSerializer):
+    """Fields of the one-shot multipart upload; the file itself is checked by the view."""
+
+    file = serializers.FileField(write_only=True, allow_empty_file=True, use_url=False)
+    name = NameField(required=False)
+    tags = TagsField(required=False)
+    project = serializers.PrimaryKeyRelatedField(queryset=Project.objects.all())
+    folder = serializers.PrimaryKeyRelatedField(queryset=Folder.objects.all(), required=False, allow_null=True)
+
+    class Meta:
+        model = File
+        fields = ["file", "project", "folder", "name", "description", "tags", "access_level", *METADATA_FIELD_NAMES]
+        validators: list = []
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        folder = attrs.get("folder")
+        if folder is not None and folder.project_id != attrs["project"].id:
+            raise serializers.ValidationError({"folder": ["The folder belongs to another project."]})
+        return attrs
+
+
+class MetadataFieldSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    label = serializers.CharField()
+    group = serializers.CharField()
+    type = serializers.CharField(source="kind")
+    choices = serializers.ListField(child=serializers.CharField(), allow_null=True)
+    help = serializers.CharField()
+
+
+def metadata_fields_payload() -> dict[str, Any]:
+    from .models import AccessLevel
+
+    return {
+        "fields": MetadataFieldSerializer(METADATA_FIELDS, many=True).data,
+        "access_levels": list(AccessLevel.values),
+    }

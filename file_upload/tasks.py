@@ -1,0 +1,11 @@
+"""Celery wrappers around ``file_upload.services``: load by primary key, call the service."""
+
+from celery import shared_task
+
+from . import services
+
+
+@shared_task(name="file_upload.parse_file")
+def parse_file_task(file_id: int) -> str | None:
+    file = services.parse_file(file_id)
+    return file.parse_status if file else None

@@ -1,0 +1,169 @@
+from __future__ import annotations
+
+import pytest
+
+from file_upload.models import Folder, Project, ProjectMember
+from file_upload.tests.factories import make_file, make_folder
+
+pytestmark = pytest.mark.django_db
+
+
+class TestProjectsApi:
+    def test_create_list_and_read(self, api, alice):
+        response = api.post(
+            "/api/projects/", {"name": "Liver atlas", "description": "scRNA", "access_level": "restricted"}
+        )
+        assert response.status_code == 201, response.json()
+        body = response.json()
+        assert body["owner"] == "alice"
+        assert body["my_role"] == "owner"
+        assert body["access_level"] == "restricted"
+        listing = api.get("/api/projects/").json()
+        assert listing["count"] == 1
+        assert listing["results"][0]["name"] == "Liver atlas"
+        assert listing["results"][0]["file_count"] == 0
+        assert api.get(f"/api/projects/{body['id']}/").json()["name"] == "Liver atlas"
+
+    def test_counts_and_size_exclude_trash(self, api, alice):
+        project = Project.objects.create(name="P", owner=alice)
+        make_file(project, "a.txt", b"12345")
+        gone = make_file(project, "b.txt", b"123")
+        api.delete(f"/api/files/{gone.id}/")
+        row = api.get("/api/projects/").json()["results"][0]
+        assert (row["file_count"], row["total_size"]) == (1, 5)
+
+    def test_unknown_level_and_blank_name_are_field_errors(self, api):
+        response = api.post("/api/projects/", {"name": "", "access_level": "secret"})
+        assert response.status_code == 400
+        errors = response.json()["errors"]
+        assert set(errors) == {"name", "access_level"}
+        assert Project.objects.count() == 0
+
+    def test_duplicate_name_is_409(self, api, alice):
+        Project.objects.create(name="Dup", owner=alice)
+        response = api.post("/api/projects/", {"name": "Dup"})
+        assert response.status_code == 409
+        assert response.json()["code"] == "name_conflict"
+        assert Project.objects.count() == 1
+
+    def test_anonymous_cannot_create(self, anon):
+        response = anon.post("/api/projects/", {"name": "x"})
+        assert response.status_code == 401
+        assert Project.objects.count() == 0
+
+    def test_restricted_project_of_someone_else_is_404(self, api, bob):
+        project = Project.objects.create(name="Secret", owner=bob, access_level="restricted")
+        assert api.get(f"/api/projects/{project.id}/").status_code == 404
+        assert api.get("/api/projects/").json()["count"] == 0
+
+    def test_viewer_may_read_but_not_change(self, api, alice, bob):
+        project = Project.objects.create(name="Shared", owner=bob, access_level="restricted")
+        ProjectMember.objects.create(project=project, user=alice, role="viewer")
+        assert api.get(f"/api/projects/{project.id}/").json()["my_role"] == "viewer"
+        response = api.patch(f"/api/projects/{project.id}/", {"name": "Mine now"})
+        assert response.status_code == 403
+        project.refresh_from_db()
+        assert project.name == "Shared"
+
+    def test_delete_refuses_non_empty_project(self, api, alice):
+        project = Project.objects.create(name="Full", owner=alice)
+        make_file(project)
+        assert api.delete(f"/api/projects/{project.id}/").status_code == 409
+        assert Project.objects.filter(id=project.id).exists()
+        empty = Project.objects.create(name="Empty", owner=alice)
+        assert api.delete(f"/api/projects/{empty.id}/").status_code == 204
+
+    def test_level_change_cascades_to_inheriting_files(self, api, alice):
+        project = Project.objects.create(name="P", owner=alice, access_level="internal")
+        inherit = make_file(project, "a.txt")
+        own = make_file(project, "b.txt", access_level="restricted")
+        assert api.patch(f"/api/projects/{project.id}/", {"access_level": "public"}).status_code == 200
+        inherit.refresh_from_db()
+        own.refresh_from_db()
+        assert inherit.effective_access_level == "public"
+        assert own.effective_access_level == "restricted"
+
+
+class TestFoldersApi:
+    @pytest.fixture
+    def project(self, alice):
+        return Project.objects.create(name="P", owner=alice)
+
+    def test_tree_with_paths_and_breadcrumb(self, api, project):
+        raw = api.post("/api/folders/", {"project": project.id, "parent": None, "name": "raw"}).json()
+        run = api.post("/api/folders/", {"project": project.id, "parent": raw["id"], "name": "run1"}).json()
+        assert run["path"] == "/raw/run1"
+        detail = api.get(f"/api/folders/{run['id']}/").json()
+        assert detail["ancestors"] == [{"id": raw["id"], "name": "raw"}]
+        top = api.get(f"/api/folders/?project={project.id}&parent=null").json()
+        assert [f["name"] for f in top["results"]] == ["raw"]
+        children = api.get(f"/api/folders/?project={project.id}&parent={raw['id']}").json()
+        assert [f["name"] for f in children["results"]] == ["run1"]
+
+    @pytest.mark.parametrize("name", ["../etc", "a/b", "..", "a\\b", "x" * 256, " padded", "nul\x00byte"])
+    def test_bad_names_are_rejected(self, api, project, name):
+        response = api.post("/api/folders/", {"project": project.id, "name": name})
+        assert response.status_code == 400, name
+        assert "name" in response.json()["errors"]
+        assert Folder.objects.count() == 0
+
+    def test_duplicate_sibling_is_409(self, api, project):
+        make_folder(project, "raw")
+        response = api.post("/api/folders/", {"project": project.id, "name": "raw"})
+        assert response.status_code == 409
+        assert Folder.objects.count() == 1
+
+    def test_parent_from_another_project_is_rejected(self, api, alice, project):
+        other = Project.objects.create(name="Other", owner=alice)
+        foreign = make_folder(other, "x")
+        response = api.post("/api/folders/", {"project": project.id, "parent": foreign.id, "name": "y"})
+        assert response.status_code == 400
+        assert "parent" in response.json()["errors"]
+
+    def test_missing_project_is_400(self, api):
+        response = api.post("/api/folders/", {"name": "raw"})
+        assert response.status_code == 400
+        assert "project" in response.json()["errors"]
+
+    def test_rename_and_move_keep_subtree_paths(self, api, project):
+        a = make_folder(project, "a")
+        b = make_folder(project, "b", parent=a)
+        c = make_folder(project, "c", parent=b)
+        assert api.patch(f"/api/folders/{a.id}/", {"name": "alpha"}).status_code == 200
+        c.refresh_from_db()
+        assert c.name_path == "/alpha/b/c"
+        z = make_folder(project, "z")
+        assert api.patch(f"/api/folders/{b.id}/", {"parent": z.id}).status_code == 200
+        c.refresh_from_db()
+        assert c.name_path == "/z/b/c"
+        assert c.tree_path == f"/{z.id}/{b.id}/{c.id}/"
+
+    def test_cannot_move_into_own_subtree(self, api, project):
+        a = make_folder(project, "a")
+        b = make_folder(project, "b", parent=a)
+        response = api.patch(f"/api/folders/{a.id}/", {"parent": b.id})
+        assert response.status_code == 400
+        a.refresh_from_db()
+        assert a.parent_id is None
+
+    def test_folder_level_cascades_to_files(self, api, project):
+        folder = make_folder(project, "a")
+        sub = make_folder(project, "b", parent=folder)
+        file = make_file(project, folder=sub)
+        assert file.effective_access_level == "internal"
+        assert api.patch(f"/api/folders/{folder.id}/", {"access_level": "restricted"}).status_code == 200
+        file.refresh_from_db()
+        assert file.effective_access_level == "restricted"
+
+    def test_delete_only_when_empty(self, api, project):
+        folder = make_folder(project, "a")
+        make_file(project, folder=folder)
+        assert api.delete(f"/api/folders/{folder.id}/").status_code == 409
+        empty = make_folder(project, "b")
+        assert api.delete(f"/api/folders/{empty.id}/").status_code == 204
+
+    def test_viewer_cannot_create_folders(self, client_for, bob, project):
+        ProjectMember.objects.create(project=project, user=bob, role="viewer")
+        response = client_for(bob).post("/api/folders/", {"project": project.id, "name": "x"})
+        assert response.status_code == 403
+        assert Folder.objects.count() == 0

@@ -1,0 +1,166 @@
+"""Workspace API: projects, folders, files and the one-shot multipart upload. Thin: every
+lookup goes through ``authentication.permissions`` and every write through ``services``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models.functions import Coalesce
+from django.http import Http404
+from drf_spectacular.utils import extend_schema
+from rest_framework import permissions, status, viewsets
+from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from authentication.permissions import Action, can, visible_files, visible_folders, visible_projects
+from file_project.errors import PayloadTooLarge
+
+from . import services
+from .filters import FileFilterSet, FolderFilterSet, ProjectFilterSet
+from .metadata import METADATA_FIELD_NAMES
+from .models import File, Folder, Project, UploadMethod
+from .serializers import (
+    FileSerializer,
+    FileUploadSerializer,
+    FolderSerializer,
+    ProjectSerializer,
+    metadata_fields_payload,
+)
+
+
+def require(user: Any, action: Action, obj: Project | Folder | File) -> None:
+    """403 when the user sees the object but may not do ``action`` on it (invisible ones are
+    already 404 because lookups start from the visible querysets)."""
+    if not can(user, action, obj):
+        raise PermissionDenied(f"You don't have permission to {action.value} this {type(obj).__name__.lower()}.")
+
+
+def require_target(user: Any, project: Project, folder: Folder | None) -> None:
+    """Upload targets: invisible → 404, visible without an editor role → 403."""
+    target: Project | Folder = folder or project
+    if not visible_projects(user).filter(pk=project.pk).exists():
+        raise Http404
+    require(user, Action.UPLOAD, target)
+
+
+class ProjectViewSet(viewsets.ModelViewSet):
+    serializer_class = ProjectSerializer
+    filterset_class = ProjectFilterSet
+    ordering_fields = ["name", "created_at", "updated_at"]
+
+    def get_queryset(self) -> QuerySet[Project]:
+        live = Q(files__deleted_at__isnull=True)
+        return (
+            visible_projects(self.request.user)
+            .select_related("owner")
+            .annotate(file_count=Count("files", filter=live), total_size=Coalesce(Sum("files__size", filter=live), 0))
+            .order_by("name")
+        )
+
+    def perform_create(self, serializer: ProjectSerializer) -> None:
+        serializer.instance = services.create_project(owner=self.request.user, **serializer.validated_data)
+
+    def perform_update(self, serializer: ProjectSerializer) -> None:
+        require(self.request.user, Action.MANAGE, serializer.instance)
+        services.update_project(serializer.instance, **serializer.validated_data)
+
+    def perform_destroy(self, instance: Project) -> None:
+        require(self.request.user, Action.MANAGE, instance)
+        services.delete_project(instance)
+
+
+class FolderViewSet(viewsets.ModelViewSet):
+    serializer_class = FolderSerializer
+    filterset_class = FolderFilterSet
+    ordering_fields = ["name", "created_at"]
+
+    def get_queryset(self) -> QuerySet[Folder]:
+        return visible_folders(self.request.user).order_by("name")
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        return {**super().get_serializer_context(), "with_ancestors": self.action != "list"}
+
+    def perform_create(self, serializer: FolderSerializer) -> None:
+        data = serializer.validated_data
+        require_target(self.request.user, data["project"], data.get("parent"))
+        serializer.instance = services.create_folder(user=self.request.user, **data)
+
+    def perform_update(self, serializer: FolderSerializer) -> None:
+        folder = serializer.instance
+        changes = {k: v for k, v in serializer.validated_data.items() if k != "project"}
+        action = Action.MANAGE if "access_level" in changes else Action.EDIT
+        require(self.request.user, action, folder)
+        if changes.get("parent") is not None:
+            require(self.request.user, Action.UPLOAD, changes["parent"])
+        services.update_folder(folder, **changes)
+
+    def perform_destroy(self, instance: Folder) -> None:
+        require(self.request.user, Action.DELETE, instance)
+        services.delete_folder(instance)
+
+
+class FileViewSet(viewsets.ModelViewSet):
+    """List, read, edit and soft-delete files; ``POST`` is the one-shot multipart upload."""
+
+    serializer_class = FileSerializer
+    filterset_class = FileFilterSet
+    ordering_fields = ["name", "size", "created_at", "updated_at"]
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    def get_queryset(self) -> QuerySet[File]:
+        return visible_files(self.request.user).select_related("owner", "project", "folder")
+
+    @extend_schema(request={"multipart/form-data": FileUploadSerializer}, responses={201: FileSerializer})
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        limit = request._request.META.get("CONTENT_LENGTH") or "0"
+        if limit.isdigit() and int(limit) > settings.BIOFM_MAX_UPLOAD_BYTES + 64 * 1024:
+            raise PayloadTooLarge(f"Uploads are limited to {settings.BIOFM_MAX_UPLOAD_BYTES} bytes.")
+        data = request.data
+        if getattr(request._request, "biofm_upload_too_large", False):
+            raise PayloadTooLarge(f"Uploads are limited to {settings.BIOFM_MAX_UPLOAD_BYTES} bytes.")
+        serializer = FileUploadSerializer(data=data)
+        serializer.is_valid(raise_exception=True)
+        values = dict(serializer.validated_data)
+        upload = values.pop("file")
+        project, folder = values.pop("project"), values.pop("folder", None)
+        require_target(request.user, project, folder)
+        name = values.pop("name", None) or upload.name
+        if not name:
+            raise ValidationError({"name": ["The upload has no file name; give one in “name”."]})
+        via_browser = request.successful_authenticator.__class__.__name__ == "SessionAuthentication"
+        file = services.store_file(
+            project=project,
+            folder=folder,
+            name=name,
+            source=upload,
+            owner=request.user,
+            upload_method=UploadMethod.WEB if via_browser else UploadMethod.API,
+            metadata={k: values.pop(k) for k in list(values) if k in METADATA_FIELD_NAMES},
+            tags=values.pop("tags", []),
+            description=values.pop("description", ""),
+            access_level=values.pop("access_level", "inherit"),
+            content_type=upload.content_type or "",
+        )
+        return Response(FileSerializer(file, context={"request": request}).data, status=status.HTTP_201_CREATED)
+
+    def perform_update(self, serializer: FileSerializer) -> None:
+        changes = dict(serializer.validated_data)
+        require(self.request.user, Action.MANAGE if "access_level" in changes else Action.EDIT, serializer.instance)
+        services.update_file(serializer.instance, **changes)
+
+    def perform_destroy(self, instance: File) -> None:
+        require(self.request.user, Action.DELETE, instance)
+        services.soft_delete_file(instance)
+
+
+class MetadataFieldsView(APIView):
+    permission_classes = [permissions.AllowAny]
+
+    def get(self, request: Request) -> Response:
+        return Response(metadata_fields_payload())

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class NcbiBridgeConfig(AppConfig):
+    name = "ncbi_bridge"
+    verbose_name = "NCBI import"

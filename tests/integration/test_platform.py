@@ -1,0 +1,108 @@
+"""Health, schema, docs, the SPA fallback, JSON errors under /api/, and Django admin."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from file_upload.models import Project
+from file_upload.tests.factories import make_file, make_folder
+
+pytestmark = pytest.mark.django_db
+
+
+def test_healthz_reports_each_dependency(client: Client):
+    response = client.get("/healthz")
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["status"] == "ok"
+    assert body["checks"] == {"database": "ok", "storage": "ok", "broker": "ok"}
+    assert response["Cache-Control"].startswith("max-age=0")
+
+
+def test_healthz_fails_when_storage_is_unwritable(client: Client, settings, tmp_path):
+    settings.FILES_DIR = tmp_path / "missing" / "dir"
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json()["checks"]["storage"].startswith("error")
+
+
+def test_openapi_schema_lists_the_endpoints(client: Client):
+    response = client.get("/api/schema/?format=json")
+    assert response.status_code == 200
+    paths = response.json()["paths"]
+    for expected in [
+        "/api/projects/",
+        "/api/folders/",
+        "/api/files/",
+        "/api/files/{id}/",
+        "/api/files/{id}/download/",
+        "/api/auth/login/",
+        "/api/auth/token/",
+        "/api/auth/me/",
+    ]:
+        assert expected in paths, expected
+
+
+def test_swagger_ui_is_served_offline(client: Client):
+    page = client.get("/api/docs/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js" in html
+    # The assets come from the installed sidecar package, not from a CDN.
+    asset = client.get("/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js")
+    assert asset.status_code == 200
+    assert "cdn" not in html.lower()
+
+
+def test_unknown_api_path_is_json_404(client: Client):
+    response = client.get("/api/no-such-thing/")
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"
+
+
+def test_spa_routes_fall_back_to_index(client: Client, settings, tmp_path):
+    dist = tmp_path / "dist"
+    dist.mkdir()
+    (dist / "index.html").write_text("<!doctype html><div id=app></div>")
+    settings.SPA_DIST_DIR = dist
+    for path in ["/", "/projects/3", "/files/12", "/login"]:
+        response = client.get(path)
+        assert response.status_code == 200, path
+        assert b"<div id=app>" in response.content
+    assert "csrftoken" in client.cookies
+
+
+def test_spa_not_built_is_explained(client: Client, settings, tmp_path):
+    settings.SPA_DIST_DIR = tmp_path / "nothing"
+    response = client.get("/projects")
+    assert response.status_code == 503
+    assert b"npm" in response.content
+
+
+def test_admin_lists_every_model(client: Client, django_user_model):
+    admin = django_user_model.objects.create_superuser("root", "root@example.org", "pw-123456!")
+    project = Project.objects.create(name="P", owner=admin)
+    folder = make_folder(project, "raw")
+    file = make_file(project, folder=folder, organism="Homo sapiens")
+    client.force_login(admin)
+    from django.contrib import admin as django_admin
+
+    registered = {model._meta.label_lower for model in django_admin.site._registry}
+    for label in [
+        "authentication.user",
+        "file_upload.project",
+        "file_upload.folder",
+        "file_upload.file",
+        "file_upload.projectmember",
+        "file_upload.projectgroup",
+        "authtoken.tokenproxy",
+        "auth.group",
+    ]:
+        assert label in registered, label
+    for model in django_admin.site._registry:
+        url = f"/admin/{model._meta.app_label}/{model._meta.model_name}/"
+        assert client.get(url).status_code == 200, url
+    page = client.get("/admin/file_upload/file/?q=Homo").content.decode()
+    assert file.name in page
+    assert client.get(f"/admin/file_upload/file/{file.id}/change/").status_code == 200
