@@ -38,7 +38,15 @@ FILES_DIR = DATA_DIR / "files"
 UPLOAD_TMP_DIR = DATA_DIR / "tmp"
 BROKER_DIR = Path(os.environ.get("BIOFM_BROKER_DIR") or DATA_DIR / "broker").resolve()
 STATIC_ROOT = DATA_DIR / "static"
-for _directory in (DATA_DIR, FILES_DIR, UPLOAD_TMP_DIR, STATIC_ROOT, BROKER_DIR / "queue", BROKER_DIR / "processed"):
+for _directory in (
+    DATA_DIR,
+    FILES_DIR,
+    UPLOAD_TMP_DIR,
+    STATIC_ROOT,
+    BROKER_DIR / "queue",
+    BROKER_DIR / "processed",
+    BROKER_DIR / "control",
+):
     _directory.mkdir(parents=True, exist_ok=True)
 
 
@@ -153,6 +161,7 @@ if not REDIS_URL:
         "data_folder_in": str(BROKER_DIR / "queue"),
         "data_folder_out": str(BROKER_DIR / "queue"),
         "processed_folder": str(BROKER_DIR / "processed"),
+        "control_folder": str(BROKER_DIR / "control"),
         "store_processed": False,
     }
 CELERY_RESULT_BACKEND = REDIS_URL or None

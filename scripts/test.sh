@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs what the tests need (Python dev packages, npm packages, Debian's chromium) and runs
+# every suite: ruff, ESLint/Prettier/vue-tsc, Vitest, the SPA build, then pytest (API, services,
+# a real Celery worker, and the browser tests against a real gunicorn). Non-zero if any fails.
+# Uses DATABASE_URL/REDIS_URL when set (PostgreSQL/Redis), SQLite and the embedded broker otherwise.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+
+ensure_venv requirements-dev.txt
+
+if ! command -v chromium >/dev/null 2>&1; then
+  log "Installing Debian's chromium for the browser tests"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+fi
+
+ensure_node_modules
+log "SPA: lint, type check, unit tests, build"
+(cd frontend && npm run lint --silent && npm run typecheck --silent && npm test --silent)
+ensure_spa_build
+
+log "Python: lint"
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
+
+log "Python: tests"
+export BIOFM_CELERY_QUEUE="${BIOFM_CELERY_QUEUE:-biofm-test}"
+.venv/bin/python -m pytest "$@"
