@@ -44,13 +44,35 @@ def server(transactional_db, data_dirs, tmp_path) -> Iterator[str]:
     if not (ROOT / "frontend" / "dist" / "index.html").is_file():
         pytest.fail("The SPA is not built: run `npm --prefix frontend run build` (scripts/test.sh does).")
     port = _free_port()
-    env = {**os.environ, "DATABASE_URL": _database_url(), "BIOFM_DATA_DIR": str(data_dirs),
-           "SECRET_KEY": "e2e-secret", "BIOFM_PORT": str(port)}
+    env = {
+        **os.environ,
+        "DATABASE_URL": _database_url(),
+        "BIOFM_DATA_DIR": str(data_dirs),
+        "SECRET_KEY": "e2e-secret",
+        "BIOFM_PORT": str(port),
+    }
     log = (tmp_path / "gunicorn.log").open("w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "file_project.wsgi:application", "--bind", f"127.0.0.1:{port}",
-         "--worker-class", "gthread", "--workers", "1", "--threads", "4", "--timeout", "60"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "file_project.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--worker-class",
+            "gthread",
+            "--workers",
+            "1",
+            "--threads",
+            "4",
+            "--timeout",
+            "60",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -89,8 +111,15 @@ def page(request, server, tmp_path):
         browser = pw.chromium.launch(
             executable_path=CHROMIUM,
             headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
         )
         context = browser.new_context(base_url=server, accept_downloads=True, viewport={"width": 1280, "height": 900})
         context.set_default_timeout(15_000)
