@@ -1,0 +1,50 @@
+import { request, upload, type UploadHandle, type UploadProgress } from './client'
+import type { DataFile, DataFilePatch, Paginated } from './types'
+
+/** Files directly in `folder` (null: the project root). */
+export function listFiles(
+  project: number,
+  folder: number | null,
+  pageSize = 100,
+): Promise<Paginated<DataFile>> {
+  return request<Paginated<DataFile>>('/api/files/', {
+    query: { project, folder, page_size: pageSize, ordering: 'name' },
+  })
+}
+
+export function getFile(id: number): Promise<DataFile> {
+  return request<DataFile>(`/api/files/${id}/`)
+}
+
+export function updateFile(id: number, patch: DataFilePatch): Promise<DataFile> {
+  return request<DataFile>(`/api/files/${id}/`, { method: 'PATCH', body: patch })
+}
+
+export function deleteFile(id: number): Promise<void> {
+  return request<void>(`/api/files/${id}/`, { method: 'DELETE' })
+}
+
+export interface UploadFields {
+  project: number
+  folder?: number | null
+  tags?: string[]
+  description?: string
+}
+
+export function uploadFile(
+  file: File,
+  fields: UploadFields,
+  onProgress?: (progress: UploadProgress) => void,
+): UploadHandle<DataFile> {
+  const form = new FormData()
+  form.append('file', file, file.name)
+  form.append('project', String(fields.project))
+  if (fields.folder != null) form.append('folder', String(fields.folder))
+  if (fields.tags?.length) form.append('tags', fields.tags.join(','))
+  if (fields.description) form.append('description', fields.description)
+  return upload<DataFile>('/api/files/', form, onProgress)
+}
+
+export function downloadUrl(file: Pick<DataFile, 'id' | 'download_url'>): string {
+  return file.download_url || `/api/files/${file.id}/download/`
+}

@@ -1,0 +1,140 @@
+/**
+ * Shapes of the BioFileManager REST API (see the API contract in the project brief).
+ * Hand-written until the backend publishes an OpenAPI schema to generate them from.
+ */
+
+export type AccessLevel = 'public' | 'internal' | 'restricted'
+export type FolderAccessLevel = AccessLevel | 'inherit'
+export type ProjectRole = 'owner' | 'editor' | 'viewer'
+export type ParseStatus = 'pending' | 'running' | 'done' | 'failed' | 'skipped'
+
+export interface User {
+  id: number
+  username: string
+  email: string
+  first_name: string
+  last_name: string
+  is_staff: boolean
+  is_superuser: boolean
+  groups: string[]
+}
+
+export interface Paginated<T> {
+  count: number
+  next: string | null
+  previous: string | null
+  results: T[]
+}
+
+export interface Project {
+  id: number
+  name: string
+  description: string
+  owner: string
+  access_level: AccessLevel
+  retention_days: number | null
+  my_role: ProjectRole | null
+  file_count: number
+  total_size: number
+  created_at: string
+  updated_at: string
+}
+
+export interface ProjectCreate {
+  name: string
+  description?: string
+  access_level?: AccessLevel
+}
+
+export interface Folder {
+  id: number
+  project: number
+  parent: number | null
+  name: string
+  path: string
+  access_level: FolderAccessLevel
+  created_at: string
+  updated_at: string
+}
+
+export interface FolderDetail extends Folder {
+  /** Root-first chain of parents, for the breadcrumb. */
+  ancestors: { id: number; name: string }[]
+}
+
+export interface FolderCreate {
+  project: number
+  parent: number | null
+  name: string
+  access_level?: FolderAccessLevel
+}
+
+/** The 22 descriptive fields every file carries, flat on the file record. */
+export interface FileMetadata {
+  organism: string
+  taxon_id: number | null
+  tissue: string
+  cell_type: string
+  disease: string
+  sex: string
+  developmental_stage: string
+  sample_id: string
+  treatment: string
+  genotype: string
+  assay_type: string
+  data_type: string
+  file_format: string
+  platform: string
+  instrument_model: string
+  library_layout: string
+  read_length: number | null
+  reference_genome: string
+  sequencing_date: string | null
+  bioproject_accession: string
+  biosample_accession: string
+  sra_accession: string
+}
+
+export type MetadataFieldName = keyof FileMetadata
+
+/** A stored data file ("DataFile" so it never shadows the DOM's File). */
+export interface DataFile extends FileMetadata {
+  id: number
+  project: number
+  folder: number | null
+  name: string
+  size: number
+  sha256: string
+  md5: string
+  content_type: string
+  description: string
+  tags: string[]
+  access_level: FolderAccessLevel
+  effective_access_level: AccessLevel
+  owner: string
+  parse_status: ParseStatus
+  parse_error: string
+  stats: Record<string, unknown>
+  upload_method: string
+  created_at: string
+  updated_at: string
+  download_url: string
+}
+
+export type DataFilePatch = Partial<
+  FileMetadata & { description: string; tags: string[]; access_level: FolderAccessLevel }
+>
+
+export interface MetadataField {
+  name: MetadataFieldName
+  label: string
+  group: 'biological' | 'technical'
+  type: 'text' | 'choice' | 'integer' | 'date'
+  choices: string[] | null
+  help: string
+}
+
+export interface MetadataSchema {
+  fields: MetadataField[]
+  access_levels: AccessLevel[]
+}

@@ -1,0 +1,112 @@
+import { beforeEach, describe, expect, it, vi } from 'vitest'
+import { flushPromises, mount } from '@vue/test-utils'
+import ElementPlus from 'element-plus'
+import { mockFetch } from '@/test/http'
+import { dataFile, metadataFields } from '@/test/fixtures'
+import FileDetailMetadata from './FileDetailMetadata.vue'
+
+vi.mock('element-plus', async (importOriginal) => {
+  const actual = await importOriginal<typeof import('element-plus')>()
+  return { ...actual, ElMessage: { success: vi.fn(), error: vi.fn() } }
+})
+
+// Element Plus assigns input ids after mount, so wait a tick before looking.
+async function mountForm(file = dataFile()) {
+  const wrapper = mount(FileDetailMetadata, {
+    props: { file, fields: metadataFields },
+    global: { plugins: [ElementPlus] },
+    attachTo: document.body,
+  })
+  await flushPromises()
+  return wrapper
+}
+
+/** What a browser's getByLabel does: the <label> with that text, then the element its `for` names. */
+function controlByLabel(text: string): HTMLElement {
+  const label = Array.from(document.querySelectorAll('label')).find(
+    (l) => l.textContent?.trim() === text,
+  )
+  if (!label) throw new Error(`no label "${text}"`)
+  const id = label.getAttribute('for')
+  if (!id) throw new Error(`label "${text}" has no for=`)
+  const control = document.getElementById(id)
+  if (!control) throw new Error(`label "${text}" points at missing #${id}`)
+  return control
+}
+
+beforeEach(() => {
+  document.body.innerHTML = ''
+})
+
+describe('FileDetailMetadata', () => {
+  it('renders the Biological and Technical groups', async () => {
+    const wrapper = await mountForm()
+    expect(wrapper.findAll('legend').map((l) => l.text())).toEqual(['Biological', 'Technical'])
+    wrapper.unmount()
+  })
+
+  it('associates every field label with a focusable input (getByLabel works)', async () => {
+    const wrapper = await mountForm()
+    for (const label of ['Description', 'Tags', ...metadataFields.map((f) => f.label)]) {
+      const control = controlByLabel(label)
+      expect(['INPUT', 'TEXTAREA'], label).toContain(control.tagName)
+    }
+    // the vocabularies are selects: their labelled input is the select's combobox input
+    const assay = controlByLabel('Assay type')
+    expect(assay.closest('.el-select')).not.toBeNull()
+    expect(controlByLabel('Organism')).toHaveProperty('value', 'Mus musculus')
+    expect(controlByLabel('Taxon ID').closest('.el-input-number')).not.toBeNull()
+    expect(controlByLabel('Sequencing date').closest('.el-date-editor')).not.toBeNull()
+    wrapper.unmount()
+  })
+
+  it('PATCHes only the changed fields and emits the saved file', async () => {
+    const { calls } = mockFetch({
+      'PATCH /api/files/100/': (call) => ({ body: dataFile(call.body as object) }),
+    })
+    const wrapper = await mountForm()
+    const save = wrapper.findAll('button').find((b) => b.text() === 'Save')!
+    expect(save.attributes('disabled')).toBeDefined()
+
+    await wrapper.find('#meta-tissue').setValue('kidney')
+    await wrapper.find('#meta-description').setValue('Second run')
+    const tags = wrapper.find('#meta-tags')
+    await tags.setValue('liver')
+    await tags.trigger('keydown', { key: 'Enter' })
+    expect(save.attributes('disabled')).toBeUndefined()
+
+    await wrapper.find('form').trigger('submit')
+    await flushPromises()
+    expect(calls).toHaveLength(1)
+    expect(calls[0].method).toBe('PATCH')
+    expect(calls[0].body).toEqual({ tissue: 'kidney', description: 'Second run', tags: ['liver'] })
+    expect(wrapper.emitted('saved')?.[0]?.[0]).toMatchObject({ tissue: 'kidney' })
+    wrapper.unmount()
+  })
+
+  it('shows field errors next to their fields', async () => {
+    mockFetch({
+      'PATCH /api/files/100/': {
+        status: 400,
+        body: {
+          detail: 'Invalid input.',
+          code: 'invalid',
+          errors: { sample_id: ['Sample ID may not contain spaces.'] },
+        },
+      },
+    })
+    const wrapper = await mountForm()
+    await wrapper.find('#meta-sample_id').setValue('S 1')
+    await wrapper.find('form').trigger('submit')
+    await flushPromises()
+    const item = wrapper.find('#meta-sample_id').element.closest('.el-form-item')!
+    // Element Plus shows a form item's error after a short debounce.
+    await vi.waitFor(() =>
+      expect(item.querySelector('[role="alert"]')?.textContent).toContain(
+        'Sample ID may not contain spaces.',
+      ),
+    )
+    expect(wrapper.text()).toContain('Invalid input.')
+    wrapper.unmount()
+  })
+})

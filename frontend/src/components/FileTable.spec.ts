@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest'
+import { flushPromises, mount } from '@vue/test-utils'
+import ElementPlus from 'element-plus'
+import { createMemoryHistory, createRouter } from 'vue-router'
+import { routes } from '@/router'
+import { dataFile } from '@/test/fixtures'
+import FileTable from './FileTable.vue'
+
+describe('FileTable', () => {
+  it('renders a real table whose rows carry the file name as a link', async () => {
+    const router = createRouter({ history: createMemoryHistory(), routes })
+    const wrapper = mount(FileTable, {
+      props: { files: [dataFile(), dataFile({ id: 101, name: 'calls.vcf', size: 2_500_000_000 })] },
+      global: { plugins: [router, ElementPlus] },
+    })
+    await flushPromises()
+    const rows = wrapper.findAll('table tbody tr')
+    expect(rows).toHaveLength(2)
+    const link = rows[1].find('a')
+    expect(link.text()).toBe('calls.vcf')
+    expect(link.attributes('href')).toBe('/files/101')
+    expect(rows[1].text()).toContain('2.5 GB')
+    const headers = wrapper.findAll('table thead th').map((th) => th.text())
+    expect(headers).toEqual([
+      'Name',
+      'Format',
+      'Organism',
+      'Assay',
+      'Size',
+      'Parse status',
+      'Level',
+      'Updated',
+    ])
+  })
+})

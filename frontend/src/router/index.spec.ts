@@ -1,0 +1,49 @@
+import { beforeEach, describe, expect, it } from 'vitest'
+import { createPinia, setActivePinia } from 'pinia'
+import { createMemoryHistory, createRouter } from 'vue-router'
+import { mockFetch } from '@/test/http'
+import { user } from '@/test/fixtures'
+import { installGuards, routes, safeNext } from './index'
+
+function makeRouter() {
+  const router = createRouter({ history: createMemoryHistory(), routes })
+  installGuards(router)
+  return router
+}
+
+beforeEach(() => setActivePinia(createPinia()))
+
+describe('router', () => {
+  it('sends anonymous users to /login, remembering where they were going', async () => {
+    mockFetch({ 'GET /api/auth/me/': { status: 401, body: { detail: 'Not signed in.' } } })
+    const router = makeRouter()
+    await router.push('/projects/3/folders/4')
+    expect(router.currentRoute.value.name).toBe('login')
+    expect(router.currentRoute.value.query.next).toBe('/projects/3/folders/4')
+  })
+
+  it('lets signed-in users through and away from /login', async () => {
+    mockFetch({ 'GET /api/auth/me/': { body: user } })
+    const router = makeRouter()
+    await router.push('/projects/3')
+    expect(router.currentRoute.value.name).toBe('project')
+    await router.push('/login?next=/files/9')
+    expect(router.currentRoute.value.fullPath).toBe('/files/9')
+  })
+
+  it('resolves the named routes', () => {
+    const router = makeRouter()
+    expect(router.resolve('/').name).toBe('home')
+    expect(router.resolve('/projects').name).toBe('projects')
+    expect(router.resolve('/projects/1/folders/2').params).toEqual({ id: '1', fid: '2' })
+    expect(router.resolve('/files/7').name).toBe('file')
+    expect(router.resolve('/nope').name).toBe('not-found')
+  })
+
+  it('only follows same-site next paths', () => {
+    expect(safeNext('/files/1')).toBe('/files/1')
+    expect(safeNext('//evil.example')).toBe('/')
+    expect(safeNext('https://evil.example')).toBe('/')
+    expect(safeNext(undefined)).toBe('/')
+  })
+})

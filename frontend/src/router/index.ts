@@ -1,0 +1,78 @@
+import { createRouter, createWebHistory, type RouteRecordRaw, type Router } from 'vue-router'
+import { useAuthStore } from '@/stores/auth'
+
+declare module 'vue-router' {
+  interface RouteMeta {
+    /** Reachable without signing in. */
+    public?: boolean
+    title?: string
+  }
+}
+
+export const routes: RouteRecordRaw[] = [
+  {
+    path: '/login',
+    name: 'login',
+    component: () => import('@/views/LoginView.vue'),
+    meta: { public: true, title: 'Sign in' },
+  },
+  {
+    path: '/',
+    name: 'home',
+    component: () => import('@/views/ProjectListView.vue'),
+    meta: { title: 'Projects' },
+  },
+  {
+    path: '/projects',
+    name: 'projects',
+    component: () => import('@/views/ProjectListView.vue'),
+    meta: { title: 'Projects' },
+  },
+  {
+    path: '/projects/:id(\\d+)',
+    name: 'project',
+    component: () => import('@/views/WorkspaceView.vue'),
+  },
+  {
+    path: '/projects/:id(\\d+)/folders/:fid(\\d+)',
+    name: 'folder',
+    component: () => import('@/views/WorkspaceView.vue'),
+  },
+  {
+    path: '/files/:id(\\d+)',
+    name: 'file',
+    component: () => import('@/views/FileDetailView.vue'),
+  },
+  {
+    path: '/:pathMatch(.*)*',
+    name: 'not-found',
+    component: () => import('@/views/NotFoundView.vue'),
+    meta: { title: 'Not found' },
+  },
+]
+
+/** Only same-site paths are followed after sign-in (no open redirect via ?next=). */
+export function safeNext(next: unknown): string {
+  return typeof next === 'string' && next.startsWith('/') && !next.startsWith('//') ? next : '/'
+}
+
+export function installGuards(router: Router): void {
+  router.beforeEach(async (to) => {
+    const auth = useAuthStore()
+    if (!auth.checked) await auth.fetchMe()
+    if (!to.meta.public && !auth.isAuthenticated) {
+      return { name: 'login', query: to.fullPath === '/' ? {} : { next: to.fullPath } }
+    }
+    if (to.name === 'login' && auth.isAuthenticated) return safeNext(to.query.next)
+    return true
+  })
+  router.afterEach((to) => {
+    document.title = to.meta.title ? `${to.meta.title} · BioFileManager` : 'BioFileManager'
+  })
+}
+
+export function createAppRouter(): Router {
+  const router = createRouter({ history: createWebHistory('/'), routes })
+  installGuards(router)
+  return router
+}

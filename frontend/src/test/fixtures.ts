@@ -1,0 +1,145 @@
+import type { DataFile, Folder, FolderDetail, MetadataField, Project, User } from '@/api/types'
+
+export const user: User = {
+  id: 1,
+  username: 'alice',
+  email: 'alice@example.org',
+  first_name: 'Alice',
+  last_name: 'Liddell',
+  is_staff: false,
+  is_superuser: false,
+  groups: ['lab'],
+}
+
+export function project(overrides: Partial<Project> = {}): Project {
+  return {
+    id: 1,
+    name: 'Liver atlas',
+    description: 'scRNA-seq of mouse liver',
+    owner: 'alice',
+    access_level: 'internal',
+    retention_days: null,
+    my_role: 'owner',
+    file_count: 3,
+    total_size: 1_200_000_000,
+    created_at: '2026-01-01T10:00:00Z',
+    updated_at: '2026-01-02T10:00:00Z',
+    ...overrides,
+  }
+}
+
+export function folder(overrides: Partial<FolderDetail> = {}): FolderDetail {
+  return {
+    id: 10,
+    project: 1,
+    parent: null,
+    name: 'raw',
+    path: '/raw',
+    access_level: 'inherit',
+    created_at: '2026-01-01T10:00:00Z',
+    updated_at: '2026-01-01T10:00:00Z',
+    ancestors: [],
+    ...overrides,
+  }
+}
+
+export function plainFolder(overrides: Partial<Folder> = {}): Folder {
+  const { ancestors: _ancestors, ...rest } = folder(overrides)
+  void _ancestors
+  return rest
+}
+
+export function dataFile(overrides: Partial<DataFile> = {}): DataFile {
+  return {
+    id: 100,
+    project: 1,
+    folder: null,
+    name: 'sample1.fastq.gz',
+    size: 1234567,
+    sha256: 'ab'.repeat(32),
+    md5: 'cd'.repeat(16),
+    content_type: 'application/gzip',
+    description: '',
+    tags: [],
+    access_level: 'inherit',
+    effective_access_level: 'internal',
+    owner: 'alice',
+    parse_status: 'done',
+    parse_error: '',
+    stats: { reads: 3412908, gc_percent: 41.6 },
+    upload_method: 'web',
+    created_at: '2026-01-01T10:00:00Z',
+    updated_at: '2026-01-01T10:00:00Z',
+    download_url: '/api/files/100/download/',
+    organism: 'Mus musculus',
+    taxon_id: 10090,
+    tissue: 'liver',
+    cell_type: '',
+    disease: '',
+    sex: '',
+    developmental_stage: '',
+    sample_id: 'S1',
+    treatment: '',
+    genotype: '',
+    assay_type: 'RNA-seq',
+    data_type: '',
+    file_format: 'FASTQ',
+    platform: '',
+    instrument_model: '',
+    library_layout: '',
+    read_length: null,
+    reference_genome: '',
+    sequencing_date: null,
+    bioproject_accession: '',
+    biosample_accession: '',
+    sra_accession: '',
+    ...overrides,
+  }
+}
+
+const text = (name: string, label: string, group: 'biological' | 'technical'): MetadataField => ({
+  name: name as MetadataField['name'],
+  label,
+  group,
+  type: 'text',
+  choices: null,
+  help: '',
+})
+
+/** The 22 fields, as the API publishes them. */
+export const metadataFields: MetadataField[] = [
+  text('organism', 'Organism', 'biological'),
+  { ...text('taxon_id', 'Taxon ID', 'biological'), type: 'integer' },
+  text('tissue', 'Tissue', 'biological'),
+  text('cell_type', 'Cell type', 'biological'),
+  text('disease', 'Disease', 'biological'),
+  { ...text('sex', 'Sex', 'biological'), type: 'choice', choices: ['female', 'male', 'mixed'] },
+  text('developmental_stage', 'Developmental stage', 'biological'),
+  text('sample_id', 'Sample ID', 'biological'),
+  text('treatment', 'Treatment', 'biological'),
+  text('genotype', 'Genotype', 'biological'),
+  {
+    ...text('assay_type', 'Assay type', 'technical'),
+    type: 'choice',
+    choices: ['RNA-seq', 'scRNA-seq', 'WGS', 'ChIP-seq'],
+  },
+  text('data_type', 'Data type', 'technical'),
+  {
+    ...text('file_format', 'File format', 'technical'),
+    type: 'choice',
+    choices: ['FASTQ', 'BAM', 'VCF'],
+  },
+  text('platform', 'Platform', 'technical'),
+  text('instrument_model', 'Instrument model', 'technical'),
+  {
+    ...text('library_layout', 'Library layout', 'technical'),
+    type: 'choice',
+    choices: ['single', 'paired'],
+  },
+  { ...text('read_length', 'Read length', 'technical'), type: 'integer' },
+  text('reference_genome', 'Reference genome', 'technical'),
+  { ...text('sequencing_date', 'Sequencing date', 'technical'), type: 'date' },
+  text('bioproject_accession', 'BioProject accession', 'technical'),
+  text('biosample_accession', 'BioSample accession', 'technical'),
+  text('sra_accession', 'SRA accession', 'technical'),
+]

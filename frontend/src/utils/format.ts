@@ -1,0 +1,57 @@
+/**
+ * Numbers and dates for humans: "1.2 GB", "3,412,908", "41.6 %", "2026-11-25 17:37".
+ * Sizes are decimal (1 GB = 1,000,000,000 bytes), like sequencers' and most OS' reports;
+ * views show the exact byte count on hover.
+ */
+
+const SIZE_UNITS = ['bytes', 'kB', 'MB', 'GB', 'TB', 'PB']
+
+export function formatBytes(bytes: number | null | undefined): string {
+  if (bytes == null || !Number.isFinite(bytes)) return '—'
+  if (bytes < 1000) return `${bytes} ${bytes === 1 ? 'byte' : 'bytes'}`
+  let value = bytes
+  let unit = 0
+  while (value >= 1000 && unit < SIZE_UNITS.length - 1) {
+    value /= 1000
+    unit += 1
+  }
+  // Round first so 999.96 kB reads "1.0 MB", not "1000.0 kB".
+  if (Number(value.toFixed(1)) >= 1000 && unit < SIZE_UNITS.length - 1) {
+    value /= 1000
+    unit += 1
+  }
+  return `${value.toFixed(1)} ${SIZE_UNITS[unit]}`
+}
+
+const numberFormat = new Intl.NumberFormat('en-US', { maximumFractionDigits: 2 })
+
+export function formatNumber(value: number | null | undefined): string {
+  if (value == null || !Number.isFinite(value)) return '—'
+  return numberFormat.format(value)
+}
+
+/** Exact byte count with separators, for titles: "1,234,567 bytes". */
+export function formatExactBytes(bytes: number | null | undefined): string {
+  if (bytes == null) return ''
+  return `${formatNumber(bytes)} ${bytes === 1 ? 'byte' : 'bytes'}`
+}
+
+export function formatPercent(value: number | null | undefined, digits = 1): string {
+  if (value == null || !Number.isFinite(value)) return '—'
+  return `${value.toFixed(digits)} %`
+}
+
+function pad(n: number): string {
+  return String(n).padStart(2, '0')
+}
+
+/** Local date and time, "2026-11-25 17:37"; the input itself when it isn't a date. */
+export function formatDateTime(iso: string | null | undefined): string {
+  if (!iso) return '—'
+  const d = new Date(iso)
+  if (Number.isNaN(d.getTime())) return iso
+  return (
+    `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ` +
+    `${pad(d.getHours())}:${pad(d.getMinutes())}`
+  )
+}

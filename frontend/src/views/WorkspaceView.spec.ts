@@ -1,0 +1,84 @@
+import { beforeEach, describe, expect, it, vi } from 'vitest'
+import { flushPromises, mount } from '@vue/test-utils'
+import ElementPlus from 'element-plus'
+import { createPinia, setActivePinia } from 'pinia'
+import { createMemoryHistory, createRouter } from 'vue-router'
+import { routes } from '@/router'
+import { FakeXHR, mockFetch, page } from '@/test/http'
+import { dataFile, folder, plainFolder, project } from '@/test/fixtures'
+import { useUploadsStore } from '@/stores/uploads'
+import WorkspaceView from './WorkspaceView.vue'
+
+async function mountAt(path: string) {
+  const pinia = createPinia()
+  setActivePinia(pinia)
+  const router = createRouter({ history: createMemoryHistory(), routes })
+  await router.push(path)
+  const wrapper = mount(WorkspaceView, {
+    global: { plugins: [pinia, router, ElementPlus] },
+    attachTo: document.body,
+  })
+  await flushPromises()
+  return { wrapper, router }
+}
+
+beforeEach(() => {
+  document.body.innerHTML = ''
+  FakeXHR.install()
+})
+
+describe('WorkspaceView', () => {
+  it('shows breadcrumb, subfolders and files of the folder', async () => {
+    mockFetch({
+      'GET /api/projects/1/': { body: project() },
+      'GET /api/folders/11/': {
+        body: folder({ id: 11, parent: 10, name: 'run1', ancestors: [{ id: 10, name: 'raw' }] }),
+      },
+      'GET /api/folders/': { body: page([plainFolder({ id: 12, parent: 11, name: 'lane1' })]) },
+      'GET /api/files/': { body: page([dataFile()]) },
+    })
+    const { wrapper } = await mountAt('/projects/1/folders/11')
+    expect(wrapper.find('.breadcrumb').text()).toContain('Liver atlas›raw›run1')
+    expect(wrapper.find('.subfolders a').attributes('href')).toBe('/projects/1/folders/12')
+    expect(wrapper.find('table tbody').text()).toContain('sample1.fastq.gz')
+    wrapper.unmount()
+  })
+
+  it('says in words when the project cannot be seen', async () => {
+    mockFetch({
+      'GET /api/folders/': { body: page([]) },
+      'GET /api/files/': { body: page([]) },
+    })
+    const { wrapper } = await mountAt('/projects/9')
+    expect(wrapper.text()).toContain("doesn't exist or you can't see it — ask its owner")
+    wrapper.unmount()
+  })
+
+  it('uploads picked and dropped files into the current folder', async () => {
+    mockFetch({
+      'GET /api/projects/1/': { body: project() },
+      'GET /api/folders/10/': { body: folder() },
+      'GET /api/folders/': { body: page([]) },
+      'GET /api/files/': { body: page([]) },
+    })
+    const { wrapper } = await mountAt('/projects/1/folders/10')
+    const input = wrapper.find('input[type="file"]')
+    const picker = vi.spyOn(input.element as HTMLInputElement, 'click')
+    await wrapper
+      .findAll('button')
+      .find((b) => b.text() === 'Upload')!
+      .trigger('click')
+    expect(picker).toHaveBeenCalled()
+
+    const uploads = useUploadsStore()
+    const dropped = new File(['ACGT'], 'dropped.fa')
+    await wrapper.find('.workspace').trigger('drop', {
+      dataTransfer: { files: [dropped], types: ['Files'] },
+    })
+    expect(uploads.items.map((i) => [i.name, i.projectId, i.folderId])).toEqual([
+      ['dropped.fa', 1, 10],
+    ])
+    expect((FakeXHR.last().body as FormData).get('folder')).toBe('10')
+    wrapper.unmount()
+  })
+})
