@@ -36,6 +36,7 @@ def env_list(name: str, default: str) -> list[str]:
 DATA_DIR = Path(os.environ.get("BIOFM_DATA_DIR") or BASE_DIR / "var").resolve()
 FILES_DIR = DATA_DIR / "files"
 UPLOAD_TMP_DIR = DATA_DIR / "tmp"
+BIOFM_LOG_DIR = Path(os.environ.get("BIOFM_LOG_DIR") or BASE_DIR / "logs").resolve()
 BROKER_DIR = Path(os.environ.get("BIOFM_BROKER_DIR") or DATA_DIR / "broker").resolve()
 STATIC_ROOT = DATA_DIR / "static"
 for _directory in (
@@ -100,6 +101,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "authentication.audit.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]

@@ -78,6 +78,9 @@ class Folder(models.Model):
     parent = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="children")
     name = models.CharField(max_length=255, validators=[validate_object_name])
     access_level = models.CharField(max_length=16, choices=NodeAccessLevel.choices, default=NodeAccessLevel.INHERIT)
+    effective_access_level = models.CharField(
+        max_length=16, choices=AccessLevel.choices, default=AccessLevel.INTERNAL, db_index=True, editable=False
+    )
     # Materialised paths: ``tree_path`` holds ids ("/3/17/") for subtree queries with one
     # prefix match; ``name_path`` holds names ("/raw/run1") for display.
     tree_path = models.CharField(max_length=1024, db_index=True, editable=False, default="/")

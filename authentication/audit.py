@@ -1,0 +1,175 @@
+"""The audit trail: append-only, hash-chained events for every operation.
+
+``record(actor, action, obj, **details)`` appends an event inside the caller's transaction; the
+row's ``hash`` is SHA-256 over its canonical JSON form, which includes the previous row's hash,
+so changing or removing any row breaks every link after it. The database rejects UPDATE and
+DELETE on the table (triggers installed by the migrations). ``verify_chain()`` re-computes the
+chain and names the first broken row. Each committed event is also appended as one JSON line to
+``BIOFM_LOG_DIR/audit.jsonl`` for log shippers.
+
+Request details (IP, user agent) come from ``AuditContextMiddleware`` through a context
+variable, so services record them without knowing about HTTP.
+
+Public surface: ``record``, ``verify_chain``, ``canonical_hash``, ``maintenance``,
+``AuditContextMiddleware``, ``GENESIS_HASH``.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import datetime as dt
+import hashlib
+import json
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connection, transaction
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+
+from .models import AuditEvent
+
+GENESIS_HASH = "0" * 64
+_CHAIN_LOCK_KEY = 0x62696F666D  # "biofm": the PostgreSQL advisory lock that serialises appends
+
+_request_context: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar("biofm_audit", default=None)
+_maintenance = threading.local()
+_jsonl_lock = threading.Lock()
+log = logging.getLogger(__name__)
+
+
+class AuditContextMiddleware:
+    """Makes the client's IP and user agent available to ``record`` for this request."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        token = _request_context.set({"ip": client_ip(request), "user_agent": request.META.get("HTTP_USER_AGENT", "")})
+        try:
+            return self.get_response(request)
+        finally:
+            _request_context.reset(token)
+
+
+def client_ip(request: HttpRequest) -> str | None:
+    # Behind the TLS proxy of BIOFM_HTTPS the client is the first X-Forwarded-For entry.
+    if getattr(settings, "BIOFM_HTTPS", False):
+        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+        if forwarded:
+            return forwarded.split(",")[0].strip() or None
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def _jsonable(value: Any) -> Any:
+    return json.loads(json.dumps(value, cls=DjangoJSONEncoder))
+
+
+def canonical_form(event: AuditEvent) -> dict[str, Any]:
+    return {
+        "timestamp": event.timestamp.astimezone(dt.UTC).isoformat(timespec="microseconds"),
+        "actor_id": event.actor_id,
+        "actor": event.actor_username,
+        "action": event.action,
+        "object_type": event.object_type,
+        "object_id": event.object_id,
+        "object_repr": event.object_repr,
+        "project_id": event.project_id,
+        "ip": event.ip,
+        "user_agent": event.user_agent,
+        "details": event.details,
+        "prev_hash": event.prev_hash,
+    }
+
+
+def canonical_hash(event: AuditEvent) -> str:
+    payload = json.dumps(canonical_form(event), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def _describe(obj: Any) -> tuple[str, str, str, int | None]:
+    if obj is None:
+        return "", "", "", None
+    object_type = obj._meta.model_name
+    project_id = getattr(obj, "project_id", None)
+    if object_type == "project":
+        project_id = obj.pk
+    return object_type, str(obj.pk), str(obj)[:300], project_id
+
+
+def record(actor: Any, action: str, obj: Any = None, *, project_id: int | None = None, **details: Any) -> AuditEvent:
+    """Append one event to the chain (in the caller's transaction, if any)."""
+    object_type, object_id, object_repr, obj_project = _describe(obj)
+    context = _request_context.get() or {}
+    signed_in = actor is not None and getattr(actor, "is_authenticated", False)
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CHAIN_LOCK_KEY])
+        # SQLite runs write transactions IMMEDIATE (settings), which serialises appends too.
+        prev = AuditEvent.objects.order_by("-id").values_list("hash", flat=True).first() or GENESIS_HASH
+        event = AuditEvent(
+            timestamp=timezone.now(),
+            actor=actor if signed_in else None,
+            actor_username=(actor.get_username() if signed_in else details.pop("username", "")) or "",
+            action=action,
+            object_type=object_type or details.pop("object_type", ""),
+            object_id=object_id or str(details.pop("object_id", "")),
+            object_repr=object_repr or str(details.pop("object_repr", ""))[:300],
+            project_id=project_id if project_id is not None else obj_project,
+            ip=context.get("ip"),
+            user_agent=(context.get("user_agent") or "")[:300],
+            details=_jsonable(details),
+            prev_hash=prev,
+        )
+        event.hash = canonical_hash(event)
+        event.save(force_insert=True)
+        transaction.on_commit(lambda: _append_jsonl(event))
+    return event
+
+
+def _append_jsonl(event: AuditEvent) -> None:
+    line = json.dumps({"id": event.id, **canonical_form(event), "hash": event.hash}, ensure_ascii=False)
+    path = Path(settings.BIOFM_LOG_DIR) / "audit.jsonl"
+    try:
+        with _jsonl_lock:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with open(path, "a", encoding="utf-8") as handle:
+                handle.write(line + "\n")
+    except OSError:  # the database row is the record; the file is a copy for log shippers
+        log.exception("could not append audit event %s to %s", event.id, path)
+
+
+def verify_chain(batch_size: int = 2000) -> dict[str, Any]:
+    """Walk the chain from the first event: ``{ok, checked, first_broken}``."""
+    prev = GENESIS_HASH
+    checked = 0
+    for event in AuditEvent.objects.order_by("id").iterator(chunk_size=batch_size):
+        if event.prev_hash != prev or canonical_hash(event) != event.hash:
+            return {"ok": False, "checked": checked, "first_broken": event.id}
+        prev = event.hash
+        checked += 1
+    return {"ok": True, "checked": checked, "first_broken": None}
+
+
+def audit_locked() -> int:
+    """SQLite trigger condition: 1 unless this thread runs ``maintenance()``."""
+    return 0 if getattr(_maintenance, "active", False) else 1
+
+
+@contextmanager
+def maintenance() -> Iterator[None]:
+    """Lift the SQLite append-only triggers in this thread (database flush in tests only).
+
+    On PostgreSQL the triggers stay; ``flush`` there uses TRUNCATE, which row triggers ignore."""
+    _maintenance.active = True
+    try:
+        yield
+    finally:
+        _maintenance.active = False
