@@ -222,3 +222,174 @@ def can(user: Any, action: Action | str, obj: Project | Folder | File) -> bool:
             return True
         return rank >= MANAGER
     return rank >= MANAGER
+
+
+# --- "why can X see this?" ---------------------------------------------------------------------
+
+_LEVEL_WORDS = {
+    AccessLevel.PUBLIC: "Anyone, including visitors who are not signed in",
+    AccessLevel.INTERNAL: "Every signed-in user",
+}
+_RANK_NAMES = {0: "none", VIEWER: "view", EDITOR: "edit", MANAGER: "manage"}
+
+
+def _node(obj: Project | Folder | File) -> dict[str, Any]:
+    return {"type": obj._meta.model_name, "id": obj.pk, "name": obj.name, "access_level": obj.access_level}
+
+
+def access_chain(obj: Project | Folder | File) -> list[dict[str, Any]]:
+    """The object, its folders from the nearest up, and the project, with each one's own level."""
+    from file_upload.services import folder_ancestors
+
+    chain = [_node(obj)]
+    folder = obj.folder if isinstance(obj, File) else obj if isinstance(obj, Folder) else None
+    if folder is not None:
+        folders = [*folder_ancestors(folder), folder]
+        if isinstance(obj, Folder):
+            folders = folders[:-1]
+        chain += [_node(f) for f in reversed(folders)]
+    if not isinstance(obj, Project):
+        chain.append(_node(_project_of(obj)))
+    return chain
+
+
+def _where(node: dict[str, Any]) -> str:
+    return f"{node['type']} “{node['name']}”"
+
+
+def explain_access(obj: Project | Folder | File, check_user: Any = None) -> dict[str, Any]:
+    """Effective level, where it comes from, and every rule that lets someone see ``obj``;
+    with ``check_user``, whether that user sees it and through which rules."""
+    from django.contrib.auth import get_user_model
+
+    project = _project_of(obj)
+    chain = access_chain(obj)
+    source = next(node for node in chain if node["access_level"] != "inherit")
+    effective = source["access_level"]
+    via = "set on" if source is chain[0] else "inherited from"
+    rules: list[dict[str, Any]] = []
+    if effective in _LEVEL_WORDS:
+        rules.append(
+            {
+                "kind": "level",
+                "subject_type": "everyone" if effective == AccessLevel.PUBLIC else "signed_in",
+                "description": f"{_LEVEL_WORDS[effective]} ({effective}, {via} {_where(source)})",
+                "via": {k: source[k] for k in ("type", "id", "name")},
+            }
+        )
+    superusers = list(
+        get_user_model().objects.filter(is_superuser=True, is_active=True).values_list("username", flat=True)
+    )
+    if superusers:
+        rules.append(
+            {
+                "kind": "superuser",
+                "subject_type": "user",
+                "subject": ", ".join(superusers),
+                "description": f"Superusers: {', '.join(superusers)}",
+            }
+        )
+    if isinstance(obj, File):
+        rules.append(
+            {
+                "kind": "owner",
+                "subject_type": "user",
+                "subject": obj.owner.get_username(),
+                "description": f"The file's owner, {obj.owner.get_username()}",
+            }
+        )
+    rules.append(
+        {
+            "kind": "project_owner",
+            "subject_type": "user",
+            "subject": project.owner.get_username(),
+            "role": Role.OWNER,
+            "description": f"The project's owner, {project.owner.get_username()}",
+        }
+    )
+    for member in ProjectMember.objects.filter(project=project).select_related("user"):
+        rules.append(
+            {
+                "kind": "member",
+                "subject_type": "user",
+                "subject": member.user.get_username(),
+                "role": member.role,
+                "description": f"{member.user.get_username()}, {member.role} of project “{project.name}”",
+            }
+        )
+    for member in ProjectGroup.objects.filter(project=project).select_related("group"):
+        rules.append(
+            {
+                "kind": "group_member",
+                "subject_type": "group",
+                "subject": member.group.name,
+                "role": member.role,
+                "description": f"Members of group {member.group.name}, {member.role} of project “{project.name}”",
+            }
+        )
+    for grant in grants_covering(obj).select_related("subject_user", "subject_group", "folder", "file", "project"):
+        target = grant.target
+        subject = grant.subject_user.get_username() if grant.subject_user_id else grant.subject_group.name
+        who = subject if grant.subject_user_id else f"Members of group {subject}"
+        rules.append(
+            {
+                "kind": "grant",
+                "subject_type": "user" if grant.subject_user_id else "group",
+                "subject": subject,
+                "permission": grant.permission,
+                "via": {"type": grant.object_type, "id": target.pk, "name": target.name},
+                "description": f"{who} can {grant.permission} (granted on {grant.object_type} “{target.name}”)",
+            }
+        )
+    result: dict[str, Any] = {
+        "object_type": obj._meta.model_name,
+        "object": obj.pk,
+        "name": obj.name,
+        "access_level": obj.access_level,
+        "effective_access_level": effective,
+        "source": source,
+        "chain": chain,
+        "rules": rules,
+    }
+    if check_user is not None:
+        result["check"] = _check(check_user, obj, rules)
+    return result
+
+
+def _check(user: Any, obj: Project | Folder | File, rules: list[dict[str, Any]]) -> dict[str, Any]:
+    visible = is_visible(user, obj)
+    rank = MANAGER if is_superuser(user) else rank_on(user, obj)
+    if visible and rank == 0:
+        rank = VIEWER
+    username = user.get_username()
+    groups = set(user.groups.values_list("name", flat=True))
+    reasons = []
+    for rule in rules:
+        applies = (
+            rule["subject_type"] == "everyone"
+            or (rule["subject_type"] == "signed_in" and is_signed_in(user))
+            or (rule["kind"] == "superuser" and user.is_superuser)
+            or (rule["subject_type"] == "user" and rule.get("subject") == username and rule["kind"] != "superuser")
+            or (rule["subject_type"] == "group" and rule.get("subject") in groups)
+        )
+        if applies:
+            reasons.append(rule["description"])
+    return {
+        "user": username,
+        "visible": visible,
+        "rank": _RANK_NAMES[rank] if visible else "none",
+        "reasons": reasons if visible else [],
+    }
+
+
+def managed_project_ids(user: Any) -> QuerySet:
+    """Projects the user owns or manages (owner role directly or through a group, or a manage
+    grant on the project)."""
+    owner_roles = ProjectMember.objects.filter(user=user, role=Role.OWNER).values("project_id")
+    group_roles = ProjectGroup.objects.filter(group__user=user, role=Role.OWNER).values("project_id")
+    manage_grants = AccessGrant.objects.filter(
+        _grants_q(user), object_type="project", permission=Permission.MANAGE
+    ).values("project_id")
+    return Project.objects.filter(
+        Q(owner=user) | Q(id__in=owner_roles) | Q(id__in=group_roles) | Q(id__in=manage_grants)
+    ).values("id")

@@ -1,9 +1,11 @@
-"""Serializers for login, tokens and the current user."""
+"""Serializers for login, tokens, the current user, directories, grants and audit events."""
 
-from django.contrib.auth import get_user_model
+from typing import Any
+
+from django.contrib.auth.models import Group
 from rest_framework import serializers
 
-User = get_user_model()
+from .models import AccessGrant, AuditEvent, Permission, User
 
 
 class CredentialsSerializer(serializers.Serializer):
@@ -22,3 +24,99 @@ class UserSerializer(serializers.ModelSerializer):
 
 class TokenSerializer(serializers.Serializer):
     token = serializers.CharField(read_only=True)
+
+
+class UserRefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = User
+        fields = ["id", "username", "first_name", "last_name"]
+
+
+class GroupRefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Group
+        fields = ["id", "name"]
+
+
+class GrantSerializer(serializers.ModelSerializer):
+    subject_type = serializers.ChoiceField(choices=["user", "group"])
+    subject = serializers.CharField(max_length=150, help_text="Username or group name")
+    object = serializers.IntegerField(min_value=1, help_text="Id of the project, folder or file")
+    object_name = serializers.SerializerMethodField()
+    granted_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = AccessGrant
+        fields = [
+            "id",
+            "subject_type",
+            "subject",
+            "object_type",
+            "object",
+            "object_name",
+            "project",
+            "permission",
+            "granted_by",
+            "created_at",
+        ]
+        read_only_fields = ["id", "project", "granted_by", "created_at"]
+
+    def to_representation(self, grant: AccessGrant) -> dict[str, Any]:
+        return {
+            "id": grant.id,
+            "subject_type": "user" if grant.subject_user_id else "group",
+            "subject": grant.subject_user.get_username() if grant.subject_user_id else grant.subject_group.name,
+            "object_type": grant.object_type,
+            "object": grant.target.pk,
+            "object_name": grant.target.name,
+            "project": grant.project_id,
+            "permission": grant.permission,
+            "granted_by": grant.granted_by.get_username() if grant.granted_by_id else None,
+            "created_at": serializers.DateTimeField().to_representation(grant.created_at),
+        }
+
+    def get_object_name(self, grant: AccessGrant) -> str:
+        return grant.target.name
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs["subject_type"] == "user":
+            subject = User.objects.filter(username=attrs["subject"], is_active=True).first()
+        else:
+            subject = Group.objects.filter(name=attrs["subject"]).first()
+        if subject is None:
+            raise serializers.ValidationError({"subject": [f"No {attrs['subject_type']} named “{attrs['subject']}”."]})
+        attrs["subject"] = subject
+        return attrs
+
+
+class GrantUpdateSerializer(serializers.Serializer):
+    permission = serializers.ChoiceField(choices=Permission.choices)
+
+
+class AuditEventSerializer(serializers.ModelSerializer):
+    actor = serializers.CharField(source="actor_username")
+
+    class Meta:
+        model = AuditEvent
+        fields = [
+            "id",
+            "timestamp",
+            "actor",
+            "action",
+            "object_type",
+            "object_id",
+            "object_repr",
+            "project_id",
+            "ip",
+            "user_agent",
+            "details",
+            "prev_hash",
+            "hash",
+        ]
+        read_only_fields = fields
+
+
+class AuditVerifySerializer(serializers.Serializer):
+    ok = serializers.BooleanField()
+    checked = serializers.IntegerField()
+    first_broken = serializers.IntegerField(allow_null=True)

@@ -1,16 +1,37 @@
-"""Session login/logout for the SPA, tokens for scripts, and the current user."""
+"""Session login/logout for the SPA, tokens for scripts, the current user, user and group
+directories, access grants and the audit trail."""
+
+from typing import Any
 
 from django.contrib.auth import login, logout
+from django.contrib.auth.models import Group
+from django.db.models import CharField, Q, QuerySet
+from django.db.models.functions import Cast
+from django.shortcuts import get_object_or_404
 from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import csrf_protect, ensure_csrf_cookie
-from drf_spectacular.utils import extend_schema
-from rest_framework import exceptions, permissions, status
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import exceptions, permissions, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from . import services
-from .serializers import CredentialsSerializer, TokenSerializer, UserSerializer
+from . import audit, services
+from .filters import AccessGrantFilterSet, AuditEventFilterSet
+from .models import AccessGrant, AuditEvent, User
+from .permissions import Action, can, managed_project_ids, visible_files, visible_folders, visible_projects
+from .serializers import (
+    AuditEventSerializer,
+    AuditVerifySerializer,
+    CredentialsSerializer,
+    GrantSerializer,
+    GrantUpdateSerializer,
+    GroupRefSerializer,
+    TokenSerializer,
+    UserRefSerializer,
+    UserSerializer,
+)
 
 
 class InvalidCredentials(exceptions.APIException):
@@ -77,3 +98,132 @@ class MeView(APIView):
     @extend_schema(responses=UserSerializer)
     def get(self, request: Request) -> Response:
         return Response(UserSerializer(request.user).data)
+
+
+class UserDirectoryView(APIView):
+    """Signed-in users look up colleagues by name to share with them."""
+
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(parameters=[OpenApiParameter("q", str)], responses=UserRefSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        query = request.query_params.get("q", "").strip()
+        users = User.objects.filter(is_active=True)
+        if query:
+            users = users.filter(
+                Q(username__icontains=query) | Q(first_name__icontains=query) | Q(last_name__icontains=query)
+            )
+        return Response(UserRefSerializer(users.order_by("username")[:20], many=True).data)
+
+
+class GroupDirectoryView(APIView):
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(parameters=[OpenApiParameter("q", str)], responses=GroupRefSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        query = request.query_params.get("q", "").strip()
+        groups = Group.objects.all()
+        if query:
+            groups = groups.filter(name__icontains=query)
+        return Response(GroupRefSerializer(groups.order_by("name")[:20], many=True).data)
+
+
+def resolve_target(user: Any, object_type: str, object_id: int) -> Any:
+    """The project, folder or file a grant or check is about, if the user may see it (else 404)."""
+    from file_upload.models import File, Folder, Project
+
+    querysets = {
+        "project": (visible_projects, Project),
+        "folder": (visible_folders, Folder),
+        "file": (visible_files, File),
+    }
+    if object_type not in querysets:
+        raise exceptions.ValidationError({"object_type": ["Expected project, folder or file."]})
+    visible, _ = querysets[object_type]
+    return get_object_or_404(visible(user), pk=object_id)
+
+
+def require_manage(user: Any, target: Any) -> None:
+    if not can(user, Action.MANAGE, target):
+        raise exceptions.PermissionDenied(
+            "Only the project's owners (or holders of a manage grant) can change sharing."
+        )
+
+
+class AccessGrantViewSet(viewsets.ModelViewSet):
+    """Grants on projects, folders and files. Managers of an object see and change its grants;
+    everyone sees the grants they hold."""
+
+    serializer_class = GrantSerializer
+    filterset_class = AccessGrantFilterSet
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    permission_classes = [permissions.IsAuthenticated]
+
+    def get_queryset(self) -> QuerySet[AccessGrant]:
+        user = self.request.user
+        grants = AccessGrant.objects.select_related(
+            "subject_user", "subject_group", "project", "folder", "file", "granted_by"
+        ).order_by("-created_at", "-id")
+        if user.is_superuser:
+            return grants
+        mine = Q(subject_user=user) | Q(subject_group__user=user)
+        managed = Q(project_id__in=managed_project_ids(user))
+        object_type, object_id = self.request.query_params.get("object_type"), self.request.query_params.get("object")
+        if self.action == "list" and object_type and object_id and object_id.isdigit():
+            target = resolve_target(user, object_type, int(object_id))
+            if can(user, Action.MANAGE, target):
+                return grants.filter(**{f"{object_type}_id": target.pk, "object_type": object_type})
+        return grants.filter(mine | managed).distinct()
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        target = resolve_target(request.user, data["object_type"], data["object"])
+        require_manage(request.user, target)
+        grant = services.create_grant(
+            actor=request.user, subject=data["subject"], target=target, permission=data["permission"]
+        )
+        return Response(self.get_serializer(grant).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=GrantUpdateSerializer)
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        grant = self.get_object()
+        require_manage(request.user, grant.target)
+        serializer = GrantUpdateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.update_grant(grant, actor=request.user, permission=serializer.validated_data["permission"])
+        return Response(self.get_serializer(grant).data)
+
+    def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return self.partial_update(request, *args, **kwargs)
+
+    def perform_destroy(self, instance: AccessGrant) -> None:
+        require_manage(self.request.user, instance.target)
+        services.delete_grant(instance, actor=self.request.user)
+
+
+class AuditEventViewSet(viewsets.ReadOnlyModelViewSet):
+    """Staff read every event; others their own and those on projects they manage or files they own."""
+
+    serializer_class = AuditEventSerializer
+    filterset_class = AuditEventFilterSet
+    permission_classes = [permissions.IsAuthenticated]
+    ordering_fields = ["timestamp", "id"]
+
+    def get_queryset(self) -> QuerySet[AuditEvent]:
+        from file_upload.models import File
+
+        user = self.request.user
+        events = AuditEvent.objects.order_by("-id")
+        if user.is_staff or user.is_superuser:
+            return events
+        own_files = File.objects.filter(owner=user).annotate(key=Cast("id", CharField())).values("key")
+        return events.filter(
+            Q(actor=user) | Q(project_id__in=managed_project_ids(user)) | Q(object_type="file", object_id__in=own_files)
+        )
+
+    @extend_schema(responses=AuditVerifySerializer)
+    @action(detail=False, methods=["get"], permission_classes=[permissions.IsAdminUser])
+    def verify(self, request: Request) -> Response:
+        return Response(audit.verify_chain())

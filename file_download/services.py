@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.http import FileResponse
 
+from authentication import audit
 from file_upload import storage
 from file_upload.models import File
 
 
-def open_for_download(file: File) -> FileResponse:
-    """A streaming response with the file's bytes, name, type, length and a strong ETag."""
+def open_for_download(file: File, *, actor: Any) -> FileResponse:
+    """A streaming response with the file's bytes, name, type, length and a strong ETag; the
+    download is audited."""
+    audit.record(actor, "file.download", file, size=file.size)
     response = FileResponse(
         storage.open_blob(file.storage_key),
         as_attachment=True,

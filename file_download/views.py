@@ -19,4 +19,4 @@ class FileDownloadView(APIView):
     @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
     def get(self, request: Request, pk: int) -> FileResponse:
         file = get_object_or_404(visible_files(request.user), pk=pk)
-        return services.open_for_download(file)
+        return services.open_for_download(file, actor=request.user)

@@ -4,6 +4,8 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from authentication.urls import auth_urlpatterns as auth_urls
+
 from .health import healthz
 from .spa import spa_index
 
@@ -11,7 +13,8 @@ handler404 = "file_project.errors.json_404"
 handler500 = "file_project.errors.json_500"
 
 api_patterns = [
-    path("auth/", include("authentication.urls")),
+    path("auth/", include(auth_urls)),
+    path("", include("authentication.urls")),
     path("", include("file_download.urls")),
     path("", include("file_upload.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),

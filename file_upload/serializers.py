@@ -10,7 +10,7 @@ from authentication.permissions import project_role
 
 from . import services
 from .metadata import METADATA_FIELD_NAMES, METADATA_FIELDS
-from .models import File, Folder, Project
+from .models import File, Folder, Project, ProjectGroup, ProjectMember, Role
 from .validators import validate_object_name
 
 
@@ -86,8 +86,19 @@ class FolderSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Folder
-        fields = ["id", "project", "parent", "name", "path", "access_level", "ancestors", "created_at", "updated_at"]
-        read_only_fields = ["id", "path", "created_at", "updated_at"]
+        fields = [
+            "id",
+            "project",
+            "parent",
+            "name",
+            "path",
+            "access_level",
+            "effective_access_level",
+            "ancestors",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["id", "path", "effective_access_level", "created_at", "updated_at"]
         validators: list = []
 
     def get_ancestors(self, folder: Folder) -> list[dict[str, Any]]:
@@ -193,3 +204,43 @@ def metadata_fields_payload() -> dict[str, Any]:
         "fields": MetadataFieldSerializer(METADATA_FIELDS, many=True).data,
         "access_levels": list(AccessLevel.values),
     }
+
+
+class MemberSerializer(serializers.Serializer):
+    """A role in a project, for a user or a group; the project's owner is listed with ``id`` null."""
+
+    id = serializers.IntegerField(read_only=True, allow_null=True)
+    kind = serializers.ChoiceField(choices=["user", "group"])
+    name = serializers.CharField(max_length=150)
+    role = serializers.ChoiceField(choices=Role.choices)
+
+    def to_representation(self, member: Any) -> dict[str, Any]:
+        if isinstance(member, ProjectGroup):
+            return {"id": member.id, "kind": "group", "name": member.group.name, "role": member.role}
+        if isinstance(member, ProjectMember):
+            return {"id": member.id, "kind": "user", "name": member.user.get_username(), "role": member.role}
+        return {"id": None, "kind": "user", "name": member.get_username(), "role": Role.OWNER}
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        from django.contrib.auth import get_user_model
+        from django.contrib.auth.models import Group
+
+        if "kind" not in attrs or "name" not in attrs:
+            raise serializers.ValidationError({"name": ["Give the member's kind (user or group) and name."]})
+        if attrs["kind"] == "user":
+            subject = get_user_model().objects.filter(username=attrs["name"], is_active=True).first()
+        else:
+            subject = Group.objects.filter(name=attrs["name"]).first()
+        if subject is None:
+            raise serializers.ValidationError({"name": [f"No {attrs['kind']} named “{attrs['name']}”."]})
+        attrs["subject"] = subject
+        return attrs
+
+
+def project_members(project: Project) -> list[Any]:
+    """The owner first, then user members, then group roles."""
+    return [
+        project.owner,
+        *ProjectMember.objects.filter(project=project).select_related("user").order_by("user__username"),
+        *ProjectGroup.objects.filter(project=project).select_related("group").order_by("group__name"),
+    ]

@@ -1,7 +1,10 @@
 """Workspace actions: the only code that writes projects, folders and files.
 
 Views, tasks, management commands and later front doors (tus, NCBI import) all call these.
-Public surface: ``create_project``, ``update_project``, ``delete_project``, ``create_folder``,
+Every write records its audit event in the same transaction.
+
+Public surface: ``create_project``, ``update_project``, ``delete_project``, ``set_project_member``,
+``remove_project_member``, ``create_folder``,
 ``update_folder``, ``delete_folder``, ``folder_ancestors``, ``store_file``, ``update_file``,
 ``soft_delete_file``, ``effective_level``, ``refresh_effective_levels``, ``parse_file``.
 """
@@ -18,11 +21,22 @@ from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
+from authentication import audit
 from file_project.errors import Conflict
 
 from . import storage
 from .metadata import METADATA_FIELD_NAMES
-from .models import AccessLevel, File, Folder, NodeAccessLevel, ParseStatus, Project, UploadMethod
+from .models import (
+    AccessLevel,
+    File,
+    Folder,
+    NodeAccessLevel,
+    ParseStatus,
+    Project,
+    ProjectGroup,
+    ProjectMember,
+    UploadMethod,
+)
 from .parsers import registry
 from .parsers.base import ParseError
 from .validators import validate_object_name
@@ -32,48 +46,83 @@ log = logging.getLogger(__name__)
 
 # --- access levels ---------------------------------------------------------------------------
 
+REFRESH_CHUNK = 5000
+
 
 def effective_level(project: Project, folder: Folder | None, own_level: str) -> str:
-    """Resolve ``inherit`` through the folder chain up to the project."""
+    """Resolve ``inherit``: the object's own level, else its folder's effective level, else the
+    project's (folders keep their effective level on the row)."""
     if own_level != NodeAccessLevel.INHERIT:
         return own_level
-    node = folder
-    while node is not None:
-        if node.access_level != NodeAccessLevel.INHERIT:
-            return node.access_level
-        node = node.parent
+    if folder is not None:
+        return folder.effective_access_level
     return project.access_level
 
 
-def refresh_effective_levels(project: Project) -> int:
-    """Recompute ``effective_access_level`` of every file in the project; returns rows changed."""
-    folders = {f.id: f for f in Folder.objects.filter(project=project)}
+def refresh_effective_levels(project: Project, root: Folder | None = None) -> int:
+    """Recompute the effective level of every folder and file in ``root``'s subtree (or the whole
+    project), e.g. after a level change or a move. Returns the number of rows changed.
 
-    def folder_level(folder_id: int | None) -> str:
-        while folder_id is not None:
-            folder = folders[folder_id]
-            if folder.access_level != NodeAccessLevel.INHERIT:
-                return folder.access_level
-            folder_id = folder.parent_id
-        return project.access_level
+    The subtree's folders are read once and resolved in memory, parents before children; rows
+    are then updated grouped by their new level, so the number of queries does not grow with the
+    number of files (one UPDATE per level and chunk of folder ids)."""
+    if root is None:
+        nodes = Folder.objects.filter(project=project)
+        base = project.access_level
+    else:
+        nodes = Folder.objects.filter(project=project, tree_path__startswith=root.tree_path)
+        base = root.parent.effective_access_level if root.parent_id else project.access_level
+    rows = sorted(nodes.values_list("id", "parent_id", "access_level", "tree_path"), key=lambda r: r[3].count("/"))
+    resolved: dict[int, str] = {}
+    for folder_id, parent_id, own, _ in rows:
+        inherited = resolved.get(parent_id, base) if parent_id is not None else project.access_level
+        resolved[folder_id] = inherited if own == NodeAccessLevel.INHERIT else own
+    by_level: dict[str, list[int]] = {level: [] for level in AccessLevel.values}
+    for folder_id, level in resolved.items():
+        by_level[level].append(folder_id)
 
     changed = 0
+    files = File.objects.filter(project=project)
+    if root is not None:
+        files = files.filter(folder__tree_path__startswith=root.tree_path)
     with transaction.atomic():
-        for level in AccessLevel.values:
+        for level, folder_ids in by_level.items():
+            for start in range(0, len(folder_ids), REFRESH_CHUNK):
+                chunk = folder_ids[start : start + REFRESH_CHUNK]
+                changed += (
+                    Folder.objects.filter(id__in=chunk)
+                    .exclude(effective_access_level=level)
+                    .update(effective_access_level=level)
+                )
+                changed += (
+                    File.objects.filter(folder_id__in=chunk, access_level=NodeAccessLevel.INHERIT)
+                    .exclude(effective_access_level=level)
+                    .update(effective_access_level=level)
+                )
             changed += (
-                File.objects.filter(project=project, access_level=level)
+                files.filter(access_level=level)
                 .exclude(effective_access_level=level)
                 .update(effective_access_level=level)
             )
-        inherit = File.objects.filter(project=project, access_level=NodeAccessLevel.INHERIT)
-        for folder_id in [None, *folders]:
-            level = folder_level(folder_id)
+        if root is None:
             changed += (
-                inherit.filter(folder_id=folder_id)
-                .exclude(effective_access_level=level)
-                .update(effective_access_level=level)
+                files.filter(folder__isnull=True, access_level=NodeAccessLevel.INHERIT)
+                .exclude(effective_access_level=project.access_level)
+                .update(effective_access_level=project.access_level)
             )
     return changed
+
+
+def _changes(obj: Any, changes: dict[str, Any]) -> dict[str, list[Any]]:
+    """``{field: [before, after]}`` for the fields that really change (for the audit trail)."""
+    out: dict[str, list[Any]] = {}
+    for field, value in changes.items():
+        before = getattr(obj, field)
+        before_cmp = before.pk if hasattr(before, "pk") else before
+        after_cmp = value.pk if hasattr(value, "pk") else value
+        if before_cmp != after_cmp:
+            out[field] = [before_cmp, after_cmp]
+    return out
 
 
 # --- projects --------------------------------------------------------------------------------
@@ -89,37 +138,80 @@ def create_project(
 ) -> Project:
     try:
         with transaction.atomic():
-            return Project.objects.create(
+            project = Project.objects.create(
                 owner=owner,
                 name=name,
                 description=description,
                 access_level=access_level,
                 retention_days=retention_days,
             )
+            audit.record(owner, "project.create", project, access_level=access_level)
     except IntegrityError as exc:
         raise Conflict(f"A project named “{name}” already exists.", code="name_conflict") from exc
+    return project
 
 
-def update_project(project: Project, **changes: Any) -> Project:
-    level_changed = "access_level" in changes and changes["access_level"] != project.access_level
+def update_project(project: Project, *, actor: Any, **changes: Any) -> Project:
+    diff = _changes(project, changes)
     for field, value in changes.items():
         setattr(project, field, value)
     try:
         with transaction.atomic():
             project.save()
-            if level_changed:
+            if "access_level" in diff:
                 refresh_effective_levels(project)
+            if diff:
+                audit.record(actor, "project.update", project, changes=diff)
     except IntegrityError as exc:
         raise Conflict(f"A project named “{project.name}” already exists.", code="name_conflict") from exc
     return project
 
 
-def delete_project(project: Project) -> None:
+def delete_project(project: Project, *, actor: Any) -> None:
     if File.objects.filter(project=project).exists() or project.folders.exists():
         raise Conflict(
             "The project still holds folders or files (including the trash); empty it first.", code="not_empty"
         )
-    project.delete()
+    with transaction.atomic():
+        audit.record(actor, "project.delete", project, name=project.name)
+        project.delete()
+
+
+def set_project_member(
+    project: Project, *, actor: Any, role: str, user: Any = None, group: Any = None
+) -> tuple[Any, bool]:
+    """Give a user or a group a role in the project; returns ``(member, created)``."""
+    if user is not None and user.pk == project.owner_id:
+        raise Conflict("The project's owner is always its owner; transfer ownership in the admin.", code="is_owner")
+    model, lookup = (ProjectMember, {"user": user}) if user is not None else (ProjectGroup, {"group": group})
+    with transaction.atomic():
+        member = model.objects.filter(project=project, **lookup).first()
+        created = member is None
+        if created:
+            member = model.objects.create(project=project, role=role, **lookup)
+            audit.record(actor, "project.member_add", project, member=_member_name(member), role=role)
+        elif member.role != role:
+            audit.record(actor, "project.member_update", project, member=_member_name(member), role=[member.role, role])
+            member.role = role
+            member.save(update_fields=["role"])
+    return member, created
+
+
+def remove_project_member(project: Project, *, actor: Any, user: Any = None, group: Any = None) -> bool:
+    model, lookup = (ProjectMember, {"user": user}) if user is not None else (ProjectGroup, {"group": group})
+    with transaction.atomic():
+        member = model.objects.filter(project=project, **lookup).first()
+        if member is None:
+            return False
+        audit.record(actor, "project.member_remove", project, member=_member_name(member), role=member.role)
+        member.delete()
+    return True
+
+
+def _member_name(member: ProjectMember | ProjectGroup) -> str:
+    if isinstance(member, ProjectMember):
+        return f"user:{member.user.get_username()}"
+    return f"group:{member.group.name}"
 
 
 def project_usage(project: Project) -> dict[str, int]:
@@ -145,8 +237,8 @@ def create_folder(
     *,
     project: Project,
     name: str,
+    actor: Any,
     parent: Folder | None = None,
-    user: Any = None,
     access_level: str = NodeAccessLevel.INHERIT,
 ) -> Folder:
     validate_object_name(name)
@@ -154,10 +246,16 @@ def create_folder(
     try:
         with transaction.atomic():
             folder = Folder.objects.create(
-                project=project, parent=parent, name=name, access_level=access_level, created_by=user
+                project=project,
+                parent=parent,
+                name=name,
+                access_level=access_level,
+                effective_access_level=effective_level(project, parent, access_level),
+                created_by=actor,
             )
             folder.tree_path, folder.name_path = _paths_for(parent, folder.id, name)
             folder.save(update_fields=["tree_path", "name_path"])
+            audit.record(actor, "folder.create", folder, path=folder.name_path, access_level=access_level)
     except IntegrityError as exc:
         raise Conflict(f"A folder named “{name}” already exists here.", code="name_conflict") from exc
     return folder
@@ -170,7 +268,7 @@ def folder_ancestors(folder: Folder) -> list[Folder]:
     return [by_id[i] for i in ids if i in by_id]
 
 
-def update_folder(folder: Folder, **changes: Any) -> Folder:
+def update_folder(folder: Folder, *, actor: Any, **changes: Any) -> Folder:
     """Rename, move (``parent``) or change the level of a folder; keeps the subtree consistent."""
     new_parent = changes.get("parent", folder.parent)
     if "name" in changes:
@@ -179,7 +277,7 @@ def update_folder(folder: Folder, **changes: Any) -> Folder:
         _check_parent(folder.project, new_parent)
         if new_parent.id == folder.id or new_parent.tree_path.startswith(folder.tree_path):
             raise ValidationError({"parent": ["A folder cannot be moved into itself or its own subfolder."]})
-    level_changed = "access_level" in changes and changes["access_level"] != folder.access_level
+    diff = _changes(folder, changes)
     old_tree, old_names = folder.tree_path, folder.name_path
     for field, value in changes.items():
         setattr(folder, field, value)
@@ -192,17 +290,21 @@ def update_folder(folder: Folder, **changes: Any) -> Folder:
                     child.tree_path = folder.tree_path + child.tree_path[len(old_tree) :]
                     child.name_path = folder.name_path + child.name_path[len(old_names) :]
                     child.save(update_fields=["tree_path", "name_path"])
-            if level_changed or "parent" in changes:
-                refresh_effective_levels(folder.project)
+            if "access_level" in diff or "parent" in diff:
+                refresh_effective_levels(folder.project, root=folder)
+                folder.refresh_from_db(fields=["effective_access_level"])
+            if diff:
+                audit.record(actor, "folder.update", folder, changes=diff)
     except IntegrityError as exc:
         raise Conflict(f"A folder named “{folder.name}” already exists there.", code="name_conflict") from exc
     return folder
 
 
-def delete_folder(folder: Folder) -> None:
+def delete_folder(folder: Folder, *, actor: Any) -> None:
     if folder.children.exists() or folder.files.filter(deleted_at__isnull=True).exists():
         raise Conflict("The folder is not empty.", code="not_empty")
     with transaction.atomic():
+        audit.record(actor, "folder.delete", folder, path=folder.name_path)
         # Files in the trash keep their bytes; they move to the project root so the folder can go.
         folder.files.update(folder=None)
         folder.delete()
@@ -283,6 +385,9 @@ def store_file(
                 effective_access_level=effective_level(project, folder, access_level),
                 **metadata,
             )
+            audit.record(
+                owner, "file.upload", file, size=file.size, sha256=file.sha256, method=upload_method, metadata=metadata
+            )
             transaction.on_commit(lambda: _enqueue_parse(file.id))
     except IntegrityError as exc:
         storage.delete_blob(key)
@@ -302,13 +407,14 @@ def _enqueue_parse(file_id: int) -> None:
         log.exception("could not queue parsing of file %s; it stays pending", file_id)
 
 
-def update_file(file: File, **changes: Any) -> File:
+def update_file(file: File, *, actor: Any, **changes: Any) -> File:
     """Edit metadata, tags, description, name or level of a file."""
     if "name" in changes and changes["name"] != file.name:
         validate_object_name(changes["name"])
         _check_name_free(file.project, file.folder, changes["name"], exclude_id=file.id)
     if "tags" in changes:
         changes["tags"] = normalise_tags(changes["tags"])
+    diff = _changes(file, changes)
     for field, value in changes.items():
         setattr(file, field, value)
     if "access_level" in changes:
@@ -316,15 +422,19 @@ def update_file(file: File, **changes: Any) -> File:
     try:
         with transaction.atomic():
             file.save()
+            if diff:
+                audit.record(actor, "file.update", file, changes=diff)
     except IntegrityError as exc:
         raise Conflict(f"A file named “{file.name}” already exists in this folder.", code="name_conflict") from exc
     return file
 
 
-def soft_delete_file(file: File) -> File:
+def soft_delete_file(file: File, *, actor: Any) -> File:
     """Move the file to the trash: hidden from every list and download, bytes kept."""
-    file.deleted_at = timezone.now()
-    file.save(update_fields=["deleted_at", "updated_at"])
+    with transaction.atomic():
+        file.deleted_at = timezone.now()
+        file.save(update_fields=["deleted_at", "updated_at"])
+        audit.record(actor, "file.delete", file, sha256=file.sha256, size=file.size)
     return file
 
 

@@ -6,18 +6,27 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 from django.http import Http404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import permissions, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from authentication.permissions import Action, can, visible_files, visible_folders, visible_projects
+from authentication.permissions import (
+    Action,
+    can,
+    explain_access,
+    visible_files,
+    visible_folders,
+    visible_projects,
+)
 from file_project.errors import PayloadTooLarge
 
 from . import services
@@ -28,8 +37,10 @@ from .serializers import (
     FileSerializer,
     FileUploadSerializer,
     FolderSerializer,
+    MemberSerializer,
     ProjectSerializer,
     metadata_fields_payload,
+    project_members,
 )
 
 
@@ -48,7 +59,24 @@ def require_target(user: Any, project: Project, folder: Folder | None) -> None:
     require(user, Action.UPLOAD, target)
 
 
-class ProjectViewSet(viewsets.ModelViewSet):
+class AccessExplanationMixin:
+    """``GET <object>/access/[?user=<username>]``: the effective level, where it comes from and
+    every rule that lets someone see the object; with ``user``, whether that user does."""
+
+    @extend_schema(parameters=[OpenApiParameter("user", str, description="Username to check")])
+    @action(detail=True, methods=["get"])
+    def access(self, request: Request, pk: str | None = None) -> Response:
+        obj = self.get_object()  # type: ignore[attr-defined]
+        check_user = None
+        username = request.query_params.get("user", "").strip()
+        if username:
+            check_user = get_user_model().objects.filter(username=username).first()
+            if check_user is None:
+                raise ValidationError({"user": [f"No user named “{username}”."]})
+        return Response(explain_access(obj, check_user))
+
+
+class ProjectViewSet(AccessExplanationMixin, viewsets.ModelViewSet):
     serializer_class = ProjectSerializer
     filterset_class = ProjectFilterSet
     ordering_fields = ["name", "created_at", "updated_at"]
@@ -67,14 +95,44 @@ class ProjectViewSet(viewsets.ModelViewSet):
 
     def perform_update(self, serializer: ProjectSerializer) -> None:
         require(self.request.user, Action.MANAGE, serializer.instance)
-        services.update_project(serializer.instance, **serializer.validated_data)
+        services.update_project(serializer.instance, actor=self.request.user, **serializer.validated_data)
 
     def perform_destroy(self, instance: Project) -> None:
         require(self.request.user, Action.MANAGE, instance)
-        services.delete_project(instance)
+        services.delete_project(instance, actor=self.request.user)
+
+    @extend_schema(methods=["get"], responses=MemberSerializer(many=True), parameters=[OpenApiParameter("kind", str)])
+    @extend_schema(methods=["post"], request=MemberSerializer, responses=MemberSerializer)
+    @extend_schema(
+        methods=["delete"],
+        parameters=[OpenApiParameter("kind", str, enum=["user", "group"]), OpenApiParameter("name", str)],
+        responses={204: None},
+    )
+    @action(detail=True, methods=["get", "post", "delete"])
+    def members(self, request: Request, pk: str | None = None) -> Response:
+        """Roles in the project: everyone who sees the project may list; owners change them."""
+        project = self.get_object()
+        if request.method == "GET":
+            return Response(MemberSerializer(project_members(project), many=True).data)
+        require(request.user, Action.MANAGE, project)
+        source = request.data if request.method == "POST" else request.query_params
+        serializer = MemberSerializer(data=source, partial=request.method == "DELETE")
+        serializer.is_valid(raise_exception=True)
+        subject = serializer.validated_data["subject"]
+        target = {serializer.validated_data["kind"]: subject}
+        if request.method == "DELETE":
+            if not services.remove_project_member(project, actor=request.user, **target):
+                raise Http404
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        member, created = services.set_project_member(
+            project, actor=request.user, role=serializer.validated_data["role"], **target
+        )
+        return Response(
+            MemberSerializer(member).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        )
 
 
-class FolderViewSet(viewsets.ModelViewSet):
+class FolderViewSet(AccessExplanationMixin, viewsets.ModelViewSet):
     serializer_class = FolderSerializer
     filterset_class = FolderFilterSet
     ordering_fields = ["name", "created_at"]
@@ -88,7 +146,7 @@ class FolderViewSet(viewsets.ModelViewSet):
     def perform_create(self, serializer: FolderSerializer) -> None:
         data = serializer.validated_data
         require_target(self.request.user, data["project"], data.get("parent"))
-        serializer.instance = services.create_folder(user=self.request.user, **data)
+        serializer.instance = services.create_folder(actor=self.request.user, **data)
 
     def perform_update(self, serializer: FolderSerializer) -> None:
         folder = serializer.instance
@@ -97,14 +155,14 @@ class FolderViewSet(viewsets.ModelViewSet):
         require(self.request.user, action, folder)
         if changes.get("parent") is not None:
             require(self.request.user, Action.UPLOAD, changes["parent"])
-        services.update_folder(folder, **changes)
+        services.update_folder(folder, actor=self.request.user, **changes)
 
     def perform_destroy(self, instance: Folder) -> None:
         require(self.request.user, Action.DELETE, instance)
-        services.delete_folder(instance)
+        services.delete_folder(instance, actor=self.request.user)
 
 
-class FileViewSet(viewsets.ModelViewSet):
+class FileViewSet(AccessExplanationMixin, viewsets.ModelViewSet):
     """List, read, edit and soft-delete files; ``POST`` is the one-shot multipart upload."""
 
     serializer_class = FileSerializer
@@ -152,11 +210,11 @@ class FileViewSet(viewsets.ModelViewSet):
     def perform_update(self, serializer: FileSerializer) -> None:
         changes = dict(serializer.validated_data)
         require(self.request.user, Action.MANAGE if "access_level" in changes else Action.EDIT, serializer.instance)
-        services.update_file(serializer.instance, **changes)
+        services.update_file(serializer.instance, actor=self.request.user, **changes)
 
     def perform_destroy(self, instance: File) -> None:
         require(self.request.user, Action.DELETE, instance)
-        services.soft_delete_file(instance)
+        services.soft_delete_file(instance, actor=self.request.user)
 
 
 class MetadataFieldsView(APIView):

@@ -31,7 +31,7 @@ class ProjectFactory(factory.django.DjangoModelFactory):
 
 
 def make_folder(project: Project, name: str = "raw", parent: Folder | None = None, **kwargs) -> Folder:
-    return services.create_folder(project=project, parent=parent, name=name, user=project.owner, **kwargs)
+    return services.create_folder(project=project, parent=parent, name=name, actor=project.owner, **kwargs)
 
 
 def make_file(

@@ -53,6 +53,8 @@ export interface Folder {
   name: string
   path: string
   access_level: FolderAccessLevel
+  /** The level that applies after inheritance (the folder's own, or its parents' or project's). */
+  effective_access_level: AccessLevel
   created_at: string
   updated_at: string
 }
@@ -137,4 +139,139 @@ export interface MetadataField {
 export interface MetadataSchema {
   fields: MetadataField[]
   access_levels: AccessLevel[]
+}
+
+// ---- Access control -------------------------------------------------------------------------
+
+/** What can be shared: a project, a folder or a file. */
+export type ShareObjectType = 'project' | 'folder' | 'file'
+export type SubjectType = 'user' | 'group'
+export type Permission = 'view' | 'edit' | 'manage'
+
+/** A user as the directory search returns it (`GET /api/users/?q=`). */
+export interface UserSummary {
+  id: number
+  username: string
+  first_name: string
+  last_name: string
+}
+
+export interface GroupSummary {
+  id: number
+  name: string
+}
+
+/** A project member; the owner has `id: null` and can be neither changed nor removed. */
+export interface Member {
+  id: number | null
+  kind: SubjectType
+  name: string
+  role: ProjectRole
+}
+
+export interface MemberCreate {
+  kind: SubjectType
+  name: string
+  role: ProjectRole
+}
+
+export interface Grant {
+  id: number
+  subject_type: SubjectType
+  subject: string
+  object_type: ShareObjectType
+  object: number
+  object_name: string
+  project: number
+  permission: Permission
+  granted_by: string | null
+  created_at: string
+}
+
+export interface GrantCreate {
+  subject_type: SubjectType
+  subject: string
+  object_type: ShareObjectType
+  object: number
+  permission: Permission
+}
+
+export interface AccessNode {
+  type: ShareObjectType
+  id: number
+  name: string
+  access_level: FolderAccessLevel
+}
+
+export type AccessRuleKind =
+  'level' | 'superuser' | 'owner' | 'project_owner' | 'member' | 'group_member' | 'grant'
+
+export interface AccessRule {
+  kind: AccessRuleKind
+  description: string
+  subject_type?: SubjectType | 'everyone' | 'signed_in'
+  subject?: string
+  role?: string
+  permission?: string
+  via?: { type: ShareObjectType; id: number; name: string }
+}
+
+export interface AccessCheck {
+  user: string
+  visible: boolean
+  rank: 'none' | Permission
+  reasons: string[]
+}
+
+/** Who can see an object and why (`GET /api/<type>s/:id/access/`). */
+export interface AccessInfo {
+  object_type: ShareObjectType
+  object: number
+  name: string
+  /** The object's own level; "inherit" for folders and files that take their parent's. */
+  access_level: FolderAccessLevel
+  effective_access_level: AccessLevel
+  /** Where the effective level is set. */
+  source: AccessNode
+  /** The object first, then its folders, ending with the project. */
+  chain: AccessNode[]
+  rules: AccessRule[]
+  check?: AccessCheck
+}
+
+// ---- Audit trail ----------------------------------------------------------------------------
+
+export interface AuditEvent {
+  id: number
+  timestamp: string
+  /** "" for anonymous requests (a failed sign-in, a public download). */
+  actor: string
+  action: string
+  object_type: string
+  object_id: string | number | null
+  object_repr: string
+  project_id: number | null
+  ip: string | null
+  user_agent: string
+  details: Record<string, unknown>
+  prev_hash: string
+  hash: string
+}
+
+export interface AuditFilters {
+  actor?: string
+  /** Exact action, or a prefix ending with "." ("file."). */
+  action?: string
+  object_type?: string
+  object_id?: string | number
+  project?: string | number
+  /** ISO datetimes. */
+  since?: string
+  until?: string
+}
+
+export interface AuditVerification {
+  ok: boolean
+  checked: number
+  first_broken: number | null
 }

@@ -5,6 +5,8 @@ declare module 'vue-router' {
   interface RouteMeta {
     /** Reachable without signing in. */
     public?: boolean
+    /** Only for staff (and superusers); everyone else is sent home. */
+    staff?: boolean
     title?: string
   }
 }
@@ -44,6 +46,12 @@ export const routes: RouteRecordRaw[] = [
     component: () => import('@/views/FileDetailView.vue'),
   },
   {
+    path: '/audit',
+    name: 'audit',
+    component: () => import('@/views/AuditView.vue'),
+    meta: { staff: true, title: 'Audit trail' },
+  },
+  {
     path: '/:pathMatch(.*)*',
     name: 'not-found',
     component: () => import('@/views/NotFoundView.vue'),
@@ -63,6 +71,7 @@ export function installGuards(router: Router): void {
     if (!to.meta.public && !auth.isAuthenticated) {
       return { name: 'login', query: to.fullPath === '/' ? {} : { next: to.fullPath } }
     }
+    if (to.meta.staff && !auth.isStaff) return '/'
     if (to.name === 'login' && auth.isAuthenticated) return safeNext(to.query.next)
     return true
   })

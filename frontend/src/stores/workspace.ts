@@ -58,6 +58,27 @@ export const useWorkspaceStore = defineStore('workspace', () => {
     if (project.value?.id === projectId && folderId() === folderIdArg) await refreshFiles()
   }
 
+  /**
+   * Fetch the current project, folder and files again (after their access level changed,
+   * which changes the badges of all three).
+   */
+  async function reloadCurrent(): Promise<void> {
+    if (!project.value) return
+    const projectId = project.value.id
+    const currentFolder = folderId()
+    const seq = loadSeq
+    const [p, f, fileList] = await Promise.all([
+      projectsApi.getProject(projectId),
+      currentFolder === null ? Promise.resolve(null) : foldersApi.getFolder(currentFolder),
+      filesApi.listFiles(projectId, currentFolder),
+    ])
+    if (seq !== loadSeq) return
+    project.value = p
+    folder.value = f
+    files.value = fileList.results
+    fileCount.value = fileList.count
+  }
+
   async function createFolder(name: string): Promise<Folder> {
     if (!project.value) throw new Error('no current project')
     const created = await foldersApi.createFolder({
@@ -90,6 +111,7 @@ export const useWorkspaceStore = defineStore('workspace', () => {
     loadLocation,
     refreshFiles,
     refreshIfShowing,
+    reloadCurrent,
     createFolder,
     reset,
   }

@@ -36,6 +36,7 @@ export function folder(overrides: Partial<FolderDetail> = {}): FolderDetail {
     name: 'raw',
     path: '/raw',
     access_level: 'inherit',
+    effective_access_level: 'internal',
     created_at: '2026-01-01T10:00:00Z',
     updated_at: '2026-01-01T10:00:00Z',
     ancestors: [],
