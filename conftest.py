@@ -7,8 +7,11 @@ from rest_framework.test import APIClient
 
 
 @pytest.fixture(autouse=True)
-def data_dirs(settings, tmp_path):
-    """Every test writes file bytes into its own temporary store."""
+def data_dirs(request, settings, tmp_path):
+    """Every test writes file bytes into its own temporary store (and hashes passwords fast,
+    except where a separate server process must check them)."""
+    if request.node.get_closest_marker("e2e") is None:
+        settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.FILES_DIR = tmp_path / "files"
     settings.UPLOAD_TMP_DIR = tmp_path / "tmp"
     settings.FILE_UPLOAD_TEMP_DIR = str(tmp_path / "tmp")

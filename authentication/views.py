@@ -182,7 +182,7 @@ class AccessGrantViewSet(viewsets.ModelViewSet):
         target = resolve_target(request.user, data["object_type"], data["object"])
         require_manage(request.user, target)
         grant = services.create_grant(
-            actor=request.user, subject=data["subject"], target=target, permission=data["permission"]
+            actor=request.user, subject=data["subject"], target=target, permission=data.get("permission", "view")
         )
         return Response(self.get_serializer(grant).data, status=status.HTTP_201_CREATED)
 

@@ -23,6 +23,7 @@ from authentication.permissions import (
     Action,
     can,
     explain_access,
+    is_visible,
     visible_files,
     visible_folders,
     visible_projects,
@@ -52,9 +53,9 @@ def require(user: Any, action: Action, obj: Project | Folder | File) -> None:
 
 
 def require_target(user: Any, project: Project, folder: Folder | None) -> None:
-    """Upload targets: invisible → 404, visible without an editor role → 403."""
+    """Upload targets: invisible → 404, visible without an editor role or grant → 403."""
     target: Project | Folder = folder or project
-    if not visible_projects(user).filter(pk=project.pk).exists():
+    if not is_visible(user, target):
         raise Http404
     require(user, Action.UPLOAD, target)
 
