@@ -31,12 +31,35 @@ describe('router', () => {
     expect(router.currentRoute.value.fullPath).toBe('/files/9')
   })
 
+  it('keeps /audit for staff: others are sent home', async () => {
+    mockFetch({ 'GET /api/auth/me/': { body: user } })
+    const router = makeRouter()
+    await router.push('/audit?actor=bob')
+    expect(router.currentRoute.value.fullPath).toBe('/')
+
+    setActivePinia(createPinia())
+    mockFetch({ 'GET /api/auth/me/': { body: { ...user, is_staff: true } } })
+    const staffRouter = makeRouter()
+    await staffRouter.push('/audit?actor=bob')
+    expect(staffRouter.currentRoute.value.name).toBe('audit')
+    expect(staffRouter.currentRoute.value.query.actor).toBe('bob')
+  })
+
+  it('asks anonymous visitors of /audit to sign in first', async () => {
+    mockFetch({ 'GET /api/auth/me/': { status: 401, body: { detail: 'Not signed in.' } } })
+    const router = makeRouter()
+    await router.push('/audit')
+    expect(router.currentRoute.value.name).toBe('login')
+    expect(router.currentRoute.value.query.next).toBe('/audit')
+  })
+
   it('resolves the named routes', () => {
     const router = makeRouter()
     expect(router.resolve('/').name).toBe('home')
     expect(router.resolve('/projects').name).toBe('projects')
     expect(router.resolve('/projects/1/folders/2').params).toEqual({ id: '1', fid: '2' })
     expect(router.resolve('/files/7').name).toBe('file')
+    expect(router.resolve('/audit').name).toBe('audit')
     expect(router.resolve('/nope').name).toBe('not-found')
   })
 

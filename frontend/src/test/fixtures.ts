@@ -1,4 +1,14 @@
-import type { DataFile, Folder, FolderDetail, MetadataField, Project, User } from '@/api/types'
+import type {
+  AccessInfo,
+  AuditEvent,
+  DataFile,
+  Folder,
+  FolderDetail,
+  Grant,
+  MetadataField,
+  Project,
+  User,
+} from '@/api/types'
 
 export const user: User = {
   id: 1,
@@ -144,3 +154,65 @@ export const metadataFields: MetadataField[] = [
   text('biosample_accession', 'BioSample accession', 'technical'),
   text('sra_accession', 'SRA accession', 'technical'),
 ]
+
+export function grant(overrides: Partial<Grant> = {}): Grant {
+  return {
+    id: 5,
+    subject_type: 'user',
+    subject: 'bob',
+    object_type: 'folder',
+    object: 10,
+    object_name: 'raw',
+    project: 1,
+    permission: 'view',
+    granted_by: 'alice',
+    created_at: '2026-01-03T10:00:00Z',
+    ...overrides,
+  }
+}
+
+/** The access explanation of folder "raw" (restricted, set on itself) in "Liver atlas". */
+export function accessInfo(overrides: Partial<AccessInfo> = {}): AccessInfo {
+  return {
+    object_type: 'folder',
+    object: 10,
+    name: 'raw',
+    access_level: 'restricted',
+    effective_access_level: 'restricted',
+    source: { type: 'folder', id: 10, name: 'raw', access_level: 'restricted' },
+    chain: [
+      { type: 'folder', id: 10, name: 'raw', access_level: 'restricted' },
+      { type: 'project', id: 1, name: 'Liver atlas', access_level: 'internal' },
+    ],
+    rules: [
+      { kind: 'project_owner', description: 'alice owns the project “Liver atlas”' },
+      {
+        kind: 'grant',
+        description: 'bob can view (granted on folder “raw”)',
+        subject_type: 'user',
+        subject: 'bob',
+        permission: 'view',
+      },
+    ],
+    ...overrides,
+  }
+}
+
+export function auditEvent(overrides: Partial<AuditEvent> = {}): AuditEvent {
+  return {
+    id: 41,
+    timestamp: '2026-01-05T09:30:00Z',
+    actor: 'alice',
+    action: 'file.update',
+    object_type: 'file',
+    object_id: 100,
+    object_repr: 'sample1.fastq.gz',
+    project_id: 1,
+    ip: '10.0.0.7',
+    user_agent: 'Mozilla/5.0',
+    details: { changes: { organism: ['', 'Mus musculus'] } },
+    prev_hash: 'a'.repeat(64),
+    hash: 'b'.repeat(64),
+    ...overrides,
+  }
+}

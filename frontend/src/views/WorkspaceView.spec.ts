@@ -5,7 +5,7 @@ import { createPinia, setActivePinia } from 'pinia'
 import { createMemoryHistory, createRouter } from 'vue-router'
 import { routes } from '@/router'
 import { FakeXHR, mockFetch, page } from '@/test/http'
-import { dataFile, folder, plainFolder, project } from '@/test/fixtures'
+import { accessInfo, dataFile, folder, plainFolder, project } from '@/test/fixtures'
 import { useUploadsStore } from '@/stores/uploads'
 import WorkspaceView from './WorkspaceView.vue'
 
@@ -79,6 +79,41 @@ describe('WorkspaceView', () => {
       ['dropped.fa', 1, 10],
     ])
     expect((FakeXHR.last().body as FormData).get('folder')).toBe('10')
+    wrapper.unmount()
+  })
+
+  it("shows the folder's effective level and shares the folder with its owners", async () => {
+    mockFetch({
+      'GET /api/projects/1/': { body: project() },
+      'GET /api/folders/10/': {
+        body: folder({ access_level: 'inherit', effective_access_level: 'restricted' }),
+      },
+      'GET /api/folders/': { body: page([]) },
+      'GET /api/files/': { body: page([]) },
+      'GET /api/folders/10/access/': { body: accessInfo() },
+      'GET /api/grants/': { body: page([]) },
+    })
+    const { wrapper } = await mountAt('/projects/1/folders/10')
+    expect(wrapper.find('h1 .level-badge').text()).toBe('restricted')
+    const share = wrapper.findAll('button').find((b) => b.text() === 'Share')!
+    expect(share.attributes('disabled')).toBeUndefined()
+    await share.trigger('click')
+    await flushPromises()
+    expect(document.body.textContent).toContain('Share “raw”')
+    expect(document.body.textContent).toContain('Restricted — set on folder “raw”')
+    wrapper.unmount()
+  })
+
+  it('keeps Share visible but disabled for people who are not owners', async () => {
+    mockFetch({
+      'GET /api/projects/1/': { body: project({ my_role: 'editor' }) },
+      'GET /api/folders/': { body: page([]) },
+      'GET /api/files/': { body: page([]) },
+    })
+    const { wrapper } = await mountAt('/projects/1')
+    const share = wrapper.findAll('button').find((b) => b.text() === 'Share')!
+    expect(share.attributes('disabled')).toBeDefined()
+    expect(share.attributes('title')).toBe("Only the project's owners can change sharing")
     wrapper.unmount()
   })
 })

@@ -1,0 +1,71 @@
+import { beforeEach, describe, expect, it, vi } from 'vitest'
+import { flushPromises, mount } from '@vue/test-utils'
+import ElementPlus from 'element-plus'
+import { createPinia, setActivePinia } from 'pinia'
+import { createMemoryHistory, createRouter } from 'vue-router'
+import { routes } from '@/router'
+import { mockFetch, page } from '@/test/http'
+import { accessInfo, dataFile, metadataFields, project } from '@/test/fixtures'
+import FileDetailView from './FileDetailView.vue'
+
+vi.mock('element-plus', async (importOriginal) => {
+  const actual = await importOriginal<typeof import('element-plus')>()
+  return { ...actual, ElMessage: { success: vi.fn(), error: vi.fn() } }
+})
+
+function routesFor(role: 'owner' | 'viewer') {
+  return {
+    'GET /api/files/100/': { body: dataFile() },
+    'GET /api/metadata/fields/': { body: { fields: metadataFields, access_levels: [] } },
+    'GET /api/projects/1/': { body: project({ my_role: role }) },
+    'GET /api/folders/': { body: page([]) },
+    'GET /api/files/': { body: page([]) },
+    'GET /api/files/100/access/': {
+      body: accessInfo({ object_type: 'file', object: 100, name: 'sample1.fastq.gz' }),
+    },
+    'GET /api/grants/': { body: page([]) },
+  }
+}
+
+async function mountFile() {
+  const pinia = createPinia()
+  setActivePinia(pinia)
+  const router = createRouter({ history: createMemoryHistory(), routes })
+  await router.push('/files/100')
+  const wrapper = mount(FileDetailView, {
+    global: { plugins: [pinia, router, ElementPlus] },
+    attachTo: document.body,
+  })
+  await flushPromises()
+  return wrapper
+}
+
+beforeEach(() => {
+  document.body.innerHTML = ''
+})
+
+describe('FileDetailView', () => {
+  it('has Activity and Access tabs and shares the file with project owners', async () => {
+    mockFetch(routesFor('owner'))
+    const wrapper = await mountFile()
+    const tabs = wrapper.findAll('[role="tab"]').map((t) => t.text())
+    expect(tabs).toEqual(['Metadata', 'Statistics', 'Activity', 'Access'])
+    const share = wrapper.findAll('button').find((b) => b.text() === 'Share')!
+    expect(share.attributes('disabled')).toBeUndefined()
+    await share.trigger('click')
+    await flushPromises()
+    expect(document.body.textContent).toContain('Share “sample1.fastq.gz”')
+    // the page behind the modal is hidden from assistive technology (one "Save" to find)
+    expect(wrapper.find('section.file-detail').attributes('aria-hidden')).toBe('true')
+    wrapper.unmount()
+  })
+
+  it('keeps Share disabled, with the reason, for people who are not owners', async () => {
+    mockFetch(routesFor('viewer'))
+    const wrapper = await mountFile()
+    const share = wrapper.findAll('button').find((b) => b.text() === 'Share')!
+    expect(share.attributes('disabled')).toBeDefined()
+    expect(share.attributes('title')).toBe("Only the project's owners can change sharing")
+    wrapper.unmount()
+  })
+})
