@@ -61,7 +61,7 @@ def open_levels(user: Any) -> list[str]:
 class _Reach:
     """What a signed-in user reaches through roles and grants (two queries)."""
 
-    member_projects: QuerySet
+    member_projects: set[int]
     project_ids: set[int] = field(default_factory=set)
     folder_paths: list[str] = field(default_factory=list)  # tree paths of granted folders
     file_ids: set[int] = field(default_factory=set)
@@ -75,7 +75,12 @@ def _grants_q(user: Any) -> Q:
 def _reach(user: Any) -> _Reach:
     by_user = ProjectMember.objects.filter(user=user).values("project_id")
     by_group = ProjectGroup.objects.filter(group__user=user).values("project_id")
-    reach = _Reach(Project.objects.filter(Q(owner=user) | Q(id__in=by_user) | Q(id__in=by_group)).values("id"))
+    # Ids as literals, not a subquery: PostgreSQL can then combine the per-column indexes of the
+    # OR in visible_files() (BitmapOr) instead of scanning every file row.
+    member_projects = set(
+        Project.objects.filter(Q(owner=user) | Q(id__in=by_user) | Q(id__in=by_group)).values_list("id", flat=True)
+    )
+    reach = _Reach(member_projects)
     grants = AccessGrant.objects.filter(_grants_q(user)).values_list(
         "object_type", "project_id", "folder__tree_path", "file_id", "file__folder__tree_path"
     )
