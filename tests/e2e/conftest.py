@@ -4,6 +4,7 @@ Debian's chromium driven by Playwright. Screenshots of failing tests go to test-
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -104,7 +105,8 @@ def pytest_runtest_makereport(item, call):
 
 
 @pytest.fixture
-def page(request, server, tmp_path):
+def new_page(request, server):
+    """Opens pages in fresh browser contexts (one per user); all are screenshotted on failure."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
@@ -121,20 +123,50 @@ def page(request, server, tmp_path):
                 "--disable-sync",
             ],
         )
-        context = browser.new_context(base_url=server, accept_downloads=True, viewport={"width": 1280, "height": 900})
-        context.set_default_timeout(15_000)
-        page = context.new_page()
+        pages = []
         console: list[str] = []
-        page.on("console", lambda msg: console.append(f"{msg.type}: {msg.text}"))
+
+        def make():
+            context = browser.new_context(
+                base_url=server, accept_downloads=True, viewport={"width": 1280, "height": 900}
+            )
+            context.set_default_timeout(15_000)
+            page = context.new_page()
+            page.on("console", lambda msg: console.append(f"page {len(pages)} {msg.type}: {msg.text}"))
+            pages.append(page)
+            return page
+
         try:
-            yield page
+            yield make
         finally:
-            failed = getattr(request.node, "rep_call", None)
-            if failed is not None and failed.failed:
+            report = getattr(request.node, "rep_call", None)
+            if report is not None and report.failed:
                 ARTIFACTS.mkdir(parents=True, exist_ok=True)
-                shot = ARTIFACTS / f"{request.node.name}.png"
-                page.screenshot(path=str(shot), full_page=True)
+                for index, page in enumerate(pages):
+                    shot = ARTIFACTS / f"{request.node.name}-{index}.png"
+                    page.screenshot(path=str(shot), full_page=True)
+                    print(f"screenshot of the failure: {shot}")
                 (ARTIFACTS / f"{request.node.name}.console.txt").write_text("\n".join(console))
-                print(f"screenshot of the failure: {shot}")
-            context.close()
             browser.close()
+
+
+@pytest.fixture
+def page(new_page):
+    return new_page()
+
+
+def sign_in(page, username: str, password: str) -> None:
+    from playwright.sync_api import expect
+
+    page.goto("/login")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).not_to_have_url(re.compile(r"/login"))
+
+
+def choose(page, scope, label: str, option: str) -> None:
+    """Pick ``option`` in the Element Plus select labelled ``label`` (the visible selection text
+    lies over the combobox input, so the click goes to the select's box around it)."""
+    scope.get_by_label(label).locator("xpath=ancestor::div[contains(@class, 'el-select__wrapper')][1]").click()
+    page.get_by_role("option", name=option, exact=True).click()
