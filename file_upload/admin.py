@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from . import services
 from .metadata import BIOLOGICAL, METADATA_FIELDS, TECHNICAL
 from .models import File, Folder, Project, ProjectGroup, ProjectMember
 
@@ -23,6 +24,11 @@ class ProjectAdmin(admin.ModelAdmin):
     autocomplete_fields = ["owner"]
     inlines = [ProjectMemberInline, ProjectGroupInline]
 
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change and "access_level" in form.changed_data:
+            services.refresh_effective_levels(obj)
+
 
 @admin.register(ProjectMember)
 class ProjectMemberAdmin(admin.ModelAdmin):
@@ -43,8 +49,25 @@ class FolderAdmin(admin.ModelAdmin):
     list_display = ["name", "project", "name_path", "access_level", "created_by", "created_at"]
     list_filter = ["access_level", "project"]
     search_fields = ["name", "name_path", "project__name"]
-    readonly_fields = ["tree_path", "name_path"]
+    readonly_fields = ["tree_path", "name_path", "effective_access_level"]
     raw_id_fields = ["parent"]
+
+    def save_model(self, request, obj, form, change):
+        """Through the services, so paths and effective levels of the subtree stay right."""
+        if change:
+            current = type(obj).objects.get(pk=obj.pk)
+            changes = {name: form.cleaned_data[name] for name in form.changed_data if name != "project"}
+            services.update_folder(current, actor=request.user, **changes)
+            obj.__dict__.update({k: v for k, v in current.__dict__.items() if not k.startswith("_")})
+        else:
+            created = services.create_folder(
+                project=obj.project,
+                parent=obj.parent,
+                name=obj.name,
+                actor=request.user,
+                access_level=obj.access_level,
+            )
+            obj.__dict__.update({k: v for k, v in created.__dict__.items() if not k.startswith("_")})
 
 
 def _names(group: str) -> list[str]:
@@ -104,6 +127,15 @@ class FileAdmin(admin.ModelAdmin):
     ]
     raw_id_fields = ["folder"]
     date_hierarchy = "created_at"
+
+    def has_add_permission(self, request):
+        return False  # bytes arrive through the upload API, never through a form
+
+    def save_model(self, request, obj, form, change):
+        if "access_level" in form.changed_data:
+            obj.effective_access_level = services.effective_level(obj.project, obj.folder, obj.access_level)
+        super().save_model(request, obj, form, change)
+
     fieldsets = [
         (
             None,

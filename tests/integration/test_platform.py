@@ -106,3 +106,38 @@ def test_admin_lists_every_model(client: Client, django_user_model):
     page = client.get("/admin/file_upload/file/?q=Homo").content.decode()
     assert file.name in page
     assert client.get(f"/admin/file_upload/file/{file.id}/change/").status_code == 200
+
+
+def test_admin_changes_keep_levels_and_paths_right(client: Client, django_user_model):
+    admin = django_user_model.objects.create_superuser("root", "root@example.org", "pw-123456!")
+    client.force_login(admin)
+    project = Project.objects.create(name="P", owner=admin, access_level="internal")
+    file = make_file(project)
+    form = {
+        "name": "P",
+        "owner": admin.id,
+        "access_level": "restricted",
+        "description": "",
+        "members-TOTAL_FORMS": 0,
+        "members-INITIAL_FORMS": 0,
+        "group_roles-TOTAL_FORMS": 0,
+        "group_roles-INITIAL_FORMS": 0,
+    }
+    assert client.post(f"/admin/file_upload/project/{project.id}/change/", form).status_code == 302
+    file.refresh_from_db()
+    assert file.effective_access_level == "restricted"
+
+    response = client.post(
+        "/admin/file_upload/folder/add/", {"project": project.id, "name": "raw", "access_level": "public"}
+    )
+    assert response.status_code == 302
+    folder = project.folders.get(name="raw")
+    assert (folder.tree_path, folder.name_path, folder.effective_access_level) == (f"/{folder.id}/", "/raw", "public")
+    response = client.post(
+        f"/admin/file_upload/folder/{folder.id}/change/",
+        {"project": project.id, "name": "reads", "access_level": "inherit"},
+    )
+    assert response.status_code == 302
+    folder.refresh_from_db()
+    assert (folder.name_path, folder.effective_access_level) == ("/reads", "restricted")
+    assert client.get("/admin/file_upload/file/add/").status_code == 403
