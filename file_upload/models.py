@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.db import models
@@ -174,6 +176,10 @@ class File(models.Model):
     stats = models.JSONField(default=dict, blank=True)
     parse_status = models.CharField(max_length=16, choices=ParseStatus.choices, default=ParseStatus.PENDING)
     parse_error = models.TextField(blank=True, default="")
+    # When the current extraction started: a sweep re-queues extractions a dead worker left running.
+    parse_started_at = models.DateTimeField(null=True, blank=True)
+    # Metadata fields whose values were filled from the content rather than typed by a person.
+    autofilled_fields = models.JSONField(default=list, blank=True)
 
     deleted_at = models.DateTimeField(null=True, blank=True, db_index=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
@@ -198,3 +204,37 @@ class File(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class UploadState(models.TextChoices):
+    ACTIVE = "active", "Active"
+    COMPLETED = "completed", "Completed"
+    TERMINATED = "terminated", "Terminated"
+    EXPIRED = "expired", "Expired"
+    FAILED = "failed", "Failed"
+
+
+class Upload(models.Model):
+    """A tus upload in progress: the state lives here and the bytes in ``UPLOAD_TMP_DIR/tus/``,
+    so any gunicorn worker on any node can take the next PATCH, and a restart loses nothing."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="uploads")
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="uploads")
+    folder = models.ForeignKey(Folder, on_delete=models.SET_NULL, null=True, blank=True, related_name="uploads")
+    filename = models.CharField(max_length=255)
+    length = models.BigIntegerField(null=True, blank=True)  # null while the length is deferred
+    offset = models.BigIntegerField(default=0)
+    metadata = models.JSONField(default=dict, blank=True)  # the decoded Upload-Metadata
+    state = models.CharField(max_length=16, choices=UploadState.choices, default=UploadState.ACTIVE, db_index=True)
+    file = models.ForeignKey(File, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    error = models.TextField(blank=True, default="")
+    expires_at = models.DateTimeField(db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.filename} ({self.offset}/{self.length if self.length is not None else '?'})"
