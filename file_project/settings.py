@@ -177,7 +177,9 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE: dict = {
+    "cleanup-uploads": {"task": "file_upload.cleanup_uploads", "schedule": 3600.0},
+}
 
 # --- Auth ------------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -228,6 +230,10 @@ FILE_UPLOAD_TEMP_DIR = str(UPLOAD_TMP_DIR)
 FILE_UPLOAD_PERMISSIONS = 0o640
 BIOFM_MAX_UPLOAD_BYTES = env_int("BIOFM_MAX_UPLOAD_BYTES", 1024**4)
 BIOFM_UPLOAD_EXPIRY_HOURS = env_int("BIOFM_UPLOAD_EXPIRY_HOURS", 24)
+BIOFM_USER_QUOTA_BYTES = env_int("BIOFM_USER_QUOTA_BYTES", 0)  # 0: no per-user quota
+BIOFM_SIGNED_URL_MAX_SECONDS = env_int("BIOFM_SIGNED_URL_MAX_SECONDS", 7 * 24 * 3600)
+# Behind nginx: answer downloads with X-Accel-Redirect to this internal location + storage key.
+BIOFM_DOWNLOAD_ACCEL_PREFIX = os.environ.get("BIOFM_DOWNLOAD_ACCEL_PREFIX", "")
 BIOFM_PORT = env_int("BIOFM_PORT", 8000)
 
 # --- REST framework --------------------------------------------------------------------------

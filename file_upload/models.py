@@ -226,10 +226,15 @@ class Upload(models.Model):
     length = models.BigIntegerField(null=True, blank=True)  # null while the length is deferred
     offset = models.BigIntegerField(default=0)
     metadata = models.JSONField(default=dict, blank=True)  # the decoded Upload-Metadata
+    raw_metadata = models.TextField(blank=True, default="")  # echoed on HEAD as the client sent it
     state = models.CharField(max_length=16, choices=UploadState.choices, default=UploadState.ACTIVE, db_index=True)
     file = models.ForeignKey(File, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     error = models.TextField(blank=True, default="")
     expires_at = models.DateTimeField(db_index=True)
+    # A lease instead of a row lock: a PATCH streams for minutes, and holding a transaction that
+    # long would block every writer on SQLite. The loser of a race gets 423 and retries.
+    lock_token = models.UUIDField(null=True, blank=True)
+    locked_until = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import mimetypes
+import os
 from collections.abc import Iterable
 from typing import Any, BinaryIO
 
@@ -339,8 +340,10 @@ def store_file(
     project: Project,
     folder: Folder | None,
     name: str,
-    source: BinaryIO,
     owner: Any,
+    source: BinaryIO | None = None,
+    temp_path: str | os.PathLike[str] | None = None,
+    digest: storage.Digest | None = None,
     upload_method: str = UploadMethod.API,
     metadata: dict[str, Any] | None = None,
     tags: Iterable[str] = (),
@@ -348,10 +351,12 @@ def store_file(
     content_type: str = "",
     access_level: str = NodeAccessLevel.INHERIT,
 ) -> File:
-    """Put the bytes of ``source`` into the store and create the File; queue format extraction.
+    """Put the bytes into the store and create the File; queue format extraction.
 
-    ``source`` is a readable binary stream, or an upload that already sits in a temporary file
-    with its digest (``HashingFileUploadHandler``), which is then moved instead of copied.
+    The bytes come either from ``source``, a readable binary stream (copied in bounded chunks),
+    or from ``temp_path``, a finished temporary file on the data disk whose ``digest`` is known
+    (moved into place, not copied). A multipart upload that ``HashingFileUploadHandler`` already
+    wrote and hashed counts as the second kind.
     """
     validate_object_name(name)
     if folder is not None and folder.project_id != project.id:
@@ -359,13 +364,16 @@ def store_file(
     metadata = {k: v for k, v in (metadata or {}).items() if k in METADATA_FIELD_NAMES}
     _check_name_free(project, folder, name)
 
-    key = storage.new_key()
-    digest = getattr(source, "biofm_digest", None)
-    if digest is not None and hasattr(source, "temporary_file_path"):
+    if source is not None and getattr(source, "biofm_digest", None) and hasattr(source, "temporary_file_path"):
         source.file.flush()  # type: ignore[attr-defined]
-        storage.adopt(source.temporary_file_path(), key)
-    else:
+        temp_path, digest, source = source.temporary_file_path(), source.biofm_digest, None
+    key = storage.new_key()
+    if temp_path is not None and digest is not None:
+        storage.adopt(temp_path, key)
+    elif source is not None:
         digest = storage.write_stream(source, key)
+    else:
+        raise ValueError("store_file needs a source stream or a temporary file with its digest")
     try:
         with transaction.atomic():
             file = File.objects.create(

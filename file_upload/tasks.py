@@ -9,3 +9,10 @@ from . import services
 def parse_file_task(file_id: int) -> str | None:
     file = services.parse_file(file_id)
     return file.parse_status if file else None
+
+
+@shared_task(name="file_upload.cleanup_uploads")
+def cleanup_uploads_task() -> dict[str, int]:
+    from . import uploads
+
+    return uploads.cleanup_uploads()

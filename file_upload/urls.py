@@ -1,7 +1,7 @@
 from django.urls import path
 from rest_framework.routers import DefaultRouter
 
-from . import views
+from . import tus, views
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
@@ -11,5 +11,8 @@ router.register("files", views.FileViewSet, basename="file")
 
 urlpatterns = [
     path("metadata/fields/", views.MetadataFieldsView.as_view(), name="metadata-fields"),
+    path("uploads/", tus.UploadCollectionView.as_view(), name="upload-collection"),
+    path("uploads/<uuid:upload_id>/", tus.UploadResourceView.as_view(), name="upload-resource"),
+    path("uploads/<uuid:upload_id>/status/", tus.UploadStatusView.as_view(), name="upload-status"),
     *router.urls,
 ]

@@ -1,0 +1,350 @@
+"""The tus 1.0.0 protocol, status code by status code, through the Django test client."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from authentication.models import AuditEvent
+from file_upload import storage, uploads
+from file_upload.models import File, Project, ProjectMember, Upload
+from file_upload.tests.factories import make_file, make_folder
+
+pytestmark = pytest.mark.django_db
+TUS = {"HTTP_TUS_RESUMABLE": "1.0.0"}
+OCTET = "application/offset+octet-stream"
+
+
+def b64(value: str) -> str:
+    return base64.b64encode(value.encode()).decode()
+
+
+def meta(**values: str) -> str:
+    return ",".join(f"{k} {b64(v)}" for k, v in values.items())
+
+
+@pytest.fixture
+def project(alice):
+    return Project.objects.create(name="P", owner=alice)
+
+
+def create(client, project, length=10, **extra_meta):
+    headers = {
+        **TUS,
+        "HTTP_UPLOAD_LENGTH": str(length),
+        "HTTP_UPLOAD_METADATA": meta(filename="reads.fastq", project=str(project.id), **extra_meta),
+    }
+    return client.post("/api/uploads/", **headers)
+
+
+def location(response) -> str:
+    return response["Location"].replace("http://testserver", "")
+
+
+def patch(client, url, data: bytes, offset: int, **headers):
+    return client.generic("PATCH", url, data, content_type=OCTET, **TUS, HTTP_UPLOAD_OFFSET=str(offset), **headers)
+
+
+class TestDiscoveryAndCreation:
+    def test_options_advertises_the_server(self, anon):
+        response = anon.options("/api/uploads/")
+        assert response.status_code == 204
+        assert response["Tus-Version"] == "1.0.0"
+        assert set(response["Tus-Extension"].split(",")) >= {
+            "creation",
+            "creation-with-upload",
+            "termination",
+            "checksum",
+            "expiration",
+            "creation-defer-length",
+        }
+        assert response["Tus-Checksum-Algorithm"] == "sha1,md5,sha256"
+        assert int(response["Tus-Max-Size"]) > 0
+        assert "Tus-Resumable" not in response
+
+    def test_create_then_head(self, api, project):
+        response = create(api, project, length=10, tags="a,b")
+        assert response.status_code == 201
+        assert response["Tus-Resumable"] == "1.0.0"
+        assert response["Location"].startswith("http://testserver/api/uploads/")
+        assert "GMT" in response["Upload-Expires"]
+        head = api.head(location(response), **TUS)
+        assert head.status_code == 200
+        assert (head["Upload-Offset"], head["Upload-Length"]) == ("0", "10")
+        assert head["Cache-Control"] == "no-store"
+        assert head["Upload-Metadata"].startswith("filename ")
+        upload = Upload.objects.get()
+        assert (upload.filename, upload.metadata["tags"], upload.owner.username) == ("reads.fastq", "a,b", "alice")
+        assert AuditEvent.objects.filter(action="upload.start").count() == 1
+
+    def test_wrong_or_missing_version_is_412(self, api, project):
+        response = api.post("/api/uploads/", HTTP_TUS_RESUMABLE="0.2.2", HTTP_UPLOAD_LENGTH="1")
+        assert response.status_code == 412
+        assert response["Tus-Version"] == "1.0.0"
+        assert api.post("/api/uploads/", HTTP_UPLOAD_LENGTH="1").status_code == 412
+        assert not Upload.objects.exists()
+
+    @pytest.mark.parametrize(
+        "headers, field",
+        [
+            ({}, "Upload-Length"),
+            ({"HTTP_UPLOAD_LENGTH": "-5"}, "Upload-Length"),
+            ({"HTTP_UPLOAD_LENGTH": "5", "HTTP_UPLOAD_DEFER_LENGTH": "1"}, "Upload-Length"),
+            ({"HTTP_UPLOAD_DEFER_LENGTH": "2"}, "Upload-Defer-Length"),
+            ({"HTTP_UPLOAD_LENGTH": "5", "HTTP_UPLOAD_METADATA": "filename ***"}, "Upload-Metadata"),
+            ({"HTTP_UPLOAD_LENGTH": "5", "HTTP_UPLOAD_METADATA": ""}, "project"),
+        ],
+    )
+    def test_bad_creation_headers_are_400(self, api, headers, field):
+        response = api.post("/api/uploads/", **TUS, **headers)
+        assert response.status_code == 400, response.content
+        assert field in response.json()["errors"]
+        assert not Upload.objects.exists()
+
+    @pytest.mark.parametrize("filename", ["../../etc/passwd", "a/b", "x" * 300, ""])
+    def test_bad_filenames_are_400(self, api, project, filename):
+        headers = {
+            **TUS,
+            "HTTP_UPLOAD_LENGTH": "3",
+            "HTTP_UPLOAD_METADATA": meta(filename=filename, project=str(project.id)),
+        }
+        response = api.post("/api/uploads/", **headers)
+        assert response.status_code == 400
+        assert "filename" in response.json()["errors"]
+
+    def test_too_large_and_over_quota_are_413(self, api, project, settings):
+        settings.BIOFM_MAX_UPLOAD_BYTES = 100
+        assert create(api, project, length=101).status_code == 413
+        settings.BIOFM_MAX_UPLOAD_BYTES = 10**12
+        settings.BIOFM_USER_QUOTA_BYTES = 50
+        make_file(project, "old.bin", b"x" * 30)
+        response = create(api, project, length=25)
+        assert response.status_code == 413 and response.json()["code"] == "quota_exceeded"
+        assert create(api, project, length=20).status_code == 201
+        assert not Upload.objects.filter(length=25).exists()
+
+    def test_targets_are_checked(self, client_for, bob, make_user, project):
+        ProjectMember.objects.create(project=project, user=bob, role="viewer")
+        assert create(client_for(bob), project).status_code == 403
+        secret = make_folder(project, "secret", access_level="restricted")
+        outsider = client_for(make_user("mallory"))
+        headers = {
+            **TUS,
+            "HTTP_UPLOAD_LENGTH": "3",
+            "HTTP_UPLOAD_METADATA": meta(filename="a", project=str(project.id), folder=str(secret.id)),
+        }
+        assert outsider.post("/api/uploads/", **headers).status_code == 404
+        assert not Upload.objects.exists()
+
+    def test_anonymous_is_401(self, anon, project):
+        assert create(anon, project).status_code == 401
+
+    def test_existing_name_is_409(self, api, project):
+        make_file(project, "reads.fastq")
+        assert create(api, project).status_code == 409
+
+    def test_creation_with_upload(self, api, project):
+        data = b"0123456789"
+        headers = {
+            **TUS,
+            "HTTP_UPLOAD_LENGTH": "10",
+            "HTTP_UPLOAD_METADATA": meta(filename="small.txt", project=str(project.id)),
+        }
+        response = api.generic("POST", "/api/uploads/", data, content_type=OCTET, **headers)
+        assert response.status_code == 201
+        assert response["Upload-Offset"] == "10"
+        file = File.objects.get(name="small.txt")
+        assert (file.sha256, file.upload_method) == (hashlib.sha256(data).hexdigest(), "tus")
+
+    def test_zero_length_upload_is_complete_at_once(self, api, project):
+        response = create(api, project, length=0)
+        status = api.get(location(response) + "status/").json()
+        assert status["state"] == "completed"
+        assert File.objects.get(id=status["file"]).size == 0
+
+
+class TestPatch:
+    @pytest.fixture
+    def url(self, api, project):
+        return location(create(api, project, length=10, organism="Homo sapiens", checksum=""))
+
+    def test_chunks_then_completion(self, api, url, project):
+        first = patch(api, url, b"01234", 0)
+        assert first.status_code == 204
+        assert first["Upload-Offset"] == "5"
+        assert "GMT" in first["Upload-Expires"]
+        second = patch(api, url, b"56789", 5)
+        assert second["Upload-Offset"] == "10"
+        status = api.get(url + "status/").json()
+        assert status["state"] == "completed"
+        file = File.objects.get(id=status["file"])
+        assert storage.path_for(file.storage_key).read_bytes() == b"0123456789"
+        assert (file.organism, file.project_id, file.upload_method) == ("Homo sapiens", project.id, "tus")
+        assert not uploads.part_path(Upload.objects.get()).exists()
+        assert [
+            e for e in AuditEvent.objects.order_by("id").values_list("action", flat=True) if e.startswith("upload.")
+        ] == [
+            "upload.start",
+            "upload.complete",
+        ]
+        # A PATCH on a finished upload changes nothing.
+        again = patch(api, url, b"x", 10)
+        assert (again.status_code, again["Upload-Offset"]) == (204, "10")
+
+    def test_offset_mismatch_is_409_and_changes_nothing(self, api, url):
+        patch(api, url, b"01234", 0)
+        response = patch(api, url, b"zzz", 3)
+        assert response.status_code == 409
+        assert api.head(url, **TUS)["Upload-Offset"] == "5"
+        assert uploads.part_path(Upload.objects.get()).read_bytes() == b"01234"
+
+    def test_wrong_content_type_is_415(self, api, url):
+        response = api.generic("PATCH", url, b"abc", content_type="application/json", **TUS, HTTP_UPLOAD_OFFSET="0")
+        assert response.status_code == 415
+
+    def test_missing_offset_is_400(self, api, url):
+        assert api.generic("PATCH", url, b"abc", content_type=OCTET, **TUS).status_code == 400
+
+    def test_body_past_the_length_is_413(self, api, url):
+        assert patch(api, url, b"x" * 11, 0).status_code == 413
+        assert api.head(url, **TUS)["Upload-Offset"] == "0"
+
+    @pytest.mark.parametrize("algorithm", ["sha1", "md5", "sha256"])
+    def test_checksums(self, api, url, algorithm):
+        good = base64.b64encode(hashlib.new(algorithm, b"01234").digest()).decode()
+        bad = base64.b64encode(hashlib.new(algorithm, b"other").digest()).decode()
+        rejected = patch(api, url, b"01234", 0, HTTP_UPLOAD_CHECKSUM=f"{algorithm} {bad}")
+        assert rejected.status_code == 460
+        assert api.head(url, **TUS)["Upload-Offset"] == "0"
+        assert uploads.part_path(Upload.objects.get()).read_bytes() == b""
+        accepted = patch(api, url, b"01234", 0, HTTP_UPLOAD_CHECKSUM=f"{algorithm} {good}")
+        assert (accepted.status_code, accepted["Upload-Offset"]) == (204, "5")
+
+    def test_unsupported_checksum_algorithm_is_400(self, api, url):
+        response = patch(api, url, b"01234", 0, HTTP_UPLOAD_CHECKSUM="crc32 AAAAAA==")
+        assert response.status_code == 400
+        assert api.head(url, **TUS)["Upload-Offset"] == "0"
+
+    def test_whole_file_checksum_from_metadata(self, api, project):
+        data = b"ACGTACGTAC"
+        good = create(api, project, length=10, checksum=f"sha256:{hashlib.sha256(data).hexdigest()}")
+        assert patch(api, location(good), data, 0).status_code == 204
+        assert File.objects.filter(sha256=hashlib.sha256(data).hexdigest()).exists()
+        Upload.objects.all().delete()
+        File.objects.all().update(deleted_at=timezone.now())
+        bad = create(api, project, length=10, checksum=f"md5:{'0' * 32}")
+        response = patch(api, location(bad), data, 0)
+        assert response.status_code == 460
+        assert Upload.objects.get(id=location(bad).rstrip("/").rsplit("/", 1)[1]).state == "failed"
+        assert api.head(location(bad), **TUS).status_code == 410
+        assert File.objects.alive().count() == 0
+
+    def test_another_users_upload_is_404(self, client_for, bob, url):
+        other = client_for(bob)
+        assert other.head(url, **TUS).status_code == 404
+        assert patch(other, url, b"0", 0).status_code == 404
+        assert other.delete(url, **TUS).status_code == 404
+        assert other.get(url + "status/").status_code == 404
+
+    def test_termination_frees_the_bytes_and_the_url_is_gone(self, api, url):
+        patch(api, url, b"01234", 0)
+        part = uploads.part_path(Upload.objects.get())
+        assert part.exists()
+        response = api.delete(url, **TUS)
+        assert response.status_code == 204
+        assert not part.exists()
+        assert api.head(url, **TUS).status_code == 410
+        assert patch(api, url, b"5", 5).status_code == 410
+
+    def test_expired_upload_is_410(self, api, url):
+        Upload.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
+        assert api.head(url, **TUS).status_code == 410
+        assert patch(api, url, b"0", 0).status_code == 410
+
+    def test_a_held_lease_answers_423(self, api, url):
+        Upload.objects.update(
+            lock_token="00000000-0000-0000-0000-000000000001", locked_until=timezone.now() + timedelta(seconds=60)
+        )
+        assert patch(api, url, b"01234", 0).status_code == 423
+        Upload.objects.update(locked_until=timezone.now() - timedelta(seconds=1))  # a dead worker's lease
+        assert patch(api, url, b"01234", 0).status_code == 204
+
+    def test_deferred_length(self, api, project):
+        headers = {
+            **TUS,
+            "HTTP_UPLOAD_DEFER_LENGTH": "1",
+            "HTTP_UPLOAD_METADATA": meta(filename="stream.txt", project=str(project.id)),
+        }
+        url = location(api.post("/api/uploads/", **headers))
+        assert api.head(url, **TUS)["Upload-Defer-Length"] == "1"
+        patch(api, url, b"abc", 0)
+        done = patch(api, url, b"de", 3, HTTP_UPLOAD_LENGTH="5")
+        assert done["Upload-Offset"] == "5"
+        assert File.objects.get(name="stream.txt").size == 5
+        assert patch(api, url, b"", 5, HTTP_UPLOAD_LENGTH="6").status_code in (204, 400)
+
+    def test_method_override(self, api, url):
+        response = api.generic(
+            "POST",
+            url,
+            b"01234",
+            content_type=OCTET,
+            **TUS,
+            HTTP_UPLOAD_OFFSET="0",
+            HTTP_X_HTTP_METHOD_OVERRIDE="PATCH",
+        )
+        assert (response.status_code, response["Upload-Offset"]) == (204, "5")
+
+    def test_name_taken_while_uploading_gets_a_free_name(self, api, project, url):
+        make_file(project, "reads.fastq")
+        patch(api, url, b"0123456789", 0)
+        assert File.objects.filter(name="reads (2).fastq", upload_method="tus").exists()
+
+
+class TestCleanup:
+    def test_cleanup_removes_expired_and_terminated_fragments_and_nothing_else(self, api, project, settings):
+        import os
+        import time
+
+        keep_url = location(create(api, project, length=10))
+        patch(api, keep_url, b"01234", 0)
+        stale = []
+        for i in range(5):
+            headers = {
+                **TUS,
+                "HTTP_UPLOAD_LENGTH": "10",
+                "HTTP_UPLOAD_METADATA": meta(filename=f"old{i}.bin", project=str(project.id)),
+            }
+            response = api.post("/api/uploads/", **headers)
+            patch(api, location(response), b"abc", 0)
+            stale.append(Upload.objects.get(filename=f"old{i}.bin"))
+        Upload.objects.filter(id__in=[u.id for u in stale[:4]]).update(expires_at=timezone.now() - timedelta(hours=1))
+        api.delete(f"/api/uploads/{stale[4].id}/", **TUS)
+        orphan = uploads.part_dir() / "00000000-dead-beef-0000-000000000000.part"
+        orphan.write_bytes(b"left behind by a crash")
+        old = time.time() - (settings.BIOFM_UPLOAD_EXPIRY_HOURS + 1) * 3600
+        os.utime(orphan, (old, old))
+        fresh_temp = uploads.part_dir().parent / "tmpfresh.part"
+        fresh_temp.write_bytes(b"an upload in flight")
+        stored = make_file(project, "stored.txt", b"precious")
+
+        removed = uploads.cleanup_uploads()
+
+        assert removed == {"uploads": 5, "bytes": 4 * 3 + len(b"left behind by a crash"), "orphans": 1}
+        assert list(Upload.objects.values_list("filename", flat=True)) == ["reads.fastq"]
+        assert uploads.part_path(Upload.objects.get()).read_bytes() == b"01234"
+        assert not orphan.exists()
+        assert fresh_temp.exists()
+        assert storage.path_for(stored.storage_key).read_bytes() == b"precious"
+        assert AuditEvent.objects.filter(action="upload.cleanup").count() == 5
+        assert api.head(f"/api/uploads/{stale[0].id}/", **TUS).status_code == 404
+
+    def test_cleanup_command(self, capsys, db):
+        from django.core.management import call_command
+
+        call_command("cleanup_uploads")
+        assert "Removed 0 uploads" in capsys.readouterr().out

@@ -1,0 +1,246 @@
+"""The tus 1.0.0 protocol at ``/api/uploads/``: headers and status codes only; the work is in
+``file_upload.uploads``.
+
+Extensions: creation, creation-with-upload, creation-defer-length, termination, checksum
+(sha1, md5, sha256) and expiration. Every response but OPTIONS carries ``Tus-Resumable``;
+errors are JSON like the rest of the API.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from email.utils import format_datetime
+from typing import Any
+
+from django.conf import settings
+from django.http import Http404
+from drf_spectacular.utils import extend_schema
+from rest_framework import exceptions, permissions, serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from authentication.permissions import Action, can, is_visible
+from file_project.errors import PayloadTooLarge
+
+from . import uploads
+from .models import Folder, Project, Upload
+
+TUS_VERSION = "1.0.0"
+TUS_EXTENSIONS = "creation,creation-with-upload,creation-defer-length,termination,checksum,expiration"
+OCTET = "application/offset+octet-stream"
+EXPOSED = (
+    "Location, Upload-Offset, Upload-Length, Tus-Resumable, Tus-Version, Tus-Extension, Tus-Max-Size, "
+    "Tus-Checksum-Algorithm, Upload-Metadata, Upload-Defer-Length, Upload-Expires"
+)
+
+
+class PreconditionFailed(exceptions.APIException):
+    status_code = status.HTTP_412_PRECONDITION_FAILED
+    default_detail = f"Unsupported Tus-Resumable version; this server speaks {TUS_VERSION}."
+    default_code = "tus_version"
+
+
+def _int_header(request: Request, name: str, *, required: bool = False) -> int | None:
+    raw = request.headers.get(name)
+    if raw is None or raw == "":
+        if required:
+            raise exceptions.ValidationError({name: ["This header is required."]})
+        return None
+    if not raw.isdigit():
+        raise exceptions.ValidationError({name: ["Expected a non-negative integer."]})
+    return int(raw)
+
+
+def _http_date(value: datetime) -> str:
+    return format_datetime(value.astimezone(UTC), usegmt=True)
+
+
+class TusView(APIView):
+    """Shared protocol checks and headers."""
+
+    permission_classes = [permissions.IsAuthenticated]
+    parser_classes: list = []
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        if request.method not in ("OPTIONS", "GET") and request.headers.get("Tus-Resumable") != TUS_VERSION:
+            raise PreconditionFailed()
+
+    def dispatch(self, request: Any, *args: Any, **kwargs: Any) -> Any:
+        # Clients behind proxies that only pass GET/POST tunnel the method (tus spec).
+        override = request.headers.get("X-HTTP-Method-Override")
+        if override and request.method == "POST":
+            request.method = override.upper()
+        return super().dispatch(request, *args, **kwargs)
+
+    def finalize_response(self, request: Request, response: Response, *args: Any, **kwargs: Any) -> Response:
+        response = super().finalize_response(request, response, *args, **kwargs)
+        if request.method != "OPTIONS":
+            response["Tus-Resumable"] = TUS_VERSION
+        if response.status_code == 412:
+            response["Tus-Version"] = TUS_VERSION
+        response["Access-Control-Expose-Headers"] = EXPOSED
+        response["Cache-Control"] = "no-store"
+        return response
+
+    def options(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        response = Response(status=status.HTTP_204_NO_CONTENT)
+        response["Tus-Version"] = TUS_VERSION
+        response["Tus-Extension"] = TUS_EXTENSIONS
+        response["Tus-Max-Size"] = str(settings.BIOFM_MAX_UPLOAD_BYTES)
+        response["Tus-Checksum-Algorithm"] = ",".join(uploads.CHECKSUM_ALGORITHMS)
+        return response
+
+    def get_permissions(self) -> list[Any]:
+        if self.request.method == "OPTIONS":
+            return [permissions.AllowAny()]
+        return super().get_permissions()
+
+    @staticmethod
+    def upload_headers(response: Response, upload: Upload) -> Response:
+        response["Upload-Offset"] = str(upload.offset)
+        if upload.state == "active":
+            response["Upload-Expires"] = _http_date(upload.expires_at)
+        return response
+
+    @staticmethod
+    def body_length(request: Request) -> int | None:
+        raw = request.META.get("CONTENT_LENGTH") or ""
+        if raw.isdigit():
+            return int(raw)
+        if "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
+            return None
+        return 0
+
+    @staticmethod
+    def body_stream(request: Request, length: int | None) -> Any:
+        # Chunked bodies have no Content-Length, which Django's stream would read as empty.
+        return request._request if length is not None else request.META["wsgi.input"]
+
+
+class UploadCollectionView(TusView):
+    """``POST /api/uploads/`` creates an upload (optionally with its first bytes)."""
+
+    @extend_schema(request=None, responses={201: None})
+    def post(self, request: Request) -> Response:
+        length = _int_header(request, "Upload-Length")
+        defer = request.headers.get("Upload-Defer-Length")
+        if defer is not None and defer != "1":
+            raise exceptions.ValidationError({"Upload-Defer-Length": ["The only allowed value is 1."]})
+        if (length is None) == (defer is None):
+            raise exceptions.ValidationError({"Upload-Length": ["Send Upload-Length, or Upload-Defer-Length: 1."]})
+        if length is not None and length > settings.BIOFM_MAX_UPLOAD_BYTES:
+            raise PayloadTooLarge(f"Uploads are limited to {settings.BIOFM_MAX_UPLOAD_BYTES} bytes (Tus-Max-Size).")
+        raw_metadata = request.headers.get("Upload-Metadata", "")
+        metadata = uploads.parse_metadata(raw_metadata)
+        project, folder = self._target(request, metadata)
+        upload = uploads.create_upload(
+            owner=request.user,
+            length=length,
+            raw_metadata=raw_metadata,
+            project=project,
+            folder=folder,
+            metadata=metadata,
+        )
+        body_length = self.body_length(request)
+        if request.content_type == OCTET and body_length != 0 and upload.state == "active":
+            upload = uploads.append_chunk(
+                upload_id=upload.id,
+                owner=request.user,
+                offset=0,
+                body=self.body_stream(request, body_length),
+                content_length=body_length,
+                checksum=self._checksum(request),
+            )
+        response = Response(status=status.HTTP_201_CREATED)
+        response["Location"] = request.build_absolute_uri(f"/api/uploads/{upload.id}/")
+        return self.upload_headers(response, upload)
+
+    @staticmethod
+    def _checksum(request: Request) -> uploads.ChunkChecksum | None:
+        header = request.headers.get("Upload-Checksum")
+        return uploads.ChunkChecksum.parse(header) if header else None
+
+    @staticmethod
+    def _target(request: Request, metadata: dict[str, str]) -> tuple[Project, Folder | None]:
+        """The project/folder named in the metadata, if the user may upload there (404/403)."""
+        project_id, folder_id = metadata.get("project", ""), metadata.get("folder", "")
+        if not project_id.isdigit():
+            raise exceptions.ValidationError({"project": ["Upload-Metadata needs “project” (a project id)."]})
+        if folder_id and not folder_id.isdigit():
+            raise exceptions.ValidationError({"folder": ["“folder” must be a folder id."]})
+        project = Project.objects.filter(id=int(project_id)).first()
+        folder = Folder.objects.filter(id=int(folder_id)).first() if folder_id else None
+        target = folder or project
+        if project is None or (folder_id and folder is None) or not is_visible(request.user, target):
+            raise Http404("No such project or folder.")
+        if not can(request.user, Action.UPLOAD, target):
+            raise exceptions.PermissionDenied("You need an editor role to upload here.")
+        return project, folder
+
+
+class UploadResourceView(TusView):
+    """``HEAD`` (offset), ``PATCH`` (append), ``DELETE`` (terminate) on one upload."""
+
+    def _owned(self, request: Request, upload_id: uuid.UUID) -> Upload:
+        upload = Upload.objects.filter(id=upload_id, owner=request.user).first()
+        if upload is None:
+            raise exceptions.NotFound("No such upload.")
+        if upload.state in ("terminated", "expired", "failed") or uploads.is_expired(upload):
+            raise uploads.UploadGone()
+        return upload
+
+    def head(self, request: Request, upload_id: uuid.UUID) -> Response:
+        upload = self._owned(request, upload_id)
+        response = Response(status=status.HTTP_200_OK)
+        if upload.length is None:
+            response["Upload-Defer-Length"] = "1"
+        else:
+            response["Upload-Length"] = str(upload.length)
+        if upload.raw_metadata:
+            response["Upload-Metadata"] = upload.raw_metadata
+        return self.upload_headers(response, upload)
+
+    def get(self, request: Request, upload_id: uuid.UUID) -> Response:
+        raise exceptions.MethodNotAllowed("GET", "Use HEAD for the offset or …/status/ for a JSON summary.")
+
+    @extend_schema(request=None, responses={204: None})
+    def patch(self, request: Request, upload_id: uuid.UUID) -> Response:
+        if request.content_type != OCTET:
+            raise exceptions.UnsupportedMediaType(request.content_type, f"PATCH bodies must be {OCTET}.")
+        offset = _int_header(request, "Upload-Offset", required=True)
+        checksum = UploadCollectionView._checksum(request)
+        length = self.body_length(request)
+        upload = uploads.append_chunk(
+            upload_id=upload_id,
+            owner=request.user,
+            offset=offset,  # type: ignore[arg-type]
+            body=self.body_stream(request, length),
+            content_length=length,
+            checksum=checksum,
+            declared_length=_int_header(request, "Upload-Length"),
+        )
+        return self.upload_headers(Response(status=status.HTTP_204_NO_CONTENT), upload)
+
+    def delete(self, request: Request, upload_id: uuid.UUID) -> Response:
+        uploads.terminate_upload(upload_id, request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class UploadStatusSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Upload
+        fields = ["id", "filename", "offset", "length", "state", "file", "error", "expires_at", "project", "folder"]
+        read_only_fields = fields
+
+
+class UploadStatusView(APIView):
+    """``GET /api/uploads/<id>/status/``: JSON progress, and the File id once complete."""
+
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(responses=UploadStatusSerializer)
+    def get(self, request: Request, upload_id: uuid.UUID) -> Response:
+        return Response(UploadStatusSerializer(uploads.upload_status(upload_id, request.user)).data)

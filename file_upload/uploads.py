@@ -1,0 +1,545 @@
+"""Resumable uploads (tus): the services behind ``/api/uploads/``.
+
+An ``Upload`` row holds the state (offset, length, target, expiry, lease) and a part file under
+``UPLOAD_TMP_DIR/tus/<id>.part`` holds the bytes, so any worker on any node can take the next
+PATCH and a restart loses nothing. A PATCH takes a short lease on the row instead of a database
+lock (a PATCH may stream for minutes), streams the body to the part file in bounded chunks,
+verifies an optional per-chunk checksum, makes the bytes durable, and only then advances the
+offset. When the last byte arrives, the whole file's SHA-256/MD5 are checked against an optional
+``checksum`` given at creation and the file goes through ``services.store_file`` like every
+other front door.
+
+Public surface: ``create_upload``, ``append_chunk``, ``terminate_upload``, ``upload_status``,
+``cleanup_uploads``, ``check_quota``, ``part_path``, ``parse_metadata``, ``ChunkChecksum``,
+and the errors ``UploadGone``, ``OffsetMismatch``, ``UploadLocked``, ``ChecksumMismatch``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import logging
+import os
+import threading
+import time
+import uuid
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Q, Sum
+from django.utils import timezone
+from rest_framework import exceptions, status
+
+from authentication import audit
+from file_project.errors import Conflict, PayloadTooLarge
+
+from . import services, storage
+from .models import File, Folder, Project, Upload, UploadMethod, UploadState
+from .validators import validate_object_name
+
+log = logging.getLogger(__name__)
+
+READ_SIZE = 1024 * 1024
+LEASE_SECONDS = 120
+CHECKSUM_ALGORITHMS = {"sha1": hashlib.sha1, "md5": hashlib.md5, "sha256": hashlib.sha256}
+
+
+class UploadGone(exceptions.APIException):
+    status_code = status.HTTP_410_GONE
+    default_detail = "This upload expired or was cancelled; start it again."
+    default_code = "upload_gone"
+
+
+class OffsetMismatch(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "Upload-Offset does not match the upload's current offset."
+    default_code = "offset_mismatch"
+
+
+class UploadLocked(exceptions.APIException):
+    status_code = status.HTTP_423_LOCKED
+    default_detail = "Another request is writing to this upload; retry shortly."
+    default_code = "locked"
+
+
+class ChecksumMismatch(exceptions.APIException):
+    status_code = 460
+    default_detail = "The checksum of the data does not match Upload-Checksum; the chunk was discarded."
+    default_code = "checksum_mismatch"
+
+
+@dataclass(frozen=True)
+class ChunkChecksum:
+    algorithm: str
+    digest: bytes
+
+    @classmethod
+    def parse(cls, header: str) -> ChunkChecksum:
+        """``Upload-Checksum: <algorithm> <base64 digest>``; unsupported or malformed → 400."""
+        parts = header.strip().split(" ")
+        if len(parts) != 2 or parts[0] not in CHECKSUM_ALGORITHMS:
+            raise exceptions.ValidationError(
+                {"Upload-Checksum": [f"Expected “<{'|'.join(CHECKSUM_ALGORITHMS)}> <base64 digest>”."]}
+            )
+        try:
+            digest = base64.b64decode(parts[1], validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise exceptions.ValidationError({"Upload-Checksum": ["The digest is not valid base64."]}) from exc
+        return cls(parts[0], digest)
+
+
+# --- metadata --------------------------------------------------------------------------------
+
+
+def parse_metadata(header: str) -> dict[str, str]:
+    """Decode ``Upload-Metadata`` (``key b64,key2 b64,flag``); an empty header is no metadata."""
+    result: dict[str, str] = {}
+    for item in header.split(","):
+        item = item.strip()
+        if not item:
+            continue
+        key, _, value = item.partition(" ")
+        if not key or " " in value.strip() or key in result:
+            raise exceptions.ValidationError({"Upload-Metadata": [f"Malformed or repeated key “{key[:40]}”."]})
+        try:
+            result[key] = base64.b64decode(value.strip(), validate=True).decode("utf-8") if value else ""
+        except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
+            raise exceptions.ValidationError(
+                {"Upload-Metadata": [f"The value of “{key[:40]}” is not base64-encoded UTF-8."]}
+            ) from exc
+    return result
+
+
+def _expected_checksum(value: str) -> tuple[str, str] | None:
+    """``checksum`` metadata: ``sha256:<hex>``, ``sha256 <hex>``, ``md5:<hex>`` (or a bare
+    64-hex SHA-256)."""
+    value = value.strip().lower()
+    if not value:
+        return None
+    algorithm, sep, digest = value.replace(" ", ":").partition(":")
+    if not sep:
+        algorithm, digest = "sha256", algorithm
+    lengths = {"sha256": 64, "md5": 32}
+    hex_digits = set("0123456789abcdef")
+    if algorithm not in lengths or len(digest) != lengths[algorithm] or not set(digest) <= hex_digits:
+        raise exceptions.ValidationError({"checksum": ["Expected “sha256:<64 hex digits>” or “md5:<32 hex digits>”."]})
+    return algorithm, digest
+
+
+# --- paths, quota, expiry ---------------------------------------------------------------------
+
+
+def part_dir() -> Path:
+    path = Path(settings.UPLOAD_TMP_DIR) / "tus"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def part_path(upload: Upload) -> Path:
+    return part_dir() / f"{upload.id}.part"
+
+
+def check_quota(user: Any, extra_bytes: int) -> None:
+    """413 when the user's stored files plus active uploads plus ``extra_bytes`` exceed
+    ``BIOFM_USER_QUOTA_BYTES`` (0 = no quota)."""
+    quota = settings.BIOFM_USER_QUOTA_BYTES
+    if not quota:
+        return
+    stored = File.objects.alive().filter(owner=user).aggregate(total=Sum("size"))["total"] or 0
+    pending = (
+        Upload.objects.filter(owner=user, state=UploadState.ACTIVE, length__isnull=False).aggregate(
+            total=Sum("length")
+        )["total"]
+        or 0
+    )
+    if stored + pending + extra_bytes > quota:
+        raise PayloadTooLarge(
+            f"This would exceed your storage quota of {quota} bytes ({stored + pending} in use or on the way).",
+            code="quota_exceeded",
+        )
+
+
+def _check_length(length: int) -> None:
+    if length > settings.BIOFM_MAX_UPLOAD_BYTES:
+        raise PayloadTooLarge(f"Uploads are limited to {settings.BIOFM_MAX_UPLOAD_BYTES} bytes (Tus-Max-Size).")
+
+
+def is_expired(upload: Upload) -> bool:
+    return upload.state == UploadState.ACTIVE and upload.expires_at <= timezone.now()
+
+
+def _extend_expiry(upload: Upload) -> None:
+    upload.expires_at = timezone.now() + timedelta(hours=settings.BIOFM_UPLOAD_EXPIRY_HOURS)
+
+
+# --- lifecycle -------------------------------------------------------------------------------
+
+
+def create_upload(
+    *,
+    owner: Any,
+    length: int | None,
+    raw_metadata: str,
+    project: Project,
+    folder: Folder | None,
+    metadata: dict[str, str],
+) -> Upload:
+    """Validate the target and metadata (the caller has checked the user may upload there)."""
+    filename = metadata.get("filename") or metadata.get("name") or ""
+    try:
+        validate_object_name(filename)
+    except ValidationError as exc:
+        raise exceptions.ValidationError({"filename": exc.messages}) from exc
+    if folder is not None and folder.project_id != project.id:
+        raise exceptions.ValidationError({"folder": ["The folder belongs to another project."]})
+    _expected_checksum(metadata.get("checksum", ""))
+    if length is not None:
+        _check_length(length)
+        check_quota(owner, length)
+    if File.objects.alive().filter(project=project, folder=folder, name=filename).exists():
+        raise Conflict(f"A file named “{filename}” already exists in this folder.", code="name_conflict")
+    upload = Upload(
+        owner=owner,
+        project=project,
+        folder=folder,
+        filename=filename,
+        length=length,
+        metadata=metadata,
+        raw_metadata=raw_metadata[:8192],
+    )
+    _extend_expiry(upload)
+    with transaction.atomic():
+        upload.save(force_insert=True)
+        part_path(upload).touch(mode=0o640)
+        audit.record(
+            owner,
+            "upload.start",
+            upload,
+            project_id=project.id,
+            filename=filename,
+            length=length,
+            folder=folder.id if folder else None,
+        )
+    if length == 0:
+        _complete(upload)
+    return upload
+
+
+@dataclass
+class _Lease:
+    upload: Upload
+    token: uuid.UUID
+
+
+def _acquire(upload_id: uuid.UUID, owner: Any) -> _Lease:
+    """Take the upload's lease or answer 423; unknown or someone else's upload → 404."""
+    upload = Upload.objects.filter(id=upload_id, owner=owner).first()
+    if upload is None:
+        raise exceptions.NotFound("No such upload.")
+    if upload.state in (UploadState.TERMINATED, UploadState.EXPIRED, UploadState.FAILED) or is_expired(upload):
+        raise UploadGone()
+    token = uuid.uuid4()
+    now = timezone.now()
+    taken = (
+        Upload.objects.filter(id=upload_id)
+        .filter(Q(locked_until__isnull=True) | Q(locked_until__lt=now))
+        .update(lock_token=token, locked_until=now + timedelta(seconds=LEASE_SECONDS))
+    )
+    if not taken:
+        raise UploadLocked()
+    upload.refresh_from_db()
+    return _Lease(upload, token)
+
+
+def _renew(lease: _Lease) -> None:
+    Upload.objects.filter(id=lease.upload.id, lock_token=lease.token).update(
+        locked_until=timezone.now() + timedelta(seconds=LEASE_SECONDS)
+    )
+
+
+def _release(lease: _Lease) -> None:
+    Upload.objects.filter(id=lease.upload.id, lock_token=lease.token).update(lock_token=None, locked_until=None)
+
+
+# Running whole-file hashes of uploads this process has seen every byte of, so completion
+# needs no second read of the file. Only a cache: another worker's PATCH, or a restart, drops
+# the entry and completion hashes the part file from disk instead.
+_HASHERS: OrderedDict[uuid.UUID, tuple[int, Any, Any]] = OrderedDict()
+_HASHERS_LOCK = threading.Lock()
+_HASHERS_MAX = 64
+
+
+def _hasher_for(upload: Upload) -> tuple[Any, Any] | None:
+    with _HASHERS_LOCK:
+        entry = _HASHERS.pop(upload.id, None)
+    if entry is None:
+        if upload.offset == 0:
+            return hashlib.sha256(), hashlib.md5(usedforsecurity=False)
+        return None
+    offset, sha, md5 = entry
+    return (sha, md5) if offset == upload.offset else None
+
+
+def _keep_hasher(upload: Upload, hashers: tuple[Any, Any] | None) -> None:
+    if hashers is None:
+        return
+    with _HASHERS_LOCK:
+        _HASHERS[upload.id] = (upload.offset, *hashers)
+        while len(_HASHERS) > _HASHERS_MAX:
+            _HASHERS.popitem(last=False)
+
+
+def append_chunk(
+    *,
+    upload_id: uuid.UUID,
+    owner: Any,
+    offset: int,
+    body: BinaryIO,
+    content_length: int | None,
+    checksum: ChunkChecksum | None = None,
+    declared_length: int | None = None,
+) -> Upload:
+    """Write one PATCH body at ``offset``. Returns the upload with its new offset (and its
+    ``file`` once complete). Nothing changes on a mismatching offset, a bad checksum or a body
+    that would run past the declared length."""
+    lease = _acquire(upload_id, owner)
+    upload = lease.upload
+    try:
+        if upload.state == UploadState.COMPLETED:
+            return upload
+        if declared_length is not None:
+            if upload.length is not None and upload.length != declared_length:
+                raise exceptions.ValidationError({"Upload-Length": ["The length is already set and cannot change."]})
+            if upload.length is None:
+                _check_length(declared_length)
+                check_quota(owner, declared_length)
+                upload.length = declared_length
+        if offset != upload.offset:
+            raise OffsetMismatch(f"The upload is at offset {upload.offset}, not {offset}.")
+        limit = None if upload.length is None else upload.length - upload.offset
+        if limit is not None and content_length is not None and content_length > limit:
+            raise PayloadTooLarge(f"The body would run {content_length - limit} bytes past Upload-Length.")
+        written, hashers = _stream_into_part(lease, body, content_length, limit, checksum)
+        upload.offset += written
+        _extend_expiry(upload)
+        Upload.objects.filter(id=upload.id).update(
+            offset=upload.offset, length=upload.length, expires_at=upload.expires_at
+        )
+        _keep_hasher(upload, hashers)
+        if upload.length is not None and upload.offset >= upload.length:
+            _complete(upload)
+        return upload
+    finally:
+        _release(lease)
+
+
+def _stream_into_part(
+    lease: _Lease, body: BinaryIO, content_length: int | None, limit: int | None, checksum: ChunkChecksum | None
+) -> tuple[int, tuple[Any, Any] | None]:
+    """Copy the body after the current offset; returns bytes kept and the running hashers.
+
+    On a checksum mismatch the part file is cut back and nothing is kept. On a broken body
+    (client gone) the bytes that did arrive are kept, as the tus spec asks."""
+    upload = lease.upload
+    path = part_path(upload)
+    hashers = _hasher_for(upload)
+    chunk_hash = CHECKSUM_ALGORITHMS[checksum.algorithm]() if checksum else None
+    pending = [h.copy() for h in hashers] if hashers and chunk_hash is not None else hashers
+    written = 0
+    to_read = content_length
+    last_renew = time.monotonic()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o640)
+    try:
+        os.lseek(fd, upload.offset, os.SEEK_SET)
+        while to_read is None or to_read > 0:
+            want = READ_SIZE if to_read is None else min(READ_SIZE, to_read)
+            try:
+                data = body.read(want)
+            except OSError:  # the client went away mid-body
+                log.info("upload %s: body broken after %d bytes", upload.id, written)
+                break
+            if not data:
+                break
+            if limit is not None and written + len(data) > limit:
+                raise PayloadTooLarge("The body runs past Upload-Length.")
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            if chunk_hash is not None:
+                chunk_hash.update(data)
+            if pending:
+                pending[0].update(data)
+                pending[1].update(data)
+            written += len(data)
+            if to_read is not None:
+                to_read -= len(data)
+            if time.monotonic() - last_renew > LEASE_SECONDS / 4:
+                _renew(lease)
+                last_renew = time.monotonic()
+        if checksum is not None and (to_read or chunk_hash.digest() != checksum.digest):  # type: ignore[union-attr]
+            # A checksummed chunk is kept whole and intact, or not at all.
+            os.ftruncate(fd, upload.offset)
+            if to_read:
+                return 0, None
+            raise ChecksumMismatch()
+        os.fdatasync(fd)
+    except PayloadTooLarge:
+        os.ftruncate(fd, upload.offset)
+        raise
+    finally:
+        os.close(fd)
+    # After a short body (client gone) the running hashes still cover exactly the bytes kept.
+    return written, (pending[0], pending[1]) if pending is not None else None
+
+
+def _file_digest(path: Path, hashers: tuple[Any, Any] | None, length: int) -> storage.Digest:
+    if hashers is None:
+        sha, md5 = hashlib.sha256(), hashlib.md5(usedforsecurity=False)
+        with open(path, "rb") as handle:
+            while chunk := handle.read(8 * READ_SIZE):
+                sha.update(chunk)
+                md5.update(chunk)
+        hashers = (sha, md5)
+    return storage.Digest(length, hashers[0].hexdigest(), hashers[1].hexdigest())
+
+
+def _free_name(project: Project, folder: Folder | None, name: str) -> str:
+    """``name``, or ``stem (2).ext`` … when a file of that name arrived while this one uploaded."""
+    taken = set(File.objects.alive().filter(project=project, folder=folder).values_list("name", flat=True))
+    if name not in taken:
+        return name
+    stem, dot, ext = name.partition(".")
+    for n in range(2, 10_000):
+        candidate = f"{stem} ({n}){dot}{ext}"
+        if candidate not in taken:
+            return candidate
+    raise Conflict(f"A file named “{name}” already exists in this folder.", code="name_conflict")
+
+
+def _complete(upload: Upload) -> None:
+    """All bytes are here: verify, store through the one store service, queue parsing."""
+    path = part_path(upload)
+    with _HASHERS_LOCK:
+        entry = _HASHERS.pop(upload.id, None)
+    hashers = (entry[1], entry[2]) if entry and entry[0] == upload.offset else None
+    digest = _file_digest(path, hashers, upload.offset)
+    expected = _expected_checksum(upload.metadata.get("checksum", ""))
+    if expected is not None:
+        algorithm, value = expected
+        actual = digest.sha256 if algorithm == "sha256" else digest.md5
+        if actual != value:
+            path.unlink(missing_ok=True)
+            Upload.objects.filter(id=upload.id).update(
+                state=UploadState.FAILED, error=f"{algorithm} of the whole file was {actual}, expected {value}"
+            )
+            audit.record(upload.owner, "upload.failed", upload, project_id=upload.project_id, reason="checksum")
+            raise ChecksumMismatch(
+                f"The whole file's {algorithm} ({actual}) does not match the checksum given at creation; "
+                "the upload was discarded."
+            )
+    try:
+        _store_completed(upload, path, digest)
+    except Exception as exc:
+        Upload.objects.filter(id=upload.id).update(state=UploadState.FAILED, error=str(exc)[:1000])
+        raise
+
+
+def _store_completed(upload: Upload, path: Path, digest: storage.Digest) -> None:
+    metadata = {k: v for k, v in upload.metadata.items() if k in services.METADATA_FIELD_NAMES and v}
+    tags = [t for t in upload.metadata.get("tags", "").split(",") if t.strip()]
+    folder = Folder.objects.filter(id=upload.folder_id).first() if upload.folder_id else None
+    file = services.store_file(
+        project=upload.project,
+        folder=folder,
+        name=_free_name(upload.project, folder, upload.filename),
+        owner=upload.owner,
+        temp_path=path,
+        digest=digest,
+        upload_method=UploadMethod.TUS,
+        metadata=metadata,
+        tags=tags,
+        description=upload.metadata.get("description", ""),
+        content_type=upload.metadata.get("filetype", "") or upload.metadata.get("type", ""),
+    )
+    upload.state, upload.file = UploadState.COMPLETED, file
+    Upload.objects.filter(id=upload.id).update(state=UploadState.COMPLETED, file=file)
+    audit.record(upload.owner, "upload.complete", upload, project_id=upload.project_id, file=file.id,
+                 sha256=file.sha256)
+
+
+def terminate_upload(upload_id: uuid.UUID, owner: Any) -> None:
+    """tus termination: free the bytes now; the URL answers 410 afterwards."""
+    upload = Upload.objects.filter(id=upload_id, owner=owner).first()
+    if upload is None:
+        raise exceptions.NotFound("No such upload.")
+    if upload.state == UploadState.COMPLETED:
+        return  # the file is stored; terminating the finished upload leaves it alone
+    if upload.state == UploadState.TERMINATED:
+        raise UploadGone()
+    with transaction.atomic():
+        Upload.objects.filter(id=upload.id).update(state=UploadState.TERMINATED, lock_token=None, locked_until=None)
+        audit.record(owner, "upload.terminate", upload, project_id=upload.project_id, offset=upload.offset)
+    part_path(upload).unlink(missing_ok=True)
+
+
+def upload_status(upload_id: uuid.UUID, owner: Any) -> Upload:
+    upload = Upload.objects.filter(id=upload_id, owner=owner).first()
+    if upload is None:
+        raise exceptions.NotFound("No such upload.")
+    if is_expired(upload):
+        upload.state = UploadState.EXPIRED
+    return upload
+
+
+def cleanup_uploads(now: Any = None) -> dict[str, int]:
+    """Delete the bytes and rows of expired, terminated and failed uploads, completed upload
+    rows past their expiry, and abandoned temporary files; audit what was removed."""
+    now = now or timezone.now()
+    removed = {"uploads": 0, "bytes": 0, "orphans": 0}
+    stale = Upload.objects.filter(
+        Q(state=UploadState.ACTIVE, expires_at__lte=now)
+        | Q(state__in=[UploadState.TERMINATED, UploadState.FAILED])
+        | Q(state=UploadState.COMPLETED, expires_at__lte=now)
+    )
+    for upload in stale.iterator():
+        path = part_path(upload)
+        size = path.stat().st_size if path.exists() else 0
+        path.unlink(missing_ok=True)
+        with transaction.atomic():
+            audit.record(
+                None,
+                "upload.cleanup",
+                upload,
+                project_id=upload.project_id,
+                username="system",
+                state="expired" if is_expired(upload) else upload.state,
+                bytes_freed=size,
+                owner=upload.owner.get_username(),
+            )
+            upload.delete()
+        removed["uploads"] += 1
+        removed["bytes"] += size
+    # Part files whose row is gone, and multipart/stream temporaries nobody finished.
+    horizon = time.time() - settings.BIOFM_UPLOAD_EXPIRY_HOURS * 3600
+    known = {str(u) for u in Upload.objects.values_list("id", flat=True)}
+    for path in part_dir().glob("*.part"):
+        if path.stem not in known and path.stat().st_mtime < horizon:
+            removed["bytes"] += path.stat().st_size
+            path.unlink(missing_ok=True)
+            removed["orphans"] += 1
+    for pattern in ("*.upload*", "tmp*.part"):
+        for path in Path(settings.UPLOAD_TMP_DIR).glob(pattern):
+            if path.is_file() and path.stat().st_mtime < horizon:
+                removed["bytes"] += path.stat().st_size
+                path.unlink(missing_ok=True)
+                removed["orphans"] += 1
+    if removed["orphans"]:
+        audit.record(None, "upload.cleanup_orphans", username="system", files=removed["orphans"])
+    return removed

@@ -1,0 +1,146 @@
+"""The real tuspy client against a real gunicorn: chunked, interrupted and resumed uploads, a
+server restart between chunks, checksum and offset mismatches, termination, and isolation
+between users. Every stored file's SHA-256 must equal the source's."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+
+import pytest
+import requests
+from tusclient import client as tus_client
+from tusclient import request as tus_request
+from tusclient.exceptions import TusCommunicationError, TusUploadFailed
+
+from authentication.services import issue_token
+from file_upload import storage, uploads
+from file_upload.models import File, Project, Upload
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def source(tmp_path):
+    path = tmp_path / "sample_R1.fastq.gz"
+    path.write_bytes(os.urandom(3 * 1024 * 1024 + 12345))
+    return path
+
+
+@pytest.fixture
+def project(alice):
+    return Project.objects.create(name="Transfers", owner=alice)
+
+
+def client_for(server, user) -> tus_client.TusClient:
+    return tus_client.TusClient(f"{server.url}/api/uploads/", headers={"Authorization": f"Token {issue_token(user)}"})
+
+
+def uploader(client, source, project, **kwargs):
+    return client.uploader(
+        file_path=str(source),
+        chunk_size=kwargs.pop("chunk_size", 512 * 1024),
+        metadata={"filename": source.name, "project": str(project.id), **kwargs.pop("metadata", {})},
+        **kwargs,
+    )
+
+
+def stored_sha(upload_url: str) -> str:
+    upload = Upload.objects.get(id=upload_url.rstrip("/").rsplit("/", 1)[1])
+    assert upload.state == "completed"
+    return File.objects.get(id=upload.file_id).sha256
+
+
+def sha(path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_chunked_upload(gunicorn, alice, project, source):
+    up = uploader(client_for(gunicorn, alice), source, project, metadata={"organism": "Homo sapiens"})
+    up.upload()
+    assert stored_sha(up.url) == sha(source)
+    file = File.objects.get(name=source.name)
+    assert (file.size, file.organism, file.upload_method) == (source.stat().st_size, "Homo sapiens", "tus")
+    assert storage.path_for(file.storage_key).read_bytes() == source.read_bytes()
+
+
+def test_stopped_half_way_and_resumed_by_a_new_client(gunicorn, alice, project, source):
+    first = uploader(client_for(gunicorn, alice), source, project)
+    first.upload(stop_at=source.stat().st_size // 2)
+    url = first.url
+    half = Upload.objects.get().offset
+    assert 0 < half < source.stat().st_size
+    resumed = uploader(client_for(gunicorn, alice), source, project, url=url)
+    assert resumed.offset == half  # read from the server with HEAD
+    resumed.upload()
+    assert stored_sha(url) == sha(source)
+
+
+def test_resume_after_gunicorn_restart(gunicorn, alice, project, source):
+    first = uploader(client_for(gunicorn, alice), source, project)
+    first.upload(stop_at=1024 * 1024)
+    gunicorn.stop(kill=True)
+    gunicorn.start()
+    resumed = uploader(client_for(gunicorn, alice), source, project, url=first.url)
+    assert resumed.offset == 1024 * 1024
+    resumed.upload()
+    assert stored_sha(first.url) == sha(source)
+
+
+def test_checksum_mismatch_is_refused_then_a_clean_retry_succeeds(gunicorn, alice, project, source, monkeypatch):
+    original = tus_request.TusRequest.add_checksum
+
+    def corrupt(self, chunk):
+        original(self, chunk + b"!")
+
+    first = uploader(client_for(gunicorn, alice), source, project, upload_checksum=True)
+    first.upload_chunk()
+    offset = Upload.objects.get().offset
+    monkeypatch.setattr(tus_request.TusRequest, "add_checksum", corrupt)
+    with pytest.raises(TusUploadFailed) as failure:
+        first.upload_chunk()
+    assert failure.value.status_code == 460
+    assert Upload.objects.get().offset == offset
+    monkeypatch.setattr(tus_request.TusRequest, "add_checksum", original)
+    retry = uploader(client_for(gunicorn, alice), source, project, upload_checksum=True, url=first.url)
+    retry.upload()
+    assert stored_sha(first.url) == sha(source)
+
+
+def test_offset_mismatch_is_409(gunicorn, alice, project, source):
+    up = uploader(client_for(gunicorn, alice), source, project)
+    up.upload_chunk()
+    up.offset = 7  # a confused client
+    with pytest.raises(TusUploadFailed) as failure:
+        up.upload_chunk()
+    assert failure.value.status_code == 409
+    assert Upload.objects.get().offset == 512 * 1024
+
+
+def test_termination_frees_disk_space(gunicorn, alice, project, source):
+    up = uploader(client_for(gunicorn, alice), source, project)
+    up.upload(stop_at=2 * 1024 * 1024)
+    upload = Upload.objects.get()
+    part = uploads.part_path(upload)
+    assert part.stat().st_size == upload.offset
+    response = requests.delete(up.url, headers={"Tus-Resumable": "1.0.0", **up.get_headers()}, timeout=10)
+    assert response.status_code == 204
+    assert not part.exists()
+    assert requests.head(up.url, headers=up.get_headers(), timeout=10).status_code == 410
+    with pytest.raises(TusCommunicationError):
+        uploader(client_for(gunicorn, alice), source, project, url=up.url)
+
+
+def test_another_user_cannot_touch_the_upload(gunicorn, alice, bob, project, source):
+    up = uploader(client_for(gunicorn, alice), source, project)
+    up.upload(stop_at=1024 * 1024)
+    with pytest.raises(TusCommunicationError):
+        uploader(client_for(gunicorn, bob), source, project, url=up.url)
+    bob_headers = {"Authorization": f"Token {issue_token(bob)}", "Tus-Resumable": "1.0.0"}
+    assert requests.delete(up.url, headers=bob_headers, timeout=10).status_code == 404
+    patch = requests.patch(
+        up.url, data=b"x", timeout=10,
+        headers={**bob_headers, "Upload-Offset": "1048576", "Content-Type": "application/offset+octet-stream"},
+    )  # fmt: skip
+    assert patch.status_code == 404
+    assert Upload.objects.get().offset == 1024 * 1024
