@@ -230,6 +230,10 @@ FILE_UPLOAD_TEMP_DIR = str(UPLOAD_TMP_DIR)
 FILE_UPLOAD_PERMISSIONS = 0o640
 BIOFM_MAX_UPLOAD_BYTES = env_int("BIOFM_MAX_UPLOAD_BYTES", 1024**4)
 BIOFM_UPLOAD_EXPIRY_HOURS = env_int("BIOFM_UPLOAD_EXPIRY_HOURS", 24)
+# When tus upload bytes are forced to disk: "completion" (before the file is stored and
+# reported complete), "chunk" (after every PATCH, at the disk's synchronous write speed) or
+# "off" (leave it to the kernel, as nginx and tusd do).
+BIOFM_UPLOAD_FSYNC = os.environ.get("BIOFM_UPLOAD_FSYNC", "completion")
 BIOFM_USER_QUOTA_BYTES = env_int("BIOFM_USER_QUOTA_BYTES", 0)  # 0: no per-user quota
 BIOFM_SIGNED_URL_MAX_SECONDS = env_int("BIOFM_SIGNED_URL_MAX_SECONDS", 7 * 24 * 3600)
 # Behind nginx: answer downloads with X-Accel-Redirect to this internal location + storage key.
@@ -281,3 +285,16 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("BIOFM_LOG_LEVEL", "INFO")},
 }
+
+# --- Format statistics (file_upload/parsers) -------------------------------------------------
+# Past either budget a parser stops and its stats say "truncated": true, "bytes_covered": N
+# (0 bytes = no limit). A parse still "running" after BIOFM_PARSE_STALE_SECONDS is taken for a
+# dead worker's and re-queued by the sweep, as is a "pending" one never started within
+# BIOFM_PARSE_PENDING_SECONDS. BIOFM_EXTRA_PARSERS: dotted paths of extra parser classes.
+BIOFM_PARSE_MAX_SECONDS = env_int("BIOFM_PARSE_MAX_SECONDS", 3600)
+BIOFM_PARSE_MAX_BYTES = env_int("BIOFM_PARSE_MAX_BYTES", 0)
+BIOFM_PARSE_STALE_SECONDS = env_int("BIOFM_PARSE_STALE_SECONDS", 2 * BIOFM_PARSE_MAX_SECONDS or 3600)
+BIOFM_PARSE_PENDING_SECONDS = env_int("BIOFM_PARSE_PENDING_SECONDS", 600)
+BIOFM_EXTRA_PARSERS = env_list("BIOFM_EXTRA_PARSERS", "")
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_BEAT_SCHEDULE["sweep-stale-parses"] = {"task": "file_upload.sweep_stale_parses", "schedule": 300.0}

@@ -6,17 +6,21 @@ Every write records its audit event in the same transaction.
 Public surface: ``create_project``, ``update_project``, ``delete_project``, ``set_project_member``,
 ``remove_project_member``, ``create_folder``,
 ``update_folder``, ``delete_folder``, ``folder_ancestors``, ``store_file``, ``update_file``,
-``soft_delete_file``, ``effective_level``, ``refresh_effective_levels``, ``parse_file``.
+``soft_delete_file``, ``effective_level``, ``refresh_effective_levels``, ``parse_file``,
+``request_reparse``, ``requeue_stale_parses``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import mimetypes
 import os
 from collections.abc import Iterable
+from datetime import timedelta
 from typing import Any, BinaryIO
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
@@ -38,8 +42,8 @@ from .models import (
     ProjectMember,
     UploadMethod,
 )
-from .parsers import registry
-from .parsers.base import ParseError
+from .parsers import autofill, registry
+from .parsers.base import Budget, ParseError, budget_scope
 from .validators import validate_object_name
 
 log = logging.getLogger(__name__)
@@ -397,6 +401,8 @@ def store_file(
                 owner, "file.upload", file, size=file.size, sha256=file.sha256, method=upload_method, metadata=metadata
             )
             transaction.on_commit(lambda: _enqueue_parse(file.id))
+            if not file.md5:
+                transaction.on_commit(lambda: _enqueue_checksums(file.id))
     except IntegrityError as exc:
         storage.delete_blob(key)
         raise Conflict(f"A file named “{name}” already exists in this folder.", code="name_conflict") from exc
@@ -415,6 +421,36 @@ def _enqueue_parse(file_id: int) -> None:
         log.exception("could not queue parsing of file %s; it stays pending", file_id)
 
 
+def _enqueue_checksums(file_id: int) -> None:
+    from .tasks import fill_checksums_task
+
+    try:
+        fill_checksums_task.delay(file_id)
+    except Exception:
+        log.exception("could not queue checksums of file %s", file_id)
+
+
+def fill_checksums(file_id: int) -> File | None:
+    """Compute the checksums a fast path left out (MD5 of tus uploads) from the stored bytes."""
+    file = File.objects.filter(id=file_id).first()
+    if file is None or (file.md5 and file.sha256):
+        return file
+    sha, md5 = hashlib.sha256(), hashlib.md5(usedforsecurity=False)
+    with storage.open_blob(file.storage_key) as handle:
+        while chunk := handle.read(8 * storage.CHUNK_SIZE):
+            sha.update(chunk)
+            md5.update(chunk)
+    if file.sha256 and file.sha256 != sha.hexdigest():
+        log.error("file %s: stored bytes no longer match their SHA-256", file.id)
+        audit.record(
+            None, "file.integrity_error", file, username="system", expected=file.sha256, actual=sha.hexdigest()
+        )
+        return file
+    File.objects.filter(id=file.id).update(md5=md5.hexdigest(), sha256=sha.hexdigest())
+    file.refresh_from_db()
+    return file
+
+
 def update_file(file: File, *, actor: Any, **changes: Any) -> File:
     """Edit metadata, tags, description, name or level of a file."""
     if "name" in changes and changes["name"] != file.name:
@@ -427,6 +463,9 @@ def update_file(file: File, *, actor: Any, **changes: Any) -> File:
         setattr(file, field, value)
     if "access_level" in changes:
         file.effective_access_level = effective_level(file.project, file.folder, file.access_level)
+    if file.autofilled_fields and set(diff) & set(file.autofilled_fields):
+        # A value a person typed is theirs from now on: a later parse no longer replaces it.
+        file.autofilled_fields = [f for f in file.autofilled_fields if f not in diff]
     try:
         with transaction.atomic():
             file.save()
@@ -450,26 +489,102 @@ def soft_delete_file(file: File, *, actor: Any) -> File:
 
 
 def parse_file(file_id: int) -> File | None:
-    """Detect the format from the content and extract statistics with the registered parser."""
+    """Detect the format from the content, extract statistics with the registered parser and
+    fill empty metadata fields from what it saw.
+
+    ``parse_status`` goes pending → running (``parse_started_at`` set) → done, failed or
+    skipped. A malformed file, or any unexpected error in a parser, ends as ``failed`` with a
+    one-line ``parse_error``; the stored bytes are only ever read. A run that a newer run has
+    superseded (the stale sweep re-queued it) does not write its result."""
     file = File.objects.filter(id=file_id).first()
     if file is None:
         return None
-    File.objects.filter(id=file.id).update(parse_status=ParseStatus.RUNNING, parse_error="")
+    started = timezone.now()
+    File.objects.filter(id=file.id).update(
+        parse_status=ParseStatus.RUNNING, parse_error="", parse_started_at=started, updated_at=started
+    )
     path = storage.path_for(file.storage_key)
-    fmt = registry.detect_format(path, file.name)
     updates: dict[str, Any] = {"parse_error": "", "stats": {}}
-    if fmt and not file.file_format:
-        updates["file_format"] = fmt
-    parser = registry.parser_for(fmt) if fmt else None
-    if parser is None:
-        updates["parse_status"] = ParseStatus.SKIPPED
-    else:
-        try:
-            updates["stats"] = parser.parse(path)
+    hints: dict[str, Any] = {}
+    fmt = ""
+    try:
+        fmt = registry.detect_format(path, file.name)
+        parser = registry.parser_for(fmt) if fmt else None
+        if parser is None:
+            updates["parse_status"] = ParseStatus.SKIPPED
+        else:
+            budget = Budget(max_bytes=settings.BIOFM_PARSE_MAX_BYTES, max_seconds=settings.BIOFM_PARSE_MAX_SECONDS)
+            with budget_scope(budget):
+                stats = parser.parse(path)
+            hints = stats.pop("_hints", None) or {}
+            updates["stats"] = stats
             updates["parse_status"] = ParseStatus.DONE
-        except ParseError as exc:
-            updates["parse_status"] = ParseStatus.FAILED
-            updates["parse_error"] = str(exc).splitlines()[0] if str(exc) else "malformed file"
-    File.objects.filter(id=file.id).update(**updates)
+    except ParseError as exc:
+        updates["parse_status"] = ParseStatus.FAILED
+        lines = str(exc).strip().splitlines()
+        updates["parse_error"] = _one_line(lines[0]) if lines else "malformed file"
+    except Exception as exc:  # a parser bug or an htslib surprise must not take the worker down
+        log.exception("parsing file %s (%s) failed", file.id, fmt or "unknown format")
+        updates["parse_status"] = ParseStatus.FAILED
+        updates["parse_error"] = _one_line(f"could not read the file as {fmt or 'a known format'}: {exc}")
+
+    filled: list[str] = []
+    if fmt:
+        suggestions = autofill.suggest(fmt, updates["stats"], hints, file.name)
+        if updates["parse_status"] != ParseStatus.DONE:
+            suggestions = {k: v for k, v in suggestions.items() if k == "file_format"}
+        previous = set(file.autofilled_fields or [])
+        for field, value in suggestions.items():
+            current = getattr(file, field)
+            if current in ("", None) or (field in previous and current != value):
+                updates[field] = value
+                filled.append(field)
+        updates["autofilled_fields"] = sorted(previous | set(filled))
+    updates["updated_at"] = timezone.now()
+    File.objects.filter(id=file.id, parse_started_at=started).update(**updates)
     file.refresh_from_db()
     return file
+
+
+def _one_line(text: str, limit: int = 500) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def request_reparse(file: File, actor: Any) -> File:
+    """Queue format extraction again (``POST /api/files/<id>/reparse/``)."""
+    now = timezone.now()
+    with transaction.atomic():
+        File.objects.filter(id=file.id).update(
+            parse_status=ParseStatus.PENDING, parse_error="", parse_started_at=None, updated_at=now
+        )
+        audit.record(actor, "file.reparse", file, previous_status=file.parse_status)
+        transaction.on_commit(lambda: _enqueue_parse(file.id))
+    file.refresh_from_db()
+    return file
+
+
+def requeue_stale_parses(older_than: timedelta | None = None, pending_older_than: timedelta | None = None) -> list[int]:
+    """Re-queue extractions a dead worker left ``running`` (started before ``older_than`` ago,
+    default ``BIOFM_PARSE_STALE_SECONDS``) and ``pending`` ones never picked up (untouched for
+    ``BIOFM_PARSE_PENDING_SECONDS``). Returns the ids queued; the periodic sweep calls this."""
+    now = timezone.now()
+    if older_than is None:
+        older_than = timedelta(seconds=settings.BIOFM_PARSE_STALE_SECONDS)
+    if pending_older_than is None:
+        pending_older_than = timedelta(seconds=settings.BIOFM_PARSE_PENDING_SECONDS)
+    alive = File.objects.filter(deleted_at__isnull=True)
+    running = alive.filter(parse_status=ParseStatus.RUNNING, parse_started_at__lte=now - older_than)
+    pending = alive.filter(parse_status=ParseStatus.PENDING, updated_at__lte=now - pending_older_than)
+    ids: list[int] = []
+    for queryset in (running, pending):
+        for file_id in list(queryset.values_list("id", flat=True)[:10000]):
+            # Conditional update: a worker that just finished or started wins over the sweep.
+            if queryset.filter(id=file_id).update(
+                parse_status=ParseStatus.PENDING, parse_started_at=None, updated_at=now
+            ):
+                ids.append(file_id)
+    for file_id in ids:
+        log.warning("re-queueing the format extraction of file %s (stale)", file_id)
+        _enqueue_parse(file_id)
+    return ids

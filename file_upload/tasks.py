@@ -16,3 +16,14 @@ def cleanup_uploads_task() -> dict[str, int]:
     from . import uploads
 
     return uploads.cleanup_uploads()
+
+
+@shared_task(name="file_upload.fill_checksums")
+def fill_checksums_task(file_id: int) -> str | None:
+    file = services.fill_checksums(file_id)
+    return file.md5 if file else None
+
+
+@shared_task(name="file_upload.sweep_stale_parses")
+def sweep_stale_parses_task() -> list[int]:
+    return services.requeue_stale_parses()

@@ -21,6 +21,7 @@ import binascii
 import hashlib
 import logging
 import os
+import queue
 import threading
 import time
 import uuid
@@ -268,32 +269,56 @@ def _release(lease: _Lease) -> None:
     Upload.objects.filter(id=lease.upload.id, lock_token=lease.token).update(lock_token=None, locked_until=None)
 
 
-# Running whole-file hashes of uploads this process has seen every byte of, so completion
-# needs no second read of the file. Only a cache: another worker's PATCH, or a restart, drops
-# the entry and completion hashes the part file from disk instead.
-_HASHERS: OrderedDict[uuid.UUID, tuple[int, Any, Any]] = OrderedDict()
+# Running whole-file SHA-256 of uploads this process has seen every byte of, so completion needs
+# no second read of the file. Only a cache: another worker's PATCH, or a restart, drops the
+# entry and completion hashes the part file from disk instead.
+_HASHERS: OrderedDict[uuid.UUID, tuple[int, Any]] = OrderedDict()
 _HASHERS_LOCK = threading.Lock()
 _HASHERS_MAX = 64
 
 
-def _hasher_for(upload: Upload) -> tuple[Any, Any] | None:
+def _hasher_for(upload: Upload) -> Any | None:
     with _HASHERS_LOCK:
         entry = _HASHERS.pop(upload.id, None)
     if entry is None:
-        if upload.offset == 0:
-            return hashlib.sha256(), hashlib.md5(usedforsecurity=False)
-        return None
-    offset, sha, md5 = entry
-    return (sha, md5) if offset == upload.offset else None
+        return hashlib.sha256() if upload.offset == 0 else None
+    offset, sha = entry
+    return sha if offset == upload.offset else None
 
 
-def _keep_hasher(upload: Upload, hashers: tuple[Any, Any] | None) -> None:
-    if hashers is None:
+def _keep_hasher(upload: Upload, sha: Any | None) -> None:
+    if sha is None:
         return
     with _HASHERS_LOCK:
-        _HASHERS[upload.id] = (upload.offset, *hashers)
+        _HASHERS[upload.id] = (upload.offset, sha)
         while len(_HASHERS) > _HASHERS_MAX:
             _HASHERS.popitem(last=False)
+
+
+class _BackgroundHash:
+    """Feeds hash objects from a helper thread so hashing overlaps the socket reads and disk
+    writes (hashlib releases the GIL on large buffers). A bounded queue keeps memory flat."""
+
+    def __init__(self, *hashers: Any) -> None:
+        self.hashers = [h for h in hashers if h is not None]
+        self.queue: queue.Queue[bytes | None] = queue.Queue(maxsize=8)
+        self.thread = threading.Thread(target=self._run, daemon=True) if self.hashers else None
+        if self.thread:
+            self.thread.start()
+
+    def _run(self) -> None:
+        while (data := self.queue.get()) is not None:
+            for hasher in self.hashers:
+                hasher.update(data)
+
+    def update(self, data: bytes) -> None:
+        if self.thread:
+            self.queue.put(data)
+
+    def finish(self) -> None:
+        if self.thread:
+            self.queue.put(None)
+            self.thread.join()
 
 
 def append_chunk(
@@ -342,72 +367,89 @@ def append_chunk(
 
 def _stream_into_part(
     lease: _Lease, body: BinaryIO, content_length: int | None, limit: int | None, checksum: ChunkChecksum | None
-) -> tuple[int, tuple[Any, Any] | None]:
-    """Copy the body after the current offset; returns bytes kept and the running hashers.
+) -> tuple[int, Any | None]:
+    """Copy the body after the current offset; returns bytes kept and the running SHA-256.
 
     On a checksum mismatch the part file is cut back and nothing is kept. On a broken body
     (client gone) the bytes that did arrive are kept, as the tus spec asks."""
     upload = lease.upload
     path = part_path(upload)
-    hashers = _hasher_for(upload)
+    sha = _hasher_for(upload)
     chunk_hash = CHECKSUM_ALGORITHMS[checksum.algorithm]() if checksum else None
-    pending = [h.copy() for h in hashers] if hashers and chunk_hash is not None else hashers
+    if sha is not None and chunk_hash is not None:
+        sha = sha.copy()  # the cached state must survive a rejected chunk
+    hashing = _BackgroundHash(sha, chunk_hash)
     written = 0
     to_read = content_length
     last_renew = time.monotonic()
     fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o640)
     try:
         os.lseek(fd, upload.offset, os.SEEK_SET)
-        while to_read is None or to_read > 0:
-            want = READ_SIZE if to_read is None else min(READ_SIZE, to_read)
-            try:
-                data = body.read(want)
-            except OSError:  # the client went away mid-body
-                log.info("upload %s: body broken after %d bytes", upload.id, written)
-                break
-            if not data:
-                break
-            if limit is not None and written + len(data) > limit:
-                raise PayloadTooLarge("The body runs past Upload-Length.")
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
-            if chunk_hash is not None:
-                chunk_hash.update(data)
-            if pending:
-                pending[0].update(data)
-                pending[1].update(data)
-            written += len(data)
-            if to_read is not None:
-                to_read -= len(data)
-            if time.monotonic() - last_renew > LEASE_SECONDS / 4:
-                _renew(lease)
-                last_renew = time.monotonic()
+        try:
+            while to_read is None or to_read > 0:
+                want = READ_SIZE if to_read is None else min(READ_SIZE, to_read)
+                try:
+                    data = body.read(want)
+                except OSError:  # the client went away mid-body
+                    log.info("upload %s: body broken after %d bytes", upload.id, written)
+                    break
+                if not data:
+                    break
+                if limit is not None and written + len(data) > limit:
+                    raise PayloadTooLarge("The body runs past Upload-Length.")
+                hashing.update(data)
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view) :]
+                written += len(data)
+                if to_read is not None:
+                    to_read -= len(data)
+                if time.monotonic() - last_renew > LEASE_SECONDS / 4:
+                    _renew(lease)
+                    last_renew = time.monotonic()
+        finally:
+            hashing.finish()
         if checksum is not None and (to_read or chunk_hash.digest() != checksum.digest):  # type: ignore[union-attr]
             # A checksummed chunk is kept whole and intact, or not at all.
             os.ftruncate(fd, upload.offset)
             if to_read:
                 return 0, None
             raise ChecksumMismatch()
-        os.fdatasync(fd)
+        if settings.BIOFM_UPLOAD_FSYNC == "chunk":
+            os.fdatasync(fd)
     except PayloadTooLarge:
         os.ftruncate(fd, upload.offset)
         raise
     finally:
         os.close(fd)
-    # After a short body (client gone) the running hashes still cover exactly the bytes kept.
-    return written, (pending[0], pending[1]) if pending is not None else None
+    # After a short body (client gone) the running hash still covers exactly the bytes kept.
+    return written, sha
 
 
-def _file_digest(path: Path, hashers: tuple[Any, Any] | None, length: int) -> storage.Digest:
-    if hashers is None:
-        sha, md5 = hashlib.sha256(), hashlib.md5(usedforsecurity=False)
+def _file_digest(path: Path, sha: Any | None, length: int, with_md5: bool) -> storage.Digest:
+    """SHA-256 from the running hash when this process saw every byte, else from the disk.
+
+    MD5 is computed here only when the client asked for an MD5 check; otherwise a background
+    task fills it in (``fill_checksums``), keeping it off the upload's critical path."""
+    md5 = hashlib.md5(usedforsecurity=False) if with_md5 else None
+    if sha is None or md5 is not None:
+        rehash = sha is None
+        sha = hashlib.sha256() if rehash else sha
         with open(path, "rb") as handle:
             while chunk := handle.read(8 * READ_SIZE):
-                sha.update(chunk)
-                md5.update(chunk)
-        hashers = (sha, md5)
-    return storage.Digest(length, hashers[0].hexdigest(), hashers[1].hexdigest())
+                if rehash:
+                    sha.update(chunk)
+                if md5 is not None:
+                    md5.update(chunk)
+    return storage.Digest(length, sha.hexdigest(), md5.hexdigest() if md5 is not None else "")
+
+
+def _fdatasync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fdatasync(fd)
+    finally:
+        os.close(fd)
 
 
 def _free_name(project: Project, folder: Folder | None, name: str) -> str:
@@ -428,9 +470,11 @@ def _complete(upload: Upload) -> None:
     path = part_path(upload)
     with _HASHERS_LOCK:
         entry = _HASHERS.pop(upload.id, None)
-    hashers = (entry[1], entry[2]) if entry and entry[0] == upload.offset else None
-    digest = _file_digest(path, hashers, upload.offset)
+    sha = entry[1] if entry and entry[0] == upload.offset else None
     expected = _expected_checksum(upload.metadata.get("checksum", ""))
+    digest = _file_digest(path, sha, upload.offset, with_md5=bool(expected and expected[0] == "md5"))
+    if settings.BIOFM_UPLOAD_FSYNC != "off":
+        _fdatasync(path)
     if expected is not None:
         algorithm, value = expected
         actual = digest.sha256 if algorithm == "sha256" else digest.md5
