@@ -348,3 +348,29 @@ class TestCleanup:
 
         call_command("cleanup_uploads")
         assert "Removed 0 uploads" in capsys.readouterr().out
+
+
+class TestChecksumsAfterUpload:
+    def test_md5_is_filled_in_from_the_stored_bytes(self, api, project):
+        from file_upload import services
+
+        url = location(create(api, project, length=10))
+        patch(api, url, b"0123456789", 0)
+        file = File.objects.get(name="reads.fastq")
+        assert file.md5 == ""  # kept off the upload's critical path
+        services.fill_checksums(file.id)
+        file.refresh_from_db()
+        assert file.md5 == hashlib.md5(b"0123456789").hexdigest()
+        assert file.sha256 == hashlib.sha256(b"0123456789").hexdigest()
+
+    def test_bytes_that_changed_on_disk_are_reported_not_rehashed(self, api, project):
+        from file_upload import services
+
+        url = location(create(api, project, length=10))
+        patch(api, url, b"0123456789", 0)
+        file = File.objects.get(name="reads.fastq")
+        storage.path_for(file.storage_key).write_bytes(b"corrupted!")
+        services.fill_checksums(file.id)
+        file.refresh_from_db()
+        assert (file.md5, file.sha256) == ("", hashlib.sha256(b"0123456789").hexdigest())
+        assert AuditEvent.objects.filter(action="file.integrity_error", object_id=str(file.id)).exists()
