@@ -53,7 +53,8 @@ export function getCookie(name: string): string | null {
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE'])
 
-function csrfHeaders(method: string): Record<string, string> {
+/** The CSRF header Django wants on unsafe methods (none for safe ones). */
+export function csrfHeaders(method: string): Record<string, string> {
   if (SAFE_METHODS.has(method)) return {}
   const token = getCookie('csrftoken')
   return token ? { 'X-CSRFToken': token } : {}
@@ -118,7 +119,8 @@ export function buildUrl(path: string, query?: RequestOptions['query']): string 
   return url
 }
 
-function handleUnauthorized(status: number, skip?: boolean): void {
+/** Tells the app the session ended when `status` is 401 (unless the caller opted out). */
+export function handleUnauthorized(status: number, skip?: boolean): void {
   if (status === 401 && !skip && onUnauthorized) onUnauthorized()
 }
 

@@ -1,5 +1,5 @@
 import { request, upload, type UploadHandle, type UploadProgress } from './client'
-import type { DataFile, DataFilePatch, Paginated } from './types'
+import type { DataFile, DataFilePatch, Paginated, SignedLink } from './types'
 
 /** Files directly in `folder` (null: the project root). */
 export function listFiles(
@@ -47,4 +47,17 @@ export function uploadFile(
 
 export function downloadUrl(file: Pick<DataFile, 'id' | 'download_url'>): string {
   return file.download_url || `/api/files/${file.id}/download/`
+}
+
+/** A link anyone can use to download the file until it expires (`expiresIn` seconds). */
+export function createSignedLink(id: number, expiresIn?: number): Promise<SignedLink> {
+  return request<SignedLink>(`/api/files/${id}/download-url/`, {
+    method: 'POST',
+    body: expiresIn === undefined ? {} : { expires_in: expiresIn },
+  })
+}
+
+/** Runs the content extraction again (answers 202 with the file, parse_status pending). */
+export function reparseFile(id: number): Promise<DataFile> {
+  return request<DataFile>(`/api/files/${id}/reparse/`, { method: 'POST' })
 }

@@ -116,11 +116,36 @@ export interface DataFile extends FileMetadata {
   owner: string
   parse_status: ParseStatus
   parse_error: string
+  parse_started_at?: string | null
+  /** Metadata fields that were filled in from the file's content. */
+  autofilled_fields?: string[]
   stats: Record<string, unknown>
+  /** "web", "tus", "api", … */
   upload_method: string
   created_at: string
   updated_at: string
   download_url: string
+}
+
+/** A time-limited download link (`POST /api/files/:id/download-url/`). */
+export interface SignedLink {
+  url: string
+  expires_at: string
+}
+
+export type TusUploadState = 'active' | 'completed' | 'terminated' | 'expired' | 'failed'
+
+/** Server-side state of one tus upload (`GET /api/uploads/:uuid/status/`). */
+export interface TusUploadStatus {
+  id: string
+  filename: string
+  offset: number
+  length: number
+  state: TusUploadState
+  /** The stored file once the upload completed. */
+  file: number | null
+  error: string
+  expires_at: string | null
 }
 
 export type DataFilePatch = Partial<

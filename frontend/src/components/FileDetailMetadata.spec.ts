@@ -45,6 +45,17 @@ describe('FileDetailMetadata', () => {
     wrapper.unmount()
   })
 
+  it('marks the fields filled in from the file content as "auto"', async () => {
+    const wrapper = await mountForm(dataFile({ autofilled_fields: ['organism', 'file_format'] }))
+    const marked = wrapper
+      .findAll('.auto-tag')
+      .map((tag) => tag.element.closest('.el-form-item')!.querySelector('label')!.textContent)
+    expect(marked).toEqual(['Organism', 'File format'])
+    // the label itself stays the field's name, so getByLabel keeps working
+    expect(controlByLabel('Organism')).toHaveProperty('value', 'Mus musculus')
+    wrapper.unmount()
+  })
+
   it('associates every field label with a focusable input (getByLabel works)', async () => {
     const wrapper = await mountForm()
     for (const label of ['Description', 'Tags', ...metadataFields.map((f) => f.label)]) {

@@ -32,4 +32,24 @@ describe('FileTable', () => {
       'Updated',
     ])
   })
+
+  it('shows the parse status as a tag, spinning while the file is read', async () => {
+    const router = createRouter({ history: createMemoryHistory(), routes })
+    const wrapper = mount(FileTable, {
+      props: {
+        files: [
+          dataFile({ id: 1, parse_status: 'running' }),
+          dataFile({ id: 2, parse_status: 'failed', parse_error: 'Not a FASTQ file.' }),
+          dataFile({ id: 3, parse_status: 'done' }),
+        ],
+      },
+      global: { plugins: [router, ElementPlus] },
+    })
+    await flushPromises()
+    const tags = wrapper.findAll('.parse-tag')
+    expect(tags.map((t) => t.text())).toEqual(['running', 'failed', 'done'])
+    expect(tags[0].find('.is-loading').exists()).toBe(true)
+    expect(tags[1].classes()).toContain('el-tag--danger')
+    expect(tags[2].classes()).toContain('el-tag--success')
+  })
 })

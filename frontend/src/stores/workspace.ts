@@ -58,6 +58,19 @@ export const useWorkspaceStore = defineStore('workspace', () => {
     if (project.value?.id === projectId && folderId() === folderIdArg) await refreshFiles()
   }
 
+  /** Reload the subfolders (and the rail's tree) after folders were created elsewhere. */
+  async function refreshFoldersIfShowing(
+    projectId: number,
+    folderIdArg: number | null,
+  ): Promise<void> {
+    if (project.value?.id !== projectId) return
+    treeVersion.value += 1
+    if (folderId() !== folderIdArg) return
+    const data = await foldersApi.listFolders(projectId, folderIdArg)
+    if (project.value?.id === projectId && folderId() === folderIdArg)
+      subfolders.value = data.results
+  }
+
   /**
    * Fetch the current project, folder and files again (after their access level changed,
    * which changes the badges of all three).
@@ -111,6 +124,7 @@ export const useWorkspaceStore = defineStore('workspace', () => {
     loadLocation,
     refreshFiles,
     refreshIfShowing,
+    refreshFoldersIfShowing,
     reloadCurrent,
     createFolder,
     reset,

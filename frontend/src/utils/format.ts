@@ -55,3 +55,23 @@ export function formatDateTime(iso: string | null | undefined): string {
     `${pad(d.getHours())}:${pad(d.getMinutes())}`
   )
 }
+
+/** Transfer speed in decimal megabytes per second: "4.2 MB/s". */
+export function formatSpeed(bytesPerSecond: number | null | undefined): string {
+  if (!bytesPerSecond || !Number.isFinite(bytesPerSecond) || bytesPerSecond <= 0) return '—'
+  const mb = bytesPerSecond / 1_000_000
+  return `${mb < 10 ? mb.toFixed(1) : Math.round(mb)} MB/s`
+}
+
+/** A short duration: "8 s", "3 min 20 s", "1 h 5 min". */
+export function formatDuration(seconds: number | null | undefined): string {
+  if (seconds == null || !Number.isFinite(seconds) || seconds < 0) return '—'
+  const s = Math.round(seconds)
+  if (s < 60) return `${s} s`
+  if (s < 3600) {
+    const rest = s % 60
+    return rest ? `${Math.floor(s / 60)} min ${rest} s` : `${Math.floor(s / 60)} min`
+  }
+  const minutes = Math.floor((s % 3600) / 60)
+  return minutes ? `${Math.floor(s / 3600)} h ${minutes} min` : `${Math.floor(s / 3600)} h`
+}

@@ -4,10 +4,56 @@ import ElementPlus from 'element-plus'
 import { createPinia, setActivePinia } from 'pinia'
 import { createMemoryHistory, createRouter } from 'vue-router'
 import { routes } from '@/router'
-import { FakeXHR, mockFetch, page } from '@/test/http'
+import { mockFetch, page } from '@/test/http'
 import { accessInfo, dataFile, folder, plainFolder, project } from '@/test/fixtures'
 import { useUploadsStore } from '@/stores/uploads'
 import WorkspaceView from './WorkspaceView.vue'
+
+const tusMock = vi.hoisted(() => {
+  class FakeUpload {
+    static instances: FakeUpload[] = []
+    constructor(
+      public file: File,
+      public options: { metadata?: Record<string, string> },
+    ) {
+      FakeUpload.instances.push(this)
+    }
+    findPreviousUploads() {
+      return Promise.resolve([])
+    }
+    start() {}
+    abort() {
+      return Promise.resolve()
+    }
+  }
+  return { FakeUpload }
+})
+vi.mock('tus-js-client', () => ({ Upload: tusMock.FakeUpload }))
+
+/** A dropped folder as webkitGetAsEntry() gives it: run1/ with a.fq and lane2/b.fq. */
+function folderEntry(name: string, children: unknown[]) {
+  let read = false
+  return {
+    isFile: false,
+    isDirectory: true,
+    name,
+    createReader: () => ({
+      readEntries: (ok: (entries: unknown[]) => void) => {
+        ok(read ? [] : children)
+        read = true
+      },
+    }),
+  }
+}
+
+function fileEntry(file: File) {
+  return {
+    isFile: true,
+    isDirectory: false,
+    name: file.name,
+    file: (ok: (f: File) => void) => ok(file),
+  }
+}
 
 async function mountAt(path: string) {
   const pinia = createPinia()
@@ -24,7 +70,8 @@ async function mountAt(path: string) {
 
 beforeEach(() => {
   document.body.innerHTML = ''
-  FakeXHR.install()
+  tusMock.FakeUpload.instances = []
+  localStorage.clear()
 })
 
 describe('WorkspaceView', () => {
@@ -75,10 +122,53 @@ describe('WorkspaceView', () => {
     await wrapper.find('.workspace').trigger('drop', {
       dataTransfer: { files: [dropped], types: ['Files'] },
     })
-    expect(uploads.items.map((i) => [i.name, i.projectId, i.folderId])).toEqual([
-      ['dropped.fa', 1, 10],
+    await flushPromises()
+    expect(uploads.items.map((i) => [i.name, i.projectId, i.folderId, i.target])).toEqual([
+      ['dropped.fa', 1, 10, 'Liver atlas/raw'],
     ])
-    expect((FakeXHR.last().body as FormData).get('folder')).toBe('10')
+    expect(tusMock.FakeUpload.instances[0].options.metadata).toMatchObject({
+      filename: 'dropped.fa',
+      project: '1',
+      folder: '10',
+    })
+    wrapper.unmount()
+  })
+
+  it('re-creates a dropped folder under the current folder and uploads into it', async () => {
+    const posted: unknown[] = []
+    mockFetch({
+      'GET /api/projects/1/': { body: project() },
+      'GET /api/folders/10/': { body: folder() },
+      'GET /api/folders/': { body: page([]) },
+      'GET /api/files/': { body: page([]) },
+      'POST /api/folders/': (call) => {
+        const body = call.body as { name: string; parent: number }
+        posted.push(body)
+        const id = body.name === 'run1' ? 20 : 21
+        return { status: 201, body: plainFolder({ id, name: body.name, parent: body.parent }) }
+      },
+    })
+    const { wrapper } = await mountAt('/projects/1/folders/10')
+    const a = new File(['A'], 'a.fq')
+    const b = new File(['B'], 'b.fq')
+    const entry = folderEntry('run1', [fileEntry(a), folderEntry('lane2', [fileEntry(b)])])
+    await wrapper.find('.workspace').trigger('drop', {
+      dataTransfer: {
+        types: ['Files'],
+        files: [],
+        items: [{ kind: 'file', webkitGetAsEntry: () => entry, getAsFile: () => null }],
+      },
+    })
+    await flushPromises()
+    expect(posted).toEqual([
+      { project: 1, parent: 10, name: 'run1' },
+      { project: 1, parent: 20, name: 'lane2' },
+    ])
+    const uploads = useUploadsStore()
+    expect(uploads.items.map((i) => [i.name, i.folderId, i.target])).toEqual([
+      ['a.fq', 20, 'Liver atlas/raw/run1'],
+      ['b.fq', 21, 'Liver atlas/raw/run1/lane2'],
+    ])
     wrapper.unmount()
   })
 
