@@ -145,9 +145,14 @@ describe('uploads store (tus)', () => {
       retryDelays: RETRY_DELAYS,
       removeFingerprintOnSuccess: true,
       storeFingerprintForResuming: true,
-      headers: { 'X-CSRFToken': 'tok123' },
       metadata: { filename: 'f0.fastq', project: '1', folder: '10' },
     })
+    // The CSRF header is set once per request, never also through `headers` (XHR would join
+    // the two values into one invalid token).
+    expect(up.options.headers).toBeUndefined()
+    const first = vi.fn()
+    await up.options.onBeforeRequest?.({ setHeader: first } as never)
+    expect(first).toHaveBeenCalledExactlyOnceWith('X-CSRFToken', 'tok123')
     expect(CHUNK_SIZE).toBe(8 * 1024 * 1024)
     // a token that changed since (signed in again) is what each request carries
     setCookie('csrftoken=tok456')

@@ -408,8 +408,8 @@ export const useUploadsStore = defineStore('uploads', () => {
       retryDelays: RETRY_DELAYS,
       removeFingerprintOnSuccess: true,
       storeFingerprintForResuming: true,
-      headers: uploadsApi.tusHeaders(),
-      // The CSRF token changes when the user signs in again; send the current one each time.
+      // The CSRF token changes when the user signs in again, so it is read on every request
+      // (and only here: a header set both in `headers` and here would be sent twice, joined).
       onBeforeRequest: (req) => {
         for (const [name, value] of Object.entries(uploadsApi.tusHeaders())) {
           req.setHeader(name, value)

@@ -1,0 +1,91 @@
+"""A 50 MB upload through the SPA over a slowed-down link: pause, resume, reload the page in
+the middle, resume again by choosing the file once more; the stored SHA-256 matches."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import time
+
+import pytest
+
+from file_upload.models import File, Project, Upload
+from tests.e2e.conftest import sign_in
+
+pytestmark = pytest.mark.e2e
+SIZE = 50 * 1024 * 1024
+
+
+def offset() -> int:
+    upload = Upload.objects.order_by("-created_at").first()
+    return upload.offset if upload else 0
+
+
+def wait_until(condition, timeout: float = 60, what: str = "") -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.2)
+
+
+def throttle(page, bytes_per_second: int) -> None:
+    session = page.context.new_cdp_session(page)
+    session.send("Network.enable")
+    session.send(
+        "Network.emulateNetworkConditions",
+        {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": bytes_per_second},
+    )
+
+
+def test_pause_resume_reload_resume(page, make_user, tmp_path):
+    from playwright.sync_api import expect
+
+    user = make_user("sequencer", password="upload-pass-2024")
+    project = Project.objects.create(name="Runs", owner=user)
+    source = tmp_path / "run42.bam"
+    source.write_bytes(os.urandom(SIZE))
+    expected = hashlib.sha256(source.read_bytes()).hexdigest()
+
+    sign_in(page, "sequencer", "upload-pass-2024")
+    page.goto(f"/projects/{project.id}")
+    throttle(page, 8 * 1024 * 1024)
+    with page.expect_file_chooser() as chooser:
+        page.get_by_role("button", name="Upload", exact=True).click()
+    chooser.value.set_files(str(source))
+
+    panel = page.get_by_role("complementary", name="Uploads")
+    if not panel.is_visible():
+        page.get_by_role("button", name="Uploads").click()
+    row = panel.get_by_role("listitem").filter(has_text="run42.bam")
+    wait_until(lambda: offset() > 0, what="the first chunk")
+    row.get_by_role("button", name="Pause").click()
+    expect(row).to_contain_text("Paused")
+    paused_at = offset()
+    time.sleep(1.5)
+    assert 0 < offset() == paused_at < SIZE  # nothing moves while paused
+
+    row.get_by_role("button", name="Resume").click()
+    wait_until(lambda: offset() > paused_at, what="progress after resuming")
+    before_reload = offset()
+    assert before_reload < SIZE
+
+    page.reload()
+    reloaded_at = offset()
+    assert reloaded_at < SIZE
+    if not page.get_by_role("complementary", name="Uploads").is_visible():
+        page.get_by_role("button", name="Uploads").click()
+    row = page.get_by_role("complementary", name="Uploads").get_by_role("listitem").filter(has_text="run42.bam")
+    expect(row).to_contain_text("Interrupted")
+    with page.expect_file_chooser() as chooser:
+        row.get_by_role("button", name="Resume").click()
+    chooser.value.set_files(str(source))
+    expect(row).to_contain_text("Done", timeout=60_000)
+
+    upload = Upload.objects.get()
+    assert upload.state == "completed"
+    stored = File.objects.get(id=upload.file_id)
+    assert stored.sha256 == expected
+    assert stored.size == SIZE
+    checksums = page.get_by_role("group", name=re.compile("Checksums of run42.bam"))
+    expect(checksums).to_contain_text(expected)
