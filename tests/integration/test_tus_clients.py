@@ -144,3 +144,57 @@ def test_another_user_cannot_touch_the_upload(gunicorn, alice, bob, project, sou
     )  # fmt: skip
     assert patch.status_code == 404
     assert Upload.objects.get().offset == 1024 * 1024
+
+
+def test_racing_patches_never_interleave(gunicorn, alice, project, tmp_path):
+    """A second PATCH while the first still streams is refused (423); the bytes stay whole."""
+    import threading
+    import time
+
+    headers = {"Authorization": f"Token {issue_token(alice)}", "Tus-Resumable": "1.0.0"}
+    created = requests.post(
+        f"{gunicorn.url}/api/uploads/", timeout=10,
+        headers={**headers, "Upload-Length": "2000000",
+                 "Upload-Metadata": f"filename {b64('race.bin')},project {b64(str(project.id))}"},
+    )  # fmt: skip
+    url = created.headers["Location"]
+    first_part = b"A" * 1_000_000
+    path = url.split(str(gunicorn.port), 1)[1]
+
+    def send_slow(conn):
+        conn.putrequest("PATCH", path)
+        for name, value in {
+            **headers,
+            "Upload-Offset": "0",
+            "Content-Type": "application/offset+octet-stream",
+            "Content-Length": str(len(first_part)),
+        }.items():
+            conn.putheader(name, value)
+        conn.endheaders()
+        for i in range(0, len(first_part), 100_000):
+            conn.send(first_part[i : i + 100_000])
+            time.sleep(0.1)
+        results["slow"] = conn.getresponse().status
+
+    import http.client
+
+    results = {}
+    thread = threading.Thread(target=send_slow, args=(http.client.HTTPConnection("127.0.0.1", gunicorn.port),))
+    thread.start()
+    time.sleep(0.4)
+    racer = requests.patch(
+        url, data=b"B" * 1_000_000, timeout=30,
+        headers={**headers, "Upload-Offset": "0", "Content-Type": "application/offset+octet-stream"},
+    )  # fmt: skip
+    thread.join()
+    assert racer.status_code == 423
+    assert results["slow"] == 204
+    upload = Upload.objects.get()
+    assert upload.offset == 1_000_000
+    assert uploads.part_path(upload).read_bytes() == first_part
+
+
+def b64(value: str) -> str:
+    import base64
+
+    return base64.b64encode(value.encode()).decode()
