@@ -52,7 +52,7 @@ def test_sign_in_create_upload_describe_download(page, server, make_user, tmp_pa
     row = page.get_by_role("row").filter(has_text="liver_R1.fastq")
     expect(row).to_be_visible()
     stored = File.objects.get(name="liver_R1.fastq")
-    assert (stored.folder_id, stored.size, stored.upload_method) == (folder.id, len(CONTENT), "web")
+    assert (stored.folder_id, stored.size, stored.upload_method) == (folder.id, len(CONTENT), "tus")
 
     row.get_by_role("link", name="liver_R1.fastq").click()
     expect(page).to_have_url(re.compile(rf"/files/{stored.id}$"))
