@@ -299,3 +299,44 @@ BIOFM_PARSE_PENDING_SECONDS = env_int("BIOFM_PARSE_PENDING_SECONDS", 600)
 BIOFM_EXTRA_PARSERS = env_list("BIOFM_EXTRA_PARSERS", "")
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_BEAT_SCHEDULE["sweep-stale-parses"] = {"task": "file_upload.sweep_stale_parses", "schedule": 300.0}
+
+# --- Cellxgene viewer (cellxgene_bridge) -----------------------------------------------------
+# Published copies go to CELLXGENE_DATA_DIR/<file id>__<name>.h5ad. The viewer (cellxgene 1.3.0
+# from its own venv, scripts/install_cellxgene.sh) listens on 127.0.0.1: a new publication
+# starts on CELLXGENE_PORT or CELLXGENE_PORT + 1, whichever the running viewer does not use,
+# and the old viewer is stopped only once the new one answers. CELLXGENE_AUTO_RESTART: a viewer
+# found dead is started again (watchdog beat task, and when the status is asked for).
+CELLXGENE_DATA_DIR = Path(
+    os.environ.get("CELLXGENE_DATA_DIR")
+    or (Path(os.environ["BIOFM_DATA_DIR"]) / "cellxgene_data" if os.environ.get("BIOFM_DATA_DIR") else None)
+    or BASE_DIR / "cellxgene_data"
+).resolve()
+CELLXGENE_HOST = os.environ.get("CELLXGENE_HOST", "127.0.0.1")
+CELLXGENE_PORT = env_int("CELLXGENE_PORT", 5005)
+CELLXGENE_CMD = os.environ.get("CELLXGENE_CMD") or str(BASE_DIR / ".venv-cellxgene" / "bin" / "cellxgene")
+CELLXGENE_LOG_FILE = Path(os.environ.get("CELLXGENE_LOG_FILE") or BIOFM_LOG_DIR / "cellxgene.log").resolve()
+CELLXGENE_AUTO_RESTART = env_bool("CELLXGENE_AUTO_RESTART", True)
+CELLXGENE_READY_TIMEOUT = env_int("CELLXGENE_READY_TIMEOUT", 600)
+CELLXGENE_EXTRA_ARGS = env_list("CELLXGENE_EXTRA_ARGS", "")
+CELERY_BEAT_SCHEDULE["cellxgene-watchdog"] = {"task": "cellxgene_bridge.watchdog", "schedule": 60.0}
+
+# --- NCBI bridge (ncbi_bridge) ----------------------------------------------------------------
+# E-utilities and ENA endpoints (tests point them at a local fake), the identity NCBI asks every
+# client to send (tool, email, api_key), and the limits. Requests to E-utilities are spaced by a
+# limiter shared by all processes (Redis when REDIS_URL is set, else the database):
+# NCBI_REQUESTS_PER_SECOND, 0 = NCBI's published limit (3/s, 10/s with an API key).
+NCBI_EUTILS_BASE = os.environ.get("NCBI_EUTILS_BASE") or "https://eutils.ncbi.nlm.nih.gov/entrez/eutils"
+NCBI_API_KEY = os.environ.get("NCBI_API_KEY", "")
+NCBI_EMAIL = os.environ.get("NCBI_EMAIL", "")
+NCBI_TOOL = os.environ.get("NCBI_TOOL") or "biofilemanager"
+NCBI_REQUESTS_PER_SECOND = float(os.environ.get("NCBI_REQUESTS_PER_SECOND") or 0)
+NCBI_SRA_MAX_BYTES = env_int("NCBI_SRA_MAX_BYTES", 1024**3)
+ENA_PORTAL_BASE = os.environ.get("ENA_PORTAL_BASE") or "https://www.ebi.ac.uk/ena/portal/api"
+NCBI_SRA_READS_BASE = (
+    os.environ.get("NCBI_SRA_READS_BASE") or "https://trace.ncbi.nlm.nih.gov/Traces/sra-reads-be/fastq"
+)
+NCBI_TIMEOUT_SECONDS = float(os.environ.get("NCBI_TIMEOUT_SECONDS") or 30)
+NCBI_DOWNLOAD_TIMEOUT_SECONDS = float(os.environ.get("NCBI_DOWNLOAD_TIMEOUT_SECONDS") or 120)
+NCBI_MAX_RETRIES = env_int("NCBI_MAX_RETRIES", 4)
+NCBI_RETRY_BACKOFF_SECONDS = float(os.environ.get("NCBI_RETRY_BACKOFF_SECONDS") or 1.0)
+NCBI_MAX_RETRY_AFTER_SECONDS = float(os.environ.get("NCBI_MAX_RETRY_AFTER_SECONDS") or 60)

@@ -217,6 +217,15 @@ class FileViewSet(AccessExplanationMixin, viewsets.ModelViewSet):
         require(self.request.user, Action.DELETE, instance)
         services.soft_delete_file(instance, actor=self.request.user)
 
+    @extend_schema(request=None, responses={202: FileSerializer})
+    @action(detail=True, methods=["post"])
+    def reparse(self, request: Request, pk: str | None = None) -> Response:
+        """Re-run format detection, statistics and metadata autofill in the background."""
+        file = self.get_object()
+        require(request.user, Action.EDIT, file)
+        file = services.request_reparse(file, request.user)
+        return Response(FileSerializer(file, context={"request": request}).data, status=status.HTTP_202_ACCEPTED)
+
 
 class MetadataFieldsView(APIView):
     permission_classes = [permissions.AllowAny]

@@ -15,6 +15,12 @@ if ! command -v chromium >/dev/null 2>&1; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
 fi
+if ! command -v samtools >/dev/null 2>&1 || ! command -v bcftools >/dev/null 2>&1 || ! command -v seqkit >/dev/null 2>&1; then
+  log "Installing samtools, bcftools and seqkit: the parser tests compare against them"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq samtools bcftools seqkit tabix >/dev/null
+fi
 
 ensure_node_modules
 log "SPA: lint, type check, unit tests, build"

@@ -2,14 +2,19 @@
 
 Detection looks at magic bytes first (gzip/BGZF, BAM, BCF, CRAM, HDF5), then at the first
 records of text (VCF header, SAM header, FASTQ's four-line shape, FASTA's ``>``); the file name is
-only a hint for formats that carry no signature. Parsers register themselves per format with
-``register``; a format without a parser is detected but its statistics are skipped.
+only a hint for formats that carry no signature (and for sequence formats whose content does not
+look right, so that a damaged ``.fastq`` fails in its parser instead of being skipped). Parsers
+register per format with ``register``; the built-in ones are registered by
+``register_defaults``, which ``parser_for`` calls lazily on first use. A format without a parser
+is detected but its statistics are skipped. A new format plugs in by adding a parser class and
+one line in ``register_defaults``.
 
-Public surface: ``detect_format``, ``register``, ``parser_for``, ``reset``.
+Public surface: ``detect_format``, ``register``, ``register_defaults``, ``parser_for``, ``reset``.
 """
 
 from __future__ import annotations
 
+import importlib
 import zlib
 from pathlib import Path
 
@@ -18,6 +23,8 @@ from .base import Parser
 SNIFF_BYTES = 64 * 1024
 
 _PARSERS: dict[str, Parser] = {}
+# The table the built-ins were loaded into (a test may swap the table for one of its own).
+_LOADED_INTO: int | None = None
 
 _EXTENSION_HINTS = {
     ".bed": "bed",
@@ -32,6 +39,18 @@ _EXTENSION_HINTS = {
     ".h5ad": "h5ad",
     ".loom": "loom",
     ".mtx": "mtx",
+    # Sequence formats: normally recognised from the content; the name decides only when the
+    # content is not recognisable, and then the parser reports what is wrong.
+    ".fastq": "fastq",
+    ".fq": "fastq",
+    ".fasta": "fasta",
+    ".fa": "fasta",
+    ".fna": "fasta",
+    ".vcf": "vcf",
+    ".sam": "sam",
+    ".bam": "bam",
+    ".cram": "cram",
+    ".bcf": "bcf",
 }
 
 
@@ -70,7 +89,9 @@ def _sniff_text(text: bytes) -> str | None:
         return "fastq"
     if first.startswith(b">"):
         return "fasta"
-    if first.count(b"\t") >= 10 and lines[0].split(b"\t")[1].isdigit():
+    fields = first.split(b"\t")
+    # Headerless SAM: FLAG, POS and MAPQ are numbers (a headerless VCF line has REF/ALT there).
+    if len(fields) >= 11 and fields[1].isdigit() and fields[3].isdigit() and fields[4].isdigit():
         return "sam"
     return None
 
@@ -101,10 +122,43 @@ def register(parser: Parser) -> None:
         _PARSERS[fmt] = parser
 
 
+def register_defaults() -> None:
+    """Register the built-in parsers (imported here so that detection alone stays light)."""
+    global _LOADED_INTO
+    from .bam import AlignmentParser
+    from .fasta import FastaParser
+    from .fastq import FastqParser
+    from .h5ad import H5adParser
+    from .vcf import VariantParser
+
+    for parser in (FastqParser(), FastaParser(), VariantParser(), AlignmentParser(), H5adParser()):
+        for fmt in parser.formats:
+            _PARSERS.setdefault(fmt, parser)
+    for dotted in _extra_parser_paths():
+        module, _, name = dotted.rpartition(".")
+        register(getattr(importlib.import_module(module), name)())
+    _LOADED_INTO = id(_PARSERS)
+
+
+def _extra_parser_paths() -> list[str]:
+    """``BIOFM_EXTRA_PARSERS``: parser classes that plug in (or replace one) by configuration."""
+    try:
+        from django.conf import settings
+
+        return list(getattr(settings, "BIOFM_EXTRA_PARSERS", []))
+    except Exception:  # used outside Django (benchmarks): built-ins only
+        return []
+
+
 def parser_for(fmt: str) -> Parser | None:
+    if _LOADED_INTO != id(_PARSERS):
+        register_defaults()
     return _PARSERS.get(fmt)
 
 
-def reset() -> None:
-    """Forget every registered parser (tests)."""
+def reset(*, load_defaults: bool = True) -> None:
+    """Forget every registered parser (tests). With ``load_defaults=False`` the built-ins stay
+    out too, so a test can register only its own."""
+    global _LOADED_INTO
     _PARSERS.clear()
+    _LOADED_INTO = None if load_defaults else id(_PARSERS)

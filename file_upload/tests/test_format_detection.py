@@ -55,9 +55,9 @@ def test_detect_format_from_content(tmp_path, name, content, expected):
 @pytest.mark.django_db
 class TestParseFile:
     def test_without_a_parser_the_format_is_set_and_parsing_skipped(self, alice):
-        file = make_file(Project.objects.create(name="P", owner=alice), "reads.dat", b"@r\nAC\n+\nII\n")
+        file = make_file(Project.objects.create(name="P", owner=alice), "regions.bed", b"chr1\t1\t100\n")
         parsed = services.parse_file(file.id)
-        assert (parsed.file_format, parsed.parse_status, parsed.stats) == ("fastq", "skipped", {})
+        assert (parsed.file_format, parsed.parse_status, parsed.stats) == ("bed", "skipped", {})
 
     def test_a_user_given_format_is_kept(self, alice):
         file = make_file(Project.objects.create(name="P", owner=alice), "x.fa", b">a\nAC\n", file_format="fasta-custom")

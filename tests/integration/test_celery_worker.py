@@ -77,11 +77,11 @@ def test_real_worker_runs_parse_task(alice, data_dirs, tmp_path):
                 break
             assert worker.poll() is None, (tmp_path / "worker.log").read_text()
             time.sleep(0.3)
-        assert file.parse_status == "skipped", (tmp_path / "worker.log").read_text()
+        assert file.parse_status == "done", (tmp_path / "worker.log").read_text()
         assert file.file_format == "fastq"
         if settings.REDIS_URL:
             assert app.conf.broker_url.startswith("redis://")
-            assert result.get(timeout=30) == "skipped"
+            assert result.get(timeout=30) == "done"
         assert "succeeded" in (tmp_path / "worker.log").read_text()
     finally:
         worker.terminate()
@@ -90,4 +90,4 @@ def test_real_worker_runs_parse_task(alice, data_dirs, tmp_path):
         except subprocess.TimeoutExpired:
             worker.kill()
         log.close()
-    assert File.objects.filter(id=file.id, parse_status="skipped").exists()
+    assert File.objects.filter(id=file.id, parse_status="done", stats__reads=1).exists()

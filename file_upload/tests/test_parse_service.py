@@ -1,0 +1,243 @@
+"""``parse_file`` end to end: status lifecycle, failures that never crash the worker, budgets,
+metadata autofill, the reparse API and the stale sweep."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from authentication.models import AuditEvent
+from file_upload import services, storage
+from file_upload.models import File, Project
+from file_upload.parsers import registry
+from file_upload.parsers.base import ParseError
+
+from .factories import make_file
+from .test_parsers import make_bam, make_fastq, make_h5ad
+
+FASTQ_RECORDS = [
+    b"@r%d\n%s\n+\n%s\n" % (i, hashlib.sha256(b"%d" % i).hexdigest().encode(), b"I" * 64) for i in range(500)
+]
+
+
+@pytest.fixture
+def project(alice):
+    return Project.objects.create(name="Stats", owner=alice)
+
+
+def stored_digest(file: File) -> str:
+    return hashlib.sha256(storage.path_for(file.storage_key).read_bytes()).hexdigest()
+
+
+@pytest.mark.django_db
+class TestParseLifecycle:
+    def test_fastq_done_with_stats_and_started_at(self, project):
+        file = make_file(project, "reads.fastq", b"@r1\nACGT\n+\nIIII\n@r2\nGGNN\n+\n!!II\n")
+        assert file.parse_status == "pending"
+        parsed = services.parse_file(file.id)
+        assert parsed.parse_status == "done"
+        assert parsed.parse_started_at is not None
+        assert parsed.stats["reads"] == 2 and parsed.stats["bases"] == 8
+        assert "_hints" not in parsed.stats
+
+    def test_status_is_running_while_the_parser_works(self, project, monkeypatch):
+        seen = {}
+
+        class Spy:
+            formats = ("fasta",)
+
+            def parse(self, path):
+                row = File.objects.get(name="g.fa")
+                seen["status"], seen["started"] = row.parse_status, row.parse_started_at
+                return {"sequences": 1}
+
+        monkeypatch.setattr(registry, "_PARSERS", {})
+        registry.register(Spy())
+        services.parse_file(make_file(project, "g.fa", b">a\nAC\n").id)
+        assert seen["status"] == "running" and seen["started"] is not None
+
+    @pytest.mark.parametrize(
+        "name, content, message",
+        [
+            ("trunc.fastq.gz", gzip.compress(b"".join(FASTQ_RECORDS))[:3000], "truncated"),
+            ("junk.fastq", bytes(range(256)) * 8, "record 1 (line 1)"),
+            ("mismatch.fastq", b"@r1\nACGT\n+\nIII\n@r2\nAC\n+\nII\n", "record 1 (line 1): sequence and quality"),
+            ("noheader.vcf", b"chr1\t5\t.\tA\tG\t50\tPASS\t.\n", "line 1: not a VCF file"),
+            ("fake.h5ad", b"not hdf5\n", "not an HDF5"),
+        ],
+    )
+    def test_malformed_files_fail_with_one_line_and_keep_their_bytes(self, project, name, content, message):
+        file = make_file(project, name, content)
+        before = stored_digest(file)
+        parsed = services.parse_file(file.id)
+        assert parsed.parse_status == "failed"
+        assert message in parsed.parse_error
+        assert "\n" not in parsed.parse_error
+        assert parsed.stats == {}
+        assert stored_digest(parsed) == before == parsed.sha256
+
+    def test_bam_cut_mid_record_fails(self, project, tmp_path):
+        bam = make_bam(tmp_path / "a.bam", n_pairs=2000, sort=False).read_bytes()
+        file = make_file(project, "cut.bam", bam[: len(bam) // 2])
+        parsed = services.parse_file(file.id)
+        assert parsed.parse_status == "failed"
+        assert parsed.parse_error and "\n" not in parsed.parse_error
+
+    def test_an_unexpected_parser_error_fails_the_file_not_the_worker(self, project, monkeypatch):
+        class Broken:
+            formats = ("fasta",)
+
+            def parse(self, path):
+                raise ZeroDivisionError("division by zero\nsecond line")
+
+        monkeypatch.setattr(registry, "_PARSERS", {})
+        registry.register(Broken())
+        parsed = services.parse_file(make_file(project, "g.fa", b">a\nAC\n").id)
+        assert parsed.parse_status == "failed"
+        assert parsed.parse_error == "could not read the file as fasta: division by zero second line"
+
+    def test_parse_error_message_is_its_first_line(self, project, monkeypatch):
+        class Strict:
+            formats = ("fasta",)
+
+            def parse(self, path):
+                raise ParseError("line 2: bad\ndetail")
+
+        monkeypatch.setattr(registry, "_PARSERS", {})
+        registry.register(Strict())
+        assert services.parse_file(make_file(project, "g.fa", b">a\nAC\n").id).parse_error == "line 2: bad"
+
+    def test_byte_budget_truncates(self, project, settings, tmp_path, monkeypatch):
+        from file_upload.parsers import fastq
+
+        monkeypatch.setattr(fastq, "BLOCK_SIZE", 4096)
+        settings.BIOFM_PARSE_MAX_BYTES = 10_000
+        content = make_fastq(tmp_path / "r.fastq", 300).read_bytes()
+        parsed = services.parse_file(make_file(project, "r.fastq", content).id)
+        assert parsed.parse_status == "done"
+        assert parsed.stats["truncated"] is True
+        assert 10_000 <= parsed.stats["bytes_covered"] < len(content)
+        assert 0 < parsed.stats["reads"] < 300
+
+    def test_time_budget_truncates(self, project, settings, tmp_path, monkeypatch):
+        from file_upload.parsers import fasta
+
+        monkeypatch.setattr(fasta, "BLOCK_SIZE", 1024)
+        settings.BIOFM_PARSE_MAX_SECONDS = 1e-9
+        content = (b">s\n" + b"ACGT" * 2000 + b"\n") * 10
+        parsed = services.parse_file(make_file(project, "g.fa", content).id)
+        assert parsed.stats["truncated"] is True and parsed.stats["bytes_covered"] < len(content)
+
+
+@pytest.mark.django_db
+class TestAutofill:
+    def test_fastq_fills_empty_fields_only(self, project, tmp_path):
+        content = make_fastq(tmp_path / "r.fastq", 20, lengths=(151, 151)).read_bytes()
+        file = make_file(project, "S1_L001_R1_001.fastq", content, instrument_model="my sequencer")
+        parsed = services.parse_file(file.id)
+        assert parsed.file_format == "fastq"
+        assert parsed.data_type == "raw reads"
+        assert parsed.platform == "Illumina"
+        assert parsed.instrument_model == "my sequencer"  # the user's value stays
+        assert parsed.read_length == 151
+        assert parsed.library_layout == "paired"
+        assert parsed.autofilled_fields == ["data_type", "file_format", "library_layout", "platform", "read_length"]
+
+    def test_interleaved_mates_and_other_platforms(self, project):
+        reads = b"".join(b"@V300012345L1C001R001000000%d/%d\nACGT\n+\nIIII\n" % (i // 2, i % 2 + 1) for i in range(6))
+        parsed = services.parse_file(make_file(project, "mgi.fq", reads).id)
+        assert (parsed.platform, parsed.library_layout) == ("MGI", "paired")
+        ont = b"@3f0e runid=abc123 read=5 ch=12 start_time=2024-01-01T00:00:00Z\nACGT\n+\nIIII\n"
+        parsed = services.parse_file(make_file(project, "ont.fastq", ont).id)
+        assert (parsed.platform, parsed.library_layout) == ("ONT", "")
+
+    def test_bam_reference_genome(self, project, tmp_path):
+        parsed = services.parse_file(make_file(project, "a.bam", make_bam(tmp_path / "a.bam").read_bytes()).id)
+        assert (parsed.reference_genome, parsed.data_type) == ("GRCh38", "alignment")
+        assert parsed.stats["indexed"] is True
+        assert storage.path_for(parsed.storage_key).with_name(parsed.storage_key.split("/")[-1] + ".bai").exists()
+
+    def test_h5ad_organism(self, project, tmp_path):
+        parsed = services.parse_file(make_file(project, "a.h5ad", make_h5ad(tmp_path / "a.h5ad").read_bytes()).id)
+        assert parsed.parse_status == "done"
+        assert (parsed.organism, parsed.taxon_id, parsed.data_type) == ("Homo sapiens", 9606, "expression matrix")
+        assert parsed.stats["n_obs"] == 30
+
+    def test_a_value_edited_by_a_person_is_never_replaced(self, project, alice):
+        file = make_file(project, "r.fastq", b"@r1\nACGT\n+\nIIII\n")
+        parsed = services.parse_file(file.id)
+        assert "read_length" in parsed.autofilled_fields
+        services.update_file(parsed, actor=alice, read_length=99)
+        parsed.refresh_from_db()
+        assert "read_length" not in parsed.autofilled_fields
+        reparsed = services.parse_file(file.id)
+        assert reparsed.read_length == 99
+
+
+@pytest.mark.django_db
+class TestReparseApi:
+    def test_reparse_queues_and_audits(self, api, project, monkeypatch, django_capture_on_commit_callbacks):
+        queued = []
+        monkeypatch.setattr(services, "_enqueue_parse", queued.append)
+        file = make_file(project, "r.fastq", b"@r1\nACGT\n+\nIIII\n")
+        services.parse_file(file.id)
+        with django_capture_on_commit_callbacks(execute=True):
+            response = api.post(f"/api/files/{file.id}/reparse/")
+        assert response.status_code == 202
+        assert response.json()["id"] == file.id
+        assert File.objects.get(id=file.id).parse_status == "pending"
+        assert queued == [file.id]
+        assert AuditEvent.objects.filter(action="file.reparse", object_id=str(file.id)).exists()
+
+    def test_viewers_may_not_reparse(self, client_for, bob, project):
+        services.set_project_member(project, actor=project.owner, role="viewer", user=bob)
+        file = make_file(project, "r.fastq", b"@r1\nACGT\n+\nIIII\n")
+        assert client_for(bob).post(f"/api/files/{file.id}/reparse/").status_code == 403
+
+
+@pytest.mark.django_db
+class TestStaleSweep:
+    def test_running_and_pending_stale_files_are_requeued(self, project, monkeypatch):
+        queued = []
+        monkeypatch.setattr(services, "_enqueue_parse", queued.append)
+        now = timezone.now()
+        stale = make_file(project, "a.fastq")
+        fresh = make_file(project, "b.fastq")
+        waiting = make_file(project, "c.fastq")
+        done = make_file(project, "d.fastq")
+        File.objects.filter(id=stale.id).update(parse_status="running", parse_started_at=now - timedelta(hours=3))
+        File.objects.filter(id=fresh.id).update(parse_status="running", parse_started_at=now)
+        File.objects.filter(id=waiting.id).update(updated_at=now - timedelta(hours=1))
+        File.objects.filter(id=done.id).update(parse_status="done", updated_at=now - timedelta(hours=1))
+        ids = services.requeue_stale_parses(older_than=timedelta(hours=2))
+        assert sorted(ids) == sorted([stale.id, waiting.id]) == sorted(queued)
+        assert File.objects.get(id=stale.id).parse_status == "pending"
+        assert File.objects.get(id=fresh.id).parse_status == "running"
+
+    def test_a_superseded_run_does_not_write(self, project, monkeypatch):
+        file = make_file(project, "g.fa", b">a\nAC\n")
+
+        class Slow:
+            formats = ("fasta",)
+
+            def parse(self, path):
+                # meanwhile the sweep re-queued it and another run started
+                File.objects.filter(id=file.id).update(parse_started_at=timezone.now() + timedelta(seconds=5))
+                return {"sequences": 1}
+
+        monkeypatch.setattr(registry, "_PARSERS", {})
+        registry.register(Slow())
+        assert services.parse_file(file.id).parse_status == "running"
+
+    def test_beat_schedules_the_sweep(self, settings):
+        import file_upload.tasks  # noqa: F401  (registers the tasks)
+        from file_project.celery import app
+
+        entry = settings.CELERY_BEAT_SCHEDULE["sweep-stale-parses"]
+        assert entry["task"] == "file_upload.sweep_stale_parses"
+        assert "file_upload.sweep_stale_parses" in app.tasks
+        assert settings.CELERY_TASK_REJECT_ON_WORKER_LOST is True
