@@ -514,8 +514,9 @@ def _store_completed(upload: Upload, path: Path, digest: storage.Digest) -> None
     )
     upload.state, upload.file = UploadState.COMPLETED, file
     Upload.objects.filter(id=upload.id).update(state=UploadState.COMPLETED, file=file)
-    audit.record(upload.owner, "upload.complete", upload, project_id=upload.project_id, file=file.id,
-                 sha256=file.sha256)
+    audit.record(
+        upload.owner, "upload.complete", upload, project_id=upload.project_id, file=file.id, sha256=file.sha256
+    )
 
 
 def terminate_upload(upload_id: uuid.UUID, owner: Any) -> None:
