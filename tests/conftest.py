@@ -1,103 +1,12 @@
-"""Fixtures for tests that need real processes: gunicorn serving the app (and the built SPA) on
-the test database and the test's file store."""
+"""Fixtures for tests that need real processes (see ``tests/processes.py``)."""
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-import requests
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def test_database_url() -> str:
-    """A DATABASE_URL for the database pytest-django created, for child processes."""
-    from django.db import connection
-
-    db = connection.settings_dict
-    if db["ENGINE"].endswith("sqlite3"):
-        return f"sqlite:///{db['NAME']}"
-    return f"postgres://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-
-
-test_database_url.__test__ = False  # type: ignore[attr-defined]
-
-
-class GunicornServer:
-    """gunicorn (gthread) on a free port; ``restart()`` stops and starts it on the same port."""
-
-    def __init__(self, data_dir: Path, log_path: Path, extra_env: dict[str, str] | None = None) -> None:
-        from django.conf import settings
-
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log_path = log_path
-        self.env = {
-            **os.environ,
-            "DATABASE_URL": test_database_url(),
-            "BIOFM_DATA_DIR": str(data_dir),
-            "BIOFM_LOG_DIR": str(data_dir / "logs"),
-            "SECRET_KEY": settings.SECRET_KEY,
-            "BIOFM_PORT": str(self.port),
-            **(extra_env or {}),
-        }
-        self.proc: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        log = self.log_path.open("a")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "file_project.wsgi:application", "--bind", f"127.0.0.1:{self.port}",
-             "--worker-class", "gthread", "--workers", "1", "--threads", "4", "--timeout", "120"],
-            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
-        log.close()
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if requests.get(f"{self.url}/healthz", timeout=2).status_code == 200:
-                    return
-            except requests.ConnectionError:
-                pass
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail("gunicorn did not start:\n" + self.log_path.read_text())
-            time.sleep(0.2)
-
-    def stop(self, kill: bool = False) -> None:
-        if self.proc is None:
-            return
-        # The whole process group: a SIGKILLed master would leave its worker serving the port.
-        os.killpg(self.proc.pid, signal.SIGKILL if kill else signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait()
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            try:
-                os.killpg(self.proc.pid, 0)
-            except ProcessLookupError:
-                break
-            time.sleep(0.1)
-        self.proc = None
-
-    def restart(self) -> None:
-        self.stop()
-        self.start()
+from tests.processes import ROOT, GunicornServer
 
 
 @pytest.fixture

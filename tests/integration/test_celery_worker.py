@@ -8,25 +8,16 @@ import subprocess
 import sys
 import time
 import uuid
-from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.db import connection
 
 from file_project.celery import app
 from file_upload.models import File, Project
 from file_upload.tasks import parse_file_task
 from file_upload.tests.factories import make_file
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def database_url_for_tests() -> str:
-    db = connection.settings_dict
-    if db["ENGINE"].endswith("sqlite3"):
-        return f"sqlite:///{db['NAME']}"
-    return f"postgres://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+from tests.processes import ROOT
+from tests.processes import test_database_url as database_url_for_tests
 
 
 @pytest.mark.worker

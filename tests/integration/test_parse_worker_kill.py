@@ -18,8 +18,8 @@ from file_upload import services
 from file_upload.models import File, Project
 from file_upload.tasks import parse_file_task
 from file_upload.tests.factories import make_file
-
-from .test_celery_worker import ROOT, database_url_for_tests
+from tests.processes import ROOT
+from tests.processes import test_database_url as database_url_for_tests
 
 
 def start_worker(queue: str, env: dict[str, str], log_path) -> subprocess.Popen:
