@@ -317,7 +317,9 @@ CELLXGENE_CMD = os.environ.get("CELLXGENE_CMD") or str(BASE_DIR / ".venv-cellxge
 CELLXGENE_LOG_FILE = Path(os.environ.get("CELLXGENE_LOG_FILE") or BIOFM_LOG_DIR / "cellxgene.log").resolve()
 CELLXGENE_AUTO_RESTART = env_bool("CELLXGENE_AUTO_RESTART", True)
 CELLXGENE_READY_TIMEOUT = env_int("CELLXGENE_READY_TIMEOUT", 600)
-CELLXGENE_EXTRA_ARGS = env_list("CELLXGENE_EXTRA_ARGS", "")
+# Annotations are off: one viewer serves everyone who may see the file, and cellxgene would
+# write each user's labels as CSV files on the server.
+CELLXGENE_EXTRA_ARGS = env_list("CELLXGENE_EXTRA_ARGS", "--disable-annotations")
 CELERY_BEAT_SCHEDULE["cellxgene-watchdog"] = {"task": "cellxgene_bridge.watchdog", "schedule": 60.0}
 
 # --- NCBI bridge (ncbi_bridge) ----------------------------------------------------------------

@@ -5,6 +5,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from authentication.urls import auth_urlpatterns as auth_urls
+from cellxgene_bridge import views as cellxgene_views
 
 from .health import healthz
 from .spa import spa_index
@@ -16,7 +17,10 @@ api_patterns = [
     path("auth/", include(auth_urls)),
     path("", include("authentication.urls")),
     path("", include("file_download.urls")),
+    # Before file_upload's router, whose files/<pk>/ would otherwise shadow files/ncbi/.
+    path("", include("ncbi_bridge.urls")),
     path("", include("file_upload.urls")),
+    path("cellxgene/", include("cellxgene_bridge.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
 ]
@@ -26,6 +30,9 @@ urlpatterns = [
     path("healthz/", healthz),
     path("admin/", admin.site.urls),
     path("api/", include(api_patterns)),
+    # The cellxgene viewer behind our login (prefix stripped); /cellxgene-app is the SPA's page.
+    path("cellxgene", cellxgene_views.redirect_to_slash),
+    re_path(r"^cellxgene/(?P<path>.*)$", cellxgene_views.proxy, name="cellxgene-proxy"),
     # Anything under /api/ that matched nothing is a JSON 404, never the SPA.
-    re_path(r"^(?!api/|admin/|static/|healthz)(?P<path>.*)$", spa_index, name="spa"),
+    re_path(r"^(?!api/|admin/|static/|healthz|cellxgene/|cellxgene$)(?P<path>.*)$", spa_index, name="spa"),
 ]

@@ -12,6 +12,7 @@ mkdir -p .pids logs
 
 ensure_venv requirements.txt
 ensure_spa_build
+./scripts/install_cellxgene.sh  # cellxgene 1.3.0 in .venv-cellxgene (its own numpy pins)
 
 PY=.venv/bin/python
 log "Migrating the database"

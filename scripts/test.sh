@@ -8,6 +8,7 @@ source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 
 ensure_venv requirements-dev.txt
+./scripts/install_cellxgene.sh  # cellxgene 1.3.0 in .venv-cellxgene (its own numpy pins)
 
 if ! command -v chromium >/dev/null 2>&1; then
   log "Installing Debian's chromium for the browser tests"

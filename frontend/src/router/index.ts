@@ -46,6 +46,12 @@ export const routes: RouteRecordRaw[] = [
     component: () => import('@/views/FileDetailView.vue'),
   },
   {
+    path: '/cellxgene-app',
+    name: 'cellxgene',
+    component: () => import('@/views/CellxgeneView.vue'),
+    meta: { title: 'Cellxgene' },
+  },
+  {
     path: '/audit',
     name: 'audit',
     component: () => import('@/views/AuditView.vue'),

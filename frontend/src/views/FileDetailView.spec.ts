@@ -60,6 +60,42 @@ describe('FileDetailView', () => {
     wrapper.unmount()
   })
 
+  it('sends an .h5ad file to cellxgene and follows the publication', async () => {
+    const routes = routesFor('viewer')
+    routes['GET /api/files/100/'] = { body: dataFile({ name: 'pbmc.h5ad' }) }
+    const { calls } = mockFetch({
+      ...routes,
+      'POST /api/cellxgene/publish/': {
+        status: 202,
+        body: {
+          status: 'queued',
+          dataset: 'pbmc.h5ad',
+          url: '/cellxgene/',
+          publication: 1,
+          file: 100,
+        },
+      },
+      'GET /api/cellxgene/status/': { body: { running: false, publication: null } },
+    })
+    const wrapper = await mountFile()
+    const send = wrapper.findAll('button').find((b) => b.text() === 'Send to Cellxgene')!
+    await send.trigger('click')
+    await flushPromises()
+    expect(calls.find((c) => c.method === 'POST')!.body).toEqual({ file: 100 })
+    const router = (wrapper.vm as unknown as { $router: import('vue-router').Router }).$router
+    await vi.waitFor(() =>
+      expect(router.currentRoute.value.fullPath).toBe('/cellxgene-app?file=pbmc.h5ad'),
+    )
+    wrapper.unmount()
+  })
+
+  it('offers Send to Cellxgene only for .h5ad files', async () => {
+    mockFetch(routesFor('owner'))
+    const wrapper = await mountFile()
+    expect(wrapper.findAll('button').some((b) => b.text() === 'Send to Cellxgene')).toBe(false)
+    wrapper.unmount()
+  })
+
   it('keeps Share disabled, with the reason, for people who are not owners', async () => {
     mockFetch(routesFor('viewer'))
     const wrapper = await mountFile()

@@ -1,0 +1,16 @@
+"""Celery wrappers around ``cellxgene_bridge.services``: load by primary key, call the service."""
+
+from celery import shared_task
+
+from . import services
+
+
+@shared_task(name="cellxgene_bridge.publish_dataset")
+def publish_dataset_task(publication_id: int) -> str | None:
+    publication = services.publish_dataset(publication_id)
+    return publication.status if publication else None
+
+
+@shared_task(name="cellxgene_bridge.watchdog")
+def watchdog_task() -> dict:
+    return services.check_viewers()

@@ -1,0 +1,238 @@
+"""The publish service without a viewer process: layouts, the SVD embedding on sparse data,
+request checks, the lease, process ownership, the watchdog, and the routes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import anndata
+import h5py
+import numpy as np
+import pytest
+from django.test import Client
+from django.urls import resolve
+from scipy import sparse
+
+from authentication.models import AuditEvent
+from cellxgene_bridge import services
+from cellxgene_bridge.models import Publication, Viewer
+from file_upload.models import Project
+from file_upload.tests.factories import make_file
+
+pytestmark = pytest.mark.django_db
+
+
+def write_h5ad(path: Path, X, obsm: dict | None = None) -> Path:
+    n_obs, n_vars = X.shape
+    adata = anndata.AnnData(X=X)
+    adata.obs_names = [f"cell{i}" for i in range(n_obs)]
+    adata.var_names = [f"gene{i}" for i in range(n_vars)]
+    for key, value in (obsm or {}).items():
+        adata.obsm[key] = value
+    adata.write_h5ad(path)
+    return path
+
+
+def h5ad_bytes(tmp_path, X, obsm=None) -> bytes:
+    return write_h5ad(tmp_path / "x.h5ad", X, obsm).read_bytes()
+
+
+@pytest.fixture
+def project(alice):
+    return Project.objects.create(name="SC", owner=alice, access_level="restricted")
+
+
+@pytest.fixture
+def viewer_settings(settings, tmp_path):
+    settings.CELLXGENE_PORT = 47001
+    settings.CELLXGENE_DATA_DIR = tmp_path / "cxg"
+    settings.CELLXGENE_LOG_FILE = tmp_path / "logs" / "cellxgene.log"
+    settings.CELLXGENE_AUTO_RESTART = False
+    return settings
+
+
+def test_usable_layouts_follow_cellxgenes_rule(tmp_path):
+    rng = np.random.default_rng(0)
+    n = 20
+    obsm = {
+        "X_good": rng.normal(size=(n, 2)).astype(np.float32),
+        "X_wide": rng.normal(size=(n, 10)),
+        "X_ints": rng.integers(0, 5, size=(n, 2)),
+        "X_one": rng.normal(size=(n, 1)),
+        "X_inf": np.full((n, 2), np.inf),
+        "X_nan": np.full((n, 2), np.nan),
+        "X_sparse": sparse.random(n, 3, density=0.5, format="csr", random_state=0),
+        "umap": rng.normal(size=(n, 2)),
+    }
+    path = write_h5ad(tmp_path / "l.h5ad", rng.poisson(1, size=(n, 5)).astype(np.float32), obsm)
+    with h5py.File(path, "r") as handle:
+        assert sorted(services.usable_layouts(handle["obsm"], n)) == ["X_good", "X_ints", "X_wide"]
+    info = services.inspect_h5ad(path)
+    assert (info.n_obs, info.n_vars) == (n, 5)
+
+
+def test_ensure_embedding_on_sparse_x_never_densifies(tmp_path, monkeypatch):
+    X = sparse.random(300, 120, density=0.05, format="csr", random_state=1, dtype=np.float32)
+    path = write_h5ad(tmp_path / "s.h5ad", X, {"X_one": np.ones((300, 1))})
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the sparse matrix was densified")
+
+    for cls in (sparse.csr_matrix, sparse.csc_matrix, sparse.csr_array, sparse.csc_array):
+        monkeypatch.setattr(cls, "toarray", refuse)
+        monkeypatch.setattr(cls, "todense", refuse)
+    assert services.ensure_embedding(path) == "X_truncated_svd"
+    monkeypatch.undo()
+
+    adata = anndata.read_h5ad(path)
+    assert sparse.issparse(adata.X)
+    embedding = adata.obsm["X_truncated_svd"]
+    assert embedding.shape == (300, 2) and embedding.dtype == np.float32
+    assert np.all(np.isfinite(embedding)) and embedding.std(axis=0).min() > 0
+    assert "X_one" in adata.obsm  # the rest of obsm is kept
+    assert services.ensure_embedding(path) is None  # now there is a usable layout
+
+
+def test_ensure_embedding_on_dense_counts_and_without_obsm_group(tmp_path):
+    X = np.random.default_rng(2).poisson(2, size=(50, 8)).astype(np.int32)
+    path = write_h5ad(tmp_path / "d.h5ad", X)
+    with h5py.File(path, "r+") as handle:
+        if "obsm" in handle:
+            del handle["obsm"]
+    assert services.ensure_embedding(path) == "X_truncated_svd"
+    with h5py.File(path, "r") as handle:
+        assert services.usable_layouts(handle["obsm"], 50) == ["X_truncated_svd"]
+
+
+def test_svd_needs_two_genes_and_finite_values():
+    with pytest.raises(services.PublishError, match="2 genes"):
+        services.truncated_svd_2d(np.ones((10, 1), dtype=np.float32))
+    bad = np.ones((10, 3), dtype=np.float32)
+    bad[0, 0] = np.nan
+    with pytest.raises(services.PublishError, match="NaN"):
+        services.truncated_svd_2d(bad)
+
+
+def test_inspect_refuses_what_is_not_anndata(tmp_path):
+    plain = tmp_path / "plain.h5"
+    with h5py.File(plain, "w") as handle:
+        handle["data"] = np.arange(3)
+    with pytest.raises(services.PublishError, match="not AnnData"):
+        services.inspect_h5ad(plain)
+    junk = tmp_path / "junk.h5ad"
+    junk.write_bytes(b"nope")
+    with pytest.raises(services.PublishError, match="cannot open"):
+        services.inspect_h5ad(junk)
+
+
+def test_publish_request_checks(api, project, viewer_settings, tmp_path):
+    fastq = make_file(project, "reads.fastq")
+    response = api.post("/api/cellxgene/publish/", {"file": fastq.id}, format="json")
+    assert response.status_code == 400 and "h5ad" in response.json()["detail"]
+    assert api.post("/api/cellxgene/publish/", {"file": 999999}, format="json").status_code == 404
+    assert api.post("/api/cellxgene/publish/", {}, format="json").status_code == 400
+
+    good = make_file(project, "ok.h5ad", h5ad_bytes(tmp_path, np.ones((5, 3), dtype=np.float32)))
+    response = api.post("/api/cellxgene/publish/", {"file": good.id}, format="json")
+    assert response.status_code == 202
+    assert response.json()["status"] == "queued" and response.json()["dataset"] == "ok.h5ad"
+    publication = Publication.objects.get()
+    assert publication.requested_by.username == "alice"
+    assert AuditEvent.objects.filter(action="cellxgene.publish", object_id=str(good.id)).exists()
+
+
+def test_status_shapes(api, alice, bob, client_for, project, viewer_settings):
+    empty = api.get("/api/cellxgene/status/").json()
+    assert empty == {
+        "running": False,
+        "ready": False,
+        "dataset": None,
+        "file": None,
+        "url": None,
+        "started_at": None,
+        "error": None,
+        "publication": None,
+    }
+    assert Client().get("/api/cellxgene/status/").status_code in (401, 403)
+    file = make_file(project, "a.h5ad", b"\x89HDF\r\n\x1a\n")
+    Publication.objects.create(file=file, dataset="a.h5ad", requested_by=alice, status="failed", error="boom")
+    assert api.get("/api/cellxgene/status/").json()["error"] == "boom"
+    assert api.get("/api/cellxgene/status/", {"dataset": "other.h5ad"}).json()["publication"] is None
+    assert client_for(bob).get("/api/cellxgene/status/").json()["publication"] is None
+
+
+def test_a_redelivered_task_does_not_run_twice(alice, project, viewer_settings):
+    file = make_file(project, "a.h5ad", b"\x89HDF\r\n\x1a\n")
+    running = Publication.objects.create(file=file, dataset="a.h5ad", requested_by=alice, status="embedding")
+    assert services.publish_dataset(running.pk).status == "failed"
+    done = Publication.objects.create(file=file, dataset="a.h5ad", requested_by=alice, status="ready")
+    assert services.publish_dataset(done.pk).status == "ready"
+    assert services.publish_dataset(123456) is None
+
+
+def test_the_lease_lets_one_process_manage_viewers(viewer_settings):
+    with services.viewer_lock():
+        with pytest.raises(services.PublishError, match="try again"):
+            with services.viewer_lock(wait_seconds=0):
+                pass
+    with services.viewer_lock(wait_seconds=0):
+        pass
+    assert set(Viewer.objects.values_list("port", flat=True)) == {47001, 47002}
+
+
+def test_only_our_cellxgene_processes_count_as_ours(tmp_path):
+    assert not services.is_our_process(os.getpid())
+    assert not services.is_our_process(None)
+    fake = tmp_path / "cellxgene"
+    fake.write_text("import time\ntime.sleep(30)\n")
+    proc = subprocess.Popen([sys.executable, str(fake), "launch", "x.h5ad", "--port", "47999"], start_new_session=True)
+    try:
+        assert services.is_our_process(proc.pid)
+        assert services.is_our_process(proc.pid, 47999)
+        assert not services.is_our_process(proc.pid, 47998)
+        services.terminate(proc.pid, grace=5)
+        proc.wait(timeout=5)
+        assert not services.is_our_process(proc.pid)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+def test_watchdog_marks_a_dead_viewer_failed(alice, project, viewer_settings):
+    file = make_file(project, "a.h5ad", b"\x89HDF\r\n\x1a\n")
+    publication = Publication.objects.create(file=file, dataset="a.h5ad", requested_by=alice, status="ready")
+    Viewer.objects.create(
+        port=47001,
+        status="ready",
+        publication=publication,
+        file=file,
+        dataset="a.h5ad",
+        pid=None,
+        ready_at=publication.created_at,
+    )
+    assert services.check_viewers() == {"checked": True, "alive": False, "restarted": False}
+    assert Viewer.objects.get(port=47001).status == "failed"
+    assert AuditEvent.objects.filter(action="cellxgene.failure").exists()
+    assert services.current_viewer() is None
+
+
+def test_routes(alice):
+    assert resolve("/cellxgene/").url_name == "cellxgene-proxy"
+    assert resolve("/cellxgene/api/v0.2/config").kwargs == {"path": "api/v0.2/config"}
+    assert resolve("/cellxgene-app").url_name == "spa"
+    client = Client()
+    response = client.get("/cellxgene?x=1")
+    assert response.status_code == 301 and response["Location"] == "/cellxgene/?x=1"
+    client.force_login(alice)
+    assert client.get("/cellxgene/").status_code == 404  # nothing published
+
+
+def test_copy_name_is_safe():
+    class F:
+        id = 7
+        name = "../my data (v2).H5AD"
+
+    assert services.copy_name(F()) == "7__my_data_v2.h5ad"

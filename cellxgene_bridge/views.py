@@ -1,0 +1,259 @@
+"""``POST /api/cellxgene/publish/``, ``GET /api/cellxgene/status/`` and the ``/cellxgene/`` proxy.
+
+The proxy forwards to the running viewer with the ``/cellxgene`` prefix stripped (cellxgene 1.3
+has no URL-prefix option; its page loads relative assets and calls ``<page URL>api/``, so it
+works under any path ending in ``/``) and streams the answer back. Only users who may see the
+published file get through; for everyone else, and when nothing is published, it is a 404.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from urllib.parse import urlsplit
+
+import requests
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponsePermanentRedirect,
+    JsonResponse,
+    StreamingHttpResponse,
+)
+from django.shortcuts import get_object_or_404
+from django.views.decorators.csrf import csrf_exempt
+from drf_spectacular.utils import extend_schema
+from rest_framework import exceptions, permissions, serializers, status
+from rest_framework.authentication import TokenAuthentication
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from authentication.permissions import visible_files
+
+from . import services
+
+# Headers passed from the browser to the viewer; cookies and credentials stay here.
+FORWARD_REQUEST_HEADERS = (
+    "Accept",
+    "Accept-Encoding",
+    "Accept-Language",
+    "Content-Type",
+    "If-None-Match",
+    "If-Modified-Since",
+    "Range",
+    "User-Agent",
+)
+# Hop-by-hop headers, and what the viewer may say about framing or cookies, stay behind.
+DROP_RESPONSE_HEADERS = {
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "trailers",
+    "transfer-encoding",
+    "upgrade",
+    "x-frame-options",
+    "content-security-policy",
+    "set-cookie",
+    "server",
+    "date",
+}
+CHUNK = 64 * 1024
+# cellxgene 1.3.0's bundle loads its logo from "../static/assets/…", relative to the page: right
+# at "/", outside the prefix under "/cellxgene/". That one reference is rewritten on the way.
+BODY_REWRITES = [
+    (re.compile(r"^static/main-[0-9a-f]+\.js$"), b'"../static/assets/', b'"static/assets/'),
+]
+
+
+class PublishRequestSerializer(serializers.Serializer):
+    file = serializers.IntegerField(min_value=1)
+
+
+class PublishResponseSerializer(serializers.Serializer):
+    status = serializers.CharField()
+    dataset = serializers.CharField()
+    url = serializers.CharField()
+    publication = serializers.IntegerField()
+    file = serializers.IntegerField()
+
+
+class PublishView(APIView):
+    """Queue the publication of an ``.h5ad`` the caller may see; answers at once (202)."""
+
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(request=PublishRequestSerializer, responses={202: PublishResponseSerializer})
+    def post(self, request: Request) -> Response:
+        params = PublishRequestSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        file = get_object_or_404(visible_files(request.user), pk=params.validated_data["file"])
+        publication = services.request_publication(request.user, file)
+        return Response(
+            {
+                "status": publication.status,
+                "dataset": publication.dataset,
+                "url": services.PROXY_URL,
+                "publication": publication.pk,
+                "file": file.pk,
+            },
+            status=status.HTTP_202_ACCEPTED,
+        )
+
+
+class PublicationSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    file = serializers.IntegerField(allow_null=True)
+    dataset = serializers.CharField()
+    status = serializers.CharField()
+    embedding = serializers.CharField(allow_null=True)
+    error = serializers.CharField(allow_null=True)
+    log_tail = serializers.CharField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    ready_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
+
+
+class StatusSerializer(serializers.Serializer):
+    running = serializers.BooleanField()
+    ready = serializers.BooleanField()
+    dataset = serializers.CharField(allow_null=True)
+    file = serializers.IntegerField(allow_null=True)
+    url = serializers.CharField(allow_null=True)
+    started_at = serializers.DateTimeField(allow_null=True)
+    error = serializers.CharField(allow_null=True)
+    publication = PublicationSerializer(allow_null=True)
+
+
+class StatusView(APIView):
+    """The viewer (when it shows a file the caller may see) and the caller's latest publication;
+    ``?dataset=<name>`` or ``?file=<id>`` narrows the publication."""
+
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(responses=StatusSerializer)
+    def get(self, request: Request) -> Response:
+        file_id = request.query_params.get("file")
+        if file_id is not None and not file_id.isdigit():
+            raise exceptions.ValidationError({"file": "A file id."})
+        data = services.status_for(
+            request.user,
+            dataset=request.query_params.get("dataset") or None,
+            file_id=int(file_id) if file_id else None,
+        )
+        return Response(data)
+
+
+def redirect_to_slash(request: HttpRequest) -> HttpResponse:
+    """``/cellxgene`` → ``/cellxgene/``: without the slash the viewer's API prefix breaks."""
+    query = request.META.get("QUERY_STRING", "")
+    return HttpResponsePermanentRedirect("/cellxgene/" + (f"?{query}" if query else ""))
+
+
+def _user(request: HttpRequest):
+    """The session's user, or the owner of an ``Authorization: Token`` header (scripts)."""
+    if request.user.is_authenticated:
+        return request.user
+    try:
+        found = TokenAuthentication().authenticate(Request(request))
+    except exceptions.AuthenticationFailed:
+        return request.user
+    return found[0] if found else request.user
+
+
+def _same_origin(request: HttpRequest) -> bool:
+    origin = request.headers.get("Origin")
+    if not origin or origin == "null":
+        return not origin
+    return urlsplit(origin).netloc == request.get_host()
+
+
+def _viewer_down(detail: str) -> JsonResponse:
+    return JsonResponse({"detail": detail, "code": "viewer_unavailable"}, status=502)
+
+
+@csrf_exempt  # the viewer's own scripts post without our CSRF token; Origin is checked instead
+def proxy(request: HttpRequest, path: str = "") -> HttpResponse:
+    viewer = services.current_viewer()
+    if viewer is None or not services.may_view_viewer(_user(request), viewer):
+        raise Http404("No dataset you may see is published to cellxgene.")
+    if request.method not in ("GET", "HEAD", "OPTIONS") and not _same_origin(request):
+        return JsonResponse({"detail": "Cross-origin request refused.", "code": "forbidden"}, status=403)
+    url = f"{services.viewer_base(viewer)}/{path}"
+    if request.META.get("QUERY_STRING"):
+        url += "?" + request.META["QUERY_STRING"]
+    headers = {name: request.headers[name] for name in FORWARD_REQUEST_HEADERS if name in request.headers}
+    # cellxgene 1.3.0's binary (FlatBuffers) answers are a bytearray that Werkzeug's server only
+    # sends when Flask-Compress has turned it into bytes: without gzip the body comes back empty.
+    # So gzip is always asked for, and decoded here for a client that does not accept it.
+    decode = "gzip" not in headers.get("Accept-Encoding", "")
+    if decode:
+        headers["Accept-Encoding"] = "gzip"
+    rewrite = next(((old, new) for pattern, old, new in BODY_REWRITES if pattern.match(path)), None)
+    if rewrite:
+        decode = True
+    headers["X-Forwarded-Prefix"] = "/cellxgene"
+    body = request.body if request.method not in ("GET", "HEAD") else None
+    try:
+        upstream = requests.request(
+            request.method or "GET",
+            url,
+            headers=headers,
+            data=body,
+            stream=True,
+            allow_redirects=False,
+            timeout=(5, 300),
+        )
+    except requests.RequestException:
+        _nudge_watchdog()
+        return _viewer_down("The cellxgene viewer is not answering; it may be restarting. Try again shortly.")
+    if request.method == "HEAD":
+        response: HttpResponse = HttpResponse(status=upstream.status_code)
+        upstream.close()
+    elif rewrite and upstream.status_code == 200:
+        with upstream:
+            content = upstream.content.replace(*rewrite)
+        response = HttpResponse(content, status=200)
+    else:
+        response = StreamingHttpResponse(_stream(upstream, decode), status=upstream.status_code)
+    for name, value in upstream.headers.items():
+        if name.lower() in DROP_RESPONSE_HEADERS:
+            continue
+        if decode and name.lower() in ("content-encoding", "content-length"):
+            continue
+        if name.lower() == "location" and value.startswith("/"):
+            value = "/cellxgene" + value
+        response[name] = value
+    # Framing: only by our own pages (the SPA embeds the viewer in an iframe).
+    response["X-Frame-Options"] = "SAMEORIGIN"
+    response["Content-Security-Policy"] = "frame-ancestors 'self'"
+    response["Cache-Control"] = upstream.headers.get("Cache-Control", "no-cache")
+    response["Vary"] = "Cookie, Authorization" + (
+        f", {upstream.headers['Vary']}" if upstream.headers.get("Vary") else ""
+    )
+    return response
+
+
+def _stream(upstream: requests.Response, decode: bool) -> Iterator[bytes]:
+    try:
+        # As sent (a gzip body stays gzip, matching the Content-Encoding passed on), unless the
+        # client did not ask for gzip.
+        yield from upstream.raw.stream(CHUNK, decode_content=decode)
+    finally:
+        upstream.close()
+
+
+def _nudge_watchdog() -> None:
+    from django.conf import settings
+
+    if settings.CELLXGENE_AUTO_RESTART:
+        from .tasks import watchdog_task
+
+        try:
+            watchdog_task.delay()
+        except Exception:  # the broker being down must not turn a 502 into a 500
+            pass

@@ -1,0 +1,71 @@
+"""Request and response shapes of the NCBI import API."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from rest_framework import serializers
+
+from .models import NcbiImport
+
+
+class NcbiImportRequestSerializer(serializers.Serializer):
+    url = serializers.CharField(max_length=2000, help_text="An NCBI link or a bare accession.")
+    parent_folder = serializers.IntegerField(required=False, allow_null=True, help_text="Target folder id.")
+    project = serializers.IntegerField(
+        required=False, allow_null=True, help_text="Target project (its root) when no parent_folder is given."
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs.get("parent_folder") is None and attrs.get("project") is None:
+            raise serializers.ValidationError({"parent_folder": ["Give parent_folder or project."]})
+        return attrs
+
+
+class NcbiImportSerializer(serializers.ModelSerializer):
+    """``file`` is the first stored File's id: null while an SRA download is pending or
+    running (and after a failure); ``files`` lists all of them (both mates of a paired run)."""
+
+    files = serializers.ListField(source="file_ids", child=serializers.IntegerField(), read_only=True)
+    progress = serializers.SerializerMethodField()
+    summary = serializers.SerializerMethodField()
+    status_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = NcbiImport
+        fields = [
+            "id",
+            "accession",
+            "kind",
+            "status",
+            "file",
+            "files",
+            "metadata",
+            "summary",
+            "progress",
+            "error",
+            "project",
+            "folder",
+            "source_url",
+            "status_url",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+    def get_progress(self, obj: NcbiImport) -> dict[str, Any]:
+        total = obj.total_bytes
+        percent = None
+        if obj.status == "done":
+            percent = 100
+        elif total:
+            percent = min(99, int(obj.progress_bytes * 100 / total))
+        return {"bytes": obj.progress_bytes, "total": total, "percent": percent}
+
+    def get_summary(self, obj: NcbiImport) -> dict[str, Any]:
+        return (obj.record or {}).get("summary", {})
+
+    def get_status_url(self, obj: NcbiImport) -> str:
+        query = {"kind": obj.kind, "project": obj.project_id, "folder": obj.folder_id or "null"}
+        return f"/api/files/ncbi/import/{quote(obj.accession)}/status/?{urlencode(query)}"

@@ -1,0 +1,207 @@
+"""SRA imports: run info at once, FASTQ files in the task (verified, capped, all or nothing),
+and one run on a real Celery worker."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from authentication.models import AuditEvent
+from file_upload import storage
+from file_upload.models import File, Project
+from file_upload.tests.factories import make_file, make_folder
+from ncbi_bridge import services
+from ncbi_bridge.models import NcbiImport
+from ncbi_bridge.tasks import import_ncbi_record_task
+from tests.fake_ncbi import RUNS_BY_ACC
+from tests.processes import test_database_url
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def start_sra(api, folder, text, monkeypatch, capture) -> dict:
+    queued: list[int] = []
+    monkeypatch.setattr("ncbi_bridge.tasks.import_ncbi_record_task.delay", queued.append)
+    with capture(execute=True):
+        response = api.post("/api/files/ncbi/import/", {"url": text, "parent_folder": folder.id}, format="json")
+    assert response.status_code == 202, response.json()
+    assert queued == [response.json()["id"]]
+    return response.json()
+
+
+def stored_blobs() -> list[Path]:
+    return [p for p in Path(settings.FILES_DIR).rglob("*") if p.is_file()]
+
+
+def leftovers() -> list[Path]:
+    return list(Path(settings.UPLOAD_TMP_DIR).glob("*.part"))
+
+
+@pytest.mark.django_db
+class TestSraTask:
+    def test_paired_run_is_downloaded_verified_and_stored(
+        self, api, folder, fake_ncbi, monkeypatch, django_capture_on_commit_callbacks
+    ):
+        data = start_sra(api, folder, "SRR25056225", monkeypatch, django_capture_on_commit_callbacks)
+        assert import_ncbi_record_task(data["id"]) == "done"
+        row = NcbiImport.objects.get(id=data["id"])
+        files = list(File.objects.filter(id__in=row.file_ids).order_by("name"))
+        assert [f.name for f in files] == ["SRR25056225_1.fastq.gz", "SRR25056225_2.fastq.gz"]
+        run = RUNS_BY_ACC["SRR25056225"]
+        for file, mate in zip(files, (1, 2), strict=True):
+            assert file.md5 == hashlib.md5(run.content(mate)).hexdigest()
+            assert file.size == len(run.content(mate))
+            assert file.upload_method == "ncbi import"
+            assert (file.assay_type, file.platform, file.library_layout) == ("scRNA-seq", "Illumina", "paired")
+            assert (file.organism, file.taxon_id, file.sra_accession) == ("Mus musculus", 10090, "SRR25056225")
+            assert (file.bioproject_accession, file.biosample_accession) == ("PRJNA988806", "SAMN36028297")
+            assert (file.data_type, file.instrument_model, file.read_length) == (
+                "raw reads",
+                "Illumina NovaSeq 6000",
+                50,
+            )
+        status = api.get("/api/files/ncbi/import/SRR25056225/status/").json()
+        assert status["status"] == "done" and status["file"] == files[0].id
+        assert status["files"] == [f.id for f in files]
+        assert status["progress"]["percent"] == 100 and status["progress"]["bytes"] == sum(f.size for f in files)
+        statuses = [e.details["status"] for e in AuditEvent.objects.filter(action="ncbi.import").order_by("id")]
+        assert statuses == ["pending", "done"]
+        assert not leftovers()
+
+    def test_single_end_nanopore_run(self, api, folder, monkeypatch, django_capture_on_commit_callbacks):
+        data = start_sra(api, folder, "https://www.ncbi.nlm.nih.gov/sra/SRR1972976", monkeypatch,
+                         django_capture_on_commit_callbacks)  # fmt: skip
+        assert data["metadata"]["platform"] == "ONT" and data["metadata"]["library_layout"] == "single"
+        assert import_ncbi_record_task(data["id"]) == "done"
+        file = File.objects.get()
+        assert file.name == "SRR1972976.fastq.gz" and file.assay_type == "WGS"
+
+    def test_md5_mismatch_fails_and_keeps_nothing(
+        self, api, folder, fake_ncbi, monkeypatch, django_capture_on_commit_callbacks
+    ):
+        data = start_sra(api, folder, "SRR9990001", monkeypatch, django_capture_on_commit_callbacks)
+        assert import_ncbi_record_task(data["id"]) == "failed"
+        row = NcbiImport.objects.get(id=data["id"])
+        assert "does not match" in row.error and row.file is None and row.file_ids == []
+        assert len(fake_ncbi.calls("SRR9990001_1.fastq.gz")) == 1  # the good mate was downloaded first
+        assert not File.objects.exists() and not stored_blobs() and not leftovers()
+        event = AuditEvent.objects.filter(action="ncbi.import").order_by("id").last()
+        assert event.details["status"] == "failed" and event.details["code"] == "checksum_mismatch"
+
+    def test_size_cap_fails_before_downloading(
+        self, api, folder, fake_ncbi, settings, monkeypatch, django_capture_on_commit_callbacks
+    ):
+        settings.NCBI_SRA_MAX_BYTES = 500
+        data = start_sra(api, folder, "SRR25056225", monkeypatch, django_capture_on_commit_callbacks)
+        assert import_ncbi_record_task(data["id"]) == "failed"
+        row = NcbiImport.objects.get(id=data["id"])
+        assert "NCBI_SRA_MAX_BYTES" in row.error and "nothing was downloaded" in row.error
+        assert not fake_ncbi.calls(".fastq.gz")
+        assert not File.objects.exists() and not stored_blobs() and not leftovers()
+
+    def test_cap_reached_while_streaming_keeps_nothing(
+        self, api, folder, settings, monkeypatch, django_capture_on_commit_callbacks
+    ):
+        settings.NCBI_SRA_MAX_BYTES = 100  # the fallback endpoint announces no size
+        data = start_sra(api, folder, "SRR9990002", monkeypatch, django_capture_on_commit_callbacks)
+        assert import_ncbi_record_task(data["id"]) == "failed"
+        assert "grew past the limit" in NcbiImport.objects.get(id=data["id"]).error
+        assert not File.objects.exists() and not stored_blobs() and not leftovers()
+
+    def test_run_missing_from_ena_comes_from_the_sra_reads_endpoint(
+        self, api, folder, fake_ncbi, monkeypatch, django_capture_on_commit_callbacks
+    ):
+        data = start_sra(api, folder, "SRR9990002", monkeypatch, django_capture_on_commit_callbacks)
+        assert import_ncbi_record_task(data["id"]) == "done"
+        file = File.objects.get()
+        assert file.name == "SRR9990002.fastq.gz" and file.platform == "MGI" and file.assay_type == "WES"
+        with storage.open_blob(file.storage_key) as handle:
+            assert gzip.decompress(handle.read()).startswith(b"@SRR9990002.1 1\n")
+        assert fake_ncbi.calls("sra-reads-be/fastq")[0][2] == {"acc": "SRR9990002"}
+
+    def test_download_error_then_success(self, api, folder, fake_ncbi, monkeypatch, django_capture_on_commit_callbacks):
+        fake_ncbi.fail_next("SRR25056225_2.fastq.gz", 503)
+        data = start_sra(api, folder, "SRR25056225", monkeypatch, django_capture_on_commit_callbacks)
+        assert import_ncbi_record_task(data["id"]) == "done"
+        assert len(fake_ncbi.calls("SRR25056225_2.fastq.gz")) == 2
+
+    def test_name_clash_stores_nothing(self, api, folder, monkeypatch, django_capture_on_commit_callbacks):
+        data = start_sra(api, folder, "SRR25056225", monkeypatch, django_capture_on_commit_callbacks)
+        make_file(folder.project, "SRR25056225_2.fastq.gz", b"mine", folder=folder)
+        assert import_ncbi_record_task(data["id"]) == "failed"
+        assert "already exists" in NcbiImport.objects.get(id=data["id"]).error
+        assert File.objects.count() == 1 and len(stored_blobs()) == 1 and not leftovers()
+
+    def test_unknown_run_is_404_at_once(self, api, folder):
+        response = api.post("/api/files/ncbi/import/", {"url": "SRR0000000", "parent_folder": folder.id})
+        assert response.status_code == 404 and response.json()["status"] == "failed"
+
+    def test_reimport_while_pending_returns_the_same_import(
+        self, api, folder, monkeypatch, django_capture_on_commit_callbacks
+    ):
+        data = start_sra(api, folder, "SRR25056225", monkeypatch, django_capture_on_commit_callbacks)
+        again = api.post("/api/files/ncbi/import/", {"url": "SRR25056225", "parent_folder": folder.id})
+        assert again.status_code == 200 and again.json()["id"] == data["id"]
+        import_ncbi_record_task(data["id"])
+        done = api.post("/api/files/ncbi/import/", {"url": "SRR25056225", "parent_folder": folder.id})
+        assert done.status_code == 200 and done.json()["files"] == NcbiImport.objects.get().file_ids
+        assert File.objects.count() == 2
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_sra_import_on_a_real_worker(alice, data_dirs, tmp_path, fake_ncbi, monkeypatch):
+    queue = f"biofm-ncbi-{uuid.uuid4().hex[:8]}"
+    project = Project.objects.create(name="Worker NCBI", owner=alice)
+    folder = make_folder(project, "reads")
+    monkeypatch.setattr(services, "_enqueue", lambda import_id: None)
+    result = services.start_import(user=alice, text="SRR25056225", project=project, folder=folder)
+    row = result.ncbi_import
+    assert row.status == "pending"
+
+    env = {
+        **os.environ,
+        **fake_ncbi.env(),
+        "DATABASE_URL": test_database_url(),
+        "BIOFM_DATA_DIR": str(data_dirs),
+        "BIOFM_BROKER_DIR": str(settings.BROKER_DIR),
+        "SECRET_KEY": "worker-test",
+    }
+    log_path = tmp_path / "worker.log"
+    log = log_path.open("w")
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "file_project", "worker", "-P", "solo", "-Q", queue,
+         "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "info"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        import_ncbi_record_task.apply_async(args=[row.id], queue=queue)
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            row.refresh_from_db()
+            if row.status in ("done", "failed"):
+                break
+            assert worker.poll() is None, log_path.read_text()
+            time.sleep(0.3)
+        assert row.status == "done", f"{row.error}\n{log_path.read_text()}"
+        assert "succeeded" in log_path.read_text()
+    finally:
+        worker.terminate()
+        try:
+            worker.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+        log.close()
+    files = File.objects.filter(id__in=row.file_ids).order_by("name")
+    assert [f.name for f in files] == ["SRR25056225_1.fastq.gz", "SRR25056225_2.fastq.gz"]
+    assert all(f.sra_accession == "SRR25056225" and f.folder_id == folder.id for f in files)
+    assert len(fake_ncbi.calls(".fastq.gz")) == 2

@@ -1,0 +1,137 @@
+"""The NCBI import API: preview a pasted link, start an import, follow its progress.
+
+Thin views: they check access through ``authentication.permissions`` (404 for a target the
+user cannot see, 403 for one they may not upload into) and call ``ncbi_bridge.services``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import exceptions, status
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from authentication.permissions import Action, can, visible_folders, visible_projects
+from file_project.errors import Conflict
+from file_upload.models import Folder, Project
+
+from . import services
+from .clients import NcbiError, NcbiNotFound
+from .links import UnsupportedLink
+from .serializers import NcbiImportRequestSerializer, NcbiImportSerializer
+
+
+def unsupported(exc: UnsupportedLink) -> Response:
+    return Response(
+        {"detail": str(exc), "code": "unsupported_link", "patterns": list(exc.patterns)},
+        status=status.HTTP_400_BAD_REQUEST,
+    )
+
+
+def http_status_for(exc: Exception) -> int:
+    if isinstance(exc, NcbiNotFound):
+        return status.HTTP_404_NOT_FOUND
+    if isinstance(exc, Conflict):
+        return status.HTTP_409_CONFLICT
+    return status.HTTP_502_BAD_GATEWAY
+
+
+def _target(user: Any, data: dict[str, Any]) -> tuple[Project, Folder | None]:
+    if data.get("parent_folder") is not None:
+        folder = visible_folders(user).select_related("project").filter(pk=data["parent_folder"]).first()
+        if folder is None:
+            raise exceptions.NotFound("This folder doesn't exist or you can't see it.")
+        if not can(user, Action.UPLOAD, folder):
+            raise exceptions.PermissionDenied("You may not add files to this folder.")
+        return folder.project, folder
+    project = visible_projects(user).filter(pk=data["project"]).first()
+    if project is None:
+        raise exceptions.NotFound("This project doesn't exist or you can't see it.")
+    if not can(user, Action.UPLOAD, project):
+        raise exceptions.PermissionDenied("You may not add files to this project.")
+    return project, None
+
+
+class NcbiPreviewView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        parameters=[OpenApiParameter("q", str, required=True, description="An NCBI link or accession")],
+        responses={200: dict},
+    )
+    def get(self, request: Request) -> Response:
+        text = request.query_params.get("q", "")
+        try:
+            return Response(services.preview_link(text))
+        except UnsupportedLink as exc:
+            return unsupported(exc)
+        except NcbiError as exc:
+            return Response({"detail": str(exc), "code": exc.code}, status=http_status_for(exc))
+
+
+class NcbiImportView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        request=NcbiImportRequestSerializer,
+        responses={200: NcbiImportSerializer, 201: NcbiImportSerializer, 202: NcbiImportSerializer},
+    )
+    def post(self, request: Request) -> Response:
+        serializer = NcbiImportRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        project, folder = _target(request.user, serializer.validated_data)
+        try:
+            result = services.start_import(
+                user=request.user, text=serializer.validated_data["url"], project=project, folder=folder
+            )
+        except UnsupportedLink as exc:
+            return unsupported(exc)
+        data = NcbiImportSerializer(result.ncbi_import).data
+        if result.ncbi_import.status == "failed":
+            error = result.error
+            code = str(error.get_codes()) if isinstance(error, Conflict) else getattr(error, "code", "failed")
+            return Response(
+                {**data, "detail": result.ncbi_import.error, "code": code},
+                status=http_status_for(error) if error is not None else status.HTTP_502_BAD_GATEWAY,
+            )
+        if not result.created:
+            return Response(data, status=status.HTTP_200_OK)
+        if result.ncbi_import.status == "done":
+            return Response(data, status=status.HTTP_201_CREATED)
+        return Response(data, status=status.HTTP_202_ACCEPTED)
+
+
+class NcbiImportStatusView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("kind", str, required=False),
+            OpenApiParameter("project", int, required=False),
+            OpenApiParameter("folder", str, required=False, description="A folder id, or null for a project root"),
+        ],
+        responses={200: NcbiImportSerializer},
+    )
+    def get(self, request: Request, accession: str) -> Response:
+        params = request.query_params
+        folder: int | None | str = ""
+        if "folder" in params:
+            raw = params["folder"]
+            folder = None if raw in ("", "null") else _as_int(raw, "folder")
+        project = _as_int(params["project"], "project") if params.get("project") else None
+        kind = params.get("kind") or None
+        row = services.find_import(request.user, accession, kind=kind, project=project, folder=folder)
+        if row is None:
+            raise exceptions.NotFound("No import of this accession that you can see.")
+        return Response(NcbiImportSerializer(row).data)
+
+
+def _as_int(value: str, name: str) -> int:
+    try:
+        return int(value)
+    except ValueError as exc:
+        raise exceptions.ValidationError({name: ["Expected a number."]}) from exc
