@@ -784,8 +784,15 @@ def run_sra_import(import_id: int) -> NcbiImport | None:
             fd, name = tempfile.mkstemp(dir=tmp_dir, suffix=".ncbi.part")
             path = Path(name)
             temps.append((remote, path, storage.Digest(0, "", "")))
+            remaining = cap - progress.done
+            if cap and remaining <= 0 and remote.size != 0:
+                # max_bytes=0 would mean "no limit": the cap is used up by the files before.
+                raise SizeLimitExceeded(
+                    f"{row.accession} has more than NCBI_SRA_MAX_BYTES ({cap} bytes) of FASTQ; "
+                    "the import stopped and kept nothing."
+                )
             with os.fdopen(fd, "wb") as handle:
-                got = ena.download(remote, handle, max_bytes=(cap - progress.done) if cap else 0, on_progress=progress)
+                got = ena.download(remote, handle, max_bytes=remaining if cap else 0, on_progress=progress)
                 handle.flush()
                 os.fsync(handle.fileno())
             temps[-1] = (remote, path, storage.Digest(got.size, got.sha256, got.md5))

@@ -117,6 +117,22 @@ class TestSraTask:
         assert "grew past the limit" in NcbiImport.objects.get(id=data["id"]).error
         assert not File.objects.exists() and not stored_blobs() and not leftovers()
 
+    def test_cap_used_up_by_the_first_file_stops_before_the_second(
+        self, api, folder, fake_ncbi, settings, monkeypatch, django_capture_on_commit_callbacks
+    ):
+        # Sizes unannounced (as from the fallback endpoint): the first mate fills the cap exactly,
+        # and the second must not be fetched without a limit.
+        from dataclasses import replace
+
+        real = services._remote_files
+        monkeypatch.setattr(services, "_remote_files", lambda row, ena: [replace(r, size=None) for r in real(row, ena)])
+        settings.NCBI_SRA_MAX_BYTES = len(RUNS_BY_ACC["SRR25056225"].content(1))
+        data = start_sra(api, folder, "SRR25056225", monkeypatch, django_capture_on_commit_callbacks)
+        assert import_ncbi_record_task(data["id"]) == "failed"
+        assert "NCBI_SRA_MAX_BYTES" in NcbiImport.objects.get(id=data["id"]).error
+        assert not fake_ncbi.calls("SRR25056225_2.fastq.gz")
+        assert not File.objects.exists() and not stored_blobs() and not leftovers()
+
     def test_run_missing_from_ena_comes_from_the_sra_reads_endpoint(
         self, api, folder, fake_ncbi, monkeypatch, django_capture_on_commit_callbacks
     ):

@@ -4,10 +4,12 @@ another, access through the proxy, and failures that leave the running viewer up
 
 from __future__ import annotations
 
+import io
 import os
 from pathlib import Path
 
 import pytest
+from django.core.management import call_command
 from django.test import Client
 
 from authentication.models import AuditEvent
@@ -159,6 +161,14 @@ def test_embedding_is_added_and_a_second_publication_replaces_the_first(
         assert "X_truncated_svd" not in handle.get("obsm", {})
     stop = AuditEvent.objects.get(action="cellxgene.stop")
     assert stop.details["reason"] == "replaced" and stop.details["pid"] == first_pid
+
+    # What stop_services.sh runs: the remaining viewer goes too, and the audit trail says why.
+    out = io.StringIO()
+    call_command("cellxgene_stop", stdout=out)
+    assert "Stopped 1 cellxgene viewer(s)." in out.getvalue()
+    assert viewer_pids(str(tmp_path)) == []
+    assert Viewer.objects.get(port=second.port).status == "stopped"
+    assert AuditEvent.objects.filter(action="cellxgene.stop", details__reason="services stopped").count() == 1
 
 
 def test_people_without_access_get_404_on_publish_and_proxy(
