@@ -744,6 +744,19 @@ def check_viewers() -> dict[str, Any]:
     return {"checked": True, "alive": False, "restarted": restarted}
 
 
+def sweep_stale_publications(now: Any = None) -> list[int]:
+    """Publications still copying/embedding/starting long after any run could have finished
+    belong to a worker that died (a broker without redelivery leaves them so): mark them failed,
+    so the SPA's mask stops waiting and the user can publish again. Returns their ids."""
+    limit = (now or timezone.now()) - timedelta(
+        seconds=settings.CELLXGENE_READY_TIMEOUT + settings.CELLXGENE_STALE_PUBLICATION_SECONDS
+    )
+    stale = list(Publication.objects.filter(status__in=ACTIVE_STATUSES, created_at__lt=limit).select_related("file"))
+    for publication in stale:
+        _fail(publication, "The worker handling this publication stopped; send the file again.")
+    return [publication.pk for publication in stale]
+
+
 # --- what the API shows -----------------------------------------------------------------------
 
 

@@ -13,4 +13,4 @@ def publish_dataset_task(publication_id: int) -> str | None:
 
 @shared_task(name="cellxgene_bridge.watchdog")
 def watchdog_task() -> dict:
-    return services.check_viewers()
+    return {**services.check_viewers(), "stale_publications": services.sweep_stale_publications()}

@@ -320,6 +320,8 @@ CELLXGENE_READY_TIMEOUT = env_int("CELLXGENE_READY_TIMEOUT", 600)
 # Annotations are off: one viewer serves everyone who may see the file, and cellxgene would
 # write each user's labels as CSV files on the server.
 CELLXGENE_EXTRA_ARGS = env_list("CELLXGENE_EXTRA_ARGS", "--disable-annotations")
+# A publication still in progress this long after CELLXGENE_READY_TIMEOUT lost its worker.
+CELLXGENE_STALE_PUBLICATION_SECONDS = env_int("CELLXGENE_STALE_PUBLICATION_SECONDS", 1800)
 CELERY_BEAT_SCHEDULE["cellxgene-watchdog"] = {"task": "cellxgene_bridge.watchdog", "schedule": 60.0}
 
 # --- NCBI bridge (ncbi_bridge) ----------------------------------------------------------------
@@ -340,5 +342,9 @@ NCBI_SRA_READS_BASE = (
 NCBI_TIMEOUT_SECONDS = float(os.environ.get("NCBI_TIMEOUT_SECONDS") or 30)
 NCBI_DOWNLOAD_TIMEOUT_SECONDS = float(os.environ.get("NCBI_DOWNLOAD_TIMEOUT_SECONDS") or 120)
 NCBI_MAX_RETRIES = env_int("NCBI_MAX_RETRIES", 4)
+# An SRA download whose progress has not moved for this long lost its worker: the sweep marks it
+# failed and importing the same record again starts afresh.
+NCBI_IMPORT_STALE_SECONDS = env_int("NCBI_IMPORT_STALE_SECONDS", 900)
+CELERY_BEAT_SCHEDULE["ncbi-sweep-stale-imports"] = {"task": "ncbi_bridge.sweep_stale_imports", "schedule": 300.0}
 NCBI_RETRY_BACKOFF_SECONDS = float(os.environ.get("NCBI_RETRY_BACKOFF_SECONDS") or 1.0)
 NCBI_MAX_RETRY_AFTER_SECONDS = float(os.environ.get("NCBI_MAX_RETRY_AFTER_SECONDS") or 60)

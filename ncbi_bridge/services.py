@@ -27,6 +27,7 @@ import tempfile
 import time
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -589,10 +590,33 @@ def _existing(kind: str, accession: str, project: Project, folder: Folder | None
     return NcbiImport.objects.filter(kind=kind, accession=accession, **_location(project, folder)).first()
 
 
+def _stale_before() -> Any:
+    return timezone.now() - timedelta(seconds=settings.NCBI_IMPORT_STALE_SECONDS)
+
+
 def _reusable(row: NcbiImport) -> bool:
     if row.status in (ImportStatus.PENDING, ImportStatus.DOWNLOADING):
-        return True
+        return row.updated_at >= _stale_before()  # progress moves it; a dead worker's does not
     return row.status == ImportStatus.DONE and _alive(row.file_ids)
+
+
+def sweep_stale_imports() -> list[int]:
+    """Mark failed the SRA imports whose download stopped moving (their worker died and the
+    broker did not hand the task to another); audited. Returns their ids."""
+    stale = list(
+        NcbiImport.objects.filter(
+            status__in=(ImportStatus.PENDING, ImportStatus.DOWNLOADING), updated_at__lt=_stale_before()
+        ).select_related("project", "folder", "requested_by")
+    )
+    for row in stale:
+        _fail(
+            row,
+            None,
+            "The download stopped (its worker was lost); import the record again.",
+            code="stale",
+            username="system",
+        )
+    return [row.id for row in stale]
 
 
 def _audit(actor: Any, row: NcbiImport, **extra: Any) -> None:

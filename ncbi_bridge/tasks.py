@@ -9,3 +9,8 @@ from . import services
 def import_ncbi_record_task(import_id: int) -> str | None:
     row = services.run_sra_import(import_id)
     return row.status if row else None
+
+
+@shared_task(name="ncbi_bridge.sweep_stale_imports")
+def sweep_stale_imports_task() -> list[int]:
+    return services.sweep_stale_imports()

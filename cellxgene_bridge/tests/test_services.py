@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import anndata
@@ -14,6 +15,7 @@ import numpy as np
 import pytest
 from django.test import Client
 from django.urls import resolve
+from django.utils import timezone
 from scipy import sparse
 
 from authentication.models import AuditEvent
@@ -217,6 +219,19 @@ def test_watchdog_marks_a_dead_viewer_failed(alice, project, viewer_settings):
     assert Viewer.objects.get(port=47001).status == "failed"
     assert AuditEvent.objects.filter(action="cellxgene.failure").exists()
     assert services.current_viewer() is None
+
+
+def test_publications_left_by_a_dead_worker_are_swept(alice, project, viewer_settings, settings):
+    file = make_file(project, "a.h5ad", b"\x89HDF\r\n\x1a\n")
+    stuck = Publication.objects.create(file=file, dataset="a.h5ad", requested_by=alice, status="embedding")
+    Publication.objects.create(file=file, dataset="a.h5ad", requested_by=alice, status="starting")  # recent
+    done = Publication.objects.create(file=file, dataset="a.h5ad", requested_by=alice, status="ready")
+    age = settings.CELLXGENE_READY_TIMEOUT + settings.CELLXGENE_STALE_PUBLICATION_SECONDS + 60
+    Publication.objects.filter(pk__in=[stuck.pk, done.pk]).update(created_at=timezone.now() - timedelta(seconds=age))
+    assert services.sweep_stale_publications() == [stuck.pk]
+    assert [p.status for p in Publication.objects.order_by("pk")] == ["failed", "starting", "ready"]
+    failure = AuditEvent.objects.get(action="cellxgene.failure")
+    assert failure.details["publication"] == stuck.pk and "send the file again" in failure.details["error"]
 
 
 def test_routes(alice):

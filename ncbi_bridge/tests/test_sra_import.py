@@ -10,10 +10,12 @@ import subprocess
 import sys
 import time
 import uuid
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.utils import timezone
 
 from authentication.models import AuditEvent
 from file_upload import storage
@@ -171,6 +173,34 @@ class TestSraTask:
         done = api.post("/api/files/ncbi/import/", {"url": "SRR25056225", "parent_folder": folder.id})
         assert done.status_code == 200 and done.json()["files"] == NcbiImport.objects.get().file_ids
         assert File.objects.count() == 2
+
+    def test_a_lost_download_is_swept_and_a_new_import_starts_afresh(
+        self, api, folder, monkeypatch, django_capture_on_commit_callbacks
+    ):
+        data = start_sra(api, folder, "SRR25056225", monkeypatch, django_capture_on_commit_callbacks)
+        fresh = services.sweep_stale_imports()
+        assert fresh == [] and NcbiImport.objects.get().status == "pending"
+        # The worker died: nothing has moved the row for longer than NCBI_IMPORT_STALE_SECONDS.
+        long_ago = timezone.now() - timedelta(seconds=settings.NCBI_IMPORT_STALE_SECONDS + 5)
+        NcbiImport.objects.filter(id=data["id"]).update(status="downloading", updated_at=long_ago)
+        assert services.sweep_stale_imports() == [data["id"]]
+        row = NcbiImport.objects.get()
+        assert row.status == "failed" and "worker was lost" in row.error
+        event = AuditEvent.objects.filter(action="ncbi.import").order_by("id").last()
+        assert event.details["code"] == "stale" and event.actor_username == "system"
+        # Importing again queues a new download instead of returning the dead one.
+        again = start_sra(api, folder, "SRR25056225", monkeypatch, django_capture_on_commit_callbacks)
+        assert again["id"] == data["id"] and NcbiImport.objects.get().status == "pending"
+        assert import_ncbi_record_task(again["id"]) == "done"
+
+    def test_a_stalled_row_is_not_handed_out_as_in_progress(
+        self, api, folder, monkeypatch, django_capture_on_commit_callbacks
+    ):
+        data = start_sra(api, folder, "SRR25056225", monkeypatch, django_capture_on_commit_callbacks)
+        long_ago = timezone.now() - timedelta(seconds=settings.NCBI_IMPORT_STALE_SECONDS + 5)
+        NcbiImport.objects.filter(id=data["id"]).update(status="downloading", updated_at=long_ago)
+        again = start_sra(api, folder, "SRR25056225", monkeypatch, django_capture_on_commit_callbacks)
+        assert again["status"] == "pending"
 
 
 @pytest.mark.worker
