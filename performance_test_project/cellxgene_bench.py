@@ -25,7 +25,6 @@ import argparse
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -34,6 +33,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable
+sys.path.insert(0, str(ROOT))
 
 # Child process: imports first (as a worker has them), then one ensure_embedding call on a copy.
 EMBED_CHILD = """
@@ -56,22 +56,6 @@ key = ensure_embedding(Path({path!r}))
 print(json.dumps({{"seconds": time.perf_counter() - start, "key": key, "rss_before_mb": before,
                   "rss_peak_mb": hwm()}}))
 """
-
-
-def free_port_pair() -> int:
-    for _ in range(200):
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
-        if port >= 65535:
-            continue
-        with socket.socket() as sock:
-            try:
-                sock.bind(("127.0.0.1", port + 1))
-            except OSError:
-                continue
-        return port
-    raise RuntimeError("no pair of free ports")
 
 
 def generate_sparse(path: Path, cells: int, genes: int, density: float) -> None:
@@ -127,7 +111,6 @@ def setup_django(workdir: Path, port: int) -> None:
         }
     )
     os.environ.pop("DATABASE_URL", None)
-    sys.path.insert(0, str(ROOT))
     import django
 
     django.setup()
@@ -184,6 +167,8 @@ def main() -> None:
         print(f"generated {big.name} ({big.stat().st_size / 1e6:.0f} MB) in {time.perf_counter() - start:.1f} s")
 
         memory = embedding_memory(big, workdir)
+        from cellxgene_bridge.tests.fixtures import free_port_pair  # the tests' helper: p and p + 1 free
+
         setup_django(workdir, free_port_pair())
         from django.contrib.auth import get_user_model
 
