@@ -25,7 +25,7 @@ from ..registry import AnalysisError
 from .common import blob_path, file_format
 
 PREVIEW_POINTS = 5000
-COLOUR_COLUMNS = ("cell_type", "louvain", "leiden", "bulk_labels", "cluster", "clusters", "celltype")
+COLOUR_COLUMNS = ("cell_type", "celltype", "bulk_labels", "leiden", "louvain", "clusters", "cluster")
 
 
 def ml_dir() -> Path:

@@ -30,8 +30,8 @@ def split_sentences(text: str) -> list[str]:
     for index, abbreviation in enumerate(_ABBREVIATIONS):
         protected = protected.replace(abbreviation, abbreviation.replace(".", f"\x00{index}\x00"))
     sentences: list[str] = []
-    for block in re.split(r"\n\s*\n|\n(?=\s{0,3}(?:#{1,6}\s|[-*+]\s|\d+\.\s))", _MARKUP.sub("", protected)):
-        block = " ".join(block.split())
+    for block in re.split(r"\n\s*\n|\n(?=\s{0,3}(?:#{1,6}\s|[-*+]\s|\d+\.\s|>))", protected):
+        block = " ".join(_MARKUP.sub("", block).split())
         for part in _SPLIT.split(block):
             part = part.strip()
             if part:
