@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import {
   analysesFor,
+  formatOf,
   formatConfidence,
   formatMetric,
   isFinished,
@@ -22,6 +23,17 @@ describe('analysesFor', () => {
     ])
     const enabled = choices.filter((c) => !c.disabledReason).map((c) => c.taskType)
     expect(enabled).toEqual(['qc', 'autotag', 'embedding'])
+  })
+
+  it('guesses from the name while the format is not detected yet', () => {
+    const choices = analysesFor({ name: 'lane1_R1.fastq.gz', file_format: '' })
+    expect(choices.filter((c) => !c.disabledReason).map((c) => c.taskType)).toEqual([
+      'qc',
+      'autotag',
+      'embedding',
+    ])
+    expect(formatOf({ name: 'notes.md', file_format: '' })).toBe('text')
+    expect(formatOf({ name: 'x.bin', file_format: '' })).toBe('')
   })
 
   it('offers summaries for text and layouts for h5ad', () => {

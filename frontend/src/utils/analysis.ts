@@ -15,9 +15,23 @@ export interface AnalysisChoice {
 const QC_FORMATS = new Set(['fastq', 'bam', 'sam', 'cram', 'vcf', 'bcf'])
 const TEXT_FORMATS = new Set(['text', 'csv', 'tsv', 'json', ''])
 
+const NAME_FORMATS: [RegExp, string][] = [
+  [/\.(fastq|fq)(\.gz|\.bgz)?$/i, 'fastq'],
+  [/\.(bam|sam|cram)$/i, 'bam'],
+  [/\.(vcf|bcf)(\.gz|\.bgz)?$/i, 'vcf'],
+  [/\.h5ad$/i, 'h5ad'],
+  [/\.(txt|md|csv|tsv|json|log)$/i, 'text'],
+]
+
+/** The detected format, or (before detection ran) a guess from the name; the server decides. */
+export function formatOf(file: { name: string; file_format: string }): string {
+  if (file.file_format) return file.file_format.toLowerCase()
+  return NAME_FORMATS.find(([pattern]) => pattern.test(file.name))?.[1] ?? ''
+}
+
 /** What the Analyse menu offers for a file (in menu order), with reasons for the rest. */
 export function analysesFor(file: { name: string; file_format: string }): AnalysisChoice[] {
-  const format = (file.file_format || '').toLowerCase()
+  const format = formatOf(file)
   const isH5ad = format === 'h5ad' || file.name.toLowerCase().endsWith('.h5ad')
   return [
     {
