@@ -71,7 +71,9 @@ def test_qc_from_the_analyse_menu_shows_the_verdict_badge(page, server, make_use
     expect(metrics.get_by_role("row").filter(has_text="N bases")).to_contain_text("fail")
     assert FileQC.objects.get(file=file).verdict == "fail"
 
-    # The flag is on the file, where the tag filter finds it; the top bar leads back to the tasks.
+    # The flag shows on the file's page; the top bar leads back to the tasks.
+    page.goto(f"/files/{file.id}")
+    expect(page.get_by_text("QC fail", exact=True)).to_be_visible()
     page.goto("/projects")
     page.get_by_role("link", name="Tasks", exact=True).click()
     expect(page).to_have_url(re.compile(r"/tasks$"))
