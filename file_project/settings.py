@@ -378,6 +378,9 @@ BIOFM_AUTOTAG_MIN_CONFIDENCE = float(os.environ.get("BIOFM_AUTOTAG_MIN_CONFIDENC
 BIOFM_EMBEDDING_BACKEND = os.environ.get("BIOFM_EMBEDDING_BACKEND", "auto")
 # h5ad_vis loads the matrix into memory: files above this size are refused (0 = no limit).
 BIOFM_H5AD_VIS_MAX_BYTES = env_int("BIOFM_H5AD_VIS_MAX_BYTES", 4 * 1024**3)
+# A task still "running" this long is taken for a dead worker's and marked failed (sweep, hourly).
+BIOFM_ML_STALE_SECONDS = env_int("BIOFM_ML_STALE_SECONDS", 6 * 3600)
+CELERY_BEAT_SCHEDULE["ml-sweep-stale-tasks"] = {"task": "ml_interface.sweep_stale_tasks", "schedule": 3600.0}
 # Replace a built-in handler ({task type: dotted class path}) or route a task type to the queue a
 # worker elsewhere consumes ({task type: queue}); both JSON.
 BIOFM_ML_HANDLERS: dict = json.loads(os.environ.get("BIOFM_ML_HANDLERS") or "{}")

@@ -9,6 +9,7 @@
   ``mark_done`` and ``mark_failed``, which the Celery signal handlers call.
 - ``visible_tasks(user)``: a user's own tasks on files they can still see (staff: every task).
 - ``similar_files(user, file, limit)``: see ``handlers.embedding``.
+- ``fail_stale_tasks()``: the periodic sweep for tasks a dead worker left ``running``.
 
 Public surface: the functions above and ``QueueUnavailable``.
 """
@@ -18,8 +19,10 @@ from __future__ import annotations
 import json
 import logging
 import socket
+from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
@@ -173,6 +176,24 @@ def mark_failed(celery_task_id: str, exc: BaseException | str) -> None:
     MLTask.objects.filter(celery_task_id=celery_task_id).update(
         status=TaskStatus.FAILED, error=message, finished_at=timezone.now()
     )
+
+
+def fail_stale_tasks(older_than: timedelta | None = None) -> list[int]:
+    """Mark failed the tasks still ``running`` longer than ``BIOFM_ML_STALE_SECONDS``: their
+    worker died (a broker that redelivers runs them again, and the signals then record that run).
+    The periodic sweep calls this; returns the ids."""
+    if older_than is None:
+        older_than = timedelta(seconds=settings.BIOFM_ML_STALE_SECONDS)
+    stale = MLTask.objects.filter(status=TaskStatus.RUNNING, started_at__lte=timezone.now() - older_than)
+    ids = list(stale.values_list("id", flat=True)[:10000])
+    if ids:
+        stale.filter(id__in=ids).update(
+            status=TaskStatus.FAILED,
+            error="The worker running this analysis stopped before it finished; run it again.",
+            finished_at=timezone.now(),
+        )
+        log.warning("marked %d stale analysis tasks failed: %s", len(ids), ids[:20])
+    return ids
 
 
 # --- reading -----------------------------------------------------------------------------------

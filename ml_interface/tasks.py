@@ -11,3 +11,8 @@ from . import services
 @shared_task(name="ml_interface.run_analysis")
 def run_analysis_task(task_id: int) -> dict[str, Any]:
     return services.run_analysis(task_id)
+
+
+@shared_task(name="ml_interface.sweep_stale_tasks")
+def sweep_stale_tasks_task() -> list[int]:
+    return services.fail_stale_tasks()

@@ -234,3 +234,22 @@ class TestRegistry:
 
         parse_file_task.apply(args=[file.id])
         assert not MLTask.objects.exists()
+
+
+def test_the_sweep_fails_tasks_a_dead_worker_left_running(add_file, alice):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    file = add_file("notes.txt", b"hello")
+    old = MLTask.objects.create(task_type="qc", file=file, submitter=alice, status=TaskStatus.RUNNING,
+                                started_at=timezone.now() - timedelta(hours=7))  # fmt: skip
+    fresh = MLTask.objects.create(task_type="qc", file=file, submitter=alice, status=TaskStatus.RUNNING,
+                                  started_at=timezone.now())  # fmt: skip
+    from ml_interface.tasks import sweep_stale_tasks_task
+
+    assert sweep_stale_tasks_task.apply().get() == [old.id]
+    old.refresh_from_db()
+    fresh.refresh_from_db()
+    assert old.status == TaskStatus.FAILED and "stopped" in old.error and old.finished_at
+    assert fresh.status == TaskStatus.RUNNING
