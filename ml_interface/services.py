@@ -165,14 +165,11 @@ def mark_done(celery_task_id: str, result: Any) -> None:
 
 
 def mark_failed(celery_task_id: str, exc: BaseException | str) -> None:
-    if isinstance(exc, AnalysisError):
-        message = _one_line(exc)
+    """An ``AnalysisError`` carries a message for the user; anything else is named as a crash."""
+    if isinstance(exc, BaseException) and not isinstance(exc, AnalysisError):
+        message = _one_line(f"The analysis failed unexpectedly: {type(exc).__name__}: {exc}")
     else:
-        message = (
-            _one_line(f"The analysis failed unexpectedly: {type(exc).__name__}: {exc}")
-            if isinstance(exc, BaseException)
-            else _one_line(exc)
-        )
+        message = _one_line(exc)
     MLTask.objects.filter(celery_task_id=celery_task_id).update(
         status=TaskStatus.FAILED, error=message, finished_at=timezone.now()
     )
