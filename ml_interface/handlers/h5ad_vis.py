@@ -171,6 +171,24 @@ class H5adVisHandler:
             return "Single-cell layouts are computed for .h5ad (AnnData) files."
         return None
 
+    def validate_params(self, params: dict[str, Any]) -> dict[str, Any]:
+        from django.core.exceptions import ValidationError
+
+        def whole(name: str, low: int, high: int) -> None:
+            value = params.get(name)
+            if value is not None and (
+                not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high
+            ):
+                raise ValidationError({"params": [f"params.{name} must be a whole number from {low} to {high}."]})
+
+        if "tsne" in params and not isinstance(params["tsne"], bool):
+            raise ValidationError({"params": ["params.tsne must be true or false."]})
+        whole("n_top_genes", 50, 20000)
+        whole("n_neighbors", 2, 200)
+        if "color" in params and not isinstance(params["color"], str):
+            raise ValidationError({"params": ["params.color must be the name of an obs column."]})
+        return params
+
     def run(self, task: MLTask) -> dict[str, Any]:
         path = blob_path(task.file)
         limit = settings.BIOFM_H5AD_VIS_MAX_BYTES

@@ -212,6 +212,9 @@ class QcHandler:
         else:
             values, counts = vcf_metrics(stats, blob_path(file))
             extra = {"records": stats.get("records"), "genotypes": counts}
+        if stats.get("truncated"):  # the extraction stopped at its budget: figures cover a prefix
+            extra["truncated"] = True
+            extra["bytes_covered"] = stats.get("bytes_covered")
         verdict, metrics = evaluate(kind, values)
         with transaction.atomic():
             FileQC.objects.update_or_create(

@@ -75,6 +75,9 @@ def test_raw_counts_are_normalised_and_tsne_is_added_on_request(add_file, run_ta
 
 def test_not_an_h5ad_is_refused_and_a_broken_one_fails(add_file, trigger, run_task):
     assert trigger("h5ad_vis", add_file("reads.fastq", b"@r\nACGT\n+\nIIII\n").id).status_code == 400
+    h5ad = add_file("x.h5ad", b"\x89HDF\r\n\x1a\n")
+    assert trigger("h5ad_vis", h5ad.id, {"tsne": "yes"}).status_code == 400
+    assert trigger("h5ad_vis", h5ad.id, {"n_neighbors": 1}).status_code == 400
     broken = add_file("broken.h5ad", b"\x89HDF\r\n\x1a\nnot really")
     task = run_task("h5ad_vis", broken.id)
     assert task["status"] == "failed" and "anndata cannot read" in task["error"]
