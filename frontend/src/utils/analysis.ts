@@ -129,12 +129,13 @@ export function layoutOption(preview: LayoutPreview): EChartsCoreOption {
     nameGap: 24,
     scale: true,
     axisLabel: { show: false },
+    axisLine: { onZero: false },
     splitLine: { show: false },
   })
   const name = preview.embedding.replace(/^X_/, '').toUpperCase()
   return {
     animation: false,
-    grid: { left: 40, right: categories.length ? 170 : 16, top: 16, bottom: 40 },
+    grid: { left: 40, right: categories.length ? 230 : 16, top: 16, bottom: 40 },
     tooltip: { trigger: 'item' },
     legend: categories.length
       ? { type: 'scroll', orient: 'vertical', right: 0, top: 16, bottom: 16 }
