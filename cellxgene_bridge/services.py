@@ -9,7 +9,8 @@ Flow (``request_publication`` in the request, ``publish_dataset`` in a Celery ta
    a copy at ``CELLXGENE_DATA_DIR/<file id>__<name>.h5ad``: a hard link of the stored blob when
    ``obsm`` already holds a layout cellxgene accepts, else a copy to which ``ensure_embedding``
    adds a 2-D TruncatedSVD of X as ``obsm['X_truncated_svd']`` (computed on the sparse matrix as
-   stored, never densified).
+   stored, never densified). Layouts the ``h5ad_vis`` analysis stored for the file (UMAP, PCA,
+   t-SNE; ``ml_interface``) are written into the copy instead, and no SVD is computed.
 3. ``launch`` (the process manager) takes a lease on the viewer state, starts
    ``cellxgene --no-upgrade-check launch <copy> --host H --port P --title <name>`` on whichever
    of ``CELLXGENE_PORT`` / ``CELLXGENE_PORT + 1`` the running viewer does not use, after making
@@ -21,7 +22,7 @@ Flow (``request_publication`` in the request, ``publish_dataset`` in a Celery ta
 All state is in the database (``Publication``, ``Viewer``): any gunicorn worker can answer the
 status and proxy the viewer; the process itself runs where the task ran.
 
-Public surface: ``request_publication``, ``publish_dataset``, ``ensure_embedding``,
+Public surface: ``request_publication``, ``publish_dataset``, ``ensure_embedding``, ``add_layouts``,
 ``usable_layouts``, ``inspect_h5ad``, ``launch``, ``current_viewer``, ``stop_viewer``,
 ``stop_viewers``, ``check_viewers``, ``status_for``, ``is_our_process``, ``PublishError``.
 """
@@ -263,6 +264,34 @@ def ensure_embedding(path: Path) -> str | None:
     return EMBEDDING_KEY
 
 
+def analysis_layouts(file: File, n_obs: int) -> dict[str, Any]:
+    """Layouts (``X_umap``, ``X_pca``, ``X_tsne``) the ``h5ad_vis`` analysis stored for this file's
+    bytes, or nothing."""
+    from ml_interface.handlers.h5ad_vis import embeddings_for
+
+    try:
+        return embeddings_for(file, n_obs)
+    except Exception:  # the analysis store is an extra: publishing goes on without it
+        log.exception("reading the stored layouts of file %s failed", file.pk)
+        return {}
+
+
+def add_layouts(path: Path, layouts: dict[str, Any]) -> str:
+    """Write ``layouts`` into ``obsm`` of the h5ad copy at ``path``; returns the keys, comma-joined."""
+    import h5py
+    from anndata.io import write_elem
+
+    with h5py.File(path, "r+") as handle:
+        if "obsm" not in handle:
+            write_elem(handle, "obsm", {})
+        obsm = handle["obsm"]
+        for key, value in layouts.items():
+            if key in obsm:
+                del obsm[key]
+            write_elem(obsm, key, value)
+    return ",".join(sorted(layouts))[:64]
+
+
 # --- the worker side --------------------------------------------------------------------------
 
 
@@ -306,12 +335,16 @@ def publish_dataset(publication_id: int) -> Publication | None:
         info = inspect_h5ad(source)
         target = data_dir() / copy_name(file)
         tmp = target.with_name(f".{target.name}.{publication.pk}.tmp")
-        if info.layouts:
+        analysed = {k: v for k, v in analysis_layouts(file, info.n_obs).items() if k not in info.layouts}
+        if info.layouts and not analysed:
             _link_or_copy(source, tmp)
         else:
             shutil.copyfile(source, tmp)
-            _set(publication, status=PublicationStatus.EMBEDDING)
-            _set(publication, embedding=ensure_embedding(tmp) or "")
+            if analysed:  # layouts the h5ad_vis analysis computed: no SVD needed
+                _set(publication, embedding=add_layouts(tmp, analysed))
+            else:
+                _set(publication, status=PublicationStatus.EMBEDDING)
+                _set(publication, embedding=ensure_embedding(tmp) or "")
         os.replace(tmp, target)
         tmp = None
         _set(publication, data_path=str(target), status=PublicationStatus.STARTING)

@@ -8,6 +8,7 @@ kombu's filesystem transport as the Celery broker. ``DATABASE_URL`` switches to 
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from pathlib import Path
@@ -348,3 +349,45 @@ NCBI_IMPORT_STALE_SECONDS = env_int("NCBI_IMPORT_STALE_SECONDS", 900)
 CELERY_BEAT_SCHEDULE["ncbi-sweep-stale-imports"] = {"task": "ncbi_bridge.sweep_stale_imports", "schedule": 300.0}
 NCBI_RETRY_BACKOFF_SECONDS = float(os.environ.get("NCBI_RETRY_BACKOFF_SECONDS") or 1.0)
 NCBI_MAX_RETRY_AFTER_SECONDS = float(os.environ.get("NCBI_MAX_RETRY_AFTER_SECONDS") or 60)
+
+# --- Analysis gateway (ml_interface) ----------------------------------------------------------
+# QC thresholds: per format and metric, "better" says which way is good; a value past "warn" is a
+# warning, past "fail" a failure. BIOFM_QC_THRESHOLDS (JSON, same shape) overrides single entries.
+BIOFM_QC_THRESHOLDS: dict = {
+    "fastq": {
+        "mean_quality": {"warn": 28, "fail": 20, "better": "higher"},
+        "q30_rate": {"warn": 75, "fail": 60, "better": "higher"},
+        "n_rate": {"warn": 1, "fail": 5, "better": "lower"},
+        "length_spread": {"warn": 10, "fail": 50, "better": "lower"},
+        "quality_drop": {"warn": 5, "fail": 10, "better": "lower"},
+    },
+    "bam": {
+        "mapping_rate": {"warn": 90, "fail": 70, "better": "higher"},
+        "duplicate_rate": {"warn": 20, "fail": 50, "better": "lower"},
+        "properly_paired_rate": {"warn": 90, "fail": 70, "better": "higher"},
+    },
+    "vcf": {
+        "ts_tv": {"warn": 1.8, "fail": 1.2, "better": "higher"},
+        "het_hom_ratio": {"warn": 2.5, "fail": 4.0, "better": "lower"},
+        "missing_genotype_rate": {"warn": 5, "fail": 10, "better": "lower"},
+        "pass_rate": {"warn": 80, "fail": 50, "better": "higher"},
+    },
+}
+for _kind, _metrics in json.loads(os.environ.get("BIOFM_QC_THRESHOLDS") or "{}").items():
+    for _metric, _spec in _metrics.items():
+        BIOFM_QC_THRESHOLDS.setdefault(_kind, {}).setdefault(_metric, {}).update(_spec)
+BIOFM_QC_MAX_VCF_RECORDS = env_int("BIOFM_QC_MAX_VCF_RECORDS", 200_000)
+# autotag: suggestions at or above this confidence are written by params.apply=true.
+BIOFM_AUTOTAG_MIN_CONFIDENCE = float(os.environ.get("BIOFM_AUTOTAG_MIN_CONFIDENCE") or 0.8)
+# embedding: "auto" (the all-MiniLM-L6-v2 model of requirements-ml.txt when installed, else LSA),
+# "minilm" or "lsa".
+BIOFM_EMBEDDING_BACKEND = os.environ.get("BIOFM_EMBEDDING_BACKEND", "auto")
+# h5ad_vis loads the matrix into memory: files above this size are refused (0 = no limit).
+BIOFM_H5AD_VIS_MAX_BYTES = env_int("BIOFM_H5AD_VIS_MAX_BYTES", 4 * 1024**3)
+# A task still "running" this long is taken for a dead worker's and marked failed (sweep, hourly).
+BIOFM_ML_STALE_SECONDS = env_int("BIOFM_ML_STALE_SECONDS", 6 * 3600)
+CELERY_BEAT_SCHEDULE["ml-sweep-stale-tasks"] = {"task": "ml_interface.sweep_stale_tasks", "schedule": 3600.0}
+# Replace a built-in handler ({task type: dotted class path}) or route a task type to the queue a
+# worker elsewhere consumes ({task type: queue}); both JSON.
+BIOFM_ML_HANDLERS: dict = json.loads(os.environ.get("BIOFM_ML_HANDLERS") or "{}")
+BIOFM_ML_QUEUES: dict = json.loads(os.environ.get("BIOFM_ML_QUEUES") or "{}")

@@ -19,6 +19,7 @@ api_patterns = [
     path("", include("file_download.urls")),
     # Before file_upload's router, whose files/<pk>/ would otherwise shadow files/ncbi/.
     path("", include("ncbi_bridge.urls")),
+    path("", include("ml_interface.urls")),
     path("", include("file_upload.urls")),
     path("cellxgene/", include("cellxgene_bridge.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),

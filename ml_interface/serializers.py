@@ -1,0 +1,62 @@
+"""Representations of analysis tasks and the trigger request."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from . import registry
+from .models import MLTask
+
+
+class TriggerSerializer(serializers.Serializer):
+    task_type = serializers.CharField(max_length=64)
+    file_id = serializers.IntegerField(min_value=1)
+    params = serializers.JSONField(required=False, default=dict)
+
+
+class TriggerResponseSerializer(serializers.Serializer):
+    task_id = serializers.IntegerField()
+    status = serializers.CharField()
+
+
+class MLTaskSerializer(serializers.ModelSerializer):
+    file_name = serializers.CharField(source="file.name", read_only=True)
+    submitter = serializers.SerializerMethodField()
+    label = serializers.SerializerMethodField()
+
+    class Meta:
+        model = MLTask
+        fields = [
+            "id",
+            "task_type",
+            "label",
+            "file",
+            "file_name",
+            "submitter",
+            "status",
+            "params",
+            "result",
+            "error",
+            "created_at",
+            "started_at",
+            "finished_at",
+        ]
+        read_only_fields = fields
+
+    def get_submitter(self, task: MLTask) -> str | None:
+        return task.submitter.get_username() if task.submitter_id else None
+
+    def get_label(self, task: MLTask) -> str:
+        handler = registry.handler_for(task.task_type)
+        return handler.label if handler else task.task_type
+
+
+class TaskTypeSerializer(serializers.Serializer):
+    task_type = serializers.CharField()
+    label = serializers.CharField()
+    description = serializers.CharField()
+
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        return dict(instance)

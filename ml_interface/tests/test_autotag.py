@@ -1,0 +1,128 @@
+"""Metadata suggestions with confidence and evidence, and applying the confident ones."""
+
+from __future__ import annotations
+
+import pytest
+
+from authentication.models import AuditEvent
+from file_upload.models import ProjectMember
+
+from . import data
+
+pytestmark = pytest.mark.django_db
+
+
+def suggestions(task):
+    assert task["status"] == "done", task["error"]
+    return {s["field"]: s for s in task["result"]["suggestions"]}
+
+
+def test_a_fastq_gets_format_platform_layout_and_sample_from_content_and_name(add_file, run_task):
+    file = add_file("PBMC1_S1_L001_R1_001.fastq", data.fastq(reads=20))
+    found = suggestions(run_task("autotag", file.id))
+    assert found["file_format"]["value"] == "fastq" and found["data_type"]["value"] == "raw reads"
+    assert found["read_length"]["value"] == 100
+    assert found["platform"]["value"] == "Illumina"
+    assert found["instrument_model"]["value"] == "Illumina NovaSeq 6000"
+    assert "read names" in found["platform"]["evidence"][0]
+    assert found["library_layout"]["value"] == "paired"
+    assert found["sample_id"]["value"] == "PBMC1" and "Illumina" in found["sample_id"]["evidence"][0]
+    assert all(0 < s["confidence"] <= 1 for s in found.values())
+
+
+def test_a_bam_header_names_the_reference_and_so_the_organism(add_file, run_task, tmp_path):
+    file = add_file("tumour.bam", data.bam(tmp_path / "t.bam"))
+    found = suggestions(run_task("autotag", file.id))
+    assert found["reference_genome"]["value"] == "GRCh38" and found["reference_genome"]["confidence"] >= 0.9
+    assert "248,956,422" in found["reference_genome"]["evidence"][0]
+    assert found["organism"]["value"] == "Homo sapiens" and found["taxon_id"]["value"] == 9606
+    assert found["data_type"]["value"] == "alignment"
+
+
+def test_a_vcf_header_and_name_words(add_file, run_task):
+    file = add_file("exome_calls.vcf", data.vcf())
+    found = suggestions(run_task("autotag", file.id))
+    assert found["reference_genome"]["value"] == "GRCh38"
+    assert found["assay_type"]["value"] == "WES" and found["assay_type"]["confidence"] < 0.8
+    assert found["data_type"]["value"] == "variants"
+
+
+def test_h5ad_obs_columns_in_the_cellxgene_schema(add_file, run_task, tmp_path):
+    import anndata
+    import numpy as np
+    import pandas as pd
+
+    obs = pd.DataFrame(
+        {
+            "tissue": pd.Categorical(["blood"] * 20),
+            "sex": pd.Categorical(["male", "female"] * 10),
+            "disease": pd.Categorical(["normal"] * 20),
+            "cell_type": pd.Categorical(["T cell", "B cell"] * 10),
+            "assay": pd.Categorical(["10x 3' v3"] * 20),
+            "organism_ontology_term_id": pd.Categorical(["NCBITaxon:9606"] * 20),
+            "organism": pd.Categorical(["Homo sapiens"] * 20),
+        },
+        index=[f"c{i}" for i in range(20)],
+    )
+    anndata.AnnData(np.ones((20, 5), dtype=np.float32), obs=obs).write_h5ad(tmp_path / "donor.h5ad")
+    file = add_file("donor.h5ad", (tmp_path / "donor.h5ad").read_bytes())
+    found = suggestions(run_task("autotag", file.id))
+    assert found["tissue"]["value"] == "blood" and found["disease"]["value"] == "normal"
+    assert found["sex"]["value"] == "mixed"
+    assert "cell_type" not in found  # two cell types: no single value to suggest
+    assert found["assay_type"]["value"] == "scRNA-seq" and found["platform"]["value"] == "10x Genomics"
+    assert found["organism"]["value"] == "Homo sapiens" and found["taxon_id"]["value"] == 9606
+
+
+def test_ncbi_records_are_evidence(add_file, run_task, project, alice):
+    from ncbi_bridge.models import NcbiImport
+
+    file = add_file("SRR000001_1.fastq", data.fastq(reads=4))
+    NcbiImport.objects.create(
+        accession="SRR000001", kind="sra", project=project, requested_by=alice, status="done", file=file,
+        file_ids=[file.id], metadata={"organism": "Mus musculus", "taxon_id": 10090, "assay_type": "RNA-seq"},
+    )  # fmt: skip
+    found = suggestions(run_task("autotag", file.id))
+    assert found["organism"]["value"] == "Mus musculus" and found["organism"]["source"] == "ncbi"
+    assert "SRR000001" in found["organism"]["evidence"][0]
+    assert found["assay_type"]["value"] == "RNA-seq"
+    assert found["sra_accession"]["value"] == "SRR000001"
+
+
+def test_apply_writes_confident_empty_fields_only_and_is_audited(add_file, run_task, alice):
+    file = add_file("PBMC1-hg38_S1_L001_R1_001.fastq", data.fastq(reads=20), organism="Danio rerio")
+    task = run_task("autotag", file.id, {"apply": True})
+    result = task["result"]
+    found = {s["field"]: s for s in result["suggestions"]}
+    assert "organism" not in found  # a value someone typed is never suggested over
+    applied = result["applied"]
+    assert applied["platform"] == "Illumina" and applied["sample_id"] == "PBMC1-hg38"
+    assert "reference_genome" not in applied  # only the name says so: below the bar
+    file.refresh_from_db()
+    assert file.organism == "Danio rerio" and file.platform == "Illumina" and file.read_length == 100
+    assert file.reference_genome == ""
+    event = AuditEvent.objects.get(action="ml.autotag.apply")
+    assert event.actor == alice and event.details["task"] == task["id"]
+    assert "platform" in event.details["fields"]
+    assert AuditEvent.objects.filter(action="file.update", object_id=str(file.id)).exists()
+
+
+def test_apply_limited_to_some_fields(add_file, run_task):
+    file = add_file("PBMC1_S1_L001_R1_001.fastq", data.fastq(reads=20))
+    result = run_task("autotag", file.id, {"apply": True, "fields": ["platform"]})["result"]
+    assert result["applied"] == {"platform": "Illumina"}
+
+
+def test_a_viewer_gets_suggestions_but_nothing_is_applied(add_file, run_task, project, bob, client_for):
+    ProjectMember.objects.create(project=project, user=bob, role="viewer")
+    file = add_file("PBMC1_S1_L001_R1_001.fastq", data.fastq(reads=20))
+    result = run_task("autotag", file.id, {"apply": True}, client=client_for(bob))["result"]
+    assert result["suggestions"] and result["applied"] == {} and "may not edit" in result["apply_error"]
+    file.refresh_from_db()
+    assert file.platform == ""
+
+
+def test_bad_params_are_400(add_file, trigger):
+    file = add_file("a.fastq", data.fastq(reads=2))
+    assert trigger("autotag", file.id, {"fields": ["nonsense"]}).status_code == 400
+    assert trigger("autotag", file.id, {"min_confidence": 3}).status_code == 400

@@ -1,0 +1,90 @@
+"""The analysis gateway API: trigger, task list/detail, task types, similar files. Thin: files are
+looked up through ``visible_files`` (invisible → 404), the work is in ``services``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import exceptions, status, viewsets
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from authentication.permissions import visible_files
+from file_project.errors import Conflict
+
+from . import services
+from .filters import MLTaskFilterSet
+from .handlers.embedding import NotEmbedded
+from .models import MLTask
+from .serializers import MLTaskSerializer, TaskTypeSerializer, TriggerResponseSerializer, TriggerSerializer
+
+
+class QueueUnavailableError(exceptions.APIException):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "The task queue is not reachable; try again in a minute."
+    default_code = "queue_unavailable"
+
+
+def _visible_file(user: Any, file_id: Any) -> Any:
+    file = visible_files(user).select_related("project", "folder").filter(pk=file_id).first()
+    if file is None:
+        raise exceptions.NotFound("This file doesn't exist or you can't see it.")
+    return file
+
+
+class TriggerView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=TriggerSerializer, responses={202: TriggerResponseSerializer})
+    def post(self, request: Request) -> Response:
+        serializer = TriggerSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        file = _visible_file(request.user, data["file_id"])
+        try:
+            task = services.trigger_analysis(
+                user=request.user, task_type=data["task_type"], file=file, params=data.get("params")
+            )
+        except services.QueueUnavailable as exc:
+            raise QueueUnavailableError() from exc
+        return Response({"task_id": task.id, "status": "queued"}, status=status.HTTP_202_ACCEPTED)
+
+
+class MLTaskViewSet(viewsets.ReadOnlyModelViewSet):
+    """Own tasks (staff: all), newest first; poll a task's detail for its status and result."""
+
+    serializer_class = MLTaskSerializer
+    permission_classes = [IsAuthenticated]
+    filterset_class = MLTaskFilterSet
+    ordering_fields = ["created_at", "finished_at"]
+
+    def get_queryset(self) -> QuerySet[MLTask]:
+        return services.visible_tasks(self.request.user)
+
+
+class TaskTypesView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses=TaskTypeSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        return Response(services.task_types())
+
+
+class SimilarFilesView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(parameters=[OpenApiParameter("limit", int)], responses={200: dict})
+    def get(self, request: Request, pk: int) -> Response:
+        file = _visible_file(request.user, pk)
+        try:
+            limit = max(1, min(int(request.query_params.get("limit", 20)), 200))
+        except ValueError as exc:
+            raise exceptions.ValidationError({"limit": ["limit must be a whole number."]}) from exc
+        try:
+            return Response(services.similar_files(request.user, file, limit))
+        except NotEmbedded as exc:
+            raise Conflict(str(exc), code="not_embedded") from exc

@@ -1,0 +1,80 @@
+"""Analyse → Quality control in a real browser: gunicorn serves the SPA and the API, a real Celery
+worker runs the QC, the task list follows it live and shows the verdict badge and the metrics."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from file_upload import services
+from file_upload.models import Project
+from file_upload.tests.factories import make_file
+from ml_interface.models import FileQC
+from ml_interface.tests import data
+from tests.conftest import ROOT, GunicornServer
+from tests.e2e.conftest import sign_in
+
+pytestmark = [pytest.mark.e2e, pytest.mark.worker]
+
+
+@pytest.fixture
+def server(transactional_db, data_dirs, tmp_path) -> Iterator[str]:
+    """gunicorn and a Celery worker on a broker directory and a queue of their own (overrides
+    tests/conftest.py's ``server``)."""
+    if not (ROOT / "frontend" / "dist" / "index.html").is_file():
+        pytest.fail("The SPA is not built: run `npm --prefix frontend run build` (scripts/test.sh does).")
+    env = {"BIOFM_BROKER_DIR": str(data_dirs / "broker"), "BIOFM_CELERY_QUEUE": f"biofm-ml-{uuid.uuid4().hex[:8]}"}
+    web = GunicornServer(data_dirs, tmp_path / "gunicorn.log", extra_env=env)
+    web.start()
+    log = (tmp_path / "worker.log").open("w")
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "file_project", "worker", "-P", "solo", "-Q", env["BIOFM_CELERY_QUEUE"],
+         "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "info"],
+        cwd=ROOT, env=web.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    log.close()
+    try:
+        yield web.url
+    finally:
+        worker.terminate()
+        try:
+            worker.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait()
+        web.stop()
+
+
+def test_qc_from_the_analyse_menu_shows_the_verdict_badge(page, server, make_user):
+    from playwright.sync_api import expect
+
+    owner = make_user("sequencer", password="qc-pass-2024")
+    project = Project.objects.create(name="Run 42", owner=owner, access_level="restricted")
+    file = make_file(project, "lane1_R1.fastq", data.fastq(defects=True))
+    assert services.parse_file(file.id).parse_status == "done"  # as the upload's extraction would
+
+    sign_in(page, "sequencer", "qc-pass-2024")
+    page.goto(f"/files/{file.id}")
+    page.get_by_role("button", name="Analyse").click()
+    page.get_by_role("menuitem", name="Quality control").click()
+    expect(page).to_have_url(re.compile(r"/tasks\?task=\d+$"))
+    table = page.get_by_role("table", name="Analysis tasks")
+    expect(table.get_by_role("row").filter(has_text="lane1_R1.fastq")).to_have_count(1)
+    # The list polls until the worker is done; the result opens by itself.
+    expect(page.get_by_text("QC: fail")).to_be_visible(timeout=60_000)
+    metrics = page.get_by_role("table", name="QC metrics")
+    expect(metrics.get_by_role("row").filter(has_text="N bases")).to_contain_text("fail")
+    assert FileQC.objects.get(file=file).verdict == "fail"
+
+    # The flag shows on the file's page; the top bar leads back to the tasks.
+    page.goto(f"/files/{file.id}")
+    expect(page.get_by_text("QC fail", exact=True)).to_be_visible()
+    page.goto("/projects")
+    page.get_by_role("link", name="Tasks", exact=True).click()
+    expect(page).to_have_url(re.compile(r"/tasks$"))
+    expect(page.get_by_role("table", name="Analysis tasks")).to_contain_text("Done")
