@@ -269,6 +269,14 @@ class AppServer:
             -1
         ]
 
+    def discard_file(self, file_id: int) -> None:
+        """Soft-delete a benchmark file and free its bytes now (the trash would keep them)."""
+        self.shell(
+            "from django.utils import timezone; from file_upload.models import File; from file_upload import storage; "
+            f"f=File.objects.get(id={file_id}); storage.delete_blob(f.storage_key); "
+            f"File.objects.filter(id={file_id}).update(deleted_at=timezone.now())"
+        )
+
     def peak_rss_mib(self) -> float:
         return peak_rss_mib(self.proc.pid) if self.proc else 0.0
 
@@ -443,6 +451,7 @@ class TusUpload:
         """Upload to the end; after a failure, HEAD for the offset and go on from there."""
         started = time.perf_counter()
         need_head = self.path is not None
+        failures_in_a_row = 0
         while True:
             try:
                 if self.path is None:
@@ -452,6 +461,7 @@ class TusUpload:
                 need_head = False
                 while self.offset < self.size:
                     self.patch()
+                    failures_in_a_row = 0
                     if on_progress:
                         on_progress(self.offset)
                 break
@@ -462,7 +472,9 @@ class TusUpload:
                     raise
                 self.stats.failed(exc if not isinstance(exc, UploadRefused) else f"HTTP {exc.status}")
                 need_head = True
-                time.sleep(backoff if not (isinstance(exc, UploadRefused) and exc.status == 423) else 0.5)
+                # Exponential backoff per run of failures, capped at 1 s (tus-js-client style).
+                time.sleep(min(1.0, backoff * 2 ** min(failures_in_a_row, 10)))
+                failures_in_a_row += 1
         self.stats.seconds = time.perf_counter() - started
         return self.stats
 
