@@ -62,9 +62,11 @@ def headline(data: dict) -> list[str]:
     lossy = data.get("lossy") or {}
     if "upload_overhead" in lossy:
         rate = f"{lossy['fault_rate']:.0%}"
+        proxy = (lossy.get("lossy") or {}).get("proxy") or {}
+        faults = f"{proxy.get('drop', 0)} drops, {proxy.get('stall', 0)} stalls"
         for direction in ("upload", "download"):
             value = _num(lossy[f"{direction}_overhead"] * 100, "+{:.0f} %")
-            name = f"Lossy network ({rate} of requests broken): {direction} time overhead"
+            name = f"Lossy network ({rate} of requests broken; {faults}): {direction} time overhead"
             lines.append(_row([name, value, *dash, "completes, intact"]))
     integrity = data.get("integrity") or {}
     cells = ["Integrity (SHA-256 of every copy)"]
@@ -107,6 +109,37 @@ def concurrency_detail(levels: list[dict]) -> list[str]:
     return lines
 
 
+def by_request(levels: list[dict]) -> list[str]:
+    top = max((lvl for lvl in levels if "by_request" in lvl), key=lambda x: x["clients"], default=None)
+    if not top:
+        return []
+    lines = [f"By request at {top['clients']} clients:", "", _row(["Request", "n", "Mean", "p95"]), _row(["---"] * 4)]
+    for kind, v in top["by_request"].items():
+        lines.append(_row([kind, str(v["n"]), _num(v["mean_ms"], "{:.0f} ms"), _num(v["p95_ms"], "{:.0f} ms")]))
+    return [*lines, ""]
+
+
+NOTES = [
+    "Notes on the summary:",
+    "",
+    "- Throughput: one file per transfer, the same HTTP client (http.client, 1 MiB blocks) for BioFileManager and "
+    "nginx; our upload is tus creation + PATCHes of 64 MiB with `BIOFM_UPLOAD_FSYNC=completion` (the file is on "
+    "disk before the upload reports complete; nginx, scp and rsync do not sync). scp/rsync/curl times include "
+    "their process start and, for ssh, the handshake.",
+    "- Resume after client kill: a tus client process is SIGKILLed in the middle of a PATCH; the figure is from "
+    "starting the new client process to its first resumed chunk (256 KiB) being acknowledged.",
+    "- Resume after server SIGKILL: gunicorn (master and workers) is killed while it is writing a PATCH, then "
+    "restarted on the same port; the figure is from the restarted server answering /healthz to the first resumed "
+    "chunk being acknowledged. The PATCH that died with the server still holds the upload's lease "
+    "(`LEASE_SECONDS`, 120 s), so until it expires the client gets 423 and waits.",
+    "- Lossy network: each connection through the proxy is broken with the given probability (request or response "
+    "body cut at a random byte; a third of them stall 2.5 s first, past the client's 2 s timeout). The client "
+    "resumes uploads from the server's offset (HEAD) and downloads with Range + If-Range. The overhead is against "
+    "the same transfers through the proxy with no faults.",
+    "",
+]
+
+
 def markdown(data: dict) -> str:
     env = data["environment"]
     out = [
@@ -123,6 +156,7 @@ def markdown(data: dict) -> str:
         "",
         *headline(data),
         "",
+        *NOTES,
     ]
     if data.get("throughput"):
         out += ["## Throughput (one file, best of "
@@ -141,6 +175,7 @@ def markdown(data: dict) -> str:
             "",
             *concurrency_detail(data["concurrency"]),
             "",
+            *by_request(data["concurrency"]),
         ]
     if data.get("resume") or data.get("lossy"):
         details = json.dumps({"resume": data.get("resume"), "lossy": data.get("lossy")}, indent=2)
