@@ -123,8 +123,9 @@ def environment(database_url: str) -> dict:
             cpu = line.split(":", 1)[1].strip()
             break
     mem = int(Path("/proc/meminfo").read_text().split()[1]) / 1024**2
+    changed = sh("git", "status", "--porcelain", "--untracked-files=no")
     return {
-        "commit": sh("git", "rev-parse", "--short", "HEAD") + ("+dirty" if sh("git", "status", "--porcelain") else ""),
+        "commit": sh("git", "rev-parse", "--short", "HEAD") + ("+dirty" if changed else ""),
         "cpus": os.cpu_count(),
         "cpu": cpu,
         "mem_gib": mem,
