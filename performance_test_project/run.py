@@ -110,6 +110,16 @@ def perf_database_url() -> str:
     return urlunsplit(parts._replace(path="/biofm_perf"))
 
 
+def drop_perf_database(database_url: str) -> None:
+    if not database_url:
+        return
+    import psycopg
+
+    admin = urlunsplit(urlsplit(database_url)._replace(path="/postgres"))
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute("DROP DATABASE IF EXISTS biofm_perf WITH (FORCE)")
+
+
 def environment(database_url: str) -> dict:
     def sh(*cmd: str) -> str:
         try:
@@ -294,6 +304,7 @@ def main() -> int:
         stop(nginx)
         if not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)
+            drop_perf_database(database_url)
 
     data["environment"]["load_after"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
     data["duration_s"] = time.monotonic() - started
