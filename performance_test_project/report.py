@@ -50,15 +50,28 @@ def headline(data: dict) -> list[str]:
     if "process_start_to_resumed_chunk_s" in client:
         value = _num(client["process_start_to_resumed_chunk_s"], "{:.2f} s")
         lines.append(_row(["Resume after client kill (restart → resumed transfer)", value, *dash, "< 0.5 s"]))
+        rsync = (client.get("baselines") or {}).get("rsync")
+        rsync_cell = f"{rsync['process_start_to_done_s']:.2f} s (--partial --append-verify)" if rsync else "—"
+        cells = ["Resume after client kill (restart → upload complete)",
+                 _num(client.get("process_start_to_done_s"), "{:.2f} s"), "no resume (PUT starts over)",
+                 "no resume (starts over)", rsync_cell, "—"]  # fmt: skip
+        lines.append(_row([*cells, "—"]))
     server = resume.get("server_killed") or {}
     if "restart_s" in server:
         lines.append(_row(["Resume after server SIGKILL (healthy → resumed transfer)",
                            _num(server["healthy_to_resumed_chunk_s"], "{:.2f} s"), *dash, "—"]))  # fmt: skip
     cut = resume.get("download_cut") or {}
     if "status" in cut:
-        lines.append(_row(["Download cut and resumed (Range, first byte)",
-                           _num(cut["time_to_first_resumed_byte_s"] and cut["time_to_first_resumed_byte_s"] * 1000,
-                                "{:.0f} ms"), *dash, "206 + intact"]))  # fmt: skip
+        cells = ["Download cut at 1/3 and resumed (Range + If-Range): first resumed byte"]
+        for tool in COLUMNS:
+            part = cut if tool == "biofm" else (cut.get("baselines") or {}).get(tool)
+            if not part:
+                cells.append("—")
+            elif part["status"] != 206:
+                cells.append(f"no Range (HTTP {part['status']}, whole file again)")
+            else:
+                cells.append(_num((part["time_to_first_resumed_byte_s"] or 0) * 1000, "{:.0f} ms"))
+        lines.append(_row([*cells, "206, intact"]))
     lossy = data.get("lossy") or {}
     if "upload_overhead" in lossy:
         rate = f"{lossy['fault_rate']:.0%}"

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -47,7 +49,7 @@ def _events(line: str) -> dict:
         return {}
 
 
-def client_killed(app: AppServer, token: str, project: int, workdir: Path, size: int, log) -> dict:
+def client_killed(app: AppServer, token: str, project: int, workdir: Path, size: int, log, ssh=None) -> dict:
     source = workdir / "resume-client.bin"
     expected = make_source(source, size)
     url_file = workdir / "resume-client.url"
@@ -87,6 +89,7 @@ def client_killed(app: AppServer, token: str, project: int, workdir: Path, size:
         "process_start_to_offset_s": head["t"] - spawned,
         "process_start_to_resumed_chunk_s": first_chunk["t"] - spawned,
         "first_request_to_resumed_chunk_s": first_chunk["t"] - events[0]["t"],
+        "process_start_to_done_s": done["t"] - spawned,
         "retries_423": sum(1 for e in events if e.get("event") == "retry"),
         "sha256_ok": stored == expected,
     }
@@ -96,8 +99,45 @@ def client_killed(app: AppServer, token: str, project: int, workdir: Path, size:
         f"{result['process_start_to_resumed_chunk_s'] * 1000:.0f} ms (process start); sha256 "
         f"{'ok' if result['sha256_ok'] else 'MISMATCH'}"
     )
+    if ssh is not None:
+        result["baselines"] = {"rsync": rsync_killed(ssh, workdir, source, expected, size)}
+        part = result["baselines"]["rsync"]
+        log(
+            f"  rsync --partial --append-verify killed at {part['kept_after_kill'] / MIB:.0f} MiB kept, restarted: "
+            f"done after {part['process_start_to_done_s']:.2f} s (biofm: {result['process_start_to_done_s']:.2f} s); "
+            f"sha256 {'ok' if part['sha256_ok'] else 'MISMATCH'}"
+        )
     source.unlink()
     return result
+
+
+def rsync_killed(ssh, workdir: Path, source: Path, expected: str, size: int) -> dict:
+    """The same kill and restart with rsync over ssh, whose resume is ``--partial --append-verify``."""
+    dest_dir = workdir / "rsync-dest"
+    dest_dir.mkdir(exist_ok=True)
+    dest = dest_dir / source.name
+    cmd = ["rsync", "-q", "--partial", "--append-verify", "-e", ssh.ssh_command(), str(source),
+           f"{ssh.user}@127.0.0.1:{dest}"]  # fmt: skip
+    first = subprocess.Popen(cmd, start_new_session=True)
+    deadline = time.monotonic() + 120
+    while first.poll() is None and time.monotonic() < deadline:
+        written = sum(p.stat().st_size for p in dest_dir.iterdir() if p.is_file())
+        if written >= size // 3:
+            break
+        time.sleep(0.002)
+    try:
+        os.killpg(first.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    first.wait(timeout=30)
+    time.sleep(0.5)  # the receiving rsync notices the broken connection and keeps the partial file
+    kept = dest.stat().st_size if dest.exists() else 0
+    started = time.perf_counter()
+    subprocess.run(cmd, check=True, timeout=600)
+    elapsed = time.perf_counter() - started
+    ok = sha256_file(dest) == expected
+    shutil.rmtree(dest_dir)
+    return {"bytes": size, "kept_after_kill": kept, "process_start_to_done_s": elapsed, "sha256_ok": ok}
 
 
 def server_killed(app: AppServer, token: str, project: int, workdir: Path, size: int, log) -> dict:
@@ -160,42 +200,64 @@ def server_killed(app: AppServer, token: str, project: int, workdir: Path, size:
     return result
 
 
-def download_cut(app: AppServer, token: str, project: int, workdir: Path, size: int, log) -> dict:
-    source = workdir / "resume-download.bin"
-    expected = make_source(source, size)
-    upload = TusUpload(app.port, token, project, source, chunk=64 * MIB, filename="download-cut.bin")
-    upload.run()
-    file_id = upload.file_id()
-    path = f"/api/files/{file_id}/download/"
-    auth = {"Authorization": f"Token {token}"}
-    partial = workdir / "download-cut.part"
-    _, _, got = download(app.port, path, headers=auth, dest=partial, stop_after=size // 3)
-    etag = request(app.port, "HEAD", path, headers=auth).header("ETag")
+def cut_and_resume(port: int, path: str, headers: dict, dest: Path, size: int, expected: str) -> dict:
+    """Download a third of ``path``, drop the connection, then ask for the rest with Range +
+    If-Range (the ETag of the first answer) and append it; check the whole file's SHA-256."""
+    _, _, got = download(port, path, headers=headers, dest=dest, stop_after=size // 3)
+    etag = request(port, "HEAD", path, headers=headers).header("ETag")
+    resume_headers = {**headers, "Range": f"bytes={got}-", **({"If-Range": etag} if etag else {})}
     started = time.perf_counter()
-    response = request(app.port, "GET", path, headers={**auth, "Range": f"bytes={got}-", "If-Range": etag or ""})
+    response = request(port, "GET", path, headers=resume_headers)
     first_byte = None
-    with open(partial, "r+b") as handle:
+    with open(dest, "r+b") as handle:
         handle.seek(got)
+        if response.status != 206:  # no Range support: the whole file again, from the start
+            handle.seek(0)
+            handle.truncate()
         while data := response.read(4 * MIB):
             if first_byte is None:
                 first_byte = time.perf_counter() - started
             handle.write(data)
     response.close()
-    ok = response.status == 206 and sha256_file(partial) == expected
     result = {
         "bytes": size,
         "cut_at": got,
         "status": response.status,
         "content_range": response.header("Content-Range"),
         "time_to_first_resumed_byte_s": first_byte,
-        "sha256_ok": ok,
+        "resumed_bytes": size - got if response.status == 206 else size,
+        "sha256_ok": sha256_file(dest) == expected,
     }
-    log(
-        f"  download cut at {got / MIB:.0f} MiB, resumed with HTTP {response.status} "
-        f"({response.header('Content-Range')}), first byte after {(first_byte or 0) * 1000:.1f} ms; sha256 "
-        f"{'ok' if ok else 'MISMATCH'}"
-    )
-    partial.unlink()
+    dest.unlink()
+    return result
+
+
+def download_cut(app: AppServer, token: str, project: int, workdir: Path, size: int, log,
+                 nginx_port: int | None = None, http_server=None) -> dict:  # fmt: skip
+    source = workdir / "resume-download.bin"
+    expected = make_source(source, size)
+    upload = TusUpload(app.port, token, project, source, chunk=64 * MIB, filename="download-cut.bin")
+    upload.run()
+    file_id = upload.file_id()
+    partial = workdir / "download-cut.part"
+    result = cut_and_resume(app.port, f"/api/files/{file_id}/download/", {"Authorization": f"Token {token}"},
+                            partial, size, expected)  # fmt: skip
+    result["baselines"] = {}
+    if nginx_port:
+        shutil.copyfile(source, workdir.parent / "nginx-root" / "put" / "cut.bin")
+        result["baselines"]["nginx"] = cut_and_resume(nginx_port, "/put/cut.bin", {}, partial, size, expected)
+        (workdir.parent / "nginx-root" / "put" / "cut.bin").unlink()
+    if http_server is not None:
+        shutil.copyfile(source, http_server.directory / "cut.bin")
+        result["baselines"]["http.server"] = cut_and_resume(http_server.port, "/cut.bin", {}, partial, size, expected)
+        (http_server.directory / "cut.bin").unlink()
+    for name, part in [("biofm", result), *result["baselines"].items()]:
+        first = part["time_to_first_resumed_byte_s"]
+        log(
+            f"  {name}: download cut at {part['cut_at'] / MIB:.0f} MiB, resumed with HTTP {part['status']} "
+            f"({part['content_range'] or 'whole file again'}), first byte after {(first or 0) * 1000:.1f} ms; "
+            f"sha256 {'ok' if part['sha256_ok'] else 'MISMATCH'}"
+        )
     source.unlink()
     app.discard_file(file_id)
     return result

@@ -18,6 +18,7 @@ breaks (a server that does not start, a scenario that raises).
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import platform
@@ -170,6 +171,9 @@ def integrity(data: dict) -> dict:
         if isinstance(part, dict) and "sha256_ok" in part:
             counts["biofm"][0] += int(part["sha256_ok"])
             counts["biofm"][1] += 1
+        for tool, baseline in (part.get("baselines") or {}).items():
+            counts[tool][0] += int(baseline["sha256_ok"])
+            counts[tool][1] += 1
     lossy = data.get("lossy") or {}
     for label in ("clean", "lossy"):
         if label in lossy:
@@ -184,6 +188,7 @@ def main() -> int:
     mode.add_argument("--quick", action="store_const", const="quick", dest="mode")
     mode.add_argument("--full", action="store_const", const="full", dest="mode")
     parser.add_argument("--only", default=",".join(SECTIONS), help=f"comma-separated subset of {SECTIONS}")
+    parser.add_argument("--skip", default="", help="resume scenarios to leave out, e.g. server_killed")
     parser.add_argument("--sizes-mb", help="override the throughput sizes, e.g. 10,100")
     parser.add_argument("--levels", help="override the client counts, e.g. 1,10,100")
     parser.add_argument("--seconds", type=float, help="override the seconds per concurrency level")
@@ -213,13 +218,15 @@ def main() -> int:
         "mode": args.mode,
         "command": "python performance_test_project/run.py"
         + ("" if args.mode == "standard" else f" --{args.mode}")
-        + ("" if args.only == ",".join(SECTIONS) else f" --only {args.only}"),
+        + ("" if args.only == ",".join(SECTIONS) else f" --only {args.only}")
+        + (f" --skip {args.skip}" if args.skip else ""),
         "settings": {**settings, "sizes": settings["sizes"]},
         "environment": environment(database_url),
         "concurrency_mix": concurrency.MIX,
         "failures": {},
     }
     app = nginx = ssh = http = None
+    nginx_port = 0
     log(f"BioFileManager performance suite ({args.mode}) in {workdir}")
     try:
         log("starting gunicorn + Celery worker on a fresh " + data["environment"]["database"])
@@ -230,7 +237,7 @@ def main() -> int:
         token, project = app.create_user("perf", "perf")
         warm_up(app, token, project, workdir)
 
-        if "throughput" in sections:
+        if "throughput" in sections or "resume" in sections:
             log("starting nginx, sshd and http.server")
             nginx_port = free_port()
             nginx = start_nginx(workdir, nginx_port)
@@ -238,6 +245,7 @@ def main() -> int:
             ssh.start()
             http = HttpServer(workdir / "http-root")
             http.start()
+        if "throughput" in sections:
             log("throughput")
             servers = throughput.Servers(workdir, app, token, project, nginx_port, ssh, http)
             try:
@@ -267,11 +275,14 @@ def main() -> int:
             data["resume"] = {}
             work = workdir / "resume"
             work.mkdir()
+            download_cut = functools.partial(resilience.download_cut, nginx_port=nginx_port, http_server=http)
             for name, scenario in (
-                ("client_killed", resilience.client_killed),
-                ("download_cut", resilience.download_cut),
+                ("client_killed", functools.partial(resilience.client_killed, ssh=ssh)),
+                ("download_cut", download_cut),
                 ("server_killed", resilience.server_killed),
             ):
+                if name in args.skip.split(","):
+                    continue
                 try:
                     data["resume"][name] = scenario(app, token, project, work, settings["resume_bytes"], log)
                 except Exception as exc:  # noqa: BLE001
