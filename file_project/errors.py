@@ -6,6 +6,7 @@ HTML error pages for paths under ``/api/`` so no client ever parses an HTML stac
 
 from __future__ import annotations
 
+import errno
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
@@ -28,6 +29,19 @@ class PayloadTooLarge(exceptions.APIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     default_detail = "The upload is larger than this server accepts."
     default_code = "too_large"
+
+
+class InsufficientStorage(exceptions.APIException):
+    status_code = 507
+    default_detail = "The server's storage is full; nothing was stored. Try again later or ask an admin to free space."
+    default_code = "insufficient_storage"
+
+
+NO_SPACE_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
+
+
+def is_no_space(exc: BaseException) -> bool:
+    return isinstance(exc, OSError) and exc.errno in NO_SPACE_ERRNOS
 
 
 def _first_code(codes: Any) -> str:
@@ -69,6 +83,8 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
+    elif is_no_space(exc):  # a full disk is the server's condition, not a crash: 507, not 500
+        exc = InsufficientStorage()
     response = exception_handler(exc, context)
     if response is None:
         return None

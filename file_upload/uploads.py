@@ -39,7 +39,7 @@ from django.utils import timezone
 from rest_framework import exceptions, status
 
 from authentication import audit
-from file_project.errors import Conflict, PayloadTooLarge
+from file_project.errors import Conflict, InsufficientStorage, PayloadTooLarge, is_no_space
 
 from . import services, storage
 from .models import File, Folder, Project, Upload, UploadMethod, UploadState
@@ -420,6 +420,17 @@ def _stream_into_part(
     except PayloadTooLarge:
         os.ftruncate(fd, upload.offset)
         raise
+    except OSError as exc:
+        if not is_no_space(exc):
+            raise
+        # Disk full: drop this chunk's bytes (the fragment), keep what was acknowledged so the
+        # upload can resume once there is room, and say so.
+        os.ftruncate(fd, upload.offset)
+        log.warning("upload %s: storage full at offset %d", upload.id, upload.offset)
+        raise InsufficientStorage(
+            f"The server's storage is full: this chunk was not stored. The upload keeps the {upload.offset} bytes "
+            "received before it; resume later, or cancel it (DELETE) to free them."
+        ) from exc
     finally:
         os.close(fd)
     # After a short body (client gone) the running hash still covers exactly the bytes kept.
@@ -473,8 +484,11 @@ def _complete(upload: Upload) -> None:
     sha = entry[1] if entry and entry[0] == upload.offset else None
     expected = _expected_checksum(upload.metadata.get("checksum", ""))
     digest = _file_digest(path, sha, upload.offset, with_md5=bool(expected and expected[0] == "md5"))
-    if settings.BIOFM_UPLOAD_FSYNC != "off":
-        _fdatasync(path)
+    try:
+        if settings.BIOFM_UPLOAD_FSYNC != "off":
+            _fdatasync(path)
+    except OSError as exc:
+        _fail_no_space(upload, path, exc)
     if expected is not None:
         algorithm, value = expected
         actual = digest.sha256 if algorithm == "sha256" else digest.md5
@@ -491,8 +505,24 @@ def _complete(upload: Upload) -> None:
     try:
         _store_completed(upload, path, digest)
     except Exception as exc:
+        if is_no_space(exc):
+            _fail_no_space(upload, path, exc)
         Upload.objects.filter(id=upload.id).update(state=UploadState.FAILED, error=str(exc)[:1000])
         raise
+
+
+def _fail_no_space(upload: Upload, path: Path, exc: OSError) -> None:
+    """The disk filled up while the complete file was being stored: the upload fails and its
+    bytes go, so a full disk is not kept full by a file that can never be stored (507)."""
+    if not is_no_space(exc):
+        raise exc
+    path.unlink(missing_ok=True)
+    Upload.objects.filter(id=upload.id).update(state=UploadState.FAILED, error="storage full")
+    audit.record(upload.owner, "upload.failed", upload, project_id=upload.project_id, reason="storage full")
+    raise InsufficientStorage(
+        "The server's storage filled up while the file was being stored; the upload was discarded. "
+        "Upload it again once there is room."
+    ) from exc
 
 
 def _store_completed(upload: Upload, path: Path, digest: storage.Digest) -> None:
