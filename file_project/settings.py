@@ -232,6 +232,9 @@ FILE_UPLOAD_TEMP_DIR = str(UPLOAD_TMP_DIR)
 FILE_UPLOAD_PERMISSIONS = 0o640
 BIOFM_MAX_UPLOAD_BYTES = env_int("BIOFM_MAX_UPLOAD_BYTES", 1024**4)
 BIOFM_UPLOAD_EXPIRY_HOURS = env_int("BIOFM_UPLOAD_EXPIRY_HOURS", 24)
+# A PATCH holds its upload's lease, renewed every third of this by a heartbeat while it works; a
+# worker killed mid-PATCH frees the upload for the client's retry after at most this long.
+BIOFM_UPLOAD_LEASE_SECONDS = env_int("BIOFM_UPLOAD_LEASE_SECONDS", 15)
 # When tus upload bytes are forced to disk: "completion" (before the file is stored and
 # reported complete), "chunk" (after every PATCH, at the disk's synchronous write speed) or
 # "off" (leave it to the kernel, as nginx and tusd do).

@@ -48,7 +48,6 @@ from .validators import validate_object_name
 log = logging.getLogger(__name__)
 
 READ_SIZE = 1024 * 1024
-LEASE_SECONDS = 120
 CHECKSUM_ALGORITHMS = {"sha1": hashlib.sha1, "md5": hashlib.md5, "sha256": hashlib.sha256}
 
 
@@ -233,10 +232,39 @@ def create_upload(
     return upload
 
 
-@dataclass
+def lease_seconds() -> int:
+    return int(settings.BIOFM_UPLOAD_LEASE_SECONDS)
+
+
 class _Lease:
-    upload: Upload
-    token: uuid.UUID
+    """An upload's lease, kept alive by a heartbeat thread for as long as its holder works on it
+    (streaming a body, hashing and storing a finished file, however long that takes). A holder
+    killed with SIGKILL stops renewing, so the upload is free again after at most
+    ``BIOFM_UPLOAD_LEASE_SECONDS``, not after the longest PATCH anyone could send."""
+
+    def __init__(self, upload: Upload, token: uuid.UUID) -> None:
+        self.upload = upload
+        self.token = token
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name=f"upload-lease-{upload.id}", daemon=True)
+        self._thread.start()
+
+    def _beat(self) -> None:
+        from django.db import connection
+
+        try:
+            while not self._stop.wait(max(lease_seconds() / 3, 0.2)):
+                Upload.objects.filter(id=self.upload.id, lock_token=self.token).update(
+                    locked_until=timezone.now() + timedelta(seconds=lease_seconds())
+                )
+        except Exception:  # the request's own work decides the outcome; a missed beat is logged
+            log.exception("renewing the lease of upload %s failed", self.upload.id)
+        finally:
+            connection.close()  # this thread's own connection
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
 def _acquire(upload_id: uuid.UUID, owner: Any) -> _Lease:
@@ -251,7 +279,7 @@ def _acquire(upload_id: uuid.UUID, owner: Any) -> _Lease:
     taken = (
         Upload.objects.filter(id=upload_id)
         .filter(Q(locked_until__isnull=True) | Q(locked_until__lt=now))
-        .update(lock_token=token, locked_until=now + timedelta(seconds=LEASE_SECONDS))
+        .update(lock_token=token, locked_until=now + timedelta(seconds=lease_seconds()))
     )
     if not taken:
         raise UploadLocked()
@@ -259,13 +287,8 @@ def _acquire(upload_id: uuid.UUID, owner: Any) -> _Lease:
     return _Lease(upload, token)
 
 
-def _renew(lease: _Lease) -> None:
-    Upload.objects.filter(id=lease.upload.id, lock_token=lease.token).update(
-        locked_until=timezone.now() + timedelta(seconds=LEASE_SECONDS)
-    )
-
-
 def _release(lease: _Lease) -> None:
+    lease.stop()
     Upload.objects.filter(id=lease.upload.id, lock_token=lease.token).update(lock_token=None, locked_until=None)
 
 
@@ -381,7 +404,6 @@ def _stream_into_part(
     hashing = _BackgroundHash(sha, chunk_hash)
     written = 0
     to_read = content_length
-    last_renew = time.monotonic()
     fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o640)
     try:
         os.lseek(fd, upload.offset, os.SEEK_SET)
@@ -404,9 +426,6 @@ def _stream_into_part(
                 written += len(data)
                 if to_read is not None:
                     to_read -= len(data)
-                if time.monotonic() - last_renew > LEASE_SECONDS / 4:
-                    _renew(lease)
-                    last_renew = time.monotonic()
         finally:
             hashing.finish()
         if checksum is not None and (to_read or chunk_hash.digest() != checksum.digest):  # type: ignore[union-attr]

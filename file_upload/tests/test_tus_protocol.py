@@ -374,3 +374,32 @@ class TestChecksumsAfterUpload:
         file.refresh_from_db()
         assert (file.md5, file.sha256) == ("", hashlib.sha256(b"0123456789").hexdigest())
         assert AuditEvent.objects.filter(action="file.integrity_error", object_id=str(file.id)).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_lease_is_kept_alive_while_a_slow_body_streams_and_freed_after(api, project, settings):
+    """A 1 s lease outlives a 2.4 s PATCH (the heartbeat renews it), so a racing PATCH keeps
+    getting 423; the moment the PATCH ends the upload is free."""
+    import time
+
+    settings.BIOFM_UPLOAD_LEASE_SECONDS = 1
+    create(api, project, length=6)
+    upload = Upload.objects.get()
+    observed: list[tuple] = []
+
+    class SlowBody:
+        parts = [b"ab", b"cd", b"ef"]
+
+        def read(self, size: int) -> bytes:
+            time.sleep(0.8)
+            row = Upload.objects.get(id=upload.id)
+            observed.append((timezone.now(), row.locked_until))
+            return self.parts.pop(0) if self.parts else b""
+
+    result = uploads.append_chunk(upload_id=upload.id, owner=upload.owner, offset=0, body=SlowBody(), content_length=6)
+    assert result.offset == 6 and result.state == "completed"
+    assert len(observed) == 3
+    assert all(locked_until is not None and locked_until > now for now, locked_until in observed)
+    assert observed[-1][1] > observed[0][1] + timedelta(seconds=1)  # renewed, not just the first lease
+    row = Upload.objects.get(id=upload.id)
+    assert row.lock_token is None and row.locked_until is None
