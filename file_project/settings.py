@@ -236,6 +236,12 @@ BIOFM_UPLOAD_EXPIRY_HOURS = env_int("BIOFM_UPLOAD_EXPIRY_HOURS", 24)
 # "off" (leave it to the kernel, as nginx and tusd do).
 BIOFM_UPLOAD_FSYNC = os.environ.get("BIOFM_UPLOAD_FSYNC", "completion")
 BIOFM_USER_QUOTA_BYTES = env_int("BIOFM_USER_QUOTA_BYTES", 0)  # 0: no per-user quota
+# Retention: a trashed file is purged this many days after its deletion unless its project
+# sets retention_days. Purging may overwrite the bytes first (local spinning disks only: SSDs
+# and object stores keep old blocks or versions, so there it proves nothing).
+BIOFM_TRASH_RETENTION_DAYS = env_int("BIOFM_TRASH_RETENTION_DAYS", 30)
+BIOFM_PURGE_OVERWRITE_PASSES = env_int("BIOFM_PURGE_OVERWRITE_PASSES", 0)
+CELERY_BEAT_SCHEDULE["purge-trash"] = {"task": "file_upload.purge_trash", "schedule": 24 * 3600.0}
 BIOFM_SIGNED_URL_MAX_SECONDS = env_int("BIOFM_SIGNED_URL_MAX_SECONDS", 7 * 24 * 3600)
 # Behind nginx: answer downloads with X-Accel-Redirect to this internal location + storage key.
 BIOFM_DOWNLOAD_ACCEL_PREFIX = os.environ.get("BIOFM_DOWNLOAD_ACCEL_PREFIX", "")

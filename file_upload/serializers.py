@@ -167,6 +167,36 @@ class FileSerializer(serializers.ModelSerializer):
         return f"/api/files/{file.id}/download/"
 
 
+class TrashedFileSerializer(serializers.ModelSerializer):
+    """A file in the trash: what it was, when it went, and when it will be purged."""
+
+    owner = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    project_name = serializers.CharField(source="project.name", read_only=True)
+    purge_after = serializers.SerializerMethodField()
+
+    class Meta:
+        model = File
+        fields = [
+            "id",
+            "project",
+            "project_name",
+            "folder",
+            "name",
+            "size",
+            "sha256",
+            "owner",
+            "deleted_at",
+            "purge_after",
+        ]
+        read_only_fields = fields
+
+    def get_purge_after(self, file: File) -> str | None:
+        from .retention import purge_deadline
+
+        deadline = purge_deadline(file)
+        return deadline.isoformat() if deadline else None
+
+
 class FileUploadSerializer(serializers.ModelSerializer):
     """Fields of the one-shot multipart upload; the file itself is checked by the view."""
 

@@ -10,6 +10,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 from django.http import Http404
+from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import permissions, status, viewsets
 from rest_framework.decorators import action
@@ -24,13 +25,15 @@ from authentication.permissions import (
     can,
     explain_access,
     is_visible,
+    managed_project_ids,
+    trashed_files,
     visible_files,
     visible_folders,
     visible_projects,
 )
 from file_project.errors import PayloadTooLarge
 
-from . import services
+from . import retention, services
 from .filters import FileFilterSet, FolderFilterSet, ProjectFilterSet
 from .metadata import METADATA_FIELD_NAMES
 from .models import File, Folder, Project, UploadMethod
@@ -40,6 +43,7 @@ from .serializers import (
     FolderSerializer,
     MemberSerializer,
     ProjectSerializer,
+    TrashedFileSerializer,
     metadata_fields_payload,
     project_members,
 )
@@ -225,6 +229,37 @@ class FileViewSet(AccessExplanationMixin, viewsets.ModelViewSet):
         require(request.user, Action.EDIT, file)
         file = services.request_reparse(file, request.user)
         return Response(FileSerializer(file, context={"request": request}).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(request=None, responses={200: FileSerializer})
+    @action(detail=True, methods=["post"])
+    def restore(self, request: Request, pk: str | None = None) -> Response:
+        """Take a file out of the trash (its owner, the project's managers, staff; others 404)."""
+        file = get_object_or_404(trashed_files(request.user).select_related("project", "folder"), pk=pk)
+        file = retention.restore_file(file, actor=request.user)
+        return Response(FileSerializer(file, context={"request": request}).data)
+
+
+class TrashViewSet(viewsets.ReadOnlyModelViewSet):
+    """Soft-deleted files the user may restore: owners see theirs, managers their projects',
+    staff all. ``POST trash/<id>/purge/`` erases one now (managers and staff)."""
+
+    serializer_class = TrashedFileSerializer
+    permission_classes = [permissions.IsAuthenticated]
+    filterset_fields = ["project"]
+    ordering_fields = ["deleted_at", "name", "size"]
+
+    def get_queryset(self) -> QuerySet[File]:
+        return trashed_files(self.request.user).select_related("owner", "project").order_by("-deleted_at", "-id")
+
+    @extend_schema(request=None, responses={204: None})
+    @action(detail=True, methods=["post"])
+    def purge(self, request: Request, pk: str | None = None) -> Response:
+        file = self.get_object()
+        user = request.user
+        if not (user.is_staff or user.is_superuser or managed_project_ids(user).filter(id=file.project_id).exists()):
+            raise PermissionDenied("Only the project's managers and staff can purge a file before its time.")
+        retention.purge_file(file, actor=user, reason="manual")
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class MetadataFieldsView(APIView):
