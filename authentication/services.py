@@ -1,6 +1,6 @@
 """Authentication and access actions: checking credentials, issuing tokens, managing grants.
 
-Public surface: ``authenticate_credentials``, ``issue_token``, ``create_grant``, ``update_grant``,
+Public surface: ``authenticate_credentials`` (``LoginLocked``), ``issue_token``, ``create_grant``, ``update_grant``,
 ``delete_grant``.
 """
 
@@ -12,19 +12,40 @@ from django.contrib.auth import authenticate
 from django.contrib.auth.models import Group
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
+from rest_framework import exceptions
 from rest_framework.authtoken.models import Token
 
 from file_project.errors import Conflict
 
-from . import audit
+from . import audit, lockout
 from .models import AccessGrant, User
 
 
+class LoginLocked(exceptions.Throttled):
+    default_code = "locked_out"
+
+    def __init__(self, wait: int) -> None:
+        super().__init__(
+            wait=wait,
+            detail=f"Too many failed sign-ins from here; try again in {wait} seconds.",
+            code="locked_out",
+        )
+
+
 def authenticate_credentials(request: HttpRequest, username: str, password: str) -> User | None:
-    """Return the active user these credentials belong to, or None."""
-    user = authenticate(request, username=username, password=password)
+    """Return the active user these credentials belong to, or None; raise ``LoginLocked`` (429)
+    while the username is locked out for this client address (``lockout``)."""
+    address = lockout.client_address(request)
+    wait = lockout.seconds_locked(username, address)
+    if wait:
+        raise LoginLocked(wait)
+    user = authenticate(request, username=username, password=password)  # a failure is counted by a signal
     if user is None or not user.is_active:
+        wait = lockout.seconds_locked(username, address)
+        if wait:
+            raise LoginLocked(wait)
         return None
+    lockout.clear(username, address)
     return user  # type: ignore[return-value]
 
 

@@ -65,6 +65,7 @@ class CsrfView(APIView):
 @method_decorator(csrf_protect, name="dispatch")
 class LoginView(APIView):
     permission_classes = [permissions.AllowAny]
+    throttle_scope = "auth"
 
     @extend_schema(request=CredentialsSerializer, responses=UserSerializer)
     def post(self, request: Request) -> Response:
@@ -85,6 +86,7 @@ class LogoutView(APIView):
 class TokenView(APIView):
     permission_classes = [permissions.AllowAny]
     authentication_classes: list = []
+    throttle_scope = "auth"
 
     @extend_schema(request=CredentialsSerializer, responses=TokenSerializer)
     def post(self, request: Request) -> Response:

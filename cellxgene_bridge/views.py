@@ -86,6 +86,7 @@ class PublishView(APIView):
     """Queue the publication of an ``.h5ad`` the caller may see; answers at once (202)."""
 
     permission_classes = [permissions.IsAuthenticated]
+    throttle_scope = "heavy"
 
     @extend_schema(request=PublishRequestSerializer, responses={202: PublishResponseSerializer})
     def post(self, request: Request) -> Response:

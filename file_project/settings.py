@@ -104,6 +104,7 @@ MIDDLEWARE = [
     "authentication.audit.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "file_project.errors.ApiExceptionMiddleware",
 ]
 
 ROOT_URLCONF = "file_project.urls"
@@ -206,6 +207,25 @@ if BIOFM_HTTPS:
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "SAMEORIGIN"
 
+# --- Abuse resistance -----------------------------------------------------------------------
+# Per-scope request rates ("N/sec|min|hour|day"; "off" disables a scope), counted per user or,
+# for anonymous callers, per client address. Views opt in by naming a scope.
+BIOFM_THROTTLE_RATES: dict[str, str | None] = {
+    scope: (None if rate.strip().lower() in {"", "off", "none"} else rate.strip())
+    for scope, rate in {
+        "auth": os.environ.get("BIOFM_THROTTLE_AUTH", "20/min"),  # login and token
+        "upload": os.environ.get("BIOFM_THROTTLE_UPLOAD", "600/hour"),  # new uploads (not tus PATCHes)
+        "heavy": os.environ.get("BIOFM_THROTTLE_HEAVY", "120/hour"),  # reparse, publish, imports, exports
+    }.items()
+}
+# Login lockout (authentication/lockout.py): failures per username and client address.
+BIOFM_LOGIN_LOCKOUT_THRESHOLD = env_int("BIOFM_LOGIN_LOCKOUT_THRESHOLD", 5)
+BIOFM_LOGIN_LOCKOUT_BASE_SECONDS = env_int("BIOFM_LOGIN_LOCKOUT_BASE_SECONDS", 60)
+BIOFM_LOGIN_LOCKOUT_MAX_SECONDS = env_int("BIOFM_LOGIN_LOCKOUT_MAX_SECONDS", 3600)
+AUTHENTICATION_BACKENDS = ["authentication.backends.LockoutModelBackend"]
+# Request bodies Django itself parses (JSON, forms; not file parts, which stream to disk).
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("BIOFM_MAX_REQUEST_BODY_BYTES", 2_621_440)
+
 # --- I18N ------------------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -268,6 +288,9 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "file_project.pagination.StandardPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "file_project.errors.api_exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": ["file_project.throttling.ScopedThrottle"],
+    # Only the address our own proxy appended counts: anything earlier is the client's word.
+    "NUM_PROXIES": 1 if BIOFM_HTTPS else 0,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }

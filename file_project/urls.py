@@ -10,6 +10,8 @@ from cellxgene_bridge import views as cellxgene_views
 from .health import healthz
 from .spa import spa_index
 
+handler400 = "file_project.errors.json_400"
+handler403 = "file_project.errors.json_403"
 handler404 = "file_project.errors.json_404"
 handler500 = "file_project.errors.json_500"
 

@@ -11,7 +11,7 @@ from authentication.permissions import project_role
 from . import services
 from .metadata import METADATA_FIELD_NAMES, METADATA_FIELDS
 from .models import File, Folder, Project, ProjectGroup, ProjectMember, Role
-from .validators import validate_object_name
+from .validators import normalise_name, validate_object_name
 
 
 class NameField(serializers.CharField):
@@ -22,6 +22,9 @@ class NameField(serializers.CharField):
         kwargs.setdefault("trim_whitespace", False)
         super().__init__(**kwargs)
         self.validators.append(validate_object_name)
+
+    def to_internal_value(self, data: Any) -> str:
+        return normalise_name(super().to_internal_value(data))
 
 
 class TagsField(serializers.ListField):

@@ -44,7 +44,7 @@ from .models import (
 )
 from .parsers import autofill, registry
 from .parsers.base import Budget, ParseError, budget_scope
-from .validators import validate_object_name
+from .validators import normalise_name, validate_object_name
 
 log = logging.getLogger(__name__)
 
@@ -246,6 +246,7 @@ def create_folder(
     parent: Folder | None = None,
     access_level: str = NodeAccessLevel.INHERIT,
 ) -> Folder:
+    name = normalise_name(name)
     validate_object_name(name)
     _check_parent(project, parent)
     try:
@@ -277,6 +278,7 @@ def update_folder(folder: Folder, *, actor: Any, **changes: Any) -> Folder:
     """Rename, move (``parent``) or change the level of a folder; keeps the subtree consistent."""
     new_parent = changes.get("parent", folder.parent)
     if "name" in changes:
+        changes["name"] = normalise_name(changes["name"])
         validate_object_name(changes["name"])
     if new_parent is not None:
         _check_parent(folder.project, new_parent)
@@ -362,6 +364,7 @@ def store_file(
     (moved into place, not copied). A multipart upload that ``HashingFileUploadHandler`` already
     wrote and hashed counts as the second kind.
     """
+    name = normalise_name(name)
     validate_object_name(name)
     if folder is not None and folder.project_id != project.id:
         raise ValidationError({"folder": ["The folder belongs to another project."]})
@@ -453,6 +456,8 @@ def fill_checksums(file_id: int) -> File | None:
 
 def update_file(file: File, *, actor: Any, **changes: Any) -> File:
     """Edit metadata, tags, description, name or level of a file."""
+    if "name" in changes:
+        changes["name"] = normalise_name(changes["name"])
     if "name" in changes and changes["name"] != file.name:
         validate_object_name(changes["name"])
         _check_name_free(file.project, file.folder, changes["name"], exclude_id=file.id)

@@ -123,6 +123,8 @@ class TusView(APIView):
 class UploadCollectionView(TusView):
     """``POST /api/uploads/`` creates an upload (optionally with its first bytes)."""
 
+    throttle_scopes = {"POST": "upload"}
+
     @extend_schema(request=None, responses={201: None})
     def post(self, request: Request) -> Response:
         length = _int_header(request, "Upload-Length")

@@ -43,7 +43,7 @@ from file_project.errors import Conflict, PayloadTooLarge
 
 from . import services, storage
 from .models import File, Folder, Project, Upload, UploadMethod, UploadState
-from .validators import validate_object_name
+from .validators import normalise_name, validate_object_name
 
 log = logging.getLogger(__name__)
 
@@ -193,7 +193,7 @@ def create_upload(
     metadata: dict[str, str],
 ) -> Upload:
     """Validate the target and metadata (the caller has checked the user may upload there)."""
-    filename = metadata.get("filename") or metadata.get("name") or ""
+    filename = normalise_name(metadata.get("filename") or metadata.get("name") or "")
     try:
         validate_object_name(filename)
     except ValidationError as exc:

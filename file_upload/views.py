@@ -175,6 +175,7 @@ class FileViewSet(AccessExplanationMixin, viewsets.ModelViewSet):
     ordering_fields = ["name", "size", "created_at", "updated_at"]
     parser_classes = [JSONParser, MultiPartParser, FormParser]
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    throttle_scopes = {"create": "upload", "reparse": "heavy"}
 
     def get_queryset(self) -> QuerySet[File]:
         return visible_files(self.request.user).select_related("owner", "project", "folder")
@@ -245,6 +246,7 @@ class TrashViewSet(viewsets.ReadOnlyModelViewSet):
 
     serializer_class = TrashedFileSerializer
     permission_classes = [permissions.IsAuthenticated]
+    throttle_scopes = {"purge": "heavy"}
     filterset_fields = ["project"]
     ordering_fields = ["deleted_at", "name", "size"]
 
