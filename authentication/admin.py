@@ -1,11 +1,18 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
-from .models import AccessGrant, AuditEvent, User
+from .models import AccessGrant, AuditEvent, User, UserProfile
+
+
+class UserProfileInline(admin.StackedInline):
+    model = UserProfile
+    can_delete = False
+    fields = ["full_name", "phone", "affiliation"]
 
 
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
+    inlines = [UserProfileInline]
     search_fields = ["username", "email", "first_name", "last_name"]
     list_display = ["username", "email", "first_name", "last_name", "is_staff", "is_active", "last_login"]
 

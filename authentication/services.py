@@ -1,7 +1,7 @@
 """Authentication and access actions: checking credentials, issuing tokens, managing grants.
 
 Public surface: ``authenticate_credentials`` (``LoginLocked``), ``issue_token``, ``create_grant``, ``update_grant``,
-``delete_grant``.
+``delete_grant``, ``get_profile``, ``update_profile``.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from rest_framework.authtoken.models import Token
 from file_project.errors import Conflict
 
 from . import audit, lockout
-from .models import AccessGrant, User
+from .models import AccessGrant, User, UserProfile
 
 
 class LoginLocked(exceptions.Throttled):
@@ -118,3 +118,26 @@ def delete_grant(grant: AccessGrant, *, actor: Any) -> None:
     with transaction.atomic():
         audit.record(actor, "grant.delete", grant, project_id=grant.project_id, **_grant_details(grant))
         grant.delete()
+
+
+# --- personal data ---------------------------------------------------------------------------
+
+PROFILE_FIELDS = ("full_name", "phone", "affiliation")
+
+
+def get_profile(user: User) -> UserProfile:
+    profile, _ = UserProfile.objects.get_or_create(user=user)
+    return profile
+
+
+def update_profile(user: User, *, actor: Any, **changes: Any) -> UserProfile:
+    """Edit the encrypted profile; the audit trail names the fields changed, never their values."""
+    profile = get_profile(user)
+    changed = [f for f in PROFILE_FIELDS if f in changes and getattr(profile, f) != changes[f]]
+    for field in changed:
+        setattr(profile, field, changes[field])
+    if changed:
+        with transaction.atomic():
+            profile.save()
+            audit.record(actor, "user.profile_update", user, fields=changed)
+    return profile

@@ -28,6 +28,7 @@ from .serializers import (
     GrantSerializer,
     GrantUpdateSerializer,
     GroupRefSerializer,
+    ProfileSerializer,
     TokenSerializer,
     UserRefSerializer,
     UserSerializer,
@@ -100,6 +101,23 @@ class MeView(APIView):
     @extend_schema(responses=UserSerializer)
     def get(self, request: Request) -> Response:
         return Response(UserSerializer(request.user).data)
+
+
+class ProfileView(APIView):
+    """``GET/PATCH /api/auth/profile/``: the caller's own personal data (encrypted at rest)."""
+
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(responses=ProfileSerializer)
+    def get(self, request: Request) -> Response:
+        return Response(ProfileSerializer(services.get_profile(request.user)).data)
+
+    @extend_schema(request=ProfileSerializer, responses=ProfileSerializer)
+    def patch(self, request: Request) -> Response:
+        serializer = ProfileSerializer(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        profile = services.update_profile(request.user, actor=request.user, **serializer.validated_data)
+        return Response(ProfileSerializer(profile).data)
 
 
 class UserDirectoryView(APIView):

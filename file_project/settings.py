@@ -69,6 +69,10 @@ def _secret_key() -> str:
 
 
 SECRET_KEY = _secret_key()
+# Field encryption keys (authentication/crypto.py): BIOFM_FIELD_KEY, else var/field_keys.
+from authentication.crypto import load_keys as _load_field_keys  # noqa: E402
+
+BIOFM_FIELD_KEYS, BIOFM_FIELD_KEY_SOURCE = _load_field_keys(DATA_DIR)
 DEBUG = env_bool("BIOFM_DEBUG")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("BIOFM_CSRF_TRUSTED_ORIGINS", "")

@@ -144,6 +144,8 @@ class FileSerializer(serializers.ModelSerializer):
             "created_at",
             "updated_at",
             "download_url",
+            "notes",
+            "donor_id",
             *METADATA_FIELD_NAMES,
         ]
         read_only_fields = [
@@ -168,6 +170,22 @@ class FileSerializer(serializers.ModelSerializer):
 
     def get_download_url(self, file: File) -> str:
         return f"/api/files/{file.id}/download/"
+
+    def to_representation(self, file: File) -> dict[str, Any]:
+        data = super().to_representation(file)
+        if not self._shows_sensitive(file):
+            for field in services.SENSITIVE_FILE_FIELDS:
+                data[field] = None
+        return data
+
+    def _shows_sensitive(self, file: File) -> bool:
+        """Encrypted fields appear on the detail view, to the file's owner and its editors only."""
+        request = self.context.get("request")
+        if not self.context.get("detail") or request is None or not request.user.is_authenticated:
+            return False
+        from authentication.permissions import Action, can
+
+        return file.owner_id == request.user.id or can(request.user, Action.EDIT, file)
 
 
 class TrashedFileSerializer(serializers.ModelSerializer):

@@ -52,6 +52,8 @@ log = logging.getLogger(__name__)
 # --- access levels ---------------------------------------------------------------------------
 
 REFRESH_CHUNK = 5000
+# Encrypted at rest; shown only to editors on the detail view, never copied into the audit trail.
+SENSITIVE_FILE_FIELDS = frozenset({"notes", "donor_id"})
 
 
 def effective_level(project: Project, folder: Folder | None, own_level: str) -> str:
@@ -464,6 +466,8 @@ def update_file(file: File, *, actor: Any, **changes: Any) -> File:
     if "tags" in changes:
         changes["tags"] = normalise_tags(changes["tags"])
     diff = _changes(file, changes)
+    for field in SENSITIVE_FILE_FIELDS & set(diff):
+        diff[field] = ["(encrypted)", "(encrypted)"]  # the audit trail is not encrypted
     for field, value in changes.items():
         setattr(file, field, value)
     if "access_level" in changes:

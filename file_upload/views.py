@@ -180,6 +180,9 @@ class FileViewSet(AccessExplanationMixin, viewsets.ModelViewSet):
     def get_queryset(self) -> QuerySet[File]:
         return visible_files(self.request.user).select_related("owner", "project", "folder")
 
+    def get_serializer_context(self) -> dict[str, Any]:
+        return {**super().get_serializer_context(), "detail": self.action in {"retrieve", "partial_update"}}
+
     @extend_schema(request={"multipart/form-data": FileUploadSerializer}, responses={201: FileSerializer})
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         limit = request._request.META.get("CONTENT_LENGTH") or "0"
