@@ -3,14 +3,18 @@ lookup goes through ``authentication.permissions`` and every write through ``ser
 
 from __future__ import annotations
 
+import csv
+from datetime import UTC, datetime, time
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
-from django.http import Http404
+from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import permissions, status, viewsets
 from rest_framework.decorators import action
@@ -83,6 +87,7 @@ class AccessExplanationMixin:
 
 class ProjectViewSet(AccessExplanationMixin, viewsets.ModelViewSet):
     serializer_class = ProjectSerializer
+    throttle_scopes = {"download_report": "heavy"}
     filterset_class = ProjectFilterSet
     ordering_fields = ["name", "created_at", "updated_at"]
 
@@ -135,6 +140,36 @@ class ProjectViewSet(AccessExplanationMixin, viewsets.ModelViewSet):
         return Response(
             MemberSerializer(member).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
         )
+
+    @extend_schema(
+        parameters=[OpenApiParameter("since", str), OpenApiParameter("until", str)],
+        responses={(200, "text/csv"): str},
+    )
+    @action(detail=True, methods=["get"], url_path="download-report")
+    def download_report(self, request: Request, pk: str | None = None) -> StreamingHttpResponse:
+        """Every download of the project's files and every signed link made, as CSV (managers)."""
+        from file_download.reports import download_report
+
+        project = self.get_object()
+        require(request.user, Action.MANAGE, project)
+        bounds = {}
+        for name in ("since", "until"):
+            raw = request.query_params.get(name, "").strip()
+            if raw:
+                value = parse_datetime(raw) or (parse_date(raw) and datetime.combine(parse_date(raw), time.min))
+                if not value:
+                    raise ValidationError({name: ["Expected an ISO date or date-time."]})
+                bounds[name] = value if timezone.is_aware(value) else timezone.make_aware(value, UTC)
+        writer = csv.writer(_Echo())
+        rows = download_report(project, actor=request.user, **bounds)
+        response = StreamingHttpResponse((writer.writerow(row) for row in rows), content_type="text/csv")
+        response["Content-Disposition"] = f'attachment; filename="downloads-project-{project.id}.csv"'
+        return response
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
 
 
 class FolderViewSet(AccessExplanationMixin, viewsets.ModelViewSet):
