@@ -100,6 +100,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "file_project.security.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -206,10 +207,17 @@ if BIOFM_HTTPS:
     SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
-    SECURE_HSTS_SECONDS = 31536000
+    SECURE_HSTS_SECONDS = env_int("BIOFM_HSTS_SECONDS", 31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = env_bool("BIOFM_HSTS_PRELOAD")
+SESSION_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# The cellxgene viewer is framed from our own origin; nobody else may frame us.
 X_FRAME_OPTIONS = "SAMEORIGIN"
+BIOFM_CSP = os.environ.get("BIOFM_CSP", "")  # empty: file_project.security.DEFAULT_CSP
+BIOFM_CSP_REPORT_ONLY = env_bool("BIOFM_CSP_REPORT_ONLY")
 
 # --- Abuse resistance -----------------------------------------------------------------------
 # Per-scope request rates ("N/sec|min|hour|day"; "off" disables a scope), counted per user or,
