@@ -21,6 +21,7 @@ from django.utils.http import content_disposition_header, http_date, parse_http_
 from rest_framework import exceptions
 
 from authentication import audit
+from file_project import metrics
 from file_upload import storage
 from file_upload.models import File
 
@@ -222,6 +223,7 @@ def serve_file(request: HttpRequest, file: File, *, actor: Any, via: str = "api"
     if signer is not None:
         details["signed_by"] = signer.get_username()
     audit.record(actor, "file.download", file, **details)
+    metrics.count_download(via, sum(r.length for r in ranges) if ranges else size)
 
     if settings.BIOFM_DOWNLOAD_ACCEL_PREFIX:
         # nginx serves the bytes (and the Range) from its internal location.

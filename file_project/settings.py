@@ -90,6 +90,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "django_prometheus",
     "authentication",
     "file_upload",
     "file_download",
@@ -99,6 +100,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "file_project.security.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -110,6 +112,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "file_project.errors.ApiExceptionMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "file_project.urls"
@@ -278,6 +281,8 @@ BIOFM_SIGNED_URL_MAX_SECONDS = env_int("BIOFM_SIGNED_URL_MAX_SECONDS", 7 * 24 * 
 # Behind nginx: answer downloads with X-Accel-Redirect to this internal location + storage key.
 BIOFM_DOWNLOAD_ACCEL_PREFIX = os.environ.get("BIOFM_DOWNLOAD_ACCEL_PREFIX", "")
 BIOFM_PORT = env_int("BIOFM_PORT", 8000)
+# Prometheus may scrape /metrics with "Authorization: Bearer <this>" (staff sessions/tokens always can).
+BIOFM_METRICS_TOKEN = os.environ.get("BIOFM_METRICS_TOKEN", "")
 
 # --- REST framework --------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -8,6 +8,7 @@ from authentication.urls import auth_urlpatterns as auth_urls
 from cellxgene_bridge import views as cellxgene_views
 
 from .health import healthz
+from .metrics import metrics_view
 from .spa import spa_index
 
 handler400 = "file_project.errors.json_400"
@@ -32,10 +33,11 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("healthz/", healthz),
     path("admin/", admin.site.urls),
+    path("metrics", metrics_view, name="metrics"),
     path("api/", include(api_patterns)),
     # The cellxgene viewer behind our login (prefix stripped); /cellxgene-app is the SPA's page.
     path("cellxgene", cellxgene_views.redirect_to_slash),
     re_path(r"^cellxgene/(?P<path>.*)$", cellxgene_views.proxy, name="cellxgene-proxy"),
     # Anything under /api/ that matched nothing is a JSON 404, never the SPA.
-    re_path(r"^(?!api/|admin/|static/|healthz|cellxgene/|cellxgene$)(?P<path>.*)$", spa_index, name="spa"),
+    re_path(r"^(?!api/|admin/|static/|healthz|metrics$|cellxgene/|cellxgene$)(?P<path>.*)$", spa_index, name="spa"),
 ]

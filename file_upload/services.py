@@ -27,6 +27,7 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from authentication import audit
+from file_project import metrics
 from file_project.errors import Conflict
 
 from . import storage
@@ -406,6 +407,7 @@ def store_file(
                 owner, "file.upload", file, size=file.size, sha256=file.sha256, method=upload_method, metadata=metadata
             )
             transaction.on_commit(lambda: _enqueue_parse(file.id))
+            transaction.on_commit(lambda: metrics.count_upload(upload_method, file.size))
             if not file.md5:
                 transaction.on_commit(lambda: _enqueue_checksums(file.id))
     except IntegrityError as exc:
