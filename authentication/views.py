@@ -189,7 +189,7 @@ class AccessGrantViewSet(viewsets.ModelViewSet):
         mine = Q(subject_user=user) | Q(subject_group__user=user)
         managed = Q(project_id__in=managed_project_ids(user))
         object_type, object_id = self.request.query_params.get("object_type"), self.request.query_params.get("object")
-        if self.action == "list" and object_type and object_id and object_id.isdigit():
+        if self.action == "list" and object_type and object_id and object_id.isascii() and object_id.isdigit():
             target = resolve_target(user, object_type, int(object_id))
             if can(user, Action.MANAGE, target):
                 return grants.filter(**{f"{object_type}_id": target.pk, "object_type": object_type})

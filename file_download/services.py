@@ -43,6 +43,10 @@ class Unsatisfiable(Exception):
     pass
 
 
+def _digits(text: str) -> bool:
+    return text.isascii() and text.isdigit()
+
+
 def parse_range(header: str, size: int) -> list[ByteRange] | None:
     """Ranges of a ``Range`` header for a body of ``size`` bytes (RFC 9110 §14).
 
@@ -58,7 +62,8 @@ def parse_range(header: str, size: int) -> list[ByteRange] | None:
             continue
         first, dash, last = part.partition("-")
         first, last = first.strip(), last.strip()
-        if not dash or (first and not first.isdigit()) or (last and not last.isdigit()) or not (first or last):
+        # ASCII digits only: str.isdigit() also accepts "²" and friends, which int() refuses.
+        if not dash or (first and not _digits(first)) or (last and not _digits(last)) or not (first or last):
             return None
         if not first:  # suffix: the last N bytes
             count = int(last)

@@ -12,13 +12,13 @@ from django.contrib.auth import get_user_model
 from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 from django.http import Http404, StreamingHttpResponse
-from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import permissions, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.generics import get_object_or_404
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -221,7 +221,7 @@ class FileViewSet(AccessExplanationMixin, viewsets.ModelViewSet):
     @extend_schema(request={"multipart/form-data": FileUploadSerializer}, responses={201: FileSerializer})
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         limit = request._request.META.get("CONTENT_LENGTH") or "0"
-        if limit.isdigit() and int(limit) > settings.BIOFM_MAX_UPLOAD_BYTES + 64 * 1024:
+        if limit.isascii() and limit.isdigit() and int(limit) > settings.BIOFM_MAX_UPLOAD_BYTES + 64 * 1024:
             raise PayloadTooLarge(f"Uploads are limited to {settings.BIOFM_MAX_UPLOAD_BYTES} bytes.")
         data = request.data
         if getattr(request._request, "biofm_upload_too_large", False):
