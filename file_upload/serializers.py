@@ -61,6 +61,7 @@ class ProjectSerializer(serializers.ModelSerializer):
             "owner",
             "access_level",
             "retention_days",
+            "quota_bytes",
             "my_role",
             "file_count",
             "total_size",

@@ -143,6 +143,7 @@ def create_project(
     description: str = "",
     access_level: str = AccessLevel.INTERNAL,
     retention_days: int | None = None,
+    quota_bytes: int | None = None,
 ) -> Project:
     try:
         with transaction.atomic():
@@ -152,6 +153,7 @@ def create_project(
                 description=description,
                 access_level=access_level,
                 retention_days=retention_days,
+                quota_bytes=quota_bytes,
             )
             audit.record(owner, "project.create", project, access_level=access_level)
     except IntegrityError as exc:

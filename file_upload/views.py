@@ -37,7 +37,7 @@ from authentication.permissions import (
 )
 from file_project.errors import PayloadTooLarge
 
-from . import retention, services
+from . import retention, services, uploads
 from .filters import FileFilterSet, FolderFilterSet, ProjectFilterSet
 from .metadata import METADATA_FIELD_NAMES
 from .models import File, Folder, Project, UploadMethod
@@ -101,15 +101,25 @@ class ProjectViewSet(AccessExplanationMixin, viewsets.ModelViewSet):
         )
 
     def perform_create(self, serializer: ProjectSerializer) -> None:
+        self._require_staff_for_quota(serializer)
         serializer.instance = services.create_project(owner=self.request.user, **serializer.validated_data)
 
     def perform_update(self, serializer: ProjectSerializer) -> None:
         require(self.request.user, Action.MANAGE, serializer.instance)
+        self._require_staff_for_quota(serializer)
         services.update_project(serializer.instance, actor=self.request.user, **serializer.validated_data)
 
     def perform_destroy(self, instance: Project) -> None:
         require(self.request.user, Action.MANAGE, instance)
         services.delete_project(instance, actor=self.request.user)
+
+    def _require_staff_for_quota(self, serializer: ProjectSerializer) -> None:
+        """A project's managers choose its retention; only staff set its storage quota."""
+        user = self.request.user
+        current = serializer.instance.quota_bytes if serializer.instance else None
+        wanted = serializer.validated_data.get("quota_bytes", current)
+        if wanted != current and not (user.is_staff or user.is_superuser):
+            raise PermissionDenied("Only staff can set a project's storage quota.")
 
     @extend_schema(methods=["get"], responses=MemberSerializer(many=True), parameters=[OpenApiParameter("kind", str)])
     @extend_schema(methods=["post"], request=MemberSerializer, responses=MemberSerializer)
@@ -232,6 +242,7 @@ class FileViewSet(AccessExplanationMixin, viewsets.ModelViewSet):
         upload = values.pop("file")
         project, folder = values.pop("project"), values.pop("folder", None)
         require_target(request.user, project, folder)
+        uploads.check_quota(request.user, upload.size, project)
         name = values.pop("name", None) or upload.name
         if not name:
             raise ValidationError({"name": ["The upload has no file name; give one in “name”."]})
