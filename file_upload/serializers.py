@@ -11,6 +11,7 @@ from authentication.permissions import project_role
 from . import services
 from .metadata import METADATA_FIELD_NAMES, METADATA_FIELDS
 from .models import File, Folder, Project, ProjectGroup, ProjectMember, Role
+from .privacy import privacy_hints
 from .validators import normalise_name, validate_object_name
 
 
@@ -121,6 +122,7 @@ class FileSerializer(serializers.ModelSerializer):
     tags = TagsField(required=False)
     owner = serializers.SlugRelatedField(slug_field="username", read_only=True)
     download_url = serializers.SerializerMethodField()
+    privacy_hints = serializers.SerializerMethodField()
 
     class Meta:
         model = File
@@ -147,9 +149,11 @@ class FileSerializer(serializers.ModelSerializer):
             "download_url",
             "notes",
             "donor_id",
+            "privacy_hints",
             *METADATA_FIELD_NAMES,
         ]
         read_only_fields = [
+            "privacy_hints",
             "id",
             "project",
             "folder",
@@ -171,6 +175,11 @@ class FileSerializer(serializers.ModelSerializer):
 
     def get_download_url(self, file: File) -> str:
         return f"/api/files/{file.id}/download/"
+
+    def get_privacy_hints(self, file: File) -> list[dict[str, str]]:
+        """Values that look like personal data (e-mail, birth date, MRN, a person's name)."""
+        metadata = {field: getattr(file, field) for field in METADATA_FIELD_NAMES}
+        return privacy_hints(file.name, metadata, description=file.description, tags=file.tags)
 
     def to_representation(self, file: File) -> dict[str, Any]:
         data = super().to_representation(file)
@@ -238,6 +247,21 @@ class FileUploadSerializer(serializers.ModelSerializer):
         if folder is not None and folder.project_id != attrs["project"].id:
             raise serializers.ValidationError({"folder": ["The folder belongs to another project."]})
         return attrs
+
+
+class PrivacyCheckSerializer(serializers.Serializer):
+    """What an upload dialog is about to send: checked for personal data before it is stored."""
+
+    name = serializers.CharField(required=False, allow_blank=True, max_length=1024)
+    description = serializers.CharField(required=False, allow_blank=True, max_length=10000)
+    tags = serializers.ListField(child=serializers.CharField(max_length=64), required=False, max_length=100)
+    metadata = serializers.DictField(child=serializers.CharField(allow_blank=True, max_length=1000), required=False)
+
+
+class PrivacyHintSerializer(serializers.Serializer):
+    field = serializers.CharField()
+    kind = serializers.ChoiceField(choices=["email", "mrn", "date_of_birth", "person_name"])
+    message = serializers.CharField()
 
 
 class MetadataFieldSerializer(serializers.Serializer):

@@ -41,11 +41,14 @@ from . import retention, services, uploads
 from .filters import FileFilterSet, FolderFilterSet, ProjectFilterSet
 from .metadata import METADATA_FIELD_NAMES
 from .models import File, Folder, Project, UploadMethod
+from .privacy import privacy_hints
 from .serializers import (
     FileSerializer,
     FileUploadSerializer,
     FolderSerializer,
     MemberSerializer,
+    PrivacyCheckSerializer,
+    PrivacyHintSerializer,
     ProjectSerializer,
     TrashedFileSerializer,
     metadata_fields_payload,
@@ -279,6 +282,19 @@ class FileViewSet(AccessExplanationMixin, viewsets.ModelViewSet):
         require(request.user, Action.EDIT, file)
         file = services.request_reparse(file, request.user)
         return Response(FileSerializer(file, context={"request": request}).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(request=PrivacyCheckSerializer, responses={200: PrivacyHintSerializer(many=True)})
+    @action(detail=False, methods=["post"], url_path="privacy-check", parser_classes=[JSONParser])
+    def privacy_check(self, request: Request) -> Response:
+        """Warn before an upload when a name or value looks like personal data (nothing stored)."""
+        serializer = PrivacyCheckSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        metadata = {k: v for k, v in data.get("metadata", {}).items() if k in METADATA_FIELD_NAMES}
+        hints = privacy_hints(
+            data.get("name", ""), metadata, description=data.get("description", ""), tags=data.get("tags", [])
+        )
+        return Response(hints)
 
     @extend_schema(request=None, responses={200: FileSerializer})
     @action(detail=True, methods=["post"])

@@ -1,0 +1,52 @@
+"""Redaction hints for names and metadata that look like personal data."""
+
+from __future__ import annotations
+
+import pytest
+
+from file_upload.models import Project
+from file_upload.privacy import privacy_hints
+from file_upload.tests.factories import make_file
+
+
+@pytest.mark.parametrize(
+    ("name", "kinds"),
+    [
+        ("John_Smith_R1.fastq.gz", ["person_name"]),
+        ("patient_MRN-1234567.bam", ["mrn"]),
+        ("patient_id_99881.fq", ["mrn"]),
+        ("sample_dob_x.vcf", ["date_of_birth"]),
+        ("donor_12.03.1985.h5ad", ["date_of_birth"]),
+        ("jane.doe@example.org_notes.txt", ["email"]),
+        ("SRR25056225_1.fastq.gz", []),
+        ("run_20240301_L001_R1.fastq", []),
+        ("Homo_Sapiens.GRCh38.fa", []),
+        ("Bone Marrow.h5ad", []),
+        ("reborn_cells.h5ad", []),
+    ],
+)
+def test_name_hints(name, kinds):
+    assert [hint["kind"] for hint in privacy_hints(name)] == kinds
+
+
+def test_metadata_and_tags_are_checked_but_dates_where_expected_are_not():
+    hints = privacy_hints(
+        "reads.fq", {"sequencing_date": "2024-03-01", "sample_id": "born 1970"}, tags=["x@y.org"], notes="MRN 12345"
+    )
+    assert [(h["field"], h["kind"]) for h in hints] == [("sample_id", "date_of_birth"), ("tags", "email")]
+
+
+@pytest.mark.django_db
+def test_api_reports_hints_on_files_and_before_upload(api, alice):
+    project = Project.objects.create(name="Atlas", owner=alice)
+    file = make_file(project, "John_Smith_R1.fastq")
+    assert api.get(f"/api/files/{file.id}/").json()["privacy_hints"][0]["kind"] == "person_name"
+    response = api.post(
+        "/api/files/privacy-check/",
+        {"name": "reads.fq", "metadata": {"sample_id": "MRN-778899"}, "tags": ["ok"]},
+        format="json",
+    )
+    assert response.status_code == 200
+    assert response.json() == [
+        {"field": "sample_id", "kind": "mrn", "message": "looks like a medical record or patient number"}
+    ]
