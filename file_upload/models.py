@@ -43,6 +43,8 @@ class Project(models.Model):
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="owned_projects")
     access_level = models.CharField(max_length=16, choices=AccessLevel.choices, default=AccessLevel.INTERNAL)
     retention_days = models.PositiveIntegerField(null=True, blank=True)
+    # Patient-derived data: uploads need a confirmation of consent / de-identification (GDPR, HIPAA).
+    holds_human_data = models.BooleanField(default=False)
     # Bytes of live files plus uploads in progress the project may hold (null: no limit).
     quota_bytes = models.PositiveBigIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

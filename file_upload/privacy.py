@@ -4,13 +4,26 @@ Heuristics, not a classifier: they flag e-mail addresses, dates that may be date
 medical record numbers and "Firstname_Lastname" patterns in names, so the uploader can rename
 or move the value to the encrypted ``donor_id``/``notes`` fields. Nothing is blocked.
 
-Public surface: ``privacy_hints``.
+``require_consent`` guards uploads into projects flagged ``holds_human_data``: the uploader must
+confirm that consent covers the data or that it is de-identified; the confirmation is audited.
+
+Public surface: ``privacy_hints``, ``require_consent``, ``CONSENT_NOTICE``.
 """
 
 from __future__ import annotations
 
 import re
 from typing import Any
+
+from django.core.exceptions import ValidationError
+
+from authentication import audit
+
+CONSENT_NOTICE = (
+    "This project holds human (patient-derived) data, covered by GDPR and HIPAA. Upload only data "
+    "whose donors consented to this use, or that is de-identified: no names, birth dates, record "
+    "numbers or other direct identifiers in file names, metadata or contents."
+)
 
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 # Underscores join words in file names, so "word boundaries" are letters, not \b.
@@ -55,3 +68,14 @@ def privacy_hints(name: str = "", metadata: dict[str, Any] | None = None, **text
         elif isinstance(value, str):
             values.append((field, value))
     return [hint for field, value in values if value for hint in _hints_for(field, value)]
+
+
+def require_consent(user: Any, project: Any, confirmed: bool, *, via: str, name: str = "") -> None:
+    """Refuse an upload into a human-data project without the uploader's confirmation (400
+    ``consent_required``); audit the confirmation when given."""
+    if not project.holds_human_data:
+        return
+    if not confirmed:
+        message = ValidationError(f"{CONSENT_NOTICE} Confirm this to upload.", code="consent_required")
+        raise ValidationError({"consent_confirmed": [message]})
+    audit.record(user, "upload.consent", project, via=via, name=name[:255])

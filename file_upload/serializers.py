@@ -62,6 +62,7 @@ class ProjectSerializer(serializers.ModelSerializer):
             "owner",
             "access_level",
             "retention_days",
+            "holds_human_data",
             "quota_bytes",
             "my_role",
             "file_count",
@@ -236,10 +237,23 @@ class FileUploadSerializer(serializers.ModelSerializer):
     tags = TagsField(required=False)
     project = serializers.PrimaryKeyRelatedField(queryset=Project.objects.all())
     folder = serializers.PrimaryKeyRelatedField(queryset=Folder.objects.all(), required=False, allow_null=True)
+    consent_confirmed = serializers.BooleanField(
+        required=False, default=False, help_text="Required for projects holding human data."
+    )
 
     class Meta:
         model = File
-        fields = ["file", "project", "folder", "name", "description", "tags", "access_level", *METADATA_FIELD_NAMES]
+        fields = [
+            "file",
+            "project",
+            "folder",
+            "name",
+            "description",
+            "tags",
+            "access_level",
+            "consent_confirmed",
+            *METADATA_FIELD_NAMES,
+        ]
         validators: list = []
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:

@@ -43,6 +43,7 @@ from file_project.errors import Conflict, PayloadTooLarge
 
 from . import services, storage
 from .models import File, Folder, Project, Upload, UploadMethod, UploadState
+from .privacy import require_consent
 from .validators import normalise_name, validate_object_name
 
 log = logging.getLogger(__name__)
@@ -226,6 +227,8 @@ def create_upload(
         check_quota(owner, length, project)
     if File.objects.alive().filter(project=project, folder=folder, name=filename).exists():
         raise Conflict(f"A file named “{filename}” already exists in this folder.", code="name_conflict")
+    consent = metadata.get("consent", "").strip().lower() in {"confirmed", "yes", "true", "1"}
+    require_consent(owner, project, consent, via="tus", name=filename)
     upload = Upload(
         owner=owner,
         project=project,

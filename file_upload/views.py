@@ -41,7 +41,7 @@ from . import retention, services, uploads
 from .filters import FileFilterSet, FolderFilterSet, ProjectFilterSet
 from .metadata import METADATA_FIELD_NAMES
 from .models import File, Folder, Project, UploadMethod
-from .privacy import privacy_hints
+from .privacy import privacy_hints, require_consent
 from .serializers import (
     FileSerializer,
     FileUploadSerializer,
@@ -249,6 +249,7 @@ class FileViewSet(AccessExplanationMixin, viewsets.ModelViewSet):
         name = values.pop("name", None) or upload.name
         if not name:
             raise ValidationError({"name": ["The upload has no file name; give one in “name”."]})
+        require_consent(request.user, project, values.pop("consent_confirmed", False), via="multipart", name=name)
         via_browser = request.successful_authenticator.__class__.__name__ == "SessionAuthentication"
         file = services.store_file(
             project=project,

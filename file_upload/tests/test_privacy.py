@@ -50,3 +50,50 @@ def test_api_reports_hints_on_files_and_before_upload(api, alice):
     assert response.json() == [
         {"field": "sample_id", "kind": "mrn", "message": "looks like a medical record or patient number"}
     ]
+
+
+@pytest.mark.django_db
+class TestHumanDataConsent:
+    @pytest.fixture
+    def clinic(self, alice):
+        return Project.objects.create(name="Clinic", owner=alice, holds_human_data=True)
+
+    def test_multipart_needs_the_confirmation_and_it_is_audited(self, api, clinic):
+        from django.core.files.uploadedfile import SimpleUploadedFile
+
+        from authentication.models import AuditEvent
+
+        def post(**extra):
+            data = {"file": SimpleUploadedFile("r.fq", b"@r\nA\n+\nI\n"), "project": clinic.id, **extra}
+            return api.post("/api/files/", data, format="multipart")
+
+        refused = post()
+        assert refused.status_code == 400 and refused.json()["code"] == "consent_required"
+        assert "GDPR" in refused.json()["detail"]
+        assert post(consent_confirmed="true").status_code == 201
+        event = AuditEvent.objects.get(action="upload.consent")
+        assert event.details == {"via": "multipart", "name": "r.fq"} and event.project_id == clinic.id
+
+    def test_tus_needs_consent_metadata(self, api, clinic):
+        import base64
+
+        def b64(text):
+            return base64.b64encode(text.encode()).decode()
+
+        base = f"filename {b64('r.fq')},project {b64(str(clinic.id))}"
+        headers = {"HTTP_TUS_RESUMABLE": "1.0.0", "HTTP_UPLOAD_LENGTH": "4"}
+        refused = api.post("/api/uploads/", HTTP_UPLOAD_METADATA=base, **headers)
+        assert refused.status_code == 400 and refused.json()["code"] == "consent_required"
+        ok = api.post("/api/uploads/", HTTP_UPLOAD_METADATA=f"{base},consent {b64('confirmed')}", **headers)
+        assert ok.status_code == 201
+
+    def test_other_projects_need_nothing(self, api, alice):
+        from django.core.files.uploadedfile import SimpleUploadedFile
+
+        plain = Project.objects.create(name="Plain", owner=alice)
+        data = {"file": SimpleUploadedFile("r.fq", b"x"), "project": plain.id}
+        assert api.post("/api/files/", data, format="multipart").status_code == 201
+
+    def test_managers_flag_projects(self, api, clinic):
+        response = api.patch(f"/api/projects/{clinic.id}/", {"holds_human_data": False}, format="json")
+        assert response.status_code == 200 and response.json()["holds_human_data"] is False
