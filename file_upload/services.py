@@ -144,6 +144,7 @@ def create_project(
     access_level: str = AccessLevel.INTERNAL,
     retention_days: int | None = None,
     quota_bytes: int | None = None,
+    holds_human_data: bool = False,
 ) -> Project:
     try:
         with transaction.atomic():
@@ -154,6 +155,7 @@ def create_project(
                 access_level=access_level,
                 retention_days=retention_days,
                 quota_bytes=quota_bytes,
+                holds_human_data=holds_human_data,
             )
             audit.record(owner, "project.create", project, access_level=access_level)
     except IntegrityError as exc:

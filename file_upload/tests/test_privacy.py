@@ -94,6 +94,10 @@ class TestHumanDataConsent:
         data = {"file": SimpleUploadedFile("r.fq", b"x"), "project": plain.id}
         assert api.post("/api/files/", data, format="multipart").status_code == 201
 
+    def test_projects_are_created_with_the_flag(self, api):
+        response = api.post("/api/projects/", {"name": "Cohort", "holds_human_data": True}, format="json")
+        assert response.status_code == 201 and response.json()["holds_human_data"] is True
+
     def test_managers_flag_projects(self, api, clinic):
         response = api.patch(f"/api/projects/{clinic.id}/", {"holds_human_data": False}, format="json")
         assert response.status_code == 200 and response.json()["holds_human_data"] is False
