@@ -21,6 +21,24 @@ def data_dirs(request, settings, tmp_path):
     return tmp_path
 
 
+@pytest.fixture(autouse=True)
+def isolated_cache_and_no_throttling(request, settings):
+    """A private in-memory cache per test (login-failure counts and throttle counters never
+    leak between tests) and request throttling off; ``throttle_rates`` turns it back on."""
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": request.node.nodeid}
+    }
+    settings.BIOFM_THROTTLE_RATES = {}
+
+
+@pytest.fixture
+def throttle_rates(settings):
+    def set_rates(**rates: str) -> None:
+        settings.BIOFM_THROTTLE_RATES = rates
+
+    return set_rates
+
+
 @pytest.fixture
 def make_user(db, django_user_model):
     def make(username: str = "alice", password: str = "s3cret-pass!", **extra):

@@ -1,11 +1,37 @@
-from django.contrib import admin
-from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+import io
 
-from .models import AccessGrant, AuditEvent, User
+from django.contrib import admin, messages
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.http import HttpResponse
+
+from .dsar import dsar_filename, write_dsar_archive
+from .models import AccessGrant, AuditEvent, User, UserProfile
+
+
+class UserProfileInline(admin.StackedInline):
+    model = UserProfile
+    can_delete = False
+    fields = ["full_name", "phone", "affiliation"]
+
+
+@admin.action(description="Export personal data (DSAR zip)")
+def export_personal_data(modeladmin, request, queryset):
+    """One user at a time: the zip is that person's data and nobody else's."""
+    if queryset.count() != 1:
+        modeladmin.message_user(request, "Select exactly one user to export.", level=messages.ERROR)
+        return None
+    user = queryset.get()
+    buffer = io.BytesIO()
+    write_dsar_archive(user, buffer, actor=request.user)
+    response = HttpResponse(buffer.getvalue(), content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="{dsar_filename(user)}"'
+    return response
 
 
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
+    inlines = [UserProfileInline]
+    actions = [export_personal_data]
     search_fields = ["username", "email", "first_name", "last_name"]
     list_display = ["username", "email", "first_name", "last_name", "is_staff", "is_active", "last_login"]
 

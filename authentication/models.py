@@ -9,11 +9,29 @@ from django.contrib.auth.models import AbstractUser, Group
 from django.db import models
 from django.db.models import Q
 
+from .fields import EncryptedTextField
+
 
 class User(AbstractUser):
     class Meta:
         db_table = "biofm_user"
         ordering = ["username"]
+
+
+class UserProfile(models.Model):
+    """Personal data beyond the login, encrypted at rest (``EncryptedTextField``)."""
+
+    user = models.OneToOneField("authentication.User", on_delete=models.CASCADE, related_name="profile")
+    full_name = EncryptedTextField(blank=True, default="")
+    phone = EncryptedTextField(blank=True, default="")
+    affiliation = EncryptedTextField(blank=True, default="")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "biofm_user_profile"
+
+    def __str__(self) -> str:
+        return f"profile of {self.user}"
 
 
 class Permission(models.TextChoices):

@@ -126,6 +126,17 @@ def visible_files(user: Any) -> QuerySet[File]:
     return files.filter(condition)
 
 
+def trashed_files(user: Any) -> QuerySet[File]:
+    """Soft-deleted files the user may list, restore or purge from the trash: staff see every
+    one; others the files they own and those in projects they manage. Everyone else gets 404."""
+    files = File.objects.filter(deleted_at__isnull=False)
+    if not is_signed_in(user):
+        return files.none()
+    if user.is_superuser or user.is_staff:
+        return files
+    return files.filter(Q(owner=user) | Q(project_id__in=managed_project_ids(user)))
+
+
 def visible_folders(user: Any) -> QuerySet[Folder]:
     """Folders the user may see; a grant deep in a tree also reveals the folders above it."""
     if is_superuser(user):

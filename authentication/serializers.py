@@ -8,6 +8,14 @@ from rest_framework import serializers
 from .models import AccessGrant, AuditEvent, Permission, User
 
 
+class ProfileSerializer(serializers.Serializer):
+    """Personal data beyond the login (encrypted at rest)."""
+
+    full_name = serializers.CharField(max_length=200, allow_blank=True, required=False)
+    phone = serializers.CharField(max_length=50, allow_blank=True, required=False)
+    affiliation = serializers.CharField(max_length=300, allow_blank=True, required=False)
+
+
 class CredentialsSerializer(serializers.Serializer):
     username = serializers.CharField(max_length=150)
     password = serializers.CharField(max_length=4096, trim_whitespace=False, style={"input_type": "password"})

@@ -1,7 +1,7 @@
 """Authentication and access actions: checking credentials, issuing tokens, managing grants.
 
-Public surface: ``authenticate_credentials``, ``issue_token``, ``create_grant``, ``update_grant``,
-``delete_grant``.
+Public surface: ``authenticate_credentials`` (``LoginLocked``), ``issue_token``, ``create_grant``, ``update_grant``,
+``delete_grant``, ``get_profile``, ``update_profile``.
 """
 
 from __future__ import annotations
@@ -12,19 +12,40 @@ from django.contrib.auth import authenticate
 from django.contrib.auth.models import Group
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
+from rest_framework import exceptions
 from rest_framework.authtoken.models import Token
 
 from file_project.errors import Conflict
 
-from . import audit
-from .models import AccessGrant, User
+from . import audit, lockout
+from .models import AccessGrant, User, UserProfile
+
+
+class LoginLocked(exceptions.Throttled):
+    default_code = "locked_out"
+
+    def __init__(self, wait: int) -> None:
+        super().__init__(
+            wait=wait,
+            detail=f"Too many failed sign-ins from here; try again in {wait} seconds.",
+            code="locked_out",
+        )
 
 
 def authenticate_credentials(request: HttpRequest, username: str, password: str) -> User | None:
-    """Return the active user these credentials belong to, or None."""
-    user = authenticate(request, username=username, password=password)
+    """Return the active user these credentials belong to, or None; raise ``LoginLocked`` (429)
+    while the username is locked out for this client address (``lockout``)."""
+    address = lockout.client_address(request)
+    wait = lockout.seconds_locked(username, address)
+    if wait:
+        raise LoginLocked(wait)
+    user = authenticate(request, username=username, password=password)  # a failure is counted by a signal
     if user is None or not user.is_active:
+        wait = lockout.seconds_locked(username, address)
+        if wait:
+            raise LoginLocked(wait)
         return None
+    lockout.clear(username, address)
     return user  # type: ignore[return-value]
 
 
@@ -97,3 +118,26 @@ def delete_grant(grant: AccessGrant, *, actor: Any) -> None:
     with transaction.atomic():
         audit.record(actor, "grant.delete", grant, project_id=grant.project_id, **_grant_details(grant))
         grant.delete()
+
+
+# --- personal data ---------------------------------------------------------------------------
+
+PROFILE_FIELDS = ("full_name", "phone", "affiliation")
+
+
+def get_profile(user: User) -> UserProfile:
+    profile, _ = UserProfile.objects.get_or_create(user=user)
+    return profile
+
+
+def update_profile(user: User, *, actor: Any, **changes: Any) -> UserProfile:
+    """Edit the encrypted profile; the audit trail names the fields changed, never their values."""
+    profile = get_profile(user)
+    changed = [f for f in PROFILE_FIELDS if f in changes and getattr(profile, f) != changes[f]]
+    for field in changed:
+        setattr(profile, field, changes[field])
+    if changed:
+        with transaction.atomic():
+            profile.save()
+            audit.record(actor, "user.profile_update", user, fields=changed)
+    return profile

@@ -10,7 +10,7 @@ from django.contrib.auth.signals import user_logged_in, user_logged_out, user_lo
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
-from . import audit
+from . import audit, lockout
 
 _ADMIN_ACTIONS = {ADDITION: "admin.add", CHANGE: "admin.change", DELETION: "admin.delete"}
 
@@ -18,6 +18,8 @@ _ADMIN_ACTIONS = {ADDITION: "admin.add", CHANGE: "admin.change", DELETION: "admi
 @receiver(user_logged_in, dispatch_uid="audit_login")
 def _logged_in(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
     audit.record(user, "auth.login", user)
+    if request is not None:
+        lockout.clear(user.get_username(), lockout.client_address(request))
 
 
 @receiver(user_logged_out, dispatch_uid="audit_logout")
@@ -28,7 +30,10 @@ def _logged_out(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
 
 @receiver(user_login_failed, dispatch_uid="audit_login_failed")
 def _login_failed(sender: Any, credentials: dict[str, Any], request: Any = None, **kwargs: Any) -> None:
-    audit.record(None, "auth.login_failed", username=str(credentials.get("username", ""))[:150])
+    username = str(credentials.get("username", ""))[:150]
+    audit.record(None, "auth.login_failed", username=username)
+    if request is not None and username:
+        lockout.register_failure(username, lockout.client_address(request))
 
 
 @receiver(post_save, sender=LogEntry, dispatch_uid="audit_admin")

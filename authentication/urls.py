@@ -14,6 +14,7 @@ auth_urlpatterns = [
     path("logout/", views.LogoutView.as_view(), name="auth-logout"),
     path("token/", views.TokenView.as_view(), name="auth-token"),
     path("me/", views.MeView.as_view(), name="auth-me"),
+    path("profile/", views.ProfileView.as_view(), name="auth-profile"),
 ]
 
 urlpatterns = [

@@ -28,6 +28,7 @@ from .serializers import (
     GrantSerializer,
     GrantUpdateSerializer,
     GroupRefSerializer,
+    ProfileSerializer,
     TokenSerializer,
     UserRefSerializer,
     UserSerializer,
@@ -65,6 +66,7 @@ class CsrfView(APIView):
 @method_decorator(csrf_protect, name="dispatch")
 class LoginView(APIView):
     permission_classes = [permissions.AllowAny]
+    throttle_scope = "auth"
 
     @extend_schema(request=CredentialsSerializer, responses=UserSerializer)
     def post(self, request: Request) -> Response:
@@ -85,6 +87,7 @@ class LogoutView(APIView):
 class TokenView(APIView):
     permission_classes = [permissions.AllowAny]
     authentication_classes: list = []
+    throttle_scope = "auth"
 
     @extend_schema(request=CredentialsSerializer, responses=TokenSerializer)
     def post(self, request: Request) -> Response:
@@ -98,6 +101,23 @@ class MeView(APIView):
     @extend_schema(responses=UserSerializer)
     def get(self, request: Request) -> Response:
         return Response(UserSerializer(request.user).data)
+
+
+class ProfileView(APIView):
+    """``GET/PATCH /api/auth/profile/``: the caller's own personal data (encrypted at rest)."""
+
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(responses=ProfileSerializer)
+    def get(self, request: Request) -> Response:
+        return Response(ProfileSerializer(services.get_profile(request.user)).data)
+
+    @extend_schema(request=ProfileSerializer, responses=ProfileSerializer)
+    def patch(self, request: Request) -> Response:
+        serializer = ProfileSerializer(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        profile = services.update_profile(request.user, actor=request.user, **serializer.validated_data)
+        return Response(ProfileSerializer(profile).data)
 
 
 class UserDirectoryView(APIView):
@@ -169,7 +189,7 @@ class AccessGrantViewSet(viewsets.ModelViewSet):
         mine = Q(subject_user=user) | Q(subject_group__user=user)
         managed = Q(project_id__in=managed_project_ids(user))
         object_type, object_id = self.request.query_params.get("object_type"), self.request.query_params.get("object")
-        if self.action == "list" and object_type and object_id and object_id.isdigit():
+        if self.action == "list" and object_type and object_id and object_id.isascii() and object_id.isdigit():
             target = resolve_target(user, object_type, int(object_id))
             if can(user, Action.MANAGE, target):
                 return grants.filter(**{f"{object_type}_id": target.pk, "object_type": object_type})

@@ -86,6 +86,7 @@ class PublishView(APIView):
     """Queue the publication of an ``.h5ad`` the caller may see; answers at once (202)."""
 
     permission_classes = [permissions.IsAuthenticated]
+    throttle_scope = "heavy"
 
     @extend_schema(request=PublishRequestSerializer, responses={202: PublishResponseSerializer})
     def post(self, request: Request) -> Response:
@@ -138,7 +139,7 @@ class StatusView(APIView):
     @extend_schema(responses=StatusSerializer)
     def get(self, request: Request) -> Response:
         file_id = request.query_params.get("file")
-        if file_id is not None and not file_id.isdigit():
+        if file_id is not None and not (file_id.isascii() and file_id.isdigit()):
             raise exceptions.ValidationError({"file": "A file id."})
         data = services.status_for(
             request.user,

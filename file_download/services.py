@@ -21,6 +21,7 @@ from django.utils.http import content_disposition_header, http_date, parse_http_
 from rest_framework import exceptions
 
 from authentication import audit
+from file_project import metrics
 from file_upload import storage
 from file_upload.models import File
 
@@ -42,6 +43,10 @@ class Unsatisfiable(Exception):
     pass
 
 
+def _digits(text: str) -> bool:
+    return text.isascii() and text.isdigit()
+
+
 def parse_range(header: str, size: int) -> list[ByteRange] | None:
     """Ranges of a ``Range`` header for a body of ``size`` bytes (RFC 9110 §14).
 
@@ -57,7 +62,8 @@ def parse_range(header: str, size: int) -> list[ByteRange] | None:
             continue
         first, dash, last = part.partition("-")
         first, last = first.strip(), last.strip()
-        if not dash or (first and not first.isdigit()) or (last and not last.isdigit()) or not (first or last):
+        # ASCII digits only: str.isdigit() also accepts "²" and friends, which int() refuses.
+        if not dash or (first and not _digits(first)) or (last and not _digits(last)) or not (first or last):
             return None
         if not first:  # suffix: the last N bytes
             count = int(last)
@@ -222,6 +228,7 @@ def serve_file(request: HttpRequest, file: File, *, actor: Any, via: str = "api"
     if signer is not None:
         details["signed_by"] = signer.get_username()
     audit.record(actor, "file.download", file, **details)
+    metrics.count_download(via, sum(r.length for r in ranges) if ranges else size)
 
     if settings.BIOFM_DOWNLOAD_ACCEL_PREFIX:
         # nginx serves the bytes (and the Range) from its internal location.

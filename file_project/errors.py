@@ -1,18 +1,23 @@
 """One error shape for the whole API: ``{"detail": str, "code": str, "errors"?: {field: [msg]}}``.
 
 ``api_exception_handler`` is DRF's exception handler; ``json_404``/``json_500`` replace Django's
-HTML error pages for paths under ``/api/`` so no client ever parses an HTML stack trace.
+HTML error pages for paths under ``/api/`` so no client ever parses an HTML stack trace, and
+``ApiExceptionMiddleware`` answers an unexpected exception under ``/api/`` with a JSON 500 even
+with ``BIOFM_DEBUG`` on (the traceback goes to the log, never to the client).
 """
 
 from __future__ import annotations
 
 import errno
+import logging
+import uuid
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.views.defaults import page_not_found, server_error
+from django.views.defaults import bad_request, page_not_found, permission_denied, server_error
 from rest_framework import exceptions, status
 from rest_framework.fields import get_error_detail
 from rest_framework.response import Response
@@ -109,6 +114,18 @@ def json_404(request: HttpRequest, exception: Exception | None = None) -> HttpRe
     return page_not_found(request, exception)  # type: ignore[arg-type]
 
 
+def json_400(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Bad request.", "code": "bad_request"}, status=400)
+    return bad_request(request, exception)  # type: ignore[arg-type]
+
+
+def json_403(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Permission denied.", "code": "permission_denied"}, status=403)
+    return permission_denied(request, exception)  # type: ignore[arg-type]
+
+
 def json_500(request: HttpRequest) -> HttpResponse:
     if request.path.startswith("/api/"):
         return JsonResponse({"detail": "Internal server error.", "code": "server_error"}, status=500)
@@ -123,3 +140,26 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     from django.views.csrf import csrf_failure as default_csrf_failure
 
     return default_csrf_failure(request, reason)
+
+
+log = logging.getLogger("biofm.errors")
+
+
+class ApiExceptionMiddleware:
+    """Unexpected exceptions under ``/api/`` become ``{"detail", "code": "server_error", "ref"}``
+    with status 500; the traceback is logged with the same ``ref`` for the operator."""
+
+    def __init__(self, get_response: Any) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not request.path.startswith("/api/"):
+            return None
+        if isinstance(exception, Http404 | DjangoPermissionDenied | SuspiciousOperation):
+            return None  # Django turns these into 404/403/400, which our handlers render as JSON
+        ref = uuid.uuid4().hex[:12]
+        log.error("unhandled error %s on %s %s", ref, request.method, request.path, exc_info=exception)
+        return JsonResponse({"detail": "Internal server error.", "code": "server_error", "ref": ref}, status=500)

@@ -70,6 +70,10 @@ def _secret_key() -> str:
 
 
 SECRET_KEY = _secret_key()
+# Field encryption keys (authentication/crypto.py): BIOFM_FIELD_KEY, else var/field_keys.
+from authentication.crypto import load_keys as _load_field_keys  # noqa: E402
+
+BIOFM_FIELD_KEYS, BIOFM_FIELD_KEY_SOURCE = _load_field_keys(DATA_DIR)
 DEBUG = env_bool("BIOFM_DEBUG")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("BIOFM_CSRF_TRUSTED_ORIGINS", "")
@@ -87,6 +91,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "django_prometheus",
     "authentication",
     "file_upload",
     "file_download",
@@ -96,7 +101,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "file_project.security.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -105,6 +112,8 @@ MIDDLEWARE = [
     "authentication.audit.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "file_project.errors.ApiExceptionMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "file_project.urls"
@@ -202,10 +211,36 @@ if BIOFM_HTTPS:
     SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
-    SECURE_HSTS_SECONDS = 31536000
+    SECURE_HSTS_SECONDS = env_int("BIOFM_HSTS_SECONDS", 31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = env_bool("BIOFM_HSTS_PRELOAD")
+SESSION_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# The cellxgene viewer is framed from our own origin; nobody else may frame us.
 X_FRAME_OPTIONS = "SAMEORIGIN"
+BIOFM_CSP = os.environ.get("BIOFM_CSP", "")  # empty: file_project.security.DEFAULT_CSP
+BIOFM_CSP_REPORT_ONLY = env_bool("BIOFM_CSP_REPORT_ONLY")
+
+# --- Abuse resistance -----------------------------------------------------------------------
+# Per-scope request rates ("N/sec|min|hour|day"; "off" disables a scope), counted per user or,
+# for anonymous callers, per client address. Views opt in by naming a scope.
+BIOFM_THROTTLE_RATES: dict[str, str | None] = {
+    scope: (None if rate.strip().lower() in {"", "off", "none"} else rate.strip())
+    for scope, rate in {
+        "auth": os.environ.get("BIOFM_THROTTLE_AUTH", "20/min"),  # login and token
+        "upload": os.environ.get("BIOFM_THROTTLE_UPLOAD", "600/hour"),  # new uploads (not tus PATCHes)
+        "heavy": os.environ.get("BIOFM_THROTTLE_HEAVY", "120/hour"),  # reparse, publish, imports, exports
+    }.items()
+}
+# Login lockout (authentication/lockout.py): failures per username and client address.
+BIOFM_LOGIN_LOCKOUT_THRESHOLD = env_int("BIOFM_LOGIN_LOCKOUT_THRESHOLD", 5)
+BIOFM_LOGIN_LOCKOUT_BASE_SECONDS = env_int("BIOFM_LOGIN_LOCKOUT_BASE_SECONDS", 60)
+BIOFM_LOGIN_LOCKOUT_MAX_SECONDS = env_int("BIOFM_LOGIN_LOCKOUT_MAX_SECONDS", 3600)
+AUTHENTICATION_BACKENDS = ["authentication.backends.LockoutModelBackend"]
+# Request bodies Django itself parses (JSON, forms; not file parts, which stream to disk).
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("BIOFM_MAX_REQUEST_BODY_BYTES", 2_621_440)
 
 # --- I18N ------------------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -240,10 +275,18 @@ BIOFM_UPLOAD_LEASE_SECONDS = env_int("BIOFM_UPLOAD_LEASE_SECONDS", 15)
 # "off" (leave it to the kernel, as nginx and tusd do).
 BIOFM_UPLOAD_FSYNC = os.environ.get("BIOFM_UPLOAD_FSYNC", "completion")
 BIOFM_USER_QUOTA_BYTES = env_int("BIOFM_USER_QUOTA_BYTES", 0)  # 0: no per-user quota
+# Retention: a trashed file is purged this many days after its deletion unless its project
+# sets retention_days. Purging may overwrite the bytes first (local spinning disks only: SSDs
+# and object stores keep old blocks or versions, so there it proves nothing).
+BIOFM_TRASH_RETENTION_DAYS = env_int("BIOFM_TRASH_RETENTION_DAYS", 30)
+BIOFM_PURGE_OVERWRITE_PASSES = env_int("BIOFM_PURGE_OVERWRITE_PASSES", 0)
+CELERY_BEAT_SCHEDULE["purge-trash"] = {"task": "file_upload.purge_trash", "schedule": 24 * 3600.0}
 BIOFM_SIGNED_URL_MAX_SECONDS = env_int("BIOFM_SIGNED_URL_MAX_SECONDS", 7 * 24 * 3600)
 # Behind nginx: answer downloads with X-Accel-Redirect to this internal location + storage key.
 BIOFM_DOWNLOAD_ACCEL_PREFIX = os.environ.get("BIOFM_DOWNLOAD_ACCEL_PREFIX", "")
 BIOFM_PORT = env_int("BIOFM_PORT", 8000)
+# Prometheus may scrape /metrics with "Authorization: Bearer <this>" (staff sessions/tokens always can).
+BIOFM_METRICS_TOKEN = os.environ.get("BIOFM_METRICS_TOKEN", "")
 
 # --- REST framework --------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -266,6 +309,9 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "file_project.pagination.StandardPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "file_project.errors.api_exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": ["file_project.throttling.ScopedThrottle"],
+    # Only the address our own proxy appended counts: anything earlier is the client's word.
+    "NUM_PROXIES": 1 if BIOFM_HTTPS else 0,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }

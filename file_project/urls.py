@@ -2,14 +2,17 @@
 
 from django.contrib import admin
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from authentication.urls import auth_urlpatterns as auth_urls
 from cellxgene_bridge import views as cellxgene_views
 
 from .health import healthz
+from .metrics import metrics_view
 from .spa import spa_index
 
+handler400 = "file_project.errors.json_400"
+handler403 = "file_project.errors.json_403"
 handler404 = "file_project.errors.json_404"
 handler500 = "file_project.errors.json_500"
 
@@ -23,17 +26,19 @@ api_patterns = [
     path("", include("file_upload.urls")),
     path("cellxgene/", include("cellxgene_bridge.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    # The split view serves its start-up script as a file: no inline script under the CSP.
+    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="swagger-ui"),
 ]
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("healthz/", healthz),
     path("admin/", admin.site.urls),
+    path("metrics", metrics_view, name="metrics"),
     path("api/", include(api_patterns)),
     # The cellxgene viewer behind our login (prefix stripped); /cellxgene-app is the SPA's page.
     path("cellxgene", cellxgene_views.redirect_to_slash),
     re_path(r"^cellxgene/(?P<path>.*)$", cellxgene_views.proxy, name="cellxgene-proxy"),
     # Anything under /api/ that matched nothing is a JSON 404, never the SPA.
-    re_path(r"^(?!api/|admin/|static/|healthz|cellxgene/|cellxgene$)(?P<path>.*)$", spa_index, name="spa"),
+    re_path(r"^(?!api/|admin/|static/|healthz|metrics$|cellxgene/|cellxgene$)(?P<path>.*)$", spa_index, name="spa"),
 ]

@@ -18,8 +18,17 @@ class ProjectGroupInline(admin.TabularInline):
 
 @admin.register(Project)
 class ProjectAdmin(admin.ModelAdmin):
-    list_display = ["name", "owner", "access_level", "retention_days", "created_at", "updated_at"]
-    list_filter = ["access_level", "created_at"]
+    list_display = [
+        "name",
+        "owner",
+        "access_level",
+        "holds_human_data",
+        "retention_days",
+        "quota_bytes",
+        "created_at",
+        "updated_at",
+    ]
+    list_filter = ["access_level", "holds_human_data", "created_at"]
     search_fields = ["name", "description", "owner__username"]
     autocomplete_fields = ["owner"]
     inlines = [ProjectMemberInline, ProjectGroupInline]

@@ -16,7 +16,7 @@ def _parent_filter(field: str):
     def apply(queryset: QuerySet, name: str, value: str) -> QuerySet:
         if value.lower() in {"null", "none", "root"}:
             return queryset.filter(**{f"{field}__isnull": True})
-        if not value.isdigit():
+        if not (value.isascii() and value.isdigit()):
             raise ValidationError({name: ["Expected a folder id or “null”."]})
         return queryset.filter(**{f"{field}_id": int(value)})
 

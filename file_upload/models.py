@@ -9,6 +9,8 @@ from django.contrib.auth.models import Group
 from django.db import models
 from django.db.models import Q
 
+from authentication.fields import EncryptedTextField
+
 from .metadata import TEXT_FIELD_MAX_LENGTH as TEXT_MAX
 from .metadata import Vocabulary, choices_for
 from .validators import validate_bioproject, validate_biosample, validate_object_name, validate_sra
@@ -41,6 +43,10 @@ class Project(models.Model):
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="owned_projects")
     access_level = models.CharField(max_length=16, choices=AccessLevel.choices, default=AccessLevel.INTERNAL)
     retention_days = models.PositiveIntegerField(null=True, blank=True)
+    # Patient-derived data: uploads need a confirmation of consent / de-identification (GDPR, HIPAA).
+    holds_human_data = models.BooleanField(default=False)
+    # Bytes of live files plus uploads in progress the project may hold (null: no limit).
+    quota_bytes = models.PositiveBigIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -172,6 +178,11 @@ class File(models.Model):
     bioproject_accession = models.CharField(max_length=32, blank=True, default="", validators=[validate_bioproject])
     biosample_accession = models.CharField(max_length=32, blank=True, default="", validators=[validate_biosample])
     sra_accession = models.CharField(max_length=32, blank=True, default="", validators=[validate_sra])
+
+    # Sensitive, encrypted at rest and never searchable: free-text notes, and the identifier that
+    # ties a sample to a person (patient/donor id, MRN). ``sample_id`` stays a plain lab code.
+    notes = EncryptedTextField(blank=True, default="")
+    donor_id = EncryptedTextField(blank=True, default="", verbose_name="donor / patient identifier")
 
     stats = models.JSONField(default=dict, blank=True)
     parse_status = models.CharField(max_length=16, choices=ParseStatus.choices, default=ParseStatus.PENDING)

@@ -11,7 +11,8 @@ from authentication.permissions import project_role
 from . import services
 from .metadata import METADATA_FIELD_NAMES, METADATA_FIELDS
 from .models import File, Folder, Project, ProjectGroup, ProjectMember, Role
-from .validators import validate_object_name
+from .privacy import privacy_hints
+from .validators import normalise_name, validate_object_name
 
 
 class NameField(serializers.CharField):
@@ -22,6 +23,9 @@ class NameField(serializers.CharField):
         kwargs.setdefault("trim_whitespace", False)
         super().__init__(**kwargs)
         self.validators.append(validate_object_name)
+
+    def to_internal_value(self, data: Any) -> str:
+        return normalise_name(super().to_internal_value(data))
 
 
 class TagsField(serializers.ListField):
@@ -58,6 +62,8 @@ class ProjectSerializer(serializers.ModelSerializer):
             "owner",
             "access_level",
             "retention_days",
+            "holds_human_data",
+            "quota_bytes",
             "my_role",
             "file_count",
             "total_size",
@@ -117,6 +123,7 @@ class FileSerializer(serializers.ModelSerializer):
     tags = TagsField(required=False)
     owner = serializers.SlugRelatedField(slug_field="username", read_only=True)
     download_url = serializers.SerializerMethodField()
+    privacy_hints = serializers.SerializerMethodField()
 
     class Meta:
         model = File
@@ -141,9 +148,13 @@ class FileSerializer(serializers.ModelSerializer):
             "created_at",
             "updated_at",
             "download_url",
+            "notes",
+            "donor_id",
+            "privacy_hints",
             *METADATA_FIELD_NAMES,
         ]
         read_only_fields = [
+            "privacy_hints",
             "id",
             "project",
             "folder",
@@ -166,6 +177,57 @@ class FileSerializer(serializers.ModelSerializer):
     def get_download_url(self, file: File) -> str:
         return f"/api/files/{file.id}/download/"
 
+    def get_privacy_hints(self, file: File) -> list[dict[str, str]]:
+        """Values that look like personal data (e-mail, birth date, MRN, a person's name)."""
+        metadata = {field: getattr(file, field) for field in METADATA_FIELD_NAMES}
+        return privacy_hints(file.name, metadata, description=file.description, tags=file.tags)
+
+    def to_representation(self, file: File) -> dict[str, Any]:
+        data = super().to_representation(file)
+        if not self._shows_sensitive(file):
+            for field in services.SENSITIVE_FILE_FIELDS:
+                data[field] = None
+        return data
+
+    def _shows_sensitive(self, file: File) -> bool:
+        """Encrypted fields appear on the detail view, to the file's owner and its editors only."""
+        request = self.context.get("request")
+        if not self.context.get("detail") or request is None or not request.user.is_authenticated:
+            return False
+        from authentication.permissions import Action, can
+
+        return file.owner_id == request.user.id or can(request.user, Action.EDIT, file)
+
+
+class TrashedFileSerializer(serializers.ModelSerializer):
+    """A file in the trash: what it was, when it went, and when it will be purged."""
+
+    owner = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    project_name = serializers.CharField(source="project.name", read_only=True)
+    purge_after = serializers.SerializerMethodField()
+
+    class Meta:
+        model = File
+        fields = [
+            "id",
+            "project",
+            "project_name",
+            "folder",
+            "name",
+            "size",
+            "sha256",
+            "owner",
+            "deleted_at",
+            "purge_after",
+        ]
+        read_only_fields = fields
+
+    def get_purge_after(self, file: File) -> str | None:
+        from .retention import purge_deadline
+
+        deadline = purge_deadline(file)
+        return deadline.isoformat() if deadline else None
+
 
 class FileUploadSerializer(serializers.ModelSerializer):
     """Fields of the one-shot multipart upload; the file itself is checked by the view."""
@@ -175,10 +237,23 @@ class FileUploadSerializer(serializers.ModelSerializer):
     tags = TagsField(required=False)
     project = serializers.PrimaryKeyRelatedField(queryset=Project.objects.all())
     folder = serializers.PrimaryKeyRelatedField(queryset=Folder.objects.all(), required=False, allow_null=True)
+    consent_confirmed = serializers.BooleanField(
+        required=False, default=False, help_text="Required for projects holding human data."
+    )
 
     class Meta:
         model = File
-        fields = ["file", "project", "folder", "name", "description", "tags", "access_level", *METADATA_FIELD_NAMES]
+        fields = [
+            "file",
+            "project",
+            "folder",
+            "name",
+            "description",
+            "tags",
+            "access_level",
+            "consent_confirmed",
+            *METADATA_FIELD_NAMES,
+        ]
         validators: list = []
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -186,6 +261,21 @@ class FileUploadSerializer(serializers.ModelSerializer):
         if folder is not None and folder.project_id != attrs["project"].id:
             raise serializers.ValidationError({"folder": ["The folder belongs to another project."]})
         return attrs
+
+
+class PrivacyCheckSerializer(serializers.Serializer):
+    """What an upload dialog is about to send: checked for personal data before it is stored."""
+
+    name = serializers.CharField(required=False, allow_blank=True, max_length=1024)
+    description = serializers.CharField(required=False, allow_blank=True, max_length=10000)
+    tags = serializers.ListField(child=serializers.CharField(max_length=64), required=False, max_length=100)
+    metadata = serializers.DictField(child=serializers.CharField(allow_blank=True, max_length=1000), required=False)
+
+
+class PrivacyHintSerializer(serializers.Serializer):
+    field = serializers.CharField()
+    kind = serializers.ChoiceField(choices=["email", "mrn", "date_of_birth", "person_name"])
+    message = serializers.CharField()
 
 
 class MetadataFieldSerializer(serializers.Serializer):

@@ -27,6 +27,7 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from authentication import audit
+from file_project import metrics
 from file_project.errors import Conflict
 
 from . import storage
@@ -44,7 +45,7 @@ from .models import (
 )
 from .parsers import autofill, registry
 from .parsers.base import Budget, ParseError, budget_scope
-from .validators import validate_object_name
+from .validators import normalise_name, validate_object_name
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,8 @@ log = logging.getLogger(__name__)
 # --- access levels ---------------------------------------------------------------------------
 
 REFRESH_CHUNK = 5000
+# Encrypted at rest; shown only to editors on the detail view, never copied into the audit trail.
+SENSITIVE_FILE_FIELDS = frozenset({"notes", "donor_id"})
 
 
 def effective_level(project: Project, folder: Folder | None, own_level: str) -> str:
@@ -140,6 +143,8 @@ def create_project(
     description: str = "",
     access_level: str = AccessLevel.INTERNAL,
     retention_days: int | None = None,
+    quota_bytes: int | None = None,
+    holds_human_data: bool = False,
 ) -> Project:
     try:
         with transaction.atomic():
@@ -149,6 +154,8 @@ def create_project(
                 description=description,
                 access_level=access_level,
                 retention_days=retention_days,
+                quota_bytes=quota_bytes,
+                holds_human_data=holds_human_data,
             )
             audit.record(owner, "project.create", project, access_level=access_level)
     except IntegrityError as exc:
@@ -246,6 +253,7 @@ def create_folder(
     parent: Folder | None = None,
     access_level: str = NodeAccessLevel.INHERIT,
 ) -> Folder:
+    name = normalise_name(name)
     validate_object_name(name)
     _check_parent(project, parent)
     try:
@@ -277,6 +285,7 @@ def update_folder(folder: Folder, *, actor: Any, **changes: Any) -> Folder:
     """Rename, move (``parent``) or change the level of a folder; keeps the subtree consistent."""
     new_parent = changes.get("parent", folder.parent)
     if "name" in changes:
+        changes["name"] = normalise_name(changes["name"])
         validate_object_name(changes["name"])
     if new_parent is not None:
         _check_parent(folder.project, new_parent)
@@ -362,6 +371,7 @@ def store_file(
     (moved into place, not copied). A multipart upload that ``HashingFileUploadHandler`` already
     wrote and hashed counts as the second kind.
     """
+    name = normalise_name(name)
     validate_object_name(name)
     if folder is not None and folder.project_id != project.id:
         raise ValidationError({"folder": ["The folder belongs to another project."]})
@@ -401,6 +411,7 @@ def store_file(
                 owner, "file.upload", file, size=file.size, sha256=file.sha256, method=upload_method, metadata=metadata
             )
             transaction.on_commit(lambda: _enqueue_parse(file.id))
+            transaction.on_commit(lambda: metrics.count_upload(upload_method, file.size))
             if not file.md5:
                 transaction.on_commit(lambda: _enqueue_checksums(file.id))
     except IntegrityError as exc:
@@ -453,12 +464,16 @@ def fill_checksums(file_id: int) -> File | None:
 
 def update_file(file: File, *, actor: Any, **changes: Any) -> File:
     """Edit metadata, tags, description, name or level of a file."""
+    if "name" in changes:
+        changes["name"] = normalise_name(changes["name"])
     if "name" in changes and changes["name"] != file.name:
         validate_object_name(changes["name"])
         _check_name_free(file.project, file.folder, changes["name"], exclude_id=file.id)
     if "tags" in changes:
         changes["tags"] = normalise_tags(changes["tags"])
     diff = _changes(file, changes)
+    for field in SENSITIVE_FILE_FIELDS & set(diff):
+        diff[field] = ["(encrypted)", "(encrypted)"]  # the audit trail is not encrypted
     for field, value in changes.items():
         setattr(file, field, value)
     if "access_level" in changes:

@@ -27,3 +27,10 @@ def fill_checksums_task(file_id: int) -> str | None:
 @shared_task(name="file_upload.sweep_stale_parses")
 def sweep_stale_parses_task() -> list[int]:
     return services.requeue_stale_parses()
+
+
+@shared_task(name="file_upload.purge_trash")
+def purge_trash_task() -> int:
+    from . import retention
+
+    return len(retention.purge_expired())

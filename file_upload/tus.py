@@ -48,7 +48,7 @@ def _int_header(request: Request, name: str, *, required: bool = False) -> int |
         if required:
             raise exceptions.ValidationError({name: ["This header is required."]})
         return None
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit()):  # "²".isdigit() is True, and int() refuses it
         raise exceptions.ValidationError({name: ["Expected a non-negative integer."]})
     return int(raw)
 
@@ -108,7 +108,7 @@ class TusView(APIView):
     @staticmethod
     def body_length(request: Request) -> int | None:
         raw = request.META.get("CONTENT_LENGTH") or ""
-        if raw.isdigit():
+        if raw.isascii() and raw.isdigit():
             return int(raw)
         if "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
             return None
@@ -122,6 +122,8 @@ class TusView(APIView):
 
 class UploadCollectionView(TusView):
     """``POST /api/uploads/`` creates an upload (optionally with its first bytes)."""
+
+    throttle_scopes = {"POST": "upload"}
 
     @extend_schema(request=None, responses={201: None})
     def post(self, request: Request) -> Response:
@@ -167,9 +169,9 @@ class UploadCollectionView(TusView):
     def _target(request: Request, metadata: dict[str, str]) -> tuple[Project, Folder | None]:
         """The project/folder named in the metadata, if the user may upload there (404/403)."""
         project_id, folder_id = metadata.get("project", ""), metadata.get("folder", "")
-        if not project_id.isdigit():
+        if not (project_id.isascii() and project_id.isdigit()):
             raise exceptions.ValidationError({"project": ["Upload-Metadata needs “project” (a project id)."]})
-        if folder_id and not folder_id.isdigit():
+        if folder_id and not (folder_id.isascii() and folder_id.isdigit()):
             raise exceptions.ValidationError({"folder": ["“folder” must be a folder id."]})
         project = Project.objects.filter(id=int(project_id)).first()
         folder = Folder.objects.filter(id=int(folder_id)).first() if folder_id else None

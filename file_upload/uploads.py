@@ -43,7 +43,8 @@ from file_project.errors import Conflict, InsufficientStorage, PayloadTooLarge, 
 
 from . import services, storage
 from .models import File, Folder, Project, Upload, UploadMethod, UploadState
-from .validators import validate_object_name
+from .privacy import require_consent
+from .validators import normalise_name, validate_object_name
 
 log = logging.getLogger(__name__)
 
@@ -146,9 +147,12 @@ def part_path(upload: Upload) -> Path:
     return part_dir() / f"{upload.id}.part"
 
 
-def check_quota(user: Any, extra_bytes: int) -> None:
+def check_quota(user: Any, extra_bytes: int, project: Project | None = None) -> None:
     """413 when the user's stored files plus active uploads plus ``extra_bytes`` exceed
-    ``BIOFM_USER_QUOTA_BYTES`` (0 = no quota)."""
+    ``BIOFM_USER_QUOTA_BYTES`` (0 = no quota), or the same for the project exceeds its
+    ``quota_bytes`` (null = no quota)."""
+    if project is not None and project.quota_bytes is not None:
+        _check_project_quota(project, extra_bytes)
     quota = settings.BIOFM_USER_QUOTA_BYTES
     if not quota:
         return
@@ -162,6 +166,23 @@ def check_quota(user: Any, extra_bytes: int) -> None:
     if stored + pending + extra_bytes > quota:
         raise PayloadTooLarge(
             f"This would exceed your storage quota of {quota} bytes ({stored + pending} in use or on the way).",
+            code="quota_exceeded",
+        )
+
+
+def _check_project_quota(project: Project, extra_bytes: int) -> None:
+    quota = project.quota_bytes or 0
+    stored = File.objects.alive().filter(project=project).aggregate(total=Sum("size"))["total"] or 0
+    pending = (
+        Upload.objects.filter(project=project, state=UploadState.ACTIVE, length__isnull=False).aggregate(
+            total=Sum("length")
+        )["total"]
+        or 0
+    )
+    if stored + pending + extra_bytes > quota:
+        raise PayloadTooLarge(
+            f"This would exceed the project's storage quota of {quota} bytes "
+            f"({stored + pending} in use or on the way).",
             code="quota_exceeded",
         )
 
@@ -192,7 +213,7 @@ def create_upload(
     metadata: dict[str, str],
 ) -> Upload:
     """Validate the target and metadata (the caller has checked the user may upload there)."""
-    filename = metadata.get("filename") or metadata.get("name") or ""
+    filename = normalise_name(metadata.get("filename") or metadata.get("name") or "")
     try:
         validate_object_name(filename)
     except ValidationError as exc:
@@ -202,9 +223,11 @@ def create_upload(
     _expected_checksum(metadata.get("checksum", ""))
     if length is not None:
         _check_length(length)
-        check_quota(owner, length)
+        check_quota(owner, length, project)
     if File.objects.alive().filter(project=project, folder=folder, name=filename).exists():
         raise Conflict(f"A file named “{filename}” already exists in this folder.", code="name_conflict")
+    consent = metadata.get("consent", "").strip().lower() in {"confirmed", "yes", "true", "1"}
+    require_consent(owner, project, consent, via="tus", name=filename)
     upload = Upload(
         owner=owner,
         project=project,
@@ -367,7 +390,7 @@ def append_chunk(
                 raise exceptions.ValidationError({"Upload-Length": ["The length is already set and cannot change."]})
             if upload.length is None:
                 _check_length(declared_length)
-                check_quota(owner, declared_length)
+                check_quota(owner, declared_length, upload.project)
                 upload.length = declared_length
         if offset != upload.offset:
             raise OffsetMismatch(f"The upload is at offset {upload.offset}, not {offset}.")

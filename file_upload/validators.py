@@ -11,6 +11,12 @@ from django.core.validators import RegexValidator
 MAX_NAME_BYTES = 255
 
 
+def normalise_name(name: str) -> str:
+    """Unicode NFC, so "é" typed on macOS (decomposed) and on Linux (composed) is one name: two
+    files that look the same can never sit side by side, and lookups by name agree."""
+    return unicodedata.normalize("NFC", name) if isinstance(name, str) else name
+
+
 def validate_object_name(name: str) -> None:
     """Reject names that could escape a folder or break other tools: ``/``, ``\\``, ``..``,
     control characters, surrounding whitespace, and more than 255 bytes of UTF-8."""

@@ -3,17 +3,22 @@ lookup goes through ``authentication.permissions`` and every write through ``ser
 
 from __future__ import annotations
 
+import csv
+from datetime import UTC, datetime, time
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
-from django.http import Http404
+from django.http import Http404, StreamingHttpResponse
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import permissions, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.generics import get_object_or_404
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -24,22 +29,28 @@ from authentication.permissions import (
     can,
     explain_access,
     is_visible,
+    managed_project_ids,
+    trashed_files,
     visible_files,
     visible_folders,
     visible_projects,
 )
 from file_project.errors import PayloadTooLarge
 
-from . import services
+from . import retention, services, uploads
 from .filters import FileFilterSet, FolderFilterSet, ProjectFilterSet
 from .metadata import METADATA_FIELD_NAMES
 from .models import File, Folder, Project, UploadMethod
+from .privacy import privacy_hints, require_consent
 from .serializers import (
     FileSerializer,
     FileUploadSerializer,
     FolderSerializer,
     MemberSerializer,
+    PrivacyCheckSerializer,
+    PrivacyHintSerializer,
     ProjectSerializer,
+    TrashedFileSerializer,
     metadata_fields_payload,
     project_members,
 )
@@ -79,6 +90,7 @@ class AccessExplanationMixin:
 
 class ProjectViewSet(AccessExplanationMixin, viewsets.ModelViewSet):
     serializer_class = ProjectSerializer
+    throttle_scopes = {"download_report": "heavy"}
     filterset_class = ProjectFilterSet
     ordering_fields = ["name", "created_at", "updated_at"]
 
@@ -92,15 +104,25 @@ class ProjectViewSet(AccessExplanationMixin, viewsets.ModelViewSet):
         )
 
     def perform_create(self, serializer: ProjectSerializer) -> None:
+        self._require_staff_for_quota(serializer)
         serializer.instance = services.create_project(owner=self.request.user, **serializer.validated_data)
 
     def perform_update(self, serializer: ProjectSerializer) -> None:
         require(self.request.user, Action.MANAGE, serializer.instance)
+        self._require_staff_for_quota(serializer)
         services.update_project(serializer.instance, actor=self.request.user, **serializer.validated_data)
 
     def perform_destroy(self, instance: Project) -> None:
         require(self.request.user, Action.MANAGE, instance)
         services.delete_project(instance, actor=self.request.user)
+
+    def _require_staff_for_quota(self, serializer: ProjectSerializer) -> None:
+        """A project's managers choose its retention; only staff set its storage quota."""
+        user = self.request.user
+        current = serializer.instance.quota_bytes if serializer.instance else None
+        wanted = serializer.validated_data.get("quota_bytes", current)
+        if wanted != current and not (user.is_staff or user.is_superuser):
+            raise PermissionDenied("Only staff can set a project's storage quota.")
 
     @extend_schema(methods=["get"], responses=MemberSerializer(many=True), parameters=[OpenApiParameter("kind", str)])
     @extend_schema(methods=["post"], request=MemberSerializer, responses=MemberSerializer)
@@ -131,6 +153,36 @@ class ProjectViewSet(AccessExplanationMixin, viewsets.ModelViewSet):
         return Response(
             MemberSerializer(member).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
         )
+
+    @extend_schema(
+        parameters=[OpenApiParameter("since", str), OpenApiParameter("until", str)],
+        responses={(200, "text/csv"): str},
+    )
+    @action(detail=True, methods=["get"], url_path="download-report")
+    def download_report(self, request: Request, pk: str | None = None) -> StreamingHttpResponse:
+        """Every download of the project's files and every signed link made, as CSV (managers)."""
+        from file_download.reports import download_report
+
+        project = self.get_object()
+        require(request.user, Action.MANAGE, project)
+        bounds = {}
+        for name in ("since", "until"):
+            raw = request.query_params.get(name, "").strip()
+            if raw:
+                value = parse_datetime(raw) or (parse_date(raw) and datetime.combine(parse_date(raw), time.min))
+                if not value:
+                    raise ValidationError({name: ["Expected an ISO date or date-time."]})
+                bounds[name] = value if timezone.is_aware(value) else timezone.make_aware(value, UTC)
+        writer = csv.writer(_Echo())
+        rows = download_report(project, actor=request.user, **bounds)
+        response = StreamingHttpResponse((writer.writerow(row) for row in rows), content_type="text/csv")
+        response["Content-Disposition"] = f'attachment; filename="downloads-project-{project.id}.csv"'
+        return response
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
 
 
 class FolderViewSet(AccessExplanationMixin, viewsets.ModelViewSet):
@@ -171,14 +223,18 @@ class FileViewSet(AccessExplanationMixin, viewsets.ModelViewSet):
     ordering_fields = ["name", "size", "created_at", "updated_at"]
     parser_classes = [JSONParser, MultiPartParser, FormParser]
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    throttle_scopes = {"create": "upload", "reparse": "heavy"}
 
     def get_queryset(self) -> QuerySet[File]:
         return visible_files(self.request.user).select_related("owner", "project", "folder")
 
+    def get_serializer_context(self) -> dict[str, Any]:
+        return {**super().get_serializer_context(), "detail": self.action in {"retrieve", "partial_update"}}
+
     @extend_schema(request={"multipart/form-data": FileUploadSerializer}, responses={201: FileSerializer})
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         limit = request._request.META.get("CONTENT_LENGTH") or "0"
-        if limit.isdigit() and int(limit) > settings.BIOFM_MAX_UPLOAD_BYTES + 64 * 1024:
+        if limit.isascii() and limit.isdigit() and int(limit) > settings.BIOFM_MAX_UPLOAD_BYTES + 64 * 1024:
             raise PayloadTooLarge(f"Uploads are limited to {settings.BIOFM_MAX_UPLOAD_BYTES} bytes.")
         data = request.data
         if getattr(request._request, "biofm_upload_too_large", False):
@@ -189,9 +245,11 @@ class FileViewSet(AccessExplanationMixin, viewsets.ModelViewSet):
         upload = values.pop("file")
         project, folder = values.pop("project"), values.pop("folder", None)
         require_target(request.user, project, folder)
+        uploads.check_quota(request.user, upload.size, project)
         name = values.pop("name", None) or upload.name
         if not name:
             raise ValidationError({"name": ["The upload has no file name; give one in “name”."]})
+        require_consent(request.user, project, values.pop("consent_confirmed", False), via="multipart", name=name)
         via_browser = request.successful_authenticator.__class__.__name__ == "SessionAuthentication"
         file = services.store_file(
             project=project,
@@ -225,6 +283,51 @@ class FileViewSet(AccessExplanationMixin, viewsets.ModelViewSet):
         require(request.user, Action.EDIT, file)
         file = services.request_reparse(file, request.user)
         return Response(FileSerializer(file, context={"request": request}).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(request=PrivacyCheckSerializer, responses={200: PrivacyHintSerializer(many=True)})
+    @action(detail=False, methods=["post"], url_path="privacy-check", parser_classes=[JSONParser])
+    def privacy_check(self, request: Request) -> Response:
+        """Warn before an upload when a name or value looks like personal data (nothing stored)."""
+        serializer = PrivacyCheckSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        metadata = {k: v for k, v in data.get("metadata", {}).items() if k in METADATA_FIELD_NAMES}
+        hints = privacy_hints(
+            data.get("name", ""), metadata, description=data.get("description", ""), tags=data.get("tags", [])
+        )
+        return Response(hints)
+
+    @extend_schema(request=None, responses={200: FileSerializer})
+    @action(detail=True, methods=["post"])
+    def restore(self, request: Request, pk: str | None = None) -> Response:
+        """Take a file out of the trash (its owner, the project's managers, staff; others 404)."""
+        file = get_object_or_404(trashed_files(request.user).select_related("project", "folder"), pk=pk)
+        file = retention.restore_file(file, actor=request.user)
+        return Response(FileSerializer(file, context={"request": request}).data)
+
+
+class TrashViewSet(viewsets.ReadOnlyModelViewSet):
+    """Soft-deleted files the user may restore: owners see theirs, managers their projects',
+    staff all. ``POST trash/<id>/purge/`` erases one now (managers and staff)."""
+
+    serializer_class = TrashedFileSerializer
+    permission_classes = [permissions.IsAuthenticated]
+    throttle_scopes = {"purge": "heavy"}
+    filterset_fields = ["project"]
+    ordering_fields = ["deleted_at", "name", "size"]
+
+    def get_queryset(self) -> QuerySet[File]:
+        return trashed_files(self.request.user).select_related("owner", "project").order_by("-deleted_at", "-id")
+
+    @extend_schema(request=None, responses={204: None})
+    @action(detail=True, methods=["post"])
+    def purge(self, request: Request, pk: str | None = None) -> Response:
+        file = self.get_object()
+        user = request.user
+        if not (user.is_staff or user.is_superuser or managed_project_ids(user).filter(id=file.project_id).exists()):
+            raise PermissionDenied("Only the project's managers and staff can purge a file before its time.")
+        retention.purge_file(file, actor=user, reason="manual")
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class MetadataFieldsView(APIView):

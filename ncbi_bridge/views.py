@@ -75,6 +75,7 @@ class NcbiPreviewView(APIView):
 
 class NcbiImportView(APIView):
     permission_classes = [IsAuthenticated]
+    throttle_scope = "heavy"
 
     @extend_schema(
         request=NcbiImportRequestSerializer,

@@ -51,7 +51,10 @@ class GunicornServer:
             "BIOFM_DATA_DIR": str(data_dir),
             "BIOFM_LOG_DIR": str(data_dir / "logs"),
             "SECRET_KEY": settings.SECRET_KEY,
+            "BIOFM_FIELD_KEY": ",".join(settings.BIOFM_FIELD_KEYS),
             "BIOFM_PORT": str(self.port),
+            # Browser tests sign in many times a minute from one address.
+            "BIOFM_THROTTLE_AUTH": "off",
             **(extra_env or {}),
         }
         self.proc: subprocess.Popen | None = None

@@ -59,6 +59,9 @@ def new_page(request, server):
 
         try:
             yield make
+            # A Content-Security-Policy violation is a broken feature even when the test passes.
+            violations = [line for line in console if "Content Security Policy" in line]
+            assert not violations, "the page broke the Content-Security-Policy:\n" + "\n".join(violations)
         finally:
             report = getattr(request.node, "rep_call", None)
             if report is not None and report.failed:

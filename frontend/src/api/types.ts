@@ -33,6 +33,9 @@ export interface Project {
   owner: string
   access_level: AccessLevel
   retention_days: number | null
+  /** Patient-derived data: uploads ask for a confirmation of consent / de-identification. */
+  holds_human_data?: boolean
+  quota_bytes?: number | null
   my_role: ProjectRole | null
   file_count: number
   total_size: number

@@ -169,6 +169,15 @@ describe('uploads store (tus)', () => {
     expect(FakeUpload.instances[0].options.metadata).not.toHaveProperty('folder')
   })
 
+  it('sends the consent confirmation only when the uploader gave it', async () => {
+    const uploads = useUploadsStore()
+    uploads.enqueue(files(1), 1, null, 'Clinic', true)
+    uploads.enqueue(files(1), 2, null, 'Plain')
+    await flushPromises()
+    expect(FakeUpload.instances[0].options.metadata).toMatchObject({ consent: 'confirmed' })
+    expect(FakeUpload.instances[1].options.metadata).not.toHaveProperty('consent')
+  })
+
   it('tracks progress, then asks the server for the stored file and its checksums', async () => {
     const { calls } = mockFetch({
       ...statusRoutes(),

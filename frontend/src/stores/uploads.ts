@@ -52,6 +52,8 @@ export interface UploadItem {
   /** Whether the browser still holds the file (so the upload can go on or be tried again). */
   hasFile: boolean
   result: DataFile | null
+  /** The uploader confirmed consent / de-identification (projects holding human data). */
+  consent?: boolean
 }
 
 /** How many files go up at once; more only splits the same bandwidth. */
@@ -366,6 +368,7 @@ export const useUploadsStore = defineStore('uploads', () => {
     projectId: number,
     folderId: number | null,
     target = '',
+    consent = false,
   ): void {
     for (const file of fileList) {
       const entry = newItem({
@@ -376,6 +379,7 @@ export const useUploadsStore = defineStore('uploads', () => {
         folderId,
         target,
         hasFile: true,
+        consent,
       })
       files.set(entry.id, file)
       items.value.push(entry)
@@ -401,6 +405,7 @@ export const useUploadsStore = defineStore('uploads', () => {
       filetype: file.type || 'application/octet-stream',
     }
     if (entry.folderId != null) metadata.folder = String(entry.folderId)
+    if (entry.consent) metadata.consent = 'confirmed'
     return {
       endpoint: uploadsApi.tusEndpoint(),
       uploadUrl: entry.uploadUrl,
@@ -680,6 +685,7 @@ export const useUploadsStore = defineStore('uploads', () => {
     projectId: number,
     folderId: number | null,
     target = '',
+    consent = false,
   ): Promise<void> {
     const folders = new Map<string, Promise<number | null>>([['', Promise.resolve(folderId)]])
     function folderFor(dirs: string[]): Promise<number | null> {
@@ -701,7 +707,7 @@ export const useUploadsStore = defineStore('uploads', () => {
       try {
         const id = await folderFor(dirs)
         if (dirs.length) createdAny = true
-        enqueue([file], projectId, id, label)
+        enqueue([file], projectId, id, label, consent)
       } catch (err) {
         items.value.push(
           newItem({

@@ -134,6 +134,42 @@ describe('WorkspaceView', () => {
     wrapper.unmount()
   })
 
+  it('asks for consent before uploading into a project holding human data', async () => {
+    mockFetch({
+      'GET /api/projects/1/': { body: project({ holds_human_data: true }) },
+      'GET /api/folders/10/': { body: folder() },
+      'GET /api/folders/': { body: page([]) },
+      'GET /api/files/': { body: page([]) },
+    })
+    const { wrapper } = await mountAt('/projects/1/folders/10')
+    const uploads = useUploadsStore()
+    const drop = () =>
+      wrapper.find('.workspace').trigger('drop', {
+        dataTransfer: { files: [new File(['ACGT'], 'p.fa')], types: ['Files'] },
+      })
+    await drop()
+    await flushPromises()
+    expect(document.body.textContent).toContain('GDPR and HIPAA')
+    ;(document.querySelector('.el-message-box__btns button') as HTMLButtonElement).click()
+    await flushPromises()
+    expect(uploads.items).toHaveLength(0) // cancelled: nothing queued
+
+    await drop()
+    await flushPromises()
+    const buttons = [
+      ...document.querySelectorAll('.el-message-box__btns button'),
+    ] as HTMLButtonElement[]
+    // the newest box (the cancelled one may still be fading out)
+    buttons
+      .filter((b) => b.textContent?.includes('I confirm'))
+      .at(-1)!
+      .click()
+    await flushPromises()
+    await vi.waitFor(() => expect(uploads.items).toHaveLength(1))
+    expect(tusMock.FakeUpload.instances[0].options.metadata).toMatchObject({ consent: 'confirmed' })
+    wrapper.unmount()
+  })
+
   it('re-creates a dropped folder under the current folder and uploads into it', async () => {
     const posted: unknown[] = []
     mockFetch({
