@@ -94,6 +94,10 @@ def derived_paths(file: File) -> list[Path]:
     if cellxgene_dir.is_dir():
         paths += sorted(cellxgene_dir.glob(f"{file.id}__*.h5ad"))
         paths += sorted(cellxgene_dir.glob(f".{file.id}__*.tmp"))  # a publication cut short
+    # Cell embeddings computed by the h5ad_vis analysis (ml_interface), kept beside the store.
+    ml_dir = Path(settings.FILES_DIR).parent / "ml"
+    if ml_dir.is_dir():
+        paths += sorted(ml_dir.glob(f"cells-{file.id}-*.npz"))
     from cellxgene_bridge.models import Publication, Viewer
 
     for data_path in [

@@ -5,8 +5,10 @@ from __future__ import annotations
 import hashlib
 import os
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.core.management import call_command
 from django.utils import timezone
 
@@ -92,17 +94,23 @@ class TestPurge:
         os.link(blob, linked)
         other = cellxgene_dir / f"{file.id + 1000}__else.h5ad"
         other.write_bytes(b"keep")
+        ml_dir = Path(settings.FILES_DIR).parent / "ml"  # h5ad_vis cell embeddings
+        ml_dir.mkdir(exist_ok=True)
+        cells = ml_dir / f"cells-{file.id}-{file.sha256[:16]}.npz"
+        cells.write_bytes(b"PK")
+        others_cells = ml_dir / f"cells-{file.id + 1000}-0123.npz"
+        others_cells.write_bytes(b"PK")
 
         results = retention.purge_expired()
 
         assert [r.file_id for r in results] == [file.id]
-        assert not blob.exists() and not index.exists() and not linked.exists()
-        assert other.exists()
+        assert not blob.exists() and not index.exists() and not linked.exists() and not cells.exists()
+        assert other.exists() and others_cells.exists()
         assert not File.objects.filter(pk=file.pk).exists()
         event = AuditEvent.objects.get(action="file.purge", object_id=str(file.id))
         assert event.details["sha256"] == hashlib.sha256(CONTENT).hexdigest()
         assert event.details["name"] == "cells.h5ad"
-        assert len(event.details["removed"]) == 3
+        assert len(event.details["removed"]) == 4
         assert event.actor_username == "system"
 
     def test_window_follows_project_then_default(self, project, alice, settings):
