@@ -143,8 +143,9 @@ NOTES = [
     "starting the new client process to its first resumed chunk (256 KiB) being acknowledged.",
     "- Resume after server SIGKILL: gunicorn (master and workers) is killed while it is writing a PATCH, then "
     "restarted on the same port; the figure is from the restarted server answering /healthz to the first resumed "
-    "chunk being acknowledged. The PATCH that died with the server still holds the upload's lease "
-    "(`LEASE_SECONDS`, 120 s), so until it expires the client gets 423 and waits.",
+    "chunk being acknowledged. The PATCH that died with the server left the upload's lease behind; nothing "
+    "renews it any more, so it lapses within `BIOFM_UPLOAD_LEASE_SECONDS` (15 s) and until then the client "
+    "gets 423 and waits.",
     "- Lossy network: each connection through the proxy is broken with the given probability (request or response "
     "body cut at a random byte; a third of them stall 2.5 s first, past the client's 2 s timeout). The client "
     "resumes uploads from the server's offset (HEAD) and downloads with Range + If-Range. The overhead is against "

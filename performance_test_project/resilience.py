@@ -39,7 +39,7 @@ from performance_test_project.common import (
 )
 from performance_test_project.faultproxy import FaultProxy
 
-LEASE_WAIT = 180  # seconds a client waits for a dead PATCH's lease (the server's is 120 s)
+LEASE_WAIT = 180  # seconds a client waits at most for a dead PATCH's lease (BIOFM_UPLOAD_LEASE_SECONDS, 15 s)
 
 
 def _events(line: str) -> dict:
