@@ -30,6 +30,7 @@ from django.db import connection
 from django.db.models import BooleanField, Case, Count, FloatField, Q, QuerySet, Sum, Value, When
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Lower
+from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from rest_framework.exceptions import ValidationError
 
@@ -84,16 +85,20 @@ def _date(name: str, value: str) -> dt.date:
     return parsed
 
 
-def _moment(name: str, value: str, end: bool) -> dt.datetime | dt.date:
+def _moment(name: str, value: str, end: bool) -> dt.datetime:
     """A datetime, or a whole day: ``created_before=2026-01-31`` includes that day."""
-    try:
-        moment = parse_datetime(value)
-    except ValueError:
-        moment = None
-    if moment is not None:
-        return moment
-    day = _date(name, value)
-    return day + dt.timedelta(days=1) if end else day
+    moment = None
+    if len(value) > 10:  # parse_datetime also reads a bare date, as midnight
+        try:
+            moment = parse_datetime(value)
+        except ValueError:
+            moment = None
+        if moment is None:
+            raise ValidationError({name: ["Expected a date (YYYY-MM-DD) or an ISO 8601 datetime."]})
+    if moment is None:
+        day = _date(name, value)
+        moment = dt.datetime.combine(day + dt.timedelta(days=1) if end else day, dt.time.min)
+    return timezone.make_aware(moment) if timezone.is_naive(moment) else moment
 
 
 def _choices(name: str, values: list[str], allowed: Iterable[str]) -> list[str]:
