@@ -212,6 +212,8 @@ class File(models.Model):
 
     class Meta:
         ordering = ["name", "id"]
+        # Search pages sorted by name walk this index and stop after a page.
+        indexes = [models.Index(fields=["name", "id"], name="file_name_id")]
         constraints = [
             models.UniqueConstraint(
                 fields=["folder", "name"],

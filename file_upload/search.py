@@ -27,7 +27,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
-from django.db.models import BooleanField, Case, Count, FloatField, Q, QuerySet, Sum, Value, When
+from django.db.models import BooleanField, Case, FloatField, Q, QuerySet, Sum, Value, When
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -205,7 +205,7 @@ def _text_q(text: str) -> Q:
     if _postgres():
         # Written out so the planner matches the GIN expression indexes of migration 0005.
         matches = RawSQL(
-            "(to_tsvector('simple', \"file_upload_file\".\"search_text\") @@ plainto_tsquery('simple', %s)"
+            "(\"file_upload_file\".\"search_vector\" @@ plainto_tsquery('simple', %s)"
             ' OR lower("file_upload_file"."name") LIKE %s)',
             [lowered, _like(lowered)],
             output_field=BooleanField(),
@@ -297,7 +297,7 @@ def _relevance(text: str) -> Any:
     )
     if _postgres():
         rank = RawSQL(
-            "ts_rank(to_tsvector('simple', \"file_upload_file\".\"search_text\"), plainto_tsquery('simple', %s))",
+            "ts_rank(\"file_upload_file\".\"search_vector\", plainto_tsquery('simple', %s))",
             [lowered],
             output_field=FloatField(),
         )
@@ -338,31 +338,56 @@ def _merge(*sources: Iterable[tuple[Any, int]]) -> dict[Any, int]:
     counts: dict[Any, int] = {}
     for source in sources:
         for value, count in source:
-            if count:
-                counts[value] = counts.get(value, 0) + int(count)
+            if count and value is not None:
+                key = str(value)  # the table and the text-cast groupings must meet on one key
+                counts[key] = counts.get(key, 0) + int(count)
     return counts
 
 
-def _grouped(files: QuerySet[File], name: str) -> list[tuple[Any, int]]:
-    """Exact ``GROUP BY`` over a filtered queryset."""
-    if name == "tags":
-        try:
-            sql, params = files.order_by().values("tags").query.sql_with_params()
-        except EmptyResultSet:
-            return []
-        if _postgres():
-            element = "jsonb_array_elements_text(s.tags) AS t(value)"
-            where = "jsonb_typeof(s.tags) = 'array'"
+COUNT_KEY = "_count"
+
+
+def _grouped_many(files: QuerySet[File], names: Iterable[str], with_count: bool = False) -> dict[str, dict[Any, int]]:
+    """Exact ``GROUP BY`` of several facets (and optionally the row count) over one filtered
+    queryset, reading the matching rows once: they are materialised in a CTE and each facet
+    groups that. Values come back as text (``_shape`` restores numbers)."""
+    names = list(names)
+    result: dict[str, dict[Any, int]] = {name: {} for name in names}
+    if with_count:
+        result[COUNT_KEY] = {"": 0}
+    if not names and not with_count:
+        return result
+    columns = sorted({FACET_COLUMNS.get(name, name) for name in names} | {"id"})
+    try:
+        inner, params = files.order_by().values(*columns).query.sql_with_params()
+    except EmptyResultSet:
+        return result
+    postgres = _postgres()
+    parts = []
+    for name in names:
+        if name == "tags":
+            if postgres:
+                parts.append(
+                    "SELECT 'tags', t.value, COUNT(*) FROM f CROSS JOIN jsonb_array_elements_text(f.tags) AS t(value)"
+                    " WHERE jsonb_typeof(f.tags) = 'array' GROUP BY t.value"
+                )
+            else:
+                parts.append(
+                    "SELECT 'tags', t.value, COUNT(*) FROM f CROSS JOIN json_each(f.tags) AS t"
+                    " WHERE json_valid(f.tags) GROUP BY t.value"
+                )
         else:
-            element = "json_each(s.tags) AS t"
-            where = "json_valid(s.tags)"
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT t.value, COUNT(*) FROM ({sql}) s CROSS JOIN {element} WHERE {where} GROUP BY t.value", params
-            )
-            return [(value, count) for value, count in cursor.fetchall()]
-    column = FACET_COLUMNS.get(name, name)
-    return list(files.order_by().values_list(column).annotate(n=Count("id")).values_list(column, "n"))
+            column = FACET_COLUMNS.get(name, name)
+            parts.append(f"SELECT '{name}', CAST(f.{column} AS TEXT), COUNT(*) FROM f GROUP BY f.{column}")
+    if with_count:
+        parts.append(f"SELECT '{COUNT_KEY}', '', COUNT(*) FROM f")
+    materialized = "MATERIALIZED " if postgres else ""
+    sql = f"WITH f AS {materialized}({inner}) " + " UNION ALL ".join(parts)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for name, value, count in cursor.fetchall():
+            result[name][value] = result[name].get(value, 0) + int(count)
+    return result
 
 
 def _from_table(user: Any, query: SearchQuery, skip: set[str], name: str) -> dict[Any, int] | None:
@@ -374,10 +399,10 @@ def _from_table(user: Any, query: SearchQuery, skip: set[str], name: str) -> dic
     column = {"access_level": "level", "project": "project_id"}.get(name, "value")
     rows = _table_rows(condition, query, skip, "_all" if column != "value" else name)
     table = [(row[column], row["n"]) for row in rows.values(column).annotate(n=Sum("count")).order_by()]
-    extra: list[tuple[Any, int]] = []
+    extra: dict[Any, int] = {}
     if outside is not None:
-        extra = _grouped(apply_filters(outside, query, skip), name)
-    return _merge(table, extra)
+        extra = _grouped_many(apply_filters(outside, query, skip), [name])[name]
+    return _merge(table, extra.items())
 
 
 def _shape(name: str, counts: dict[Any, int]) -> list[dict[str, Any]]:
@@ -388,6 +413,8 @@ def _shape(name: str, counts: dict[Any, int]) -> list[dict[str, Any]]:
             continue
         if kind == "date" and isinstance(value, dt.date):
             value = value.isoformat()
+        elif kind == "date":
+            value = str(value)[:10]
         elif kind == "integer" or name == "project":
             value = int(value)
         items.append({"value": value, "count": count})
@@ -395,35 +422,56 @@ def _shape(name: str, counts: dict[Any, int]) -> list[dict[str, Any]]:
     return items[:FACET_LIMIT]
 
 
-def facet_counts(user: Any, query: SearchQuery, fields: Iterable[str] | None = None) -> dict[str, list[dict]]:
+def facets_and_count(
+    user: Any, query: SearchQuery, fields: Iterable[str] | None = None, with_count: bool = True
+) -> tuple[dict[str, list[dict]], int | None]:
     """Counts per value of each facet over the visible files matching every filter except the
-    facet's own (disjunctive facets). Exact; at most ``FACET_LIMIT`` values, largest first."""
-    result: dict[str, list[dict]] = {}
-    visible = None
-    for name in fields if fields is not None else query.facets:
+    facet's own (disjunctive facets), and the number of matching files. Exact; at most
+    ``FACET_LIMIT`` values per facet, largest first.
+
+    Facets the count table can answer read it; the others are grouped over the filtered rows,
+    one pass per distinct set of filters (all facets whose own filter is not in use share the
+    pass that also counts the matches)."""
+    fields = list(fields if fields is not None else query.facets)
+    active = query.active()
+    counts: dict[str, dict[Any, int]] = {}
+    passes: dict[frozenset[str], list[str]] = {}
+    for name in fields:
         skip = set(FACET_FILTERS[name])
         if _use_table() and name in TABLE_FACETS and _answerable(query, skip):
-            counts = _from_table(user, query, skip, name)
+            counts[name] = _from_table(user, query, skip, name) or {}
         else:
-            if visible is None:
-                visible = visible_files(user)
-            counts = _merge(_grouped(apply_filters(visible, query, skip), name))
-        if name == "project" and counts:
+            passes.setdefault(frozenset(skip & active), []).append(name)
+    total: int | None = None
+    if with_count and _use_table() and _answerable(query, ()):
+        total = sum((_from_table(user, query, set(), "access_level") or {}).values())
+    elif with_count:
+        passes.setdefault(frozenset(), [])
+    visible = visible_files(user) if passes else None
+    for skip, names in passes.items():
+        grouped = _grouped_many(apply_filters(visible, query, skip), names, with_count=with_count and not skip)
+        if not skip and with_count:
+            total = grouped.pop(COUNT_KEY)[""]
+        counts.update({name: _merge(values.items()) for name, values in grouped.items()})
+    result: dict[str, list[dict]] = {}
+    for name in fields:
+        items = _shape(name, counts.get(name, {}))
+        if name == "project" and items:
             from .models import Project
 
-            names = dict(Project.objects.filter(id__in=list(counts)).values_list("id", "name"))
-            result[name] = [{**item, "label": names.get(item["value"], "")} for item in _shape(name, counts)]
-        else:
-            result[name] = _shape(name, counts)
-    return result
+            labels = dict(Project.objects.filter(id__in=[i["value"] for i in items]).values_list("id", "name"))
+            items = [{**item, "label": labels.get(item["value"], "")} for item in items]
+        result[name] = items
+    return result, total
 
 
-def search_count(user: Any, query: SearchQuery, files: QuerySet[File]) -> int:
-    """The number of matching files: from the count table when it can answer, else ``COUNT(*)``."""
-    if _use_table() and _answerable(query, ()):
-        counts = _from_table(user, query, set(), "access_level")
-        return sum(counts.values()) if counts else 0
-    return files.count()
+def facet_counts(user: Any, query: SearchQuery, fields: Iterable[str] | None = None) -> dict[str, list[dict]]:
+    return facets_and_count(user, query, fields, with_count=False)[0]
+
+
+def search_count(user: Any, query: SearchQuery) -> int:
+    """The number of matching files: from the count table when it can answer, else counted."""
+    return facets_and_count(user, query, [], with_count=True)[1] or 0
 
 
 def suggest(user: Any, text: str, limit: int = 8) -> list[dict[str, str]]:

@@ -191,14 +191,16 @@ class FileViewSet(AccessExplanationMixin, viewsets.ModelViewSet):
         query = search.SearchQuery.from_params(request.query_params)
         files = search.apply_filters(self.get_queryset(), query)
         files, ordering = search.order_files(files, query, request.query_params.get("ordering", ""))
-        if wants_cursor(request.query_params):
+        cursor = wants_cursor(request.query_params)
+        facets, count = search.facets_and_count(request.user, query, with_count=not cursor)
+        if cursor:
             paginator: Any = SearchCursorPagination(ordering)
         else:
-            paginator = SearchPagination(lambda: search.search_count(request.user, query, files))
+            paginator = SearchPagination(lambda: count)
         page = paginator.paginate_queryset(files, request, view=self)
         response = paginator.get_paginated_response(self.get_serializer(page, many=True).data)
         if query.facets:
-            response.data["facets"] = search.facet_counts(request.user, query)
+            response.data["facets"] = facets
         return response
 
     @extend_schema(parameters=[OpenApiParameter("q", str)], responses={200: dict})

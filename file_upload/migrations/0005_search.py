@@ -14,6 +14,10 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        migrations.AddIndex(
+            model_name="file",
+            index=models.Index(fields=["name", "id"], name="file_name_id"),
+        ),
         migrations.AddField(
             model_name='file',
             name='search_text',
@@ -103,7 +107,20 @@ def _apply(sources: str) -> str:
 PG_FORWARD = [
     "CREATE EXTENSION IF NOT EXISTS pg_trgm",
     # Free text: words anywhere (full text) and partial names (trigrams).
-    "CREATE INDEX file_search_fts ON file_upload_file USING gin (to_tsvector('simple', search_text))",
+    # The tsvector is stored too (computing it while rechecking thousands of rows costs seconds).
+    # A generated column may not read another one, so it repeats search_text's expression: a
+    # migration that changes search_text must rebuild this column as well.
+    """
+    DO $$ DECLARE expr text;
+    BEGIN
+      SELECT pg_get_expr(d.adbin, d.adrelid) INTO expr
+        FROM pg_attrdef d JOIN pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum
+       WHERE d.adrelid = 'file_upload_file'::regclass AND a.attname = 'search_text';
+      EXECUTE format('ALTER TABLE file_upload_file ADD COLUMN search_vector tsvector'
+                     ' GENERATED ALWAYS AS (to_tsvector(''simple''::regconfig, %s)) STORED', expr);
+    END $$
+    """,
+    "CREATE INDEX file_search_fts ON file_upload_file USING gin (search_vector)",
     "CREATE INDEX file_name_trgm ON file_upload_file USING gin (lower(name) gin_trgm_ops)",
     "CREATE INDEX file_tags_gin ON file_upload_file USING gin (tags jsonb_path_ops)",
     f"""
@@ -140,19 +157,20 @@ PG_BACKWARD = [
     "DROP INDEX IF EXISTS file_search_fts",
     "DROP INDEX IF EXISTS file_name_trgm",
     "DROP INDEX IF EXISTS file_tags_gin",
+    "ALTER TABLE file_upload_file DROP COLUMN IF EXISTS search_vector",
 ]
 
 
 def forward(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
         for statement in PG_FORWARD:
-            schema_editor.execute(statement)
+            schema_editor.execute(statement, None)
 
 
 def backward(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
         for statement in PG_BACKWARD:
-            schema_editor.execute(statement)
+            schema_editor.execute(statement, None)
 
 
 Migration.operations.append(migrations.RunPython(forward, backward))
