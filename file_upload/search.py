@@ -205,7 +205,7 @@ def _text_q(text: str) -> Q:
     if _postgres():
         # Written out so the planner matches the GIN expression indexes of migration 0005.
         matches = RawSQL(
-            "(\"file_upload_file\".\"search_vector\" @@ plainto_tsquery('simple', %s)"
+            '("file_upload_file"."search_vector" @@ plainto_tsquery(\'simple\', %s)'
             ' OR lower("file_upload_file"."name") LIKE %s)',
             [lowered, _like(lowered)],
             output_field=BooleanField(),
@@ -297,7 +297,7 @@ def _relevance(text: str) -> Any:
     )
     if _postgres():
         rank = RawSQL(
-            "ts_rank(\"file_upload_file\".\"search_vector\", plainto_tsquery('simple', %s))",
+            'ts_rank("file_upload_file"."search_vector", plainto_tsquery(\'simple\', %s))',
             [lowered],
             output_field=FloatField(),
         )

@@ -95,4 +95,3 @@ def test_tick_two_facet_values_then_reload(page, make_user):
     expect(facet_box(page, "organism", "Mus musculus")).to_be_checked()
     expect(facet_box(page, "organism", "Danio rerio")).not_to_be_checked()
     assert result_names(page) == names
-
