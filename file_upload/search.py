@@ -316,13 +316,21 @@ def _answerable(query: SearchQuery, skip: Iterable[str]) -> bool:
     return not (query.active() - set(skip) - TABLE_FILTERS)
 
 
-def _cells_q(user: Any, query: SearchQuery) -> tuple[Q, QuerySet[File]] | None:
-    """The count-table rows the user sees in full, and the visible files outside them."""
+@dataclass
+class _Cells:
+    """The count-table rows the user sees in full, and the visible files outside them (for a
+    superuser: every row, nothing outside)."""
+
+    condition: Q
+    outside: QuerySet[File] | None
+
+
+def _cells(user: Any) -> _Cells:
     cells = visibility_cells(user)
     if cells is None:
-        return None
+        return _Cells(Q(), None)
     condition = Q(level__in=cells.levels) | Q(project_id__in=cells.projects)
-    return condition, visible_files_outside(user, cells)
+    return _Cells(condition, visible_files_outside(user, cells))
 
 
 def _table_rows(condition: Q, query: SearchQuery, skip: set[str], field_name: str) -> QuerySet[FacetCount]:
@@ -390,18 +398,13 @@ def _grouped_many(files: QuerySet[File], names: Iterable[str], with_count: bool 
     return result
 
 
-def _from_table(user: Any, query: SearchQuery, skip: set[str], name: str) -> dict[Any, int] | None:
-    cells = _cells_q(user, query)
-    if cells is None:  # superuser: every cell
-        condition, outside = Q(), None
-    else:
-        condition, outside = cells
+def _from_table(cells: _Cells, query: SearchQuery, skip: set[str], name: str) -> dict[Any, int]:
     column = {"access_level": "level", "project": "project_id"}.get(name, "value")
-    rows = _table_rows(condition, query, skip, "_all" if column != "value" else name)
+    rows = _table_rows(cells.condition, query, skip, "_all" if column != "value" else name)
     table = [(row[column], row["n"]) for row in rows.values(column).annotate(n=Sum("count")).order_by()]
     extra: dict[Any, int] = {}
-    if outside is not None:
-        extra = _grouped_many(apply_filters(outside, query, skip), [name])[name]
+    if cells.outside is not None:
+        extra = _grouped_many(apply_filters(cells.outside, query, skip), [name])[name]
     return _merge(table, extra.items())
 
 
@@ -436,15 +439,18 @@ def facets_and_count(
     active = query.active()
     counts: dict[str, dict[Any, int]] = {}
     passes: dict[frozenset[str], list[str]] = {}
+    cells: _Cells | None = None
     for name in fields:
         skip = set(FACET_FILTERS[name])
         if _use_table() and name in TABLE_FACETS and _answerable(query, skip):
-            counts[name] = _from_table(user, query, skip, name) or {}
+            cells = cells or _cells(user)
+            counts[name] = _from_table(cells, query, skip, name)
         else:
             passes.setdefault(frozenset(skip & active), []).append(name)
     total: int | None = None
     if with_count and _use_table() and _answerable(query, ()):
-        total = sum((_from_table(user, query, set(), "access_level") or {}).values())
+        cells = cells or _cells(user)
+        total = sum(_from_table(cells, query, set(), "access_level").values())
     elif with_count:
         passes.setdefault(frozenset(), [])
     visible = visible_files(user) if passes else None
