@@ -154,10 +154,10 @@ def visible_files_outside(user: Any, cells: VisibilityCells) -> QuerySet[File]:
     grant indexes instead of the whole visible set)."""
     if cells.reach is None:
         return File.objects.none()
+    levels = [level for level in AccessLevel.values if level not in cells.levels]
     return (
         File.objects.alive()
-        .filter(_personal_q(user, cells.reach))
-        .exclude(effective_access_level__in=cells.levels)
+        .filter(_personal_q(user, cells.reach), effective_access_level__in=levels)
         .exclude(project_id__in=cells.projects)
     )
 

@@ -213,7 +213,16 @@ class File(models.Model):
     class Meta:
         ordering = ["name", "id"]
         # Search pages sorted by name walk this index and stop after a page.
-        indexes = [models.Index(fields=["name", "id"], name="file_name_id")]
+        indexes = [
+            models.Index(fields=["name", "id"], name="file_name_id"),
+            # Facet counts look up a user's own files outside their projects (visible_files_outside)
+            # with an index-only scan.
+            models.Index(
+                fields=["owner", "effective_access_level", "project", "id"],
+                condition=Q(deleted_at__isnull=True),
+                name="file_owner_level_live",
+            ),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["folder", "name"],

@@ -57,6 +57,7 @@ TABLE_FILTERS = {"project", "access_level"}
 ORDERINGS = {"name", "size", "created_at", "updated_at", "relevance"}
 RANGE_PARAMS = ("created_after", "created_before", "updated_after", "updated_before", "size_min", "size_max")
 FACET_LIMIT = 100
+OUTSIDE_BY_ID = 5000
 
 
 def _values(params: Mapping[str, Any], name: str) -> list[str]:
@@ -316,6 +317,10 @@ def _answerable(query: SearchQuery, skip: Iterable[str]) -> bool:
     return not (query.active() - set(skip) - TABLE_FILTERS)
 
 
+def _table_ok(query: SearchQuery, name: str) -> bool:
+    return name in TABLE_FACETS and _answerable(query, FACET_FILTERS[name])
+
+
 @dataclass
 class _Cells:
     """The count-table rows the user sees in full, and the visible files outside them (for a
@@ -330,7 +335,13 @@ def _cells(user: Any) -> _Cells:
     if cells is None:
         return _Cells(Q(), None)
     condition = Q(level__in=cells.levels) | Q(project_id__in=cells.projects)
-    return _Cells(condition, visible_files_outside(user, cells))
+    outside = visible_files_outside(user, cells)
+    # Usually few or none (owners are members of their projects): fetch the ids once, so each
+    # grouping afterwards reads them by primary key, or is skipped altogether.
+    ids = list(outside.values_list("id", flat=True)[: OUTSIDE_BY_ID + 1])
+    if len(ids) <= OUTSIDE_BY_ID:
+        return _Cells(condition, File.objects.filter(id__in=ids) if ids else None)
+    return _Cells(condition, outside)
 
 
 def _table_rows(condition: Q, query: SearchQuery, skip: set[str], field_name: str) -> QuerySet[FacetCount]:
@@ -398,14 +409,12 @@ def _grouped_many(files: QuerySet[File], names: Iterable[str], with_count: bool 
     return result
 
 
-def _from_table(cells: _Cells, query: SearchQuery, skip: set[str], name: str) -> dict[Any, int]:
+def _from_table(cells: _Cells, query: SearchQuery, skip: Iterable[str], name: str) -> dict[Any, int]:
+    """The count-table part of a facet (the files outside the cells are grouped separately)."""
+    skip = set(skip)
     column = {"access_level": "level", "project": "project_id"}.get(name, "value")
     rows = _table_rows(cells.condition, query, skip, "_all" if column != "value" else name)
-    table = [(row[column], row["n"]) for row in rows.values(column).annotate(n=Sum("count")).order_by()]
-    extra: dict[Any, int] = {}
-    if cells.outside is not None:
-        extra = _grouped_many(apply_filters(cells.outside, query, skip), [name])[name]
-    return _merge(table, extra.items())
+    return _merge((row[column], row["n"]) for row in rows.values(column).annotate(n=Sum("count")).order_by())
 
 
 def _shape(name: str, counts: dict[Any, int]) -> list[dict[str, Any]]:
@@ -437,28 +446,39 @@ def facets_and_count(
     pass that also counts the matches)."""
     fields = list(fields if fields is not None else query.facets)
     active = query.active()
-    counts: dict[str, dict[Any, int]] = {}
+    use_table = _use_table()
+    counts: dict[str, dict[Any, int]] = {name: {} for name in fields}
+    # filter set → facets grouped over the filtered rows (visible ones, or outside the cells)
     passes: dict[frozenset[str], list[str]] = {}
-    cells: _Cells | None = None
+    outside: dict[frozenset[str], list[str]] = {}
+    table_total = with_count and use_table and _answerable(query, ())
+    cells = _cells(user) if use_table and (table_total or any(_table_ok(query, f) for f in fields)) else None
     for name in fields:
-        skip = set(FACET_FILTERS[name])
-        if _use_table() and name in TABLE_FACETS and _answerable(query, skip):
-            cells = cells or _cells(user)
+        skip = frozenset(set(FACET_FILTERS[name]) & active)
+        if cells is not None and _table_ok(query, name):
             counts[name] = _from_table(cells, query, skip, name)
+            outside.setdefault(skip, []).append(name)
         else:
-            passes.setdefault(frozenset(skip & active), []).append(name)
+            passes.setdefault(skip, []).append(name)
     total: int | None = None
-    if with_count and _use_table() and _answerable(query, ()):
-        cells = cells or _cells(user)
-        total = sum(_from_table(cells, query, set(), "access_level").values())
+    if table_total and cells is not None:
+        total = sum(_from_table(cells, query, (), "access_level").values())
+        outside.setdefault(frozenset(), [])
     elif with_count:
         passes.setdefault(frozenset(), [])
-    visible = visible_files(user) if passes else None
-    for skip, names in passes.items():
-        grouped = _grouped_many(apply_filters(visible, query, skip), names, with_count=with_count and not skip)
-        if not skip and with_count:
-            total = grouped.pop(COUNT_KEY)[""]
-        counts.update({name: _merge(values.items()) for name, values in grouped.items()})
+    jobs: list[tuple[QuerySet[File], frozenset[str], list[str], bool]] = []
+    if passes:
+        visible = visible_files(user)
+        jobs += [(visible, skip, names, False) for skip, names in passes.items()]
+    if cells is not None and cells.outside is not None:
+        jobs += [(cells.outside, skip, names, True) for skip, names in outside.items()]
+    for base, skip, names, is_outside in jobs:
+        counted = with_count and not skip and (is_outside == bool(table_total))
+        grouped = _grouped_many(apply_filters(base, query, skip), names, with_count=counted)
+        if counted:
+            total = (total or 0) + grouped.pop(COUNT_KEY)[""]
+        for name, values in grouped.items():
+            counts[name] = _merge(counts[name].items(), values.items())
     result: dict[str, list[dict]] = {}
     for name in fields:
         items = _shape(name, counts.get(name, {}))
