@@ -433,3 +433,26 @@ class TestSavedSearches:
 
     def test_anonymous_is_401(self, anon):
         assert anon.get("/api/saved-searches/").status_code == 401
+
+
+class TestSeedDemo:
+    def test_seeds_consistent_levels_and_counts(self, settings):
+        from django.contrib.auth import get_user_model
+
+        from file_upload import search
+        from file_upload.demo import seed_demo
+
+        result = seed_demo(files=400, users=3)
+        assert result["files"] == 400 and File.objects.count() == 400
+        for project in Project.objects.all():
+            # The stored effective levels are what the level rules give.
+            assert services.refresh_effective_levels(project) == 0
+        assert File.objects.values("organism").distinct().count() > 3
+        assert set(File.objects.values_list("effective_access_level", flat=True)) >= {"internal", "restricted"}
+        user = get_user_model().objects.get(username="demo-user-1")
+        query = search.SearchQuery.from_params({"facets": "organism,assay_type,tags,access_level,project"})
+        settings.BIOFM_FACET_TABLE = False
+        rows, rows_total = search.facets_and_count(user, query)
+        settings.BIOFM_FACET_TABLE = True
+        table, table_total = search.facets_and_count(user, query)
+        assert table == rows and table_total == rows_total
