@@ -26,7 +26,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import EmptyResultSet
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import BooleanField, Case, FloatField, Q, QuerySet, Sum, Value, When
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Lower
@@ -520,3 +520,31 @@ def suggest(user: Any, text: str, limit: int = 8) -> list[dict[str, str]]:
         )
         suggestions += [{"kind": field_name, "value": value} for value in values]
     return suggestions[: limit * 2]
+
+
+def rebuild_facet_counts() -> int:
+    """Recompute the count table from the file rows (PostgreSQL; after a restore or a bulk load
+    with triggers disabled). Writers wait for the rebuild, so the counts stay exact. Returns the
+    number of count rows."""
+    if not _postgres():
+        return 0
+    fields = [*PRECOUNTED_FACETS, "parse_status"]
+    pairs = ", ".join(f"('{name}', r.{name})" for name in fields)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("LOCK TABLE file_upload_file IN SHARE MODE")
+        cursor.execute("DELETE FROM file_upload_facetcount")
+        cursor.execute(
+            f"""
+            INSERT INTO file_upload_facetcount (project_id, level, field, value, count)
+            SELECT project_id, level, field, value, COUNT(*) FROM (
+                SELECT r.project_id, r.effective_access_level AS level, v.field, v.value
+                  FROM file_upload_file r CROSS JOIN LATERAL (VALUES ('_all', ''), {pairs}) AS v(field, value)
+                 WHERE r.deleted_at IS NULL
+                UNION ALL
+                SELECT r.project_id, r.effective_access_level, 'tags', t.value
+                  FROM file_upload_file r CROSS JOIN LATERAL jsonb_array_elements_text(r.tags) AS t(value)
+                 WHERE r.deleted_at IS NULL AND jsonb_typeof(r.tags) = 'array'
+            ) AS c GROUP BY project_id, level, field, value
+            """
+        )
+        return cursor.rowcount
