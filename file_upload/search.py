@@ -508,10 +508,24 @@ def suggest(user: Any, text: str, limit: int = 8) -> list[dict[str, str]]:
         return []
     visible = visible_files(user)
     suggestions: list[dict[str, str]] = []
-    names = visible.alias(lname=Lower("name")).filter(lname__contains=text.lower()).order_by("name")
-    for name in names.values_list("name", flat=True)[:limit]:
+    # Unordered on purpose: "ORDER BY name LIMIT" would walk the name index past every file when
+    # nothing matches, instead of asking the trigram index.
+    names = visible.alias(lname=Lower("name")).filter(lname__contains=text.lower()).order_by()
+    for name in sorted(names.values_list("name", flat=True)[:limit]):
         suggestions.append({"kind": "name", "value": name})
-    for field_name in ("organism", "tissue", "cell_type", "assay_type", "reference_genome"):
+    fields = ("organism", "tissue", "cell_type", "assay_type", "reference_genome")
+    if _use_table():
+        # Values from the count table, over the cells the user sees in full: no file row is read.
+        cells = _cells(user)
+        rows = (
+            FacetCount.objects.filter(cells.condition, field__in=fields, value__icontains=text, count__gt=0)
+            .values("field", "value")
+            .annotate(n=Sum("count"))
+            .order_by("-n")[:limit]
+        )
+        suggestions += [{"kind": row["field"], "value": row["value"]} for row in rows]
+        return suggestions[: limit * 2]
+    for field_name in fields:
         values = (
             visible.filter(**{f"{field_name}__icontains": text})
             .order_by()
