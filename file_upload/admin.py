@@ -2,7 +2,7 @@ from django.contrib import admin
 
 from . import services
 from .metadata import BIOLOGICAL, METADATA_FIELDS, TECHNICAL
-from .models import File, Folder, Project, ProjectGroup, ProjectMember
+from .models import File, Folder, Project, ProjectGroup, ProjectMember, SavedSearch
 
 
 class ProjectMemberInline(admin.TabularInline):
@@ -183,3 +183,10 @@ class FileAdmin(admin.ModelAdmin):
             },
         ),
     ]
+
+
+@admin.register(SavedSearch)
+class SavedSearchAdmin(admin.ModelAdmin):
+    list_display = ["name", "owner", "query", "created_at"]
+    search_fields = ["name", "owner__username"]
+    raw_id_fields = ["owner"]

@@ -6,6 +6,7 @@ import django_filters
 from django.db.models import Q, QuerySet
 from rest_framework.exceptions import ValidationError
 
+from . import search
 from .metadata import METADATA_FIELDS
 from .models import File, Folder, Project
 
@@ -42,21 +43,56 @@ class FolderFilterSet(django_filters.FilterSet):
         fields = ["project"]
 
 
+def _file_filters() -> dict[str, django_filters.Filter]:
+    """One declared filter per search parameter, so the API schema lists them all; the
+    filtering itself is ``search.apply_filters`` (several values OR-ed, filters AND-ed)."""
+    declared: dict[str, django_filters.Filter] = {}
+    for spec in METADATA_FIELDS:
+        declared[spec.name] = django_filters.CharFilter(
+            method="noop", label=f"{spec.label}: one or more values (repeat or comma-separate; OR-ed)"
+        )
+    extra = {
+        "project": "Project ids (OR-ed)",
+        "folder": "Folder id or null (project root)",
+        "recursive": "With folder: include every subfolder (true/false)",
+        "tags": "Tags the file has all of (comma-separated or repeated)",
+        "tags_any": "Tags the file has at least one of",
+        "access_level": "Effective level: public, internal, restricted (OR-ed)",
+        "owner": "Owner usernames (OR-ed)",
+        "parse_status": "pending, running, done, failed, skipped (OR-ed)",
+        "created_after": "Created at or after (date or datetime)",
+        "created_before": "Created before (a date includes that day)",
+        "updated_after": "Updated at or after",
+        "updated_before": "Updated before",
+        "size_min": "Size in bytes at least",
+        "size_max": "Size in bytes at most",
+        "sequencing_date_after": "Sequencing date on or after",
+        "sequencing_date_before": "Sequencing date on or before",
+        "q": "Free text over name, description, tags and metadata values; partial names match",
+        "facets": "Facet fields to count, e.g. organism,assay_type,tags,access_level",
+    }
+    for name, label in extra.items():
+        declared[name] = django_filters.CharFilter(method="noop", label=label)
+    return declared
+
+
 class FileFilterSet(django_filters.FilterSet):
-    folder = django_filters.CharFilter(method=_parent_filter("folder"), label="Folder id or null (project root)")
-    tags = django_filters.CharFilter(method="filter_tags", label="Comma-separated tags the file has all of")
-    access_level = django_filters.CharFilter(field_name="effective_access_level")
-    q = django_filters.CharFilter(method="search", label="Name or description contains")
+    """Declares the search parameters; ``filter_queryset`` hands them to ``search``."""
+
+    locals().update(_file_filters())
 
     class Meta:
         model = File
-        fields = ["project", "parse_status", *[spec.name for spec in METADATA_FIELDS]]
+        fields: list[str] = []
 
-    def filter_tags(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        for tag in [t.strip() for t in value.split(",") if t.strip()]:
-            # JSON containment is not portable to SQLite; match the quoted element instead.
-            queryset = queryset.filter(tags__icontains=f'"{tag}"')
+    def noop(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         return queryset
 
-    def search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        return queryset.filter(Q(name__icontains=value) | Q(description__icontains=value))
+    @property
+    def search_query(self) -> search.SearchQuery:
+        if not hasattr(self, "_search_query"):
+            self._search_query = search.SearchQuery.from_params(self.data)
+        return self._search_query
+
+    def filter_queryset(self, queryset: QuerySet) -> QuerySet:
+        return search.apply_filters(queryset, self.search_query)

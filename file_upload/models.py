@@ -7,12 +7,13 @@ import uuid
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.db import models
-from django.db.models import Q
+from django.db.models import Func, Q, Value
+from django.db.models.functions import Cast, Coalesce
 
 from authentication.fields import EncryptedTextField
 
+from .metadata import SEARCH_TEXT_FIELDS, Vocabulary, choices_for
 from .metadata import TEXT_FIELD_MAX_LENGTH as TEXT_MAX
-from .metadata import Vocabulary, choices_for
 from .validators import validate_bioproject, validate_biosample, validate_object_name, validate_sra
 
 
@@ -127,6 +128,19 @@ class UploadMethod(models.TextChoices):
     NCBI = "ncbi import", "NCBI import"
 
 
+class SearchText(Func):
+    """``lower(a || ' ' || b || ...)`` over columns as text, NULLs as empty: one flat expression
+    (nested ``Concat`` overflows SQLite's parser with 25 columns) that both databases accept in
+    a generated column (only immutable operators)."""
+
+    template = "LOWER(%(expressions)s)"
+    arg_joiner = " || ' ' || "
+    output_field = models.TextField()
+
+    def __init__(self, *columns: str) -> None:
+        super().__init__(*[Coalesce(Cast(column, models.TextField()), Value("")) for column in columns])
+
+
 class FileQuerySet(models.QuerySet):
     def alive(self) -> FileQuerySet:
         return self.filter(deleted_at__isnull=True)
@@ -196,10 +210,30 @@ class File(models.Model):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    # What free-text search (``q``) reads: name, description, tags and metadata values, lower
+    # case, computed by the database on every write so no writer can forget it. PostgreSQL
+    # indexes it for full text (GIN over to_tsvector('simple', ...)); see migration 0005.
+    search_text = models.GeneratedField(
+        expression=SearchText("name", "description", "tags", *SEARCH_TEXT_FIELDS),
+        output_field=models.TextField(),
+        db_persist=True,
+    )
+
     objects = FileQuerySet.as_manager()
 
     class Meta:
         ordering = ["name", "id"]
+        # Search pages sorted by name walk this index and stop after a page.
+        indexes = [
+            models.Index(fields=["name", "id"], name="file_name_id"),
+            # Facet counts look up a user's own files outside their projects (visible_files_outside)
+            # with an index-only scan.
+            models.Index(
+                fields=["owner", "effective_access_level", "project", "id"],
+                condition=Q(deleted_at__isnull=True),
+                name="file_owner_level_live",
+            ),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["folder", "name"],
@@ -212,6 +246,43 @@ class File(models.Model):
                 name="uniq_live_file_name_in_project_root",
             ),
         ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class FacetCount(models.Model):
+    """Live files per project × effective level × facet field × value: the pre-aggregated
+    counts that facet requests with only project/level filters read instead of grouping a
+    million rows. PostgreSQL keeps it exact with statement-level triggers on the file table
+    (migration 0005); ``field="_all"`` holds the number of files per cell. Unused on SQLite."""
+
+    project = models.ForeignKey(Project, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    level = models.CharField(max_length=16)
+    field = models.CharField(max_length=32)
+    value = models.TextField()
+    count = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["field", "project", "level", "value"], name="uniq_facet_count_cell")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.field}={self.value} in {self.project_id}/{self.level}: {self.count}"
+
+
+class SavedSearch(models.Model):
+    """A user's named search: the query string of ``/search`` (filters, q, ordering)."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_searches")
+    name = models.CharField(max_length=200)
+    query = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["owner", "name"], name="uniq_saved_search_name")]
 
     def __str__(self) -> str:
         return self.name

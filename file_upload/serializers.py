@@ -10,7 +10,7 @@ from authentication.permissions import project_role
 
 from . import services
 from .metadata import METADATA_FIELD_NAMES, METADATA_FIELDS
-from .models import File, Folder, Project, ProjectGroup, ProjectMember, Role
+from .models import File, Folder, Project, ProjectGroup, ProjectMember, Role, SavedSearch
 from .privacy import privacy_hints
 from .validators import normalise_name, validate_object_name
 
@@ -334,3 +334,13 @@ def project_members(project: Project) -> list[Any]:
         *ProjectMember.objects.filter(project=project).select_related("user").order_by("user__username"),
         *ProjectGroup.objects.filter(project=project).select_related("group").order_by("group__name"),
     ]
+
+
+class SavedSearchSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = SavedSearch
+        fields = ["id", "name", "query", "created_at"]
+        read_only_fields = ["id", "created_at"]
+
+    def validate_query(self, value: str) -> str:
+        return value.lstrip("?")[:4000]

@@ -41,6 +41,7 @@ from .models import (
     Project,
     ProjectGroup,
     ProjectMember,
+    SavedSearch,
     UploadMethod,
 )
 from .parsers import autofill, registry
@@ -603,3 +604,27 @@ def requeue_stale_parses(older_than: timedelta | None = None, pending_older_than
         log.warning("re-queueing the format extraction of file %s (stale)", file_id)
         _enqueue_parse(file_id)
     return ids
+
+
+# --- saved searches ----------------------------------------------------------------------------
+
+
+def save_search(*, owner: Any, name: str, query: str = "") -> SavedSearch:
+    """Save (or overwrite) the user's search called ``name``."""
+    saved, _ = SavedSearch.objects.update_or_create(owner=owner, name=name.strip(), defaults={"query": query})
+    return saved
+
+
+def update_saved_search(saved: SavedSearch, **changes: Any) -> SavedSearch:
+    for key, value in changes.items():
+        setattr(saved, key, value.strip() if key == "name" else value)
+    try:
+        with transaction.atomic():
+            saved.save()
+    except IntegrityError as exc:
+        raise Conflict(f"You already have a saved search called “{saved.name}”.", code="name_conflict") from exc
+    return saved
+
+
+def delete_saved_search(saved: SavedSearch) -> None:
+    saved.delete()

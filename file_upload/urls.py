@@ -9,6 +9,7 @@ router.register("projects", views.ProjectViewSet, basename="project")
 router.register("folders", views.FolderViewSet, basename="folder")
 router.register("files", views.FileViewSet, basename="file")
 router.register("trash", views.TrashViewSet, basename="trash")
+router.register("saved-searches", views.SavedSearchViewSet, basename="saved-search")
 
 urlpatterns = [
     path("metadata/fields/", views.MetadataFieldsView.as_view(), name="metadata-fields"),

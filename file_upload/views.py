@@ -14,6 +14,7 @@ from django.db.models.functions import Coalesce
 from django.http import Http404, StreamingHttpResponse
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import permissions, status, viewsets
 from rest_framework.decorators import action
@@ -37,10 +38,11 @@ from authentication.permissions import (
 )
 from file_project.errors import PayloadTooLarge
 
-from . import retention, services, uploads
+from . import retention, search, services, uploads
 from .filters import FileFilterSet, FolderFilterSet, ProjectFilterSet
 from .metadata import METADATA_FIELD_NAMES
-from .models import File, Folder, Project, UploadMethod
+from .models import File, Folder, Project, SavedSearch, UploadMethod
+from .pagination import SearchCursorPagination, SearchPagination, wants_cursor
 from .privacy import privacy_hints, require_consent
 from .serializers import (
     FileSerializer,
@@ -50,6 +52,7 @@ from .serializers import (
     PrivacyCheckSerializer,
     PrivacyHintSerializer,
     ProjectSerializer,
+    SavedSearchSerializer,
     TrashedFileSerializer,
     metadata_fields_payload,
     project_members,
@@ -216,11 +219,11 @@ class FolderViewSet(AccessExplanationMixin, viewsets.ModelViewSet):
 
 
 class FileViewSet(AccessExplanationMixin, viewsets.ModelViewSet):
-    """List, read, edit and soft-delete files; ``POST`` is the one-shot multipart upload."""
+    """Search, read, edit and soft-delete files; ``POST`` is the one-shot multipart upload."""
 
     serializer_class = FileSerializer
     filterset_class = FileFilterSet
-    ordering_fields = ["name", "size", "created_at", "updated_at"]
+    filter_backends = [DjangoFilterBackend]  # ordering is part of the search (relevance)
     parser_classes = [JSONParser, MultiPartParser, FormParser]
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
     throttle_scopes = {"create": "upload", "reparse": "heavy"}
@@ -230,6 +233,37 @@ class FileViewSet(AccessExplanationMixin, viewsets.ModelViewSet):
 
     def get_serializer_context(self) -> dict[str, Any]:
         return {**super().get_serializer_context(), "detail": self.action in {"retrieve", "partial_update"}}
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("ordering", str, description="name, size, created_at, updated_at, relevance; - descends"),
+            OpenApiParameter("cursor", str, description="Cursor of a deep page (from next/previous)"),
+            OpenApiParameter("pagination", str, enum=["cursor"], description="Start cursor pagination"),
+        ]
+    )
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Faceted search: filters, ``q``, ordering, page or cursor pagination, and with
+        ``facets=`` the counts per value of each named field (``{field: [{value, count}]}``)."""
+        query = search.SearchQuery.from_params(request.query_params)
+        files = search.apply_filters(self.get_queryset(), query)
+        files, ordering = search.order_files(files, query, request.query_params.get("ordering", ""))
+        cursor = wants_cursor(request.query_params)
+        facets, count = search.facets_and_count(request.user, query, with_count=not cursor)
+        if cursor:
+            paginator: Any = SearchCursorPagination(ordering)
+        else:
+            paginator = SearchPagination(lambda: count)
+        page = paginator.paginate_queryset(files, request, view=self)
+        response = paginator.get_paginated_response(self.get_serializer(page, many=True).data)
+        if query.facets:
+            response.data["facets"] = facets
+        return response
+
+    @extend_schema(parameters=[OpenApiParameter("q", str)], responses={200: dict})
+    @action(detail=False, methods=["get"])
+    def suggest(self, request: Request) -> Response:
+        """Completions for the search box: visible file names and metadata values."""
+        return Response({"results": search.suggest(request.user, request.query_params.get("q", ""))})
 
     @extend_schema(request={"multipart/form-data": FileUploadSerializer}, responses={201: FileSerializer})
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -335,3 +369,28 @@ class MetadataFieldsView(APIView):
 
     def get(self, request: Request) -> Response:
         return Response(metadata_fields_payload())
+
+
+class SavedSearchViewSet(viewsets.ModelViewSet):
+    """A user's saved searches (name + the query string of ``/search``); each user sees their own."""
+
+    serializer_class = SavedSearchSerializer
+    pagination_class = None
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    def get_queryset(self) -> QuerySet[SavedSearch]:
+        if not self.request.user.is_authenticated:  # the schema generator asks anonymously
+            return SavedSearch.objects.none()
+        return SavedSearch.objects.filter(owner=self.request.user)
+
+    def get_permissions(self) -> list[Any]:
+        return [permissions.IsAuthenticated()]
+
+    def perform_create(self, serializer: SavedSearchSerializer) -> None:
+        serializer.instance = services.save_search(owner=self.request.user, **serializer.validated_data)
+
+    def perform_update(self, serializer: SavedSearchSerializer) -> None:
+        services.update_saved_search(serializer.instance, **serializer.validated_data)
+
+    def perform_destroy(self, instance: SavedSearch) -> None:
+        services.delete_saved_search(instance)

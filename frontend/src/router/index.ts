@@ -46,6 +46,12 @@ export const routes: RouteRecordRaw[] = [
     component: () => import('@/views/FileDetailView.vue'),
   },
   {
+    path: '/search',
+    name: 'search',
+    component: () => import('@/views/SearchView.vue'),
+    meta: { title: 'Search' },
+  },
+  {
     path: '/cellxgene-app',
     name: 'cellxgene',
     component: () => import('@/views/CellxgeneView.vue'),

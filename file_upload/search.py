@@ -1,0 +1,564 @@
+"""Faceted file search: the filters of ``GET /api/files/``, free text, ordering and facet counts.
+
+Public surface:
+- ``SearchQuery.from_params(params)`` — parse and validate query parameters (400 on bad input);
+- ``apply_filters(files, query, skip=())`` — narrow a queryset (``skip`` leaves filters out,
+  which is how a facet's own filter is excluded from its counts);
+- ``order_files(files, query, ordering)`` — name, size, dates or relevance;
+- ``facet_counts(user, query, fields)`` — ``{field: [{value, count}]}`` over the files the user
+  may see (``visible_files``), with disjunctive semantics;
+- ``search_count(user, query, files)`` — the number of matching files.
+
+Facet counts come from one of two exact sources. When, apart from the facet's own filter, the
+query filters only by project and access level, PostgreSQL reads the pre-aggregated
+``FacetCount`` table (project × level × field × value, kept by triggers): the user's visibility
+is a union of whole (project, level) cells — open levels everywhere, every level of the projects
+they belong to or hold a grant on — plus a few files outside those cells (own files, file and
+folder grants), which are grouped directly. Any other query groups the filtered rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import EmptyResultSet
+from django.db import connection, transaction
+from django.db.models import BooleanField, Case, FloatField, Q, QuerySet, Sum, Value, When
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import Lower
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+from rest_framework.exceptions import ValidationError
+
+from authentication.permissions import visibility_cells, visible_files, visible_files_outside
+
+from .metadata import METADATA_FIELDS, PRECOUNTED_FACETS
+from .models import AccessLevel, FacetCount, File, Folder, ParseStatus
+
+FIELD_KINDS: dict[str, str] = {spec.name: spec.kind for spec in METADATA_FIELDS}
+FIELD_CHOICES: dict[str, tuple[str, ...]] = {spec.name: spec.choices or () for spec in METADATA_FIELDS}
+
+# Facets a request may ask for, and the filter parameters each one leaves out of its own counts.
+FACET_FILTERS: dict[str, tuple[str, ...]] = {
+    **{name: (name,) for name in FIELD_KINDS},
+    "tags": ("tags", "tags_any"),
+    "access_level": ("access_level",),
+    "parse_status": ("parse_status",),
+    "project": ("project",),
+}
+FACET_COLUMNS = {"access_level": "effective_access_level", "project": "project_id"}
+TABLE_FACETS = {*PRECOUNTED_FACETS, "parse_status", "tags", "access_level", "project"}
+# Filters the count table can answer (its key columns).
+TABLE_FILTERS = {"project", "access_level"}
+ORDERINGS = {"name", "size", "created_at", "updated_at", "relevance"}
+RANGE_PARAMS = ("created_after", "created_before", "updated_after", "updated_before", "size_min", "size_max")
+FACET_LIMIT = 100
+OUTSIDE_BY_ID = 5000
+
+
+def _values(params: Mapping[str, Any], name: str) -> list[str]:
+    """``name=a&name=b`` and ``name=a,b`` both mean a or b; empty parts are ignored."""
+    raw = params.getlist(name) if hasattr(params, "getlist") else [params[name]] if name in params else []
+    if raw and not isinstance(raw, list):
+        raw = [raw]
+    values: list[str] = []
+    for item in raw:
+        items = item if isinstance(item, list) else str(item).split(",")
+        values += [str(part).strip() for part in items if str(part).strip()]
+    return values
+
+
+def _ints(name: str, values: list[str]) -> list[int]:
+    try:
+        return [int(value) for value in values]
+    except ValueError:
+        raise ValidationError({name: ["Expected whole numbers."]}) from None
+
+
+def _date(name: str, value: str) -> dt.date:
+    parsed = parse_date(value)
+    if parsed is None:
+        raise ValidationError({name: ["Expected a date as YYYY-MM-DD."]})
+    return parsed
+
+
+def _moment(name: str, value: str, end: bool) -> dt.datetime:
+    """A datetime, or a whole day: ``created_before=2026-01-31`` includes that day."""
+    moment = None
+    if len(value) > 10:  # parse_datetime also reads a bare date, as midnight
+        try:
+            moment = parse_datetime(value)
+        except ValueError:
+            moment = None
+        if moment is None:
+            raise ValidationError({name: ["Expected a date (YYYY-MM-DD) or an ISO 8601 datetime."]})
+    if moment is None:
+        day = _date(name, value)
+        moment = dt.datetime.combine(day + dt.timedelta(days=1) if end else day, dt.time.min)
+    return timezone.make_aware(moment) if timezone.is_naive(moment) else moment
+
+
+def _choices(name: str, values: list[str], allowed: Iterable[str]) -> list[str]:
+    allowed = list(allowed)
+    wrong = [value for value in values if value not in allowed]
+    if wrong:
+        raise ValidationError({name: [f"Unknown value “{wrong[0]}”; expected one of {', '.join(allowed)}."]})
+    return values
+
+
+@dataclass
+class SearchQuery:
+    """Validated filters. ``terms`` maps a filter name to its OR-ed values; filters are AND-ed."""
+
+    terms: dict[str, list[Any]] = field(default_factory=dict)
+    folder: int | None = None
+    folder_root: bool = False
+    recursive: bool = False
+    ranges: dict[str, Any] = field(default_factory=dict)
+    q: str = ""
+    facets: list[str] = field(default_factory=list)
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, Any]) -> SearchQuery:
+        query = cls()
+        for name, kind in FIELD_KINDS.items():
+            values = _values(params, name)
+            if not values:
+                continue
+            if kind == "integer":
+                query.terms[name] = _ints(name, values)
+            elif kind == "date":
+                query.terms[name] = [_date(name, value) for value in values]
+            elif kind == "choice":
+                query.terms[name] = _choices(name, values, FIELD_CHOICES[name])
+            else:
+                query.terms[name] = values
+        for name in ("tags", "tags_any", "owner"):
+            if values := _values(params, name):
+                query.terms[name] = values
+        if values := _values(params, "project"):
+            query.terms["project"] = _ints("project", values)
+        if values := _values(params, "access_level"):
+            query.terms["access_level"] = _choices("access_level", values, AccessLevel.values)
+        if values := _values(params, "parse_status"):
+            query.terms["parse_status"] = _choices("parse_status", values, ParseStatus.values)
+        folder = str(params.get("folder", "") or "").strip()
+        if folder.lower() in {"null", "none", "root"}:
+            query.folder_root = True
+        elif folder:
+            if not folder.isdigit():
+                raise ValidationError({"folder": ["Expected a folder id or “null”."]})
+            query.folder = int(folder)
+        query.recursive = str(params.get("recursive", "")).lower() in {"1", "true", "yes"}
+        for name in RANGE_PARAMS:
+            value = str(params.get(name, "") or "").strip()
+            if not value:
+                continue
+            if name.startswith("size"):
+                query.ranges[name] = _ints(name, [value])[0]
+            else:
+                query.ranges[name] = _moment(name, value, end=name.endswith("before"))
+        for name in ("sequencing_date_after", "sequencing_date_before"):
+            if value := str(params.get(name, "") or "").strip():
+                query.ranges[name] = _date(name, value)
+        query.q = " ".join(str(params.get("q", "") or "").split())[:200]
+        facets = _values(params, "facets")
+        unknown = [name for name in facets if name not in FACET_FILTERS]
+        if unknown:
+            raise ValidationError({"facets": [f"No facet “{unknown[0]}”; facets: {', '.join(FACET_FILTERS)}."]})
+        query.facets = list(dict.fromkeys(facets))
+        return query
+
+    def active(self) -> set[str]:
+        """Names of the filters in use (``q``, ``folder`` and ranges included)."""
+        names = set(self.terms)
+        if self.folder is not None or self.folder_root:
+            names.add("folder")
+        names.update(self.ranges)
+        if self.q:
+            names.add("q")
+        return names
+
+
+def _postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def _tags_q(tag: str) -> Q:
+    if _postgres():
+        return Q(tags__contains=[tag])  # jsonb @> answered by the GIN index
+    # SQLite has no JSON containment lookup; the stored list is JSON text with quoted elements.
+    return Q(tags__icontains=f'"{tag}"')
+
+
+def _like(text: str) -> str:
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def _text_q(text: str) -> Q:
+    """Every word in the name, description, tags or metadata values (full text on PostgreSQL),
+    or the whole text inside the name (trigram-indexed partial names)."""
+    lowered = text.lower()
+    if _postgres():
+        # Written out so the planner matches the GIN expression indexes of migration 0005.
+        matches = RawSQL(
+            '("file_upload_file"."search_vector" @@ plainto_tsquery(\'simple\', %s)'
+            ' OR lower("file_upload_file"."name") LIKE %s)',
+            [lowered, _like(lowered)],
+            output_field=BooleanField(),
+        )
+        return Q(matches)
+    condition = Q()
+    for word in lowered.split():
+        condition &= Q(search_text__contains=word)
+    return condition | Q(name__icontains=text)
+
+
+def apply_filters(files: QuerySet[File], query: SearchQuery, skip: Iterable[str] = ()) -> QuerySet[File]:
+    skip = set(skip)
+    for name, values in query.terms.items():
+        if name in skip:
+            continue
+        if name == "tags":
+            for tag in values:
+                files = files.filter(_tags_q(tag))
+        elif name == "tags_any":
+            any_of = Q(pk__in=[])
+            for tag in values:
+                any_of |= _tags_q(tag)
+            files = files.filter(any_of)
+        elif name == "owner":
+            numeric = [int(v) for v in values if v.isdigit()]
+            files = files.filter(Q(owner__username__in=values) | Q(owner_id__in=numeric))
+        elif name == "access_level":
+            files = files.filter(effective_access_level__in=values)
+        elif name == "project":
+            files = files.filter(project_id__in=values)
+        else:
+            files = files.filter(**{f"{name}__in": values})
+    if "folder" not in skip:
+        if query.folder_root:
+            files = files.filter(folder__isnull=True)
+        elif query.folder is not None:
+            if query.recursive:
+                path = Folder.objects.filter(pk=query.folder).values_list("tree_path", flat=True).first()
+                files = files.filter(folder__tree_path__startswith=path) if path else files.none()
+            else:
+                files = files.filter(folder_id=query.folder)
+    lookups = {
+        "created_after": "created_at__gte",
+        "created_before": "created_at__lt",
+        "updated_after": "updated_at__gte",
+        "updated_before": "updated_at__lt",
+        "size_min": "size__gte",
+        "size_max": "size__lte",
+        "sequencing_date_after": "sequencing_date__gte",
+        "sequencing_date_before": "sequencing_date__lte",
+    }
+    for name, value in query.ranges.items():
+        if name not in skip:
+            files = files.filter(**{lookups[name]: value})
+    if query.q and "q" not in skip:
+        files = files.filter(_text_q(query.q))
+    return files
+
+
+def order_files(files: QuerySet[File], query: SearchQuery, ordering: str) -> tuple[QuerySet[File], tuple[str, ...]]:
+    """Sort by ``name``, ``size``, ``created_at``, ``updated_at`` or ``relevance`` (``-`` for
+    descending); returns the queryset and the ordering (with ``id`` as the tie-breaker)."""
+    ordering = (ordering or "").strip()
+    descending = ordering.startswith("-")
+    key = ordering.lstrip("-") or ("relevance" if query.q else "name")
+    if key not in ORDERINGS:
+        raise ValidationError({"ordering": [f"Order by one of {', '.join(sorted(ORDERINGS))}."]})
+    if key == "relevance":
+        if not query.q:
+            key = "name"
+        else:
+            # Most relevant first, whichever sign was sent: nobody wants the least relevant first.
+            files = files.annotate(relevance=_relevance(query.q))
+            descending = True
+    fields = (f"-{key}" if descending else key, "-id" if descending else "id")
+    return files.order_by(*fields), fields
+
+
+def _relevance(text: str) -> Any:
+    """Name matches first (whole name, then prefix, then inside), then full-text rank."""
+    lowered = text.lower()
+    name_score = Case(
+        When(name__iexact=text, then=Value(3.0)),
+        When(name__istartswith=text, then=Value(2.0)),
+        When(name__icontains=text, then=Value(1.0)),
+        default=Value(0.0),
+        output_field=FloatField(),
+    )
+    if _postgres():
+        rank = RawSQL(
+            'ts_rank("file_upload_file"."search_vector", plainto_tsquery(\'simple\', %s))',
+            [lowered],
+            output_field=FloatField(),
+        )
+        return name_score + rank
+    return name_score
+
+
+# --- facet counts ------------------------------------------------------------------------------
+
+
+def _use_table() -> bool:
+    return _postgres() and getattr(settings, "BIOFM_FACET_TABLE", True)
+
+
+def _answerable(query: SearchQuery, skip: Iterable[str]) -> bool:
+    return not (query.active() - set(skip) - TABLE_FILTERS)
+
+
+def _table_ok(query: SearchQuery, name: str) -> bool:
+    return name in TABLE_FACETS and _answerable(query, FACET_FILTERS[name])
+
+
+@dataclass
+class _Cells:
+    """The count-table rows the user sees in full, and the visible files outside them (for a
+    superuser: every row, nothing outside)."""
+
+    condition: Q
+    outside: QuerySet[File] | None
+
+
+def _cells(user: Any) -> _Cells:
+    cells = visibility_cells(user)
+    if cells is None:
+        return _Cells(Q(), None)
+    condition = Q(level__in=cells.levels) | Q(project_id__in=cells.projects)
+    outside = visible_files_outside(user, cells)
+    # Usually few or none (owners are members of their projects): fetch the ids once, so each
+    # grouping afterwards reads them by primary key, or is skipped altogether.
+    ids = list(outside.values_list("id", flat=True)[: OUTSIDE_BY_ID + 1])
+    if len(ids) <= OUTSIDE_BY_ID:
+        return _Cells(condition, File.objects.filter(id__in=ids) if ids else None)
+    return _Cells(condition, outside)
+
+
+def _table_rows(condition: Q, query: SearchQuery, skip: set[str], field_name: str) -> QuerySet[FacetCount]:
+    rows = FacetCount.objects.filter(condition, field=field_name)
+    if "project" in query.terms and "project" not in skip:
+        rows = rows.filter(project_id__in=query.terms["project"])
+    if "access_level" in query.terms and "access_level" not in skip:
+        rows = rows.filter(level__in=query.terms["access_level"])
+    return rows
+
+
+def _merge(*sources: Iterable[tuple[Any, int]]) -> dict[Any, int]:
+    counts: dict[Any, int] = {}
+    for source in sources:
+        for value, count in source:
+            if count and value is not None:
+                key = str(value)  # the table and the text-cast groupings must meet on one key
+                counts[key] = counts.get(key, 0) + int(count)
+    return counts
+
+
+COUNT_KEY = "_count"
+
+
+def _grouped_many(files: QuerySet[File], names: Iterable[str], with_count: bool = False) -> dict[str, dict[Any, int]]:
+    """Exact ``GROUP BY`` of several facets (and optionally the row count) over one filtered
+    queryset, reading the matching rows once: they are materialised in a CTE and each facet
+    groups that. Values come back as text (``_shape`` restores numbers)."""
+    names = list(names)
+    result: dict[str, dict[Any, int]] = {name: {} for name in names}
+    if with_count:
+        result[COUNT_KEY] = {"": 0}
+    if not names and not with_count:
+        return result
+    columns = sorted({FACET_COLUMNS.get(name, name) for name in names} | {"id"})
+    try:
+        inner, params = files.order_by().values(*columns).query.sql_with_params()
+    except EmptyResultSet:
+        return result
+    postgres = _postgres()
+    parts = []
+    for name in names:
+        if name == "tags":
+            if postgres:
+                parts.append(
+                    "SELECT 'tags', t.value, COUNT(*) FROM f CROSS JOIN jsonb_array_elements_text(f.tags) AS t(value)"
+                    " WHERE jsonb_typeof(f.tags) = 'array' GROUP BY t.value"
+                )
+            else:
+                parts.append(
+                    "SELECT 'tags', t.value, COUNT(*) FROM f CROSS JOIN json_each(f.tags) AS t"
+                    " WHERE json_valid(f.tags) GROUP BY t.value"
+                )
+        else:
+            column = FACET_COLUMNS.get(name, name)
+            parts.append(f"SELECT '{name}', CAST(f.{column} AS TEXT), COUNT(*) FROM f GROUP BY f.{column}")
+    if with_count:
+        parts.append(f"SELECT '{COUNT_KEY}', '', COUNT(*) FROM f")
+    materialized = "MATERIALIZED " if postgres else ""
+    sql = f"WITH f AS {materialized}({inner}) " + " UNION ALL ".join(parts)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for name, value, count in cursor.fetchall():
+            result[name][value] = result[name].get(value, 0) + int(count)
+    return result
+
+
+def _from_table(cells: _Cells, query: SearchQuery, skip: Iterable[str], name: str) -> dict[Any, int]:
+    """The count-table part of a facet (the files outside the cells are grouped separately)."""
+    skip = set(skip)
+    column = {"access_level": "level", "project": "project_id"}.get(name, "value")
+    rows = _table_rows(cells.condition, query, skip, "_all" if column != "value" else name)
+    return _merge((row[column], row["n"]) for row in rows.values(column).annotate(n=Sum("count")).order_by())
+
+
+def _shape(name: str, counts: dict[Any, int]) -> list[dict[str, Any]]:
+    kind = FIELD_KINDS.get(name)
+    items = []
+    for value, count in counts.items():
+        if value is None or value == "" or count <= 0:
+            continue
+        if kind == "date" and isinstance(value, dt.date):
+            value = value.isoformat()
+        elif kind == "date":
+            value = str(value)[:10]
+        elif kind == "integer" or name == "project":
+            value = int(value)
+        items.append({"value": value, "count": count})
+    items.sort(key=lambda item: (-item["count"], str(item["value"])))
+    return items[:FACET_LIMIT]
+
+
+def facets_and_count(
+    user: Any, query: SearchQuery, fields: Iterable[str] | None = None, with_count: bool = True
+) -> tuple[dict[str, list[dict]], int | None]:
+    """Counts per value of each facet over the visible files matching every filter except the
+    facet's own (disjunctive facets), and the number of matching files. Exact; at most
+    ``FACET_LIMIT`` values per facet, largest first.
+
+    Facets the count table can answer read it; the others are grouped over the filtered rows,
+    one pass per distinct set of filters (all facets whose own filter is not in use share the
+    pass that also counts the matches)."""
+    fields = list(fields if fields is not None else query.facets)
+    active = query.active()
+    use_table = _use_table()
+    counts: dict[str, dict[Any, int]] = {name: {} for name in fields}
+    # filter set → facets grouped over the filtered rows (visible ones, or outside the cells)
+    passes: dict[frozenset[str], list[str]] = {}
+    outside: dict[frozenset[str], list[str]] = {}
+    table_total = with_count and use_table and _answerable(query, ())
+    cells = _cells(user) if use_table and (table_total or any(_table_ok(query, f) for f in fields)) else None
+    for name in fields:
+        skip = frozenset(set(FACET_FILTERS[name]) & active)
+        if cells is not None and _table_ok(query, name):
+            counts[name] = _from_table(cells, query, skip, name)
+            outside.setdefault(skip, []).append(name)
+        else:
+            passes.setdefault(skip, []).append(name)
+    total: int | None = None
+    if table_total and cells is not None:
+        total = sum(_from_table(cells, query, (), "access_level").values())
+        outside.setdefault(frozenset(), [])
+    elif with_count:
+        passes.setdefault(frozenset(), [])
+    jobs: list[tuple[QuerySet[File], frozenset[str], list[str], bool]] = []
+    if passes:
+        visible = visible_files(user)
+        jobs += [(visible, skip, names, False) for skip, names in passes.items()]
+    if cells is not None and cells.outside is not None:
+        jobs += [(cells.outside, skip, names, True) for skip, names in outside.items()]
+    for base, skip, names, is_outside in jobs:
+        counted = with_count and not skip and (is_outside == bool(table_total))
+        grouped = _grouped_many(apply_filters(base, query, skip), names, with_count=counted)
+        if counted:
+            total = (total or 0) + grouped.pop(COUNT_KEY)[""]
+        for name, values in grouped.items():
+            counts[name] = _merge(counts[name].items(), values.items())
+    result: dict[str, list[dict]] = {}
+    for name in fields:
+        items = _shape(name, counts.get(name, {}))
+        if name == "project" and items:
+            from .models import Project
+
+            labels = dict(Project.objects.filter(id__in=[i["value"] for i in items]).values_list("id", "name"))
+            items = [{**item, "label": labels.get(item["value"], "")} for item in items]
+        result[name] = items
+    return result, total
+
+
+def facet_counts(user: Any, query: SearchQuery, fields: Iterable[str] | None = None) -> dict[str, list[dict]]:
+    return facets_and_count(user, query, fields, with_count=False)[0]
+
+
+def search_count(user: Any, query: SearchQuery) -> int:
+    """The number of matching files: from the count table when it can answer, else counted."""
+    return facets_and_count(user, query, [], with_count=True)[1] or 0
+
+
+def suggest(user: Any, text: str, limit: int = 8) -> list[dict[str, str]]:
+    """Completions for the search box: matching file names and metadata values (the visible
+    ones only)."""
+    text = " ".join(text.split())
+    if len(text) < 2:
+        return []
+    visible = visible_files(user)
+    suggestions: list[dict[str, str]] = []
+    # Unordered on purpose: "ORDER BY name LIMIT" would walk the name index past every file when
+    # nothing matches, instead of asking the trigram index.
+    names = visible.alias(lname=Lower("name")).filter(lname__contains=text.lower()).order_by()
+    for name in sorted(names.values_list("name", flat=True)[:limit]):
+        suggestions.append({"kind": "name", "value": name})
+    fields = ("organism", "tissue", "cell_type", "assay_type", "reference_genome")
+    if _use_table():
+        # Values from the count table, over the cells the user sees in full: no file row is read.
+        cells = _cells(user)
+        rows = (
+            FacetCount.objects.filter(cells.condition, field__in=fields, value__icontains=text, count__gt=0)
+            .values("field", "value")
+            .annotate(n=Sum("count"))
+            .order_by("-n")[:limit]
+        )
+        suggestions += [{"kind": row["field"], "value": row["value"]} for row in rows]
+        return suggestions[: limit * 2]
+    for field_name in fields:
+        values = (
+            visible.filter(**{f"{field_name}__icontains": text})
+            .order_by()
+            .values_list(field_name, flat=True)
+            .distinct()[:3]
+        )
+        suggestions += [{"kind": field_name, "value": value} for value in values]
+    return suggestions[: limit * 2]
+
+
+def rebuild_facet_counts() -> int:
+    """Recompute the count table from the file rows (PostgreSQL; after a restore or a bulk load
+    with triggers disabled). Writers wait for the rebuild, so the counts stay exact. Returns the
+    number of count rows."""
+    if not _postgres():
+        return 0
+    fields = [*PRECOUNTED_FACETS, "parse_status"]
+    pairs = ", ".join(f"('{name}', r.{name})" for name in fields)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("LOCK TABLE file_upload_file IN SHARE MODE")
+        cursor.execute("DELETE FROM file_upload_facetcount")
+        cursor.execute(
+            f"""
+            INSERT INTO file_upload_facetcount (project_id, level, field, value, count)
+            SELECT project_id, level, field, value, COUNT(*) FROM (
+                SELECT r.project_id, r.effective_access_level AS level, v.field, v.value
+                  FROM file_upload_file r CROSS JOIN LATERAL (VALUES ('_all', ''), {pairs}) AS v(field, value)
+                 WHERE r.deleted_at IS NULL
+                UNION ALL
+                SELECT r.project_id, r.effective_access_level, 'tags', t.value
+                  FROM file_upload_file r CROSS JOIN LATERAL jsonb_array_elements_text(r.tags) AS t(value)
+                 WHERE r.deleted_at IS NULL AND jsonb_typeof(r.tags) = 'array'
+            ) AS c GROUP BY project_id, level, field, value
+            """
+        )
+        return cursor.rowcount

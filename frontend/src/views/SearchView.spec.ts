@@ -1,0 +1,99 @@
+import { beforeEach, describe, expect, it } from 'vitest'
+import { flushPromises, mount } from '@vue/test-utils'
+import ElementPlus from 'element-plus'
+import { createPinia, setActivePinia } from 'pinia'
+import { createMemoryHistory, createRouter } from 'vue-router'
+import { routes } from '@/router'
+import { mockFetch, page } from '@/test/http'
+import { dataFile } from '@/test/fixtures'
+import SearchView from './SearchView.vue'
+
+const FACETS = {
+  organism: [
+    { value: 'Homo sapiens', count: 12 },
+    { value: 'Mus musculus', count: 5 },
+  ],
+  tags: [{ value: 'qc', count: 3 }],
+}
+
+async function mountAt(path: string) {
+  const pinia = createPinia()
+  setActivePinia(pinia)
+  const router = createRouter({ history: createMemoryHistory(), routes })
+  await router.push(path)
+  const wrapper = mount(SearchView, {
+    global: { plugins: [pinia, router, ElementPlus] },
+    attachTo: document.body,
+  })
+  await flushPromises()
+  return { wrapper, router }
+}
+
+function routesWith(files = [dataFile({ name: 'liver_R1.fastq.gz' })]) {
+  return mockFetch({
+    'GET /api/files/': { body: { ...page(files), count: 17, facets: FACETS } },
+    'GET /api/saved-searches/': { body: [] },
+    'GET /api/metadata/fields/': {
+      body: {
+        fields: [
+          {
+            name: 'organism',
+            label: 'Organism',
+            group: 'biological',
+            type: 'text',
+            choices: null,
+            help: '',
+          },
+        ],
+        access_levels: ['public', 'internal', 'restricted'],
+      },
+    },
+  })
+}
+
+beforeEach(() => {
+  document.body.innerHTML = ''
+})
+
+describe('SearchView', () => {
+  it('searches with the filters in the URL and shows facets, chips and rows', async () => {
+    const { calls } = routesWith()
+    const { wrapper } = await mountAt('/search?organism=Homo+sapiens&q=liver')
+    const list = calls.find((c) => c.url.startsWith('/api/files/?'))!
+    const params = new URL(list.url, 'http://x').searchParams
+    expect(params.get('organism')).toBe('Homo sapiens')
+    expect(params.get('q')).toBe('liver')
+    expect(params.get('facets')).toContain('organism')
+    const organism = wrapper.find('[data-facet="organism"]')
+    expect(organism.text()).toContain('Organism')
+    expect(organism.text()).toContain('Homo sapiens12')
+    const boxes = organism.findAll('input[type="checkbox"]')
+    expect((boxes[0].element as HTMLInputElement).checked).toBe(true)
+    expect((boxes[1].element as HTMLInputElement).checked).toBe(false)
+    expect(wrapper.find('.chips').text()).toContain('Organism: Homo sapiens')
+    expect(wrapper.find('.chips').text()).toContain('Text: liver')
+    expect(wrapper.find('table tbody tr').text()).toContain('liver_R1.fastq.gz')
+    expect(wrapper.find('[data-testid="result-count"]').text()).toBe('17 files')
+    wrapper.unmount()
+  })
+
+  it('ticking a facet value puts it into the URL (OR within a field)', async () => {
+    routesWith()
+    const { wrapper, router } = await mountAt('/search?organism=Homo+sapiens')
+    const boxes = wrapper.find('[data-facet="organism"]').findAll('input[type="checkbox"]')
+    await boxes[1].setValue(true)
+    await flushPromises()
+    expect(router.currentRoute.value.query.organism).toEqual(['Homo sapiens', 'Mus musculus'])
+    wrapper.unmount()
+  })
+
+  it('closing a chip removes its filter', async () => {
+    routesWith()
+    const { wrapper, router } = await mountAt('/search?organism=Homo+sapiens&tags=qc')
+    const chip = wrapper.findAll('.chips .el-tag').find((t) => t.text().includes('Tags: qc'))!
+    await chip.find('.el-tag__close').trigger('click')
+    await flushPromises()
+    expect(router.currentRoute.value.query).toEqual({ organism: 'Homo sapiens' })
+    wrapper.unmount()
+  })
+})
