@@ -136,6 +136,8 @@ def trashed_files(user: Any) -> QuerySet[File]:
     if user.is_superuser or user.is_staff:
         return files
     return files.filter(Q(owner=user) | Q(project_id__in=managed_project_ids(user)))
+
+
 @dataclass
 class VisibilityCells:
     """The user's visible files as whole (project, effective level) cells — every project at
