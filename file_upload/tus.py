@@ -24,7 +24,7 @@ from rest_framework.views import APIView
 from authentication.permissions import Action, can, is_visible
 from file_project.errors import PayloadTooLarge
 
-from . import uploads
+from . import rawbody, uploads
 from .models import Folder, Project, Upload
 
 TUS_VERSION = "1.0.0"
@@ -117,7 +117,10 @@ class TusView(APIView):
     @staticmethod
     def body_stream(request: Request, length: int | None) -> Any:
         # Chunked bodies have no Content-Length, which Django's stream would read as empty.
-        return request._request if length is not None else request.META["wsgi.input"]
+        if length is None:
+            return request.META["wsgi.input"]
+        # Under gunicorn, straight from the socket (see rawbody); Django's stream otherwise.
+        return rawbody.socket_body(request._request, length) or request._request
 
 
 class UploadCollectionView(TusView):

@@ -185,6 +185,11 @@ class AppServer:
             "BIOFM_CELERY_QUEUE": "perf-" + uuid.uuid4().hex[:8],
             "BIOFM_PORT": str(self.port),
             "BIOFM_LOG_LEVEL": "WARNING",
+            # Every simulated client signs in as one benchmark user, so per-user rate limits
+            # (uploads per hour, sign-ins per address) would measure the limiter, not the server.
+            "BIOFM_THROTTLE_AUTH": "off",
+            "BIOFM_THROTTLE_UPLOAD": "off",
+            "BIOFM_THROTTLE_HEAVY": "off",
             **self.extra_env,
         }
         # The embedded broker in the work directory: nothing shared with a running install.
