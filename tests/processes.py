@@ -1,5 +1,5 @@
-"""Real processes for tests: gunicorn serving the app on the test database and file store, and
-the ``DATABASE_URL`` a child process (gunicorn, a Celery worker) needs to share that database."""
+"""Real processes for tests: gunicorn serving the app and Celery workers on the test database and
+file store, and the ``DATABASE_URL`` a child process needs to share that database."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -100,3 +101,65 @@ class GunicornServer:
     def restart(self) -> None:
         self.stop()
         self.start()
+
+
+class CeleryWorker:
+    """A real Celery worker (solo pool) on a queue of its own, logging to ``log_path``, in a
+    session of its own; use as a context manager, or ``start()``/``stop()``. ``env`` is the
+    child's whole environment (``worker_env`` builds one on the test database and file store;
+    a ``GunicornServer``'s ``env`` shares that server's settings)."""
+
+    def __init__(self, env: dict[str, str], log_path: Path, queue: str | None = None) -> None:
+        self.queue = queue or env.get("BIOFM_CELERY_QUEUE") or f"biofm-test-{uuid.uuid4().hex[:8]}"
+        self.env = {**env, "BIOFM_CELERY_QUEUE": self.queue}
+        self.log_path = log_path
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> CeleryWorker:
+        with self.log_path.open("a") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "celery", "-A", "file_project", "worker", "-P", "solo", "-Q", self.queue,
+                 "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "info"],
+                cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            )  # fmt: skip
+        return self
+
+    def log(self) -> str:
+        return self.log_path.read_text()
+
+    def assert_alive(self) -> None:
+        assert self.proc is not None and self.proc.poll() is None, self.log()
+
+    def stop(self, kill: bool = False) -> None:
+        if self.proc is None:
+            return
+        if kill:
+            self.proc.kill()
+        else:
+            self.proc.terminate()
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.proc = None
+
+    def __enter__(self) -> CeleryWorker:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def worker_env(data_dir: Path, **extra: str) -> dict[str, str]:
+    """The environment of a worker sharing the test database, file store and broker folder."""
+    from django.conf import settings
+
+    return {
+        **os.environ,
+        "DATABASE_URL": test_database_url(),
+        "BIOFM_DATA_DIR": str(data_dir),
+        "BIOFM_BROKER_DIR": str(settings.BROKER_DIR),
+        "SECRET_KEY": "worker-test",
+        **extra,
+    }

@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import os
-import subprocess
-import sys
 import time
 import uuid
 from datetime import timedelta
@@ -25,7 +22,7 @@ from ncbi_bridge import services
 from ncbi_bridge.models import NcbiImport
 from ncbi_bridge.tasks import import_ncbi_record_task
 from tests.fake_ncbi import RUNS_BY_ACC
-from tests.processes import test_database_url
+from tests.processes import CeleryWorker, worker_env
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -214,39 +211,17 @@ def test_sra_import_on_a_real_worker(alice, data_dirs, tmp_path, fake_ncbi, monk
     row = result.ncbi_import
     assert row.status == "pending"
 
-    env = {
-        **os.environ,
-        **fake_ncbi.env(),
-        "DATABASE_URL": test_database_url(),
-        "BIOFM_DATA_DIR": str(data_dirs),
-        "BIOFM_BROKER_DIR": str(settings.BROKER_DIR),
-        "SECRET_KEY": "worker-test",
-    }
-    log_path = tmp_path / "worker.log"
-    log = log_path.open("w")
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "file_project", "worker", "-P", "solo", "-Q", queue,
-         "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "info"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    try:
+    with CeleryWorker(worker_env(data_dirs, **fake_ncbi.env()), tmp_path / "worker.log", queue=queue) as worker:
         import_ncbi_record_task.apply_async(args=[row.id], queue=queue)
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
             row.refresh_from_db()
             if row.status in ("done", "failed"):
                 break
-            assert worker.poll() is None, log_path.read_text()
+            worker.assert_alive()
             time.sleep(0.3)
-        assert row.status == "done", f"{row.error}\n{log_path.read_text()}"
-        assert "succeeded" in log_path.read_text()
-    finally:
-        worker.terminate()
-        try:
-            worker.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-        log.close()
+        assert row.status == "done", f"{row.error}\n{worker.log()}"
+        assert "succeeded" in worker.log()
     files = File.objects.filter(id__in=row.file_ids).order_by("name")
     assert [f.name for f in files] == ["SRR25056225_1.fastq.gz", "SRR25056225_2.fastq.gz"]
     assert all(f.sra_accession == "SRR25056225" and f.folder_id == folder.id for f in files)

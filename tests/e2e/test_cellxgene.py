@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -20,6 +18,7 @@ from file_upload.models import Project
 from file_upload.tests.factories import make_file
 from tests.conftest import ROOT, GunicornServer
 from tests.e2e.conftest import sign_in
+from tests.processes import CeleryWorker
 
 pytestmark = [pytest.mark.e2e, pytest.mark.worker]
 
@@ -41,22 +40,11 @@ def server(transactional_db, data_dirs, tmp_path, cellxgene_settings, cellxgene_
     }
     web = GunicornServer(data_dirs, tmp_path / "gunicorn.log", extra_env=env)
     web.start()
-    log = (tmp_path / "worker.log").open("w")
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "file_project", "worker", "-P", "solo", "-Q", env["BIOFM_CELERY_QUEUE"],
-         "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "info"],
-        cwd=ROOT, env=web.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
-    log.close()
+    worker = CeleryWorker(web.env, tmp_path / "worker.log").start()
     try:
         yield web.url
     finally:
-        worker.terminate()
-        try:
-            worker.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            worker.wait()
+        worker.stop()
         web.stop()
 
 

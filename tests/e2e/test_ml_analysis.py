@@ -4,8 +4,6 @@ worker runs the QC, the task list follows it live and shows the verdict badge an
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 
@@ -18,6 +16,7 @@ from ml_interface.models import FileQC
 from ml_interface.tests import data
 from tests.conftest import ROOT, GunicornServer
 from tests.e2e.conftest import sign_in
+from tests.processes import CeleryWorker
 
 pytestmark = [pytest.mark.e2e, pytest.mark.worker]
 
@@ -31,22 +30,11 @@ def server(transactional_db, data_dirs, tmp_path) -> Iterator[str]:
     env = {"BIOFM_BROKER_DIR": str(data_dirs / "broker"), "BIOFM_CELERY_QUEUE": f"biofm-ml-{uuid.uuid4().hex[:8]}"}
     web = GunicornServer(data_dirs, tmp_path / "gunicorn.log", extra_env=env)
     web.start()
-    log = (tmp_path / "worker.log").open("w")
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "file_project", "worker", "-P", "solo", "-Q", env["BIOFM_CELERY_QUEUE"],
-         "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "info"],
-        cwd=ROOT, env=web.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
-    log.close()
+    worker = CeleryWorker(web.env, tmp_path / "worker.log").start()
     try:
         yield web.url
     finally:
-        worker.terminate()
-        try:
-            worker.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            worker.wait()
+        worker.stop()
         web.stop()
 
 

@@ -4,9 +4,6 @@ the task's status, timestamps and result, and QC flags the file."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 import uuid
 
@@ -17,8 +14,7 @@ from file_upload.models import File, Project
 from file_upload.tests.factories import make_file
 from ml_interface.models import FileQC, MLTask
 from ml_interface.tests import data
-from tests.processes import ROOT
-from tests.processes import test_database_url as database_url_for_tests
+from tests.processes import CeleryWorker, worker_env
 
 
 @pytest.mark.worker
@@ -29,21 +25,7 @@ def test_qc_trigger_runs_on_a_real_worker(alice, data_dirs, tmp_path, settings):
     project = Project.objects.create(name="Worker QC", owner=alice)
     file = make_file(project, "bad.fastq", data.fastq(defects=True))
 
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url_for_tests(),
-        "BIOFM_DATA_DIR": str(data_dirs),
-        "BIOFM_BROKER_DIR": str(settings.BROKER_DIR),
-        "SECRET_KEY": "worker-test",
-    }
-    log_path = tmp_path / "worker.log"
-    log = log_path.open("w")
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "file_project", "worker", "-P", "solo", "-Q", queue,
-         "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "info"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    try:
+    with CeleryWorker(worker_env(data_dirs), tmp_path / "worker.log", queue=queue) as worker:
         client = APIClient()
         client.force_authenticate(alice)
         response = client.post("/api/ml/trigger/", {"task_type": "qc", "file_id": file.id}, format="json")
@@ -55,20 +37,13 @@ def test_qc_trigger_runs_on_a_real_worker(alice, data_dirs, tmp_path, settings):
             task.refresh_from_db()
             if task.status in ("done", "failed"):
                 break
-            assert worker.poll() is None, log_path.read_text()
+            worker.assert_alive()
             time.sleep(0.3)
-        assert task.status == "done", f"{task.status} {task.error}\n{log_path.read_text()}"
+        assert task.status == "done", f"{task.status} {task.error}\n{worker.log()}"
         assert task.started_at and task.finished_at and task.worker
         assert task.result["verdict"] == "fail"
         detail = client.get(f"/api/ml/tasks/{task.id}/").json()
         assert detail["status"] == "done" and detail["result"]["tag"] == "qc:fail"
-        assert "succeeded" in log_path.read_text()
-    finally:
-        worker.terminate()
-        try:
-            worker.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-        log.close()
+        assert "succeeded" in worker.log()
     assert FileQC.objects.get(file=file).verdict == "fail"
     assert File.objects.get(pk=file.pk).tags == ["qc:fail"]
