@@ -18,6 +18,8 @@ cached across requests, so a revoked grant or role takes effect on the next requ
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -72,7 +74,39 @@ def _grants_q(user: Any) -> Q:
     return Q(subject_user=user) | Q(subject_group__user=user)
 
 
+# One read-only request asks for the same user's reach several times (the file list and its facet
+# counts, say); VisibilityScopeMiddleware lets it be computed once per request. Writes never use
+# it, so a grant changed by a request is seen by that same request.
+_request_reaches: ContextVar[dict[int, _Reach] | None] = ContextVar("biofm_request_reaches", default=None)
+
+
+class VisibilityScopeMiddleware:
+    """Keeps each user's reach for the length of one GET/HEAD/OPTIONS request."""
+
+    def __init__(self, get_response: Callable[[Any], Any]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: Any) -> Any:
+        if request.method not in ("GET", "HEAD", "OPTIONS"):
+            return self.get_response(request)
+        token = _request_reaches.set({})
+        try:
+            return self.get_response(request)
+        finally:
+            _request_reaches.reset(token)
+
+
 def _reach(user: Any) -> _Reach:
+    cache = _request_reaches.get()
+    if cache is not None and user.pk in cache:
+        return cache[user.pk]
+    reach = _compute_reach(user)
+    if cache is not None:
+        cache[user.pk] = reach
+    return reach
+
+
+def _compute_reach(user: Any) -> _Reach:
     by_user = ProjectMember.objects.filter(user=user).values("project_id")
     by_group = ProjectGroup.objects.filter(group__user=user).values("project_id")
     # Ids as literals, not a subquery: PostgreSQL can then combine the per-column indexes of the
