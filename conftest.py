@@ -79,6 +79,17 @@ def client_for():
     return make
 
 
+@pytest.fixture(autouse=True)
+def fresh_search_index():
+    """Each test starts with an empty in-memory search index (it loads on the first search);
+    a test's rolled-back rows must not outlive it."""
+    from file_upload import search_index
+
+    search_index.reset()
+    yield
+    search_index.reset()
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _flush_lifts_audit_guard():
     """Transactional tests end with ``flush``; on SQLite that is a DELETE the audit table's

@@ -147,16 +147,47 @@ def _personal_q(user: Any, reach: _Reach) -> Q:
     return Q(owner=user) | Q(id__in=reach.file_ids) | _subtree_q(reach.folder_paths, "folder__tree_path")
 
 
+@dataclass
+class FileVisibility:
+    """The rule of ``visible_files`` as data, for readers that are not querysets (the in-memory
+    search index): a live file is visible when ``everything`` is set, or its effective level is
+    in ``levels``, its project in ``projects``, its owner is ``owner_id``, its id in
+    ``file_ids``, or its folder lies under one of ``folder_paths``."""
+
+    everything: bool = False
+    levels: list[str] = field(default_factory=list)
+    projects: set[int] = field(default_factory=set)
+    owner_id: int | None = None
+    file_ids: set[int] = field(default_factory=set)
+    folder_paths: list[str] = field(default_factory=list)
+
+
+def file_visibility(user: Any) -> FileVisibility:
+    if is_superuser(user):
+        return FileVisibility(everything=True)
+    rule = FileVisibility(levels=open_levels(user))
+    if is_signed_in(user):
+        reach = _reach(user)
+        rule.projects = reach.member_projects | reach.project_ids
+        rule.owner_id = user.pk
+        rule.file_ids = set(reach.file_ids)
+        rule.folder_paths = list(reach.folder_paths)
+    return rule
+
+
 def visible_files(user: Any) -> QuerySet[File]:
     """Live (not deleted) files the user may see: the queryset every file path starts from."""
     files = File.objects.alive()
-    if is_superuser(user):
+    rule = file_visibility(user)
+    if rule.everything:
         return files
-    condition = Q(effective_access_level__in=open_levels(user))
-    if is_signed_in(user):
-        reach = _reach(user)
+    condition = Q(effective_access_level__in=rule.levels)
+    if rule.owner_id is not None:
         condition |= (
-            Q(project_id__in=reach.member_projects) | Q(project_id__in=reach.project_ids) | _personal_q(user, reach)
+            Q(project_id__in=rule.projects)
+            | Q(owner_id=rule.owner_id)
+            | Q(id__in=rule.file_ids)
+            | _subtree_q(rule.folder_paths, "folder__tree_path")
         )
     return files.filter(condition)
 

@@ -351,6 +351,16 @@ BIOFM_EXTRA_PARSERS = env_list("BIOFM_EXTRA_PARSERS", "")
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_BEAT_SCHEDULE["sweep-stale-parses"] = {"task": "file_upload.sweep_stale_parses", "schedule": 300.0}
 
+# --- Search (file_upload/search.py, search_index.py) ------------------------------------------
+# Each web process keeps an in-memory index of the searchable columns (counts, facets and pages
+# without scanning rows). Tables up to BIOFM_SEARCH_INDEX_SYNC_ROWS files load within the first
+# search; larger ones in a background thread while SQL answers. Change-feed rows older than
+# BIOFM_SEARCH_CHANGE_RETENTION seconds are pruned hourly; a process idle for half that reloads.
+BIOFM_SEARCH_INDEX = env_bool("BIOFM_SEARCH_INDEX", True)
+BIOFM_SEARCH_INDEX_SYNC_ROWS = env_int("BIOFM_SEARCH_INDEX_SYNC_ROWS", 20000)
+BIOFM_SEARCH_CHANGE_RETENTION = env_int("BIOFM_SEARCH_CHANGE_RETENTION", 24 * 3600)
+CELERY_BEAT_SCHEDULE["prune-search-changes"] = {"task": "file_upload.prune_search_changes", "schedule": 3600.0}
+
 # --- Cellxgene viewer (cellxgene_bridge) -----------------------------------------------------
 # Published copies go to CELLXGENE_DATA_DIR/<file id>__<name>.h5ad. The viewer (cellxgene 1.3.0
 # from its own venv, scripts/install_cellxgene.sh) listens on 127.0.0.1: a new publication

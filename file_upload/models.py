@@ -272,6 +272,21 @@ class FacetCount(models.Model):
         return f"{self.field}={self.value} in {self.project_id}/{self.level}: {self.count}"
 
 
+class SearchChange(models.Model):
+    """One row per written file row: the feed that keeps each process's in-memory search index
+    (``search_index``) current. Written by database triggers on the file table (migration
+    0008), so no writer — ORM, bulk update or raw SQL — can skip it. On PostgreSQL ``xid`` is
+    the writing transaction, which tells a reader which rows may still appear (a transaction
+    that commits late). Old rows are pruned by ``prune_search_changes``."""
+
+    file_id = models.BigIntegerField()
+    xid = models.BigIntegerField(null=True, blank=True, db_index=True)
+    at = models.DateTimeField(null=True, blank=True, db_index=True)
+
+    def __str__(self) -> str:
+        return f"change {self.pk}: file {self.file_id}"
+
+
 class SavedSearch(models.Model):
     """A user's named search: the query string of ``/search`` (filters, q, ordering)."""
 

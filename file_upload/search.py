@@ -20,14 +20,14 @@ folder grants), which are grouped directly. Any other query groups the filtered 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import EmptyResultSet
 from django.db import connection, transaction
-from django.db.models import BooleanField, Case, FloatField, Q, QuerySet, Sum, Value, When
+from django.db.models import BooleanField, Case, IntegerField, Q, QuerySet, Sum, Value, When
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -36,6 +36,7 @@ from rest_framework.exceptions import ValidationError
 
 from authentication.permissions import visibility_cells, visible_files, visible_files_outside
 
+from . import search_index
 from .metadata import METADATA_FIELDS, PRECOUNTED_FACETS
 from .models import AccessLevel, FacetCount, File, Folder, ParseStatus
 
@@ -191,8 +192,14 @@ def _postgres() -> bool:
 def _tags_q(tag: str) -> Q:
     if _postgres():
         return Q(tags__contains=[tag])  # jsonb @> answered by the GIN index
-    # SQLite has no JSON containment lookup; the stored list is JSON text with quoted elements.
-    return Q(tags__icontains=f'"{tag}"')
+    # SQLite has no JSON containment lookup: an element equal to the tag, as jsonb @> means.
+    return Q(
+        RawSQL(
+            'EXISTS (SELECT 1 FROM json_each("file_upload_file"."tags") AS t WHERE t.value = %s)',
+            [tag],
+            output_field=BooleanField(),
+        )
+    )
 
 
 def _like(text: str) -> str:
@@ -287,23 +294,16 @@ def order_files(files: QuerySet[File], query: SearchQuery, ordering: str) -> tup
 
 
 def _relevance(text: str) -> Any:
-    """Name matches first (whole name, then prefix, then inside), then full-text rank."""
-    lowered = text.lower()
-    name_score = Case(
-        When(name__iexact=text, then=Value(3.0)),
-        When(name__istartswith=text, then=Value(2.0)),
-        When(name__icontains=text, then=Value(1.0)),
-        default=Value(0.0),
-        output_field=FloatField(),
+    """Name matches first: the whole name (3), its start (2), inside it (1), other fields (0);
+    the newest first within a tier. The same on every database, and what the in-memory index
+    orders by."""
+    return Case(
+        When(name__iexact=text, then=Value(3)),
+        When(name__istartswith=text, then=Value(2)),
+        When(name__icontains=text, then=Value(1)),
+        default=Value(0),
+        output_field=IntegerField(),
     )
-    if _postgres():
-        rank = RawSQL(
-            'ts_rank("file_upload_file"."search_vector", plainto_tsquery(\'simple\', %s))',
-            [lowered],
-            output_field=FloatField(),
-        )
-        return name_score + rank
-    return name_score
 
 
 # --- facet counts ------------------------------------------------------------------------------
@@ -445,6 +445,9 @@ def facets_and_count(
     one pass per distinct set of filters (all facets whose own filter is not in use share the
     pass that also counts the matches)."""
     fields = list(fields if fields is not None else query.facets)
+    answer = search_index.with_index(lambda index: _index_counts(index, user, query, fields)[:2])
+    if answer is not None:
+        return _finish(fields, answer[0]), answer[1] if with_count else None
     active = query.active()
     use_table = _use_table()
     counts: dict[str, dict[Any, int]] = {name: {} for name in fields}
@@ -479,6 +482,10 @@ def facets_and_count(
             total = (total or 0) + grouped.pop(COUNT_KEY)[""]
         for name, values in grouped.items():
             counts[name] = _merge(counts[name].items(), values.items())
+    return _finish(fields, counts), total
+
+
+def _finish(fields: list[str], counts: dict[str, dict[Any, int]]) -> dict[str, list[dict]]:
     result: dict[str, list[dict]] = {}
     for name in fields:
         items = _shape(name, counts.get(name, {}))
@@ -488,7 +495,77 @@ def facets_and_count(
             labels = dict(Project.objects.filter(id__in=[i["value"] for i in items]).values_list("id", "name"))
             items = [{**item, "label": labels.get(item["value"], "")} for item in items]
         result[name] = items
-    return result, total
+    return result
+
+
+# --- the in-memory index ---------------------------------------------------------------------------
+
+
+def _index_counts(
+    index: search_index.SearchIndex, user: Any, query: SearchQuery, fields: list[str]
+) -> tuple[dict[str, dict[Any, int]], int, Any]:
+    """Facet counts, total and the match mask from the index (``Unsupported`` → SQL)."""
+    for name in fields:
+        if name in search_index.IDENTIFIER_FIELDS:
+            raise search_index.Unsupported(name)
+    visible = index.visible(user)
+    masks = index.filter_masks(query)
+
+    def narrowed(skip: set[str]) -> Any:
+        mask = visible.copy()
+        for name, own in masks.items():
+            if name not in skip:
+                mask &= own
+        return mask
+
+    matches = narrowed(set())
+    counts = {}
+    for name in fields:
+        skip = set(FACET_FILTERS[name]) & set(masks)
+        counts[name] = index.facet(name, narrowed(skip) if skip else matches)
+    return counts, int(matches.sum()), matches
+
+
+class IndexedResults(Sequence):
+    """The ordered matches of an indexed search, for the paginator: a slice asks the index for
+    that page's ids and loads those files (with ``base``'s joins) in order."""
+
+    def __init__(self, index: Any, base: QuerySet[File], matches: Any, total: int, ordering: tuple, q: str) -> None:
+        self.index, self.base, self.matches, self.total, self.ordering, self.q = (
+            index,
+            base,
+            matches,
+            total,
+            ordering,
+            q,
+        )
+
+    def __len__(self) -> int:
+        return self.total
+
+    def __getitem__(self, item: Any) -> Any:
+        if not isinstance(item, slice):
+            return self[item : item + 1][0]
+        start, stop, _ = item.indices(self.total)
+        with self.index.lock:
+            ids = self.index.page(self.matches, self.ordering, self.q, start, stop)
+        files = {file.id: file for file in self.base.filter(id__in=ids)}
+        return [files[file_id] for file_id in ids if file_id in files]
+
+
+def indexed_search(
+    user: Any, base: QuerySet[File], query: SearchQuery, ordering: tuple[str, ...]
+) -> tuple[dict[str, list[dict]], int, IndexedResults] | None:
+    """Facets, count and ordered results from the in-memory index, or ``None`` (use SQL)."""
+
+    def work(index: search_index.SearchIndex) -> tuple[dict, int, IndexedResults]:
+        counts, total, matches = _index_counts(index, user, query, query.facets)
+        return counts, total, IndexedResults(index, base, matches, total, ordering, query.q)
+
+    answer = search_index.with_index(work)
+    if answer is None:
+        return None
+    return _finish(query.facets, answer[0]), answer[1], answer[2]
 
 
 def facet_counts(user: Any, query: SearchQuery, fields: Iterable[str] | None = None) -> dict[str, list[dict]]:

@@ -34,3 +34,10 @@ def purge_trash_task() -> int:
     from . import retention
 
     return len(retention.purge_expired())
+
+
+@shared_task(name="file_upload.prune_search_changes")
+def prune_search_changes_task() -> int:
+    from . import search_index
+
+    return search_index.prune_changes()

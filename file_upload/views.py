@@ -248,12 +248,17 @@ class FileViewSet(AccessExplanationMixin, viewsets.ModelViewSet):
         files = search.apply_filters(self.get_queryset(), query)
         files, ordering = search.order_files(files, query, request.query_params.get("ordering", ""))
         cursor = wants_cursor(request.query_params)
-        facets, count = search.facets_and_count(request.user, query, with_count=not cursor)
+        indexed = None if cursor else search.indexed_search(request.user, self.get_queryset(), query, ordering)
+        if indexed is not None:
+            facets, count, results = indexed
+        else:
+            facets, count = search.facets_and_count(request.user, query, with_count=not cursor)
+            results = files
         if cursor:
             paginator: Any = SearchCursorPagination(ordering)
         else:
             paginator = SearchPagination(lambda: count)
-        page = paginator.paginate_queryset(files, request, view=self)
+        page = paginator.paginate_queryset(results, request, view=self)
         response = paginator.get_paginated_response(self.get_serializer(page, many=True).data)
         if query.facets:
             response.data["facets"] = facets

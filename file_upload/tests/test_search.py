@@ -2,7 +2,8 @@
 against counts the test computes itself from its own model of who may see what.
 
 Runs on SQLite (exact GROUP BY everywhere) and on PostgreSQL (the trigger-kept count table for
-queries it can answer), so both sources are held to the same oracle."""
+queries it can answer), each with the in-memory index and without it, so every source is held to
+the same oracle."""
 
 from __future__ import annotations
 
@@ -25,6 +26,13 @@ from file_upload.tests.factories import make_file, make_folder
 pytestmark = pytest.mark.django_db
 
 on_postgres = pytest.mark.skipif(connection.vendor != "postgresql", reason="the count table is PostgreSQL's")
+
+
+@pytest.fixture(autouse=True, params=["index", "sql"])
+def search_path(request, settings):
+    """Every test runs twice: answered by the in-memory index, and by SQL alone."""
+    settings.BIOFM_SEARCH_INDEX = request.param == "index"
+    return request.param
 
 
 # --- a small world with an independent visibility model ----------------------------------------
