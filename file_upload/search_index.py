@@ -72,6 +72,7 @@ COLUMNS = (
     *CODED_FIELDS,
 )
 TEXT_CACHE = 32  # free texts kept per process
+CHUNK = 20000  # rows per block while loading
 HISTORY = 256  # change batches remembered for bringing cached texts up to date
 NO_MATCH = -1
 
@@ -169,32 +170,43 @@ class SearchIndex:
             text.tiers = _resized(text.tiers, capacity, NO_MATCH)
         self.capacity = capacity
 
-    def _store(self, pos: int, row: Sequence[Any]) -> None:
-        values = dict(zip(COLUMNS, row, strict=True))
-        self.ids[pos] = values["id"]
-        self.alive[pos] = True
-        self.project[pos] = values["project_id"]
-        self.folder[pos] = values["folder_id"] or 0
-        self.owner[pos] = values["owner_id"]
-        self.level[pos] = LEVELS.index(values["effective_access_level"])
-        self.status[pos] = STATUSES.index(values["parse_status"])
-        self.size[pos] = values["size"] or 0
-        self.created[pos] = _micros(values["created_at"])
-        self.updated[pos] = _micros(values["updated_at"])
-        day = values[DATE_FIELD]
-        self.day[pos] = day.toordinal() if day else -1
+    def _store(self, start: int, rows: Sequence[Sequence[Any]]) -> None:
+        """Write ``rows`` (``COLUMNS`` tuples) at positions ``start``…, column by column."""
+        stop = start + len(rows)
+        if not rows:
+            return
+        columns = dict(zip(COLUMNS, zip(*rows, strict=True), strict=True))
+        levels = {level: code for code, level in enumerate(LEVELS)}
+        statuses = {status: code for code, status in enumerate(STATUSES)}
+        self.ids[start:stop] = columns["id"]
+        self.alive[start:stop] = True
+        self.project[start:stop] = columns["project_id"]
+        self.folder[start:stop] = [folder or 0 for folder in columns["folder_id"]]
+        self.owner[start:stop] = columns["owner_id"]
+        self.level[start:stop] = [levels[level] for level in columns["effective_access_level"]]
+        self.status[start:stop] = [statuses[status] for status in columns["parse_status"]]
+        self.size[start:stop] = [size or 0 for size in columns["size"]]
+        self.created[start:stop] = [_micros(moment) for moment in columns["created_at"]]
+        self.updated[start:stop] = [_micros(moment) for moment in columns["updated_at"]]
+        self.day[start:stop] = [day.toordinal() if day else -1 for day in columns[DATE_FIELD]]
         for name in NUMBER_FIELDS:
-            self.numbers[name][pos] = -1 if values[name] is None else values[name]
+            self.numbers[name][start:stop] = [-1 if value is None else value for value in columns[name]]
         for name in CODED_FIELDS:
-            self.coded[name][pos] = self.vocab[name].encode(values[name])
-        tags = values["tags"] if isinstance(values["tags"], list) else []
-        codes = [self.tag_codes.encode(str(tag)) for tag in tags if str(tag) != ""]
-        if len(codes) > self.tags.shape[1]:
-            wider = np.zeros((self.capacity, len(codes)), np.int32)
+            self.coded[name][start:stop] = list(map(self.vocab[name].encode, columns[name]))
+        encode = self.tag_codes.encode
+        codes = [
+            [encode(str(tag)) for tag in tags if str(tag) != ""] if isinstance(tags, list) else []
+            for tags in columns["tags"]
+        ]
+        width = max(map(len, codes))
+        if width > self.tags.shape[1]:
+            wider = np.zeros((self.capacity, width), np.int32)
             wider[:, : self.tags.shape[1]] = self.tags
             self.tags = wider
-        self.tags[pos] = 0
-        self.tags[pos, : len(codes)] = codes
+        block = np.zeros((len(rows), self.tags.shape[1]), np.int32)
+        for i, row_codes in enumerate(codes):
+            block[i, : len(row_codes)] = row_codes
+        self.tags[start:stop] = block
 
     def load(self) -> None:
         """Read every live row and the name order (one snapshot on PostgreSQL), then swap."""
@@ -204,10 +216,13 @@ class SearchIndex:
             fresh.xmin, fresh.applied, fresh.last_change = _feed_start()
             rows = File.objects.alive().order_by("id").values_list(*COLUMNS)
             fresh._allocate(rows.count() + 1024)
-            for row in rows.iterator(chunk_size=20000):
-                fresh._grow(fresh.n + 1)
-                fresh._store(fresh.n, row)
-                fresh.n += 1
+            chunk: list[tuple] = []
+            for row in rows.iterator(chunk_size=CHUNK):
+                chunk.append(row)
+                if len(chunk) == CHUNK:
+                    fresh._append(chunk)
+                    chunk = []
+            fresh._append(chunk)
             order = np.fromiter(
                 File.objects.alive().order_by("name", "id").values_list("id", flat=True).iterator(chunk_size=50000),
                 np.int64,
@@ -223,6 +238,11 @@ class SearchIndex:
                     setattr(self, name, value)
             self.version = version + 1
         log.info("search index: %d files loaded in %.1f s", self.n, self.loaded_in)
+
+    def _append(self, rows: list[tuple]) -> None:
+        self._grow(self.n + len(rows))
+        self._store(self.n, rows)
+        self.n += len(rows)
 
     def _set_rank(self, order: np.ndarray) -> None:
         """Ranks from ``order`` (file ids by name, id); rows it does not hold stay dirty."""
@@ -275,7 +295,7 @@ class SearchIndex:
                 if row is None:
                     self.alive[pos] = False
                 else:
-                    self._store(pos, row)
+                    self._store(pos, [row])
                 self.dirty[pos] = True
                 touched.append(pos)
             self.version += 1
