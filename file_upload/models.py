@@ -121,6 +121,15 @@ class ParseStatus(models.TextChoices):
     SKIPPED = "skipped", "Skipped"
 
 
+class IndexStatus(models.TextChoices):
+    """``stats["index_status"]``: the index a parser builds after the parse (BAM ``.bai``)."""
+
+    PENDING = "pending", "Pending"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
 class UploadMethod(models.TextChoices):
     WEB = "web", "Web"
     API = "api", "API"

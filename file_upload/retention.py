@@ -8,9 +8,10 @@ deletion; then ``purge_expired`` (daily beat task, ``manage.py purge``) erases i
 - the stored bytes, overwritten first with ``BIOFM_PURGE_OVERWRITE_PASSES`` passes of random
   data when set (only meaningful on local spinning disks: SSDs remap writes and object stores
   keep versions, so there it proves nothing),
-- derived copies: index files built beside the blob (``.bai``, ``.csi``, ``.crai``) and the
-  cellxgene copies ``CELLXGENE_DATA_DIR/<file id>__<name>.h5ad`` (a viewer still serving the file
-  is stopped first),
+- derived copies: index files built beside the blob (``.bai``, ``.csi``, ``.crai``, and
+  ``<blob>.bai.<token>.tmp`` left by a build cut short) and the cellxgene copies
+  ``CELLXGENE_DATA_DIR/<file id>__<name>.h5ad`` (a viewer still serving the file is stopped
+  first),
 - the ``File`` row (grants on it cascade; publications and uploads keep a null reference),
 
 and appends a ``file.purge`` audit event holding the file's name, size and SHA-256, so the
@@ -22,6 +23,7 @@ Public surface: ``purge_deadline``, ``restore_file``, ``purge_file``, ``expired_
 
 from __future__ import annotations
 
+import glob
 import logging
 import os
 from dataclasses import dataclass, field
@@ -90,6 +92,8 @@ def derived_paths(file: File) -> list[Path]:
     """Every path on disk that holds the file's bytes or something made from them."""
     blob = storage.path_for(file.storage_key)
     paths = [blob, *(Path(str(blob) + suffix) for suffix in INDEX_SUFFIXES)]
+    if blob.parent.is_dir():  # an index build cut short (``<blob>.bai.<token>.tmp``)
+        paths += sorted(blob.parent.glob(glob.escape(blob.name) + ".*.tmp"))
     cellxgene_dir = Path(settings.CELLXGENE_DATA_DIR)
     if cellxgene_dir.is_dir():
         paths += sorted(cellxgene_dir.glob(f"{file.id}__*.h5ad"))

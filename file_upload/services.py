@@ -7,7 +7,7 @@ Public surface: ``create_project``, ``update_project``, ``delete_project``, ``se
 ``remove_project_member``, ``create_folder``,
 ``update_folder``, ``delete_folder``, ``folder_ancestors``, ``store_file``, ``update_file``,
 ``soft_delete_file``, ``effective_level``, ``refresh_effective_levels``, ``parse_file``,
-``request_reparse``, ``requeue_stale_parses``.
+``index_file``, ``request_reparse``, ``requeue_stale_parses``, ``requeue_stale_indexes``.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from .models import (
     AccessLevel,
     File,
     Folder,
+    IndexStatus,
     NodeAccessLevel,
     ParseStatus,
     Project,
@@ -433,6 +434,15 @@ def _enqueue_parse(file_id: int) -> None:
         log.exception("could not queue parsing of file %s; it stays pending", file_id)
 
 
+def _enqueue_index(file_id: int) -> None:
+    from .tasks import index_file_task
+
+    try:
+        index_file_task.delay(file_id)
+    except Exception:  # the sweep queues it again later
+        log.exception("could not queue indexing of file %s; it stays pending", file_id)
+
+
 def _enqueue_checksums(file_id: int) -> None:
     from .tasks import fill_checksums_task
 
@@ -511,7 +521,8 @@ def parse_file(file_id: int) -> File | None:
     ``parse_status`` goes pending → running (``parse_started_at`` set) → done, failed or
     skipped. A malformed file, or any unexpected error in a parser, ends as ``failed`` with a
     one-line ``parse_error``; the stored bytes are only ever read. A run that a newer run has
-    superseded (the stale sweep re-queued it) does not write its result."""
+    superseded (the stale sweep re-queued it) does not write its result. When the stats say
+    ``"index_status": "pending"`` (a coordinate-sorted BAM), ``index_file`` is queued next."""
     file = File.objects.filter(id=file_id).first()
     if file is None:
         return None
@@ -557,7 +568,52 @@ def parse_file(file_id: int) -> File | None:
                 filled.append(field)
         updates["autofilled_fields"] = sorted(previous | set(filled))
     updates["updated_at"] = timezone.now()
-    File.objects.filter(id=file.id, parse_started_at=started).update(**updates)
+    written = File.objects.filter(id=file.id, parse_started_at=started).update(**updates)
+    if written and updates["stats"].get("index_status") == IndexStatus.PENDING:
+        transaction.on_commit(lambda: _enqueue_index(file.id))
+    file.refresh_from_db()
+    return file
+
+
+def index_file(file_id: int) -> File | None:
+    """Build the index a parse left pending (``AlignmentParser.index``: ``<blob>.bai`` and the
+    idxstats counts) and merge what it reports into ``stats``.
+
+    ``index_status`` goes pending → running → done | failed; a failure is recorded in the stats
+    (``index_error``, ``indexed: false``) and never touches ``parse_status``. Nothing is written
+    when a newer parse has started since (its own follow-up does the work)."""
+    file = File.objects.filter(id=file_id).first()
+    if file is None:
+        return None
+    stats = dict(file.stats or {})
+    if file.parse_status != ParseStatus.DONE or stats.get("index_status") not in (
+        IndexStatus.PENDING,
+        IndexStatus.RUNNING,
+    ):
+        return file
+    run = File.objects.filter(id=file.id, parse_status=ParseStatus.DONE, parse_started_at=file.parse_started_at)
+    if not run.update(stats={**stats, "index_status": IndexStatus.RUNNING}, updated_at=timezone.now()):
+        return file
+    path = storage.path_for(file.storage_key)
+    fmt = ""
+    update: dict[str, Any]
+    try:
+        fmt = registry.detect_format(path, file.name)
+        indexer = getattr(registry.parser_for(fmt) if fmt else None, "index", None)
+        if indexer is None:
+            raise ParseError(f"files detected as {fmt or 'an unknown format'} are not indexed")
+        update = indexer(path, stats)
+    except ParseError as exc:
+        lines = str(exc).strip().splitlines()
+        update = {"index_error": _one_line(lines[0]) if lines else "no index could be built"}
+    except Exception as exc:  # an htslib surprise: recorded, the parse stays done
+        log.exception("indexing file %s (%s) failed", file.id, fmt or "unknown format")
+        update = {"index_error": _one_line(f"no index could be built: {exc}")}
+    if "index_error" in update:
+        update.update(indexed=False, index_status=IndexStatus.FAILED)
+    else:
+        stats.pop("index_error", None)
+    run.update(stats={**stats, **update}, updated_at=timezone.now())
     file.refresh_from_db()
     return file
 
@@ -603,6 +659,32 @@ def requeue_stale_parses(older_than: timedelta | None = None, pending_older_than
     for file_id in ids:
         log.warning("re-queueing the format extraction of file %s (stale)", file_id)
         _enqueue_parse(file_id)
+    return ids
+
+
+def requeue_stale_indexes(
+    older_than: timedelta | None = None, pending_older_than: timedelta | None = None
+) -> list[int]:
+    """``requeue_stale_parses`` for the index follow-up: files whose ``stats.index_status`` is
+    ``running`` (untouched for ``older_than``, default ``BIOFM_PARSE_STALE_SECONDS``) or
+    ``pending`` (``BIOFM_PARSE_PENDING_SECONDS``) are queued again. Returns the ids queued."""
+    now = timezone.now()
+    if older_than is None:
+        older_than = timedelta(seconds=settings.BIOFM_PARSE_STALE_SECONDS)
+    if pending_older_than is None:
+        pending_older_than = timedelta(seconds=settings.BIOFM_PARSE_PENDING_SECONDS)
+    done = File.objects.filter(deleted_at__isnull=True, parse_status=ParseStatus.DONE)
+    running = done.filter(stats__index_status=IndexStatus.RUNNING, updated_at__lte=now - older_than)
+    pending = done.filter(stats__index_status=IndexStatus.PENDING, updated_at__lte=now - pending_older_than)
+    ids: list[int] = []
+    for queryset in (running, pending):
+        for file_id in list(queryset.values_list("id", flat=True)[:10000]):
+            # Touching updated_at claims the file: the next sweep leaves it alone for a while.
+            if queryset.filter(id=file_id).update(updated_at=now):
+                ids.append(file_id)
+    for file_id in ids:
+        log.warning("re-queueing the index build of file %s (stale)", file_id)
+        _enqueue_index(file_id)
     return ids
 
 

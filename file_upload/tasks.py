@@ -11,6 +11,12 @@ def parse_file_task(file_id: int) -> str | None:
     return file.parse_status if file else None
 
 
+@shared_task(name="file_upload.index_file")
+def index_file_task(file_id: int) -> str | None:
+    file = services.index_file(file_id)
+    return (file.stats or {}).get("index_status") if file else None
+
+
 @shared_task(name="file_upload.cleanup_uploads")
 def cleanup_uploads_task() -> dict[str, int]:
     from . import uploads
@@ -26,7 +32,8 @@ def fill_checksums_task(file_id: int) -> str | None:
 
 @shared_task(name="file_upload.sweep_stale_parses")
 def sweep_stale_parses_task() -> list[int]:
-    return services.requeue_stale_parses()
+    """Stale extractions and stale index builds alike; returns the file ids queued again."""
+    return services.requeue_stale_parses() + services.requeue_stale_indexes()
 
 
 @shared_task(name="file_upload.purge_trash")

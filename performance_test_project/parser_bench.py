@@ -3,10 +3,14 @@
     .venv/bin/python performance_test_project/parser_bench.py [--quick] [--json out.json]
 
 Generates a 1 GiB FASTQ and a 500 MB FASTA (compared with ``seqkit stats -a -j 1``), a
-1M-record VCF (``bcftools stats``) and a 1.5M-read coordinate-sorted BAM without an index
-(``samtools flagstat``; our parser also builds the index and reads idxstats). Each parser runs in
-a child process that reports its wall time and peak RSS; the tool runs in the same session.
-Targets: ratio (tool time / our time) ≥ 0.5 and peak RSS < 256 MB. ``--quick`` uses ~1/16 sizes.
+1M-record VCF (``bcftools stats``) and a 1.5M-read coordinate-sorted BAM without an index: the
+parse (header, references, flag counts) against ``samtools flagstat``, and the follow-up index
+task (``AlignmentParser.index``: builds the ``.bai``, reads idxstats) against ``samtools index``
+plus ``samtools idxstats``. Each parser runs in a child process that reports its wall time and
+peak RSS; the tool runs in the same session.
+Targets: ratio (tool time / our time) ≥ 0.5 and peak RSS < 256 MB. ``--quick`` uses ~1/16 sizes,
+``--only bam`` runs one format, ``--rounds N`` times each side N times, alternating, and keeps
+the best of each.
 Everything generated is deleted at the end.
 """
 
@@ -18,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -34,26 +39,55 @@ from pathlib import Path
 import numpy, pysam, pysam.bcftools, isal.igzip
 from file_upload.parsers.{module} import {cls}
 parser = {cls}()
+path = Path({path!r})
+if {index!r}:  # the follow-up index task: what it gets from the parse is the references
+    with pysam.AlignmentFile(str(path)) as aln:
+        refs = [{{"name": n, "length": l}} for n, l in zip(aln.references, aln.lengths)]
+    parsed = {{"format": "bam", "references": refs}}
 start = time.perf_counter()
-stats = parser.parse(Path({path!r}))
+stats = parser.index(path, parsed) if {index!r} else parser.parse(path)
 seconds = time.perf_counter() - start
 stats.pop("_hints", None)
 hwm = next(line for line in open("/proc/self/status") if line.startswith("VmHWM"))
-print(json.dumps({{"seconds": seconds, "rss_mb": int(hwm.split()[1]) / 1024,
-                  "stats": {{k: v for k, v in stats.items() if not isinstance(v, (list, dict))}}}}))
+kept = {{k: v for k, v in stats.items() if k == "references" or not isinstance(v, (list, dict))}}
+print(json.dumps({{"seconds": seconds, "rss_mb": int(hwm.split()[1]) / 1024, "stats": kept}}))
 """
 
 
-def run_ours(module: str, cls: str, path: Path) -> dict:
-    code = CHILD.format(root=str(ROOT), module=module, cls=cls, path=str(path))
+ROUNDS = 1  # set from --rounds
+
+
+def run_ours(module: str, cls: str, path: Path, index: bool = False) -> dict:
+    code = CHILD.format(root=str(ROOT), module=module, cls=cls, path=str(path), index=index)
     out = subprocess.run([PYTHON, "-c", code], capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def run_tool(cmd: list[str]) -> tuple[float, str]:
+def run_tool(*cmds: list[str]) -> tuple[float, str]:
+    """The commands one after the other: total seconds and the last one's stdout."""
     start = time.perf_counter()
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True)
-    return time.perf_counter() - start, out.stdout
+    stdout = ""
+    for cmd in cmds:
+        stdout = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    return time.perf_counter() - start, stdout
+
+
+def race(
+    ours: Callable[[], dict], tool: Callable[[], tuple[float, str]], before: Callable[[], None] | None = None
+) -> tuple[dict, float, str]:
+    """Both sides ROUNDS times, alternating (so a busy spell on the machine hits both), each
+    keeping its best time; our peak RSS is the highest seen."""
+    runs, tool_best, stdout = [], float("inf"), ""
+    for _ in range(ROUNDS):
+        if before:
+            before()
+        seconds, stdout = tool()
+        tool_best = min(tool_best, seconds)
+        if before:
+            before()
+        runs.append(ours())
+    best = min(runs, key=lambda r: r["seconds"])
+    return {**best, "rss_mb": max(r["rss_mb"] for r in runs)}, tool_best, stdout
 
 
 # --- generators (numpy, fixed-width records so that they are fast) ----------------------------
@@ -176,11 +210,21 @@ def seqkit_row(stdout: str) -> dict[str, str]:
     return dict(zip(header.split("\t"), row.split("\t"), strict=True))
 
 
+FORMATS = ("fastq", "fasta", "vcf", "bam")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="about 1/16 of the sizes")
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--rounds", type=int, default=1, help="time each side this many times, keep the best")
+    parser.add_argument(
+        "--only", action="append", choices=FORMATS, help="run only this format (repeatable; default: all)"
+    )
     args = parser.parse_args()
+    formats = args.only or FORMATS
+    global ROUNDS
+    ROUNDS = max(1, args.rounds)
     scale = 16 if args.quick else 1
     results = []
     with tempfile.TemporaryDirectory(prefix="biofm-parser-bench-") as tmp:
@@ -203,46 +247,73 @@ def main() -> int:
             results.append(row)
             print(json.dumps(row), flush=True)
 
-        fastq = tmp_dir / "reads.fastq"
-        make_fastq(fastq, 1024**3 // scale)
-        ours = run_ours("fastq", "FastqParser", fastq)
-        seconds, out = run_tool(["seqkit", "stats", "-a", "-T", "-j", "1", str(fastq)])
-        ref = seqkit_row(out)
-        same = ours["stats"]["reads"] == int(ref["num_seqs"]) and ours["stats"]["bases"] == int(ref["sum_len"])
-        record("fastq", fastq, ours, "seqkit stats -a -j 1", seconds, same)
-        fastq.unlink()
+        if "fastq" in formats:
+            fastq = tmp_dir / "reads.fastq"
+            make_fastq(fastq, 1024**3 // scale)
+            ours, seconds, out = race(
+                lambda: run_ours("fastq", "FastqParser", fastq),
+                lambda: run_tool(["seqkit", "stats", "-a", "-T", "-j", "1", str(fastq)]),
+            )
+            ref = seqkit_row(out)
+            same = ours["stats"]["reads"] == int(ref["num_seqs"]) and ours["stats"]["bases"] == int(ref["sum_len"])
+            record("fastq", fastq, ours, "seqkit stats -a -j 1", seconds, same)
+            fastq.unlink()
 
-        fasta = tmp_dir / "genome.fa"
-        make_fasta(fasta, 500 * 10**6 // scale)
-        ours = run_ours("fasta", "FastaParser", fasta)
-        seconds, out = run_tool(["seqkit", "stats", "-a", "-T", "-j", "1", str(fasta)])
-        ref = seqkit_row(out)
-        same = ours["stats"]["total_length"] == int(ref["sum_len"]) and ours["stats"]["n50"] == int(ref["N50"])
-        record("fasta", fasta, ours, "seqkit stats -a -j 1", seconds, same)
-        fasta.unlink()
+        if "fasta" in formats:
+            fasta = tmp_dir / "genome.fa"
+            make_fasta(fasta, 500 * 10**6 // scale)
+            ours, seconds, out = race(
+                lambda: run_ours("fasta", "FastaParser", fasta),
+                lambda: run_tool(["seqkit", "stats", "-a", "-T", "-j", "1", str(fasta)]),
+            )
+            ref = seqkit_row(out)
+            same = ours["stats"]["total_length"] == int(ref["sum_len"]) and ours["stats"]["n50"] == int(ref["N50"])
+            record("fasta", fasta, ours, "seqkit stats -a -j 1", seconds, same)
+            fasta.unlink()
 
-        vcf = tmp_dir / "calls.vcf"
-        make_vcf(vcf, 1_000_000 // scale)
-        ours = run_ours("vcf", "VariantParser", vcf)
-        seconds, out = run_tool(["bcftools", "stats", str(vcf)])
-        sn = {line.split("\t")[2]: int(line.split("\t")[3]) for line in out.splitlines() if line.startswith("SN")}
-        same = (ours["stats"]["records"], ours["stats"]["snps"], ours["stats"]["indels"]) == (
-            sn["number of records:"],
-            sn["number of SNPs:"],
-            sn["number of indels:"],
-        )
-        record("vcf", vcf, ours, "bcftools stats", seconds, same)
-        vcf.unlink()
+        if "vcf" in formats:
+            vcf = tmp_dir / "calls.vcf"
+            make_vcf(vcf, 1_000_000 // scale)
+            ours, seconds, out = race(
+                lambda: run_ours("vcf", "VariantParser", vcf), lambda: run_tool(["bcftools", "stats", str(vcf)])
+            )
+            sn = {line.split("\t")[2]: int(line.split("\t")[3]) for line in out.splitlines() if line.startswith("SN")}
+            same = (ours["stats"]["records"], ours["stats"]["snps"], ours["stats"]["indels"]) == (
+                sn["number of records:"],
+                sn["number of SNPs:"],
+                sn["number of indels:"],
+            )
+            record("vcf", vcf, ours, "bcftools stats", seconds, same)
+            vcf.unlink()
 
-        bam = tmp_dir / "reads.bam"
-        make_bam(bam, 1_500_000 // scale)
-        seconds, out = run_tool(["samtools", "flagstat", "-O", "json", str(bam)])
-        ours = run_ours("bam", "AlignmentParser", bam)  # cold: builds reads.bam.bai as well
-        flag = json.loads(out)["QC-passed reads"]
-        same = ours["stats"]["reads"] == flag["total"] and ours["stats"]["mapped"] == flag["mapped"]
-        record("bam (+index)", bam, ours, "samtools flagstat", seconds, same)
-        ours = run_ours("bam", "AlignmentParser", bam)  # warm: the index exists
-        record("bam (indexed)", bam, ours, "samtools flagstat", seconds, same)
+        if "bam" in formats:
+            bam = tmp_dir / "reads.bam"
+            bai = Path(f"{bam}.bai")
+            make_bam(bam, 1_500_000 // scale)
+            ours, seconds, out = race(  # the parse: no index is built or read
+                lambda: run_ours("bam", "AlignmentParser", bam),
+                lambda: run_tool(["samtools", "flagstat", "-O", "json", str(bam)]),
+            )
+            flag = json.loads(out)["QC-passed reads"]
+            same = ours["stats"]["reads"] == flag["total"] and ours["stats"]["mapped"] == flag["mapped"]
+            same = same and ours["stats"]["index_status"] == "pending" and not bai.exists()
+            record("bam", bam, ours, "samtools flagstat", seconds, same)
+
+            def no_index() -> None:
+                bai.unlink(missing_ok=True)
+
+            ours, index_seconds, out = race(  # the follow-up task, each side starting without a .bai
+                lambda: run_ours("bam", "AlignmentParser", bam, index=True),
+                lambda: run_tool(["samtools", "index", str(bam)], ["samtools", "idxstats", str(bam)]),
+                before=no_index,
+            )
+            rows = [line.split("\t") for line in out.splitlines()]
+            theirs = {name: (int(length), int(mapped), int(unmapped)) for name, length, mapped, unmapped in rows}
+            same = (
+                all((r["length"], r["mapped"], r["unmapped"]) == theirs[r["name"]] for r in ours["stats"]["references"])
+                and ours["stats"].get("unplaced_unmapped") == theirs["*"][2]
+            )
+            record("bam index", bam, ours, "samtools index + idxstats", index_seconds, same)
 
     print()
     columns = ("MB", 9), ("ours s", 9), ("ours MB/s", 11), ("tool s", 9), ("tool MB/s", 11), ("ratio", 7), ("RSS MB", 8)

@@ -4,9 +4,13 @@ The counts come from htslib's own flagstat (``pysam.flagstat``, JSON output), so
 ``samtools flagstat`` by construction: ``reads`` is every record, ``mapped`` counts primary,
 secondary and supplementary records that are mapped, ``paired`` and ``properly_paired`` count
 primary records only, ``duplicates`` every record with the duplicate flag. Values are QC-passed
-plus QC-failed. A coordinate-sorted BAM without an index gets one next to it (``<path>.bai``),
-and then the per-reference counts come from ``idxstats``. When the byte budget is smaller than
-the file, a bounded record loop counts the same definitions over the part it reaches.
+plus QC-failed. When the byte budget is smaller than the file, a bounded record loop counts
+the same definitions over the part it reaches.
+
+Building an index is not part of ``parse``: it costs as much again as the flag counts and
+nobody waits for it. ``parse`` marks a coordinate-sorted BAM/CRAM read in full with
+``"index_status": "pending"`` and ``services.index_file`` later calls ``index``, which builds
+``<path>.bai`` (``.crai``) when missing and returns the per-reference counts of ``idxstats``.
 
 Public surface: ``AlignmentParser``.
 """
@@ -15,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +29,9 @@ from .base import Budget, ParseError, current_budget
 os.environ.setdefault("REF_PATH", os.path.join(os.devnull, "%s"))
 os.environ.setdefault("REF_CACHE", os.path.join(os.devnull, "%s"))
 
-# Extra BGZF decompression threads for flagstat and index (htslib's thread pool).
+# Extra BGZF decompression threads for flagstat and index (htslib's thread pool). These are
+# threads inside one htslib call; pysam's samtools dispatch itself (it swaps the process's
+# stdout) must never run twice at once in one process.
 HTS_THREADS = min(2, os.cpu_count() or 1) if (os.cpu_count() or 1) > 1 else 0
 
 _FLAGSTAT_KEYS = {
@@ -85,13 +92,47 @@ def _count_loop(path: Path, budget: Budget) -> tuple[dict[str, int], int]:
     return counts, path.stat().st_size
 
 
+_INDEX_SUFFIXES = {"bam": (".bai", ".csi"), "cram": (".crai",)}
+
+
 def _index_path(path: Path, fmt: str) -> Path | None:
-    suffixes = {"bam": (".bai", ".csi"), "cram": (".crai",)}.get(fmt, ())
-    for suffix in suffixes:
+    for suffix in _INDEX_SUFFIXES.get(fmt, ()):
         candidate = Path(str(path) + suffix)
         if candidate.exists():
             return candidate
     return None
+
+
+def _build_index(path: Path, fmt: str) -> None:
+    """``samtools index`` into a temporary name beside the file, then renamed into place, so
+    that a reader (the ``.bai`` download, a second build) never sees half an index."""
+    import pysam
+
+    final = Path(str(path) + _INDEX_SUFFIXES[fmt][0])
+    # Named <blob><suffix>.<token>.tmp: retention.derived_paths purges a build cut short.
+    tmp = Path(f"{final}.{secrets.token_hex(4)}.tmp")
+    try:
+        pysam.index("-@", str(HTS_THREADS), "-o", str(tmp), str(path))
+        os.replace(tmp, final)
+    except pysam.utils.SamtoolsError as exc:
+        raise ParseError(f"no index could be built (not sorted by coordinate?): {_one_line(exc)}") from exc
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _idxstats(path: Path) -> dict[str, tuple[int, int]]:
+    """Mapped and unmapped records per reference (``*``: unplaced unmapped); empty when
+    ``samtools idxstats`` fails."""
+    import pysam
+
+    per_reference: dict[str, tuple[int, int]] = {}
+    try:
+        for row in pysam.idxstats(str(path)).splitlines():
+            name, _length, mapped, unmapped = row.split("\t")
+            per_reference[name] = (int(mapped), int(unmapped))
+    except (pysam.utils.SamtoolsError, ValueError):
+        return {}
+    return per_reference
 
 
 class AlignmentParser:
@@ -119,30 +160,7 @@ class AlignmentParser:
         else:
             counts = _flagstat(path)
 
-        indexed = False
-        per_reference: dict[str, tuple[int, int]] = {}
-        if fmt in ("bam", "cram") and not truncated:
-            index = _index_path(path, fmt)
-            if index is None and sort_order == "coordinate":
-                try:
-                    pysam.index("-@", str(HTS_THREADS), str(path))
-                except pysam.utils.SamtoolsError:
-                    index = None  # sorted in name only: leave it without an index
-                index = _index_path(path, fmt)
-            if index is not None:
-                indexed = True
-                try:
-                    for row in pysam.idxstats(str(path)).splitlines():
-                        name, _length, mapped, unmapped = row.split("\t")
-                        per_reference[name] = (int(mapped), int(unmapped))
-                except (pysam.utils.SamtoolsError, ValueError):
-                    per_reference = {}
-        references = []
-        for name, length in zip(names, lengths, strict=True):
-            entry: dict[str, Any] = {"name": name, "length": length}
-            if name in per_reference:
-                entry["mapped"], entry["unmapped"] = per_reference[name]
-            references.append(entry)
+        references = [{"name": name, "length": length} for name, length in zip(names, lengths, strict=True)]
         stats: dict[str, Any] = {
             "header": header,
             "references": references,
@@ -155,11 +173,35 @@ class AlignmentParser:
             "secondary": counts["secondary"],
             "supplementary": counts["supplementary"],
             "sort_order": sort_order,
-            "indexed": indexed,
+            "indexed": False,
             "format": fmt,
         }
-        if "*" in per_reference:
-            stats["unplaced_unmapped"] = per_reference["*"][1]
         if truncated:
             stats.update(truncated=True, bytes_covered=covered)
+        elif fmt in _INDEX_SUFFIXES and sort_order == "coordinate":
+            stats["index_status"] = "pending"
         return stats
+
+    def index(self, path: Path, stats: dict[str, Any]) -> dict[str, Any]:
+        """The follow-up to ``parse`` for ``index_status: pending``: build the index if there is
+        none yet and return the stats keys it changes (``indexed``, ``index_status``,
+        ``references`` with ``mapped``/``unmapped`` from idxstats, ``unplaced_unmapped``).
+        Raises ``ParseError`` when htslib cannot index the file."""
+        fmt = stats.get("format", "bam")
+        if fmt not in _INDEX_SUFFIXES:
+            raise ParseError(f"{fmt.upper()} files are not indexed")
+        if _index_path(path, fmt) is None:
+            _build_index(path, fmt)
+        # The index is there whatever idxstats says (CRAM slices may need the reference, which
+        # is never fetched): only the per-reference counts are left out then.
+        per_reference = _idxstats(path)
+        references = []
+        for known in stats.get("references", []):
+            entry = {"name": known["name"], "length": known["length"]}
+            if entry["name"] in per_reference:
+                entry["mapped"], entry["unmapped"] = per_reference[entry["name"]]
+            references.append(entry)
+        update: dict[str, Any] = {"indexed": True, "index_status": "done", "references": references}
+        if "*" in per_reference:
+            update["unplaced_unmapped"] = per_reference["*"][1]
+        return update

@@ -5,7 +5,11 @@ Streaming parsers consult ``current_budget()`` (set by ``services.parse_file`` t
 ``budget_scope``) and stop early when the byte or time budget is spent; they then add
 ``"truncated": True, "bytes_covered": N`` to the stats.
 
-Public surface: ``ParseError``, ``Parser``, ``Budget``, ``budget_scope``, ``current_budget``,
+A parser may leave slow, optional work (building an index) to a follow-up task: it then puts
+``"index_status": "pending"`` in the stats and offers ``index(path, stats)``, which returns the
+stats keys to update (``Indexer``); ``services.index_file`` runs it after the parse.
+
+Public surface: ``ParseError``, ``Parser``, ``Indexer``, ``Budget``, ``budget_scope``, ``current_budget``,
 ``open_stream``, ``length_histogram``.
 """
 
@@ -28,6 +32,10 @@ class Parser(Protocol):
     formats: tuple[str, ...]
 
     def parse(self, path: Path) -> dict[str, Any]: ...
+
+
+class Indexer(Protocol):
+    def index(self, path: Path, stats: dict[str, Any]) -> dict[str, Any]: ...
 
 
 @dataclass

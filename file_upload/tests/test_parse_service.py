@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.utils import timezone
@@ -17,7 +18,8 @@ from file_upload.parsers import registry
 from file_upload.parsers.base import ParseError
 
 from .factories import make_file
-from .test_parsers import make_bam, make_fastq, make_h5ad
+from .test_parsers import make_bam, make_fastq, make_h5ad, make_missorted_bam
+from .tools import idxstats, requires_tools
 
 FASTQ_RECORDS = [
     b"@r%d\n%s\n+\n%s\n" % (i, hashlib.sha256(b"%d" % i).hexdigest().encode(), b"I" * 64) for i in range(500)
@@ -31,6 +33,10 @@ def project(alice):
 
 def stored_digest(file: File) -> str:
     return hashlib.sha256(storage.path_for(file.storage_key).read_bytes()).hexdigest()
+
+
+def bai_of(file: File) -> Path:
+    return Path(str(storage.path_for(file.storage_key)) + ".bai")
 
 
 @pytest.mark.django_db
@@ -158,8 +164,8 @@ class TestAutofill:
     def test_bam_reference_genome(self, project, tmp_path):
         parsed = services.parse_file(make_file(project, "a.bam", make_bam(tmp_path / "a.bam").read_bytes()).id)
         assert (parsed.reference_genome, parsed.data_type) == ("GRCh38", "alignment")
-        assert parsed.stats["indexed"] is True
-        assert storage.path_for(parsed.storage_key).with_name(parsed.storage_key.split("/")[-1] + ".bai").exists()
+        assert (parsed.stats["indexed"], parsed.stats["index_status"]) == (False, "pending")
+        assert not bai_of(parsed).exists()  # built by the follow-up task (TestIndexFollowUp)
 
     def test_h5ad_organism(self, project, tmp_path):
         parsed = services.parse_file(make_file(project, "a.h5ad", make_h5ad(tmp_path / "a.h5ad").read_bytes()).id)
@@ -176,6 +182,144 @@ class TestAutofill:
         assert "read_length" not in parsed.autofilled_fields
         reparsed = services.parse_file(file.id)
         assert reparsed.read_length == 99
+
+
+@requires_tools
+@pytest.mark.django_db
+class TestIndexFollowUp:
+    """The BAM index is built by ``index_file`` (task ``file_upload.index_file``), queued by a
+    successful parse, so the parse costs no more than ``samtools flagstat``."""
+
+    @pytest.fixture
+    def queued(self, monkeypatch):
+        calls: list[int] = []
+        monkeypatch.setattr(services, "_enqueue_index", calls.append)
+        return calls
+
+    def parse_bam(self, project, tmp_path, django_capture_on_commit_callbacks, name="a.bam", bam=None):
+        content = (bam or make_bam(tmp_path / name)).read_bytes()
+        file = make_file(project, name, content)
+        with django_capture_on_commit_callbacks(execute=True):
+            return services.parse_file(file.id)
+
+    def test_parse_queues_the_index_which_matches_idxstats(
+        self, project, tmp_path, queued, django_capture_on_commit_callbacks
+    ):
+        from file_upload.tasks import index_file_task
+
+        parsed = self.parse_bam(project, tmp_path, django_capture_on_commit_callbacks)
+        assert queued == [parsed.id]
+        assert parsed.stats["index_status"] == "pending" and not bai_of(parsed).exists()
+
+        assert index_file_task.apply(args=[parsed.id]).get() == "done"
+        indexed = File.objects.get(id=parsed.id)
+        assert bai_of(indexed).exists()
+        assert (indexed.parse_status, indexed.stats["indexed"], indexed.stats["index_status"]) == ("done", True, "done")
+        per_ref = idxstats(storage.path_for(indexed.storage_key))
+        for ref in indexed.stats["references"]:
+            assert (ref["length"], ref["mapped"], ref["unmapped"]) == per_ref[ref["name"]]
+        assert indexed.stats["unplaced_unmapped"] == per_ref["*"][2]
+        # the flag counts of the parse are untouched
+        changed = ("indexed", "index_status", "references", "unplaced_unmapped")
+        assert {k: v for k, v in indexed.stats.items() if k not in changed} == {
+            k: v for k, v in parsed.stats.items() if k not in changed
+        }
+        # a second run (the sweep raced a worker) leaves the finished result alone
+        assert services.index_file(parsed.id).stats == indexed.stats
+
+    def test_nothing_is_queued_for_unsorted_bam_or_other_formats(
+        self, project, tmp_path, queued, django_capture_on_commit_callbacks
+    ):
+        bam = make_bam(tmp_path / "u.bam", sort=False)
+        parsed = self.parse_bam(project, tmp_path, django_capture_on_commit_callbacks, "u.bam", bam)
+        assert parsed.parse_status == "done" and "index_status" not in parsed.stats
+        with django_capture_on_commit_callbacks(execute=True):
+            services.parse_file(make_file(project, "r.fastq", b"@r1\nACGT\n+\nIIII\n").id)
+        assert queued == []
+        assert services.index_file(parsed.id).stats == parsed.stats  # nothing pending: no-op
+
+    def test_a_failed_build_is_recorded_and_the_parse_stays_done(
+        self, project, tmp_path, queued, django_capture_on_commit_callbacks
+    ):
+        bam = make_missorted_bam(tmp_path / "m.bam")
+        parsed = self.parse_bam(project, tmp_path, django_capture_on_commit_callbacks, "m.bam", bam)
+        assert queued == [parsed.id]
+        result = services.index_file(parsed.id)
+        assert (result.parse_status, result.parse_error) == ("done", "")
+        assert (result.stats["indexed"], result.stats["index_status"]) == (False, "failed")
+        assert "no index could be built" in result.stats["index_error"]
+        assert "\n" not in result.stats["index_error"]
+        assert result.stats["reads"] == 3
+        assert not bai_of(result).exists()
+        assert not list(bai_of(result).parent.glob("*.tmp"))
+
+    def test_an_unexpected_error_is_recorded_too(
+        self, project, tmp_path, queued, monkeypatch, django_capture_on_commit_callbacks
+    ):
+        from file_upload.parsers.bam import AlignmentParser
+
+        def broken(self, path, stats):
+            raise OSError("disk full\nmore")
+
+        monkeypatch.setattr(AlignmentParser, "index", broken)
+        parsed = self.parse_bam(project, tmp_path, django_capture_on_commit_callbacks)
+        result = services.index_file(parsed.id)
+        assert result.parse_status == "done"
+        assert result.stats["index_status"] == "failed"
+        assert result.stats["index_error"] == "no index could be built: disk full more"
+
+    def test_status_is_running_during_the_build_and_a_newer_parse_wins(
+        self, project, tmp_path, queued, monkeypatch, django_capture_on_commit_callbacks
+    ):
+        from file_upload.parsers.bam import AlignmentParser
+
+        parsed = self.parse_bam(project, tmp_path, django_capture_on_commit_callbacks)
+        seen = {}
+
+        def superseded(self, path, stats):
+            seen["status"] = File.objects.get(id=parsed.id).stats["index_status"]
+            # meanwhile someone asked for a reparse
+            File.objects.filter(id=parsed.id).update(parse_status="pending", parse_started_at=None)
+            return {"indexed": True, "index_status": "done"}
+
+        monkeypatch.setattr(AlignmentParser, "index", superseded)
+        result = services.index_file(parsed.id)
+        assert seen["status"] == "running"
+        assert result.parse_status == "pending"
+        assert result.stats["index_status"] == "running"  # the new parse rewrites the stats
+
+    def test_reparse_queues_the_index_again(self, api, project, tmp_path, queued, django_capture_on_commit_callbacks):
+        parsed = self.parse_bam(project, tmp_path, django_capture_on_commit_callbacks)
+        services.index_file(parsed.id)
+        assert bai_of(parsed).exists()
+        bai_of(parsed).unlink()  # e.g. removed by hand on the server
+        with django_capture_on_commit_callbacks(execute=True):
+            assert api.post(f"/api/files/{parsed.id}/reparse/").status_code == 202
+        with django_capture_on_commit_callbacks(execute=True):
+            reparsed = services.parse_file(parsed.id)
+        assert reparsed.stats["index_status"] == "pending"
+        assert queued == [parsed.id, parsed.id]
+        assert services.index_file(parsed.id).stats["indexed"] is True
+        assert bai_of(parsed).exists()
+
+    def test_stale_index_builds_are_requeued_by_the_sweep(
+        self, project, tmp_path, queued, django_capture_on_commit_callbacks
+    ):
+        from file_upload.tasks import sweep_stale_parses_task
+
+        now = timezone.now()
+        waiting = self.parse_bam(project, tmp_path, django_capture_on_commit_callbacks, "w.bam")
+        stuck = self.parse_bam(project, tmp_path, django_capture_on_commit_callbacks, "s.bam")
+        fresh = self.parse_bam(project, tmp_path, django_capture_on_commit_callbacks, "f.bam")
+        queued.clear()
+        File.objects.filter(id=waiting.id).update(updated_at=now - timedelta(hours=1))
+        File.objects.filter(id=stuck.id).update(
+            stats={**stuck.stats, "index_status": "running"}, updated_at=now - timedelta(hours=3)
+        )
+        File.objects.filter(id=fresh.id).update(stats={**fresh.stats, "index_status": "running"})
+        assert sorted(sweep_stale_parses_task.apply().get()) == sorted([waiting.id, stuck.id]) == sorted(queued)
+        assert services.requeue_stale_indexes() == []  # claimed: not queued twice in a row
+        assert services.index_file(stuck.id).stats["index_status"] == "done"
 
 
 @pytest.mark.django_db

@@ -485,26 +485,64 @@ def assert_bam_matches_samtools(path: Path) -> dict:
     return ours
 
 
-def test_sorted_bam_is_indexed_and_matches_samtools(tmp_path):
+def test_sorted_bam_parse_matches_samtools_and_leaves_the_index_pending(tmp_path):
     path = make_bam(tmp_path / "a.bam")
-    assert not Path(str(path) + ".bai").exists()
     ours = assert_bam_matches_samtools(path)
     assert ours["duplicates"] and ours["secondary"] and ours["supplementary"] and ours["unmapped"]
-    assert (ours["sort_order"], ours["indexed"]) == ("coordinate", True)
-    assert Path(str(path) + ".bai").exists()
-    per_ref = idxstats(path)
-    for ref in ours["references"]:
-        assert (ref["length"], ref["mapped"], ref["unmapped"]) == per_ref[ref["name"]]
-    assert ours["unplaced_unmapped"] == per_ref["*"][2]
-    assert sum(r["mapped"] for r in ours["references"]) == ours["mapped"]
+    assert (ours["sort_order"], ours["indexed"], ours["index_status"]) == ("coordinate", False, "pending")
+    assert not Path(str(path) + ".bai").exists()  # the index is the follow-up task's work
+    assert ours["references"] == [{"name": "chr1", "length": 248956422}, {"name": "chr2", "length": 100000}]
+    assert "unplaced_unmapped" not in ours
     assert ours["header"]["RG"] == [{"ID": "rg1", "SM": "s1", "PL": "ILLUMINA"}]
-    assert [r["name"] for r in ours["references"]] == ["chr1", "chr2"]
+
+
+def test_index_builds_the_bai_and_matches_idxstats(tmp_path):
+    path = make_bam(tmp_path / "a.bam")
+    parsed = AlignmentParser().parse(path)
+    update = AlignmentParser().index(path, parsed)
+    assert Path(str(path) + ".bai").exists()
+    assert not list(tmp_path.glob("*.tmp"))
+    assert (update["indexed"], update["index_status"]) == (True, "done")
+    per_ref = idxstats(path)  # samtools reads the index we built
+    assert [r["name"] for r in update["references"]] == ["chr1", "chr2"]
+    for ref in update["references"]:
+        assert (ref["length"], ref["mapped"], ref["unmapped"]) == per_ref[ref["name"]]
+    assert update["unplaced_unmapped"] == per_ref["*"][2]
+    assert sum(r["mapped"] for r in update["references"]) == parsed["mapped"]
+    # An index that exists is read, not built again.
+    before = Path(str(path) + ".bai").stat().st_mtime_ns
+    assert AlignmentParser().index(path, parsed) == update
+    assert Path(str(path) + ".bai").stat().st_mtime_ns == before
+
+
+def make_missorted_bam(path: Path) -> Path:
+    """Says ``SO:coordinate`` but its records go backwards: htslib refuses to index it."""
+    header = {"HD": {"VN": "1.6", "SO": "coordinate"}, "SQ": [{"SN": "chr1", "LN": 100000}]}
+    with pysam.AlignmentFile(str(path), "wb", header=header) as out:
+        for i, pos in enumerate((5000, 3000, 1000)):
+            read = pysam.AlignedSegment(out.header)
+            read.query_name, read.query_sequence, read.flag = f"r{i}", "ACGT" * 5, 0
+            read.reference_id, read.reference_start, read.mapping_quality, read.cigarstring = 0, pos, 60, "20M"
+            out.write(read)
+    return path
+
+
+def test_index_of_a_missorted_bam_fails_cleanly(tmp_path):
+    path = make_missorted_bam(tmp_path / "m.bam")
+    parsed = assert_bam_matches_samtools(path)
+    assert parsed["index_status"] == "pending"
+    with pytest.raises(ParseError, match="no index could be built") as info:
+        AlignmentParser().index(path, parsed)
+    assert "\n" not in str(info.value)
+    assert not Path(str(path) + ".bai").exists()
+    assert not list(tmp_path.glob("*.tmp"))
 
 
 def test_unsorted_bam_and_sam(tmp_path):
     path = make_bam(tmp_path / "u.bam", sort=False)
     ours = assert_bam_matches_samtools(path)
     assert (ours["sort_order"], ours["indexed"]) == ("unsorted", False)
+    assert "index_status" not in ours  # nothing to build for an unsorted file
     assert not Path(str(path) + ".bai").exists()
     sam = tmp_path / "u.sam"
     subprocess.run(["samtools", "view", "-h", "-o", str(sam), str(path)], check=True)
@@ -522,6 +560,7 @@ def test_bam_budget_counts_a_prefix(tmp_path):
     with budget_scope(Budget(max_bytes=path.stat().st_size // 3)):
         stats = AlignmentParser().parse(path)
     assert stats["truncated"] is True
+    assert "index_status" not in stats  # past the budget no index is built either
     assert 0 < stats["reads"] < flagstat(path)["total"]
     assert 0 < stats["bytes_covered"] < path.stat().st_size
 

@@ -90,6 +90,8 @@ class TestPurge:
         blob = storage.path_for(file.storage_key)
         index = blob.with_name(blob.name + ".bai")
         index.write_bytes(b"BAI\x01")
+        half_built = blob.with_name(blob.name + ".bai.0a1b2c3d.tmp")  # a worker died mid-build
+        half_built.write_bytes(b"BAI")
         linked = cellxgene_dir / f"{file.id}__cells.h5ad"
         os.link(blob, linked)
         other = cellxgene_dir / f"{file.id + 1000}__else.h5ad"
@@ -105,12 +107,13 @@ class TestPurge:
 
         assert [r.file_id for r in results] == [file.id]
         assert not blob.exists() and not index.exists() and not linked.exists() and not cells.exists()
+        assert not half_built.exists()
         assert other.exists() and others_cells.exists()
         assert not File.objects.filter(pk=file.pk).exists()
         event = AuditEvent.objects.get(action="file.purge", object_id=str(file.id))
         assert event.details["sha256"] == hashlib.sha256(CONTENT).hexdigest()
         assert event.details["name"] == "cells.h5ad"
-        assert len(event.details["removed"]) == 4
+        assert len(event.details["removed"]) == 5
         assert event.actor_username == "system"
 
     def test_window_follows_project_then_default(self, project, alice, settings):

@@ -276,6 +276,68 @@ describe('FileDetailStats', () => {
     wrapper.unmount()
   })
 
+  it('counts the references and follows the index build after the parse', async () => {
+    vi.useFakeTimers()
+    const bam = {
+      references: [
+        { name: 'chr1', length: 248956422 },
+        { name: 'chr2', length: 242193529 },
+      ],
+      reads: 1000,
+      mapped: 950,
+      sort_order: 'coordinate',
+      indexed: false,
+      index_status: 'pending',
+    }
+    let reads = 0
+    const { calls } = mockFetch({
+      'GET /api/files/100/': () => {
+        reads += 1
+        return reads < 2
+          ? { body: dataFile({ file_format: 'BAM', stats: { ...bam, index_status: 'running' } }) }
+          : {
+              body: dataFile({
+                file_format: 'BAM',
+                stats: { ...bam, indexed: true, index_status: 'done' },
+              }),
+            }
+      },
+    })
+    const wrapper = mountStats(dataFile({ file_format: 'BAM', parse_status: 'done', stats: bam }))
+    expect(facts(wrapper)).toEqual({
+      'Reference sequences': '2',
+      'Sort order': 'coordinate',
+      Indexed: 'being built…',
+    })
+    await vi.advanceTimersByTimeAsync(2000)
+    await flushPromises()
+    expect(facts(wrapper).Indexed).toBe('being built…')
+    await vi.advanceTimersByTimeAsync(2000)
+    await flushPromises()
+    expect(facts(wrapper).Indexed).toBe('yes')
+    await vi.advanceTimersByTimeAsync(10000)
+    expect(calls).toHaveLength(2)
+    expect(wrapper.emitted('updated')).toBeUndefined()
+    wrapper.unmount()
+
+    const failed = mountStats(
+      dataFile({
+        file_format: 'BAM',
+        stats: {
+          ...bam,
+          index_status: 'failed',
+          index_error: 'NO_COOR reads not in a single block',
+        },
+      }),
+    )
+    const dd = failed
+      .findAll('.fact')
+      .find((f) => f.find('dt').text() === 'Indexed')!
+      .find('dd')
+    expect(dd.text()).toBe('no (building it failed)')
+    expect(dd.attributes('title')).toBe('NO_COOR reads not in a single block')
+  })
+
   it('hides Re-run extraction from people who may not edit', () => {
     const wrapper = mountStats(dataFile(), false)
     expect(wrapper.findAll('button').some((b) => b.text() === 'Re-run extraction')).toBe(false)
