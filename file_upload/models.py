@@ -230,6 +230,13 @@ class File(models.Model):
 
     objects = FileQuerySet.as_manager()
 
+    @property
+    def owner_name(self) -> str:
+        """The owner's username: annotated as ``owner_username`` by list queries (no join of
+        the user row), else read through the relation."""
+        annotated = self.__dict__.get("owner_username")
+        return annotated if annotated is not None else self.owner.username
+
     class Meta:
         ordering = ["name", "id"]
         # Search pages sorted by name walk this index and stop after a page.

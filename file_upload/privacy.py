@@ -12,6 +12,7 @@ Public surface: ``privacy_hints``, ``require_consent``, ``CONSENT_NOTICE``.
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -42,6 +43,16 @@ _DATE_FIELDS = {"sequencing_date"}
 
 
 def _hints_for(field: str, value: str) -> list[dict[str, str]]:
+    return [dict(hint) for hint in _cached_hints(field, value)]
+
+
+@functools.lru_cache(maxsize=65536)
+def _cached_hints(field: str, value: str) -> tuple[tuple[tuple[str, str], ...], ...]:
+    """Metadata values repeat across files (organisms, tissues, formats): each is read once."""
+    return tuple(tuple(hint.items()) for hint in _find_hints(field, value))
+
+
+def _find_hints(field: str, value: str) -> list[dict[str, str]]:
     hints = []
     if _EMAIL.search(value):
         hints.append({"field": field, "kind": "email", "message": "looks like an e-mail address"})

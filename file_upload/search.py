@@ -27,7 +27,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import EmptyResultSet
 from django.db import connection, transaction
-from django.db.models import BooleanField, Case, IntegerField, Q, QuerySet, Sum, Value, When
+from django.db.models import BooleanField, Case, F, IntegerField, Q, QuerySet, Sum, Value, When
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -549,7 +549,9 @@ class IndexedResults(Sequence):
         start, stop, _ = item.indices(self.total)
         with self.index.lock:
             ids = self.index.page(self.matches, self.ordering, self.q, start, stop)
-        files = {file.id: file for file in self.base.filter(id__in=ids)}
+        # The owner's name is the only related value a result shows (project and folder are ids).
+        page = self.base.filter(id__in=ids).select_related(None).annotate(owner_username=F("owner__username"))
+        files = {file.id: file for file in page}
         return [files[file_id] for file_id in ids if file_id in files]
 
 

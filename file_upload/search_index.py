@@ -73,6 +73,9 @@ COLUMNS = (
 )
 TEXT_CACHE = 32  # free texts kept per process
 CHUNK = 20000  # rows per block while loading
+VISIBLE_CACHE = 16  # visibility masks kept per process
+BITMAP_VALUES = 512  # facets with up to this many values are counted from per-value bitmaps
+SMALL = {"access_level": ("level", LEVELS), "parse_status": ("status", STATUSES)}
 HISTORY = 256  # change batches remembered for bringing cached texts up to date
 NO_MATCH = -1
 
@@ -120,6 +123,7 @@ class SearchIndex:
         self.version = 0
         self.history: deque[tuple[int, np.ndarray]] = deque(maxlen=HISTORY)
         self.texts: OrderedDict[str, _Text] = OrderedDict()
+        self.visible_masks: dict[tuple, tuple[int, np.ndarray]] = {}
         self.loaded_in = 0.0
         self.answered = 0  # searches answered (for tests and benchmarks)
         self.checked_at = 0.0
@@ -148,6 +152,8 @@ class SearchIndex:
         self.tags = np.zeros((capacity, 4), np.int32)  # tag codes, 0 = none; widened as needed
         self.rank = np.zeros(capacity, np.int64)  # position in ORDER BY name, id
         self.dirty = np.zeros(capacity, bool)  # rank unknown: added or changed since the load
+        self.by_rank = np.zeros(0, np.int64)
+        self.bits: dict[str, np.ndarray] = {}
         self.vocab = {name: _Codes() for name in CODED_FIELDS}
         self.tag_codes = _Codes()
         self.sorted_ids = True
@@ -168,6 +174,7 @@ class SearchIndex:
         self.tags = tags
         for text in self.texts.values():
             text.tiers = _resized(text.tiers, capacity, NO_MATCH)
+        self.bits = {}  # rebuilt at the new size on next use
         self.capacity = capacity
 
     def _store(self, start: int, rows: Sequence[Sequence[Any]]) -> None:
@@ -249,6 +256,7 @@ class SearchIndex:
         positions = self._positions(order)
         found = positions >= 0
         self.rank[positions[found]] = np.arange(len(order))[found]
+        self.by_rank = positions[found]  # row positions in name order
         self.dirty[:] = True
         self.dirty[positions[found]] = False
 
@@ -298,6 +306,7 @@ class SearchIndex:
                     self._store(pos, [row])
                 self.dirty[pos] = True
                 touched.append(pos)
+            self._update_bits(touched)
             self.version += 1
             self.history.append((self.version, np.asarray(touched, np.int64)))
             if self.dirty[: self.n].sum() > max(5000, self.n // 100):
@@ -309,8 +318,28 @@ class SearchIndex:
     # --- answering -------------------------------------------------------------------------
 
     def visible(self, user: Any) -> np.ndarray:
-        n = self.n
+        """The rows the user may see (a copy the caller may change). The masks of the last few
+        rules are kept until the next change: most requests come from the same few people."""
         rule = file_visibility(user)
+        key = (
+            rule.everything,
+            tuple(rule.levels),
+            frozenset(rule.projects),
+            rule.owner_id,
+            frozenset(rule.file_ids),
+            # Folders move without their files changing: the key holds the subtree as it is now.
+            frozenset(_folders_under(rule.folder_paths)) if rule.folder_paths else frozenset(),
+        )
+        cached = self.visible_masks.get(key)
+        if cached is None or cached[0] != self.version:
+            cached = (self.version, self._visible(rule, key[-1]))
+            self.visible_masks[key] = cached
+            while len(self.visible_masks) > VISIBLE_CACHE:
+                self.visible_masks.pop(next(iter(self.visible_masks)))
+        return cached[1].copy()
+
+    def _visible(self, rule: Any, granted_folders: frozenset[int]) -> np.ndarray:
+        n = self.n
         if rule.everything:
             return self.alive[:n].copy()
         mask = _member(self.level[:n], [LEVELS.index(level) for level in rule.levels])
@@ -320,8 +349,8 @@ class SearchIndex:
             if rule.file_ids:
                 positions = self._positions(np.fromiter(rule.file_ids, np.int64))
                 mask[positions[positions >= 0]] = True
-            if rule.folder_paths:
-                mask |= _member(self.folder[:n], _folders_under(rule.folder_paths))
+            if granted_folders:
+                mask |= _member(self.folder[:n], granted_folders)
         return mask & self.alive[:n]
 
     def filter_masks(self, query: Any) -> dict[str, np.ndarray]:
@@ -369,9 +398,20 @@ class SearchIndex:
         return masks
 
     def _tagged(self, codes: list[int]) -> np.ndarray:
-        if not codes:
-            return np.zeros(self.n, bool)
-        return np.isin(self.tags[: self.n], codes).any(axis=1)
+        """Rows holding any of the tag codes (live ones at least)."""
+        bitmaps = self._bitmaps("tags")
+        if bitmaps is not None:
+            if not codes:
+                return np.zeros(self.n, bool)
+            packed = np.bitwise_or.reduce(bitmaps[codes], axis=0)
+            return np.unpackbits(packed, count=self.n).view(bool)
+        mask = np.zeros(self.n, bool)
+        for slot in range(self.tags.shape[1]):
+            column = self.tags[: self.n, slot]
+            if not column.any():
+                break  # slots fill from the left: nothing further right either
+            mask |= _member(column, codes)
+        return mask
 
     def _range(self, name: str, value: Any) -> np.ndarray:
         n = self.n
@@ -418,6 +458,16 @@ class SearchIndex:
         n = self.n
         if name in IDENTIFIER_FIELDS:
             raise Unsupported(name)
+        bitmaps = self._bitmaps(name)
+        if bitmaps is not None:
+            # One popcount per value over the packed mask instead of gathering the rows.
+            packed = np.zeros(bitmaps.shape[1], np.uint8)
+            bits = np.packbits(mask)
+            packed[: len(bits)] = bits
+            words = bitmaps.view(np.uint64) & packed.view(np.uint64)  # 64 rows per operation
+            counts = np.bitwise_count(words).sum(axis=1, dtype=np.int64)
+            labels = self._labels(name)
+            return {str(labels[c]): int(counts[c]) for c in np.flatnonzero(counts) if c or name in SMALL}
         if name in CODED_FIELDS:
             counts = np.bincount(self.coded[name][:n][mask], minlength=len(self.vocab[name].values))
             return {str(self.vocab[name].values[c]): int(counts[c]) for c in np.flatnonzero(counts) if c}
@@ -444,31 +494,96 @@ class SearchIndex:
             }
         raise Unsupported(name)
 
+    def _labels(self, name: str) -> list[Any]:
+        if name == "tags":
+            return self.tag_codes.values
+        if name in SMALL:
+            return list(SMALL[name][1])
+        return self.vocab[name].values
+
+    def _codes_column(self, name: str) -> np.ndarray:
+        return self.level if name == "access_level" else self.status if name == "parse_status" else self.coded[name]
+
+    def _bitmaps(self, name: str) -> np.ndarray | None:
+        """One packed bit row per value of a low-cardinality facet (built on first use, kept by
+        ``_update_bits``); ``None`` for the others."""
+        if name not in SMALL and name not in CODED_FIELDS and name != "tags":
+            return None
+        bitmaps = self.bits.get(name)
+        if bitmaps is not None:
+            return bitmaps
+        labels = self._labels(name)
+        if len(labels) > BITMAP_VALUES:
+            return None
+        rows = np.zeros((len(labels), (self.capacity + 63) // 64 * 8), np.uint8)
+        if name == "tags":
+            for slot in range(self.tags.shape[1]):
+                column = self.tags[:, slot]
+                for code in range(1, len(labels)):
+                    rows[code, : (self.capacity + 7) // 8] |= np.packbits(column == code)
+        else:
+            column = self._codes_column(name)
+            for code in range(len(labels)):
+                rows[code, : (self.capacity + 7) // 8] = np.packbits(column == code)
+        alive = np.packbits(self.alive)
+        rows[:, : len(alive)] &= alive
+        self.bits[name] = rows
+        return rows
+
+    def _update_bits(self, positions: list[int]) -> None:
+        """Bring the value bitmaps up to date for rewritten rows (dropped when a new value
+        appeared: rebuilt on next use)."""
+        for name, rows in list(self.bits.items()):
+            labels = self._labels(name)
+            if len(labels) > rows.shape[0]:
+                del self.bits[name]
+                continue
+            for pos in positions:
+                byte, bit = pos >> 3, np.uint8(0x80 >> (pos & 7))
+                rows[:, byte] &= ~bit
+                if not self.alive[pos]:
+                    continue
+                codes = self.tags[pos][self.tags[pos] > 0] if name == "tags" else [self._codes_column(name)[pos]]
+                for code in codes:
+                    rows[code, byte] |= bit
+
     def page(self, matches: np.ndarray, ordering: tuple[str, ...], q: str, start: int, stop: int) -> list[int]:
         """File ids of rows ``start:stop`` of the matches in ``ordering`` (``order_files``'s)."""
+        if ordering[0].lstrip("-") == "name":
+            return self._name_page(matches, ordering, start, stop)
         positions = np.flatnonzero(matches)
         k = min(stop, len(positions))
         if k <= start:
             return []
         key_name = ordering[0].lstrip("-")
         descending = ordering[0].startswith("-")
-        if key_name == "name":
-            return self._name_page(positions, ordering, start, stop)
         if key_name == "relevance":
             key = self.text(q)[positions].astype(np.int64)
         else:
             key = {"size": self.size, "created_at": self.created, "updated_at": self.updated}[key_name][positions]
         return self.ids[_top(positions, key, self.ids[positions], k, descending)][start:k].tolist()
 
-    def _name_page(self, positions: np.ndarray, ordering: tuple[str, ...], start: int, stop: int) -> list[int]:
-        descending = ordering[0].startswith("-")
-        dirty = self.dirty[positions]
-        clean = positions[~dirty]
-        best = _top(clean, self.rank[clean], self.ids[clean], stop, descending)
-        candidates = np.concatenate([best, positions[dirty]])
-        if not dirty.any():
+    def _name_page(self, matches: np.ndarray, ordering: tuple[str, ...], start: int, stop: int) -> list[int]:
+        """Walk the rows in name order (clean ones) until ``stop`` matches are found; rows
+        renamed or added since the order was read are ordered by the database with them."""
+        order = self.by_rank if not ordering[0].startswith("-") else self.by_rank[::-1]
+        usable = matches.copy()
+        usable[self.dirty[: len(matches)]] = False
+        found: list[np.ndarray] = []
+        got, offset, step = 0, 0, 4096
+        while got < stop and offset < len(order):
+            chunk = order[offset : offset + step]
+            chunk = chunk[chunk < len(usable)]
+            hits = chunk[usable[chunk]]
+            found.append(hits)
+            got += len(hits)
+            offset += step
+            step *= 4
+        best = np.concatenate(found)[:stop] if found else np.zeros(0, np.int64)
+        dirty = np.flatnonzero(matches & self.dirty[: len(matches)])
+        if not len(dirty):
             return self.ids[best][start:stop].tolist()
-        ids = self.ids[candidates].tolist()
+        ids = self.ids[np.concatenate([best, dirty])].tolist()
         return list(File.objects.filter(id__in=ids).order_by(*ordering).values_list("id", flat=True)[start:stop])
 
 
@@ -479,13 +594,18 @@ def _resized(array: np.ndarray, capacity: int, fill: Any) -> np.ndarray:
 
 
 def _member(column: np.ndarray, values: Iterable[int]) -> np.ndarray:
-    """``column IN values`` through a lookup table (one gather instead of a sort)."""
-    values = [int(v) for v in values]
-    top = int(column.max()) if column.size else 0
-    table = np.zeros(top + 1, bool)
-    inside = [v for v in values if 0 <= v <= top]
-    table[inside] = True
-    return table[np.clip(column, 0, top)] & (column >= 0)
+    """``column IN values`` for a column of non-negative codes or ids: a few comparisons, or one
+    gather through a lookup table for many values."""
+    values = sorted({int(v) for v in values if int(v) >= 0})
+    if len(values) <= 6:
+        mask = np.zeros(len(column), bool)
+        for value in values:
+            mask |= column == value
+        return mask
+    size = max(int(column.max()) if column.size else 0, values[-1]) + 1
+    table = np.zeros(size, bool)
+    table[values] = True
+    return table[column]
 
 
 def _top(positions: np.ndarray, key: np.ndarray, ids: np.ndarray, k: int, descending: bool) -> np.ndarray:
@@ -516,7 +636,7 @@ def _text_tiers(q: str, ids: list[int] | None) -> list[tuple[int, int]]:
     """(file id, relevance tier) of the live files matching ``q``, from the database."""
     from .search import _relevance, _text_q
 
-    files = File.objects.alive().filter(_text_q(q))
+    files = File.objects.alive().filter(_text_q(q)).order_by()
     if ids is not None:
         if not ids:
             return []

@@ -291,3 +291,29 @@ class TestFileList:
             "public.txt",
         ]
         assert [f["name"] for f in anon.get("/api/files/").json()["results"]] == ["public.txt"]
+
+
+def test_file_representation_matches_drf_field_by_field(project, alice):
+    """The serializer reads plain model fields directly; the output equals DRF's own."""
+    from rest_framework import serializers as drf
+
+    from file_upload.serializers import FileSerializer
+
+    full = make_file(
+        project,
+        "full.fastq",
+        tags=["a", "b"],
+        organism="Homo sapiens",
+        read_length=150,
+        sequencing_date="2026-01-02",
+        description="d",
+    )
+    full.stats = {"reads": 3, "per_position": [1.5, 2.0]}
+    full.save()
+    bare = make_file(project, "bare.txt")
+    for file in File.objects.filter(id__in=[full.id, bare.id]).select_related("owner", "project", "folder"):
+        serializer = FileSerializer(context={})
+        assert serializer._represent(file) == drf.ModelSerializer.to_representation(serializer, file)
+    data = FileSerializer(File.objects.get(id=full.id)).data
+    assert data["owner"] == "alice" and data["project"] == project.id and data["folder"] is None
+    assert data["sequencing_date"] == "2026-01-02" and data["read_length"] == 150 and data["tags"] == ["a", "b"]
