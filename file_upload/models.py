@@ -230,13 +230,6 @@ class File(models.Model):
 
     objects = FileQuerySet.as_manager()
 
-    @property
-    def owner_name(self) -> str:
-        """The owner's username: annotated as ``owner_username`` by list queries (no join of
-        the user row), else read through the relation."""
-        annotated = self.__dict__.get("owner_username")
-        return annotated if annotated is not None else self.owner.username
-
     class Meta:
         ordering = ["name", "id"]
         # Search pages sorted by name walk this index and stop after a page.
@@ -265,6 +258,13 @@ class File(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def owner_name(self) -> str:
+        """The owner's username: annotated as ``owner_username`` by list queries (no join of
+        the user row), else read through the relation."""
+        annotated = self.__dict__.get("owner_username")
+        return annotated if annotated is not None else self.owner.username
 
 
 class FacetCount(models.Model):

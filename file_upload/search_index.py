@@ -58,6 +58,7 @@ EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 MICROSECOND = dt.timedelta(microseconds=1)
 COLUMNS = (
     "id",
+    "name",
     "project_id",
     "folder_id",
     "owner_id",
@@ -156,7 +157,9 @@ class SearchIndex:
         self.bits: dict[str, np.ndarray] = {}
         self.vocab = {name: _Codes() for name in CODED_FIELDS}
         self.tag_codes = _Codes()
-        self.sorted_ids = True
+        self.sorted_ids = True  # ids ascend with positions (false once a late insert arrives)
+        self.id_order: np.ndarray | None = None  # positions by id when they do not
+        self.name_hash = np.zeros(capacity, np.int64)  # tells a rename from other writes
 
     def _grow(self, needed: int) -> None:
         if needed <= self.capacity:
@@ -166,6 +169,7 @@ class SearchIndex:
             setattr(self, name, _resized(getattr(self, name), capacity, 0))
         self.day = _resized(self.day, capacity, -1)
         self.rank = _resized(self.rank, capacity, 0)
+        self.name_hash = _resized(self.name_hash, capacity, 0)
         self.dirty = _resized(self.dirty, capacity, True)
         self.numbers = {k: _resized(v, capacity, -1) for k, v in self.numbers.items()}
         self.coded = {k: _resized(v, capacity, 0) for k, v in self.coded.items()}
@@ -186,6 +190,7 @@ class SearchIndex:
         levels = {level: code for code, level in enumerate(LEVELS)}
         statuses = {status: code for code, status in enumerate(STATUSES)}
         self.ids[start:stop] = columns["id"]
+        self.name_hash[start:stop] = [hash(name) for name in columns["name"]]
         self.alive[start:stop] = True
         self.project[start:stop] = columns["project_id"]
         self.folder[start:stop] = [folder or 0 for folder in columns["folder_id"]]
@@ -264,7 +269,9 @@ class SearchIndex:
         """Positions of the given file ids, -1 for ids not in the index."""
         ids = np.asarray(ids, np.int64)
         if not self.sorted_ids:
-            order = np.argsort(self.ids[: self.n], kind="stable")
+            if self.id_order is None or len(self.id_order) != self.n:
+                self.id_order = np.argsort(self.ids[: self.n], kind="stable")
+            order = self.id_order
             keys = self.ids[: self.n][order]
         else:
             order, keys = None, self.ids[: self.n]
@@ -300,16 +307,19 @@ class SearchIndex:
                     if self.n and file_id < self.ids[self.n - 1]:
                         self.sorted_ids = False
                     self.n += 1
+                    self.dirty[pos] = True  # not in the name order yet
                 if row is None:
                     self.alive[pos] = False
                 else:
+                    named = self.name_hash[pos]
                     self._store(pos, [row])
-                self.dirty[pos] = True
+                    if self.name_hash[pos] != named:
+                        self.dirty[pos] = True  # renamed: its place in the name order is unknown
                 touched.append(pos)
             self._update_bits(touched)
             self.version += 1
             self.history.append((self.version, np.asarray(touched, np.int64)))
-            if self.dirty[: self.n].sum() > max(5000, self.n // 100):
+            if self.dirty[: self.n].sum() > max(2000, self.n // 500):
                 self._rerank()
 
     def _rerank(self) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import random
 from urllib.parse import urlencode
 
+import numpy as np
 import pytest
 from django.db import connection, transaction
 
@@ -212,3 +213,17 @@ def test_prune_keeps_recent_changes(world, settings):
     settings.BIOFM_SEARCH_CHANGE_RETENTION = -1
     assert search_index.prune_changes() > 0
     assert not SearchChange.objects.exists()
+
+
+def test_positions_when_ids_arrive_out_of_order(world, client_for, settings):
+    """A transaction that commits late appends a smaller id after larger ones."""
+    index = search_index.current(wait=True)
+    ids = index.ids[: index.n].copy()
+    reversed_rows = index.n - 1 - np.arange(index.n)
+    for name in ("ids", "alive", "project", "folder", "owner", "level", "status", "size", "created", "updated"):
+        column = getattr(index, name)
+        column[: index.n] = column[: index.n][::-1]
+    index.sorted_ids = False
+    found = index._positions(ids)
+    assert (found == reversed_rows).all()
+    assert (index._positions(np.asarray([ids.max() + 1000])) == -1).all()
