@@ -376,6 +376,8 @@ def append_chunk(
     upload = lease.upload
     received = False
     try:
+        if upload.state in (UploadState.TERMINATED, UploadState.EXPIRED, UploadState.FAILED):
+            raise UploadGone()  # ended between the look-up and the lease
         if upload.state != UploadState.ACTIVE:
             return upload
         if declared_length is not None:
