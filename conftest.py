@@ -31,6 +31,16 @@ def isolated_cache_and_no_throttling(request, settings):
     settings.BIOFM_THROTTLE_RATES = {}
 
 
+@pytest.fixture(autouse=True)
+def finalise_uploads_inline(monkeypatch):
+    """In-process tests have no Celery worker: the finalisation that a tus upload's last byte
+    queues (hashing, the checksum check, storing the File) runs at once, inside that request.
+    Tests against a real gunicorn run a real worker instead (``upload_worker``)."""
+    from file_upload import uploads
+
+    monkeypatch.setattr(uploads, "_enqueue_finalise", uploads.finalise_upload)
+
+
 @pytest.fixture
 def throttle_rates(settings):
     def set_rates(**rates: str) -> None:

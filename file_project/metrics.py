@@ -9,6 +9,7 @@
   signals in the worker).
 - State, read from the database at scrape time (correct whichever process answers):
   ``biofm_files`` (live/trash), ``biofm_stored_bytes``, ``biofm_uploads_in_progress``,
+  ``biofm_uploads_verifying``,
   ``biofm_parse_status``, ``biofm_cellxgene_viewers`` and ``biofm_cellxgene_publications`` by
   status.
 
@@ -84,6 +85,11 @@ class StateCollector:
         yield GaugeMetricFamily("biofm_uploads_in_progress", "Resumable uploads not finished", value=active["n"] or 0)
         yield GaugeMetricFamily(
             "biofm_upload_bytes_in_progress", "Bytes received by unfinished uploads", value=active["b"] or 0
+        )
+        yield GaugeMetricFamily(
+            "biofm_uploads_verifying",
+            "Resumable uploads fully received, being hashed and stored",
+            value=Upload.objects.filter(state=UploadState.VERIFYING).count(),
         )
         for name, doc, queryset, field in (
             ("biofm_parse_status", "Live files by statistics extraction status", File.objects.alive(), "parse_status"),

@@ -275,6 +275,13 @@ BIOFM_UPLOAD_LEASE_SECONDS = env_int("BIOFM_UPLOAD_LEASE_SECONDS", 15)
 # reported complete), "chunk" (after every PATCH, at the disk's synchronous write speed) or
 # "off" (leave it to the kernel, as nginx and tusd do).
 BIOFM_UPLOAD_FSYNC = os.environ.get("BIOFM_UPLOAD_FSYNC", "completion")
+# After the last byte a Celery task hashes and stores the file (the upload is "verifying"). One
+# still "verifying", held by no live worker and last queued this long ago is queued again.
+BIOFM_UPLOAD_FINALISE_STALE_SECONDS = env_int("BIOFM_UPLOAD_FINALISE_STALE_SECONDS", 120)
+CELERY_BEAT_SCHEDULE["sweep-stale-finalisations"] = {
+    "task": "file_upload.sweep_stale_finalisations",
+    "schedule": 60.0,
+}
 BIOFM_USER_QUOTA_BYTES = env_int("BIOFM_USER_QUOTA_BYTES", 0)  # 0: no per-user quota
 # Retention: a trashed file is purged this many days after its deletion unless its project
 # sets retention_days. Purging may overwrite the bytes first (local spinning disks only: SSDs

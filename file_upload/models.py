@@ -321,6 +321,7 @@ class SavedSearch(models.Model):
 
 class UploadState(models.TextChoices):
     ACTIVE = "active", "Active"
+    VERIFYING = "verifying", "Verifying"  # every byte received; hashing and storing in the background
     COMPLETED = "completed", "Completed"
     TERMINATED = "terminated", "Terminated"
     EXPIRED = "expired", "Expired"
@@ -348,6 +349,12 @@ class Upload(models.Model):
     # long would block every writer on SQLite. The loser of a race gets 423 and retries.
     lock_token = models.UUIDField(null=True, blank=True)
     locked_until = models.DateTimeField(null=True, blank=True)
+    # Finalisation (state "verifying"): when the last byte arrived, when the background task was
+    # last queued (the stale sweep re-queues it), and the store key the bytes go under, chosen
+    # before they move so that a retried finalisation finds them wherever a dead one left them.
+    received_at = models.DateTimeField(null=True, blank=True)
+    queued_at = models.DateTimeField(null=True, blank=True)
+    storage_key = models.CharField(max_length=255, blank=True, default="", editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

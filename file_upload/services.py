@@ -365,6 +365,7 @@ def store_file(
     description: str = "",
     content_type: str = "",
     access_level: str = NodeAccessLevel.INHERIT,
+    storage_key: str = "",
 ) -> File:
     """Put the bytes into the store and create the File; queue format extraction.
 
@@ -372,6 +373,10 @@ def store_file(
     or from ``temp_path``, a finished temporary file on the data disk whose ``digest`` is known
     (moved into place, not copied). A multipart upload that ``HashingFileUploadHandler`` already
     wrote and hashed counts as the second kind.
+
+    ``storage_key``: the key a caller chose (and recorded) beforehand, so that it can find the
+    bytes again if it is interrupted and retries; ``temp_path`` may then already be that key's
+    path. The caller owns those bytes: a failure here leaves them where they are.
     """
     name = normalise_name(name)
     validate_object_name(name)
@@ -383,7 +388,7 @@ def store_file(
     if source is not None and getattr(source, "biofm_digest", None) and hasattr(source, "temporary_file_path"):
         source.file.flush()  # type: ignore[attr-defined]
         temp_path, digest, source = source.temporary_file_path(), source.biofm_digest, None
-    key = storage.new_key()
+    key = storage_key or storage.new_key()
     if temp_path is not None and digest is not None:
         storage.adopt(temp_path, key)
     elif source is not None:
@@ -417,10 +422,12 @@ def store_file(
             if not file.md5:
                 transaction.on_commit(lambda: _enqueue_checksums(file.id))
     except IntegrityError as exc:
-        storage.delete_blob(key)
+        if not storage_key:
+            storage.delete_blob(key)
         raise Conflict(f"A file named “{name}” already exists in this folder.", code="name_conflict") from exc
     except BaseException:
-        storage.delete_blob(key)
+        if not storage_key:
+            storage.delete_blob(key)
         raise
     return file
 

@@ -24,6 +24,21 @@ def cleanup_uploads_task() -> dict[str, int]:
     return uploads.cleanup_uploads()
 
 
+@shared_task(name="file_upload.finalise_upload", acks_late=True, reject_on_worker_lost=True)
+def finalise_upload_task(upload_id: str) -> str | None:
+    from . import uploads
+
+    upload = uploads.finalise_upload(upload_id)
+    return upload.state if upload else None
+
+
+@shared_task(name="file_upload.sweep_stale_finalisations")
+def sweep_stale_finalisations_task() -> list[str]:
+    from . import uploads
+
+    return uploads.requeue_stale_finalisations()
+
+
 @shared_task(name="file_upload.fill_checksums")
 def fill_checksums_task(file_id: int) -> str | None:
     file = services.fill_checksums(file_id)

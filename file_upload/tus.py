@@ -235,14 +235,39 @@ class UploadResourceView(TusView):
 
 
 class UploadStatusSerializer(serializers.ModelSerializer):
+    sha256 = serializers.SerializerMethodField(help_text="SHA-256 of the stored file, once completed.")
+    md5 = serializers.SerializerMethodField(help_text="MD5 of the stored file, once completed.")
+
     class Meta:
         model = Upload
-        fields = ["id", "filename", "offset", "length", "state", "file", "error", "expires_at", "project", "folder"]
+        fields = [
+            "id",
+            "filename",
+            "offset",
+            "length",
+            "state",
+            "file",
+            "sha256",
+            "md5",
+            "error",
+            "expires_at",
+            "received_at",
+            "project",
+            "folder",
+        ]
         read_only_fields = fields
+
+    def get_sha256(self, upload: Upload) -> str:
+        return upload.file.sha256 if upload.file_id and upload.file else ""
+
+    def get_md5(self, upload: Upload) -> str:
+        return upload.file.md5 if upload.file_id and upload.file else ""
 
 
 class UploadStatusView(APIView):
-    """``GET /api/uploads/<id>/status/``: JSON progress, and the File id once complete."""
+    """``GET /api/uploads/<id>/status/``: JSON progress; after the last byte ``verifying`` while
+    the server hashes and stores the file, then ``completed`` with the File id and its SHA-256 and
+    MD5, or ``failed`` with the reason (e.g. the ``checksum`` given at creation did not match)."""
 
     permission_classes = [permissions.IsAuthenticated]
 

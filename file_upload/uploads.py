@@ -5,13 +5,17 @@ An ``Upload`` row holds the state (offset, length, target, expiry, lease) and a 
 PATCH and a restart loses nothing. A PATCH takes a short lease on the row instead of a database
 lock (a PATCH may stream for minutes), streams the body to the part file in bounded chunks,
 verifies an optional per-chunk checksum, makes the bytes durable, and only then advances the
-offset. When the last byte arrives, the whole file's SHA-256/MD5 are checked against an optional
-``checksum`` given at creation and the file goes through ``services.store_file`` like every
-other front door.
+offset. When the last byte is in and durable, the PATCH is answered and the upload turns
+``verifying``: a Celery task (``finalise_upload``) computes the whole file's SHA-256 and MD5,
+checks them against an optional ``checksum`` given at creation, and stores the file through
+``services.store_file`` like every other front door; the status then says ``completed`` with the
+File, or ``failed`` with the reason. ``requeue_stale_finalisations`` re-queues a finalisation
+whose worker died.
 
-Public surface: ``create_upload``, ``append_chunk``, ``terminate_upload``, ``upload_status``,
-``cleanup_uploads``, ``check_quota``, ``part_path``, ``parse_metadata``, ``ChunkChecksum``,
-and the errors ``UploadGone``, ``OffsetMismatch``, ``UploadLocked``, ``ChecksumMismatch``.
+Public surface: ``create_upload``, ``append_chunk``, ``finalise_upload``, ``terminate_upload``,
+``upload_status``, ``cleanup_uploads``, ``requeue_stale_finalisations``, ``check_quota``,
+``part_path``, ``parse_metadata``, ``hash_file``, ``ChunkChecksum``, and the errors
+``UploadGone``, ``OffsetMismatch``, ``UploadLocked``, ``ChecksumMismatch``.
 """
 
 from __future__ import annotations
@@ -25,7 +29,6 @@ import queue
 import threading
 import time
 import uuid
-from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -49,6 +52,10 @@ from .validators import normalise_name, validate_object_name
 log = logging.getLogger(__name__)
 
 READ_SIZE = 1024 * 1024
+HASH_READ_SIZE = 4 * 1024 * 1024
+WRITEBACK_STEP = 16 * 1024 * 1024
+# Uploads whose bytes count against a quota before they are a File.
+PENDING_STATES = (UploadState.ACTIVE, UploadState.VERIFYING)
 CHECKSUM_ALGORITHMS = {"sha1": hashlib.sha1, "md5": hashlib.md5, "sha256": hashlib.sha256}
 
 
@@ -158,7 +165,7 @@ def check_quota(user: Any, extra_bytes: int, project: Project | None = None) -> 
         return
     stored = File.objects.alive().filter(owner=user).aggregate(total=Sum("size"))["total"] or 0
     pending = (
-        Upload.objects.filter(owner=user, state=UploadState.ACTIVE, length__isnull=False).aggregate(
+        Upload.objects.filter(owner=user, state__in=PENDING_STATES, length__isnull=False).aggregate(
             total=Sum("length")
         )["total"]
         or 0
@@ -174,7 +181,7 @@ def _check_project_quota(project: Project, extra_bytes: int) -> None:
     quota = project.quota_bytes or 0
     stored = File.objects.alive().filter(project=project).aggregate(total=Sum("size"))["total"] or 0
     pending = (
-        Upload.objects.filter(project=project, state=UploadState.ACTIVE, length__isnull=False).aggregate(
+        Upload.objects.filter(project=project, state__in=PENDING_STATES, length__isnull=False).aggregate(
             total=Sum("length")
         )["total"]
         or 0
@@ -251,7 +258,8 @@ def create_upload(
             folder=folder.id if folder else None,
         )
     if length == 0:
-        _complete(upload)
+        Upload.objects.filter(id=upload.id).update(**_receive(upload))
+        _enqueue_finalise(upload.id)
     return upload
 
 
@@ -290,24 +298,28 @@ class _Lease:
         self._thread.join()
 
 
-def _acquire(upload_id: uuid.UUID, owner: Any) -> _Lease:
-    """Take the upload's lease or answer 423; unknown or someone else's upload → 404."""
+def _owned(upload_id: uuid.UUID, owner: Any) -> Upload:
+    """The caller's upload; unknown or someone else's → 404, expired or ended → 410."""
     upload = Upload.objects.filter(id=upload_id, owner=owner).first()
     if upload is None:
         raise exceptions.NotFound("No such upload.")
     if upload.state in (UploadState.TERMINATED, UploadState.EXPIRED, UploadState.FAILED) or is_expired(upload):
         raise UploadGone()
+    return upload
+
+
+def _try_lease(upload_id: uuid.UUID, **conditions: Any) -> _Lease | None:
+    """Take the upload's lease if nobody holds it (and the row matches ``conditions``)."""
     token = uuid.uuid4()
     now = timezone.now()
     taken = (
-        Upload.objects.filter(id=upload_id)
+        Upload.objects.filter(id=upload_id, **conditions)
         .filter(Q(locked_until__isnull=True) | Q(locked_until__lt=now))
         .update(lock_token=token, locked_until=now + timedelta(seconds=lease_seconds()))
     )
     if not taken:
-        raise UploadLocked()
-    upload.refresh_from_db()
-    return _Lease(upload, token)
+        return None
+    return _Lease(Upload.objects.get(id=upload_id), token)
 
 
 def _release(lease: _Lease) -> None:
@@ -315,39 +327,13 @@ def _release(lease: _Lease) -> None:
     Upload.objects.filter(id=lease.upload.id, lock_token=lease.token).update(lock_token=None, locked_until=None)
 
 
-# Running whole-file SHA-256 of uploads this process has seen every byte of, so completion needs
-# no second read of the file. Only a cache: another worker's PATCH, or a restart, drops the
-# entry and completion hashes the part file from disk instead.
-_HASHERS: OrderedDict[uuid.UUID, tuple[int, Any]] = OrderedDict()
-_HASHERS_LOCK = threading.Lock()
-_HASHERS_MAX = 64
-
-
-def _hasher_for(upload: Upload) -> Any | None:
-    with _HASHERS_LOCK:
-        entry = _HASHERS.pop(upload.id, None)
-    if entry is None:
-        return hashlib.sha256() if upload.offset == 0 else None
-    offset, sha = entry
-    return sha if offset == upload.offset else None
-
-
-def _keep_hasher(upload: Upload, sha: Any | None) -> None:
-    if sha is None:
-        return
-    with _HASHERS_LOCK:
-        _HASHERS[upload.id] = (upload.offset, sha)
-        while len(_HASHERS) > _HASHERS_MAX:
-            _HASHERS.popitem(last=False)
-
-
 class _BackgroundHash:
-    """Feeds hash objects from a helper thread so hashing overlaps the socket reads and disk
-    writes (hashlib releases the GIL on large buffers). A bounded queue keeps memory flat."""
+    """Feeds hash objects from a helper thread so hashing overlaps the reads and writes
+    (hashlib releases the GIL on large buffers). A bounded queue keeps memory flat."""
 
-    def __init__(self, *hashers: Any) -> None:
+    def __init__(self, *hashers: Any, depth: int = 8) -> None:
         self.hashers = [h for h in hashers if h is not None]
-        self.queue: queue.Queue[bytes | None] = queue.Queue(maxsize=8)
+        self.queue: queue.Queue[bytes | None] = queue.Queue(maxsize=depth)
         self.thread = threading.Thread(target=self._run, daemon=True) if self.hashers else None
         if self.thread:
             self.thread.start()
@@ -377,13 +363,22 @@ def append_chunk(
     checksum: ChunkChecksum | None = None,
     declared_length: int | None = None,
 ) -> Upload:
-    """Write one PATCH body at ``offset``. Returns the upload with its new offset (and its
-    ``file`` once complete). Nothing changes on a mismatching offset, a bad checksum or a body
-    that would run past the declared length."""
-    lease = _acquire(upload_id, owner)
+    """Write one PATCH body at ``offset``. Returns the upload with its new offset. Nothing
+    changes on a mismatching offset, a bad checksum or a body that would run past the declared
+    length. When the last byte is in (and durable, per ``BIOFM_UPLOAD_FSYNC``) the upload turns
+    ``verifying`` and its finalisation is queued (``finalise_upload``)."""
+    upload = _owned(upload_id, owner)
+    if upload.state in (UploadState.VERIFYING, UploadState.COMPLETED):
+        return upload  # every byte is here already: a repeated last PATCH changes nothing
+    lease = _try_lease(upload.id)
+    if lease is None:
+        raise UploadLocked()
     upload = lease.upload
+    received = False
     try:
-        if upload.state == UploadState.COMPLETED:
+        if upload.state in (UploadState.TERMINATED, UploadState.EXPIRED, UploadState.FAILED):
+            raise UploadGone()  # ended between the look-up and the lease
+        if upload.state != UploadState.ACTIVE:
             return upload
         if declared_length is not None:
             if upload.length is not None and upload.length != declared_length:
@@ -397,35 +392,35 @@ def append_chunk(
         limit = None if upload.length is None else upload.length - upload.offset
         if limit is not None and content_length is not None and content_length > limit:
             raise PayloadTooLarge(f"The body would run {content_length - limit} bytes past Upload-Length.")
-        written, hashers = _stream_into_part(lease, body, content_length, limit, checksum)
-        upload.offset += written
+        upload.offset += _stream_into_part(lease, body, content_length, limit, checksum)
         _extend_expiry(upload)
-        Upload.objects.filter(id=upload.id).update(
-            offset=upload.offset, length=upload.length, expires_at=upload.expires_at
-        )
-        _keep_hasher(upload, hashers)
-        if upload.length is not None and upload.offset >= upload.length:
-            _complete(upload)
+        changes: dict[str, Any] = {"offset": upload.offset, "length": upload.length, "expires_at": upload.expires_at}
+        received = upload.length is not None and upload.offset >= upload.length
+        if received:
+            changes.update(_receive(upload))
+        Upload.objects.filter(id=upload.id).update(**changes)
         return upload
     finally:
         _release(lease)
+        if received:
+            _enqueue_finalise(upload.id)
 
 
 def _stream_into_part(
     lease: _Lease, body: BinaryIO, content_length: int | None, limit: int | None, checksum: ChunkChecksum | None
-) -> tuple[int, Any | None]:
-    """Copy the body after the current offset; returns bytes kept and the running SHA-256.
+) -> int:
+    """Copy the body after the current offset; returns the number of bytes kept.
 
     On a checksum mismatch the part file is cut back and nothing is kept. On a broken body
-    (client gone) the bytes that did arrive are kept, as the tus spec asks."""
+    (client gone) the bytes that did arrive are kept, as the tus spec asks. With
+    ``BIOFM_UPLOAD_FSYNC=completion`` the kernel is asked to start writing the bytes out as they
+    arrive, so that the fdatasync after the last byte has little left to wait for."""
     upload = lease.upload
     path = part_path(upload)
-    sha = _hasher_for(upload)
     chunk_hash = CHECKSUM_ALGORITHMS[checksum.algorithm]() if checksum else None
-    if sha is not None and chunk_hash is not None:
-        sha = sha.copy()  # the cached state must survive a rejected chunk
-    hashing = _BackgroundHash(sha, chunk_hash)
-    written = 0
+    hashing = _BackgroundHash(chunk_hash)
+    early_writeback = settings.BIOFM_UPLOAD_FSYNC == "completion"
+    written = flushed = 0
     to_read = content_length
     fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o640)
     try:
@@ -449,16 +444,21 @@ def _stream_into_part(
                 written += len(data)
                 if to_read is not None:
                     to_read -= len(data)
+                if early_writeback and written - flushed >= WRITEBACK_STEP:
+                    storage.start_writeback(fd, upload.offset + flushed, written - flushed)
+                    flushed = written
         finally:
             hashing.finish()
         if checksum is not None and (to_read or chunk_hash.digest() != checksum.digest):  # type: ignore[union-attr]
             # A checksummed chunk is kept whole and intact, or not at all.
             os.ftruncate(fd, upload.offset)
             if to_read:
-                return 0, None
+                return 0
             raise ChecksumMismatch()
         if settings.BIOFM_UPLOAD_FSYNC == "chunk":
             os.fdatasync(fd)
+        elif early_writeback:
+            storage.start_writeback(fd, upload.offset + flushed, written - flushed)
     except PayloadTooLarge:
         os.ftruncate(fd, upload.offset)
         raise
@@ -475,26 +475,7 @@ def _stream_into_part(
         ) from exc
     finally:
         os.close(fd)
-    # After a short body (client gone) the running hash still covers exactly the bytes kept.
-    return written, sha
-
-
-def _file_digest(path: Path, sha: Any | None, length: int, with_md5: bool) -> storage.Digest:
-    """SHA-256 from the running hash when this process saw every byte, else from the disk.
-
-    MD5 is computed here only when the client asked for an MD5 check; otherwise a background
-    task fills it in (``fill_checksums``), keeping it off the upload's critical path."""
-    md5 = hashlib.md5(usedforsecurity=False) if with_md5 else None
-    if sha is None or md5 is not None:
-        rehash = sha is None
-        sha = hashlib.sha256() if rehash else sha
-        with open(path, "rb") as handle:
-            while chunk := handle.read(8 * READ_SIZE):
-                if rehash:
-                    sha.update(chunk)
-                if md5 is not None:
-                    md5.update(chunk)
-    return storage.Digest(length, sha.hexdigest(), md5.hexdigest() if md5 is not None else "")
+    return written
 
 
 def _fdatasync(path: Path) -> None:
@@ -503,6 +484,126 @@ def _fdatasync(path: Path) -> None:
         os.fdatasync(fd)
     finally:
         os.close(fd)
+
+
+def _receive(upload: Upload) -> dict[str, Any]:
+    """The last byte is in: make the bytes durable (unless ``BIOFM_UPLOAD_FSYNC=off``) and turn
+    the upload ``verifying``. Returns the row changes, which the caller writes together with the
+    final offset, so no upload can be left at its full length but still ``active``."""
+    path = part_path(upload)
+    try:
+        if settings.BIOFM_UPLOAD_FSYNC != "off":
+            _fdatasync(path)
+    except OSError as exc:
+        if not is_no_space(exc):
+            raise
+        _fail(upload, "storage full", "storage full", path)
+        raise InsufficientStorage(
+            "The server's storage filled up while the file was being stored; the upload was discarded. "
+            "Upload it again once there is room."
+        ) from exc
+    now = timezone.now()
+    upload.state, upload.received_at, upload.queued_at = UploadState.VERIFYING, now, now
+    return {"state": UploadState.VERIFYING, "received_at": now, "queued_at": now}
+
+
+def _enqueue_finalise(upload_id: uuid.UUID) -> None:
+    from .tasks import finalise_upload_task
+
+    try:
+        finalise_upload_task.delay(str(upload_id))
+    except Exception:  # the bytes are safe on disk; the stale sweep queues it again
+        log.exception("could not queue the finalisation of upload %s; the sweep will", upload_id)
+
+
+# --- finalisation (a Celery task) ------------------------------------------------------------
+
+
+def finalise_upload(upload_id: uuid.UUID | str) -> Upload | None:
+    """Hash a fully received upload (SHA-256 and MD5 of the whole file), check the ``checksum``
+    given at creation, move the bytes into the store and create the File through
+    ``services.store_file`` (which queues parsing), all under the upload's lease, renewed while
+    the work lasts. Idempotent: a second run for the same upload (a redelivered message, the
+    stale sweep) finds it finished, or held by a live run, and does nothing; a run that died
+    half-way is taken over from wherever it stopped."""
+    upload = Upload.objects.filter(id=upload_id).first()
+    if upload is None or upload.state != UploadState.VERIFYING:
+        return upload
+    lease = _try_lease(upload.id, state=UploadState.VERIFYING)
+    if lease is None:
+        log.info("upload %s is being finalised elsewhere", upload.id)
+        return upload
+    try:
+        _finalise(lease.upload)
+    finally:
+        _release(lease)
+    upload.refresh_from_db()
+    return upload
+
+
+def _finalise(upload: Upload) -> None:
+    if not upload.storage_key:
+        upload.storage_key = storage.new_key()
+        Upload.objects.filter(id=upload.id).update(storage_key=upload.storage_key)
+    part, stored = part_path(upload), storage.path_for(upload.storage_key)
+    # A run that died after moving the bytes into the store left them under the key.
+    source = part if part.exists() else stored if stored.exists() else None
+    if source is None:
+        _fail(upload, "the received bytes are missing from the server", "missing")
+        return
+    digest = hash_file(source)
+    if digest.size != upload.offset:
+        _fail(upload, f"{digest.size} bytes on disk, {upload.offset} received", "size", source)
+        return
+    expected = _expected_checksum(upload.metadata.get("checksum", ""))
+    if expected is not None:
+        algorithm, value = expected
+        actual = digest.sha256 if algorithm == "sha256" else digest.md5
+        if actual != value:
+            _fail(upload, f"{algorithm} of the whole file was {actual}, expected {value}", "checksum", source)
+            return
+    try:
+        with transaction.atomic():
+            _store_completed(upload, source, digest)
+    except (Conflict, ValidationError, exceptions.ValidationError) as exc:
+        _fail(upload, _message(exc), "rejected", source, stored)
+    except OSError as exc:
+        if not is_no_space(exc):
+            raise  # the upload stays "verifying" with its bytes; the sweep tries again
+        _fail(upload, "storage full", "storage full", source, stored)
+
+
+def _message(exc: Exception) -> str:
+    detail = getattr(exc, "detail", None) or getattr(exc, "messages", None) or str(exc)
+    return str(detail)[:1000]
+
+
+def hash_file(path: Path) -> storage.Digest:
+    """SHA-256 and MD5 of a file in one read, each hash in a thread of its own (so the two take
+    the time of the slower one on two cores)."""
+    sha, md5 = hashlib.sha256(), hashlib.md5(usedforsecurity=False)
+    hashers = [_BackgroundHash(sha, depth=4), _BackgroundHash(md5, depth=4)]
+    size = 0
+    try:
+        with open(path, "rb") as handle:
+            os.posix_fadvise(handle.fileno(), 0, 0, os.POSIX_FADV_SEQUENTIAL)
+            while chunk := handle.read(HASH_READ_SIZE):
+                size += len(chunk)
+                for hasher in hashers:
+                    hasher.update(chunk)
+    finally:
+        for hasher in hashers:
+            hasher.finish()
+    return storage.Digest(size, sha.hexdigest(), md5.hexdigest())
+
+
+def _fail(upload: Upload, error: str, reason: str, *remove: Path) -> None:
+    """The upload failed for good: its bytes go (``remove``), the status says why, audited."""
+    for path in remove:
+        path.unlink(missing_ok=True)
+    Upload.objects.filter(id=upload.id).update(state=UploadState.FAILED, error=error[:1000])
+    upload.state, upload.error = UploadState.FAILED, error[:1000]
+    audit.record(upload.owner, "upload.failed", upload, project_id=upload.project_id, reason=reason)
 
 
 def _free_name(project: Project, folder: Folder | None, name: str) -> str:
@@ -516,55 +617,6 @@ def _free_name(project: Project, folder: Folder | None, name: str) -> str:
         if candidate not in taken:
             return candidate
     raise Conflict(f"A file named “{name}” already exists in this folder.", code="name_conflict")
-
-
-def _complete(upload: Upload) -> None:
-    """All bytes are here: verify, store through the one store service, queue parsing."""
-    path = part_path(upload)
-    with _HASHERS_LOCK:
-        entry = _HASHERS.pop(upload.id, None)
-    sha = entry[1] if entry and entry[0] == upload.offset else None
-    expected = _expected_checksum(upload.metadata.get("checksum", ""))
-    digest = _file_digest(path, sha, upload.offset, with_md5=bool(expected and expected[0] == "md5"))
-    try:
-        if settings.BIOFM_UPLOAD_FSYNC != "off":
-            _fdatasync(path)
-    except OSError as exc:
-        _fail_no_space(upload, path, exc)
-    if expected is not None:
-        algorithm, value = expected
-        actual = digest.sha256 if algorithm == "sha256" else digest.md5
-        if actual != value:
-            path.unlink(missing_ok=True)
-            Upload.objects.filter(id=upload.id).update(
-                state=UploadState.FAILED, error=f"{algorithm} of the whole file was {actual}, expected {value}"
-            )
-            audit.record(upload.owner, "upload.failed", upload, project_id=upload.project_id, reason="checksum")
-            raise ChecksumMismatch(
-                f"The whole file's {algorithm} ({actual}) does not match the checksum given at creation; "
-                "the upload was discarded."
-            )
-    try:
-        _store_completed(upload, path, digest)
-    except Exception as exc:
-        if is_no_space(exc):
-            _fail_no_space(upload, path, exc)
-        Upload.objects.filter(id=upload.id).update(state=UploadState.FAILED, error=str(exc)[:1000])
-        raise
-
-
-def _fail_no_space(upload: Upload, path: Path, exc: OSError) -> None:
-    """The disk filled up while the complete file was being stored: the upload fails and its
-    bytes go, so a full disk is not kept full by a file that can never be stored (507)."""
-    if not is_no_space(exc):
-        raise exc
-    path.unlink(missing_ok=True)
-    Upload.objects.filter(id=upload.id).update(state=UploadState.FAILED, error="storage full")
-    audit.record(upload.owner, "upload.failed", upload, project_id=upload.project_id, reason="storage full")
-    raise InsufficientStorage(
-        "The server's storage filled up while the file was being stored; the upload was discarded. "
-        "Upload it again once there is room."
-    ) from exc
 
 
 def _store_completed(upload: Upload, path: Path, digest: storage.Digest) -> None:
@@ -583,12 +635,41 @@ def _store_completed(upload: Upload, path: Path, digest: storage.Digest) -> None
         tags=tags,
         description=upload.metadata.get("description", ""),
         content_type=upload.metadata.get("filetype", "") or upload.metadata.get("type", ""),
+        storage_key=upload.storage_key,
     )
     upload.state, upload.file = UploadState.COMPLETED, file
     Upload.objects.filter(id=upload.id).update(state=UploadState.COMPLETED, file=file)
     audit.record(
-        upload.owner, "upload.complete", upload, project_id=upload.project_id, file=file.id, sha256=file.sha256
+        upload.owner,
+        "upload.complete",
+        upload,
+        project_id=upload.project_id,
+        file=file.id,
+        sha256=file.sha256,
+        md5=file.md5,
     )
+
+
+def requeue_stale_finalisations(older_than: timedelta | None = None) -> list[str]:
+    """Queue again the finalisations of ``verifying`` uploads that nobody works on (no live
+    lease) and that were last queued more than ``older_than`` ago (default
+    ``BIOFM_UPLOAD_FINALISE_STALE_SECONDS``): a worker died, or the broker lost the message or
+    was down when the last byte arrived. The periodic sweep calls this."""
+    now = timezone.now()
+    if older_than is None:
+        older_than = timedelta(seconds=settings.BIOFM_UPLOAD_FINALISE_STALE_SECONDS)
+    stale = Upload.objects.filter(state=UploadState.VERIFYING, queued_at__lte=now - older_than).filter(
+        Q(locked_until__isnull=True) | Q(locked_until__lt=now)
+    )
+    ids = [
+        upload_id
+        for upload_id in list(stale.values_list("id", flat=True)[:10000])
+        if stale.filter(id=upload_id).update(queued_at=now)  # a run that just started wins
+    ]
+    for upload_id in ids:
+        log.warning("re-queueing the finalisation of upload %s (stale)", upload_id)
+        _enqueue_finalise(upload_id)
+    return [str(upload_id) for upload_id in ids]
 
 
 def terminate_upload(upload_id: uuid.UUID, owner: Any) -> None:
@@ -596,8 +677,8 @@ def terminate_upload(upload_id: uuid.UUID, owner: Any) -> None:
     upload = Upload.objects.filter(id=upload_id, owner=owner).first()
     if upload is None:
         raise exceptions.NotFound("No such upload.")
-    if upload.state == UploadState.COMPLETED:
-        return  # the file is stored; terminating the finished upload leaves it alone
+    if upload.state in (UploadState.VERIFYING, UploadState.COMPLETED):
+        return  # every byte is in and the file is (being) stored: terminating leaves it alone
     if upload.state == UploadState.TERMINATED:
         raise UploadGone()
     with transaction.atomic():
@@ -607,7 +688,7 @@ def terminate_upload(upload_id: uuid.UUID, owner: Any) -> None:
 
 
 def upload_status(upload_id: uuid.UUID, owner: Any) -> Upload:
-    upload = Upload.objects.filter(id=upload_id, owner=owner).first()
+    upload = Upload.objects.select_related("file").filter(id=upload_id, owner=owner).first()
     if upload is None:
         raise exceptions.NotFound("No such upload.")
     if is_expired(upload):

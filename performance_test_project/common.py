@@ -285,6 +285,19 @@ class AppServer:
     def peak_rss_mib(self) -> float:
         return peak_rss_mib(self.proc.pid) if self.proc else 0.0
 
+    def worker_peak_rss_mib(self) -> float:
+        """Peak RSS of the Celery worker (solo pool: one process)."""
+        return process_peak_rss_mib(self.worker.pid) if self.worker else 0.0
+
+
+def process_peak_rss_mib(pid: int) -> float:
+    try:
+        text = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0.0
+    fields = dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
+    return int(fields.get("VmHWM", "0 kB").split()[0]) / 1024
+
 
 def peak_rss_mib(master_pid: int) -> float:
     """Largest VmHWM among the gunicorn master's worker processes."""
@@ -483,9 +496,23 @@ class TusUpload:
         self.stats.seconds = time.perf_counter() - started
         return self.stats
 
+    def status(self) -> dict:
+        return request(self.port, "GET", self.path + "status/", headers=self.auth, timeout=self.timeout).json()
+
+    def wait_ready(self, timeout: float = 600, poll: float = 0.02) -> dict:
+        """After the last PATCH the server hashes and stores the file in the background
+        (``verifying``); poll the status until it is ``completed`` and return it."""
+        deadline = time.monotonic() + timeout
+        while True:
+            status = self.status()
+            if status["state"] == "completed":
+                return status
+            if status["state"] != "verifying" or time.monotonic() > deadline:
+                raise RuntimeError(f"upload {self.path} ended {status['state']}: {status.get('error', '')}")
+            time.sleep(poll)
+
     def file_id(self) -> int:
-        response = request(self.port, "GET", self.path + "status/", headers=self.auth, timeout=self.timeout)
-        return int(response.json()["file"])
+        return int(self.wait_ready()["file"])
 
 
 class UploadRefused(Exception):

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.processes import ROOT, GunicornServer
+from tests.processes import ROOT, CeleryWorker, GunicornServer
 
 
 @pytest.fixture
@@ -20,7 +20,15 @@ def gunicorn(transactional_db, data_dirs, tmp_path) -> Iterator[GunicornServer]:
 
 
 @pytest.fixture
-def server(gunicorn) -> str:
+def upload_worker(gunicorn, tmp_path) -> Iterator[CeleryWorker]:
+    """A Celery worker on the ``gunicorn`` server's broker and queue: it finalises the tus
+    uploads that server receives (hashes them, stores the File) and runs what else it queues."""
+    with CeleryWorker(gunicorn.env, tmp_path / "worker.log") as worker:
+        yield worker
+
+
+@pytest.fixture
+def server(gunicorn, upload_worker) -> str:
     """The base URL of a gunicorn serving the built SPA (browser tests)."""
     if not (ROOT / "frontend" / "dist" / "index.html").is_file():
         pytest.fail("The SPA is not built: run `npm --prefix frontend run build` (scripts/test.sh does).")

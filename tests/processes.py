@@ -11,6 +11,7 @@ import sys
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -56,6 +57,8 @@ class GunicornServer:
             "BIOFM_PORT": str(self.port),
             # Browser tests sign in many times a minute from one address.
             "BIOFM_THROTTLE_AUTH": "off",
+            # A queue of its own, for a worker started on this server's env (``CeleryWorker``).
+            "BIOFM_CELERY_QUEUE": f"biofm-web-{uuid.uuid4().hex[:8]}",
             **(extra_env or {}),
         }
         self.proc: subprocess.Popen | None = None
@@ -149,6 +152,21 @@ class CeleryWorker:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def wait_for_upload(upload_id: str, timeout: float = 90) -> Any:
+    """The ``Upload`` row once its finalisation (a worker's task) has ended: ``completed`` or
+    ``failed``; fails the test after ``timeout`` seconds."""
+    from file_upload.models import Upload
+
+    deadline = time.monotonic() + timeout
+    while True:
+        upload = Upload.objects.get(id=upload_id)
+        if upload.state not in ("active", "verifying"):
+            return upload
+        if time.monotonic() > deadline:
+            pytest.fail(f"upload {upload_id} still {upload.state} after {timeout} s")
+        time.sleep(0.1)
 
 
 def worker_env(data_dir: Path, **extra: str) -> dict[str, str]:

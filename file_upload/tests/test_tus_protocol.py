@@ -36,7 +36,7 @@ def create(client, project, length=10, **extra_meta):
     headers = {
         **TUS,
         "HTTP_UPLOAD_LENGTH": str(length),
-        "HTTP_UPLOAD_METADATA": meta(filename="reads.fastq", project=str(project.id), **extra_meta),
+        "HTTP_UPLOAD_METADATA": meta(**{"filename": "reads.fastq", "project": str(project.id), **extra_meta}),
     }
     return client.post("/api/uploads/", **headers)
 
@@ -182,6 +182,11 @@ class TestPatch:
         status = api.get(url + "status/").json()
         assert status["state"] == "completed"
         file = File.objects.get(id=status["file"])
+        assert (status["sha256"], status["md5"]) == (file.sha256, file.md5)
+        assert (file.sha256, file.md5) == (
+            hashlib.sha256(b"0123456789").hexdigest(),
+            hashlib.md5(b"0123456789").hexdigest(),
+        )
         assert storage.path_for(file.storage_key).read_bytes() == b"0123456789"
         assert (file.organism, file.project_id, file.upload_method) == ("Homo sapiens", project.id, "tus")
         assert not uploads.part_path(Upload.objects.get()).exists()
@@ -237,11 +242,18 @@ class TestPatch:
         Upload.objects.all().delete()
         File.objects.all().update(deleted_at=timezone.now())
         bad = create(api, project, length=10, checksum=f"md5:{'0' * 32}")
+        upload = Upload.objects.get(id=location(bad).rstrip("/").rsplit("/", 1)[1])
+        # Every byte arrived: the PATCH succeeds; the whole-file check comes after, and the
+        # status says it failed and why.
         response = patch(api, location(bad), data, 0)
-        assert response.status_code == 460
-        assert Upload.objects.get(id=location(bad).rstrip("/").rsplit("/", 1)[1]).state == "failed"
+        assert (response.status_code, response["Upload-Offset"]) == (204, "10")
+        status = api.get(location(bad) + "status/").json()
+        assert (status["state"], status["file"]) == ("failed", None)
+        assert status["error"] == f"md5 of the whole file was {hashlib.md5(data).hexdigest()}, expected {'0' * 32}"
+        assert not uploads.part_path(upload).exists()
         assert api.head(location(bad), **TUS).status_code == 410
         assert File.objects.alive().count() == 0
+        assert AuditEvent.objects.filter(action="upload.failed", object_id=str(upload.id)).exists()
 
     def test_another_users_upload_is_404(self, client_for, bob, url):
         other = client_for(bob)
@@ -352,12 +364,14 @@ class TestCleanup:
 
 class TestChecksumsAfterUpload:
     def test_md5_is_filled_in_from_the_stored_bytes(self, api, project):
+        """A File stored without its MD5 (as tus uploads were before their finalisation
+        computed it) gets it from the stored bytes."""
         from file_upload import services
 
         url = location(create(api, project, length=10))
         patch(api, url, b"0123456789", 0)
         file = File.objects.get(name="reads.fastq")
-        assert file.md5 == ""  # kept off the upload's critical path
+        File.objects.filter(id=file.id).update(md5="")
         services.fill_checksums(file.id)
         file.refresh_from_db()
         assert file.md5 == hashlib.md5(b"0123456789").hexdigest()
@@ -369,6 +383,7 @@ class TestChecksumsAfterUpload:
         url = location(create(api, project, length=10))
         patch(api, url, b"0123456789", 0)
         file = File.objects.get(name="reads.fastq")
+        File.objects.filter(id=file.id).update(md5="")
         storage.path_for(file.storage_key).write_bytes(b"corrupted!")
         services.fill_checksums(file.id)
         file.refresh_from_db()
@@ -397,9 +412,130 @@ def test_the_lease_is_kept_alive_while_a_slow_body_streams_and_freed_after(api, 
             return self.parts.pop(0) if self.parts else b""
 
     result = uploads.append_chunk(upload_id=upload.id, owner=upload.owner, offset=0, body=SlowBody(), content_length=6)
-    assert result.offset == 6 and result.state == "completed"
+    assert result.offset == 6 and result.state == "verifying"  # answered before the finalisation
+    assert Upload.objects.get(id=upload.id).state == "completed"  # which ran after (inline in tests)
     assert len(observed) == 3
     assert all(locked_until is not None and locked_until > now for now, locked_until in observed)
     assert observed[-1][1] > observed[0][1] + timedelta(seconds=1)  # renewed, not just the first lease
     row = Upload.objects.get(id=upload.id)
     assert row.lock_token is None and row.locked_until is None
+
+
+class TestFinalisation:
+    """After the last byte the upload is ``verifying`` until a worker has hashed and stored it."""
+
+    @pytest.fixture
+    def queued(self, monkeypatch):
+        """No worker: finalisations are queued (recorded here), not run."""
+        calls: list[str] = []
+        monkeypatch.setattr(uploads, "_enqueue_finalise", lambda upload_id: calls.append(str(upload_id)))
+        return calls
+
+    def test_the_last_patch_answers_before_the_file_is_stored(self, api, project, queued):
+        url = location(create(api, project, length=10, checksum=f"sha256:{hashlib.sha256(b'0123456789').hexdigest()}"))
+        response = patch(api, url, b"0123456789", 0)
+        assert (response.status_code, response["Upload-Offset"]) == (204, "10")
+        upload = Upload.objects.get()
+        assert queued == [str(upload.id)]
+        status = api.get(url + "status/").json()
+        assert (status["state"], status["offset"], status["file"], status["sha256"]) == ("verifying", 10, None, "")
+        assert status["received_at"]
+        # The client may repeat its last PATCH (its answer got lost) or HEAD: all is there.
+        again = patch(api, url, b"0123456789", 0)
+        assert (again.status_code, again["Upload-Offset"]) == (204, "10")
+        assert api.head(url, **TUS)["Upload-Offset"] == "10"
+        assert api.delete(url, **TUS).status_code == 204  # too late to cancel: nothing changes
+        assert uploads.part_path(upload).read_bytes() == b"0123456789"
+
+        done = uploads.finalise_upload(upload.id)
+        assert done.state == "completed"
+        status = api.get(url + "status/").json()
+        assert status["state"] == "completed"
+        assert (status["sha256"], status["md5"]) == (
+            hashlib.sha256(b"0123456789").hexdigest(),
+            hashlib.md5(b"0123456789").hexdigest(),
+        )
+        assert uploads.finalise_upload(upload.id).file_id == status["file"]  # a second run does nothing
+        assert File.objects.count() == 1
+
+    def test_a_finalisation_held_by_a_live_worker_is_left_alone(self, api, project, queued):
+        url = location(create(api, project, length=3))
+        patch(api, url, b"abc", 0)
+        upload = Upload.objects.get()
+        lease = uploads._try_lease(upload.id)
+        try:
+            assert uploads.finalise_upload(upload.id).state == "verifying"
+        finally:
+            uploads._release(lease)
+        assert uploads.finalise_upload(upload.id).state == "completed"
+
+    def test_a_run_that_died_after_moving_the_bytes_is_taken_over(self, api, project, queued, monkeypatch):
+        url = location(create(api, project, length=5))
+        patch(api, url, b"hello", 0)
+        upload = Upload.objects.get()
+
+        def die(*args, **kwargs):
+            raise KeyboardInterrupt("worker killed")  # not an Exception: nothing may catch it
+
+        real_store = uploads.services.store_file
+
+        def move_then_die(**kwargs):
+            storage.adopt(kwargs["temp_path"], kwargs["storage_key"])
+            die()
+
+        monkeypatch.setattr(uploads.services, "store_file", move_then_die)
+        with pytest.raises(KeyboardInterrupt):
+            uploads.finalise_upload(upload.id)
+        upload.refresh_from_db()
+        assert upload.state == "verifying" and upload.storage_key
+        assert not uploads.part_path(upload).exists()
+        assert storage.path_for(upload.storage_key).read_bytes() == b"hello"
+        assert not File.objects.exists()
+
+        monkeypatch.setattr(uploads.services, "store_file", real_store)
+        upload = uploads.finalise_upload(upload.id)
+        assert upload.state == "completed"
+        file = File.objects.get()
+        assert (file.storage_key, file.sha256) == (upload.storage_key, hashlib.sha256(b"hello").hexdigest())
+        assert storage.path_for(file.storage_key).read_bytes() == b"hello"
+
+    def test_the_sweep_requeues_stale_finalisations_only(self, api, project, queued, settings):
+        settings.BIOFM_UPLOAD_FINALISE_STALE_SECONDS = 60
+        ids = []
+        for name in ("stale.bin", "fresh.bin", "held.bin"):
+            url = location(create(api, project, length=3, filename=name))
+            patch(api, url, b"abc", 0)
+            ids.append(url.rstrip("/").rsplit("/", 1)[1])
+        queued.clear()
+        long_ago = timezone.now() - timedelta(minutes=5)
+        Upload.objects.filter(id__in=[ids[0], ids[2]]).update(queued_at=long_ago)
+        Upload.objects.filter(id=ids[2]).update(lock_token=ids[2], locked_until=timezone.now() + timedelta(seconds=30))
+
+        assert uploads.requeue_stale_finalisations() == [ids[0]]
+        assert queued == [ids[0]]
+        assert uploads.requeue_stale_finalisations() == []  # queued again just now
+
+    def test_the_sweep_task_is_scheduled(self, settings):
+        from file_upload import tasks
+
+        schedule = settings.CELERY_BEAT_SCHEDULE["sweep-stale-finalisations"]
+        assert schedule["task"] == tasks.sweep_stale_finalisations_task.name
+        assert tasks.finalise_upload_task.acks_late
+
+    def test_uploads_being_verified_count_against_the_quota(self, api, project, queued, settings):
+        settings.BIOFM_USER_QUOTA_BYTES = 15
+        url = location(create(api, project, length=10))
+        patch(api, url, b"0123456789", 0)
+        assert Upload.objects.get().state == "verifying"
+        assert create(api, project, length=10, filename="more.bin").status_code == 413
+
+    def test_hash_file_gives_both_digests(self, tmp_path):
+        path = tmp_path / "data.bin"
+        data = bytes(range(256)) * 40000  # 10 MB: several reads
+        path.write_bytes(data)
+        digest = uploads.hash_file(path)
+        assert (digest.size, digest.sha256, digest.md5) == (
+            len(data),
+            hashlib.sha256(data).hexdigest(),
+            hashlib.md5(data).hexdigest(),
+        )

@@ -73,16 +73,17 @@ def test_cancelling_a_stuck_upload_frees_its_bytes(api, project, disk):
     assert not part.exists()
 
 
-def test_storage_full_while_storing_the_complete_file_discards_the_upload(api, project, monkeypatch):
+def test_storage_full_while_storing_the_complete_file_fails_the_upload(api, project, monkeypatch):
     def no_room(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(uploads.storage, "adopt", no_room)
     url = location(create(api, project, length=5))
     response = patch(api, url, b"hello", 0)
-    assert response.status_code == 507
-    assert response.json()["code"] == "insufficient_storage"
+    assert response.status_code == 204  # every byte arrived; storing it is the finalisation's job
+    status = api.get(url + "status/").json()
+    assert (status["state"], status["error"], status["file"]) == ("failed", "storage full", None)
     upload = Upload.objects.get()
-    assert upload.state == "failed"
     assert not uploads.part_path(upload).exists()
     assert not File.objects.exists()
+    assert not list(uploads.storage.path_for("x").parent.rglob("*"))  # nothing half-stored either

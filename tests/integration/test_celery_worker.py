@@ -38,5 +38,9 @@ def test_real_worker_runs_parse_task(alice, data_dirs, tmp_path):
         if settings.REDIS_URL:
             assert app.conf.broker_url.startswith("redis://")
             assert result.get(timeout=30) == "done"
+        # The worker logs the outcome just after the task has written its result: wait for it.
+        deadline = time.monotonic() + 30
+        while "succeeded" not in worker.log() and time.monotonic() < deadline:
+            time.sleep(0.1)
         assert "succeeded" in worker.log()
     assert File.objects.filter(id=file.id, parse_status="done", stats__reads=1).exists()

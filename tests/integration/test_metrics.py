@@ -58,6 +58,7 @@ def test_series_for_requests_transfers_tasks_and_cellxgene(make_user, client_for
     assert value(text, series) - uploaded_before == 40
     assert value(text, 'biofm_files{state="live"}') == 1
     assert value(text, 'biofm_stored_bytes{state="live"}') == 40
+    assert value(text, "biofm_uploads_verifying") == 0
     assert value(text, 'biofm_cellxgene_viewers{status="ready"}') == 1
     assert value(text, 'biofm_tasks_total{outcome="success",task="file_upload.parse_file"}') >= 1
     assert value(text, 'biofm_download_bytes_total{via="api"}') >= 10

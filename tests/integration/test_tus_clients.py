@@ -1,6 +1,7 @@
-"""The real tuspy client against a real gunicorn: chunked, interrupted and resumed uploads, a
-server restart between chunks, checksum and offset mismatches, termination, and isolation
-between users. Every stored file's SHA-256 must equal the source's."""
+"""The real tuspy client against a real gunicorn (and, where uploads finish, a real Celery worker
+that finalises them): chunked, interrupted and resumed uploads, a server restart between chunks,
+checksum and offset mismatches, termination, and isolation between users. Every stored file's
+SHA-256 must equal the source's."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from tusclient.exceptions import TusCommunicationError, TusUploadFailed
 from authentication.services import issue_token
 from file_upload import storage, uploads
 from file_upload.models import File, Project, Upload
+from tests.processes import wait_for_upload
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -46,16 +48,19 @@ def uploader(client, source, project, **kwargs):
 
 
 def stored_sha(upload_url: str) -> str:
-    upload = Upload.objects.get(id=upload_url.rstrip("/").rsplit("/", 1)[1])
-    assert upload.state == "completed"
-    return File.objects.get(id=upload.file_id).sha256
+    """The stored file's SHA-256, once the worker has finalised the upload."""
+    upload = wait_for_upload(upload_url.rstrip("/").rsplit("/", 1)[1])
+    assert upload.state == "completed", upload.error
+    file = File.objects.get(id=upload.file_id)
+    assert len(file.md5) == 32
+    return file.sha256
 
 
 def sha(path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def test_chunked_upload(gunicorn, alice, project, source):
+def test_chunked_upload(gunicorn, upload_worker, alice, project, source):
     up = uploader(client_for(gunicorn, alice), source, project, metadata={"organism": "Homo sapiens"})
     up.upload()
     assert stored_sha(up.url) == sha(source)
@@ -64,7 +69,7 @@ def test_chunked_upload(gunicorn, alice, project, source):
     assert storage.path_for(file.storage_key).read_bytes() == source.read_bytes()
 
 
-def test_stopped_half_way_and_resumed_by_a_new_client(gunicorn, alice, project, source):
+def test_stopped_half_way_and_resumed_by_a_new_client(gunicorn, upload_worker, alice, project, source):
     first = uploader(client_for(gunicorn, alice), source, project)
     first.upload(stop_at=source.stat().st_size // 2)
     url = first.url
@@ -76,7 +81,7 @@ def test_stopped_half_way_and_resumed_by_a_new_client(gunicorn, alice, project, 
     assert stored_sha(url) == sha(source)
 
 
-def test_resume_after_gunicorn_restart(gunicorn, alice, project, source):
+def test_resume_after_gunicorn_restart(gunicorn, upload_worker, alice, project, source):
     first = uploader(client_for(gunicorn, alice), source, project)
     first.upload(stop_at=1024 * 1024)
     gunicorn.stop(kill=True)
@@ -87,7 +92,9 @@ def test_resume_after_gunicorn_restart(gunicorn, alice, project, source):
     assert stored_sha(first.url) == sha(source)
 
 
-def test_checksum_mismatch_is_refused_then_a_clean_retry_succeeds(gunicorn, alice, project, source, monkeypatch):
+def test_checksum_mismatch_is_refused_then_a_clean_retry_succeeds(
+    gunicorn, upload_worker, alice, project, source, monkeypatch
+):
     original = tus_request.TusRequest.add_checksum
 
     def corrupt(self, chunk):

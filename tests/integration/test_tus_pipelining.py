@@ -15,6 +15,7 @@ import requests
 
 from authentication.services import issue_token
 from file_upload.models import File, Project, Upload
+from tests.processes import wait_for_upload
 
 
 def b64(text: str) -> str:
@@ -22,7 +23,7 @@ def b64(text: str) -> str:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_pipelined_patches_and_head_on_one_connection(gunicorn, alice):
+def test_pipelined_patches_and_head_on_one_connection(gunicorn, upload_worker, alice):
     """Two PATCHes and a HEAD sent back to back before any answer is read: each body is read
     exactly, the next request is found where it starts, and the stored file is the source."""
     project = Project.objects.create(name="Pipelined", owner=alice)
@@ -59,6 +60,6 @@ def test_pipelined_patches_and_head_on_one_connection(gunicorn, alice):
     statuses = [line for line in answers.split(b"\r\n") if line.startswith(b"HTTP/1.1 ")]
     assert statuses == [b"HTTP/1.1 204 No Content"] * 2 + [b"HTTP/1.1 200 OK"], answers[:2000]
     assert f"Upload-Offset: {len(source)}".encode() in answers.split(b"HTTP/1.1 ")[-1]
-    upload = Upload.objects.get()
-    assert upload.state == "completed"
+    upload = wait_for_upload(Upload.objects.get().id)
+    assert upload.state == "completed", upload.error
     assert File.objects.get(id=upload.file_id).sha256 == hashlib.sha256(source).hexdigest()

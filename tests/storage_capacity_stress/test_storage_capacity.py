@@ -13,6 +13,7 @@ import base64
 import hashlib
 import os
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -20,7 +21,7 @@ import requests
 
 from authentication.services import issue_token
 from file_upload.models import File, Project, Upload
-from tests.processes import GunicornServer
+from tests.processes import CeleryWorker, GunicornServer
 
 pytestmark = pytest.mark.timeout(120)
 KIB, MIB = 1024, 1024 * 1024
@@ -48,7 +49,13 @@ class Tus:
             if response.status_code != 204:
                 return response, url
             offset = int(response.headers["Upload-Offset"])
-        return requests.get(url + "status/", headers=self.headers, timeout=30), url
+        # Every byte is in: a worker hashes and stores the file; the status says when it has.
+        deadline = time.monotonic() + 60
+        while True:
+            status = requests.get(url + "status/", headers=self.headers, timeout=30)
+            if status.status_code != 200 or status.json()["state"] != "verifying" or time.monotonic() > deadline:
+                return status, url
+            time.sleep(0.05)
 
 
 @pytest.fixture
@@ -67,6 +74,7 @@ def fill(server: GunicornServer, token: str, project: Project, size: int, limit:
         response, url = tus.upload(f"fill-{n:03d}.bin", data)
         if response.status_code != 200:
             return stored, response, url, tus
+        assert response.json()["state"] == "completed", response.json()
         stored[response.json()["file"]] = hashlib.sha256(data).hexdigest()
     pytest.fail(f"the storage never filled up after {limit} uploads")
 
@@ -100,6 +108,7 @@ def test_quota_ceiling(owner, tmp_path):
     data_dir = tmp_path / "data"
     server = GunicornServer(data_dir, tmp_path / "gunicorn.log", {"BIOFM_USER_QUOTA_BYTES": str(4 * MIB)})
     server.start()
+    worker = CeleryWorker(server.env, tmp_path / "worker.log").start()
     try:
         stored, refusal, url, _ = fill(server, token, project, 600 * KIB, limit=20)
         assert url is None  # refused at creation: nothing was written at all
@@ -110,6 +119,7 @@ def test_quota_ceiling(owner, tmp_path):
         assert_nothing_left_over(stored, data_dir)
         assert_still_serving(server, token, stored, data_dir)
     finally:
+        worker.stop()
         server.stop()
 
 
@@ -136,6 +146,7 @@ def test_full_disk(owner, tmp_path, small_disk):
     extra = {"BIOFM_LOG_DIR": str(tmp_path / "logs"), "BIOFM_BROKER_DIR": str(tmp_path / "broker")}
     server = GunicornServer(small_disk, tmp_path / "gunicorn.log", extra)
     server.start()
+    worker = CeleryWorker(server.env, tmp_path / "worker.log").start()
     try:
         # 1.25 MiB files in 256 KiB chunks: the fifth one runs out of room part-way through.
         stored, refusal, url, tus = fill(server, token, project, 1280 * KIB, limit=12)
@@ -153,4 +164,5 @@ def test_full_disk(owner, tmp_path, small_disk):
         response, _ = tus.upload("after-full.bin", b"still here\n")
         assert response.status_code == 200 and response.json()["file"]
     finally:
+        worker.stop()
         server.stop()

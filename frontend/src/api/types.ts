@@ -136,7 +136,12 @@ export interface SignedLink {
   expires_at: string
 }
 
-export type TusUploadState = 'active' | 'completed' | 'terminated' | 'expired' | 'failed'
+/**
+ * `verifying`: every byte is on the server, which is computing the whole file's SHA-256 and MD5
+ * and storing it; then `completed` (with `file`) or `failed` (with `error`).
+ */
+export type TusUploadState =
+  'active' | 'verifying' | 'completed' | 'terminated' | 'expired' | 'failed'
 
 /** Server-side state of one tus upload (`GET /api/uploads/:uuid/status/`). */
 export interface TusUploadStatus {
@@ -147,8 +152,13 @@ export interface TusUploadStatus {
   state: TusUploadState
   /** The stored file once the upload completed. */
   file: number | null
+  /** Checksums of the stored file once completed ('' before). */
+  sha256?: string
+  md5?: string
   error: string
   expires_at: string | null
+  /** When the last byte arrived. */
+  received_at?: string | null
 }
 
 export type DataFilePatch = Partial<

@@ -6,6 +6,8 @@ import { mockFetch, page, setCookie } from '@/test/http'
 import { dataFile, plainFolder, project } from '@/test/fixtures'
 import {
   CHUNK_SIZE,
+  FINISH_POLL_MS,
+  FINISH_POLL_TRIES,
   MAX_PARALLEL,
   REGISTRY_KEY,
   RETRY_DELAYS,
@@ -210,6 +212,58 @@ describe('uploads store (tus)', () => {
     expect(localStorage.getItem(REGISTRY_KEY)).toBeNull()
   })
 
+  it('waits while the server verifies the file, however long, then shows its checksums', async () => {
+    vi.useFakeTimers()
+    const verifying = { ...statusRoutes()['GET /api/uploads/aaaa/status/'].body }
+    Object.assign(verifying, { state: 'verifying', file: null })
+    let polls = 0
+    const { calls } = mockFetch({
+      ...statusRoutes(),
+      'GET /api/uploads/aaaa/status/': () => {
+        polls += 1
+        // longer than FINISH_POLL_TRIES polls: a large file takes a while to hash
+        return polls <= FINISH_POLL_TRIES + 5
+          ? { body: verifying }
+          : statusRoutes()['GET /api/uploads/aaaa/status/']
+      },
+    })
+    const uploads = useUploadsStore()
+    uploads.enqueue(files(1), 1, null)
+    await flushPromises()
+    const up = FakeUpload.instances[0]
+    up.created(URL_A)
+    up.succeed()
+    await flushPromises()
+    expect(uploads.items[0]).toMatchObject({ state: 'finishing', progress: 100 })
+    for (let i = 0; i < FINISH_POLL_TRIES + 5; i++) {
+      await vi.advanceTimersByTimeAsync(FINISH_POLL_MS)
+    }
+    await flushPromises()
+    expect(uploads.items[0].state).toBe('done')
+    expect(uploads.items[0].error).toBe('')
+    expect(uploads.items[0].result?.sha256).toBe('ab'.repeat(32))
+    expect(calls.filter((c) => c.url === '/api/uploads/aaaa/status/')).toHaveLength(
+      FINISH_POLL_TRIES + 6,
+    )
+  })
+
+  it('says why when the server could not verify the file', async () => {
+    const failed = {
+      ...statusRoutes()['GET /api/uploads/aaaa/status/'].body,
+      state: 'failed',
+      file: null,
+      error: `sha256 of the whole file was ${'1'.repeat(64)}, expected ${'2'.repeat(64)}`,
+    }
+    mockFetch({ 'GET /api/uploads/aaaa/status/': { body: failed } })
+    const uploads = useUploadsStore()
+    uploads.enqueue(files(1), 1, null)
+    await flushPromises()
+    FakeUpload.instances[0].created(URL_A)
+    FakeUpload.instances[0].succeed()
+    await flushPromises()
+    expect(uploads.items[0]).toMatchObject({ state: 'failed', error: failed.error, result: null })
+  })
+
   it(`runs at most ${MAX_PARALLEL} at once and starts the next when one ends`, async () => {
     mockFetch(statusRoutes())
     const uploads = useUploadsStore()
@@ -382,6 +436,26 @@ describe('interrupted uploads (after a reload)', () => {
       uploadUrl: URL_A,
     })
     expect(uploads.interruptedCount).toBe(1)
+  })
+
+  it('waits for the ones whose last byte arrived while the server verifies them', async () => {
+    await leaveUnfinished()
+    const verifying = { body: { ...activeStatus(10).body, state: 'verifying' } }
+    let polls = 0
+    mockFetch({
+      ...statusRoutes(),
+      'GET /api/uploads/aaaa/status/': () =>
+        ++polls <= 2 ? verifying : statusRoutes()['GET /api/uploads/aaaa/status/'],
+    })
+    vi.useFakeTimers()
+    const uploads = useUploadsStore()
+    await uploads.restoreInterrupted()
+    expect(uploads.items[0]).toMatchObject({ state: 'finishing', progress: 100 })
+    expect(readRegistry()).toHaveLength(0)
+    await vi.advanceTimersByTimeAsync(2 * FINISH_POLL_MS)
+    await flushPromises()
+    expect(uploads.items[0].state).toBe('done')
+    expect(uploads.items[0].result?.sha256).toBe('ab'.repeat(32))
   })
 
   it('forgets the ones the server no longer has', async () => {

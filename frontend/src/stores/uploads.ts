@@ -16,7 +16,10 @@ export type UploadState =
   | 'uploading'
   | 'paused'
   | 'retrying'
-  /** All bytes are on the server; fetching the stored file and its checksums. */
+  /**
+   * All bytes are on the server; it verifies them (SHA-256, MD5, the optional checksum) and
+   * stores the file, then the stored file and its checksums are fetched.
+   */
   | 'finishing'
   | 'done'
   | 'failed'
@@ -63,7 +66,11 @@ export const CHUNK_SIZE = 8 * 1024 * 1024
 export const RETRY_DELAYS = [0, 1000, 3000, 5000, 10000]
 /** localStorage key of the unfinished uploads this browser started (to resume after a reload). */
 export const REGISTRY_KEY = 'bfm:uploads'
-/** How often and how long to ask for the stored file after the last byte went up. */
+/**
+ * How often to ask for the stored file after the last byte went up, and how many times while the
+ * server does not say it is verifying the file (while it is, as long as that takes: hashing a
+ * large file takes a while).
+ */
 export const FINISH_POLL_MS = 1000
 export const FINISH_POLL_TRIES = 15
 
@@ -301,6 +308,15 @@ export const useUploadsStore = defineStore('uploads', () => {
         row.loaded = row.size
         row.progress = 100
         await fetchResult(row, status.file, false)
+        return
+      }
+      if (status.state === 'verifying') {
+        // Every byte arrived before the page closed; the server is still verifying the file.
+        forget(row.uploadUrl)
+        row.state = 'finishing'
+        row.loaded = row.size
+        row.progress = 100
+        void finish(row)
         return
       }
       // Terminated, expired or failed on the server: nothing left to resume.
@@ -559,7 +575,11 @@ export const useUploadsStore = defineStore('uploads', () => {
     await finish(entry)
   }
 
-  /** After the last byte: ask the server which file it stored, then fetch its checksums. */
+  /**
+   * After the last byte: the server verifies and stores the file in the background
+   * (`verifying`); poll until it says which file it stored (or why it could not), then fetch
+   * the file and its checksums.
+   */
   async function finish(entry: UploadItem): Promise<void> {
     const uuid = uploadsApi.uploadIdFromUrl(entry.uploadUrl)
     if (!uuid) {
@@ -582,7 +602,7 @@ export const useUploadsStore = defineStore('uploads', () => {
           entry.error = status.error || 'The server could not store the file — upload it again.'
           return
         }
-        if (attempt >= FINISH_POLL_TRIES) break
+        if (status.state !== 'verifying' && attempt >= FINISH_POLL_TRIES) break
         await sleep(FINISH_POLL_MS)
       }
       entry.state = 'done'
