@@ -198,6 +198,8 @@ class TestTaskVisibility:
         assert [t["id"] for t in api.get("/api/ml/tasks/?status=failed").json()["results"]] == [failed["id"]]
         assert [t["id"] for t in api.get(f"/api/ml/tasks/?file={b.id}").json()["results"]] == [failed["id"]]
         assert api.get("/api/ml/tasks/?task_type=qc").json()["count"] == 0
+        for wrong in ("-9.47e228", "1e30", "abc"):  # found by fuzzing: an overflow was a 500
+            assert api.get(f"/api/ml/tasks/?file={wrong}").status_code == 400
 
     def test_task_types_are_listed(self, api):
         types = {t["task_type"] for t in api.get("/api/ml/task-types/").json()}
