@@ -18,6 +18,7 @@ cached across requests, so a revoked grant or role takes effect on the next requ
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -108,6 +109,7 @@ def _reach(user: Any) -> _Reach:
     return reach
 
 
+@functools.cache
 def _reach_sql() -> tuple[str, str]:
     """The two reach queries, written out: every request of a signed-in user runs them, and
     compiling their ORM form cost more than running them."""
@@ -171,11 +173,6 @@ def _subtree_q(paths: list[str], field_name: str) -> Q:
     return condition
 
 
-def _personal_q(user: Any, reach: _Reach) -> Q:
-    """Files a user sees as a person, whatever their level: own files and granted ones."""
-    return Q(owner=user) | Q(id__in=reach.file_ids) | _subtree_q(reach.folder_paths, "folder__tree_path")
-
-
 @dataclass
 class FileVisibility:
     """The rule of ``visible_files`` as data, for readers that are not querysets (the in-memory
@@ -189,6 +186,11 @@ class FileVisibility:
     owner_id: int | None = None
     file_ids: set[int] = field(default_factory=set)
     folder_paths: list[str] = field(default_factory=list)
+
+
+def _personal_q(rule: FileVisibility) -> Q:
+    """Files a user sees as a person, whatever their level: own files and granted ones."""
+    return Q(owner_id=rule.owner_id) | Q(id__in=rule.file_ids) | _subtree_q(rule.folder_paths, "folder__tree_path")
 
 
 def file_visibility(user: Any) -> FileVisibility:
@@ -212,12 +214,7 @@ def visible_files(user: Any) -> QuerySet[File]:
         return files
     condition = Q(effective_access_level__in=rule.levels)
     if rule.owner_id is not None:
-        condition |= (
-            Q(project_id__in=rule.projects)
-            | Q(owner_id=rule.owner_id)
-            | Q(id__in=rule.file_ids)
-            | _subtree_q(rule.folder_paths, "folder__tree_path")
-        )
+        condition |= Q(project_id__in=rule.projects) | _personal_q(rule)
     return files.filter(condition)
 
 
@@ -262,7 +259,7 @@ def visible_files_outside(user: Any, cells: VisibilityCells) -> QuerySet[File]:
     levels = [level for level in AccessLevel.values if level not in cells.levels]
     return (
         File.objects.alive()
-        .filter(_personal_q(user, cells.reach), effective_access_level__in=levels)
+        .filter(_personal_q(file_visibility(user)), effective_access_level__in=levels)
         .exclude(project_id__in=cells.projects)
     )
 

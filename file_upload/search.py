@@ -225,6 +225,14 @@ def _text_q(text: str) -> Q:
     return condition | Q(name__icontains=text)
 
 
+def owner_ids(values: list[str]) -> list[int]:
+    """The ``owner`` filter's users: usernames, or user ids given as numbers."""
+    from django.contrib.auth import get_user_model
+
+    numeric = [int(v) for v in values if v.isdigit()]
+    return list(get_user_model().objects.filter(username__in=values).values_list("id", flat=True)) + numeric
+
+
 def apply_filters(files: QuerySet[File], query: SearchQuery, skip: Iterable[str] = ()) -> QuerySet[File]:
     skip = set(skip)
     for name, values in query.terms.items():
@@ -239,8 +247,7 @@ def apply_filters(files: QuerySet[File], query: SearchQuery, skip: Iterable[str]
                 any_of |= _tags_q(tag)
             files = files.filter(any_of)
         elif name == "owner":
-            numeric = [int(v) for v in values if v.isdigit()]
-            files = files.filter(Q(owner__username__in=values) | Q(owner_id__in=numeric))
+            files = files.filter(owner_id__in=owner_ids(values))
         elif name == "access_level":
             files = files.filter(effective_access_level__in=values)
         elif name == "project":
@@ -528,17 +535,13 @@ def _index_counts(
 
 class IndexedResults(Sequence):
     """The ordered matches of an indexed search, for the paginator: a slice asks the index for
-    that page's ids and loads those files (with ``base``'s joins) in order."""
+    that page's ids and loads those files (from ``base``, the visible ones) in order."""
 
-    def __init__(self, index: Any, base: QuerySet[File], matches: Any, total: int, ordering: tuple, q: str) -> None:
-        self.index, self.base, self.matches, self.total, self.ordering, self.q = (
-            index,
-            base,
-            matches,
-            total,
-            ordering,
-            q,
-        )
+    def __init__(self, index: Any, user: Any, base: QuerySet[File], query: SearchQuery, ordering: tuple) -> None:
+        """Counts ``query.facets`` too (``facets``), from the same masks."""
+        self.index, self.user, self.base, self.query, self.ordering = index, user, base, query, ordering
+        self.generation = index.generation
+        self.facets, self.total, self.matches = _index_counts(index, user, query, query.facets)
 
     def __len__(self) -> int:
         return self.total
@@ -548,7 +551,10 @@ class IndexedResults(Sequence):
             return self[item : item + 1][0]
         start, stop, _ = item.indices(self.total)
         with self.index.lock:
-            ids = self.index.page(self.matches, self.ordering, self.q, start, stop)
+            if self.index.generation != self.generation:  # reloaded meanwhile: rows moved
+                self.generation = self.index.generation
+                self.matches = _index_counts(self.index, self.user, self.query, [])[2]
+            ids = self.index.page(self.matches, self.ordering, self.query.q, start, stop)
         # The owner's name is the only related value a result shows (project and folder are ids).
         page = self.base.filter(id__in=ids).select_related(None).annotate(owner_username=F("owner__username"))
         files = {file.id: file for file in page}
@@ -561,8 +567,8 @@ def indexed_search(
     """Facets, count and ordered results from the in-memory index, or ``None`` (use SQL)."""
 
     def work(index: search_index.SearchIndex) -> tuple[dict, int, IndexedResults]:
-        counts, total, matches = _index_counts(index, user, query, query.facets)
-        return counts, total, IndexedResults(index, base, matches, total, ordering, query.q)
+        results = IndexedResults(index, user, base, query, ordering)
+        return results.facets, results.total, results
 
     answer = search_index.with_index(work)
     if answer is None:

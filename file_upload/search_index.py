@@ -76,7 +76,7 @@ TEXT_CACHE = 32  # free texts kept per process
 CHUNK = 20000  # rows per block while loading
 VISIBLE_CACHE = 16  # visibility masks kept per process
 BITMAP_VALUES = 512  # facets with up to this many values are counted from per-value bitmaps
-SMALL = {"access_level": ("level", LEVELS), "parse_status": ("status", STATUSES)}
+SMALL = {"access_level": LEVELS, "parse_status": STATUSES}  # facets whose code 0 is a value
 HISTORY = 256  # change batches remembered for bringing cached texts up to date
 NO_MATCH = -1
 
@@ -127,6 +127,7 @@ class SearchIndex:
         self.visible_masks: dict[tuple, tuple[int, np.ndarray]] = {}
         self.loaded_in = 0.0
         self.answered = 0  # searches answered (for tests and benchmarks)
+        self.generation = 0  # loads so far: row positions hold within one generation
         self.checked_at = 0.0
         self.xmin = 0
         self.applied: dict[int, int] = {}
@@ -244,11 +245,11 @@ class SearchIndex:
         fresh.loaded_in = fresh.checked_at - started
         fresh.ready = True
         with self.lock:
-            version = self.version
+            version, generation = self.version, self.generation
             for name, value in fresh.__dict__.items():
                 if name != "lock":
                     setattr(self, name, value)
-            self.version = version + 1
+            self.version, self.generation = version + 1, generation + 1
         log.info("search index: %d files loaded in %.1f s", self.n, self.loaded_in)
 
     def _append(self, rows: list[tuple]) -> None:
@@ -384,7 +385,9 @@ class SearchIndex:
             elif name == "tags_any":
                 masks[name] = self._tagged(self.tag_codes.lookup(values))
             elif name == "owner":
-                masks[name] = _member(self.owner[:n], _owner_ids(values))
+                from .search import owner_ids
+
+                masks[name] = _member(self.owner[:n], owner_ids(values))
             elif name == "access_level":
                 masks[name] = _member(self.level[:n], [LEVELS.index(v) for v in values])
             elif name == "parse_status":
@@ -484,11 +487,6 @@ class SearchIndex:
         if name == "tags":
             counts = np.bincount(self.tags[:n][mask].ravel(), minlength=len(self.tag_codes.values))
             return {self.tag_codes.values[c]: int(counts[c]) for c in np.flatnonzero(counts) if c}
-        small = {"access_level": (self.level, LEVELS), "parse_status": (self.status, STATUSES)}
-        if name in small:
-            column, labels = small[name]
-            counts = np.bincount(column[:n][mask], minlength=len(labels))
-            return {labels[c]: int(counts[c]) for c in np.flatnonzero(counts)}
         if name == "project":
             values, counts = np.unique(self.project[:n][mask], return_counts=True)
             return {str(v): int(c) for v, c in zip(values.tolist(), counts.tolist(), strict=True)}
@@ -508,7 +506,7 @@ class SearchIndex:
         if name == "tags":
             return self.tag_codes.values
         if name in SMALL:
-            return list(SMALL[name][1])
+            return list(SMALL[name])
         return self.vocab[name].values
 
     def _codes_column(self, name: str) -> np.ndarray:
@@ -635,16 +633,9 @@ def _folders_under(paths: list[str]) -> list[int]:
     return list(Folder.objects.filter(_subtree_q(paths, "tree_path")).values_list("id", flat=True))
 
 
-def _owner_ids(values: list[str]) -> list[int]:
-    from django.contrib.auth import get_user_model
-
-    numeric = [int(v) for v in values if v.isdigit()]
-    return list(get_user_model().objects.filter(username__in=values).values_list("id", flat=True)) + numeric
-
-
 def _text_tiers(q: str, ids: list[int] | None) -> list[tuple[int, int]]:
     """(file id, relevance tier) of the live files matching ``q``, from the database."""
-    from .search import _relevance, _text_q
+    from .search import _relevance, _text_q  # the SQL path's own expressions
 
     files = File.objects.alive().filter(_text_q(q)).order_by()
     if ids is not None:

@@ -12,7 +12,6 @@ Public surface: ``create_project``, ``update_project``, ``delete_project``, ``se
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import mimetypes
 import os
@@ -464,18 +463,14 @@ def fill_checksums(file_id: int) -> File | None:
     file = File.objects.filter(id=file_id).first()
     if file is None or (file.md5 and file.sha256):
         return file
-    sha, md5 = hashlib.sha256(), hashlib.md5(usedforsecurity=False)
-    with storage.open_blob(file.storage_key) as handle:
-        while chunk := handle.read(8 * storage.CHUNK_SIZE):
-            sha.update(chunk)
-            md5.update(chunk)
-    if file.sha256 and file.sha256 != sha.hexdigest():
+    from .uploads import hash_file
+
+    digest = hash_file(storage.path_for(file.storage_key))
+    if file.sha256 and file.sha256 != digest.sha256:
         log.error("file %s: stored bytes no longer match their SHA-256", file.id)
-        audit.record(
-            None, "file.integrity_error", file, username="system", expected=file.sha256, actual=sha.hexdigest()
-        )
+        audit.record(None, "file.integrity_error", file, username="system", expected=file.sha256, actual=digest.sha256)
         return file
-    File.objects.filter(id=file.id).update(md5=md5.hexdigest(), sha256=sha.hexdigest())
+    File.objects.filter(id=file.id).update(md5=digest.md5, sha256=digest.sha256)
     file.refresh_from_db()
     return file
 

@@ -245,15 +245,15 @@ class FileViewSet(AccessExplanationMixin, viewsets.ModelViewSet):
         """Faceted search: filters, ``q``, ordering, page or cursor pagination, and with
         ``facets=`` the counts per value of each named field (``{field: [{value, count}]}``)."""
         query = search.SearchQuery.from_params(request.query_params)
-        files = search.apply_filters(self.get_queryset(), query)
-        files, ordering = search.order_files(files, query, request.query_params.get("ordering", ""))
+        visible = self.get_queryset()
+        files, ordering = search.order_files(visible, query, request.query_params.get("ordering", ""))
         cursor = wants_cursor(request.query_params)
-        indexed = None if cursor else search.indexed_search(request.user, self.get_queryset(), query, ordering)
+        indexed = None if cursor else search.indexed_search(request.user, visible, query, ordering)
         if indexed is not None:
             facets, count, results = indexed
         else:
             facets, count = search.facets_and_count(request.user, query, with_count=not cursor)
-            results = files
+            results = search.apply_filters(files, query)
         if cursor:
             paginator: Any = SearchCursorPagination(ordering)
         else:

@@ -227,3 +227,21 @@ def test_positions_when_ids_arrive_out_of_order(world, client_for, settings):
     found = index._positions(ids)
     assert (found == reversed_rows).all()
     assert (index._positions(np.asarray([ids.max() + 1000])) == -1).all()
+
+
+def test_a_reload_between_count_and_page_keeps_the_page_right(world, settings):
+    """Another request may reload the index (row positions move) before this one takes its page."""
+    from file_upload.search import IndexedResults, SearchQuery
+    from file_upload.views import visible_files
+
+    user = world["users"][0]
+    query = SearchQuery.from_params({"organism": "Mus musculus"})
+    index = search_index.current(wait=True)
+    with index.lock:
+        results = IndexedResults(index, user, visible_files(user), query, ("name", "id"))
+    services.soft_delete_file(world["files"][0], actor=world["files"][0].owner)  # positions shift on reload
+    index.load()
+    expected = list(
+        visible_files(user).filter(organism="Mus musculus").order_by("name", "id").values_list("id", flat=True)[:10]
+    )
+    assert [file.id for file in results[0:10]] == expected
