@@ -410,12 +410,12 @@ def _node(obj: Project | Folder | File) -> dict[str, Any]:
 
 def access_chain(obj: Project | Folder | File) -> list[dict[str, Any]]:
     """The object, its folders from the nearest up, and the project, with each one's own level."""
-    from file_upload.services import folder_ancestors
-
     chain = [_node(obj)]
     folder = obj.folder if isinstance(obj, File) else obj if isinstance(obj, Folder) else None
     if folder is not None:
-        folders = [*folder_ancestors(folder), folder]
+        ids = _ids_in(folder.tree_path)[:-1]
+        by_id = Folder.objects.in_bulk(ids)
+        folders = [*(by_id[i] for i in ids if i in by_id), folder]
         if isinstance(obj, Folder):
             folders = folders[:-1]
         chain += [_node(f) for f in reversed(folders)]

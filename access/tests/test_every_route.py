@@ -461,3 +461,26 @@ def test_every_route_every_principal(django_user_model, capsys, settings):
         with open(os.environ.get("BIOFM_ACCESS_SWEEP_LOG", "/dev/null"), "w") as log:
             log.write("\n".join(tally.failures))
     assert not tally.failures, "\n".join(tally.failures[:80])
+
+
+def test_every_api_viewset_derives_from_the_restricted_base():
+    from access.viewsets import RestrictedViewSetMixin
+
+    viewsets = {cb.cls for route, cb in _routes() if getattr(cb, "actions", None)}
+    assert viewsets, "no viewsets found"
+    loose = sorted(cls.__name__ for cls in viewsets if not issubclass(cls, RestrictedViewSetMixin))
+    assert loose == []
+
+
+def test_every_model_a_client_can_name_has_a_restricting_manager(db, django_user_model):
+    from access.querysets import RestrictedQuerySet
+    from cellxgene_bridge.models import Publication
+    from ml_interface.models import MLTask
+    from ncbi_bridge.models import NcbiImport
+
+    user = django_user_model.objects.create_user("someone")
+    named = [Project, Folder, File, AccessGrant, AuditEvent, MLTask, NcbiImport, Upload, SavedSearch, Publication]
+    for model in named:
+        assert isinstance(model.objects.all(), RestrictedQuerySet), model
+        model.objects.restrict(user, "view").count()  # every one has a rule
+        assert model.objects.restrict(None, "view").count() == 0 or model in (Project, Folder, File)
