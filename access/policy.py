@@ -446,6 +446,8 @@ def _as_seen_from_outside(result: dict[str, Any], reader: Any) -> dict[str, Any]
     def shown(node: dict[str, Any]) -> dict[str, Any]:
         if node["type"] == "folder" and node["id"] not in seen:
             return {"type": "folder", "id": None, "name": None, "access_level": node["access_level"]}
+        if node["type"] == "project":  # seen from outside: name and link, not its level
+            return {**node, "access_level": None}
         return node
 
     username = reader.get_username() if is_signed_in(reader) else None
@@ -749,11 +751,13 @@ def task_result_for(user: Any, result: Any) -> Any:
     return {**result, "similar": kept}
 
 
-def may_check_other_user(user: Any) -> bool:
-    """The access explainer's ``?user=``: signed-in users may ask about a colleague (they can
-    look names up in the directory anyway); anonymous callers may not ask about anyone, so the
-    answer cannot tell a real username from an unknown one."""
-    return is_signed_in(user)
+def may_check_other_user(user: Any, obj: Project | Folder | File) -> bool:
+    """The access explainer's ``?user=``: those who see the object's project in full may ask
+    about a colleague (they see its rules anyway, and can look names up in the directory).
+    Anonymous callers and those who see the project only from outside may ask about nobody
+    else, whatever the name, so the answer tells neither a real username from an unknown one
+    nor who else has access."""
+    return is_signed_in(user) and sees_project_fully(user, _project_of(obj))
 
 
 def ncbi_imports(user: Any) -> QuerySet:

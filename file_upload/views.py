@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import permissions, status, viewsets
+from rest_framework import permissions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.generics import get_object_or_404
@@ -73,8 +73,13 @@ class AccessExplanationMixin:
         check_user = None
         username = request.query_params.get("user", "").strip()
         if username:
-            if not policy.may_check_other_user(request.user):
-                raise PermissionDenied("Sign in to check another user's access.")
+            try:  # a username's shape (no NUL, which the database would refuse with a 500)
+                username = serializers.CharField(max_length=150).run_validation(username)
+            except ValidationError as exc:
+                raise ValidationError({"user": exc.detail}) from None
+        if username and username != request.user.get_username():
+            if not policy.may_check_other_user(request.user, obj):
+                raise PermissionDenied("Only those who see the whole project can check another user's access.")
             check_user = get_user_model().objects.filter(username=username).first()
             if check_user is None:
                 raise ValidationError({"user": [f"No user named “{username}”."]})

@@ -124,6 +124,8 @@ class TestProjectSeenFromOutside:
         text = str(body)
         assert "editor" not in text and "owner" not in text.replace("'kind': 'owner'", "")
         assert [rule["kind"] for rule in body["rules"]] == ["level"]
+        project_node = body["chain"][-1]
+        assert project_node["name"] == "Patients" and project_node["access_level"] is None
 
     def test_counts_are_of_what_the_caller_sees(self, lab, make_user):
         make_file(lab["project"], "public.txt", content=b"12345", folder=lab["open"])
@@ -182,6 +184,18 @@ class TestNoOracles:
         unknown = client.get(f"/api/files/{public.id}/access/?user=nobody-such")
         assert known.status_code == unknown.status_code == 403
         assert known.json() == unknown.json()
+        # Nor to a signed-in user who sees the project only from outside: whether "editor" has
+        # access is the project's business.
+        outsider = as_user(make_user("outsider"))
+        known = outsider.get(f"/api/files/{public.id}/access/?user=editor")
+        unknown = outsider.get(f"/api/files/{public.id}/access/?user=nobody-such")
+        assert known.status_code == unknown.status_code == 403
+        assert outsider.get(f"/api/files/{public.id}/access/?user=outsider").status_code == 200
+
+    def test_a_nul_in_the_checked_username_is_a_400(self, lab):
+        response = as_user(lab["owner"]).get(f"/api/projects/{lab['project'].id}/access/?user=a%00b")
+        assert response.status_code == 400
+        assert "user" in response.json()["errors"]
 
     def _same(self, hidden, missing, hidden_id, missing_id):
         assert hidden.status_code == missing.status_code == 404
