@@ -44,6 +44,16 @@ def require(user: Any, action: Action | str, obj: Any) -> None:
         raise deny(action, obj)
 
 
+def require_upload(user: Any, project: Any, folder: Any, level: str | None = None) -> None:
+    """New content (an upload, a folder, an import) into ``folder`` or the project's root, both
+    found through restricted lookups: upload rights on the target (403), and a level other than
+    ``inherit`` only from its managers (403)."""
+    target = folder or project
+    require(user, Action.UPLOAD, target)
+    if not policy.may_set_level(user, target, level):
+        raise PermissionDenied("Only the managers of a project or folder choose a level; create with “inherit”.")
+
+
 class RestrictedViewSetMixin:
     """Base of every API viewset over a restricted model. Subclasses set ``queryset`` (or
     override ``base_queryset``), may map their extra actions to policy actions in

@@ -21,9 +21,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from access import policy
 from access.policy import Action
-from access.viewsets import require
+from access.viewsets import require_upload
 from file_project.errors import PayloadTooLarge
 
 from . import rawbody, uploads
@@ -183,9 +182,7 @@ class UploadCollectionView(TusView):
         folder = folders.filter(id=int(folder_id)).first() if folder_id else None
         if project is None or (folder_id and folder is None):
             raise Http404("No such project or folder.")
-        require(request.user, Action.UPLOAD, folder or project)
-        if not policy.may_set_level(request.user, folder or project, metadata.get("access_level")):
-            raise exceptions.PermissionDenied("Only the managers of a project or folder choose a level.")
+        require_upload(request.user, project, folder, metadata.get("access_level"))
         return project, folder
 
 

@@ -29,7 +29,7 @@ from rest_framework.views import APIView
 
 from access import policy
 from access.policy import Action
-from access.viewsets import RestrictedViewSetMixin, require
+from access.viewsets import RestrictedViewSetMixin, require_upload
 from file_project.errors import PayloadTooLarge
 
 from . import retention, search, services, uploads
@@ -51,15 +51,6 @@ from .serializers import (
     metadata_fields_payload,
     project_members,
 )
-
-
-def require_upload(user: Any, project: Project, folder: Folder | None, level: str | None) -> None:
-    """New content: upload rights on the target (403), and a level other than ``inherit`` only
-    from its managers (403). The target itself was found through a restricted field."""
-    target: Project | Folder = folder or project
-    require(user, Action.UPLOAD, target)
-    if not policy.may_set_level(user, target, level):
-        raise PermissionDenied("Only the managers of a project or folder choose a level; create with “inherit”.")
 
 
 class AccessExplanationMixin:
