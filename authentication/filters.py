@@ -11,7 +11,7 @@ from .models import AccessGrant, AuditEvent, ObjectType
 class AuditEventFilterSet(django_filters.FilterSet):
     actor = django_filters.CharFilter(field_name="actor_username", label="Username of the actor")
     action = django_filters.CharFilter(method="filter_action", label="Action, or a prefix ending in “.” (file.)")
-    project = django_filters.NumberFilter(field_name="project_id")
+    project = django_filters.NumberFilter(field_name="project_id", min_value=1, max_value=2**63 - 1, decimal_places=0)
     since = django_filters.IsoDateTimeFilter(field_name="timestamp", lookup_expr="gte")
     until = django_filters.IsoDateTimeFilter(field_name="timestamp", lookup_expr="lte")
 
@@ -31,7 +31,7 @@ class AccessGrantFilterSet(django_filters.FilterSet):
     subject_type = django_filters.ChoiceFilter(choices=[("user", "user"), ("group", "group")], method="filter_kind")
     # An id matched against the grants the caller may list: a project they cannot name gives the
     # same empty page as a missing one (a choice filter would tell them apart).
-    project = django_filters.NumberFilter(field_name="project_id")
+    project = django_filters.NumberFilter(field_name="project_id", min_value=1, max_value=2**63 - 1, decimal_places=0)
 
     class Meta:
         model = AccessGrant

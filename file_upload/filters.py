@@ -12,6 +12,8 @@ from . import search
 from .metadata import METADATA_FIELDS
 from .models import AccessLevel, File, Folder, Project
 
+MAX_ID = 2**63 - 1  # the largest id a database column holds; past it a filter is a 400, not a 500
+
 
 def _parent_filter(field: str):
     """``<field>=null`` selects the top level; ``<field>=<id>`` one node."""
@@ -115,7 +117,7 @@ class TrashFilterSet(django_filters.FilterSet):
     """The trash by project: an id, matched against the rows the caller may list (a project
     the caller cannot name gives the same empty page as a missing one)."""
 
-    project = django_filters.NumberFilter(field_name="project_id")
+    project = django_filters.NumberFilter(field_name="project_id", min_value=1, max_value=MAX_ID, decimal_places=0)
 
     class Meta:
         model = File
