@@ -675,10 +675,6 @@ def may_set_quota(user: Any) -> bool:
     return is_staff(user)
 
 
-def trashed_files_for(user: Any) -> QuerySet[File]:
-    return trashed_files(user)
-
-
 def may_purge(user: Any, file: File) -> bool:
     """Erasing a trashed file before its time: the project's managers and staff."""
     return is_staff(user) or managed_project_ids(user).filter(id=file.project_id).exists()
