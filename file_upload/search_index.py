@@ -730,7 +730,7 @@ _index = SearchIndex()
 
 
 def enabled() -> bool:
-    return bool(getattr(settings, "BIOFM_SEARCH_INDEX", True))
+    return getattr(settings, "BIOFM_SEARCH_BACKEND", "tantivy") == "memory"
 
 
 def current(wait: bool = False) -> SearchIndex | None:

@@ -248,7 +248,7 @@ class FileViewSet(AccessExplanationMixin, viewsets.ModelViewSet):
         visible = self.get_queryset()
         files, ordering = search.order_files(visible, query, request.query_params.get("ordering", ""))
         cursor = wants_cursor(request.query_params)
-        indexed = None if cursor else search.indexed_search(request.user, visible, query, ordering)
+        indexed = None if cursor else search.backend_search(request.user, visible, query, ordering)
         if indexed is not None:
             facets, count, results = indexed
         else:

@@ -28,10 +28,10 @@ pytestmark = pytest.mark.django_db
 on_postgres = pytest.mark.skipif(connection.vendor != "postgresql", reason="the count table is PostgreSQL's")
 
 
-@pytest.fixture(autouse=True, params=["index", "sql"])
+@pytest.fixture(autouse=True, params=["tantivy", "memory", "sql"])
 def search_path(request, settings):
-    """Every test runs twice: answered by the in-memory index, and by SQL alone."""
-    settings.BIOFM_SEARCH_INDEX = request.param == "index"
+    """Every test runs on each backend: the tantivy index, the in-memory index, SQL alone."""
+    settings.BIOFM_SEARCH_BACKEND = request.param
     return request.param
 
 

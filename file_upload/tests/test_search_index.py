@@ -106,11 +106,11 @@ def random_params(rng: random.Random, world) -> dict:
 
 def both_ways(client, settings, params: dict) -> tuple[dict, dict]:
     url = "/api/files/?" + urlencode(params)
-    settings.BIOFM_SEARCH_INDEX = True
+    settings.BIOFM_SEARCH_BACKEND = "memory"
     indexed = client.get(url)
-    settings.BIOFM_SEARCH_INDEX = False
+    settings.BIOFM_SEARCH_BACKEND = "sql"
     plain = client.get(url)
-    settings.BIOFM_SEARCH_INDEX = True
+    settings.BIOFM_SEARCH_BACKEND = "memory"
     assert indexed.status_code == plain.status_code, (params, indexed.content[:300])
     return indexed.json(), plain.json()
 
@@ -178,7 +178,7 @@ def test_many_changes_rerank_the_names(world, client_for, settings):
 
 def test_a_rolled_back_write_disappears(world, client_for, settings):
     client = client_for(world["users"][4])
-    settings.BIOFM_SEARCH_INDEX = True
+    settings.BIOFM_SEARCH_BACKEND = "memory"
     before = client.get("/api/files/?q=ghost").json()["count"]
     with pytest.raises(RuntimeError), transaction.atomic():
         make_file(world["projects"][0], "ghost.fastq")
