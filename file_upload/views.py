@@ -260,6 +260,8 @@ class FileViewSet(AccessExplanationMixin, viewsets.ModelViewSet):
             paginator = SearchPagination(lambda: count)
         page = paginator.paginate_queryset(results, request, view=self)
         response = paginator.get_paginated_response(self.get_serializer(page, many=True).data)
+        # Which backend answered (the index, or SQL as the reference and fallback).
+        response["X-Search-Backend"] = settings.BIOFM_SEARCH_BACKEND if indexed is not None else "sql"
         if query.facets:
             response.data["facets"] = facets
         return response

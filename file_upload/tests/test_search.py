@@ -271,6 +271,18 @@ def test_every_metadata_field_has_a_filter():
     assert not missing, f"metadata fields without a filter: {sorted(missing)}"
 
 
+def test_every_declared_filter_is_a_parameter_and_every_listed_facet_counts(api, project):
+    from file_upload.search import declarations
+
+    assert {spec.name for spec in declarations.FILTERS} | {"facets"} == set(FileFilterSet.base_filters)
+    make_file(project, "a.txt", organism="Homo sapiens", tags=["x"])
+    listed = [item["name"] for item in api.get("/api/metadata/fields/").json()["facets"]]
+    assert "organism" in listed and "tags" in listed and "sample_id" not in listed
+    body = get(api, facets=",".join(listed))
+    assert set(body["facets"]) == set(listed)
+    assert as_dict(body["facets"]["organism"]) == {"Homo sapiens": 1}
+
+
 @pytest.fixture
 def project(alice):
     return Project.objects.create(name="Atlas", owner=alice)
