@@ -93,14 +93,11 @@ def client_for():
 
 @pytest.fixture(autouse=True)
 def fresh_search_index():
-    """Each test starts with an empty in-memory search index (it loads on the first search);
-    a test's rolled-back rows must not outlive it."""
-    from file_upload import search_index
+    """Each test has its own search index directory (``data_dirs``); the writer this process
+    opened on it is closed after the test."""
     from file_upload.search import backends
 
-    search_index.reset()
     yield
-    search_index.reset()
     backends.close_inline_writers()
 
 

@@ -360,7 +360,7 @@ CELERY_BEAT_SCHEDULE["sweep-stale-parses"] = {"task": "file_upload.sweep_stale_p
 
 # --- Search (file_upload/search/) ------------------------------------------------------------
 # BIOFM_SEARCH_BACKEND: "tantivy" (the node's on-disk index, kept by `manage.py
-# search_index_writer`), "memory" (each web process's in-memory index, search_index.py) or "sql".
+# search_index_writer`) or "sql".
 # Whatever the backend, a request the index cannot answer exactly and fresh is answered by SQL.
 BIOFM_SEARCH_BACKEND = os.environ.get("BIOFM_SEARCH_BACKEND", "tantivy")
 BIOFM_SEARCH_INDEX_DIR = Path(os.environ.get("BIOFM_SEARCH_INDEX_DIR") or DATA_DIR / "search-index").resolve()
@@ -370,10 +370,8 @@ BIOFM_SEARCH_FRESHNESS_WAIT = float(os.environ.get("BIOFM_SEARCH_FRESHNESS_WAIT"
 BIOFM_SEARCH_COMMIT_INTERVAL = float(os.environ.get("BIOFM_SEARCH_COMMIT_INTERVAL", "0.2"))
 # Requests apply the feed themselves (tests, single-process development); a deployment runs the writer.
 BIOFM_SEARCH_INLINE_WRITER = env_bool("BIOFM_SEARCH_INLINE_WRITER", False)
-# The in-memory backend: tables up to BIOFM_SEARCH_INDEX_SYNC_ROWS files load within the first
-# search; larger ones in a background thread while SQL answers. Change-feed rows older than
-# BIOFM_SEARCH_CHANGE_RETENTION seconds are pruned hourly; an index idle for half that reloads.
-BIOFM_SEARCH_INDEX_SYNC_ROWS = env_int("BIOFM_SEARCH_INDEX_SYNC_ROWS", 20000)
+# Change-feed rows older than BIOFM_SEARCH_CHANGE_RETENTION seconds are pruned hourly; a writer
+# whose index position is older than half that rebuilds the index.
 BIOFM_SEARCH_CHANGE_RETENTION = env_int("BIOFM_SEARCH_CHANGE_RETENTION", 24 * 3600)
 CELERY_BEAT_SCHEDULE["prune-search-changes"] = {"task": "file_upload.prune_search_changes", "schedule": 3600.0}
 

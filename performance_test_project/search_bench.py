@@ -7,15 +7,14 @@ and grown from one size to the next):
         .venv/bin/python performance_test_project/search_bench.py [--sizes 100000,1000000] [--queries 200]
 
 For each size the tantivy index is rebuilt (timed), then each backend — ``tantivy`` (with its
-writer process), ``memory`` (the per-process numpy index) and ``sql`` — is served in turn by a
-fresh gunicorn (2 workers × 4 threads) on a free port, interleaved in one run so that the
-figures share the machine's conditions. Per backend it prints: the first search after the
-restart, p50/p95/p99 of the same random queries warm (1–4 filters, half with free text, facets
-on organism, assay_type, tags and access_level, a page of 50), of never-seen texts, of the same
-queries while another client edits metadata and uploads files, which backend answered (header
-``X-Search-Backend``), and the RSS of each web process. Targets (issue 20): warm p95 < 20 ms at
-1M, first request after a restart < 200 ms, never-seen text p99 < 100 ms at 1M, RSS independent of
-the number of files, rebuild of 1M < 2 min.
+writer process) and ``sql`` — is served in turn by a fresh gunicorn (2 workers × 4 threads) on a
+free port, interleaved in one run so that the figures share the machine's conditions. Per backend
+it prints: the first search after the restart, p50/p95/p99 of the same random queries warm (1–4
+filters, half with free text, facets on organism, assay_type, tags and access_level, a page of
+50), of never-seen texts, of the same queries while another client edits metadata and uploads
+files, which backend answered (header ``X-Search-Backend``), and the RSS of each web process.
+Targets (issue 20): warm p95 < 20 ms at 1M, first request after a restart < 200 ms, never-seen
+text p99 < 100 ms at 1M, RSS independent of the number of files, rebuild of 1M < 2 min.
 """
 
 from __future__ import annotations
@@ -58,7 +57,7 @@ FILTER_FIELDS = [
     "created_after",
 ]
 TEXT = ["liver", "brain", "S0001", "qc-passed", "rna-seq", "fastq", "resequenced", "mus musculus", "00042", "blood"]
-BACKENDS = ("tantivy", "memory", "sql")
+BACKENDS = ("tantivy", "sql")
 
 
 def ensure_database(url: str) -> None:
@@ -273,15 +272,6 @@ def measure(backend: str, env: dict, log_dir: Path, token: str, admin_token: str
         first = client.search(workload[0])
         first_backend = next(iter(client.answered))
         print(f"  [{backend}] up in {boot:.1f} s; first search after the restart {first:.0f} ms ({first_backend})")
-        if backend == "memory":  # each worker loads its own copy in the background: wait for both
-            started = time.monotonic()
-            streak = 0
-            while streak < 8 and time.monotonic() - started < 600:
-                before = client.answered["memory"]
-                client.search(workload[1])
-                streak = streak + 1 if client.answered["memory"] > before else 0
-                time.sleep(0.2 if streak == 0 else 0)
-            print(f"  [{backend}] both workers answering from their index after {time.monotonic() - started:.0f} s")
         for params in workload[:10]:
             client.search(params)
         client.answered.clear()

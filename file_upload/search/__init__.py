@@ -28,7 +28,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import EmptyResultSet
 from django.db import connection, transaction
-from django.db.models import BooleanField, Case, F, IntegerField, Q, QuerySet, Sum, Value, When
+from django.db.models import BooleanField, Case, IntegerField, Q, QuerySet, Sum, Value, When
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -37,7 +37,6 @@ from rest_framework.exceptions import ValidationError
 
 from authentication.permissions import visibility_cells, visible_files, visible_files_outside
 
-from .. import search_index
 from ..metadata import METADATA_FIELDS, PRECOUNTED_FACETS
 from ..models import FacetCount, File, Folder
 from . import declarations
@@ -445,9 +444,6 @@ def facets_and_count(
     one pass per distinct set of filters (all facets whose own filter is not in use share the
     pass that also counts the matches)."""
     fields = list(fields if fields is not None else query.facets)
-    answer = search_index.with_index(lambda index: _index_counts(index, user, query, fields)[:2])
-    if answer is not None:
-        return _finish(fields, answer[0]), answer[1] if with_count else None
     active = query.active()
     use_table = _use_table()
     counts: dict[str, dict[Any, int]] = {name: {} for name in fields}
@@ -498,87 +494,13 @@ def _finish(fields: list[str], counts: dict[str, dict[Any, int]]) -> dict[str, l
     return result
 
 
-# --- the in-memory index ---------------------------------------------------------------------------
-
-
-def _index_counts(
-    index: search_index.SearchIndex, user: Any, query: SearchQuery, fields: list[str]
-) -> tuple[dict[str, dict[Any, int]], int, Any]:
-    """Facet counts, total and the match mask from the index (``Unsupported`` → SQL)."""
-    for name in fields:
-        if name in search_index.IDENTIFIER_FIELDS:
-            raise search_index.Unsupported(name)
-    visible = index.visible(user)
-    masks = index.filter_masks(query)
-
-    def narrowed(skip: set[str]) -> Any:
-        mask = visible.copy()
-        for name, own in masks.items():
-            if name not in skip:
-                mask &= own
-        return mask
-
-    matches = narrowed(set())
-    counts = {}
-    for name in fields:
-        skip = set(FACET_FILTERS[name]) & set(masks)
-        counts[name] = index.facet(name, narrowed(skip) if skip else matches)
-    return counts, int(matches.sum()), matches
-
-
-class IndexedResults(Sequence):
-    """The ordered matches of an indexed search, for the paginator: a slice asks the index for
-    that page's ids and loads those files (from ``base``, the visible ones) in order."""
-
-    def __init__(self, index: Any, user: Any, base: QuerySet[File], query: SearchQuery, ordering: tuple) -> None:
-        """Counts ``query.facets`` too (``facets``), from the same masks."""
-        self.index, self.user, self.base, self.query, self.ordering = index, user, base, query, ordering
-        self.generation = index.generation
-        self.facets, self.total, self.matches = _index_counts(index, user, query, query.facets)
-
-    def __len__(self) -> int:
-        return self.total
-
-    def __getitem__(self, item: Any) -> Any:
-        if not isinstance(item, slice):
-            return self[item : item + 1][0]
-        start, stop, _ = item.indices(self.total)
-        with self.index.lock:
-            if self.index.generation != self.generation:  # reloaded meanwhile: rows moved
-                self.generation = self.index.generation
-                self.matches = _index_counts(self.index, self.user, self.query, [])[2]
-            ids = self.index.page(self.matches, self.ordering, self.query.q, start, stop)
-        # The owner's name is the only related value a result shows (project and folder are ids).
-        page = self.base.filter(id__in=ids).select_related(None).annotate(owner_username=F("owner__username"))
-        files = {file.id: file for file in page}
-        return [files[file_id] for file_id in ids if file_id in files]
-
-
-def indexed_search(
-    user: Any, base: QuerySet[File], query: SearchQuery, ordering: tuple[str, ...]
-) -> tuple[dict[str, list[dict]], int, IndexedResults] | None:
-    """Facets, count and ordered results from the in-memory index, or ``None`` (use SQL)."""
-
-    def work(index: search_index.SearchIndex) -> tuple[dict, int, IndexedResults]:
-        results = IndexedResults(index, user, base, query, ordering)
-        return results.facets, results.total, results
-
-    answer = search_index.with_index(work)
-    if answer is None:
-        return None
-    return _finish(query.facets, answer[0]), answer[1], answer[2]
-
-
 def backend_search(
     user: Any, base: QuerySet[File], query: SearchQuery, ordering: tuple[str, ...]
 ) -> tuple[dict[str, list[dict]], int, Sequence] | None:
     """Facets, count and ordered results from the configured index (``BIOFM_SEARCH_BACKEND``),
     or ``None``: SQL answers (no index, an index behind this request's writes, or a query the
     index does not answer exactly)."""
-    choice = settings.BIOFM_SEARCH_BACKEND
-    if choice == "memory":
-        return indexed_search(user, base, query, ordering)
-    if choice != "tantivy":
+    if settings.BIOFM_SEARCH_BACKEND != "tantivy":
         return None
     from . import backends, engine
 

@@ -164,3 +164,14 @@ def _estimated_rows() -> int:
         if row and row[0] >= 0:
             return int(row[0])
     return File.objects.count()
+
+
+def prune_changes() -> int:
+    """Delete feed rows older than ``BIOFM_SEARCH_CHANGE_RETENTION`` seconds (a writer whose
+    position is older than half that rebuilds instead of reading the feed)."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    cutoff = timezone.now() - dt.timedelta(seconds=settings.BIOFM_SEARCH_CHANGE_RETENTION)
+    return SearchChange.objects.filter(at__lt=cutoff).delete()[0]

@@ -2,8 +2,8 @@
 against counts the test computes itself from its own model of who may see what.
 
 Runs on SQLite (exact GROUP BY everywhere) and on PostgreSQL (the trigger-kept count table for
-queries it can answer), each with the in-memory index and without it, so every source is held to
-the same oracle."""
+queries it can answer), each answered by the tantivy index and by SQL alone, so every source is
+held to the same oracle."""
 
 from __future__ import annotations
 
@@ -28,9 +28,9 @@ pytestmark = pytest.mark.django_db
 on_postgres = pytest.mark.skipif(connection.vendor != "postgresql", reason="the count table is PostgreSQL's")
 
 
-@pytest.fixture(autouse=True, params=["tantivy", "memory", "sql"])
+@pytest.fixture(autouse=True, params=["tantivy", "sql"])
 def search_path(request, settings):
-    """Every test runs on each backend: the tantivy index, the in-memory index, SQL alone."""
+    """Every test runs on each backend: the tantivy index and SQL alone."""
     settings.BIOFM_SEARCH_BACKEND = request.param
     return request.param
 

@@ -36,7 +36,8 @@ class Command(BaseCommand):
             writer = engine.Writer(path)
             self.stdout.write(f"search index writer on {path}")
             while not stopping:
-                close_old_connections()
+                if not once:
+                    close_old_connections()  # a long-lived process: drop broken connections
                 try:
                     feed.catch_up(writer)
                 except Exception as error:  # a database hiccup: the next pass tries again
