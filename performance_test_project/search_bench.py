@@ -29,6 +29,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections import Counter
 from pathlib import Path
 from urllib.parse import urlencode
@@ -257,7 +258,7 @@ def writes(url: str, token: str, file_ids: list[int], project_id: int, stop: thr
             response = session.patch(f"{url}/api/files/{file_id}/", json=body, timeout=60)
             done["edit" if response.status_code == 200 else f"edit {response.status_code}"] += 1
         else:
-            files = {"file": (f"bench-{os.getpid()}-{i}-{rng.random():.6f}.txt", b"ACGT" * 64)}
+            files = {"file": (f"bench-{uuid.uuid4().hex}.txt", b"ACGT" * 64)}
             response = session.post(f"{url}/api/files/", data={"project": project_id}, files=files, timeout=60)
             done["upload" if response.status_code == 201 else f"upload {response.status_code}"] += 1
 

@@ -324,10 +324,11 @@ def fresh_index() -> IndexBackend | None:
     if settings.BIOFM_SEARCH_INLINE_WRITER:
         inline_catch_up()
     reader = engine.reader()
+    request = feed.request_position()  # the feed as this request found it
     deadline = time.monotonic() + settings.BIOFM_SEARCH_FRESHNESS_WAIT
     while True:
         current = reader.current()
-        if current is not None and not feed.behind(current[1], settings.BIOFM_SEARCH_INLINE_WRITER):
+        if current is not None and not feed.behind(current[1], request):
             return IndexBackend(current[0])
         if time.monotonic() >= deadline:
             return None

@@ -93,24 +93,36 @@ def changes_since(position: dict[str, Any]) -> tuple[set[int], dict[str, Any]] |
     return {file_id for _, file_id in fresh}, {"last": fresh[-1][0] if fresh else last, "at": position["at"]}
 
 
-def behind(position: dict[str, Any], inline: bool = False) -> bool:
-    """Whether the feed, as this request sees it, holds a change the index has not applied."""
+def request_position() -> Any:
+    """The feed position at the start of a request: what it must not answer behind of (the
+    PostgreSQL snapshot, or the last change id on SQLite)."""
+    if _postgres():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_current_snapshot()::text")
+            return cursor.fetchone()[0]
+    return SearchChange.objects.order_by("-id").values_list("id", flat=True).first() or 0
+
+
+def behind(position: dict[str, Any], request: Any) -> bool:
+    """Whether the feed, as the request saw it at its start (``request_position``), holds a
+    change the index at ``position`` has not applied."""
     if _postgres():
         if "xmin" not in position:
             return True
-        # An inline writer has just applied this transaction's own writes (the snapshot does
-        # not list the own transaction); a writer process cannot see them before the commit.
-        own = "AND xid <> COALESCE(pg_current_xact_id_if_assigned()::text::bigint, -1)" if inline else ""
+        # Changes by transactions older than the index's xmin were all applied; of the others,
+        # the index lists those it applied. The request sees what its snapshot holds as
+        # committed, and its own transaction's writes.
+        own = "COALESCE(pg_current_xact_id_if_assigned()::text::bigint, -1)"
         with connection.cursor() as cursor:
             cursor.execute(
-                "SELECT EXISTS (SELECT 1 FROM file_upload_searchchange WHERE xid >= %s"
-                f" AND (xid >= %s OR xid = ANY(%s)) {own})",
-                [position["xmin"], position["xmax"], position["xip"] or [-1]],
+                "SELECT EXISTS (SELECT 1 FROM file_upload_searchchange WHERE xid >= %s AND NOT (id = ANY(%s))"
+                f" AND (pg_visible_in_snapshot(xid::text::xid8, %s::pg_snapshot) OR xid = {own}))",
+                [position["xmin"], [int(cid) for cid in position["applied"]] or [-1], request],
             )
             return bool(cursor.fetchone()[0])
     if "last" not in position:
         return True
-    return SearchChange.objects.filter(id__gt=position["last"]).exists()
+    return position["last"] < request
 
 
 def _rows(ids: list[int] | None):
