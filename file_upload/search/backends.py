@@ -3,7 +3,7 @@ query and a user. ``SqlBackend`` is the reference (and the fallback); ``IndexBac
 from the node's tantivy index when it has applied every change this request can see.
 
 Both build their conditions from ``declarations``: the SQL form of a filter is its ``column``,
-its index form its ``field``; visibility is ``permissions.file_visibility``, the rule
+its index form its ``field``; visibility is ``access.policy.file_visibility``, the rule
 ``visible_files`` applies.
 """
 
@@ -18,7 +18,7 @@ import tantivy
 from django.conf import settings
 from django.db.models import F, QuerySet
 
-from authentication.permissions import file_visibility
+from access.policy import file_visibility
 
 from ..models import File, Folder
 from . import declarations, engine, feed
@@ -51,7 +51,7 @@ class SqlBackend:
         return {name: {str(item["value"]): item["count"] for item in items} for name, items in shaped.items()}
 
     def page(self, user: Any, query: Any, ordering: tuple[str, ...], start: int, stop: int) -> list[int]:
-        from authentication.permissions import visible_files
+        from access.policy import visible_files
 
         from . import apply_filters, order_files
 
