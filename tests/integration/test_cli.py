@@ -270,3 +270,5 @@ def test_exit_codes_mean_something(cli, project, bob, tmp_path):
     assert cli.run("upload", "--project", "x").returncode == 2
     listed = cli.json("ls")
     assert {p["name"] for p in listed} == {"Sequencing", "Readable"}
+    created = cli.json("app-password", "create", "laptop")
+    assert len(created["password"]) > 30 and [i["name"] for i in cli.json("app-password", "list")] == ["laptop"]

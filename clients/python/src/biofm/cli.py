@@ -753,6 +753,49 @@ def ncbi_import(link: str, project: int | None, folder: int | None, wait: bool, 
         sys.exit(int(Exit.ERROR))
 
 
+@cli.group("app-password")
+def app_password() -> None:
+    """App passwords for WebDAV clients (Finder, Explorer, rclone, davfs2)."""
+
+
+@app_password.command("create")
+@click.argument("name")
+@output_options
+def app_password_create(name: str, out: Output) -> None:
+    """Create one; the password is printed once."""
+    created = client().post("/api/auth/app-passwords/", {"name": name})
+    if out.json:
+        out.emit(created)
+    else:
+        click.echo(created["password"])
+        out.say(
+            f"App password “{created['name']}” (id {created['id']}): "
+            f"use it with your user name at {load_settings().url}/dav/"
+        )
+
+
+@app_password.command("list")
+@output_options
+def app_password_list(out: Output) -> None:
+    items = client().get("/api/auth/app-passwords/")
+    if out.json:
+        out.emit(items)
+    else:
+        out.table(
+            "App passwords",
+            ["id", "name", "created", "last used"],
+            ([i["id"], i["name"], i["created_at"], i["last_used_at"]] for i in items),
+        )
+
+
+@app_password.command("revoke")
+@click.argument("password_id", type=int)
+@output_options
+def app_password_revoke(password_id: int, out: Output) -> None:
+    client().delete(f"/api/auth/app-passwords/{password_id}/")
+    out.say(f"Revoked app password {password_id}.")
+
+
 def main() -> None:
     os.environ.setdefault("PYTHONIOENCODING", "utf-8")
     cli(prog_name="biofm")
