@@ -223,7 +223,7 @@ def test_sync_twice_moves_nothing_the_second_time_and_deletes_only_when_asked(cl
     assert File.objects.filter(project=project, deleted_at__isnull=False).count() == 1  # in the trash
 
 
-def test_meta_import_shows_the_diff_first_validates_and_applies(cli, project, tmp_path):
+def test_meta_import_shows_the_diff_first_validates_and_applies(cli, project, bob, tmp_path):
     tree = tmp_path / "sheet"
     make_tree(tree, 4)
     assert cli.run("upload", str(tree) + "/", "--project", str(project.id)).returncode == 0
@@ -256,6 +256,20 @@ def test_meta_import_shows_the_diff_first_validates_and_applies(cli, project, tm
     assert refused.returncode == 9
     assert "not one of" in refused.stdout and "no file “missing.fastq”" in refused.stdout
     assert File.objects.get(project=project, name="sample_002.fastq").assay_type == ""
+
+    # The search sees the imported values; tables by default, the API's answer with --json
+    found = cli.json("search", "--filter", "organism=Mus musculus", "--facets", "organism,assay_type")
+    assert [f["name"] for f in found["results"]] == ["sample_001.fastq"]
+    assert {v["value"] for v in found["facets"]["organism"]} == {"Homo sapiens", "Mus musculus"}
+    table = cli.run("search", "sample", "--facets", "assay_type")
+    assert table.returncode == 0 and "sample_000.fastq" in table.stdout and "RNA-seq" in table.stdout
+    # Share the folder with bob
+    run0 = Folder.objects.get(project=project, name_path="/run0")
+    grant = cli.json("share", "--folder", str(run0.id), "--user", "bob", "--permission", "view")
+    assert (grant["subject"], grant["permission"]) == ("bob", "view")
+    from authentication.models import AccessGrant
+
+    assert AccessGrant.objects.filter(subject_user=bob, folder=run0, permission="view").exists()
 
 
 def test_exit_codes_mean_something(cli, project, bob, tmp_path):
