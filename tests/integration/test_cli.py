@@ -116,6 +116,7 @@ def test_login_saves_the_token_and_the_environment_wins(cli, gunicorn, alice, bo
     assert subprocess.run(cli.command("whoami"), env=env, capture_output=True, text=True).returncode == 3
 
 
+@pytest.mark.timeout(900)  # 200 files twice through gunicorn and a worker: minutes on a busy 2-core machine
 def test_upload_of_a_200_file_tree_killed_half_way_and_rerun(cli, project, tmp_path):
     tree = tmp_path / "reads"
     expected = make_tree(tree, 200, big=12)

@@ -311,10 +311,21 @@ class Uploader:
                 state = {}
         sha = state.get("sha256") or self.hashes.sha256(item.path)
         on_conflict = self.on_conflict
+        url = state.get("url")
+        offset = 0
+        resumed = False
+        if url:
+            head = self.client.raw("HEAD", url, headers={"Tus-Resumable": "1.0.0"})
+            if head.status_code == 200 and "Upload-Offset" in head.headers:
+                offset = int(head.headers["Upload-Offset"])
+                resumed = True
+            else:
+                url = None  # expired, terminated or failed: start again
         existing = self.tree.listing(folder_id).get(item.rel.name)
-        if existing is not None and not state.get("url"):
+        if existing is not None and not url:
             same = existing.get("sha256") == sha
             if same or on_conflict == "skip":
+                state_path.unlink(missing_ok=True)  # a stale upload URL, if any
                 progress(size)
                 reason = "same SHA-256 already there" if same else "name taken (--on-conflict skip)"
                 return UploadResult(
@@ -333,16 +344,6 @@ class Uploader:
                     "(choose --on-conflict replace or keep_both).",
                     "name_conflict",
                 )
-        url = state.get("url")
-        offset = 0
-        resumed = False
-        if url:
-            head = self.client.raw("HEAD", url, headers={"Tus-Resumable": "1.0.0"})
-            if head.status_code == 200 and "Upload-Offset" in head.headers:
-                offset = int(head.headers["Upload-Offset"])
-                resumed = True
-            else:
-                url = None  # expired, terminated or failed: start again
         if not url:
             metadata = {
                 "filename": item.rel.name,
