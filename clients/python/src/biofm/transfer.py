@@ -15,6 +15,7 @@ import base64
 import hashlib
 import json
 import os
+import queue
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -454,6 +455,11 @@ class DownloadResult:
     exit_code: int = 0
 
 
+def _hash_blocks(digest: Any, blocks: queue.Queue[bytes | None]) -> None:
+    while (block := blocks.get()) is not None:
+        digest.update(block)
+
+
 def download(
     client: Client, remote: dict[str, Any], dest: Path, progress: Progress = _noop, hashes: HashCache | None = None
 ) -> DownloadResult:
@@ -482,13 +488,22 @@ def download(
     if not resumed:
         digest, offset = hashlib.sha256(), 0
     progress(offset)
-    with response, part.open("r+b" if resumed else "wb") as handle:
-        handle.seek(offset)
-        handle.truncate()
-        for block in response.iter_content(READ):
-            handle.write(block)
-            digest.update(block)
-            progress(len(block))
+    # The SHA-256 is computed in a second thread while this one receives and writes (hashlib
+    # releases the GIL on large blocks), so hashing does not slow the transfer down.
+    blocks: queue.Queue[bytes | None] = queue.Queue(maxsize=16)
+    hasher = threading.Thread(target=_hash_blocks, args=(digest, blocks), daemon=True)
+    hasher.start()
+    try:
+        with response, part.open("r+b" if resumed else "wb") as handle:
+            handle.seek(offset)
+            handle.truncate()
+            for block in response.iter_content(READ):
+                handle.write(block)
+                blocks.put(block)
+                progress(len(block))
+    finally:
+        blocks.put(None)
+        hasher.join()
     got = digest.hexdigest()
     if sha and got != sha:
         part.unlink(missing_ok=True)
