@@ -28,7 +28,7 @@ from wsgidav.dav_error import (
 )
 from wsgidav.dav_provider import DAVCollection, DAVNonCollection, DAVProvider
 
-from authentication.permissions import Action, can, visible_files, visible_folders, visible_projects
+from access.policy import Action, can, may_move, visible_files, visible_folders, visible_projects
 from file_project.errors import Conflict, InsufficientStorage, PayloadTooLarge
 from file_upload import services as file_services
 from file_upload import storage
@@ -69,6 +69,16 @@ def _require(environ: dict[str, Any], action: Action, obj: Project | Folder | Fi
     if not can(_user(environ), action, obj):
         raise DAVError(
             HTTP_FORBIDDEN, f"You don't have permission to {action.value} this {type(obj).__name__.lower()}."
+        )
+
+
+def _require_move(environ: dict[str, Any], obj: Folder | File, parent: FolderCollection) -> None:
+    """The policy's move rule: upload rights on the target, manage rights when the move could
+    loosen access to anything moved."""
+    if not may_move(_user(environ), obj, parent.folder):
+        raise DAVError(
+            HTTP_FORBIDDEN,
+            "Moving here needs upload rights on the target, and manage rights when it could open access.",
         )
 
 
@@ -204,7 +214,7 @@ class FolderCollection(DAVCollection):
         assert self.folder is not None
         parent, name = self._destination(dest_path)
         _require(self.environ, Action.EDIT, self.folder)
-        _require(self.environ, Action.UPLOAD, parent.target)
+        _require_move(self.environ, self.folder, parent)
         with _service_errors():
             file_services.update_folder(self.folder, actor=_user(self.environ), parent=parent.folder, name=name)
         if self.provider.prop_manager:
@@ -296,7 +306,7 @@ class FileResource(DAVNonCollection):
         """MOVE within the project: the same file, renamed and/or in another folder."""
         parent, name = self._destination(dest_path)
         _require(self.environ, Action.EDIT, self.file)
-        _require(self.environ, Action.UPLOAD, parent.target)
+        _require_move(self.environ, self.file, parent)
         with _service_errors():
             services.move_file(self.file, actor=_user(self.environ), folder=parent.folder, name=name)
         if self.provider.prop_manager:

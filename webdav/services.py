@@ -1,6 +1,6 @@
 """What the WebDAV provider does to the workspace, on top of the file_upload services: app
 passwords, storing a PUT body, moving and copying files. Permission checks are the caller's
-(``provider.py`` asks ``authentication.permissions``)."""
+(``provider.py`` asks ``access.policy``)."""
 
 from __future__ import annotations
 
