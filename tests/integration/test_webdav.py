@@ -166,10 +166,14 @@ def test_credentials_token_or_app_password_never_a_session(gunicorn, alice, lab,
     assert AuditEvent.objects.filter(action="auth.lockout").exists()
 
 
-def test_app_password_api(api, alice):
+def test_app_password_api(api, alice, bob, client_for):
     created = api.post("/api/auth/app-passwords/", {"name": "Finder"}, format="json")
     assert created.status_code == 201 and len(created.data["password"]) > 30
     listed = api.get("/api/auth/app-passwords/")
     assert [item["name"] for item in listed.data] == ["Finder"] and "password" not in listed.data[0]
+    as_bob = client_for(bob)
+    others = as_bob.delete(f"/api/auth/app-passwords/{created.data['id']}/")
+    missing = as_bob.delete("/api/auth/app-passwords/999999/")
+    assert (others.status_code, others.json()) == (missing.status_code, missing.json()) == (404, missing.json())
     assert api.delete(f"/api/auth/app-passwords/{created.data['id']}/").status_code == 204
     assert api.get("/api/auth/app-passwords/").data == []
