@@ -107,6 +107,7 @@ class RemoteTree:
         """Read every folder under the base (one listing) so that paths resolve without requests."""
         if self._loaded:
             return
+        self.client.project(self.project)  # 404 (exit 4) for a project that is missing or hidden
         folders = self.client.folders(self.project)
         base_path = ""
         if self.base is not None:
