@@ -98,6 +98,7 @@ INSTALLED_APPS = [
     "ml_interface",
     "ncbi_bridge",
     "cellxgene_bridge",
+    "webdav",
 ]
 
 MIDDLEWARE = [
@@ -233,6 +234,7 @@ BIOFM_THROTTLE_RATES: dict[str, str | None] = {
         "auth": os.environ.get("BIOFM_THROTTLE_AUTH", "20/min"),  # login and token
         "upload": os.environ.get("BIOFM_THROTTLE_UPLOAD", "600/hour"),  # new uploads (not tus PATCHes)
         "heavy": os.environ.get("BIOFM_THROTTLE_HEAVY", "120/hour"),  # reparse, publish, imports, exports
+        "dav": os.environ.get("BIOFM_THROTTLE_DAV", "off"),  # WebDAV requests per user (clients send many)
     }.items()
 }
 # Login lockout (authentication/lockout.py): failures per username and client address.
