@@ -132,6 +132,11 @@ class FileSerializer(serializers.ModelSerializer):
     name = NameField(required=False)
     tags = TagsField(required=False)
     owner = serializers.CharField(source="owner_name", read_only=True, help_text="The owner's username")
+    final_checksums = serializers.ListField(
+        child=serializers.CharField(),
+        read_only=True,
+        help_text="The checksums that are known: sha256 from the start; a tus upload's md5 a little later",
+    )
     download_url = serializers.SerializerMethodField()
     privacy_hints = serializers.SerializerMethodField()
 
@@ -145,6 +150,7 @@ class FileSerializer(serializers.ModelSerializer):
             "size",
             "sha256",
             "md5",
+            "final_checksums",
             "content_type",
             "description",
             "tags",
@@ -171,6 +177,7 @@ class FileSerializer(serializers.ModelSerializer):
             "size",
             "sha256",
             "md5",
+            "final_checksums",
             "content_type",
             "effective_access_level",
             "owner",
