@@ -582,8 +582,11 @@ def _receive(upload: Upload) -> dict[str, Any]:
             "Upload it again once there is room."
         ) from exc
     now = timezone.now()
+    # The key the bytes will be stored under is chosen now, in the same write, so a finalisation
+    # interrupted after moving them finds them there.
+    upload.storage_key = upload.storage_key or storage.new_key()
     upload.state, upload.received_at, upload.queued_at = UploadState.VERIFYING, now, now
-    return {"state": UploadState.VERIFYING, "received_at": now, "queued_at": now}
+    return {"state": UploadState.VERIFYING, "received_at": now, "queued_at": now, "storage_key": upload.storage_key}
 
 
 def _enqueue_finalise(upload_id: uuid.UUID) -> None:

@@ -170,6 +170,7 @@ class AppServer:
     workers: int = 2
     threads: int = 8
     extra_env: dict[str, str] = field(default_factory=dict)
+    root: Path = ROOT  # the source tree to run (another commit's, for a side-by-side run)
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen | None = None
     worker: subprocess.Popen | None = None
@@ -202,7 +203,7 @@ class AppServer:
     def manage(self, *args: str, capture: bool = False) -> str:
         out = subprocess.run(
             [sys.executable, "manage.py", *args],
-            cwd=ROOT,
+            cwd=self.root,
             env=self.env,
             check=True,
             capture_output=capture,
@@ -222,7 +223,7 @@ class AppServer:
             [sys.executable, "-m", "gunicorn", "file_project.wsgi:application", "--bind", f"{HOST}:{self.port}",
              "--worker-class", "gthread", "--workers", str(self.workers), "--threads", str(self.threads),
              "--timeout", "300", "--keep-alive", "5"],
-            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            cwd=self.root, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
         log.close()
         deadline = time.monotonic() + timeout
@@ -244,7 +245,7 @@ class AppServer:
             [sys.executable, "-m", "celery", "-A", "file_project", "worker", "-P", "solo", "-Q",
              self.env["BIOFM_CELERY_QUEUE"], "--without-gossip", "--without-mingle", "--without-heartbeat",
              "-l", "warning"],
-            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            cwd=self.root, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
         log.close()
 
