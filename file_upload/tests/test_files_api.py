@@ -165,6 +165,13 @@ class TestUpload:
 
 
 class TestFileMetadata:
+    def test_a_file_looked_up_by_id_ignores_the_list_filters(self, api, alice, client_for, make_user):
+        project = Project.objects.create(name="Restricted", owner=alice, access_level="restricted")
+        file = make_file(project, organism="Homo sapiens")
+        assert api.get(f"/api/files/{file.id}/?organism=Mus+musculus").json()["id"] == file.id
+        stranger = client_for(make_user("mallory"))
+        assert stranger.get(f"/api/files/{file.id}/").status_code == 404  # visibility still applies
+
     def test_patch_metadata_and_tags(self, api, project):
         file = make_file(project)
         response = api.patch(
