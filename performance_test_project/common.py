@@ -120,6 +120,19 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+def source_tree(ref: str, workdir: Path) -> Path:
+    """The source tree of git ``ref`` (exported into ``workdir`` once), or this one for ``.``:
+    for a side-by-side run of another commit's code."""
+    if ref == ".":
+        return ROOT
+    target = workdir / f"src-{ref.replace('/', '_')}"
+    if not target.exists():
+        target.mkdir()
+        archive = subprocess.run(["git", "archive", ref], cwd=ROOT, check=True, capture_output=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(target)], input=archive, check=True)
+    return target
+
+
 # --- nginx -------------------------------------------------------------------------------------
 
 

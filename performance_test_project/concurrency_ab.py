@@ -22,7 +22,6 @@ import json
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 from datetime import UTC, datetime
@@ -33,18 +32,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from performance_test_project import concurrency  # noqa: E402
-from performance_test_project.common import ROOT, AppServer  # noqa: E402
-
-
-def source_tree(ref: str, workdir: Path) -> Path:
-    if ref == ".":
-        return ROOT
-    target = workdir / f"src-{ref.replace('/', '_')}"
-    if not target.exists():
-        target.mkdir()
-        archive = subprocess.run(["git", "archive", ref], cwd=ROOT, check=True, capture_output=True).stdout
-        subprocess.run(["tar", "-x", "-C", str(target)], input=archive, check=True)
-    return target
+from performance_test_project.common import ROOT, AppServer, source_tree  # noqa: E402
 
 
 def database_for(n: int) -> str:

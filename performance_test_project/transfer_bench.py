@@ -19,7 +19,8 @@ file in the same round (the order alternates, so a busy spell on the shared mach
 sides), with the ratios (targets: until verified ≥ 0.7× nginx PUT at 1 GiB; download ≥ 0.8×
 nginx GET), then the time until the MD5, which the Celery worker computes afterwards, is filled
 in, the peak RSS of the gunicorn workers and of the Celery worker, and the checks of the stored
-SHA-256 and MD5.
+SHA-256 and MD5. ``--baseline-ref main`` adds a third side: the same upload to a server running
+that commit's code (its own gunicorn, Celery worker and database), in the same rotation.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ from performance_test_project.common import (
     free_port,
     make_source,
     request,
+    source_tree,
     start_nginx,
     stop,
     upload_put,
@@ -73,12 +75,16 @@ def main() -> None:
         help="BIOFM_UPLOAD_FSYNC for our server (nginx never syncs)",
     )
     parser.add_argument("--rounds", type=int, default=3, help="transfers per side and size")
+    parser.add_argument(
+        "--baseline-ref", help="also upload to a server running this git ref's code (e.g. main), side by side"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
     args = parser.parse_args()
     (ROOT / "var").mkdir(exist_ok=True)
     workdir = Path(tempfile.mkdtemp(prefix="transfer-bench-", dir=ROOT / "var"))
     nginx_port = free_port()
-    nginx = app = None
+    nginx = app = base = None
+    baseline: tuple | None = None
     results: dict = {"fsync": args.fsync, "chunk_mib": args.chunk_mib, "load_before": os.getloadavg(), "sizes": {}}
     try:
         nginx = start_nginx(workdir, nginx_port)
@@ -87,8 +93,18 @@ def main() -> None:
         app.start()
         app.start_worker()
         token, project = app.create_user("bench", "bench")
+        if args.baseline_ref:
+            base = AppServer(
+                workdir / "baseline",
+                extra_env={"BIOFM_UPLOAD_FSYNC": args.fsync},
+                root=source_tree(args.baseline_ref, workdir),
+            )
+            base.migrate()
+            base.start()
+            base.start_worker()
+            baseline = (base, *base.create_user("bench", "bench"))
         for size_mib in [int(x) for x in args.sizes_mib.split(",")]:
-            results["sizes"][size_mib] = bench_size(args, workdir, app, token, project, nginx_port, size_mib)
+            results["sizes"][size_mib] = bench_size(args, workdir, app, token, project, nginx_port, size_mib, baseline)
         results["gunicorn_worker_peak_rss_mib"] = app.peak_rss_mib()
         results["celery_worker_peak_rss_mib"] = app.worker_peak_rss_mib()
         results["load_after"] = os.getloadavg()
@@ -101,14 +117,24 @@ def main() -> None:
         out.mkdir(exist_ok=True)
         (out / f"transfer-{datetime.now(UTC):%Y%m%d-%H%M%S}.json").write_text(json.dumps(results, indent=2))
     finally:
-        if app is not None:
-            app.stop()
+        for server in (app, base):
+            if server is not None:
+                server.stop()
         stop(nginx)
         if not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)
 
 
-def bench_size(args, workdir: Path, app: AppServer, token: str, project: int, nginx_port: int, size_mib: int) -> dict:
+def bench_size(
+    args,
+    workdir: Path,
+    app: AppServer,
+    token: str,
+    project: int,
+    nginx_port: int,
+    size_mib: int,
+    baseline: tuple | None = None,
+) -> dict:
     size = size_mib * MIB
     mb = size / 1e6
     source = workdir / f"sample-{size_mib}.bin"
@@ -120,37 +146,45 @@ def bench_size(args, workdir: Path, app: AppServer, token: str, project: int, ng
         f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, load {os.getloadavg()[0]:.1f}"
     )
     header = ("round", "last PATCH", "verified", "nginx PUT", "ratio", "verified/nginx")
-    print("{:>5} {:>11} {:>9} {:>10} {:>6} {:>15}  (MB/s)".format(*header))
+    extra = ("before: last PATCH", "verified", "verified/nginx") if baseline else ()
+    print(("{:>5} {:>11} {:>9} {:>10} {:>6} {:>15}" + " {:>19} {:>9} {:>15}" * bool(extra)).format(*header, *extra))
+    servers = {"ours": (app, token, project)}
+    if baseline:
+        servers["before"] = baseline
+    sides = [*servers, "nginx"]
     rounds = []
-    file_id = 0
+    file_ids: dict[str, int] = {}
     for round_no in range(args.rounds):
         row: dict = {}
-        # Each transfer starts with no dirty pages (os.sync); the order alternates per round.
-        for side in ("ours", "nginx") if round_no % 2 == 0 else ("nginx", "ours"):
+        # Each transfer starts with no dirty pages (os.sync); the order rotates per round.
+        for side in sides[round_no % len(sides) :] + sides[: round_no % len(sides)]:
             os.sync()
             if side == "nginx":
                 row["nginx_put_mb_s"] = mb / upload_put(nginx_port, f"/put/{size_mib}-{round_no}", source)
                 (workdir / "nginx-root" / "put" / f"{size_mib}-{round_no}").unlink(missing_ok=True)
                 continue
-            if file_id:
-                app.discard_file(file_id)  # the disk holds one copy of ours at a time
+            server, server_token, server_project = servers[side]
+            if side in file_ids:
+                server.discard_file(file_ids[side])  # the disk holds one copy per side at a time
             upload = TusUpload(
-                app.port, token, project, source, chunk=args.chunk_mib * MIB, filename=f"{size_mib}-{round_no}"
-            )
+                server.port, server_token, server_project, source, chunk=args.chunk_mib * MIB,
+                filename=f"{size_mib}-{round_no}",
+            )  # fmt: skip
             started = time.perf_counter()
-            row["last_patch_mb_s"] = mb / upload.run().seconds
+            prefix = "" if side == "ours" else "before_"
+            row[f"{prefix}last_patch_mb_s"] = mb / upload.run().seconds
             status = upload.wait_ready(poll=0.005)
-            row["verified_mb_s"] = mb / (time.perf_counter() - started)
-            assert status["sha256"] == expected, "the reported SHA-256 is wrong"
-            file_id = int(status["file"])
-        row["last_patch_ratio"] = row["last_patch_mb_s"] / row["nginx_put_mb_s"]
-        row["verified_ratio"] = row["verified_mb_s"] / row["nginx_put_mb_s"]
+            row[f"{prefix}verified_mb_s"] = mb / (time.perf_counter() - started)
+            assert status["sha256"] == expected, f"the SHA-256 reported by {side} is wrong"
+            file_ids[side] = int(status["file"])
+        for prefix in ("", "before_") if baseline else ("",):
+            row[f"{prefix}last_patch_ratio"] = row[f"{prefix}last_patch_mb_s"] / row["nginx_put_mb_s"]
+            row[f"{prefix}verified_ratio"] = row[f"{prefix}verified_mb_s"] / row["nginx_put_mb_s"]
         rounds.append(row)
-        print(
-            f"{round_no + 1:>5} {row['last_patch_mb_s']:11.0f} {row['verified_mb_s']:9.0f} "
-            f"{row['nginx_put_mb_s']:10.0f} {row['last_patch_ratio']:6.2f} {row['verified_ratio']:15.2f}",
-            flush=True,
-        )
+        print(format_row(str(round_no + 1), row, baseline is not None), flush=True)
+    file_id = file_ids["ours"]
+    if baseline:
+        baseline[0].discard_file(file_ids["before"])
     started = time.perf_counter()
     md5 = wait_md5(app, token, file_id)
     md5_seconds = time.perf_counter() - started
@@ -171,11 +205,7 @@ def bench_size(args, workdir: Path, app: AppServer, token: str, project: int, ng
     app.discard_file(file_id)
     source.unlink()
     median = {key: statistics.median(r[key] for r in rounds) for key in rounds[0]}
-    print(
-        f"{'median':>5} {median['last_patch_mb_s']:11.0f} {median['verified_mb_s']:9.0f} "
-        f"{median['nginx_put_mb_s']:10.0f} {median['last_patch_ratio']:6.2f} {median['verified_ratio']:15.2f}"
-        f"   target: verified ≥ 0.7× nginx PUT at 1 GiB"
-    )
+    print(format_row("median", median, baseline is not None) + "   target: verified ≥ 0.7× nginx PUT at 1 GiB")
     print(
         f"MD5 filled in by the worker {md5_seconds:.1f} s after the last verification; download "
         f"{mb / ours_get:.0f} MB/s vs nginx GET {mb / nginx_get:.0f} ({mb / ours_get / (mb / nginx_get):.2f}×, "
@@ -188,6 +218,19 @@ def bench_size(args, workdir: Path, app: AppServer, token: str, project: int, ng
         "download_ours_mb_s": mb / ours_get,
         "download_nginx_get_mb_s": mb / nginx_get,
     }
+
+
+def format_row(label: str, row: dict, with_baseline: bool) -> str:
+    line = (
+        f"{label:>5} {row['last_patch_mb_s']:11.0f} {row['verified_mb_s']:9.0f} "
+        f"{row['nginx_put_mb_s']:10.0f} {row['last_patch_ratio']:6.2f} {row['verified_ratio']:15.2f}"
+    )
+    if with_baseline:
+        line += (
+            f" {row['before_last_patch_mb_s']:19.0f} {row['before_verified_mb_s']:9.0f} "
+            f"{row['before_verified_ratio']:15.2f}"
+        )
+    return line
 
 
 def wait_md5(app: AppServer, token: str, file_id: int, timeout: float = 600) -> str:
