@@ -207,7 +207,7 @@ def bench_size(
     median = {key: statistics.median(r[key] for r in rounds) for key in rounds[0]}
     print(format_row("median", median, baseline is not None) + "   target: verified ≥ 0.7× nginx PUT at 1 GiB")
     print(
-        f"MD5 filled in by the worker {md5_seconds:.1f} s after the last verification; download "
+        f"MD5 filled in by the worker {md5_seconds:.1f} s after the rounds ended; download "
         f"{mb / ours_get:.0f} MB/s vs nginx GET {mb / nginx_get:.0f} ({mb / ours_get / (mb / nginx_get):.2f}×, "
         "target ≥ 0.8); SHA-256 checked on every copy, the reported SHA-256 each round, the MD5 once"
     )
