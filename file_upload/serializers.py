@@ -146,8 +146,13 @@ def _context_free(field: serializers.Field) -> bool:
     request; anything else is built per serializer as DRF does."""
     if isinstance(field, serializers.ListField) and not _context_free(field.child):
         return False
-    if type(field) is serializers.PrimaryKeyRelatedField:
-        return field.pk_field is None
+    if isinstance(field, serializers.PrimaryKeyRelatedField):  # rendering reads the id, nothing else
+        kind = type(field)
+        return (
+            field.pk_field is None
+            and kind.to_representation is serializers.PrimaryKeyRelatedField.to_representation
+            and kind.get_attribute is RelatedField.get_attribute
+        )
     scalar = (
         serializers.CharField,
         serializers.ChoiceField,

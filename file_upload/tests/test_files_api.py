@@ -340,6 +340,7 @@ def test_file_representation_matches_drf_field_by_field(project, alice):
 def test_only_fields_that_render_a_value_alone_are_shared_between_requests():
     from rest_framework import serializers as drf
 
+    from access.viewsets import RestrictedPrimaryKeyRelatedField
     from file_upload.serializers import _context_free
 
     class Personal(drf.CharField):
@@ -350,3 +351,4 @@ def test_only_fields_that_render_a_value_alone_are_shared_between_requests():
     assert not _context_free(Personal())
     assert not _context_free(drf.ListField(child=Personal()))
     assert not _context_free(drf.SlugRelatedField(slug_field="username", read_only=True))
+    assert _context_free(RestrictedPrimaryKeyRelatedField(read_only=True))  # restricts ids it resolves only
