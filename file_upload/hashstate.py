@@ -8,7 +8,7 @@ through ``ctypes`` on a ``SHA256_CTX`` it owns. That structure is public (``open
 eight 32-bit chaining words, the bit length as two 32-bit halves, a 64-byte block buffer, the
 number of bytes in it and the digest length) and has not changed since OpenSSL 0.9.7, so its
 bytes are the state. ``ctypes`` releases the GIL for the call, so a helper thread can hash while
-the request thread receives and writes. See docs/decisions/0004-resumable-upload-hash.md.
+the request thread receives and writes. See docs/decisions/0006-resumable-upload-hash.md.
 
 A saved state is ``FORMAT`` followed by the structure; ``restore`` refuses anything that does
 not say so, or whose byte count is not the offset it is restored at, and callers then fall back
