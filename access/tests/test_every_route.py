@@ -261,7 +261,7 @@ def _request(client: APIClient, method: str, url: str, data: Any = None) -> Any:
         pairs = {"filename": "zq.txt", **{k: str(v) for k, v in (data or {}).items() if k in ("project", "folder")}}
         metadata = ",".join(f"{k} {base64.b64encode(v.encode()).decode()}" for k, v in pairs.items())
         return client.post(url, HTTP_TUS_RESUMABLE="1.0.0", HTTP_UPLOAD_LENGTH="1", HTTP_UPLOAD_METADATA=metadata)
-    if method in ("get", "delete"):
+    if method in ("get", "head", "delete"):
         return getattr(client, method)(url, data)
     return getattr(client, method)(url, json.dumps(data or {}), content_type="application/json")
 
