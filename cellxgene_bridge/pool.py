@@ -257,13 +257,20 @@ def _child_env() -> dict[str, str]:
 
 
 def annotation_args(publication: Publication) -> list[str]:
-    """``--disable-annotations`` unless ``CELLXGENE_ANNOTATIONS`` is on; then the dataset's labels
-    go to one CSV file of its own (``--annotations-file``), so cellxgene asks nobody for a name."""
+    """User data off unless ``CELLXGENE_ANNOTATIONS``: ``--disable-annotations`` alone is not
+    enough — cellxgene 1.3 still saves gene sets, and its page then asks every visitor to name a
+    "User Generated Data Directory". With annotations on, the dataset's labels and gene sets go
+    to CSV files of its own (named files: nobody is asked for a name)."""
     if not settings.CELLXGENE_ANNOTATIONS:
-        return ["--disable-annotations"]
+        return ["--disable-annotations", "--disable-gene-sets-save"]
     folder = Path(settings.CELLXGENE_DATA_DIR) / "annotations"
     folder.mkdir(parents=True, exist_ok=True)
-    return ["--annotations-file", str(folder / f"publication-{publication.pk}.csv")]
+    return [
+        "--annotations-file",
+        str(folder / f"publication-{publication.pk}-cell-labels.csv"),
+        "--gene-sets-file",
+        str(folder / f"publication-{publication.pk}-gene-sets.csv"),
+    ]
 
 
 def start_process(publication: Publication, port: int, log_path: Path) -> subprocess.Popen:

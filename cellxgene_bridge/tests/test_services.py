@@ -241,6 +241,16 @@ def test_the_port_range_setting(settings):
             pool.port_range()
 
 
+def test_user_data_is_off_unless_annotations_are_turned_on(alice, project, viewer_settings, settings):
+    file = make_file(project, "a.h5ad", b"\x89HDF\r\n\x1a\n")
+    publication = Publication.objects.create(file=file, dataset="a.h5ad", requested_by=alice)
+    assert pool.annotation_args(publication) == ["--disable-annotations", "--disable-gene-sets-save"]
+    settings.CELLXGENE_ANNOTATIONS = True
+    args = pool.annotation_args(publication)
+    assert args[0] == "--annotations-file" and args[2] == "--gene-sets-file"
+    assert Path(args[1]).parent.is_dir() and f"publication-{publication.pk}-" in args[1]
+
+
 def fake_viewer(tmp_path, port: int) -> subprocess.Popen:
     """A process whose command line reads like our cellxgene (it only sleeps)."""
     fake = tmp_path / "cellxgene"

@@ -109,11 +109,13 @@ def test_publish_as_shipped_serves_under_its_own_path(api, alice, project, cellx
     # Its own log file, and no user annotations (so no pop-up asking for a directory name).
     assert Path(viewer.log_file).name == f"publication-{pid}.log" and Path(viewer.log_file).stat().st_size > 0
     cmdline = Path(f"/proc/{viewer.pid}/cmdline").read_bytes().split(b"\0")
-    assert b"--disable-annotations" in cmdline
+    assert b"--disable-annotations" in cmdline and b"--disable-gene-sets-save" in cmdline
     client = browser(alice)
     answer = config(client, publication)
     assert answer["config"]["displayNames"]["dataset"] == "pbmc68k_reduced.h5ad"
+    # What cellxgene's page asks a name for when either is writable.
     assert answer["config"]["parameters"]["annotations"] is False
+    assert answer["config"]["parameters"]["annotations_genesets_readonly"] is True
 
     schema = json.loads(body_of(client.get(f"/cellxgene/{pid}/api/v0.2/schema", HTTP_ACCEPT_ENCODING="identity")))
     assert {layout["name"] for layout in schema["schema"]["layout"]["obs"]} == {"pca", "umap"}
