@@ -379,3 +379,21 @@ def test_copy_name_is_safe():
         name = "../my data (v2).H5AD"
 
     assert services.copy_name(F()) == "7__my_data_v2.h5ad"
+
+
+def test_admin_and_metrics_show_the_pool(alice, project, viewer_settings, django_user_model):
+    viewer = ready_viewer(project, alice, 47002, pid=None, rss_mb=321, restarts=2)
+    root = django_user_model.objects.create_superuser("root", "root@example.org", "pw-123456!")
+    client = Client()
+    client.force_login(root)
+    page = client.get("/admin/cellxgene_bridge/viewer/").content.decode()
+    assert "47002" in page and "321" in page and viewer.dataset in page
+    for column in ("Rss mb", "Last used at", "Restarts", "Host", "Node"):
+        assert column.lower() in page.lower()
+    metrics = client.get("/metrics").content.decode()
+    values = {line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1]) for line in metrics.splitlines() if line[:1] != "#"}
+    labels = f'node="{viewer.node}",port="47002",publication="{viewer.publication_id}"'
+    assert values[f"biofm_cellxgene_viewer_rss_bytes{{{labels}}}"] == 321 * 1024 * 1024
+    assert values[f"biofm_cellxgene_viewer_restarts{{{labels}}}"] == 2
+    assert 0 <= values[f"biofm_cellxgene_viewer_idle_seconds{{{labels}}}"] < 60
+    assert values['biofm_cellxgene_pool_limit{limit="viewers"}'] == 4
