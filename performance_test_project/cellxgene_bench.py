@@ -230,10 +230,10 @@ def main() -> None:
 
         first, last = free_port_range(4)
         setup_django(workdir, f"{first}-{last - 1}")
-        from django.contrib.auth import get_user_model
-
         import anndata.io  # noqa: F401 - a worker has these loaded after its first task
         import sklearn.decomposition  # noqa: F401
+        from django.contrib.auth import get_user_model
+
         from cellxgene_bridge import pool
         from file_upload.services import create_project
 
