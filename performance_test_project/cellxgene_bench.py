@@ -171,9 +171,12 @@ def reopen_after_eviction(publication) -> dict:
     return {"reopen_to_ready_s": round(time.perf_counter() - start, 2), "reopened_rss_mb": viewer.rss_mb}
 
 
-def bare_launch(data_path: str, title: str, port: int, log: Path) -> dict:
+def bare_launch(data_path: str, title: str, log: Path) -> dict:
     """The baseline: cellxgene alone on the same copy and flags, until its config names the title."""
     from cellxgene_bridge import pool
+    from cellxgene_bridge.tests.fixtures import free_port_range
+
+    port = free_port_range(1)[0]  # a fresh one: cellxgene refuses a port still in TIME_WAIT
 
     command = [
         os.environ.get("CELLXGENE_CMD") or str(ROOT / ".venv-cellxgene" / "bin" / "cellxgene"),
@@ -228,8 +231,8 @@ def main() -> None:
         memory = embedding_memory(big, workdir)
         from cellxgene_bridge.tests.fixtures import free_port_range  # the tests' helper
 
-        first, last = free_port_range(4)
-        setup_django(workdir, f"{first}-{last - 1}")
+        first, last = free_port_range(3)
+        setup_django(workdir, f"{first}-{last}")
         import anndata.io  # noqa: F401 - a worker has these loaded after its first task
         import sklearn.decomposition  # noqa: F401
         from django.contrib.auth import get_user_model
@@ -253,7 +256,7 @@ def main() -> None:
             pool.stop_all(reason="benchmark finished")
         for row, publication in zip(rows, publications, strict=True):
             publication.refresh_from_db()
-            row.update(bare_launch(publication.data_path, publication.dataset, last, workdir / "bare.log"))
+            row.update(bare_launch(publication.data_path, publication.dataset, workdir / "bare.log"))
 
         print()
         print(
