@@ -457,7 +457,11 @@ def _launch_once(publication: Publication) -> Viewer:
         slot = _claim_port(publication, log_path)
     finish_stopping(victims)
     offset = _size(log_path)
-    process = start_process(publication, slot.port, log_path)
+    try:
+        process = start_process(publication, slot.port, log_path)
+    except PoolError as exc:
+        Viewer.objects.filter(pk=slot.pk).update(status=ViewerStatus.FAILED, last_error=exc.message)
+        raise
     Viewer.objects.filter(pk=slot.pk).update(pid=process.pid)
     Publication.objects.filter(pk=publication.pk).update(pid=process.pid, port=slot.port, started_at=slot.started_at)
     try:
@@ -482,7 +486,10 @@ def _launch_once(publication: Publication) -> Viewer:
         )
         raise
     slot.refresh_from_db()
-    enforce_total_rss(keep=slot)
+    try:
+        enforce_total_rss(keep=slot)
+    except PoolError:  # a busy lease: the watchdog enforces the total on its next round
+        log.warning("could not check the pool's total memory after starting %s", publication.dataset)
     return slot
 
 
@@ -638,14 +645,24 @@ def mark_crashed(viewer: Viewer, error: str = "The viewer process exited.") -> b
 
 
 def sweep(now: Any = None) -> dict[str, Any]:
-    """The watchdog, for this node's viewers: finish stops, mark crashed ones failed, measure
-    RSS, stop those over ``CELLXGENE_MAX_RSS_MB`` or idle for ``CELLXGENE_IDLE_SECONDS``."""
+    """The watchdog, for this node's viewers: finish stops, free ports of abandoned launches,
+    mark crashed ones failed, measure RSS, stop those over ``CELLXGENE_MAX_RSS_MB`` or idle for
+    ``CELLXGENE_IDLE_SECONDS``."""
     now = now or timezone.now()
     idle_before = now - timedelta(seconds=int(settings.CELLXGENE_IDLE_SECONDS))
     result = {"stopped": 0, "crashed": 0, "idle": 0, "memory": 0}
     mine = Viewer.objects.filter(node__in=("", node_name()))
     result["stopped"] = len(list(mine.filter(status=ViewerStatus.STOPPING)))
     finish_stopping(mine.filter(status=ViewerStatus.STOPPING))
+    # A launch whose worker died holds its port (and a place in the pool) until this.
+    started_before = now - timedelta(seconds=int(settings.CELLXGENE_READY_TIMEOUT) + 60)
+    for viewer in mine.filter(status=ViewerStatus.STARTING, started_at__lt=started_before):
+        if is_our_process(viewer.pid, viewer.port):
+            terminate(viewer.pid)
+        Viewer.objects.filter(pk=viewer.pk, status=ViewerStatus.STARTING).update(
+            status=ViewerStatus.FAILED, pid=None, last_error="The launch was abandoned."
+        )
+        result["abandoned"] = result.get("abandoned", 0) + 1
     for viewer in mine.filter(status=ViewerStatus.READY):
         if not is_our_process(viewer.pid, viewer.port):
             result["crashed"] += mark_crashed(viewer)

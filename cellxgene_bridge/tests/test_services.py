@@ -315,6 +315,13 @@ def test_the_watchdog_marks_dead_viewers_and_stops_idle_and_oversized_ones(
         big.refresh_from_db()
         assert big.status == "ready" and big.rss_mb >= 1
 
+        # A launch whose worker died long ago gives its port back.
+        abandoned = ready_viewer(project, alice, 47004, pid=None)
+        long_ago = timezone.now() - timedelta(seconds=settings.CELLXGENE_READY_TIMEOUT + 120)
+        Viewer.objects.filter(pk=abandoned.pk).update(status="starting", started_at=long_ago)
+        assert pool.sweep()["abandoned"] == 1
+        assert Viewer.objects.get(pk=abandoned.pk).status == "failed"
+
         settings.CELLXGENE_MAX_RSS_MB = 1  # measured over the limit: stopped
         assert pool.sweep()["memory"] == 1
         assert Viewer.objects.get(pk=big.pk).status == "stopped" and big_proc.wait(timeout=10) is not None
@@ -397,3 +404,16 @@ def test_admin_and_metrics_show_the_pool(alice, project, viewer_settings, django
     assert values[f"biofm_cellxgene_viewer_restarts{{{labels}}}"] == 2
     assert 0 <= values[f"biofm_cellxgene_viewer_idle_seconds{{{labels}}}"] < 60
     assert values['biofm_cellxgene_pool_limit{limit="viewers"}'] == 4
+
+
+def test_a_launch_that_cannot_start_frees_its_port(alice, project, viewer_settings, settings, tmp_path):
+    settings.CELLXGENE_CMD = str(tmp_path / "no-such-cellxgene")
+    file = make_file(project, "a.h5ad", b"\x89HDF\r\n\x1a\n")
+    publication = Publication.objects.create(
+        file=file, dataset="a.h5ad", requested_by=alice, status="starting", data_path=str(tmp_path / "a.h5ad")
+    )
+    with pytest.raises(pool.PoolError, match="could not be started"):
+        pool.launch(publication)
+    slot = Viewer.objects.get(publication=publication)
+    assert slot.status == "failed" and "could not be started" in slot.last_error
+    assert Path(slot.log_file).name == f"publication-{publication.pk}.log"
