@@ -251,12 +251,13 @@ def main() -> None:
                 print(json.dumps(row), flush=True)
             for row, publication in zip(rows, publications, strict=True):  # each reopen evicts the other
                 row.update(reopen_after_eviction(publication))
+                # The baseline right after, so both see the same load: cellxgene alone, same copy.
+                pool.stop_all(reason="benchmark baseline")
+                publication.refresh_from_db()
+                row.update(bare_launch(publication.data_path, publication.dataset, workdir / "bare.log"))
                 print(json.dumps(row), flush=True)
         finally:
             pool.stop_all(reason="benchmark finished")
-        for row, publication in zip(rows, publications, strict=True):
-            publication.refresh_from_db()
-            row.update(bare_launch(publication.data_path, publication.dataset, workdir / "bare.log"))
 
         print()
         print(
