@@ -73,6 +73,10 @@ class PoolError(Exception):
         self.log_tail = log_tail
 
 
+class NoFreePort(PoolError):
+    """Every port of the range is held by a viewer or cannot be bound now."""
+
+
 def node_name() -> str:
     return socket.gethostname()
 
@@ -422,7 +426,7 @@ def _claim_port(publication: Publication, log_path: Path) -> Viewer:
             log.info("cellxgene ports %s are in use by other programs; skipped", skipped)
         slot.refresh_from_db()
         return slot
-    raise PoolError(
+    raise NoFreePort(
         f"No free port in CELLXGENE_PORT_RANGE ({settings.CELLXGENE_PORT_RANGE}): "
         f"{len(held)} held by viewers, {len(skipped)} by other programs."
     )
@@ -430,20 +434,28 @@ def _claim_port(publication: Publication, log_path: Path) -> Viewer:
 
 PORT_TAKEN = "is in use, please configure an open port"  # cellxgene's words when it lost a race
 LAUNCH_ATTEMPTS = 3
+NO_PORT_WAIT_SECONDS = 75
 
 
 def launch(publication: Publication) -> Viewer:
     """Start a viewer for ``publication`` (its copy is in place); returns it ready, or raises
     PoolError (the viewer's row then says failed). A viewer already serving it is returned. A
     port taken between our check and cellxgene's bind is skipped: the next one is tried."""
-    for attempt in range(1, LAUNCH_ATTEMPTS + 1):
+    attempt = 0
+    no_port_until = time.monotonic() + NO_PORT_WAIT_SECONDS
+    while True:
         try:
             return _launch_once(publication)
+        except NoFreePort:
+            # Ports a server closed moments ago come back once their TIME_WAIT ends (60 s).
+            if time.monotonic() > no_port_until:
+                raise
+            time.sleep(2)
         except PoolError as exc:
+            attempt += 1
             if PORT_TAKEN not in exc.log_tail or attempt == LAUNCH_ATTEMPTS:
                 raise
             log.info("a port was taken before cellxgene bound it; trying another (%s)", exc.message)
-    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def _launch_once(publication: Publication) -> Viewer:

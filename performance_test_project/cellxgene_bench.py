@@ -231,7 +231,7 @@ def main() -> None:
         memory = embedding_memory(big, workdir)
         from cellxgene_bridge.tests.fixtures import free_port_range  # the tests' helper
 
-        first, last = free_port_range(3)
+        first, last = free_port_range(4)
         setup_django(workdir, f"{first}-{last}")
         import anndata.io  # noqa: F401 - a worker has these loaded after its first task
         import sklearn.decomposition  # noqa: F401

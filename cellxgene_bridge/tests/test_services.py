@@ -417,3 +417,18 @@ def test_a_launch_that_cannot_start_frees_its_port(alice, project, viewer_settin
     slot = Viewer.objects.get(publication=publication)
     assert slot.status == "failed" and "could not be started" in slot.last_error
     assert Path(slot.log_file).name == f"publication-{publication.pk}.log"
+
+
+def test_without_a_free_port_the_launch_waits_then_says_so(alice, project, viewer_settings, settings, monkeypatch):
+    import socket
+
+    monkeypatch.setattr(pool, "NO_PORT_WAIT_SECONDS", 3)
+    file = make_file(project, "a.h5ad", b"\x89HDF\r\n\x1a\n")
+    publication = Publication.objects.create(file=file, dataset="a.h5ad", requested_by=alice, status="starting")
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        port = squatter.getsockname()[1]
+        settings.CELLXGENE_PORT_RANGE = str(port)
+        with pytest.raises(pool.NoFreePort, match="1 by other programs"):
+            pool.launch(publication)
+    assert not Viewer.objects.filter(publication=publication).exists()
