@@ -16,6 +16,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from access.querysets import RestrictedQuerySet
+
 
 class PublicationStatus(models.TextChoices):
     QUEUED = "queued", "Queued"
@@ -51,6 +53,8 @@ class Publication(models.Model):
     ready_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     restarts = models.PositiveIntegerField(default=0, help_text="Times its viewer was started again.")
+
+    objects = RestrictedQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]

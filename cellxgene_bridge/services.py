@@ -41,8 +41,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from access.policy import can_view_viewer, visible_files
 from authentication import audit
-from authentication.permissions import can_view_viewer, visible_files
 from file_upload import storage
 from file_upload.models import File
 

@@ -32,7 +32,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from authentication.permissions import can_publish, can_stop_viewer, visible_files
+from access.policy import can_publish, can_stop_viewer
+from file_upload.models import File
 
 from . import pool, services
 
@@ -95,7 +96,7 @@ class PublishView(APIView):
     def post(self, request: Request) -> Response:
         params = PublishRequestSerializer(data=request.data)
         params.is_valid(raise_exception=True)
-        file = get_object_or_404(visible_files(request.user), pk=params.validated_data["file"])
+        file = get_object_or_404(File.objects.restrict(request.user, "view"), pk=params.validated_data["file"])
         if not can_publish(request.user, file):
             raise Http404
         publication = services.request_publication(request.user, file)
