@@ -98,6 +98,7 @@ INSTALLED_APPS = [
     "ml_interface",
     "ncbi_bridge",
     "cellxgene_bridge",
+    "webdav",
 ]
 
 MIDDLEWARE = [
@@ -233,6 +234,7 @@ BIOFM_THROTTLE_RATES: dict[str, str | None] = {
         "auth": os.environ.get("BIOFM_THROTTLE_AUTH", "20/min"),  # login and token
         "upload": os.environ.get("BIOFM_THROTTLE_UPLOAD", "600/hour"),  # new uploads (not tus PATCHes)
         "heavy": os.environ.get("BIOFM_THROTTLE_HEAVY", "120/hour"),  # reparse, publish, imports, exports
+        "dav": os.environ.get("BIOFM_THROTTLE_DAV", "off"),  # WebDAV requests per user (clients send many)
     }.items()
 }
 # Login lockout (authentication/lockout.py): failures per username and client address.
@@ -358,13 +360,20 @@ BIOFM_EXTRA_PARSERS = env_list("BIOFM_EXTRA_PARSERS", "")
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_BEAT_SCHEDULE["sweep-stale-parses"] = {"task": "file_upload.sweep_stale_parses", "schedule": 300.0}
 
-# --- Search (file_upload/search.py, search_index.py) ------------------------------------------
-# Each web process keeps an in-memory index of the searchable columns (counts, facets and pages
-# without scanning rows). Tables up to BIOFM_SEARCH_INDEX_SYNC_ROWS files load within the first
-# search; larger ones in a background thread while SQL answers. Change-feed rows older than
-# BIOFM_SEARCH_CHANGE_RETENTION seconds are pruned hourly; a process idle for half that reloads.
-BIOFM_SEARCH_INDEX = env_bool("BIOFM_SEARCH_INDEX", True)
-BIOFM_SEARCH_INDEX_SYNC_ROWS = env_int("BIOFM_SEARCH_INDEX_SYNC_ROWS", 20000)
+# --- Search (file_upload/search/) ------------------------------------------------------------
+# BIOFM_SEARCH_BACKEND: "tantivy" (the node's on-disk index, kept by `manage.py
+# search_index_writer`) or "sql".
+# Whatever the backend, a request the index cannot answer exactly and fresh is answered by SQL.
+BIOFM_SEARCH_BACKEND = os.environ.get("BIOFM_SEARCH_BACKEND", "tantivy")
+BIOFM_SEARCH_INDEX_DIR = Path(os.environ.get("BIOFM_SEARCH_INDEX_DIR") or DATA_DIR / "search-index").resolve()
+# How long a request waits for the writer to apply writes it can see before SQL answers it.
+BIOFM_SEARCH_FRESHNESS_WAIT = float(os.environ.get("BIOFM_SEARCH_FRESHNESS_WAIT", "1.0"))
+# The writer's pause between passes over the change feed (seconds).
+BIOFM_SEARCH_COMMIT_INTERVAL = float(os.environ.get("BIOFM_SEARCH_COMMIT_INTERVAL", "0.2"))
+# Requests apply the feed themselves (tests, single-process development); a deployment runs the writer.
+BIOFM_SEARCH_INLINE_WRITER = env_bool("BIOFM_SEARCH_INLINE_WRITER", False)
+# Change-feed rows older than BIOFM_SEARCH_CHANGE_RETENTION seconds are pruned hourly; a writer
+# whose index position is older than half that rebuilds the index.
 BIOFM_SEARCH_CHANGE_RETENTION = env_int("BIOFM_SEARCH_CHANGE_RETENTION", 24 * 3600)
 CELERY_BEAT_SCHEDULE["prune-search-changes"] = {"task": "file_upload.prune_search_changes", "schedule": 3600.0}
 

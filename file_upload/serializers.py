@@ -343,10 +343,13 @@ class MetadataFieldSerializer(serializers.Serializer):
 
 def metadata_fields_payload() -> dict[str, Any]:
     from .models import AccessLevel
+    from .search.declarations import facet_list
 
     return {
         "fields": MetadataFieldSerializer(METADATA_FIELDS, many=True).data,
         "access_levels": list(AccessLevel.values),
+        # The facets a search may count, from the search declarations (the SPA's facet list).
+        "facets": facet_list(),
     }
 
 

@@ -254,7 +254,7 @@ class FileViewSet(AccessExplanationMixin, RestrictedViewSetMixin, viewsets.Model
         visible = self.get_queryset()
         files, ordering = search.order_files(visible, query, request.query_params.get("ordering", ""))
         cursor = wants_cursor(request.query_params)
-        indexed = None if cursor else search.indexed_search(request.user, visible, query, ordering)
+        indexed = None if cursor else search.backend_search(request.user, visible, query, ordering)
         if indexed is not None:
             facets, count, results = indexed
         else:
@@ -266,6 +266,8 @@ class FileViewSet(AccessExplanationMixin, RestrictedViewSetMixin, viewsets.Model
             paginator = SearchPagination(lambda: count)
         page = paginator.paginate_queryset(results, request, view=self)
         response = paginator.get_paginated_response(self.get_serializer(page, many=True).data)
+        # Which backend answered (the index, or SQL as the reference and fallback).
+        response["X-Search-Backend"] = settings.BIOFM_SEARCH_BACKEND if indexed is not None else "sql"
         if query.facets:
             response.data["facets"] = facets
         return response
