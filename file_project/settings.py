@@ -382,26 +382,36 @@ BIOFM_SEARCH_INLINE_WRITER = env_bool("BIOFM_SEARCH_INLINE_WRITER", False)
 BIOFM_SEARCH_CHANGE_RETENTION = env_int("BIOFM_SEARCH_CHANGE_RETENTION", 24 * 3600)
 CELERY_BEAT_SCHEDULE["prune-search-changes"] = {"task": "file_upload.prune_search_changes", "schedule": 3600.0}
 
-# --- Cellxgene viewer (cellxgene_bridge) -----------------------------------------------------
-# Published copies go to CELLXGENE_DATA_DIR/<file id>__<name>.h5ad. The viewer (cellxgene 1.3.0
-# from its own venv, scripts/install_cellxgene.sh) listens on 127.0.0.1: a new publication
-# starts on CELLXGENE_PORT or CELLXGENE_PORT + 1, whichever the running viewer does not use,
-# and the old viewer is stopped only once the new one answers. CELLXGENE_AUTO_RESTART: a viewer
-# found dead is started again (watchdog beat task, and when the status is asked for).
+# --- Cellxgene viewers (cellxgene_bridge) ----------------------------------------------------
+# Published copies go to CELLXGENE_DATA_DIR/<file id>__<name>.h5ad. Each published dataset gets a
+# viewer of its own (cellxgene 1.3.0 from its own venv, scripts/install_cellxgene.sh) on a port
+# of CELLXGENE_PORT_RANGE ("first-last"; a port another program holds is skipped), bound to
+# CELLXGENE_HOST (the address the proxy reaches; on a worker node, that node's address). At most
+# CELLXGENE_MAX_VIEWERS run at once and, measured, CELLXGENE_MAX_TOTAL_RSS_MB together: the
+# least recently used one stops to make room. A viewer over CELLXGENE_MAX_RSS_MB stops; one
+# unused for CELLXGENE_IDLE_SECONDS stops (watchdog beat task). A stopped or crashed viewer
+# starts again on the next request for it (CELLXGENE_AUTO_RESTART). Each viewer logs to
+# CELLXGENE_LOG_DIR/publication-<id>.log.
 CELLXGENE_DATA_DIR = Path(
     os.environ.get("CELLXGENE_DATA_DIR")
     or (Path(os.environ["BIOFM_DATA_DIR"]) / "cellxgene_data" if os.environ.get("BIOFM_DATA_DIR") else None)
     or BASE_DIR / "cellxgene_data"
 ).resolve()
 CELLXGENE_HOST = os.environ.get("CELLXGENE_HOST", "127.0.0.1")
-CELLXGENE_PORT = env_int("CELLXGENE_PORT", 5005)
+CELLXGENE_PORT_RANGE = os.environ.get("CELLXGENE_PORT_RANGE", "5005-5024")
+CELLXGENE_MAX_VIEWERS = env_int("CELLXGENE_MAX_VIEWERS", 4)
+CELLXGENE_MAX_RSS_MB = env_int("CELLXGENE_MAX_RSS_MB", 4096)
+CELLXGENE_MAX_TOTAL_RSS_MB = env_int("CELLXGENE_MAX_TOTAL_RSS_MB", 8192)
+CELLXGENE_IDLE_SECONDS = env_int("CELLXGENE_IDLE_SECONDS", 3600)
 CELLXGENE_CMD = os.environ.get("CELLXGENE_CMD") or str(BASE_DIR / ".venv-cellxgene" / "bin" / "cellxgene")
-CELLXGENE_LOG_FILE = Path(os.environ.get("CELLXGENE_LOG_FILE") or BIOFM_LOG_DIR / "cellxgene.log").resolve()
+CELLXGENE_LOG_DIR = Path(os.environ.get("CELLXGENE_LOG_DIR") or BIOFM_LOG_DIR / "cellxgene").resolve()
 CELLXGENE_AUTO_RESTART = env_bool("CELLXGENE_AUTO_RESTART", True)
 CELLXGENE_READY_TIMEOUT = env_int("CELLXGENE_READY_TIMEOUT", 600)
-# Annotations are off: one viewer serves everyone who may see the file, and cellxgene would
-# write each user's labels as CSV files on the server.
-CELLXGENE_EXTRA_ARGS = env_list("CELLXGENE_EXTRA_ARGS", "--disable-annotations")
+# User annotations are off (--disable-annotations): a viewer serves everyone who may see the
+# file, and cellxgene would ask each of them for a directory name and write their labels as CSV
+# files on the server. CELLXGENE_ANNOTATIONS=1 turns them on, into CELLXGENE_DATA_DIR/annotations/.
+CELLXGENE_ANNOTATIONS = env_bool("CELLXGENE_ANNOTATIONS", False)
+CELLXGENE_EXTRA_ARGS = env_list("CELLXGENE_EXTRA_ARGS", "")
 # A publication still in progress this long after CELLXGENE_READY_TIMEOUT lost its worker.
 CELLXGENE_STALE_PUBLICATION_SECONDS = env_int("CELLXGENE_STALE_PUBLICATION_SECONDS", 1800)
 CELERY_BEAT_SCHEDULE["cellxgene-watchdog"] = {"task": "cellxgene_bridge.watchdog", "schedule": 60.0}

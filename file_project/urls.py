@@ -38,9 +38,10 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("metrics", metrics_view, name="metrics"),
     path("api/", include(api_patterns)),
-    # The cellxgene viewer behind our login (prefix stripped); /cellxgene-app is the SPA's page.
-    path("cellxgene", cellxgene_views.redirect_to_slash),
-    re_path(r"^cellxgene/(?P<path>.*)$", cellxgene_views.proxy, name="cellxgene-proxy"),
+    # Each published dataset's viewer behind our login (prefix stripped); /cellxgene-app is the
+    # SPA's page. Anything else under /cellxgene/ is a 404.
+    path("cellxgene/<int:publication_id>", cellxgene_views.redirect_to_slash),
+    re_path(r"^cellxgene/(?P<publication_id>[0-9]{1,18})/(?P<path>.*)$", cellxgene_views.proxy, name="cellxgene-proxy"),
     # WebDAV (webdav/): the workspace as a drive for Finder, Explorer, davfs2, rclone.
     re_path(r"^dav(?:/.*)?$", dav_view, name="dav"),
     # Anything under /api/ that matched nothing is a JSON 404, never the SPA.
