@@ -24,8 +24,9 @@ from rest_framework.views import APIView
 from authentication.permissions import Action, can, is_visible
 from file_project.errors import PayloadTooLarge
 
-from . import rawbody, uploads
+from . import rawbody, services, uploads
 from .models import Folder, Project, Upload
+from .views import require_replaceable
 
 TUS_VERSION = "1.0.0"
 TUS_EXTENSIONS = "creation,creation-with-upload,creation-defer-length,termination,checksum,expiration"
@@ -141,6 +142,9 @@ class UploadCollectionView(TusView):
         raw_metadata = request.headers.get("Upload-Metadata", "")
         metadata = uploads.parse_metadata(raw_metadata)
         project, folder = self._target(request, metadata)
+        filename = metadata.get("filename") or metadata.get("name") or ""
+        on_conflict = services.parse_on_conflict(metadata.get("on_conflict"))
+        require_replaceable(request.user, project, folder, filename, on_conflict)
         upload = uploads.create_upload(
             owner=request.user,
             length=length,

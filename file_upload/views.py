@@ -49,6 +49,8 @@ from .serializers import (
     FileUploadSerializer,
     FolderSerializer,
     MemberSerializer,
+    MoveSerializer,
+    NameCheckSerializer,
     PrivacyCheckSerializer,
     PrivacyHintSerializer,
     ProjectSerializer,
@@ -64,6 +66,16 @@ def require(user: Any, action: Action, obj: Project | Folder | File) -> None:
     already 404 because lookups start from the visible querysets)."""
     if not can(user, action, obj):
         raise PermissionDenied(f"You don't have permission to {action.value} this {type(obj).__name__.lower()}.")
+
+
+def require_replaceable(user: Any, project: Project, folder: Folder | None, name: str, on_conflict: str) -> None:
+    """``on_conflict=replace`` sends the live file of that name to the trash: the caller must be
+    allowed to delete it (403 with the reason otherwise)."""
+    if on_conflict != services.OnConflict.REPLACE:
+        return
+    existing = services.existing_file(project, folder, name)
+    if existing is not None and not can(user, Action.DELETE, existing):
+        raise PermissionDenied(f"You may not replace “{existing.name}”: only its owner and the project's managers can.")
 
 
 def require_target(user: Any, project: Project, folder: Folder | None) -> None:
@@ -209,8 +221,8 @@ class FolderViewSet(AccessExplanationMixin, viewsets.ModelViewSet):
         changes = {k: v for k, v in serializer.validated_data.items() if k != "project"}
         action = Action.MANAGE if "access_level" in changes else Action.EDIT
         require(self.request.user, action, folder)
-        if changes.get("parent") is not None:
-            require(self.request.user, Action.UPLOAD, changes["parent"])
+        if "parent" in changes:
+            require(self.request.user, Action.UPLOAD, changes["parent"] or folder.project)
         services.update_folder(folder, actor=self.request.user, **changes)
 
     def perform_destroy(self, instance: Folder) -> None:
@@ -288,6 +300,8 @@ class FileViewSet(AccessExplanationMixin, viewsets.ModelViewSet):
         name = values.pop("name", None) or upload.name
         if not name:
             raise ValidationError({"name": ["The upload has no file name; give one in “name”."]})
+        on_conflict = services.parse_on_conflict(values.pop("on_conflict", ""))
+        require_replaceable(request.user, project, folder, name, on_conflict)
         require_consent(request.user, project, values.pop("consent_confirmed", False), via="multipart", name=name)
         via_browser = request.successful_authenticator.__class__.__name__ == "SessionAuthentication"
         file = services.store_file(
@@ -302,6 +316,7 @@ class FileViewSet(AccessExplanationMixin, viewsets.ModelViewSet):
             description=values.pop("description", ""),
             access_level=values.pop("access_level", "inherit"),
             content_type=upload.content_type or "",
+            on_conflict=on_conflict,
         )
         return Response(FileSerializer(file, context={"request": request}).data, status=status.HTTP_201_CREATED)
 
@@ -335,6 +350,46 @@ class FileViewSet(AccessExplanationMixin, viewsets.ModelViewSet):
             data.get("name", ""), metadata, description=data.get("description", ""), tags=data.get("tags", [])
         )
         return Response(hints)
+
+    @extend_schema(request=NameCheckSerializer, responses={200: dict})
+    @action(detail=False, methods=["post"], url_path="conflicts", parser_classes=[JSONParser])
+    def conflicts(self, request: Request) -> Response:
+        """Which of ``names`` are taken in the target folder: asked once before an upload batch
+        so that the user decides Replace / Keep both / Skip before any byte is sent."""
+        serializer = NameCheckSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        project, folder = data["project"], data.get("folder")
+        require_target(request.user, project, folder)
+        names = list(dict.fromkeys(data["names"]))
+        taken = File.objects.alive().filter(project=project, folder=folder, name__in=names)
+        found = {f.name: f for f in taken}
+        return Response(
+            {
+                "conflicts": [
+                    {"name": name, "file": found[name].id, "can_replace": can(request.user, Action.DELETE, found[name])}
+                    for name in names
+                    if name in found
+                ]
+            }
+        )
+
+    @extend_schema(request=MoveSerializer, responses={200: FileSerializer})
+    @action(detail=True, methods=["post"], parser_classes=[JSONParser])
+    def move(self, request: Request, pk: str | None = None) -> Response:
+        """Move the file into ``folder`` (null: the root of ``project``, default its own)."""
+        file = self.get_object()
+        serializer = MoveSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        folder = data.get("folder")
+        project = folder.project if folder is not None else data.get("project") or file.project
+        require(request.user, Action.EDIT, file)
+        require_target(request.user, project, folder)
+        on_conflict = data.get("on_conflict", services.OnConflict.REFUSE)
+        require_replaceable(request.user, project, folder, file.name, on_conflict)
+        file = services.move_file(file, actor=request.user, project=project, folder=folder, on_conflict=on_conflict)
+        return Response(FileSerializer(file, context={"request": request}).data)
 
     @extend_schema(request=None, responses={200: FileSerializer})
     @action(detail=True, methods=["post"])

@@ -28,5 +28,8 @@ export default defineConfig({
     environment: 'jsdom',
     include: ['src/**/*.spec.ts'],
     restoreMocks: true,
+    // The first test of a file imports Element Plus and the lazy views; on a busy machine that
+    // alone can take several seconds.
+    testTimeout: 30_000,
   },
 })
