@@ -679,8 +679,9 @@ def parse_file(file_id: int) -> File | None:
         updates["parse_error"] = _one_line(f"could not read the file as {fmt or 'a known format'}: {exc}")
 
     filled: list[str] = []
+    mates = _mates(file) if fmt == "fastq" else []
     if fmt:
-        suggestions = autofill.suggest(fmt, updates["stats"], hints, file.name)
+        suggestions = autofill.suggest(fmt, updates["stats"], hints, file.name, mate_present=bool(mates))
         if updates["parse_status"] != ParseStatus.DONE:
             suggestions = {k: v for k, v in suggestions.items() if k == "file_format"}
         previous = set(file.autofilled_fields or [])
@@ -692,10 +693,25 @@ def parse_file(file_id: int) -> File | None:
         updates["autofilled_fields"] = sorted(previous | set(filled))
     updates["updated_at"] = timezone.now()
     written = File.objects.filter(id=file.id, parse_started_at=started).update(**updates)
+    if written and updates.get("library_layout") == "paired":
+        # The first mate was parsed alone; now that its pair is here it is paired too.
+        for mate in mates:
+            if not mate.library_layout:
+                File.objects.filter(id=mate.id).update(
+                    library_layout="paired", autofilled_fields=sorted({*mate.autofilled_fields, "library_layout"})
+                )
     if written and updates["stats"].get("index_status") == IndexStatus.PENDING:
         transaction.on_commit(lambda: _enqueue_index(file.id))
     file.refresh_from_db()
     return file
+
+
+def _mates(file: File) -> list[File]:
+    """The other mate of a paired-end FASTQ in the same folder (``x_R1`` ↔ ``x_R2``), if present."""
+    names = autofill.mate_names(file.name)
+    if not names:
+        return []
+    return list(File.objects.alive().filter(project_id=file.project_id, folder_id=file.folder_id, name__in=names))
 
 
 def index_file(file_id: int) -> File | None:
