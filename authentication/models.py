@@ -9,6 +9,8 @@ from django.contrib.auth.models import AbstractUser, Group
 from django.db import models
 from django.db.models import Q
 
+from access.querysets import RestrictedQuerySet
+
 from .fields import EncryptedTextField
 
 
@@ -70,6 +72,8 @@ class AccessGrant(models.Model):
     # "u<id>:<type>:<id>" or "g<id>:…": one grant per subject and object, portable across databases.
     key = models.CharField(max_length=80, unique=True, editable=False)
 
+    objects = RestrictedQuerySet.as_manager()
+
     class Meta:
         ordering = ["-created_at"]
         constraints = [
@@ -127,6 +131,8 @@ class AuditEvent(models.Model):
     details = models.JSONField(default=dict, blank=True)
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64, unique=True)
+
+    objects = RestrictedQuerySet.as_manager()
 
     class Meta:
         ordering = ["-id"]

@@ -7,7 +7,7 @@ structures wherever needed (``ZIP_AUTO``), so members and archives past 4 GiB wo
 already compressed (gz, bgzf, BAM, CRAM, BCF, h5ad, zip…) are stored with deflate level 0
 (framing only, at disk speed); the rest with level 1, which is several times faster than the
 default level 6 and gets most of its gain on FASTQ/FASTA/VCF text. See
-docs/decisions/0013-streamed-zip-downloads.md.
+docs/decisions/0004-streamed-zip-downloads.md.
 
 A member is a visible live file: a selected file at the archive's top level, a selected
 folder's visible files under ``<folder name>/<subfolder path>/``. Duplicate paths get
@@ -25,7 +25,6 @@ from typing import Any
 
 from stream_zip import ZIP_AUTO, stream_zip
 
-from authentication.permissions import visible_files, visible_folders
 from file_upload import storage
 from file_upload.models import File, Folder
 
@@ -63,13 +62,13 @@ def zip_members(user: Any, file_ids: Iterable[int], folder_ids: Iterable[int]) -
     """The members the user may download, in a stable order (selected files first, then each
     folder's files by path). Ids the user cannot see are left out (the caller answers 404 when
     nothing is left)."""
-    visible = visible_files(user)
+    visible = File.objects.restrict(user, "download")
     members: list[ZipMember] = []
     taken: set[str] = set()
     fields = ("id", "name", "storage_key", "size", "updated_at", "folder__name_path")
     for row in visible.filter(id__in=list(file_ids)).order_by("name", "id").values(*fields):
         members.append(_member(_unique(row["name"], taken), row))
-    for folder in visible_folders(user).filter(id__in=list(folder_ids)).order_by("name", "id"):
+    for folder in Folder.objects.restrict(user, "view").filter(id__in=list(folder_ids)).order_by("name", "id"):
         prefix_len = len(folder.name_path)
         rows = (
             visible.filter(folder__tree_path__startswith=folder.tree_path, folder__project_id=folder.project_id)
@@ -110,10 +109,7 @@ def stream_archive(members: list[ZipMember]) -> Iterator[bytes]:
 def archive_name(user: Any, file_ids: list[int], folder_ids: list[int]) -> str:
     """``<folder>.zip`` for one folder, ``files.zip`` otherwise."""
     if len(folder_ids) == 1 and not file_ids:
-        folder = visible_folders(user).filter(id=folder_ids[0]).first()
+        folder = Folder.objects.restrict(user, "view").filter(id=folder_ids[0]).first()
         if folder is not None:
             return f"{folder.name}.zip"
     return "files.zip"
-
-
-__all__ = ["File", "Folder", "ZipMember", "archive_name", "stream_archive", "zip_members"]

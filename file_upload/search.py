@@ -34,7 +34,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from rest_framework.exceptions import ValidationError
 
-from authentication.permissions import visibility_cells, visible_files, visible_files_outside
+from access.policy import visibility_cells, visible_files, visible_files_outside
 
 from . import search_index
 from .metadata import METADATA_FIELDS, PRECOUNTED_FACETS

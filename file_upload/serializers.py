@@ -7,7 +7,8 @@ from typing import Any
 from rest_framework import serializers
 from rest_framework.relations import ManyRelatedField, PKOnlyObject, RelatedField
 
-from authentication.permissions import project_role
+from access import policy
+from access.viewsets import RestrictedModelSerializer, RestrictedPrimaryKeyRelatedField
 
 from . import services
 from .metadata import METADATA_FIELD_NAMES, METADATA_FIELDS
@@ -51,7 +52,7 @@ class TagsField(serializers.ListField):
 class MyPermissionsMixin(serializers.Serializer):
     """``my_permissions``: what the caller may do with the object (``view``, ``download``,
     ``upload``, ``edit``, ``delete``, ``manage``), asked of the access policy
-    (``authentication.permissions.permissions_on``, the rules of ``can``), so that clients can
+    (``access.policy.permissions_on``, the rules of ``can``), so that clients can
     disable what would be refused."""
 
     my_permissions = serializers.SerializerMethodField(
@@ -59,7 +60,7 @@ class MyPermissionsMixin(serializers.Serializer):
     )
 
     def get_my_permissions(self, obj: Any) -> list[str]:
-        from authentication.permissions import PermissionMemo, permissions_on
+        from access.policy import PermissionMemo, permissions_on
 
         request = self.context.get("request")
         if request is None:
@@ -101,7 +102,23 @@ class ProjectSerializer(MyPermissionsMixin, serializers.ModelSerializer):
 
     def get_my_role(self, project: Project) -> str | None:
         request = self.context.get("request")
-        return project_role(request.user, project) if request else None
+        return policy.project_role(request.user, project) if request else None
+
+    def to_representation(self, project: Project) -> dict[str, Any]:
+        """Seen from outside (the caller reaches only something inside): the name and a link,
+        the counts of what the caller sees, and nothing else."""
+        request = self.context.get("request")
+        if request is not None and not policy.sees_project_fully(request.user, project):
+            outside = dict.fromkeys(self.Meta.fields)
+            outside.update(
+                id=project.id,
+                name=project.name,
+                file_count=getattr(project, "file_count", 0),
+                total_size=getattr(project, "total_size", 0),
+                seen_from_outside=True,
+            )
+            return outside
+        return {**super().to_representation(project), "seen_from_outside": False}
 
 
 class FolderRefSerializer(serializers.ModelSerializer):
@@ -110,7 +127,7 @@ class FolderRefSerializer(serializers.ModelSerializer):
         fields = ["id", "name"]
 
 
-class FolderSerializer(MyPermissionsMixin, serializers.ModelSerializer):
+class FolderSerializer(MyPermissionsMixin, RestrictedModelSerializer):
     name = NameField()
     path = serializers.CharField(source="name_path", read_only=True)
     ancestors = serializers.SerializerMethodField()
@@ -264,9 +281,7 @@ class FileSerializer(MyPermissionsMixin, serializers.ModelSerializer):
         request = self.context.get("request")
         if not self.context.get("detail") or request is None or not request.user.is_authenticated:
             return False
-        from authentication.permissions import Action, can
-
-        return file.owner_id == request.user.id or can(request.user, Action.EDIT, file)
+        return policy.may_read_sensitive(request.user, file)
 
 
 def _on_conflict_field() -> serializers.ChoiceField:
@@ -309,14 +324,18 @@ class TrashedFileSerializer(serializers.ModelSerializer):
         return deadline.isoformat() if deadline else None
 
 
-class FileUploadSerializer(serializers.ModelSerializer):
+class FileUploadSerializer(RestrictedModelSerializer):
     """Fields of the one-shot multipart upload; the file itself is checked by the view."""
 
     file = serializers.FileField(write_only=True, allow_empty_file=True, use_url=False)
     name = NameField(required=False)
     tags = TagsField(required=False)
-    project = serializers.PrimaryKeyRelatedField(queryset=Project.objects.all())
-    folder = serializers.PrimaryKeyRelatedField(queryset=Folder.objects.all(), required=False, allow_null=True)
+    project = RestrictedPrimaryKeyRelatedField(
+        queryset=Project.objects.all(),
+        required=False,
+        help_text="Optional when ``folder`` is given: the folder names its project.",
+    )
+    folder = RestrictedPrimaryKeyRelatedField(queryset=Folder.objects.all(), required=False, allow_null=True)
     consent_confirmed = serializers.BooleanField(
         required=False, default=False, help_text="Required for projects holding human data."
     )
@@ -340,7 +359,12 @@ class FileUploadSerializer(serializers.ModelSerializer):
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         folder = attrs.get("folder")
-        if folder is not None and folder.project_id != attrs["project"].id:
+        if "project" not in attrs:
+            if folder is None:
+                message = "Give a project, or a folder (which names its project)."
+                raise serializers.ValidationError({"project": [message]})
+            attrs["project"] = folder.project
+        elif folder is not None and folder.project_id != attrs["project"].id:
             raise serializers.ValidationError({"folder": ["The folder belongs to another project."]})
         return attrs
 
@@ -348,8 +372,8 @@ class FileUploadSerializer(serializers.ModelSerializer):
 class NameCheckSerializer(serializers.Serializer):
     """Names about to be uploaded into a project's folder (null: its root)."""
 
-    project = serializers.PrimaryKeyRelatedField(queryset=Project.objects.all())
-    folder = serializers.PrimaryKeyRelatedField(queryset=Folder.objects.all(), required=False, allow_null=True)
+    project = RestrictedPrimaryKeyRelatedField(queryset=Project.objects.all())
+    folder = RestrictedPrimaryKeyRelatedField(queryset=Folder.objects.all(), required=False, allow_null=True)
     names = serializers.ListField(child=NameField(), max_length=10_000)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -362,8 +386,8 @@ class NameCheckSerializer(serializers.Serializer):
 class MoveSerializer(serializers.Serializer):
     """Where a file goes: ``folder`` (its project follows), or the root of ``project``."""
 
-    project = serializers.PrimaryKeyRelatedField(queryset=Project.objects.all(), required=False)
-    folder = serializers.PrimaryKeyRelatedField(queryset=Folder.objects.all(), required=False, allow_null=True)
+    project = RestrictedPrimaryKeyRelatedField(queryset=Project.objects.all(), required=False)
+    folder = RestrictedPrimaryKeyRelatedField(queryset=Folder.objects.all(), required=False, allow_null=True)
     on_conflict = _on_conflict_field()
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
