@@ -89,8 +89,10 @@ describe('FileDetailView', () => {
     await flushPromises()
     expect(calls.find((c) => c.method === 'POST')!.body).toEqual({ file: 100 })
     const router = (wrapper.vm as unknown as { $router: import('vue-router').Router }).$router
-    await vi.waitFor(() =>
-      expect(router.currentRoute.value.fullPath).toBe('/cellxgene-app?file=pbmc.h5ad'),
+    // the lazily loaded viewer takes its time to import on a busy machine
+    await vi.waitFor(
+      () => expect(router.currentRoute.value.fullPath).toBe('/cellxgene-app?file=pbmc.h5ad'),
+      { timeout: 15_000 },
     )
     wrapper.unmount()
   })
