@@ -98,6 +98,7 @@ INSTALLED_APPS = [
     "ml_interface",
     "ncbi_bridge",
     "cellxgene_bridge",
+    "webdav",
 ]
 
 MIDDLEWARE = [
@@ -147,7 +148,7 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets gunicorn threads read while the worker writes; IMMEDIATE avoids lock upgrades
     # failing mid-transaction. The test database is a file so a real worker can share it.
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # Connections persist like PostgreSQL's (opening one costs a fifth of a small request).
     DATABASES["default"]["OPTIONS"] = {
         "timeout": 30,
         "transaction_mode": "IMMEDIATE",
@@ -233,6 +234,7 @@ BIOFM_THROTTLE_RATES: dict[str, str | None] = {
         "auth": os.environ.get("BIOFM_THROTTLE_AUTH", "20/min"),  # login and token
         "upload": os.environ.get("BIOFM_THROTTLE_UPLOAD", "600/hour"),  # new uploads (not tus PATCHes)
         "heavy": os.environ.get("BIOFM_THROTTLE_HEAVY", "120/hour"),  # reparse, publish, imports, exports
+        "dav": os.environ.get("BIOFM_THROTTLE_DAV", "off"),  # WebDAV requests per user (clients send many)
     }.items()
 }
 # Login lockout (authentication/lockout.py): failures per username and client address.
@@ -275,8 +277,13 @@ BIOFM_UPLOAD_LEASE_SECONDS = env_int("BIOFM_UPLOAD_LEASE_SECONDS", 15)
 # reported complete), "chunk" (after every PATCH, at the disk's synchronous write speed) or
 # "off" (leave it to the kernel, as nginx and tusd do).
 BIOFM_UPLOAD_FSYNC = os.environ.get("BIOFM_UPLOAD_FSYNC", "completion")
-# After the last byte a Celery task hashes and stores the file (the upload is "verifying"). One
-# still "verifying", held by no live worker and last queued this long ago is queued again.
+# During a long PATCH the offset and the SHA-256 state are saved (after the bytes are synced)
+# every this many bytes, so a worker killed mid-PATCH costs the client at most this much.
+BIOFM_UPLOAD_CHECKPOINT_BYTES = env_int("BIOFM_UPLOAD_CHECKPOINT_BYTES", 256 * 1024**2)
+# After the last byte the PATCH stores the file with the SHA-256 computed while the bytes
+# arrived; when that is unknown (state lost) a Celery task hashes and stores it (the upload is
+# "verifying"). One still "verifying", held by no live worker and last queued this long ago is
+# queued again.
 BIOFM_UPLOAD_FINALISE_STALE_SECONDS = env_int("BIOFM_UPLOAD_FINALISE_STALE_SECONDS", 120)
 CELERY_BEAT_SCHEDULE["sweep-stale-finalisations"] = {
     "task": "file_upload.sweep_stale_finalisations",
@@ -358,13 +365,20 @@ BIOFM_EXTRA_PARSERS = env_list("BIOFM_EXTRA_PARSERS", "")
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_BEAT_SCHEDULE["sweep-stale-parses"] = {"task": "file_upload.sweep_stale_parses", "schedule": 300.0}
 
-# --- Search (file_upload/search.py, search_index.py) ------------------------------------------
-# Each web process keeps an in-memory index of the searchable columns (counts, facets and pages
-# without scanning rows). Tables up to BIOFM_SEARCH_INDEX_SYNC_ROWS files load within the first
-# search; larger ones in a background thread while SQL answers. Change-feed rows older than
-# BIOFM_SEARCH_CHANGE_RETENTION seconds are pruned hourly; a process idle for half that reloads.
-BIOFM_SEARCH_INDEX = env_bool("BIOFM_SEARCH_INDEX", True)
-BIOFM_SEARCH_INDEX_SYNC_ROWS = env_int("BIOFM_SEARCH_INDEX_SYNC_ROWS", 20000)
+# --- Search (file_upload/search/) ------------------------------------------------------------
+# BIOFM_SEARCH_BACKEND: "tantivy" (the node's on-disk index, kept by `manage.py
+# search_index_writer`) or "sql".
+# Whatever the backend, a request the index cannot answer exactly and fresh is answered by SQL.
+BIOFM_SEARCH_BACKEND = os.environ.get("BIOFM_SEARCH_BACKEND", "tantivy")
+BIOFM_SEARCH_INDEX_DIR = Path(os.environ.get("BIOFM_SEARCH_INDEX_DIR") or DATA_DIR / "search-index").resolve()
+# How long a request waits for the writer to apply writes it can see before SQL answers it.
+BIOFM_SEARCH_FRESHNESS_WAIT = float(os.environ.get("BIOFM_SEARCH_FRESHNESS_WAIT", "1.0"))
+# The writer's pause between passes over the change feed (seconds).
+BIOFM_SEARCH_COMMIT_INTERVAL = float(os.environ.get("BIOFM_SEARCH_COMMIT_INTERVAL", "0.2"))
+# Requests apply the feed themselves (tests, single-process development); a deployment runs the writer.
+BIOFM_SEARCH_INLINE_WRITER = env_bool("BIOFM_SEARCH_INLINE_WRITER", False)
+# Change-feed rows older than BIOFM_SEARCH_CHANGE_RETENTION seconds are pruned hourly; a writer
+# whose index position is older than half that rebuilds the index.
 BIOFM_SEARCH_CHANGE_RETENTION = env_int("BIOFM_SEARCH_CHANGE_RETENTION", 24 * 3600)
 CELERY_BEAT_SCHEDULE["prune-search-changes"] = {"task": "file_upload.prune_search_changes", "schedule": 3600.0}
 

@@ -243,7 +243,12 @@ class UploadResourceView(TusView):
 
 class UploadStatusSerializer(serializers.ModelSerializer):
     sha256 = serializers.SerializerMethodField(help_text="SHA-256 of the stored file, once completed.")
-    md5 = serializers.SerializerMethodField(help_text="MD5 of the stored file, once completed.")
+    md5 = serializers.SerializerMethodField(
+        help_text="MD5 of the stored file: computed in the background after completion, empty until then."
+    )
+    final_checksums = serializers.SerializerMethodField(
+        help_text="The checksums of the stored file that are known (sha256 at completion, md5 a little later)."
+    )
 
     class Meta:
         model = Upload
@@ -256,6 +261,7 @@ class UploadStatusSerializer(serializers.ModelSerializer):
             "file",
             "sha256",
             "md5",
+            "final_checksums",
             "error",
             "expires_at",
             "received_at",
@@ -269,6 +275,9 @@ class UploadStatusSerializer(serializers.ModelSerializer):
 
     def get_md5(self, upload: Upload) -> str:
         return upload.file.md5 if upload.file_id and upload.file else ""
+
+    def get_final_checksums(self, upload: Upload) -> list[str]:
+        return upload.file.final_checksums if upload.file_id and upload.file else []
 
 
 class UploadStatusView(APIView):

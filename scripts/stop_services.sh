@@ -11,7 +11,7 @@ if [ -x .venv/bin/python ] && { pid_alive celery-worker || pid_alive gunicorn; }
   timeout 60 .venv/bin/python manage.py cellxgene_stop || echo "could not stop the cellxgene viewer" >&2
 fi
 
-for name in celery-beat celery-worker gunicorn; do
+for name in search-writer celery-beat celery-worker gunicorn; do
   file=".pids/$name.pid"
   [ -f "$file" ] || continue
   if pid_alive "$name"; then

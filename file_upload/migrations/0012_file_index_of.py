@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('file_upload', '0009_upload_verifying'),
+        ('file_upload', '0011_upload_sha256_state'),
     ]
 
     operations = [
