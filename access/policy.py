@@ -375,6 +375,11 @@ def can(user: Any, action: Action | str, obj: Project | Folder | File) -> bool:
     action = Action(action)
     if not is_visible(user, obj):
         return False
+    return _allowed(user, action, obj, lambda: rank_on(user, obj))
+
+
+def _allowed(user: Any, action: Action, obj: Project | Folder | File, rank: Callable[[], int]) -> bool:
+    """The rules of ``can`` for an object the user sees; ``rank`` is asked only when needed."""
     if action == Action.NAVIGATE:
         return True
     if isinstance(obj, Project) and not sees_project_fully(user, obj):
@@ -385,14 +390,61 @@ def can(user: Any, action: Action | str, obj: Project | Folder | File) -> bool:
         return False
     if user.is_superuser:
         return True
-    rank = rank_on(user, obj)
+    strength = rank()
     if action in (Action.UPLOAD, Action.EDIT):
-        return rank >= EDITOR
+        return strength >= EDITOR
     if action == Action.DELETE:
-        if isinstance(obj, File) and obj.owner_id == user.id and rank >= EDITOR:
+        if isinstance(obj, File) and obj.owner_id == user.id and strength >= EDITOR:
             return True
-        return rank >= MANAGER
-    return rank >= MANAGER
+        return strength >= MANAGER
+    return strength >= MANAGER
+
+
+class PermissionMemo:
+    """Ranks worked out for one user while one response is written: the files of a listing that
+    sit in the same folder (and hold no grant of their own) share their folder's rank."""
+
+    def __init__(self, user: Any) -> None:
+        self.user = user
+        self.ranks: dict[tuple[str, int], int] = {}
+        self._file_grants: set[int] | None = None
+
+    def rank(self, obj: Project | Folder | File) -> int:
+        if not isinstance(obj, File) or self._has_file_grant(obj.pk):
+            return rank_on(self.user, obj)
+        key = ("folder", obj.folder_id) if obj.folder_id else ("project", obj.project_id)
+        if key not in self.ranks:
+            container = obj.folder if obj.folder_id else obj.project
+            self.ranks[key] = rank_on(self.user, container)
+        return self.ranks[key]
+
+    def _has_file_grant(self, file_id: int) -> bool:
+        if self._file_grants is None:
+            grants = (
+                AccessGrant.objects.filter(_grants_q(self.user), object_type="file")
+                if is_signed_in(self.user)
+                else None
+            )
+            self._file_grants = set(grants.values_list("file_id", flat=True)) if grants is not None else set()
+        return file_id in self._file_grants
+
+
+def permissions_on(
+    user: Any, obj: Project | Folder | File, *, visible: bool | None = None, memo: PermissionMemo | None = None
+) -> list[str]:
+    """Every action of ``can`` the user may take on ``obj``, with the visibility and the rank
+    asked once. ``visible=True`` when the object comes from one of the visible querysets."""
+    if not (visible if visible is not None else is_visible(user, obj)):
+        return []
+    rank_of = memo.rank if memo is not None and memo.user is user else functools.partial(rank_on, user)
+    cached: list[int] = []
+
+    def rank() -> int:
+        if not cached:
+            cached.append(rank_of(obj))
+        return cached[0]
+
+    return [action.value for action in Action if action != Action.NAVIGATE and _allowed(user, action, obj, rank)]
 
 
 # --- cellxgene viewers (cellxgene_bridge) ------------------------------------------------------

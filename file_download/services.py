@@ -297,6 +297,12 @@ def unsign_download(token: str) -> tuple[int, int]:
 
 
 def index_path(file: File) -> str | None:
-    """The BAM index built next to the blob, if there is one (served as ``<name>.bai``)."""
+    """The file's index: the one uploaded beside it (``file_upload.sidecars``), else the BAM
+    index built next to the blob, if there is one (served as ``<name>.bai``)."""
+    from file_upload.sidecars import index_for
+
+    uploaded = index_for(file)
+    if uploaded is not None:
+        return str(storage.path_for(uploaded.storage_key))
     path = str(storage.path_for(file.storage_key)) + ".bai"
     return path if os.path.exists(path) else None

@@ -7,19 +7,23 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
+from django.utils.http import content_disposition_header
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import permissions, serializers, status
+from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from authentication import audit
 from authentication.models import User
+from file_project import metrics
 from file_upload.models import File
 
-from . import services
+from . import services, zips
 
 
 class FileDownloadView(APIView):
@@ -103,4 +107,54 @@ class SignedDownloadView(APIView):
         # igv.js and other browser readers fetch signed links cross-origin.
         response["Access-Control-Allow-Origin"] = "*"
         response["Access-Control-Expose-Headers"] = "Content-Range, Content-Length, Accept-Ranges, ETag"
+        return response
+
+
+def _ids(raw: str, name: str) -> list[int]:
+    parts = [part.strip() for part in raw.split(",") if part.strip()]
+    if not all(part.isascii() and part.isdigit() and len(part) <= 18 for part in parts):
+        raise ValidationError({name: ["Expected comma-separated ids."]})
+    if len(parts) > 10_000:
+        raise ValidationError({name: ["At most 10,000 ids."]})
+    return [int(part) for part in parts]
+
+
+class ZipDownloadView(APIView):
+    """``GET /api/zip/?files=1,2&folders=3``: one streamed zip of the files and folders the
+    caller may download (see ``zips``). Anonymous callers get the public ones."""
+
+    permission_classes = [permissions.AllowAny]
+    throttle_scope = "heavy"
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("files", str, description="Comma-separated file ids"),
+            OpenApiParameter("folders", str, description="Comma-separated folder ids (their whole subtree)"),
+        ],
+        responses={(200, "application/zip"): OpenApiTypes.BINARY},
+    )
+    def get(self, request: Request) -> StreamingHttpResponse:
+        file_ids = _ids(request.query_params.get("files", ""), "files")
+        folder_ids = _ids(request.query_params.get("folders", ""), "folders")
+        if not file_ids and not folder_ids:
+            raise ValidationError({"files": ["Choose at least one file or folder."]})
+        members = zips.zip_members(request.user, file_ids, folder_ids)
+        if not members:
+            raise Http404("None of these files or folders exist, or you can't see them.")
+        audit.record(
+            request.user,
+            "files.zip",
+            None,
+            files=file_ids[:1000],
+            folders=folder_ids[:1000],
+            members=len(members),
+            size=sum(member.size for member in members),
+        )
+        metrics.count_download("zip", sum(member.size for member in members))
+        response = StreamingHttpResponse(zips.stream_archive(members), content_type="application/zip")
+        response["Content-Disposition"] = content_disposition_header(
+            True, zips.archive_name(request.user, file_ids, folder_ids)
+        )
+        response["X-Content-Type-Options"] = "nosniff"
+        response["Cache-Control"] = "no-store"
         return response

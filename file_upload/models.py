@@ -219,6 +219,9 @@ class File(models.Model):
     parse_started_at = models.DateTimeField(null=True, blank=True)
     # Metadata fields whose values were filled from the content rather than typed by a person.
     autofilled_fields = models.JSONField(default=list, blank=True)
+    # An index sidecar (``x.bam.bai``, ``x.cram.crai``, ``x.vcf.gz.tbi``/``.csi``) points at the
+    # data file it indexes, in the same folder; see ``sidecars.py``. Null for every other file.
+    index_of = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="index_files")
 
     deleted_at = models.DateTimeField(null=True, blank=True, db_index=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)

@@ -70,6 +70,11 @@ def restore_file(file: File, *, actor: Any) -> File:
             file.deleted_at = None
             file.save(update_fields=["deleted_at", "updated_at"])
             audit.record(actor, "file.restore", file, deleted_at=deleted_at.isoformat())
+            # Its uploaded index went to the trash with it (same time): it comes back too.
+            for index in File.objects.filter(index_of=file, deleted_at=deleted_at):
+                index.deleted_at = None
+                index.save(update_fields=["deleted_at", "updated_at"])
+                audit.record(actor, "file.restore", index, deleted_at=deleted_at.isoformat(), index_of=file.id)
     except IntegrityError as exc:
         file.deleted_at = deleted_at
         raise Conflict(

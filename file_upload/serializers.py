@@ -49,7 +49,30 @@ class TagsField(serializers.ListField):
         return super().get_value(dictionary)
 
 
-class ProjectSerializer(serializers.ModelSerializer):
+class MyPermissionsMixin(serializers.Serializer):
+    """``my_permissions``: what the caller may do with the object (``view``, ``download``,
+    ``upload``, ``edit``, ``delete``, ``manage``), asked of the access policy
+    (``access.policy.permissions_on``, the rules of ``can``), so that clients can
+    disable what would be refused."""
+
+    my_permissions = serializers.SerializerMethodField(
+        help_text="Actions the caller may take on this object: view, download, upload, edit, delete, manage."
+    )
+
+    def get_my_permissions(self, obj: Any) -> list[str]:
+        from access.policy import PermissionMemo, permissions_on
+
+        request = self.context.get("request")
+        if request is None:
+            return []
+        # In a listing every object comes from the caller's visible queryset; the ranks of
+        # objects in one folder are worked out once per response.
+        listed = isinstance(self.parent, serializers.ListSerializer)
+        memo = self.context.setdefault("_permission_memo", PermissionMemo(request.user)) if listed else None
+        return permissions_on(request.user, obj, visible=True if listed else None, memo=memo)
+
+
+class ProjectSerializer(MyPermissionsMixin, serializers.ModelSerializer):
     owner = serializers.SlugRelatedField(slug_field="username", read_only=True)
     my_role = serializers.SerializerMethodField()
     file_count = serializers.IntegerField(read_only=True, default=0)
@@ -67,6 +90,7 @@ class ProjectSerializer(serializers.ModelSerializer):
             "holds_human_data",
             "quota_bytes",
             "my_role",
+            "my_permissions",
             "file_count",
             "total_size",
             "created_at",
@@ -103,7 +127,7 @@ class FolderRefSerializer(serializers.ModelSerializer):
         fields = ["id", "name"]
 
 
-class FolderSerializer(RestrictedModelSerializer):
+class FolderSerializer(MyPermissionsMixin, RestrictedModelSerializer):
     name = NameField()
     path = serializers.CharField(source="name_path", read_only=True)
     ancestors = serializers.SerializerMethodField()
@@ -119,6 +143,7 @@ class FolderSerializer(RestrictedModelSerializer):
             "access_level",
             "effective_access_level",
             "ancestors",
+            "my_permissions",
             "created_at",
             "updated_at",
         ]
@@ -199,7 +224,7 @@ def _plain(field: serializers.Field) -> bool:
     )
 
 
-class FileSerializer(serializers.ModelSerializer):
+class FileSerializer(MyPermissionsMixin, serializers.ModelSerializer):
     name = NameField(required=False)
     tags = TagsField(required=False)
     owner = serializers.CharField(source="owner_name", read_only=True, help_text="The owner's username")
@@ -210,6 +235,7 @@ class FileSerializer(serializers.ModelSerializer):
     )
     download_url = serializers.SerializerMethodField()
     privacy_hints = serializers.SerializerMethodField()
+    index_files = serializers.SerializerMethodField(help_text="Live index sidecars uploaded for this file")
 
     class Meta:
         model = File
@@ -238,10 +264,16 @@ class FileSerializer(serializers.ModelSerializer):
             "notes",
             "donor_id",
             "privacy_hints",
+            "my_permissions",
+            "autofilled_fields",
+            "index_of",
+            "index_files",
             *METADATA_FIELD_NAMES,
         ]
         read_only_fields = [
             "privacy_hints",
+            "autofilled_fields",
+            "index_of",
             "id",
             "project",
             "folder",
@@ -261,6 +293,14 @@ class FileSerializer(serializers.ModelSerializer):
             "download_url",
         ]
         validators: list = []
+
+    def get_index_files(self, file: File) -> list[dict[str, Any]]:
+        if not self.context.get("detail"):
+            return []
+        from .sidecars import index_for
+
+        index = index_for(file)
+        return [{"id": index.id, "name": index.name, "size": index.size}] if index else []
 
     def get_download_url(self, file: File) -> str:
         return f"/api/files/{file.id}/download/"
@@ -304,6 +344,16 @@ class FileSerializer(serializers.ModelSerializer):
         if not self.context.get("detail") or request is None or not request.user.is_authenticated:
             return False
         return policy.may_read_sensitive(request.user, file)
+
+
+def _on_conflict_field() -> serializers.ChoiceField:
+    return serializers.ChoiceField(
+        choices=[c.value for c in services.OnConflict],
+        required=False,
+        default=services.OnConflict.REFUSE.value,
+        help_text="When the name is taken: refuse (409), replace (the old file goes to the trash) "
+        "or keep_both (stored as “name (2).ext”).",
+    )
 
 
 class TrashedFileSerializer(serializers.ModelSerializer):
@@ -351,6 +401,7 @@ class FileUploadSerializer(RestrictedModelSerializer):
     consent_confirmed = serializers.BooleanField(
         required=False, default=False, help_text="Required for projects holding human data."
     )
+    on_conflict = _on_conflict_field()
 
     class Meta:
         model = File
@@ -363,6 +414,7 @@ class FileUploadSerializer(RestrictedModelSerializer):
             "tags",
             "access_level",
             "consent_confirmed",
+            "on_conflict",
             *METADATA_FIELD_NAMES,
         ]
         validators: list = []
@@ -376,6 +428,37 @@ class FileUploadSerializer(RestrictedModelSerializer):
             attrs["project"] = folder.project
         elif folder is not None and folder.project_id != attrs["project"].id:
             raise serializers.ValidationError({"folder": ["The folder belongs to another project."]})
+        return attrs
+
+
+class NameCheckSerializer(serializers.Serializer):
+    """Names about to be uploaded into a project's folder (null: its root)."""
+
+    project = RestrictedPrimaryKeyRelatedField(queryset=Project.objects.all())
+    folder = RestrictedPrimaryKeyRelatedField(queryset=Folder.objects.all(), required=False, allow_null=True)
+    names = serializers.ListField(child=NameField(), max_length=10_000)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        folder = attrs.get("folder")
+        if folder is not None and folder.project_id != attrs["project"].id:
+            raise serializers.ValidationError({"folder": ["The folder belongs to another project."]})
+        return attrs
+
+
+class MoveSerializer(serializers.Serializer):
+    """Where a file goes: ``folder`` (its project follows), or the root of ``project``."""
+
+    project = RestrictedPrimaryKeyRelatedField(queryset=Project.objects.all(), required=False)
+    folder = RestrictedPrimaryKeyRelatedField(queryset=Folder.objects.all(), required=False, allow_null=True)
+    on_conflict = _on_conflict_field()
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        folder, project = attrs.get("folder"), attrs.get("project")
+        if folder is not None and project is not None and folder.project_id != project.id:
+            raise serializers.ValidationError({"folder": ["The folder belongs to another project."]})
+        if "folder" not in attrs and project is None:
+            raise serializers.ValidationError({"folder": ["Give the target folder, or null and a project."]})
+        attrs["on_conflict"] = services.OnConflict(attrs["on_conflict"])
         return attrs
 
 

@@ -6,7 +6,8 @@ Every write records its audit event in the same transaction.
 Public surface: ``create_project``, ``update_project``, ``delete_project``, ``set_project_member``,
 ``remove_project_member``, ``create_folder``,
 ``update_folder``, ``delete_folder``, ``folder_ancestors``, ``store_file``, ``update_file``,
-``soft_delete_file``, ``effective_level``, ``refresh_effective_levels``, ``parse_file``,
+``soft_delete_file``, ``move_file``, ``free_name``, ``existing_file``, ``OnConflict``,
+``parse_on_conflict``, ``effective_level``, ``refresh_effective_levels``, ``parse_file``,
 ``index_file``, ``request_reparse``, ``requeue_stale_parses``, ``requeue_stale_indexes``.
 """
 
@@ -17,6 +18,7 @@ import mimetypes
 import os
 from collections.abc import Iterable
 from datetime import timedelta
+from enum import StrEnum
 from typing import Any, BinaryIO
 
 from django.conf import settings
@@ -29,7 +31,7 @@ from authentication import audit
 from file_project import metrics
 from file_project.errors import Conflict
 
-from . import storage
+from . import sidecars, storage
 from .metadata import METADATA_FIELD_NAMES
 from .models import (
     AccessLevel,
@@ -336,6 +338,42 @@ def _check_name_free(project: Project, folder: Folder | None, name: str, exclude
         raise Conflict(f"A file named “{name}” already exists in this folder.", code="name_conflict")
 
 
+class OnConflict(StrEnum):
+    """What a writer wants when the name it stores under is taken by a live file."""
+
+    REFUSE = "refuse"  # 409 name_conflict (the default)
+    REPLACE = "replace"  # the live file goes to the trash, the new one takes its name
+    KEEP_BOTH = "keep_both"  # the new one is stored as "name (2).ext"
+
+
+def parse_on_conflict(value: Any, field: str = "on_conflict") -> OnConflict:
+    """``OnConflict`` from a request value ("" and None mean refuse); 400 for anything else."""
+    if value in (None, ""):
+        return OnConflict.REFUSE
+    try:
+        return OnConflict(str(value).strip().lower())
+    except ValueError:
+        raise ValidationError({field: [f"Choose one of {', '.join(c.value for c in OnConflict)}."]}) from None
+
+
+def free_name(project: Project, folder: Folder | None, name: str) -> str:
+    """``name``, or the first free ``stem (2).ext``, ``stem (3).ext`` … in that folder."""
+    taken = set(File.objects.alive().filter(project=project, folder=folder).values_list("name", flat=True))
+    if name not in taken:
+        return name
+    stem, dot, ext = name.partition(".")
+    for n in range(2, 10_000):
+        candidate = f"{stem} ({n}){dot}{ext}"
+        if candidate not in taken:
+            return candidate
+    raise Conflict(f"A file named “{name}” already exists in this folder.", code="name_conflict")
+
+
+def existing_file(project: Project, folder: Folder | None, name: str) -> File | None:
+    """The live file holding ``name`` in that folder, if any."""
+    return File.objects.alive().filter(project=project, folder=folder, name=normalise_name(name)).first()
+
+
 def normalise_tags(tags: Iterable[str]) -> list[str]:
     """Trimmed, de-duplicated tags in first-seen order; each at most 64 characters."""
     seen: dict[str, None] = {}
@@ -365,6 +403,7 @@ def store_file(
     content_type: str = "",
     access_level: str = NodeAccessLevel.INHERIT,
     storage_key: str = "",
+    on_conflict: OnConflict = OnConflict.REFUSE,
 ) -> File:
     """Put the bytes into the store and create the File; queue format extraction.
 
@@ -376,13 +415,20 @@ def store_file(
     ``storage_key``: the key a caller chose (and recorded) beforehand, so that it can find the
     bytes again if it is interrupted and retries; ``temp_path`` may then already be that key's
     path. The caller owns those bytes: a failure here leaves them where they are.
+
+    ``on_conflict`` decides what happens when the name is taken: refuse (409), replace (the live
+    file goes to the trash in the same transaction; the caller has checked the owner may delete
+    it) or keep both (stored as ``name (2).ext``).
     """
     name = normalise_name(name)
     validate_object_name(name)
     if folder is not None and folder.project_id != project.id:
         raise ValidationError({"folder": ["The folder belongs to another project."]})
     metadata = {k: v for k, v in (metadata or {}).items() if k in METADATA_FIELD_NAMES}
-    _check_name_free(project, folder, name)
+    if on_conflict == OnConflict.KEEP_BOTH:
+        name = free_name(project, folder, name)
+    elif on_conflict == OnConflict.REFUSE:
+        _check_name_free(project, folder, name)
 
     if source is not None and getattr(source, "biofm_digest", None) and hasattr(source, "temporary_file_path"):
         source.file.flush()  # type: ignore[attr-defined]
@@ -396,6 +442,9 @@ def store_file(
         raise ValueError("store_file needs a source stream or a temporary file with its digest")
     try:
         with transaction.atomic():
+            if on_conflict == OnConflict.REPLACE:
+                for old in File.objects.alive().select_for_update().filter(project=project, folder=folder, name=name):
+                    soft_delete_file(old, actor=owner, reason="replaced")
             file = File.objects.create(
                 project=project,
                 folder=folder,
@@ -416,6 +465,7 @@ def store_file(
             audit.record(
                 owner, "file.upload", file, size=file.size, sha256=file.sha256, method=upload_method, metadata=metadata
             )
+            _pair_sidecar(file)
             transaction.on_commit(lambda: _enqueue_parse(file.id))
             transaction.on_commit(lambda: metrics.count_upload(upload_method, file.size))
             if not file.md5:
@@ -504,13 +554,84 @@ def update_file(file: File, *, actor: Any, **changes: Any) -> File:
     return file
 
 
-def soft_delete_file(file: File, *, actor: Any) -> File:
-    """Move the file to the trash: hidden from every list and download, bytes kept."""
+def soft_delete_file(file: File, *, actor: Any, reason: str = "") -> File:
+    """Move the file to the trash: hidden from every list and download, bytes kept. Its uploaded
+    index (``sidecars``) goes with it, with the same deletion time (so a restore brings both)."""
+    extra = {"reason": reason} if reason else {}
     with transaction.atomic():
         file.deleted_at = timezone.now()
         file.save(update_fields=["deleted_at", "updated_at"])
-        audit.record(actor, "file.delete", file, sha256=file.sha256, size=file.size)
+        audit.record(actor, "file.delete", file, sha256=file.sha256, size=file.size, **extra)
+        for index in File.objects.alive().filter(index_of=file):
+            index.deleted_at = file.deleted_at
+            index.save(update_fields=["deleted_at", "updated_at"])
+            audit.record(actor, "file.delete", index, sha256=index.sha256, size=index.size, index_of=file.id)
     return file
+
+
+def move_file(
+    file: File,
+    *,
+    actor: Any,
+    project: Project,
+    folder: Folder | None,
+    on_conflict: OnConflict = OnConflict.REFUSE,
+) -> File:
+    """Move a file into ``folder`` (None: the project's root) of ``project``; its effective level
+    follows the new place. Its uploaded index moves with it. The caller has checked that the
+    actor may edit the file and upload into the target (the access policy's move rule)."""
+    if folder is not None and folder.project_id != project.id:
+        raise ValidationError({"folder": ["The folder belongs to another project."]})
+    if file.project_id == project.id and file.folder_id == (folder.id if folder else None):
+        return file
+    name = file.name
+    if on_conflict == OnConflict.KEEP_BOTH:
+        name = free_name(project, folder, name)
+    elif on_conflict == OnConflict.REFUSE:
+        _check_name_free(project, folder, name)
+    before = {"project": file.project_id, "folder": file.folder_id, "name": file.name}
+    try:
+        with transaction.atomic():
+            if on_conflict == OnConflict.REPLACE:
+                for old in File.objects.alive().filter(project=project, folder=folder, name=name).exclude(id=file.id):
+                    soft_delete_file(old, actor=actor, reason="replaced")
+            indexes = list(File.objects.alive().filter(index_of=file))
+            for moved in [file, *indexes]:
+                moved.project, moved.folder = project, folder
+                if moved is file:
+                    moved.name = name
+                else:
+                    moved.name = free_name(project, folder, moved.name)
+                moved.effective_access_level = effective_level(project, folder, moved.access_level)
+                moved.save(update_fields=["project", "folder", "name", "effective_access_level", "updated_at"])
+            audit.record(
+                actor,
+                "file.move",
+                file,
+                source=before,
+                target={"project": project.id, "folder": folder.id if folder else None, "name": name},
+            )
+            _pair_sidecar(file)
+    except IntegrityError as exc:
+        raise Conflict(f"A file named “{name}” already exists there.", code="name_conflict") from exc
+    return file
+
+
+def _pair_sidecar(file: File) -> None:
+    """Link an index sidecar and its data file in the same folder (``sidecars.pair``); when a
+    data file that was parsed without an index gains one, queue the index step, which then
+    adopts the uploaded index instead of building one."""
+    partner = sidecars.pair(file)
+    data = partner if sidecars.is_index_name(file.name) else file if partner else None
+    if data is None:
+        return
+    data.refresh_from_db(fields=["stats", "parse_status"])
+    stats = dict(data.stats or {})
+    if data.parse_status == ParseStatus.DONE and stats.get("format") in ("bam", "cram") and not stats.get("indexed"):
+        if stats.get("index_status") != IndexStatus.RUNNING:
+            stats.pop("index_error", None)
+            File.objects.filter(id=data.id).update(stats={**stats, "index_status": IndexStatus.PENDING})
+            transaction.on_commit(lambda: _enqueue_index(data.id))
 
 
 # --- format extraction -----------------------------------------------------------------------
@@ -558,8 +679,9 @@ def parse_file(file_id: int) -> File | None:
         updates["parse_error"] = _one_line(f"could not read the file as {fmt or 'a known format'}: {exc}")
 
     filled: list[str] = []
+    mates = _mates(file) if fmt == "fastq" else []
     if fmt:
-        suggestions = autofill.suggest(fmt, updates["stats"], hints, file.name)
+        suggestions = autofill.suggest(fmt, updates["stats"], hints, file.name, mate_present=bool(mates))
         if updates["parse_status"] != ParseStatus.DONE:
             suggestions = {k: v for k, v in suggestions.items() if k == "file_format"}
         previous = set(file.autofilled_fields or [])
@@ -571,10 +693,25 @@ def parse_file(file_id: int) -> File | None:
         updates["autofilled_fields"] = sorted(previous | set(filled))
     updates["updated_at"] = timezone.now()
     written = File.objects.filter(id=file.id, parse_started_at=started).update(**updates)
+    if written and updates.get("library_layout") == "paired":
+        # The first mate was parsed alone; now that its pair is here it is paired too.
+        for mate in mates:
+            if not mate.library_layout:
+                File.objects.filter(id=mate.id).update(
+                    library_layout="paired", autofilled_fields=sorted({*mate.autofilled_fields, "library_layout"})
+                )
     if written and updates["stats"].get("index_status") == IndexStatus.PENDING:
         transaction.on_commit(lambda: _enqueue_index(file.id))
     file.refresh_from_db()
     return file
+
+
+def _mates(file: File) -> list[File]:
+    """The other mate of a paired-end FASTQ in the same folder (``x_R1`` ↔ ``x_R2``), if present."""
+    names = autofill.mate_names(file.name)
+    if not names:
+        return []
+    return list(File.objects.alive().filter(project_id=file.project_id, folder_id=file.folder_id, name__in=names))
 
 
 def index_file(file_id: int) -> File | None:
@@ -604,7 +741,10 @@ def index_file(file_id: int) -> File | None:
         indexer = getattr(registry.parser_for(fmt) if fmt else None, "index", None)
         if indexer is None:
             raise ParseError(f"files detected as {fmt or 'an unknown format'} are not indexed")
+        uploaded = _adopt_uploaded_index(file, path)
         update = indexer(path, stats)
+        if uploaded is not None:
+            update.update(index_source="uploaded", index_file=uploaded.id)
     except ParseError as exc:
         lines = str(exc).strip().splitlines()
         update = {"index_error": _one_line(lines[0]) if lines else "no index could be built"}
@@ -618,6 +758,27 @@ def index_file(file_id: int) -> File | None:
     run.update(stats={**stats, **update}, updated_at=timezone.now())
     file.refresh_from_db()
     return file
+
+
+def _adopt_uploaded_index(file: File, path: Any) -> File | None:
+    """Put an uploaded index (``sidecars.index_for``) where the indexer looks for one
+    (``<blob>.bai``/``.csi``/``.crai``, a hard link to the index's own blob, a copy across
+    file systems), so that nothing is built. Returns the index file, or None."""
+    import shutil
+
+    index = sidecars.index_for(file)
+    if index is None:
+        return None
+    suffix = "." + index.name.rsplit(".", 1)[-1].lower()
+    target = f"{path}{suffix}"
+    if os.path.exists(target):
+        os.unlink(target)
+    source = storage.path_for(index.storage_key)
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copyfile(source, target)
+    return index
 
 
 def _one_line(text: str, limit: int = 500) -> str:

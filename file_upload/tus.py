@@ -25,8 +25,9 @@ from access.policy import Action
 from access.viewsets import require_upload
 from file_project.errors import PayloadTooLarge
 
-from . import rawbody, uploads
+from . import rawbody, services, uploads
 from .models import Folder, Project, Upload
+from .views import require_replaceable
 
 TUS_VERSION = "1.0.0"
 TUS_EXTENSIONS = "creation,creation-with-upload,creation-defer-length,termination,checksum,expiration"
@@ -142,6 +143,9 @@ class UploadCollectionView(TusView):
         raw_metadata = request.headers.get("Upload-Metadata", "")
         metadata = uploads.parse_metadata(raw_metadata)
         project, folder = self._target(request, metadata)
+        filename = metadata.get("filename") or metadata.get("name") or ""
+        on_conflict = services.parse_on_conflict(metadata.get("on_conflict"))
+        require_replaceable(request.user, project, folder, filename, on_conflict)
         upload = uploads.create_upload(
             owner=request.user,
             length=length,

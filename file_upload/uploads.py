@@ -234,7 +234,8 @@ def create_upload(
     if length is not None:
         _check_length(length)
         check_quota(owner, length, project)
-    if File.objects.alive().filter(project=project, folder=folder, name=filename).exists():
+    on_conflict = services.parse_on_conflict(metadata.get("on_conflict"))
+    if on_conflict == services.OnConflict.REFUSE and services.existing_file(project, folder, filename):
         raise Conflict(f"A file named “{filename}” already exists in this folder.", code="name_conflict")
     consent = metadata.get("consent", "").strip().lower() in {"confirmed", "yes", "true", "1"}
     require_consent(owner, project, consent, via="tus", name=filename)
@@ -694,17 +695,10 @@ def _fail(upload: Upload, error: str, reason: str, *remove: Path) -> None:
     audit.record(upload.owner, "upload.failed", upload, project_id=upload.project_id, reason=reason)
 
 
-def _free_name(project: Project, folder: Folder | None, name: str) -> str:
-    """``name``, or ``stem (2).ext`` … when a file of that name arrived while this one uploaded."""
-    taken = set(File.objects.alive().filter(project=project, folder=folder).values_list("name", flat=True))
-    if name not in taken:
-        return name
-    stem, dot, ext = name.partition(".")
-    for n in range(2, 10_000):
-        candidate = f"{stem} ({n}){dot}{ext}"
-        if candidate not in taken:
-            return candidate
-    raise Conflict(f"A file named “{name}” already exists in this folder.", code="name_conflict")
+def _on_conflict(upload: Upload) -> services.OnConflict | None:
+    """The upload's explicit choice (replace or keep both); None when it asked to refuse."""
+    choice = services.parse_on_conflict(upload.metadata.get("on_conflict"))
+    return None if choice == services.OnConflict.REFUSE else choice
 
 
 def _streamed_digest(upload: Upload) -> str | None:
@@ -725,7 +719,7 @@ def _store_completed(upload: Upload, path: Path, digest: storage.Digest, hashed:
     file = services.store_file(
         project=upload.project,
         folder=folder,
-        name=_free_name(upload.project, folder, upload.filename),
+        name=upload.filename,
         owner=upload.owner,
         temp_path=path,
         digest=digest,
@@ -735,6 +729,9 @@ def _store_completed(upload: Upload, path: Path, digest: storage.Digest, hashed:
         description=upload.metadata.get("description", ""),
         content_type=upload.metadata.get("filetype", "") or upload.metadata.get("type", ""),
         storage_key=upload.storage_key,
+        # Decided when the upload was created (``on_conflict`` in Upload-Metadata); a name taken
+        # while the bytes travelled is kept beside the newcomer rather than failing the upload.
+        on_conflict=_on_conflict(upload) or services.OnConflict.KEEP_BOTH,
     )
     upload.state, upload.file = UploadState.COMPLETED, file
     Upload.objects.filter(id=upload.id).update(state=UploadState.COMPLETED, file=file)

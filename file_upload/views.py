@@ -29,7 +29,7 @@ from rest_framework.views import APIView
 
 from access import policy
 from access.policy import Action
-from access.viewsets import RestrictedViewSetMixin, require_upload
+from access.viewsets import RestrictedViewSetMixin, require, require_upload
 from file_project.errors import PayloadTooLarge
 
 from . import retention, search, services, uploads
@@ -43,6 +43,8 @@ from .serializers import (
     FileUploadSerializer,
     FolderSerializer,
     MemberSerializer,
+    MoveSerializer,
+    NameCheckSerializer,
     PrivacyCheckSerializer,
     PrivacyHintSerializer,
     ProjectSerializer,
@@ -51,6 +53,16 @@ from .serializers import (
     metadata_fields_payload,
     project_members,
 )
+
+
+def require_replaceable(user: Any, project: Project, folder: Folder | None, name: str, on_conflict: str) -> None:
+    """``on_conflict=replace`` sends the live file of that name to the trash: the caller must be
+    allowed to delete it (403 with the reason otherwise)."""
+    if on_conflict != services.OnConflict.REPLACE:
+        return
+    existing = services.existing_file(project, folder, name)
+    if existing is not None and not policy.can(user, Action.DELETE, existing):
+        raise PermissionDenied(f"You may not replace “{existing.name}”: only its owner and the project's managers can.")
 
 
 class AccessExplanationMixin:
@@ -226,7 +238,7 @@ class FileViewSet(AccessExplanationMixin, RestrictedViewSetMixin, viewsets.Model
     throttle_scopes = {"create": "upload", "reparse": "heavy"}
 
     queryset = File.objects.select_related("owner", "project", "folder")
-    object_actions = {"reparse": Action.EDIT}
+    object_actions = {"reparse": Action.EDIT, "move": Action.EDIT}
 
     def filter_queryset(self, queryset: QuerySet[File]) -> QuerySet[File]:
         """The search filters are for the list (which applies them itself); a file looked up by
@@ -295,6 +307,8 @@ class FileViewSet(AccessExplanationMixin, RestrictedViewSetMixin, viewsets.Model
         name = values.pop("name", None) or upload.name
         if not name:
             raise ValidationError({"name": ["The upload has no file name; give one in “name”."]})
+        on_conflict = services.parse_on_conflict(values.pop("on_conflict", ""))
+        require_replaceable(request.user, project, folder, name, on_conflict)
         require_consent(request.user, project, values.pop("consent_confirmed", False), via="multipart", name=name)
         via_browser = request.successful_authenticator.__class__.__name__ == "SessionAuthentication"
         file = services.store_file(
@@ -309,6 +323,7 @@ class FileViewSet(AccessExplanationMixin, RestrictedViewSetMixin, viewsets.Model
             description=values.pop("description", ""),
             access_level=values.pop("access_level", "inherit"),
             content_type=upload.content_type or "",
+            on_conflict=on_conflict,
         )
         return Response(FileSerializer(file, context={"request": request}).data, status=status.HTTP_201_CREATED)
 
@@ -342,6 +357,59 @@ class FileViewSet(AccessExplanationMixin, RestrictedViewSetMixin, viewsets.Model
             data.get("name", ""), metadata, description=data.get("description", ""), tags=data.get("tags", [])
         )
         return Response(hints)
+
+    @extend_schema(request=NameCheckSerializer, responses={200: dict})
+    @action(detail=False, methods=["post"], url_path="conflicts", parser_classes=[JSONParser])
+    def conflicts(self, request: Request) -> Response:
+        """Which of ``names`` are taken in the target folder: asked once before an upload batch
+        so that the user decides Replace / Keep both / Skip before any byte is sent."""
+        serializer = NameCheckSerializer(data=request.data, context={"request": request})
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        project, folder = data["project"], data.get("folder")
+        require(request.user, Action.UPLOAD, folder or project)
+        names = list(dict.fromkeys(data["names"]))
+        taken = File.objects.alive().filter(project=project, folder=folder, name__in=names)
+        found = {f.name: f for f in taken}
+        return Response(
+            {
+                "conflicts": [
+                    {
+                        "name": name,
+                        "file": found[name].id,
+                        "can_replace": policy.can(request.user, Action.DELETE, found[name]),
+                    }
+                    for name in names
+                    if name in found
+                ]
+            }
+        )
+
+    @extend_schema(request=MoveSerializer, responses={200: FileSerializer})
+    @action(detail=True, methods=["post"], parser_classes=[JSONParser])
+    def move(self, request: Request, pk: str | None = None) -> Response:
+        """Move the file into ``folder`` (null: the root of ``project``, default its own)."""
+        file = self.get_object()  # edit rights on the file
+        serializer = MoveSerializer(data=request.data, context={"request": request})
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        folder = data.get("folder")
+        project = folder.project if folder is not None else data.get("project") or file.project
+        if project.id == file.project_id:
+            allowed = policy.may_move(request.user, file, folder)
+        else:  # into another project: upload rights there, and the file's managers only
+            allowed = policy.can(request.user, Action.UPLOAD, folder or project) and policy.can(
+                request.user, Action.MANAGE, file
+            )
+        if not allowed:
+            raise PermissionDenied(
+                "Moving here needs upload rights on the target and, when the move could open access to "
+                "the file (or takes it to another project), manage rights on it."
+            )
+        on_conflict = data.get("on_conflict", services.OnConflict.REFUSE)
+        require_replaceable(request.user, project, folder, file.name, on_conflict)
+        file = services.move_file(file, actor=request.user, project=project, folder=folder, on_conflict=on_conflict)
+        return Response(FileSerializer(file, context={"request": request}).data)
 
     @extend_schema(request=None, responses={200: FileSerializer})
     @action(detail=True, methods=["post"])

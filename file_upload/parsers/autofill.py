@@ -131,15 +131,30 @@ def _organism(hints: dict[str, Any]) -> tuple[str, int | None]:
     return "", None
 
 
-def suggest(fmt: str, stats: dict[str, Any], hints: dict[str, Any], name: str) -> dict[str, Any]:
-    """Suggested metadata values for a file of format ``fmt`` (empty values are left out)."""
+def mate_names(name: str) -> list[str]:
+    """The names the other mate of a paired-end FASTQ would carry (``x_R1.fastq`` → ``x_R2.fastq``);
+    empty when the name does not look like one mate of a pair."""
+    match = _PAIRED_NAME.search(name)
+    if not match:
+        return []
+    part = match.group(0)
+    swapped = re.sub(r"(?<=[._-])(R?)([12])", lambda m: m.group(1) + ("2" if m.group(2) == "1" else "1"), part, count=1)
+    return [name[: match.start()] + swapped] if swapped != part else []
+
+
+def suggest(
+    fmt: str, stats: dict[str, Any], hints: dict[str, Any], name: str, *, mate_present: bool = False
+) -> dict[str, Any]:
+    """Suggested metadata values for a file of format ``fmt`` (empty values are left out). A mate
+    name (``_R1``) alone proves nothing: the layout is "paired" from the name only when the other
+    mate is there (``mate_present``), or from interleaved mates in the reads themselves."""
     out: dict[str, Any] = {"file_format": fmt, "data_type": DATA_TYPES.get(fmt, "")}
     if fmt == "fastq":
         if stats.get("max_length"):
             out["read_length"] = int(stats["max_length"])
         names = hints.get("read_names", [])
         out["platform"], out["instrument_model"] = platform_from_read_names(names)
-        if _PAIRED_NAME.search(name) or _interleaved(names):
+        if (mate_present and _PAIRED_NAME.search(name)) or _interleaved(names):
             out["library_layout"] = "paired"
     elif fmt in ("sam", "bam", "cram"):
         refs = [(r["name"], r["length"]) for r in stats.get("references", [])]

@@ -150,8 +150,19 @@ class TestAutofill:
         assert parsed.platform == "Illumina"
         assert parsed.instrument_model == "my sequencer"  # the user's value stays
         assert parsed.read_length == 151
-        assert parsed.library_layout == "paired"
-        assert parsed.autofilled_fields == ["data_type", "file_format", "library_layout", "platform", "read_length"]
+        assert parsed.library_layout == ""  # a lone _R1 proves nothing
+        assert parsed.autofilled_fields == ["data_type", "file_format", "platform", "read_length"]
+        mate = services.parse_file(make_file(project, "S1_L001_R2_001.fastq", content).id)
+        assert mate.library_layout == "paired"
+        parsed.refresh_from_db()
+        assert parsed.library_layout == "paired" and "library_layout" in parsed.autofilled_fields
+
+    def test_mate_names(self):
+        from file_upload.parsers.autofill import mate_names
+
+        assert mate_names("S1_L001_R1_001.fastq.gz") == ["S1_L001_R2_001.fastq.gz"]
+        assert mate_names("x_2.fq") == ["x_1.fq"]
+        assert mate_names("reads.fastq") == []
 
     def test_interleaved_mates_and_other_platforms(self, project):
         reads = b"".join(b"@V300012345L1C001R001000000%d/%d\nACGT\n+\nIIII\n" % (i // 2, i % 2 + 1) for i in range(6))

@@ -177,7 +177,10 @@ def from_ncbi(file: File, found: Collector) -> None:
 def from_content(file: File, fmt: str, stats: dict[str, Any], hints: dict[str, Any], found: Collector) -> None:
     if fmt == "fastq" and "read_names" not in hints:
         hints = {**hints, "read_names": read_names(file)}
-    values = autofill.suggest(fmt, stats, hints, file.name)
+    from file_upload.services import _mates
+
+    mates = _mates(file) if fmt == "fastq" else []
+    values = autofill.suggest(fmt, stats, hints, file.name, mate_present=bool(mates))
     names = hints.get("read_names") or []
     for name, value in values.items():
         if name == "file_format":
@@ -191,8 +194,10 @@ def from_content(file: File, fmt: str, stats: dict[str, Any], hints: dict[str, A
             why = f"all {len(names)} sampled read names follow the {values.get('platform')} convention"
             found.add(name, value, "read_names", f"{why} (e.g. “{sample[:60]}”)")
         elif name == "library_layout":
-            if autofill._PAIRED_NAME.search(file.name):
-                found.add(name, value, "name_convention", f"the name “{file.name}” carries a mate number (R1/R2)")
+            if mates:
+                found.add(
+                    name, value, "name_convention", f"“{file.name}” and its mate “{mates[0].name}” are in this folder"
+                )
             else:
                 found.add(name, value, "content", "every read is paired (flags or interleaved mates)")
         elif name == "reference_genome":

@@ -19,6 +19,9 @@ def suggestions(task):
 
 def test_a_fastq_gets_format_platform_layout_and_sample_from_content_and_name(add_file, run_task):
     file = add_file("PBMC1_S1_L001_R1_001.fastq", data.fastq(reads=20))
+    alone = suggestions(run_task("autotag", file.id))
+    assert "library_layout" not in alone  # a lone _R1 is no evidence of a pair
+    add_file("PBMC1_S1_L001_R2_001.fastq", data.fastq(reads=20))
     found = suggestions(run_task("autotag", file.id))
     assert found["file_format"]["value"] == "fastq" and found["data_type"]["value"] == "raw reads"
     assert found["read_length"]["value"] == 100
@@ -26,6 +29,7 @@ def test_a_fastq_gets_format_platform_layout_and_sample_from_content_and_name(ad
     assert found["instrument_model"]["value"] == "Illumina NovaSeq 6000"
     assert "read names" in found["platform"]["evidence"][0]
     assert found["library_layout"]["value"] == "paired"
+    assert "PBMC1_S1_L001_R2_001.fastq" in found["library_layout"]["evidence"][0]
     assert found["sample_id"]["value"] == "PBMC1" and "Illumina" in found["sample_id"]["evidence"][0]
     assert all(0 < s["confidence"] <= 1 for s in found.values())
 

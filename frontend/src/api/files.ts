@@ -1,5 +1,12 @@
 import { request, upload, type UploadHandle, type UploadProgress } from './client'
-import type { DataFile, DataFilePatch, Paginated, SignedLink } from './types'
+import type {
+  DataFile,
+  DataFilePatch,
+  NameConflict,
+  Paginated,
+  SignedLink,
+  TrashedFile,
+} from './types'
 
 /** Files directly in `folder` (null: the project root). */
 export function listFiles(
@@ -29,6 +36,7 @@ export interface UploadFields {
   folder?: number | null
   tags?: string[]
   description?: string
+  onConflict?: OnConflict
 }
 
 export function uploadFile(
@@ -42,6 +50,7 @@ export function uploadFile(
   if (fields.folder != null) form.append('folder', String(fields.folder))
   if (fields.tags?.length) form.append('tags', fields.tags.join(','))
   if (fields.description) form.append('description', fields.description)
+  if (fields.onConflict) form.append('on_conflict', fields.onConflict)
   return upload<DataFile>('/api/files/', form, onProgress)
 }
 
@@ -60,4 +69,46 @@ export function createSignedLink(id: number, expiresIn?: number): Promise<Signed
 /** Runs the content extraction again (answers 202 with the file, parse_status pending). */
 export function reparseFile(id: number): Promise<DataFile> {
   return request<DataFile>(`/api/files/${id}/reparse/`, { method: 'POST' })
+}
+
+export type OnConflict = 'refuse' | 'replace' | 'keep_both'
+
+/** Moves a file into `folder` (null: the root of `project`). */
+export function moveFile(
+  id: number,
+  target: { project: number; folder: number | null },
+  onConflict: OnConflict = 'refuse',
+): Promise<DataFile> {
+  return request<DataFile>(`/api/files/${id}/move/`, {
+    method: 'POST',
+    body: { project: target.project, folder: target.folder, on_conflict: onConflict },
+  })
+}
+
+/** Which of `names` already exist in the target folder (asked once before an upload batch). */
+export function checkConflicts(
+  project: number,
+  folder: number | null,
+  names: string[],
+): Promise<{ conflicts: NameConflict[] }> {
+  return request<{ conflicts: NameConflict[] }>('/api/files/conflicts/', {
+    method: 'POST',
+    body: { project, folder, names },
+  })
+}
+
+export function restoreFile(id: number): Promise<DataFile> {
+  return request<DataFile>(`/api/files/${id}/restore/`, { method: 'POST' })
+}
+
+export function listTrash(pageSize = 200): Promise<Paginated<TrashedFile>> {
+  return request<Paginated<TrashedFile>>('/api/trash/', { query: { page_size: pageSize } })
+}
+
+/** The address of one streamed zip of these files and folders (whole subtrees). */
+export function zipUrl(fileIds: number[], folderIds: number[]): string {
+  const params = new URLSearchParams()
+  if (fileIds.length) params.set('files', fileIds.join(','))
+  if (folderIds.length) params.set('folders', folderIds.join(','))
+  return `/api/zip/?${params.toString()}`
 }

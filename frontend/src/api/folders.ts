@@ -19,3 +19,15 @@ export function getFolder(id: number): Promise<FolderDetail> {
 export function createFolder(data: FolderCreate): Promise<Folder> {
   return request<Folder>('/api/folders/', { method: 'POST', body: data })
 }
+
+export function updateFolder(
+  id: number,
+  patch: { name?: string; parent?: number | null },
+): Promise<FolderDetail> {
+  return request<FolderDetail>(`/api/folders/${id}/`, { method: 'PATCH', body: patch })
+}
+
+/** Deletes an empty folder (409 `not_empty` otherwise). */
+export function deleteFolder(id: number): Promise<void> {
+  return request<void>(`/api/folders/${id}/`, { method: 'DELETE' })
+}

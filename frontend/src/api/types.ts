@@ -8,6 +8,9 @@ export type FolderAccessLevel = AccessLevel | 'inherit'
 export type ProjectRole = 'owner' | 'editor' | 'viewer'
 export type ParseStatus = 'pending' | 'running' | 'done' | 'failed' | 'skipped'
 
+/** What the caller may do with an object (`my_permissions` on every project, folder, file). */
+export type Action = 'view' | 'download' | 'upload' | 'edit' | 'delete' | 'manage'
+
 export interface User {
   id: number
   username: string
@@ -37,6 +40,7 @@ export interface Project {
   holds_human_data?: boolean
   quota_bytes?: number | null
   my_role: ProjectRole | null
+  my_permissions?: Action[]
   file_count: number
   total_size: number
   created_at: string
@@ -58,6 +62,7 @@ export interface Folder {
   access_level: FolderAccessLevel
   /** The level that applies after inheritance (the folder's own, or its parents' or project's). */
   effective_access_level: AccessLevel
+  my_permissions?: Action[]
   created_at: string
   updated_at: string
 }
@@ -128,6 +133,33 @@ export interface DataFile extends FileMetadata {
   created_at: string
   updated_at: string
   download_url: string
+  my_permissions?: Action[]
+  /** The data file this index sidecar belongs to (null for every other file). */
+  index_of?: number | null
+  /** Index sidecars uploaded beside this file (detail view only). */
+  index_files?: { id: number; name: string; size: number }[]
+}
+
+/** A file in the trash (`GET /api/trash/`). */
+export interface TrashedFile {
+  id: number
+  project: number
+  project_name: string
+  folder: number | null
+  name: string
+  size: number
+  sha256: string
+  owner: string
+  deleted_at: string
+  /** When it will be erased for good. */
+  purge_after: string | null
+}
+
+/** A name already taken in an upload's target folder. */
+export interface NameConflict {
+  name: string
+  file: number
+  can_replace: boolean
 }
 
 /** A time-limited download link (`POST /api/files/:id/download-url/`). */
@@ -162,7 +194,12 @@ export interface TusUploadStatus {
 }
 
 export type DataFilePatch = Partial<
-  FileMetadata & { description: string; tags: string[]; access_level: FolderAccessLevel }
+  FileMetadata & {
+    name: string
+    description: string
+    tags: string[]
+    access_level: FolderAccessLevel
+  }
 >
 
 export interface MetadataField {

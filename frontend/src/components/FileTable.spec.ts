@@ -53,3 +53,26 @@ describe('FileTable', () => {
     expect(tags[2].classes()).toContain('el-tag--success')
   })
 })
+
+describe('FileTable selection', () => {
+  it('names each checkbox after its row, selects ranges with shift and all at once', async () => {
+    const router = createRouter({ history: createMemoryHistory(), routes })
+    const files = ['a.fq', 'b.fq', 'c.fq', 'd.fq'].map((name, i) => dataFile({ id: i + 1, name }))
+    const wrapper = mount(FileTable, {
+      props: { files, selectable: true, selected: [] as string[] },
+      global: { plugins: [router, ElementPlus] },
+    })
+    wrapper.setProps({
+      'onUpdate:selected': (keys: string[]) => wrapper.setProps({ selected: keys }),
+    })
+    await flushPromises()
+    const box = (name: string) => wrapper.find(`input[aria-label="Select ${name}"]`)
+    await box('a.fq').trigger('click')
+    await box('c.fq').trigger('click', { shiftKey: true })
+    expect(wrapper.props('selected')).toEqual(['file:1', 'file:2', 'file:3'])
+    await wrapper.find('input[aria-label="Select all"]').trigger('click')
+    expect(wrapper.props('selected')).toEqual(['file:1', 'file:2', 'file:3', 'file:4'])
+    await wrapper.find('input[aria-label="Select all"]').trigger('click')
+    expect(wrapper.props('selected')).toEqual([])
+  })
+})

@@ -17,9 +17,18 @@ describe('router', () => {
   it('sends anonymous users to /login, remembering where they were going', async () => {
     mockFetch({ 'GET /api/auth/me/': { status: 401, body: { detail: 'Not signed in.' } } })
     const router = makeRouter()
-    await router.push('/projects/3/folders/4')
+    await router.push('/search?q=liver')
     expect(router.currentRoute.value.name).toBe('login')
-    expect(router.currentRoute.value.query.next).toBe('/projects/3/folders/4')
+    expect(router.currentRoute.value.query.next).toBe('/search?q=liver')
+  })
+
+  it('lets anonymous visitors open project, folder and file pages (public ones load)', async () => {
+    mockFetch({ 'GET /api/auth/me/': { status: 401, body: { detail: 'Not signed in.' } } })
+    const router = makeRouter()
+    for (const path of ['/projects/3', '/projects/3/folders/4', '/files/5']) {
+      await router.push(path)
+      expect(router.currentRoute.value.fullPath).toBe(path)
+    }
   })
 
   it('lets signed-in users through and away from /login', async () => {

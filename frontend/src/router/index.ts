@@ -33,17 +33,29 @@ export const routes: RouteRecordRaw[] = [
   {
     path: '/projects/:id(\\d+)',
     name: 'project',
+    // Public projects, folders and files have pages anonymous visitors can open.
+    meta: { public: true },
     component: () => import('@/views/WorkspaceView.vue'),
   },
   {
     path: '/projects/:id(\\d+)/folders/:fid(\\d+)',
     name: 'folder',
+    // Public projects, folders and files have pages anonymous visitors can open.
+    meta: { public: true },
     component: () => import('@/views/WorkspaceView.vue'),
   },
   {
     path: '/files/:id(\\d+)',
     name: 'file',
+    // Public projects, folders and files have pages anonymous visitors can open.
+    meta: { public: true },
     component: () => import('@/views/FileDetailView.vue'),
+  },
+  {
+    path: '/trash',
+    name: 'trash',
+    component: () => import('@/views/TrashView.vue'),
+    meta: { title: 'Trash' },
   },
   {
     path: '/search',

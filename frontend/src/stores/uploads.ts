@@ -4,6 +4,7 @@ import { computed, ref } from 'vue'
 import * as tus from 'tus-js-client'
 import { describeError, errorFromBody, handleUnauthorized, isApiError } from '@/api/client'
 import * as filesApi from '@/api/files'
+import type { OnConflict } from '@/api/files'
 import * as foldersApi from '@/api/folders'
 import * as uploadsApi from '@/api/uploads'
 import type { DataFile, Folder } from '@/api/types'
@@ -57,6 +58,10 @@ export interface UploadItem {
   result: DataFile | null
   /** The uploader confirmed consent / de-identification (projects holding human data). */
   consent?: boolean
+  /** What to do when the name is taken, decided before the upload starts. */
+  onConflict?: OnConflict
+  /** The server refused the upload itself (403, 409 name taken): Resume can't help. */
+  refused?: boolean
 }
 
 /** How many files go up at once; more only splits the same bandwidth. */
@@ -140,9 +145,13 @@ function bodyOf(err: unknown): string {
   }
 }
 
-/** Statuses worth trying again: no answer, server trouble, offset race, lock, damaged chunk. */
+/**
+ * Statuses worth trying again: no answer, server trouble, lock, damaged chunk. Never a 409: a
+ * taken name is decided before the upload starts (Replace / Keep both / Skip), and an offset
+ * race ends as a failed row whose Resume asks the server for its offset first.
+ */
 export function isRetryable(status: number): boolean {
-  return status === 0 || status >= 500 || status === 409 || status === 423 || status === 460
+  return status === 0 || status >= 500 || status === 423 || status === 460
 }
 
 export function retryReason(status: number): string {
@@ -385,6 +394,7 @@ export const useUploadsStore = defineStore('uploads', () => {
     folderId: number | null,
     target = '',
     consent = false,
+    choices: Map<string, OnConflict> = new Map(),
   ): void {
     for (const file of fileList) {
       const entry = newItem({
@@ -396,6 +406,7 @@ export const useUploadsStore = defineStore('uploads', () => {
         target,
         hasFile: true,
         consent,
+        onConflict: choices.get(file.name),
       })
       files.set(entry.id, file)
       items.value.push(entry)
@@ -422,6 +433,7 @@ export const useUploadsStore = defineStore('uploads', () => {
     }
     if (entry.folderId != null) metadata.folder = String(entry.folderId)
     if (entry.consent) metadata.consent = 'confirmed'
+    if (entry.onConflict && entry.onConflict !== 'refuse') metadata.on_conflict = entry.onConflict
     return {
       endpoint: uploadsApi.tusEndpoint(),
       uploadUrl: entry.uploadUrl,
@@ -548,6 +560,15 @@ export const useUploadsStore = defineStore('uploads', () => {
     }
     if (status === 400 || status === 403) {
       entry.fieldErrors = errorFromBody(status, bodyOf(err)).fieldErrors
+    }
+    const code = errorFromBody(status, bodyOf(err)).code
+    if (status === 403 || (status === 409 && code === 'name_conflict')) {
+      // Refused for good: trying the same request again would be refused again.
+      entry.refused = true
+      entry.hasFile = false
+      uploads.delete(id)
+      forget(entry.uploadUrl)
+      entry.uploadUrl = null
     }
     pump()
     if (status === 413) {

@@ -1,6 +1,6 @@
 import { defineStore } from 'pinia'
-import { ref } from 'vue'
-import { ApiError, fallbackMessage } from '@/api/client'
+import { computed, ref } from 'vue'
+import { ApiError, describeError, fallbackMessage } from '@/api/client'
 import * as filesApi from '@/api/files'
 import * as foldersApi from '@/api/folders'
 import * as projectsApi from '@/api/projects'
@@ -17,6 +17,8 @@ export const useWorkspaceStore = defineStore('workspace', () => {
   const files = ref<DataFile[]>([])
   const fileCount = ref(0)
   const treeVersion = ref(0)
+  /** Selected rows of the listing: "file:<id>" and "folder:<id>" keys, in listing order. */
+  const selected = ref<string[]>([])
   // Guards against an older, slower load overwriting a newer location.
   let loadSeq = 0
 
@@ -37,6 +39,9 @@ export const useWorkspaceStore = defineStore('workspace', () => {
     if (f && f.project !== projectId) {
       // A folder id from another project: treat it as not found rather than mixing them.
       throw new ApiError(404, fallbackMessage(404), 'not_found')
+    }
+    if (project.value?.id !== p.id || (folder.value?.id ?? null) !== (f?.id ?? null)) {
+      selected.value = []
     }
     project.value = p
     folder.value = f
@@ -105,6 +110,125 @@ export const useWorkspaceStore = defineStore('workspace', () => {
     return created
   }
 
+  // ---- file-manager verbs ----------------------------------------------------------------
+
+  type Item =
+    | { kind: 'file'; name: string; file: DataFile }
+    | { kind: 'folder'; name: string; folder: Folder }
+
+  function itemFor(key: string): Item | null {
+    const [kind, raw] = key.split(':')
+    const id = Number(raw)
+    if (kind === 'file') {
+      const file = files.value.find((f) => f.id === id)
+      return file ? { kind, name: file.name, file } : null
+    }
+    const sub = subfolders.value.find((f) => f.id === id)
+    return sub ? { kind: 'folder', name: sub.name, folder: sub } : null
+  }
+
+  const selectedItems = computed(() =>
+    selected.value.map(itemFor).filter((i): i is Item => i !== null),
+  )
+
+  /** Reload the listing and subfolders of the current location and the rail's tree. */
+  async function refreshAll(): Promise<void> {
+    if (!project.value) return
+    const [subs, fileList] = await Promise.all([
+      foldersApi.listFolders(project.value.id, folderId()),
+      filesApi.listFiles(project.value.id, folderId()),
+    ])
+    subfolders.value = subs.results
+    files.value = fileList.results
+    fileCount.value = fileList.count
+    const keys = new Set([
+      ...subs.results.map((f) => `folder:${f.id}`),
+      ...fileList.results.map((f) => `file:${f.id}`),
+    ])
+    selected.value = selected.value.filter((k) => keys.has(k))
+    treeVersion.value += 1
+  }
+
+  async function renameItem(key: string, name: string): Promise<void> {
+    const item = itemFor(key)
+    if (!item) return
+    if (item.kind === 'file') await filesApi.updateFile(item.file.id, { name })
+    else await foldersApi.updateFolder(item.folder.id, { name })
+    await refreshAll()
+  }
+
+  /**
+   * Moves the items into `target` (folder null: the project's root). Folders move within
+   * their project. Returns one sentence per item that could not move.
+   */
+  async function moveItems(
+    keys: string[],
+    target: { project: number; folder: number | null },
+    onConflict: filesApi.OnConflict = 'refuse',
+  ): Promise<string[]> {
+    const errors: string[] = []
+    for (const key of keys) {
+      const item = itemFor(key)
+      if (!item) continue
+      try {
+        if (item.kind === 'file') {
+          await filesApi.moveFile(item.file.id, target, onConflict)
+        } else if (item.folder.project !== target.project) {
+          errors.push(`${item.name}: folders move within their project`)
+        } else if (item.folder.id === target.folder) {
+          errors.push(`${item.name}: a folder can't move into itself`)
+        } else {
+          await foldersApi.updateFolder(item.folder.id, { parent: target.folder })
+        }
+      } catch (err) {
+        errors.push(`${item.name}: ${describeError(err)}`)
+      }
+    }
+    await refreshAll().catch(() => undefined)
+    return errors
+  }
+
+  /** What a delete did, for its Undo. */
+  interface Deleted {
+    files: number[]
+    folders: { project: number; parent: number | null; name: string }[]
+    errors: string[]
+  }
+
+  /** Files go to the Trash; folders are removed when empty. */
+  async function deleteItems(keys: string[]): Promise<Deleted> {
+    const done: Deleted = { files: [], folders: [], errors: [] }
+    for (const key of keys) {
+      const item = itemFor(key)
+      if (!item) continue
+      try {
+        if (item.kind === 'file') {
+          await filesApi.deleteFile(item.file.id)
+          done.files.push(item.file.id)
+        } else {
+          await foldersApi.deleteFolder(item.folder.id)
+          done.folders.push({
+            project: item.folder.project,
+            parent: item.folder.parent,
+            name: item.folder.name,
+          })
+        }
+      } catch (err) {
+        done.errors.push(`${item.name}: ${describeError(err)}`)
+      }
+    }
+    await refreshAll().catch(() => undefined)
+    return done
+  }
+
+  async function undoDelete(deleted: Deleted): Promise<void> {
+    await Promise.all([
+      ...deleted.files.map((id) => filesApi.restoreFile(id)),
+      ...deleted.folders.map((f) => foldersApi.createFolder(f)),
+    ])
+    await refreshAll()
+  }
+
   function reset(): void {
     loadSeq += 1
     project.value = null
@@ -112,6 +236,7 @@ export const useWorkspaceStore = defineStore('workspace', () => {
     subfolders.value = []
     files.value = []
     fileCount.value = 0
+    selected.value = []
   }
 
   return {
@@ -121,6 +246,14 @@ export const useWorkspaceStore = defineStore('workspace', () => {
     files,
     fileCount,
     treeVersion,
+    selected,
+    selectedItems,
+    itemFor,
+    refreshAll,
+    renameItem,
+    moveItems,
+    deleteItems,
+    undoDelete,
     loadLocation,
     refreshFiles,
     refreshIfShowing,

@@ -1,4 +1,5 @@
 import type {
+  Action,
   AccessInfo,
   AuditEvent,
   DataFile,
@@ -22,6 +23,11 @@ export const user: User = {
   groups: ['lab'],
 }
 
+/** Everything: what an owner of the project may do. */
+export const ALL_ACTIONS: Action[] = ['view', 'download', 'upload', 'edit', 'delete', 'manage']
+/** What a viewer may do. */
+export const VIEW_ACTIONS: Action[] = ['view', 'download']
+
 export function project(overrides: Partial<Project> = {}): Project {
   return {
     id: 1,
@@ -31,6 +37,7 @@ export function project(overrides: Partial<Project> = {}): Project {
     access_level: 'internal',
     retention_days: null,
     my_role: 'owner',
+    my_permissions: [...ALL_ACTIONS],
     file_count: 3,
     total_size: 1_200_000_000,
     created_at: '2026-01-01T10:00:00Z',
@@ -48,6 +55,7 @@ export function folder(overrides: Partial<FolderDetail> = {}): FolderDetail {
     path: '/raw',
     access_level: 'inherit',
     effective_access_level: 'internal',
+    my_permissions: [...ALL_ACTIONS],
     created_at: '2026-01-01T10:00:00Z',
     updated_at: '2026-01-01T10:00:00Z',
     ancestors: [],
@@ -76,6 +84,7 @@ export function dataFile(overrides: Partial<DataFile> = {}): DataFile {
     access_level: 'inherit',
     effective_access_level: 'internal',
     owner: 'alice',
+    my_permissions: [...ALL_ACTIONS],
     parse_status: 'done',
     parse_error: '',
     stats: { reads: 3412908, gc_percent: 41.6 },

@@ -46,3 +46,12 @@ describe('formatDateTime', () => {
     expect(formatDateTime(null)).toBe('—')
   })
 })
+
+describe('countOf', () => {
+  it('puts the noun in the right number', async () => {
+    const { countOf } = await import('./format')
+    expect(countOf(1, 'file')).toBe('1 file')
+    expect(countOf(0, 'file')).toBe('0 files')
+    expect(countOf(3412, 'file')).toBe('3,412 files')
+  })
+})

@@ -75,3 +75,8 @@ export function formatDuration(seconds: number | null | undefined): string {
   const minutes = Math.floor((s % 3600) / 60)
   return minutes ? `${Math.floor(s / 3600)} h ${minutes} min` : `${Math.floor(s / 3600)} h`
 }
+
+/** "1 file", "3,412 files": a count with its noun in the right number. */
+export function countOf(count: number, singular: string, plural = `${singular}s`): string {
+  return `${formatNumber(count)} ${count === 1 ? singular : plural}`
+}

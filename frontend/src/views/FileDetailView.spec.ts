@@ -5,7 +5,8 @@ import { createPinia, setActivePinia } from 'pinia'
 import { createMemoryHistory, createRouter } from 'vue-router'
 import { routes } from '@/router'
 import { mockFetch, page } from '@/test/http'
-import { accessInfo, dataFile, metadataFields, project } from '@/test/fixtures'
+import { accessInfo, dataFile, metadataFields, project, user, VIEW_ACTIONS } from '@/test/fixtures'
+import { useAuthStore } from '@/stores/auth'
 import FileDetailView from './FileDetailView.vue'
 
 vi.mock('element-plus', async (importOriginal) => {
@@ -14,8 +15,9 @@ vi.mock('element-plus', async (importOriginal) => {
 })
 
 function routesFor(role: 'owner' | 'viewer') {
+  const permissions = role === 'viewer' ? { my_permissions: VIEW_ACTIONS } : {}
   return {
-    'GET /api/files/100/': { body: dataFile() },
+    'GET /api/files/100/': { body: dataFile(permissions) },
     'GET /api/metadata/fields/': { body: { fields: metadataFields, access_levels: [] } },
     'GET /api/projects/1/': { body: project({ my_role: role }) },
     'GET /api/folders/': { body: page([]) },
@@ -27,9 +29,12 @@ function routesFor(role: 'owner' | 'viewer') {
   }
 }
 
-async function mountFile() {
+async function mountFile(signedIn = true) {
   const pinia = createPinia()
   setActivePinia(pinia)
+  const auth = useAuthStore()
+  auth.user = signedIn ? user : null
+  auth.checked = true
   const router = createRouter({ history: createMemoryHistory(), routes })
   await router.push('/files/100')
   const wrapper = mount(FileDetailView, {
@@ -84,8 +89,10 @@ describe('FileDetailView', () => {
     await flushPromises()
     expect(calls.find((c) => c.method === 'POST')!.body).toEqual({ file: 100 })
     const router = (wrapper.vm as unknown as { $router: import('vue-router').Router }).$router
-    await vi.waitFor(() =>
-      expect(router.currentRoute.value.fullPath).toBe('/cellxgene-app?file=100'),
+    // the lazily loaded viewer takes its time to import on a busy machine
+    await vi.waitFor(
+      () => expect(router.currentRoute.value.fullPath).toBe('/cellxgene-app?file=100'),
+      { timeout: 15_000 },
     )
     wrapper.unmount()
   })
@@ -111,7 +118,21 @@ describe('FileDetailView', () => {
     const wrapper = await mountFile()
     const share = wrapper.findAll('button').find((b) => b.text() === 'Share')!
     expect(share.attributes('disabled')).toBeDefined()
-    expect(share.attributes('title')).toBe("Only the project's owners can change sharing")
+    expect(share.attributes('title')).toBe("Only the project's owners can change this")
+    // Save stays disabled, with the reason as its tooltip
+    const save = wrapper.findAll('button').find((b) => b.text() === 'Save')!
+    expect(save.attributes('disabled')).toBeDefined()
+    expect(save.element.parentElement!.getAttribute('title')).toContain('You can only view this')
+    wrapper.unmount()
+  })
+
+  it('shows a public file to anonymous visitors without the signed-in tools', async () => {
+    mockFetch(routesFor('viewer'))
+    const wrapper = await mountFile(false)
+    expect(wrapper.find('h1').text()).toBe('sample1.fastq.gz')
+    expect(wrapper.findAll('[role="tab"]').map((t) => t.text())).toEqual(['Metadata', 'Statistics'])
+    expect(wrapper.findAll('button').some((b) => b.text() === 'Share')).toBe(false)
+    expect(wrapper.find('a.download-button').attributes('href')).toBe('/api/files/100/download/')
     wrapper.unmount()
   })
 })

@@ -61,11 +61,11 @@ describe('LoginView', () => {
         return { body: user }
       },
       'GET /api/metadata/fields/': { body: { fields: [], access_levels: [] } },
-      'GET /api/files/5/': { status: 404, body: { detail: 'Not found.' } },
+      'GET /api/trash/': { body: { count: 0, next: null, previous: null, results: [] } },
     })
     const { pinia, router } = setup()
-    await router.push('/files/5')
-    expect(router.currentRoute.value.fullPath).toBe('/login?next=/files/5')
+    await router.push('/trash')
+    expect(router.currentRoute.value.fullPath).toBe('/login?next=/trash')
     const wrapper = mount(LoginView, {
       global: { plugins: [pinia, router, ElementPlus] },
       attachTo: document.body,
@@ -75,7 +75,7 @@ describe('LoginView', () => {
     await wrapper.find('#login-password').setValue('secret')
     await wrapper.find('form').trigger('submit')
     // the lazily loaded view takes a moment to import
-    await vi.waitFor(() => expect(router.currentRoute.value.fullPath).toBe('/files/5'))
+    await vi.waitFor(() => expect(router.currentRoute.value.fullPath).toBe('/trash'))
     wrapper.unmount()
   })
 })

@@ -86,7 +86,8 @@ describe('WorkspaceView', () => {
     })
     const { wrapper } = await mountAt('/projects/1/folders/11')
     expect(wrapper.find('.breadcrumb').text()).toContain('Liver atlas›raw›run1')
-    expect(wrapper.find('.subfolders a').attributes('href')).toBe('/projects/1/folders/12')
+    const folderLink = wrapper.findAll('table tbody a').find((a) => a.text() === 'lane1')!
+    expect(folderLink.attributes('href')).toBe('/projects/1/folders/12')
     expect(wrapper.find('table tbody').text()).toContain('sample1.fastq.gz')
     wrapper.unmount()
   })
@@ -232,14 +233,19 @@ describe('WorkspaceView', () => {
 
   it('keeps Share visible but disabled for people who are not owners', async () => {
     mockFetch({
-      'GET /api/projects/1/': { body: project({ my_role: 'editor' }) },
+      'GET /api/projects/1/': {
+        body: project({
+          my_role: 'editor',
+          my_permissions: ['view', 'download', 'upload', 'edit', 'delete'],
+        }),
+      },
       'GET /api/folders/': { body: page([]) },
       'GET /api/files/': { body: page([]) },
     })
     const { wrapper } = await mountAt('/projects/1')
     const share = wrapper.findAll('button').find((b) => b.text() === 'Share')!
     expect(share.attributes('disabled')).toBeDefined()
-    expect(share.attributes('title')).toBe("Only the project's owners can change sharing")
+    expect(share.attributes('title')).toBe("Only the project's owners can change this")
     wrapper.unmount()
   })
 })
