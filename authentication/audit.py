@@ -33,6 +33,8 @@ from django.db import connection, transaction
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
+from file_project.client_address import client_address
+
 from .models import AuditEvent
 
 GENESIS_HASH = "0" * 64
@@ -51,20 +53,12 @@ class AuditContextMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        token = _request_context.set({"ip": client_ip(request), "user_agent": request.META.get("HTTP_USER_AGENT", "")})
+        context = {"ip": client_address(request) or None, "user_agent": request.META.get("HTTP_USER_AGENT", "")}
+        token = _request_context.set(context)
         try:
             return self.get_response(request)
         finally:
             _request_context.reset(token)
-
-
-def client_ip(request: HttpRequest) -> str | None:
-    # Behind the TLS proxy of BIOFM_HTTPS the client is the first X-Forwarded-For entry.
-    if getattr(settings, "BIOFM_HTTPS", False):
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-        if forwarded:
-            return forwarded.split(",")[0].strip() or None
-    return request.META.get("REMOTE_ADDR") or None
 
 
 def _jsonable(value: Any) -> Any:

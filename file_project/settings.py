@@ -8,6 +8,7 @@ kombu's filesystem transport as the Celery broker. ``DATABASE_URL`` switches to 
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import secrets
@@ -225,6 +226,11 @@ BIOFM_CSP = os.environ.get("BIOFM_CSP", "")  # empty: file_project.security.DEFA
 BIOFM_CSP_REPORT_ONLY = env_bool("BIOFM_CSP_REPORT_ONLY")
 
 # --- Abuse resistance -----------------------------------------------------------------------
+# Proxies whose X-Forwarded-For entries are believed (IPs or CIDRs; none by default): the client
+# is then the right-most untrusted hop (file_project/client_address.py).
+BIOFM_TRUSTED_PROXIES = env_list("BIOFM_TRUSTED_PROXIES", "")
+for _proxy in BIOFM_TRUSTED_PROXIES:
+    ipaddress.ip_network(_proxy, strict=False)  # a typo stops the start, not every request
 # Per-scope request rates ("N/sec|min|hour|day"; "off" disables a scope), counted per user or,
 # for anonymous callers, per client address. Views opt in by naming a scope.
 BIOFM_THROTTLE_RATES: dict[str, str | None] = {
@@ -318,8 +324,6 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "file_project.errors.api_exception_handler",
     "DEFAULT_THROTTLE_CLASSES": ["file_project.throttling.ScopedThrottle"],
-    # Only the address our own proxy appended counts: anything earlier is the client's word.
-    "NUM_PROXIES": 1 if BIOFM_HTTPS else 0,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
