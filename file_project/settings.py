@@ -53,11 +53,12 @@ for _directory in (
     _directory.mkdir(parents=True, exist_ok=True)
 
 
-def _secret_key() -> str:
-    """Use ``SECRET_KEY`` when set; otherwise keep a generated key in the data directory."""
-    if os.environ.get("SECRET_KEY"):
-        return os.environ["SECRET_KEY"]
-    key_file = DATA_DIR / "secret_key"
+def _kept_secret(variable: str, file_name: str) -> str:
+    """The environment variable when set; otherwise a random value generated once into the data
+    directory (readable by the service's user only)."""
+    if os.environ.get(variable):
+        return os.environ[variable]
+    key_file = DATA_DIR / file_name
     if not key_file.exists():
         # O_EXCL: two processes starting at once must not write two different keys.
         try:
@@ -70,7 +71,10 @@ def _secret_key() -> str:
     return key_file.read_text().strip()
 
 
-SECRET_KEY = _secret_key()
+SECRET_KEY = _kept_secret("SECRET_KEY", "secret_key")
+# The audit trail's MAC key (authentication/audit.py): outside the database, so whoever can only
+# write the database cannot re-seal rows they changed.
+BIOFM_AUDIT_KEY = _kept_secret("BIOFM_AUDIT_KEY", "audit_key")
 # Field encryption keys (authentication/crypto.py): BIOFM_FIELD_KEY, else var/field_keys.
 from authentication.crypto import load_keys as _load_field_keys  # noqa: E402
 
