@@ -10,6 +10,7 @@ live in the default cache (Redis with ``REDIS_URL``), so every gunicorn worker s
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 from django.conf import settings
@@ -43,3 +44,12 @@ class ScopedThrottle(ScopedRateThrottle):
 
     def get_ident(self, request: Any) -> str:
         return client_address(request)
+
+
+def throttle_wait(request: Any, scope: str) -> float | None:
+    """Count one request of ``scope`` for a view outside DRF (Django admin's sign-in), with the
+    same counters as the API; the seconds to wait when it is over the rate, else None."""
+    throttle = ScopedThrottle()
+    if throttle.allow_request(request, SimpleNamespace(throttle_scope=scope)):
+        return None
+    return throttle.wait() or 1.0
