@@ -17,6 +17,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from file_project.parsers import as_id
+
 from . import audit, services
 from .filters import AccessGrantFilterSet, AuditEventFilterSet
 from .models import AccessGrant, AuditEvent, User
@@ -189,8 +191,8 @@ class AccessGrantViewSet(viewsets.ModelViewSet):
         mine = Q(subject_user=user) | Q(subject_group__user=user)
         managed = Q(project_id__in=managed_project_ids(user))
         object_type, object_id = self.request.query_params.get("object_type"), self.request.query_params.get("object")
-        if self.action == "list" and object_type and object_id and object_id.isascii() and object_id.isdigit():
-            target = resolve_target(user, object_type, int(object_id))
+        if self.action == "list" and object_type and as_id(object_id) is not None:
+            target = resolve_target(user, object_type, as_id(object_id))
             if can(user, Action.MANAGE, target):
                 return grants.filter(**{f"{object_type}_id": target.pk, "object_type": object_type})
         return grants.filter(mine | managed).distinct()

@@ -31,6 +31,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from authentication.permissions import visible_files
+from file_project.parsers import parse_int
 
 from . import services
 
@@ -139,12 +140,10 @@ class StatusView(APIView):
     @extend_schema(responses=StatusSerializer)
     def get(self, request: Request) -> Response:
         file_id = request.query_params.get("file")
-        if file_id is not None and not (file_id.isascii() and file_id.isdigit()):
-            raise exceptions.ValidationError({"file": "A file id."})
         data = services.status_for(
             request.user,
             dataset=request.query_params.get("dataset") or None,
-            file_id=int(file_id) if file_id else None,
+            file_id=parse_int("file", file_id) if file_id else None,
         )
         return Response(data)
 

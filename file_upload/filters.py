@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import django_filters
 from django.db.models import Q, QuerySet
-from rest_framework.exceptions import ValidationError
+
+from file_project.parsers import parse_int
 
 from . import search
 from .metadata import METADATA_FIELDS
@@ -17,9 +18,7 @@ def _parent_filter(field: str):
     def apply(queryset: QuerySet, name: str, value: str) -> QuerySet:
         if value.lower() in {"null", "none", "root"}:
             return queryset.filter(**{f"{field}__isnull": True})
-        if not (value.isascii() and value.isdigit()):
-            raise ValidationError({name: ["Expected a folder id or “null”."]})
-        return queryset.filter(**{f"{field}_id": int(value)})
+        return queryset.filter(**{f"{field}_id": parse_int(name, value)})
 
     return apply
 

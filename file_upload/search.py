@@ -30,11 +30,10 @@ from django.db import connection, transaction
 from django.db.models import BooleanField, Case, F, IntegerField, Q, QuerySet, Sum, Value, When
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Lower
-from django.utils import timezone
-from django.utils.dateparse import parse_date, parse_datetime
 from rest_framework.exceptions import ValidationError
 
 from authentication.permissions import visibility_cells, visible_files, visible_files_outside
+from file_project.parsers import as_id, parse_date, parse_int, parse_moment
 
 from . import search_index
 from .metadata import METADATA_FIELDS, PRECOUNTED_FACETS
@@ -74,33 +73,7 @@ def _values(params: Mapping[str, Any], name: str) -> list[str]:
 
 
 def _ints(name: str, values: list[str]) -> list[int]:
-    try:
-        return [int(value) for value in values]
-    except ValueError:
-        raise ValidationError({name: ["Expected whole numbers."]}) from None
-
-
-def _date(name: str, value: str) -> dt.date:
-    parsed = parse_date(value)
-    if parsed is None:
-        raise ValidationError({name: ["Expected a date as YYYY-MM-DD."]})
-    return parsed
-
-
-def _moment(name: str, value: str, end: bool) -> dt.datetime:
-    """A datetime, or a whole day: ``created_before=2026-01-31`` includes that day."""
-    moment = None
-    if len(value) > 10:  # parse_datetime also reads a bare date, as midnight
-        try:
-            moment = parse_datetime(value)
-        except ValueError:
-            moment = None
-        if moment is None:
-            raise ValidationError({name: ["Expected a date (YYYY-MM-DD) or an ISO 8601 datetime."]})
-    if moment is None:
-        day = _date(name, value)
-        moment = dt.datetime.combine(day + dt.timedelta(days=1) if end else day, dt.time.min)
-    return timezone.make_aware(moment) if timezone.is_naive(moment) else moment
+    return [parse_int(name, value) for value in values]
 
 
 def _choices(name: str, values: list[str], allowed: Iterable[str]) -> list[str]:
@@ -133,7 +106,7 @@ class SearchQuery:
             if kind == "integer":
                 query.terms[name] = _ints(name, values)
             elif kind == "date":
-                query.terms[name] = [_date(name, value) for value in values]
+                query.terms[name] = [parse_date(name, value) for value in values]
             elif kind == "choice":
                 query.terms[name] = _choices(name, values, FIELD_CHOICES[name])
             else:
@@ -151,9 +124,7 @@ class SearchQuery:
         if folder.lower() in {"null", "none", "root"}:
             query.folder_root = True
         elif folder:
-            if not folder.isdigit():
-                raise ValidationError({"folder": ["Expected a folder id or “null”."]})
-            query.folder = int(folder)
+            query.folder = parse_int("folder", folder)
         query.recursive = str(params.get("recursive", "")).lower() in {"1", "true", "yes"}
         for name in RANGE_PARAMS:
             value = str(params.get(name, "") or "").strip()
@@ -162,10 +133,10 @@ class SearchQuery:
             if name.startswith("size"):
                 query.ranges[name] = _ints(name, [value])[0]
             else:
-                query.ranges[name] = _moment(name, value, end=name.endswith("before"))
+                query.ranges[name] = parse_moment(name, value, end=name.endswith("before"))
         for name in ("sequencing_date_after", "sequencing_date_before"):
             if value := str(params.get(name, "") or "").strip():
-                query.ranges[name] = _date(name, value)
+                query.ranges[name] = parse_date(name, value)
         query.q = " ".join(str(params.get("q", "") or "").split())[:200]
         facets = _values(params, "facets")
         unknown = [name for name in facets if name not in FACET_FILTERS]
@@ -229,7 +200,7 @@ def owner_ids(values: list[str]) -> list[int]:
     """The ``owner`` filter's users: usernames, or user ids given as numbers."""
     from django.contrib.auth import get_user_model
 
-    numeric = [int(v) for v in values if v.isdigit()]
+    numeric = [number for number in map(as_id, values) if number is not None]
     return list(get_user_model().objects.filter(username__in=values).values_list("id", flat=True)) + numeric
 
 

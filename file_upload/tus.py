@@ -26,6 +26,7 @@ from file_project.errors import PayloadTooLarge
 
 from . import rawbody, uploads
 from .models import Folder, Project, Upload
+from .serializers import UploadMetadataSerializer
 
 TUS_VERSION = "1.0.0"
 TUS_EXTENSIONS = "creation,creation-with-upload,creation-defer-length,termination,checksum,expiration"
@@ -141,6 +142,7 @@ class UploadCollectionView(TusView):
         raw_metadata = request.headers.get("Upload-Metadata", "")
         metadata = uploads.parse_metadata(raw_metadata)
         project, folder = self._target(request, metadata)
+        metadata = UploadMetadataSerializer.canonical(metadata, project, folder)  # 400 before any byte
         upload = uploads.create_upload(
             owner=request.user,
             length=length,

@@ -36,7 +36,7 @@ from typing import Any, BinaryIO
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import DataError, transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
 from rest_framework import exceptions, status
@@ -565,7 +565,17 @@ def _finalise(upload: Upload) -> None:
     try:
         with transaction.atomic():
             _store_completed(upload, source, digest)
-    except (Conflict, ValidationError, exceptions.ValidationError) as exc:
+    except (
+        Conflict,
+        ValidationError,
+        exceptions.ValidationError,
+        ValueError,
+        TypeError,
+        OverflowError,
+        DataError,
+    ) as exc:
+        # Metadata the creation check did not see (uploads created before it existed) fails the
+        # upload for good instead of leaving it "verifying" for the sweep to retry forever.
         _fail(upload, _message(exc), "rejected", source, stored)
     except OSError as exc:
         if not is_no_space(exc):

@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 
 from authentication.permissions import visible_files
 from file_project.errors import Conflict
+from file_project.parsers import INT_MAX, parse_int
 
 from . import services
 from .filters import MLTaskFilterSet
@@ -80,10 +81,7 @@ class SimilarFilesView(APIView):
     @extend_schema(parameters=[OpenApiParameter("limit", int)], responses={200: dict})
     def get(self, request: Request, pk: int) -> Response:
         file = _visible_file(request.user, pk)
-        try:
-            limit = max(1, min(int(request.query_params.get("limit", 20)), 200))
-        except ValueError as exc:
-            raise exceptions.ValidationError({"limit": ["limit must be a whole number."]}) from exc
+        limit = max(1, min(parse_int("limit", request.query_params.get("limit", 20), minimum=-INT_MAX), 200))
         try:
             return Response(services.similar_files(request.user, file, limit))
         except NotEmbedded as exc:

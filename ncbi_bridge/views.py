@@ -17,6 +17,7 @@ from rest_framework.views import APIView
 
 from authentication.permissions import Action, can, visible_folders, visible_projects
 from file_project.errors import Conflict
+from file_project.parsers import parse_int
 from file_upload.models import Folder, Project
 
 from . import services
@@ -132,7 +133,4 @@ class NcbiImportStatusView(APIView):
 
 
 def _as_int(value: str, name: str) -> int:
-    try:
-        return int(value)
-    except ValueError as exc:
-        raise exceptions.ValidationError({name: ["Expected a number."]}) from exc
+    return parse_int(name, value)
