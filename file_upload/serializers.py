@@ -265,7 +265,11 @@ class FileUploadSerializer(serializers.ModelSerializer):
     file = serializers.FileField(write_only=True, allow_empty_file=True, use_url=False)
     name = NameField(required=False)
     tags = TagsField(required=False)
-    project = serializers.PrimaryKeyRelatedField(queryset=Project.objects.all())
+    project = serializers.PrimaryKeyRelatedField(
+        queryset=Project.objects.all(),
+        required=False,
+        help_text="Optional when ``folder`` is given: the folder names its project.",
+    )
     folder = serializers.PrimaryKeyRelatedField(queryset=Folder.objects.all(), required=False, allow_null=True)
     consent_confirmed = serializers.BooleanField(
         required=False, default=False, help_text="Required for projects holding human data."
@@ -288,7 +292,12 @@ class FileUploadSerializer(serializers.ModelSerializer):
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         folder = attrs.get("folder")
-        if folder is not None and folder.project_id != attrs["project"].id:
+        if "project" not in attrs:
+            if folder is None:
+                message = "Give a project, or a folder (which names its project)."
+                raise serializers.ValidationError({"project": [message]})
+            attrs["project"] = folder.project
+        elif folder is not None and folder.project_id != attrs["project"].id:
             raise serializers.ValidationError({"folder": ["The folder belongs to another project."]})
         return attrs
 

@@ -28,5 +28,8 @@ export default defineConfig({
     environment: 'jsdom',
     include: ['src/**/*.spec.ts'],
     restoreMocks: true,
+    // A first mount imports Element Plus whole; on a busy two-core CI machine that alone can
+    // take several seconds, so the per-test limit leaves room for it.
+    testTimeout: 30_000,
   },
 })

@@ -66,3 +66,15 @@ pid_alive() {
   [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
   [ "$(readlink -f "/proc/$pid/cwd" 2>/dev/null)" = "$ROOT" ] || return 1
 }
+
+# our_processes: PIDs of server processes (gunicorn, Celery, cellxgene) running from this checkout.
+our_processes() {
+  local p pid cmd
+  for p in /proc/[0-9]*; do
+    pid=${p#/proc/}
+    cmd=$(tr '\0' ' ' 2>/dev/null <"$p/cmdline") || continue
+    echo "$cmd" | grep -Eq 'gunicorn|celery|cellxgene' || continue
+    if [ "$(readlink -f "$p/cwd" 2>/dev/null)" = "$ROOT" ] || [[ $cmd == *"$ROOT/"* ]]; then echo "$pid"; fi
+  done
+  return 0
+}

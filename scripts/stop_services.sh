@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Stops exactly the processes start_services.sh started (by the PIDs in .pids/), with their
-# children: SIGTERM to each process group, then SIGKILL after a grace period.
+# children: SIGTERM to each leader, then to what is left of its process group, SIGKILL last.
 set -uo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
@@ -16,8 +16,16 @@ for name in celery-beat celery-worker gunicorn; do
   [ -f "$file" ] || continue
   if pid_alive "$name"; then
     pid=$(cat "$file")
-    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null
+    # SIGTERM to the leader only: gunicorn and Celery stop their own workers (a signal to the
+    # whole group would hit the pool children first and leave the Celery parent waiting on them).
+    kill -TERM "$pid" 2>/dev/null
     for _ in $(seq 1 60); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.5
+    done
+    # Then whatever is left of the process group: SIGTERM, and SIGKILL after a short grace.
+    kill -TERM -- "-$pid" 2>/dev/null
+    for _ in $(seq 1 10); do
       kill -0 -- "-$pid" 2>/dev/null || break
       sleep 0.5
     done

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the tests need (Python dev packages, npm packages, Debian's chromium) and runs
-# every suite: ruff, ESLint/Prettier/vue-tsc, Vitest, the SPA build, then pytest (API, services,
+# every suite: ruff, deptry, ESLint/Prettier/vue-tsc, Vitest, the SPA build, then pytest (API, services,
 # a real Celery worker, and the browser tests against a real gunicorn). Non-zero if any fails.
 # Uses DATABASE_URL/REDIS_URL when set (PostgreSQL/Redis), SQLite and the embedded broker otherwise.
 set -euo pipefail
@@ -30,9 +30,12 @@ log "SPA: lint, type check, unit tests, build"
 (cd frontend && npm run lint --silent && npm run typecheck --silent && npm test --silent)
 ensure_spa_build
 
-log "Python: lint"
+log "Python: lint and dependency check"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
+# Every module imported by runtime code is pinned in requirements.txt (or the ML extra); tests
+# and benchmarks may use requirements-dev.txt. Names the module and file when one is missing.
+.venv/bin/deptry .
 
 log "Python: tests"
 export BIOFM_CELERY_QUEUE="${BIOFM_CELERY_QUEUE:-biofm-test}"

@@ -114,6 +114,15 @@ class TestUpload:
         assert response.status_code == 400
         assert "file" in response.json()["errors"]
 
+    def test_folder_without_project_uploads_into_the_folders_project(self, api, alice, project):
+        Project.objects.create(name="Decoy", owner=alice)
+        folder = make_folder(project, "raw")
+        data = {"file": SimpleUploadedFile("reads.fastq", FASTQ), "folder": folder.id}
+        response = api.post("/api/files/", data, format="multipart")
+        assert response.status_code == 201, response.json()
+        stored = File.objects.get(id=response.json()["id"])
+        assert (stored.project_id, stored.folder_id) == (project.id, folder.id)
+
     def test_folder_of_another_project_is_400(self, api, alice, project):
         other = Project.objects.create(name="Other", owner=alice)
         response = upload(api, project, folder=make_folder(other, "x").id)
