@@ -122,6 +122,8 @@ def parse_metadata(header: str) -> dict[str, str]:
             raise exceptions.ValidationError(
                 {"Upload-Metadata": [f"The value of “{key[:40]}” is not base64-encoded UTF-8."]}
             ) from exc
+        if "\x00" in result[key] or "\x00" in key:
+            raise exceptions.ValidationError({"Upload-Metadata": [f"The value of “{key[:40]}” contains NUL."]})
     return result
 
 

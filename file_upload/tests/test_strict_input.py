@@ -42,6 +42,11 @@ class TestTusMetadataAtCreation:
         assert body["code"] != "server_error" and field in body["errors"], body
         assert not Upload.objects.exists()
 
+    def test_a_nul_in_any_metadata_value_is_refused(self, api, project):
+        response = create(api, project, anything="a\x00b")
+        assert response.status_code == 400 and "Upload-Metadata" in response.json()["errors"]
+        assert not Upload.objects.exists()
+
     def test_the_same_messages_as_the_multipart_upload(self, api, project):
         from django.core.files.uploadedfile import SimpleUploadedFile
 
