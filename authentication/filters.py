@@ -31,6 +31,9 @@ class AccessGrantFilterSet(django_filters.FilterSet):
     object_type = django_filters.ChoiceFilter(choices=ObjectType.choices)
     object = IdFilter(method="filter_object", label="Object id (with object_type)")
     subject_type = django_filters.ChoiceFilter(choices=[("user", "user"), ("group", "group")], method="filter_kind")
+    # An id matched against the grants the caller may list: a project they cannot name gives the
+    # same empty page as a missing one (a choice filter would tell them apart).
+    project = django_filters.NumberFilter(field_name="project_id")
 
     class Meta:
         model = AccessGrant

@@ -9,6 +9,8 @@ from django.contrib.auth.models import AbstractUser, Group
 from django.db import models
 from django.db.models import Q
 
+from access.querysets import RestrictedQuerySet
+
 from .fields import EncryptedTextField
 
 
@@ -69,6 +71,8 @@ class AccessGrant(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     # "u<id>:<type>:<id>" or "g<id>:…": one grant per subject and object, portable across databases.
     key = models.CharField(max_length=80, unique=True, editable=False)
+
+    objects = RestrictedQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]
@@ -131,6 +135,8 @@ class AuditEvent(models.Model):
     hash = models.CharField(max_length=64, unique=True)
     # Nullable without a default: adding it is a plain ALTER TABLE, which keeps SQLite's triggers.
     mac = models.CharField(max_length=64, null=True, blank=True)
+
+    objects = RestrictedQuerySet.as_manager()
 
     class Meta:
         ordering = ["-id"]

@@ -5,8 +5,7 @@ from typing import Any
 
 from django.contrib.auth import login, logout
 from django.contrib.auth.models import Group
-from django.db.models import CharField, Q, QuerySet
-from django.db.models.functions import Cast
+from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import csrf_protect, ensure_csrf_cookie
@@ -17,12 +16,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from access import policy
+from access.policy import Action
+from access.viewsets import RestrictedViewSetMixin
 from file_project.parsers import as_id
 
 from . import audit, services
 from .filters import AccessGrantFilterSet, AuditEventFilterSet
 from .models import AccessGrant, AuditEvent, User
-from .permissions import Action, can, managed_project_ids, visible_files, visible_folders, visible_projects
 from .serializers import (
     AuditEventSerializer,
     AuditVerifySerializer,
@@ -150,29 +151,24 @@ class GroupDirectoryView(APIView):
         return Response(GroupRefSerializer(groups.order_by("name")[:20], many=True).data)
 
 
-def resolve_target(user: Any, object_type: str, object_id: int) -> Any:
-    """The project, folder or file a grant or check is about, if the user may see it (else 404)."""
+def grant_target(user: Any, object_type: str, object_id: int, *, to_change: bool = True) -> Any:
+    """The project, folder or file a grant is about, found through its restricting manager
+    (hidden or missing: 404); to change its grants the user must manage it (403)."""
     from file_upload.models import File, Folder, Project
 
-    querysets = {
-        "project": (visible_projects, Project),
-        "folder": (visible_folders, Folder),
-        "file": (visible_files, File),
-    }
-    if object_type not in querysets:
+    models = {"project": Project, "folder": Folder, "file": File}
+    if object_type not in models:
         raise exceptions.ValidationError({"object_type": ["Expected project, folder or file."]})
-    visible, _ = querysets[object_type]
-    return get_object_or_404(visible(user), pk=object_id)
+    target = get_object_or_404(models[object_type].objects.restrict(user, Action.VIEW), pk=object_id)
+    if to_change and not policy.may_share(user, target):
+        raise exceptions.PermissionDenied(SHARING_DENIED)
+    return target
 
 
-def require_manage(user: Any, target: Any) -> None:
-    if not can(user, Action.MANAGE, target):
-        raise exceptions.PermissionDenied(
-            "Only the project's owners (or holders of a manage grant) can change sharing."
-        )
+SHARING_DENIED = "Only the project's owners (or holders of a manage grant) can change sharing."
 
 
-class AccessGrantViewSet(viewsets.ModelViewSet):
+class AccessGrantViewSet(RestrictedViewSetMixin, viewsets.ModelViewSet):
     """Grants on projects, folders and files. Managers of an object see and change its grants;
     everyone sees the grants they hold."""
 
@@ -181,28 +177,35 @@ class AccessGrantViewSet(viewsets.ModelViewSet):
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
     permission_classes = [permissions.IsAuthenticated]
 
+    queryset = AccessGrant.objects.select_related(
+        "subject_user", "subject_group", "project", "folder", "file", "granted_by"
+    )
+
     def get_queryset(self) -> QuerySet[AccessGrant]:
-        user = self.request.user
-        grants = AccessGrant.objects.select_related(
-            "subject_user", "subject_group", "project", "folder", "file", "granted_by"
-        ).order_by("-created_at", "-id")
-        if user.is_superuser:
-            return grants
-        mine = Q(subject_user=user) | Q(subject_group__user=user)
-        managed = Q(project_id__in=managed_project_ids(user))
+        grants = super().get_queryset().order_by("-created_at", "-id")
         object_type, object_id = self.request.query_params.get("object_type"), self.request.query_params.get("object")
         if self.action == "list" and object_type and as_id(object_id) is not None:
-            target = resolve_target(user, object_type, as_id(object_id))
-            if can(user, Action.MANAGE, target):
-                return grants.filter(**{f"{object_type}_id": target.pk, "object_type": object_type})
-        return grants.filter(mine | managed).distinct()
+            # The grants on one object: all of them for its managers, one's own for others (and a
+            # hidden object is a 404).
+            target = grant_target(self.request.user, object_type, as_id(object_id), to_change=False)
+            if policy.may_share(self.request.user, target):
+                on_target = {f"{object_type}_id": target.pk, "object_type": object_type}
+                return self.queryset.filter(**on_target).order_by("-created_at", "-id")
+        return grants
+
+    def get_object(self) -> AccessGrant:
+        grant = super().get_object()
+        if self.action in ("update", "partial_update", "destroy") and not policy.may_share(
+            self.request.user, grant.target
+        ):
+            raise exceptions.PermissionDenied(SHARING_DENIED)
+        return grant
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        target = resolve_target(request.user, data["object_type"], data["object"])
-        require_manage(request.user, target)
+        target = grant_target(request.user, data["object_type"], data["object"])
         grant = services.create_grant(
             actor=request.user, subject=data["subject"], target=target, permission=data.get("permission", "view")
         )
@@ -211,7 +214,6 @@ class AccessGrantViewSet(viewsets.ModelViewSet):
     @extend_schema(request=GrantUpdateSerializer)
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         grant = self.get_object()
-        require_manage(request.user, grant.target)
         serializer = GrantUpdateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         services.update_grant(grant, actor=request.user, permission=serializer.validated_data["permission"])
@@ -221,11 +223,10 @@ class AccessGrantViewSet(viewsets.ModelViewSet):
         return self.partial_update(request, *args, **kwargs)
 
     def perform_destroy(self, instance: AccessGrant) -> None:
-        require_manage(self.request.user, instance.target)
         services.delete_grant(instance, actor=self.request.user)
 
 
-class AuditEventViewSet(viewsets.ReadOnlyModelViewSet):
+class AuditEventViewSet(RestrictedViewSetMixin, viewsets.ReadOnlyModelViewSet):
     """Staff read every event; others their own and those on projects they manage or files they own."""
 
     serializer_class = AuditEventSerializer
@@ -233,17 +234,7 @@ class AuditEventViewSet(viewsets.ReadOnlyModelViewSet):
     permission_classes = [permissions.IsAuthenticated]
     ordering_fields = ["timestamp", "id"]
 
-    def get_queryset(self) -> QuerySet[AuditEvent]:
-        from file_upload.models import File
-
-        user = self.request.user
-        events = AuditEvent.objects.order_by("-id")
-        if user.is_staff or user.is_superuser:
-            return events
-        own_files = File.objects.filter(owner=user).annotate(key=Cast("id", CharField())).values("key")
-        return events.filter(
-            Q(actor=user) | Q(project_id__in=managed_project_ids(user)) | Q(object_type="file", object_id__in=own_files)
-        )
+    queryset = AuditEvent.objects.order_by("-id")
 
     @extend_schema(responses=AuditVerifySerializer)
     @action(detail=False, methods=["get"], permission_classes=[permissions.IsAdminUser])

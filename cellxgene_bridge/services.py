@@ -52,8 +52,8 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from access.policy import visible_files
 from authentication import audit
-from authentication.permissions import visible_files
 from file_upload import storage
 from file_upload.models import File
 

@@ -30,8 +30,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from authentication.permissions import visible_files
 from file_project.parsers import parse_int
+from file_upload.models import File
 
 from . import services
 
@@ -93,7 +93,7 @@ class PublishView(APIView):
     def post(self, request: Request) -> Response:
         params = PublishRequestSerializer(data=request.data)
         params.is_valid(raise_exception=True)
-        file = get_object_or_404(visible_files(request.user), pk=params.validated_data["file"])
+        file = get_object_or_404(File.objects.restrict(request.user, "view"), pk=params.validated_data["file"])
         publication = services.request_publication(request.user, file)
         return Response(
             {

@@ -17,7 +17,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from authentication.models import User
-from authentication.permissions import visible_files
 from file_upload.models import File
 
 from . import services
@@ -28,7 +27,7 @@ class FileDownloadView(APIView):
 
     @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
     def get(self, request: Request, pk: int) -> HttpResponse:
-        file = get_object_or_404(visible_files(request.user), pk=pk)
+        file = get_object_or_404(File.objects.restrict(request.user, "download"), pk=pk)
         return services.serve_file(request._request, file, actor=request.user)
 
     def head(self, request: Request, pk: int) -> HttpResponse:
@@ -57,7 +56,7 @@ class DownloadUrlView(APIView):
 
     @extend_schema(request=DownloadUrlRequestSerializer, responses=DownloadUrlSerializer)
     def post(self, request: Request, pk: int) -> Response:
-        file = get_object_or_404(visible_files(request.user), pk=pk)
+        file = get_object_or_404(File.objects.restrict(request.user, "download"), pk=pk)
         params = DownloadUrlRequestSerializer(data=request.data)
         params.is_valid(raise_exception=True)
         token, expires_at = services.sign_download(file, request.user, params.validated_data["expires_in"])
@@ -82,7 +81,7 @@ class SignedDownloadView(APIView):
     def get(self, request: Request, token: str, name: str) -> HttpResponse:
         file_id, signer_id = services.unsign_download(token)
         signer = User.objects.filter(id=signer_id, is_active=True).first()
-        file = visible_files(signer).filter(pk=file_id).first() if signer else None
+        file = File.objects.restrict(signer, "download").filter(pk=file_id).first() if signer else None
         if file is None:
             raise Http404("The file is gone, or the link's signer can no longer see it.")
         if name.endswith(".bai") and name[: -len(".bai")] == file.name:

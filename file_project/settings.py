@@ -116,7 +116,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "authentication.audit.AuditContextMiddleware",
-    "authentication.permissions.VisibilityScopeMiddleware",
+    "access.policy.VisibilityScopeMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "file_project.errors.ApiExceptionMiddleware",

@@ -5,11 +5,12 @@ from __future__ import annotations
 import django_filters
 from django.db.models import Q, QuerySet
 
+from access.viewsets import restricted_choices
 from file_project.parsers import parse_int
 
 from . import search
 from .metadata import METADATA_FIELDS
-from .models import File, Folder, Project
+from .models import AccessLevel, File, Folder, Project
 
 
 def _parent_filter(field: str):
@@ -24,18 +25,29 @@ def _parent_filter(field: str):
 
 
 class ProjectFilterSet(django_filters.FilterSet):
+    """Projects seen from outside show only their name, so only their name can be searched,
+    and their level cannot be filtered on."""
+
     q = django_filters.CharFilter(method="search", label="Name or description contains")
+    access_level = django_filters.ChoiceFilter(choices=AccessLevel.choices, method="level")
 
     class Meta:
         model = Project
         fields = ["access_level"]
 
+    def _in_full(self) -> QuerySet:
+        return Project.objects.restrict(getattr(self.request, "user", None), "view").values("id")
+
     def search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        return queryset.filter(Q(name__icontains=value) | Q(description__icontains=value))
+        return queryset.filter(Q(name__icontains=value) | Q(description__icontains=value, id__in=self._in_full()))
+
+    def level(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset.filter(access_level=value, id__in=self._in_full())
 
 
 class FolderFilterSet(django_filters.FilterSet):
     parent = django_filters.CharFilter(method=_parent_filter("parent"), label="Parent folder id or null")
+    project = django_filters.ModelChoiceFilter(queryset=restricted_choices(Project))
 
     class Meta:
         model = Folder
@@ -95,3 +107,14 @@ class FileFilterSet(django_filters.FilterSet):
 
     def filter_queryset(self, queryset: QuerySet) -> QuerySet:
         return search.apply_filters(queryset, self.search_query)
+
+
+class TrashFilterSet(django_filters.FilterSet):
+    """The trash by project: an id, matched against the rows the caller may list (a project
+    the caller cannot name gives the same empty page as a missing one)."""
+
+    project = django_filters.NumberFilter(field_name="project_id")
+
+    class Meta:
+        model = File
+        fields = ["project"]

@@ -10,6 +10,7 @@ from django.db import models
 from django.db.models import Func, Q, Value
 from django.db.models.functions import Cast, Coalesce
 
+from access.querysets import RestrictedQuerySet
 from authentication.fields import EncryptedTextField
 
 from .metadata import SEARCH_TEXT_FIELDS, Vocabulary, choices_for
@@ -50,6 +51,8 @@ class Project(models.Model):
     quota_bytes = models.PositiveBigIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = RestrictedQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
@@ -97,6 +100,8 @@ class Folder(models.Model):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = RestrictedQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
@@ -150,7 +155,7 @@ class SearchText(Func):
         super().__init__(*[Coalesce(Cast(column, models.TextField()), Value("")) for column in columns])
 
 
-class FileQuerySet(models.QuerySet):
+class FileQuerySet(RestrictedQuerySet):
     def alive(self) -> FileQuerySet:
         return self.filter(deleted_at__isnull=True)
 
@@ -311,6 +316,8 @@ class SavedSearch(models.Model):
     query = models.TextField(blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
 
+    objects = RestrictedQuerySet.as_manager()
+
     class Meta:
         ordering = ["name"]
         constraints = [models.UniqueConstraint(fields=["owner", "name"], name="uniq_saved_search_name")]
@@ -357,6 +364,8 @@ class Upload(models.Model):
     storage_key = models.CharField(max_length=255, blank=True, default="", editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = RestrictedQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]

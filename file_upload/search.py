@@ -32,7 +32,7 @@ from django.db.models.expressions import RawSQL
 from django.db.models.functions import Lower
 from rest_framework.exceptions import ValidationError
 
-from authentication.permissions import visibility_cells, visible_files, visible_files_outside
+from access.policy import visibility_cells, visible_files, visible_files_outside
 from file_project.parsers import as_id, parse_date, parse_int, parse_moment
 
 from . import search_index

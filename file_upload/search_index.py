@@ -3,7 +3,7 @@ numpy arrays, so the count, the facet counts and the page of a search are array 
 a million rows instead of ``GROUP BY`` scans (about 10–30 ms instead of 0.5–2 s).
 
 Exact by construction:
-- visibility is ``authentication.permissions.file_visibility``, the rule ``visible_files`` uses;
+- visibility is ``access.policy.file_visibility``, the rule ``visible_files`` uses;
 - metadata, tags, levels, projects, folders, owners, dates and sizes are compared as stored;
 - free text (``q``) and its relevance tiers are computed by the database with the very
   expressions of ``search._text_q`` and ``search._relevance``, once per text, and kept per text
@@ -38,7 +38,7 @@ import numpy as np
 from django.conf import settings
 from django.db import connection, transaction
 
-from authentication.permissions import file_visibility
+from access.policy import file_visibility
 
 from .metadata import METADATA_FIELDS
 from .models import AccessLevel, File, Folder, ParseStatus, SearchChange
@@ -628,7 +628,7 @@ def _top(positions: np.ndarray, key: np.ndarray, ids: np.ndarray, k: int, descen
 
 
 def _folders_under(paths: list[str]) -> list[int]:
-    from authentication.permissions import _subtree_q
+    from access.policy import _subtree_q
 
     return list(Folder.objects.filter(_subtree_q(paths, "tree_path")).values_list("id", flat=True))
 

@@ -7,7 +7,8 @@ from typing import Any
 from rest_framework import serializers
 from rest_framework.relations import ManyRelatedField, PKOnlyObject, RelatedField
 
-from authentication.permissions import project_role
+from access import policy
+from access.viewsets import RestrictedModelSerializer, RestrictedPrimaryKeyRelatedField
 
 from . import services
 from .metadata import METADATA_FIELD_NAMES, METADATA_FIELDS
@@ -77,7 +78,23 @@ class ProjectSerializer(serializers.ModelSerializer):
 
     def get_my_role(self, project: Project) -> str | None:
         request = self.context.get("request")
-        return project_role(request.user, project) if request else None
+        return policy.project_role(request.user, project) if request else None
+
+    def to_representation(self, project: Project) -> dict[str, Any]:
+        """Seen from outside (the caller reaches only something inside): the name and a link,
+        the counts of what the caller sees, and nothing else."""
+        request = self.context.get("request")
+        if request is not None and not policy.sees_project_fully(request.user, project):
+            outside = dict.fromkeys(self.Meta.fields)
+            outside.update(
+                id=project.id,
+                name=project.name,
+                file_count=getattr(project, "file_count", 0),
+                total_size=getattr(project, "total_size", 0),
+                seen_from_outside=True,
+            )
+            return outside
+        return {**super().to_representation(project), "seen_from_outside": False}
 
 
 class FolderRefSerializer(serializers.ModelSerializer):
@@ -86,7 +103,7 @@ class FolderRefSerializer(serializers.ModelSerializer):
         fields = ["id", "name"]
 
 
-class FolderSerializer(serializers.ModelSerializer):
+class FolderSerializer(RestrictedModelSerializer):
     name = NameField()
     path = serializers.CharField(source="name_path", read_only=True)
     ancestors = serializers.SerializerMethodField()
@@ -224,9 +241,7 @@ class FileSerializer(serializers.ModelSerializer):
         request = self.context.get("request")
         if not self.context.get("detail") or request is None or not request.user.is_authenticated:
             return False
-        from authentication.permissions import Action, can
-
-        return file.owner_id == request.user.id or can(request.user, Action.EDIT, file)
+        return policy.may_read_sensitive(request.user, file)
 
 
 class TrashedFileSerializer(serializers.ModelSerializer):
@@ -259,18 +274,18 @@ class TrashedFileSerializer(serializers.ModelSerializer):
         return deadline.isoformat() if deadline else None
 
 
-class FileUploadSerializer(serializers.ModelSerializer):
+class FileUploadSerializer(RestrictedModelSerializer):
     """Fields of the one-shot multipart upload; the file itself is checked by the view."""
 
     file = serializers.FileField(write_only=True, allow_empty_file=True, use_url=False)
     name = NameField(required=False)
     tags = TagsField(required=False)
-    project = serializers.PrimaryKeyRelatedField(
+    project = RestrictedPrimaryKeyRelatedField(
         queryset=Project.objects.all(),
         required=False,
         help_text="Optional when ``folder`` is given: the folder names its project.",
     )
-    folder = serializers.PrimaryKeyRelatedField(queryset=Folder.objects.all(), required=False, allow_null=True)
+    folder = RestrictedPrimaryKeyRelatedField(queryset=Folder.objects.all(), required=False, allow_null=True)
     consent_confirmed = serializers.BooleanField(
         required=False, default=False, help_text="Required for projects holding human data."
     )
@@ -312,12 +327,15 @@ class UploadMetadataSerializer(FileUploadSerializer):
         fields = [name for name in FileUploadSerializer.Meta.fields if name != "file"]
 
     @classmethod
-    def canonical(cls, metadata: dict[str, str], project: Project, folder: Folder | None) -> dict[str, str]:
+    def canonical(
+        cls, metadata: dict[str, str], project: Project, folder: Folder | None, request: Any
+    ) -> dict[str, str]:
         """``metadata`` with the fields a tus upload stores validated (400 with a message per
         field) and written in their canonical form (``taxon_id`` as digits, dates ISO)."""
         stored = ("description", "tags", *METADATA_FIELD_NAMES)
         data: dict[str, Any] = {name: metadata[name] for name in stored if metadata.get(name, "") != ""}
-        serializer = cls(data={**data, "project": project.id, "folder": folder.id if folder else None})
+        target = {"project": project.id, "folder": folder.id if folder else None}
+        serializer = cls(data={**data, **target}, context={"request": request})
         serializer.is_valid(raise_exception=True)
         values = serializer.validated_data
         canonical = dict(metadata)

@@ -21,7 +21,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from authentication.permissions import Action, can, is_visible
+from access import policy
+from access.policy import Action
+from access.viewsets import require
 from file_project.errors import PayloadTooLarge
 
 from . import rawbody, uploads
@@ -142,7 +144,7 @@ class UploadCollectionView(TusView):
         raw_metadata = request.headers.get("Upload-Metadata", "")
         metadata = uploads.parse_metadata(raw_metadata)
         project, folder = self._target(request, metadata)
-        metadata = UploadMetadataSerializer.canonical(metadata, project, folder)  # 400 before any byte
+        metadata = UploadMetadataSerializer.canonical(metadata, project, folder, request)  # 400 before any byte
         upload = uploads.create_upload(
             owner=request.user,
             length=length,
@@ -178,13 +180,14 @@ class UploadCollectionView(TusView):
             raise exceptions.ValidationError({"project": ["Upload-Metadata needs “project” (a project id)."]})
         if folder_id and not (folder_id.isascii() and folder_id.isdigit()):
             raise exceptions.ValidationError({"folder": ["“folder” must be a folder id."]})
-        project = Project.objects.filter(id=int(project_id)).first()
-        folder = Folder.objects.filter(id=int(folder_id)).first() if folder_id else None
-        target = folder or project
-        if project is None or (folder_id and folder is None) or not is_visible(request.user, target):
+        project = Project.objects.restrict(request.user, Action.NAVIGATE).filter(id=int(project_id)).first()
+        folders = Folder.objects.restrict(request.user, Action.VIEW)
+        folder = folders.filter(id=int(folder_id)).first() if folder_id else None
+        if project is None or (folder_id and folder is None):
             raise Http404("No such project or folder.")
-        if not can(request.user, Action.UPLOAD, target):
-            raise exceptions.PermissionDenied("You need an editor role to upload here.")
+        require(request.user, Action.UPLOAD, folder or project)
+        if not policy.may_set_level(request.user, folder or project, metadata.get("access_level")):
+            raise exceptions.PermissionDenied("Only the managers of a project or folder choose a level.")
         return project, folder
 
 

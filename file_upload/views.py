@@ -1,5 +1,7 @@
 """Workspace API: projects, folders, files and the one-shot multipart upload. Thin: every
-lookup goes through ``authentication.permissions`` and every write through ``services``."""
+viewset derives from ``access.viewsets.RestrictedViewSetMixin`` (lookups through the restricting
+managers, the action re-checked by the policy), every rule is asked of ``access.policy`` and
+every write goes through ``services``."""
 
 from __future__ import annotations
 
@@ -8,12 +10,12 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, OuterRef, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.http import Http404, StreamingHttpResponse
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import permissions, status, viewsets
+from rest_framework import permissions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.generics import get_object_or_404
@@ -22,22 +24,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from authentication.permissions import (
-    Action,
-    can,
-    explain_access,
-    is_visible,
-    managed_project_ids,
-    trashed_files,
-    visible_files,
-    visible_folders,
-    visible_projects,
-)
+from access import policy
+from access.policy import Action
+from access.viewsets import RestrictedViewSetMixin, require
 from file_project.errors import PayloadTooLarge
 from file_project.parsers import BoundedJSONParser, parse_moment
 
 from . import retention, search, services, uploads
-from .filters import FileFilterSet, FolderFilterSet, ProjectFilterSet
+from .filters import FileFilterSet, FolderFilterSet, ProjectFilterSet, TrashFilterSet
 from .metadata import METADATA_FIELD_NAMES
 from .models import File, Folder, Project, SavedSearch, UploadMethod
 from .pagination import SearchCursorPagination, SearchPagination, wants_cursor
@@ -57,19 +51,13 @@ from .serializers import (
 )
 
 
-def require(user: Any, action: Action, obj: Project | Folder | File) -> None:
-    """403 when the user sees the object but may not do ``action`` on it (invisible ones are
-    already 404 because lookups start from the visible querysets)."""
-    if not can(user, action, obj):
-        raise PermissionDenied(f"You don't have permission to {action.value} this {type(obj).__name__.lower()}.")
-
-
-def require_target(user: Any, project: Project, folder: Folder | None) -> None:
-    """Upload targets: invisible → 404, visible without an editor role or grant → 403."""
+def require_upload(user: Any, project: Project, folder: Folder | None, level: str | None) -> None:
+    """New content: upload rights on the target (403), and a level other than ``inherit`` only
+    from its managers (403). The target itself was found through a restricted field."""
     target: Project | Folder = folder or project
-    if not is_visible(user, target):
-        raise Http404
     require(user, Action.UPLOAD, target)
+    if not policy.may_set_level(user, target, level):
+        raise PermissionDenied("Only the managers of a project or folder choose a level; create with “inherit”.")
 
 
 class AccessExplanationMixin:
@@ -83,46 +71,59 @@ class AccessExplanationMixin:
         check_user = None
         username = request.query_params.get("user", "").strip()
         if username:
+            try:  # a username's shape (no NUL, which the database would refuse with a 500)
+                username = serializers.CharField(max_length=150).run_validation(username)
+            except ValidationError as exc:
+                raise ValidationError({"user": exc.detail}) from None
+        if username and username != request.user.get_username():
+            if not policy.may_check_other_user(request.user, obj):
+                raise PermissionDenied("Only those who see the whole project can check another user's access.")
             check_user = get_user_model().objects.filter(username=username).first()
             if check_user is None:
                 raise ValidationError({"user": [f"No user named “{username}”."]})
-        return Response(explain_access(obj, check_user))
+        return Response(policy.explain_access(obj, check_user, reader=request.user))
 
 
-class ProjectViewSet(AccessExplanationMixin, viewsets.ModelViewSet):
+class ProjectViewSet(AccessExplanationMixin, RestrictedViewSetMixin, viewsets.ModelViewSet):
+    """Projects. Listed and shown to anyone who sees something inside (seen from outside: name
+    and link only); members, rules and reports only to those who see the project itself."""
+
+    queryset = Project.objects.select_related("owner")
     serializer_class = ProjectSerializer
     throttle_scopes = {"download_report": "heavy"}
     filterset_class = ProjectFilterSet
     ordering_fields = ["name", "created_at", "updated_at"]
+    lookup_actions = {"list": Action.NAVIGATE, "retrieve": Action.NAVIGATE}
+    object_actions = {"retrieve": Action.NAVIGATE, "update": Action.MANAGE, "partial_update": Action.MANAGE,
+                      "destroy": Action.MANAGE, "download_report": Action.MANAGE, "members": Action.VIEW}  # fmt: skip
 
     def get_queryset(self) -> QuerySet[Project]:
-        live = Q(files__deleted_at__isnull=True)
+        visible = policy.restrict(File.objects.alive(), self.request.user, Action.VIEW).filter(project=OuterRef("pk"))
+        count = visible.order_by().values("project").annotate(n=Count("id")).values("n")
+        size = visible.order_by().values("project").annotate(n=Sum("size")).values("n")
         return (
-            visible_projects(self.request.user)
-            .select_related("owner")
-            .annotate(file_count=Count("files", filter=live), total_size=Coalesce(Sum("files__size", filter=live), 0))
+            super()
+            .get_queryset()
+            .annotate(file_count=Coalesce(Subquery(count), 0), total_size=Coalesce(Subquery(size), 0))
             .order_by("name")
         )
 
-    def perform_create(self, serializer: ProjectSerializer) -> None:
+    def save_new(self, serializer: ProjectSerializer) -> None:
         self._require_staff_for_quota(serializer)
         serializer.instance = services.create_project(owner=self.request.user, **serializer.validated_data)
 
-    def perform_update(self, serializer: ProjectSerializer) -> None:
-        require(self.request.user, Action.MANAGE, serializer.instance)
+    def save_changes(self, serializer: ProjectSerializer) -> None:
         self._require_staff_for_quota(serializer)
         services.update_project(serializer.instance, actor=self.request.user, **serializer.validated_data)
 
     def perform_destroy(self, instance: Project) -> None:
-        require(self.request.user, Action.MANAGE, instance)
         services.delete_project(instance, actor=self.request.user)
 
     def _require_staff_for_quota(self, serializer: ProjectSerializer) -> None:
         """A project's managers choose its retention; only staff set its storage quota."""
-        user = self.request.user
         current = serializer.instance.quota_bytes if serializer.instance else None
         wanted = serializer.validated_data.get("quota_bytes", current)
-        if wanted != current and not (user.is_staff or user.is_superuser):
+        if wanted != current and not policy.may_set_quota(self.request.user):
             raise PermissionDenied("Only staff can set a project's storage quota.")
 
     @extend_schema(methods=["get"], responses=MemberSerializer(many=True), parameters=[OpenApiParameter("kind", str)])
@@ -138,7 +139,8 @@ class ProjectViewSet(AccessExplanationMixin, viewsets.ModelViewSet):
         project = self.get_object()
         if request.method == "GET":
             return Response(MemberSerializer(project_members(project), many=True).data)
-        require(request.user, Action.MANAGE, project)
+        if not policy.may_share(request.user, project):
+            raise PermissionDenied("Only the project's owners can change its members.")
         source = request.data if request.method == "POST" else request.query_params
         serializer = MemberSerializer(data=source, partial=request.method == "DELETE")
         serializer.is_valid(raise_exception=True)
@@ -165,7 +167,6 @@ class ProjectViewSet(AccessExplanationMixin, viewsets.ModelViewSet):
         from file_download.reports import download_report
 
         project = self.get_object()
-        require(request.user, Action.MANAGE, project)
         bounds = {}
         for name in ("since", "until"):
             raw = request.query_params.get(name, "").strip()
@@ -183,37 +184,42 @@ class _Echo:
         return value
 
 
-class FolderViewSet(AccessExplanationMixin, viewsets.ModelViewSet):
+class FolderViewSet(AccessExplanationMixin, RestrictedViewSetMixin, viewsets.ModelViewSet):
+    queryset = Folder.objects.all()
     serializer_class = FolderSerializer
     filterset_class = FolderFilterSet
     ordering_fields = ["name", "created_at"]
 
     def get_queryset(self) -> QuerySet[Folder]:
-        return visible_folders(self.request.user).order_by("name")
+        return super().get_queryset().order_by("name")
 
     def get_serializer_context(self) -> dict[str, Any]:
         return {**super().get_serializer_context(), "with_ancestors": self.action != "list"}
 
-    def perform_create(self, serializer: FolderSerializer) -> None:
+    def save_new(self, serializer: FolderSerializer) -> None:
         data = serializer.validated_data
-        require_target(self.request.user, data["project"], data.get("parent"))
+        require_upload(self.request.user, data["project"], data.get("parent"), data.get("access_level"))
         serializer.instance = services.create_folder(actor=self.request.user, **data)
 
-    def perform_update(self, serializer: FolderSerializer) -> None:
-        folder = serializer.instance
+    def save_changes(self, serializer: FolderSerializer) -> None:
+        folder, user = serializer.instance, self.request.user
         changes = {k: v for k, v in serializer.validated_data.items() if k != "project"}
-        action = Action.MANAGE if "access_level" in changes else Action.EDIT
-        require(self.request.user, action, folder)
-        if changes.get("parent") is not None:
-            require(self.request.user, Action.UPLOAD, changes["parent"])
-        services.update_folder(folder, actor=self.request.user, **changes)
+        if "access_level" in changes and changes["access_level"] != folder.access_level:
+            if not policy.may_set_level(user, folder, changes["access_level"]):
+                raise PermissionDenied("Only the folder's managers can change its level.")
+        if "parent" in changes and changes["parent"] != folder.parent:
+            if not policy.may_move(user, folder, changes["parent"]):
+                raise PermissionDenied(
+                    "Moving here needs upload rights on the target and, when the move could open "
+                    "access to anything inside, manage rights on the folder."
+                )
+        services.update_folder(folder, actor=user, **changes)
 
     def perform_destroy(self, instance: Folder) -> None:
-        require(self.request.user, Action.DELETE, instance)
         services.delete_folder(instance, actor=self.request.user)
 
 
-class FileViewSet(AccessExplanationMixin, viewsets.ModelViewSet):
+class FileViewSet(AccessExplanationMixin, RestrictedViewSetMixin, viewsets.ModelViewSet):
     """Search, read, edit and soft-delete files; ``POST`` is the one-shot multipart upload."""
 
     serializer_class = FileSerializer
@@ -223,8 +229,8 @@ class FileViewSet(AccessExplanationMixin, viewsets.ModelViewSet):
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
     throttle_scopes = {"create": "upload", "reparse": "heavy"}
 
-    def get_queryset(self) -> QuerySet[File]:
-        return visible_files(self.request.user).select_related("owner", "project", "folder")
+    queryset = File.objects.select_related("owner", "project", "folder")
+    object_actions = {"reparse": Action.EDIT}
 
     def get_serializer_context(self) -> dict[str, Any]:
         return {**super().get_serializer_context(), "detail": self.action in {"retrieve", "partial_update"}}
@@ -273,12 +279,12 @@ class FileViewSet(AccessExplanationMixin, viewsets.ModelViewSet):
         data = request.data
         if getattr(request._request, "biofm_upload_too_large", False):
             raise PayloadTooLarge(f"Uploads are limited to {settings.BIOFM_MAX_UPLOAD_BYTES} bytes.")
-        serializer = FileUploadSerializer(data=data)
+        serializer = FileUploadSerializer(data=data, context=self.get_serializer_context())
         serializer.is_valid(raise_exception=True)
         values = dict(serializer.validated_data)
         upload = values.pop("file")
         project, folder = values.pop("project"), values.pop("folder", None)
-        require_target(request.user, project, folder)
+        require_upload(request.user, project, folder, values.get("access_level"))
         uploads.check_quota(request.user, upload.size, project)
         name = values.pop("name", None) or upload.name
         if not name:
@@ -300,13 +306,14 @@ class FileViewSet(AccessExplanationMixin, viewsets.ModelViewSet):
         )
         return Response(FileSerializer(file, context={"request": request}).data, status=status.HTTP_201_CREATED)
 
-    def perform_update(self, serializer: FileSerializer) -> None:
-        changes = dict(serializer.validated_data)
-        require(self.request.user, Action.MANAGE if "access_level" in changes else Action.EDIT, serializer.instance)
-        services.update_file(serializer.instance, actor=self.request.user, **changes)
+    def save_changes(self, serializer: FileSerializer) -> None:
+        file, changes = serializer.instance, dict(serializer.validated_data)
+        if "access_level" in changes and changes["access_level"] != file.access_level:
+            if not policy.may_set_level(self.request.user, file, changes["access_level"]):
+                raise PermissionDenied("Only the file's managers can change its level.")
+        services.update_file(file, actor=self.request.user, **changes)
 
     def perform_destroy(self, instance: File) -> None:
-        require(self.request.user, Action.DELETE, instance)
         services.soft_delete_file(instance, actor=self.request.user)
 
     @extend_schema(request=None, responses={202: FileSerializer})
@@ -314,7 +321,6 @@ class FileViewSet(AccessExplanationMixin, viewsets.ModelViewSet):
     def reparse(self, request: Request, pk: str | None = None) -> Response:
         """Re-run format detection, statistics and metadata autofill in the background."""
         file = self.get_object()
-        require(request.user, Action.EDIT, file)
         file = services.request_reparse(file, request.user)
         return Response(FileSerializer(file, context={"request": request}).data, status=status.HTTP_202_ACCEPTED)
 
@@ -335,30 +341,35 @@ class FileViewSet(AccessExplanationMixin, viewsets.ModelViewSet):
     @action(detail=True, methods=["post"])
     def restore(self, request: Request, pk: str | None = None) -> Response:
         """Take a file out of the trash (its owner, the project's managers, staff; others 404)."""
-        file = get_object_or_404(trashed_files(request.user).select_related("project", "folder"), pk=pk)
+        file = get_object_or_404(policy.trashed_files(request.user).select_related("project", "folder"), pk=pk)
         file = retention.restore_file(file, actor=request.user)
         return Response(FileSerializer(file, context={"request": request}).data)
 
 
-class TrashViewSet(viewsets.ReadOnlyModelViewSet):
+class TrashViewSet(RestrictedViewSetMixin, viewsets.ReadOnlyModelViewSet):
     """Soft-deleted files the user may restore: owners see theirs, managers their projects',
-    staff all. ``POST trash/<id>/purge/`` erases one now (managers and staff)."""
+    staff all. ``POST trash/<id>/purge/`` erases one now (managers and staff). The rows are the
+    policy's ``trashed_files``, not the live files the File manager restricts to."""
 
     serializer_class = TrashedFileSerializer
     permission_classes = [permissions.IsAuthenticated]
     throttle_scopes = {"purge": "heavy"}
-    filterset_fields = ["project"]
+    filterset_class = TrashFilterSet
     ordering_fields = ["deleted_at", "name", "size"]
 
     def get_queryset(self) -> QuerySet[File]:
-        return trashed_files(self.request.user).select_related("owner", "project").order_by("-deleted_at", "-id")
+        trashed = policy.trashed_files(self.request.user)
+        return trashed.select_related("owner", "project").order_by("-deleted_at", "-id")
+
+    def check_object_action(self, obj: File) -> None:
+        """Listing a trashed file is the right to see it here; purging is checked by ``purge``."""
 
     @extend_schema(request=None, responses={204: None})
     @action(detail=True, methods=["post"])
     def purge(self, request: Request, pk: str | None = None) -> Response:
         file = self.get_object()
         user = request.user
-        if not (user.is_staff or user.is_superuser or managed_project_ids(user).filter(id=file.project_id).exists()):
+        if not policy.may_purge(user, file):
             raise PermissionDenied("Only the project's managers and staff can purge a file before its time.")
         retention.purge_file(file, actor=user, reason="manual")
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -371,25 +382,22 @@ class MetadataFieldsView(APIView):
         return Response(metadata_fields_payload())
 
 
-class SavedSearchViewSet(viewsets.ModelViewSet):
+class SavedSearchViewSet(RestrictedViewSetMixin, viewsets.ModelViewSet):
     """A user's saved searches (name + the query string of ``/search``); each user sees their own."""
 
     serializer_class = SavedSearchSerializer
     pagination_class = None
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
-    def get_queryset(self) -> QuerySet[SavedSearch]:
-        if not self.request.user.is_authenticated:  # the schema generator asks anonymously
-            return SavedSearch.objects.none()
-        return SavedSearch.objects.filter(owner=self.request.user)
+    queryset = SavedSearch.objects.all()
 
     def get_permissions(self) -> list[Any]:
         return [permissions.IsAuthenticated()]
 
-    def perform_create(self, serializer: SavedSearchSerializer) -> None:
+    def save_new(self, serializer: SavedSearchSerializer) -> None:
         serializer.instance = services.save_search(owner=self.request.user, **serializer.validated_data)
 
-    def perform_update(self, serializer: SavedSearchSerializer) -> None:
+    def save_changes(self, serializer: SavedSearchSerializer) -> None:
         services.update_saved_search(serializer.instance, **serializer.validated_data)
 
     def perform_destroy(self, instance: SavedSearch) -> None:

@@ -20,6 +20,8 @@ import numpy as np
 from django.conf import settings
 from django.db import models
 
+from access.querysets import RestrictedQuerySet
+
 
 class TaskStatus(models.TextChoices):
     PENDING = "pending", "Pending"
@@ -46,6 +48,8 @@ class MLTask(models.Model):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = RestrictedQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]

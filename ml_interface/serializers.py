@@ -6,6 +6,8 @@ from typing import Any
 
 from rest_framework import serializers
 
+from access import policy
+
 from . import registry
 from .models import MLTask
 
@@ -44,6 +46,12 @@ class MLTaskSerializer(serializers.ModelSerializer):
             "finished_at",
         ]
         read_only_fields = fields
+
+    def to_representation(self, task: MLTask) -> dict[str, Any]:
+        data = super().to_representation(task)
+        request = self.context.get("request")
+        data["result"] = policy.task_result_for(getattr(request, "user", None), data["result"])
+        return data
 
     def get_submitter(self, task: MLTask) -> str | None:
         return task.submitter.get_username() if task.submitter_id else None

@@ -7,7 +7,6 @@
 - ``run_analysis(task_id)``: the body of the Celery task: loads the row and calls the handler;
   returns the handler's JSON result. Bookkeeping is not done here but by ``mark_running``,
   ``mark_done`` and ``mark_failed``, which the Celery signal handlers call.
-- ``visible_tasks(user)``: a user's own tasks on files they can still see (staff: every task).
 - ``similar_files(user, file, limit)``: see ``handlers.embedding``.
 - ``fail_stale_tasks()``: the periodic sweep for tasks a dead worker left ``running``.
 
@@ -25,11 +24,9 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import QuerySet
 from django.utils import timezone
 
 from authentication import audit
-from authentication.permissions import is_signed_in, visible_files
 from file_upload.models import File
 
 from . import registry
@@ -194,16 +191,6 @@ def fail_stale_tasks(older_than: timedelta | None = None) -> list[int]:
 
 
 # --- reading -----------------------------------------------------------------------------------
-
-
-def visible_tasks(user: Any) -> QuerySet[MLTask]:
-    """Staff see every task; others their own, on files they may still see."""
-    tasks = MLTask.objects.select_related("file", "submitter")
-    if not is_signed_in(user):
-        return tasks.none()
-    if user.is_staff or user.is_superuser:
-        return tasks
-    return tasks.filter(submitter=user, file__in=visible_files(user))
 
 
 def similar_files(user: Any, file: File, limit: int = 20) -> dict[str, Any]:

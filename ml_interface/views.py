@@ -1,11 +1,9 @@
-"""The analysis gateway API: trigger, task list/detail, task types, similar files. Thin: files are
-looked up through ``visible_files`` (invisible → 404), the work is in ``services``."""
+"""The analysis gateway API: trigger, task list/detail, task types, similar files. Thin: files and
+tasks are looked up through their restricting managers (invisible → 404), the work is in
+``services``."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, status, viewsets
 from rest_framework.permissions import IsAuthenticated
@@ -13,9 +11,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from authentication.permissions import visible_files
+from access.policy import Action
+from access.viewsets import RestrictedViewSetMixin
 from file_project.errors import Conflict
 from file_project.parsers import INT_MAX, parse_int
+from file_upload.models import File
 
 from . import services
 from .filters import MLTaskFilterSet
@@ -30,11 +30,7 @@ class QueueUnavailableError(exceptions.APIException):
     default_code = "queue_unavailable"
 
 
-def _visible_file(user: Any, file_id: Any) -> Any:
-    file = visible_files(user).select_related("project", "folder").filter(pk=file_id).first()
-    if file is None:
-        raise exceptions.NotFound("This file doesn't exist or you can't see it.")
-    return file
+NO_FILE = "This file doesn't exist or you can't see it."
 
 
 class TriggerView(APIView):
@@ -45,7 +41,9 @@ class TriggerView(APIView):
         serializer = TriggerSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        file = _visible_file(request.user, data["file_id"])
+        file = File.objects.restrict(request.user, Action.VIEW).filter(pk=data["file_id"]).first()
+        if file is None:
+            raise exceptions.NotFound(NO_FILE)
         try:
             task = services.trigger_analysis(
                 user=request.user, task_type=data["task_type"], file=file, params=data.get("params")
@@ -55,16 +53,16 @@ class TriggerView(APIView):
         return Response({"task_id": task.id, "status": "queued"}, status=status.HTTP_202_ACCEPTED)
 
 
-class MLTaskViewSet(viewsets.ReadOnlyModelViewSet):
-    """Own tasks (staff: all), newest first; poll a task's detail for its status and result."""
+class MLTaskViewSet(RestrictedViewSetMixin, viewsets.ReadOnlyModelViewSet):
+    """Own tasks on files one still sees (superusers: all), newest first; poll a task's detail
+    for its status and result (which names only files the reader sees now)."""
 
     serializer_class = MLTaskSerializer
     permission_classes = [IsAuthenticated]
     filterset_class = MLTaskFilterSet
     ordering_fields = ["created_at", "finished_at"]
 
-    def get_queryset(self) -> QuerySet[MLTask]:
-        return services.visible_tasks(self.request.user)
+    queryset = MLTask.objects.select_related("file", "submitter")
 
 
 class TaskTypesView(APIView):
@@ -80,7 +78,9 @@ class SimilarFilesView(APIView):
 
     @extend_schema(parameters=[OpenApiParameter("limit", int)], responses={200: dict})
     def get(self, request: Request, pk: int) -> Response:
-        file = _visible_file(request.user, pk)
+        file = File.objects.restrict(request.user, Action.VIEW).filter(pk=pk).first()
+        if file is None:
+            raise exceptions.NotFound(NO_FILE)
         limit = max(1, min(parse_int("limit", request.query_params.get("limit", 20), minimum=-INT_MAX), 200))
         try:
             return Response(services.similar_files(request.user, file, limit))

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from access.querysets import RestrictedQuerySet
 from file_upload.models import File, Folder, Project
 
 
@@ -52,6 +53,8 @@ class NcbiImport(models.Model):
     record = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = RestrictedQuerySet.as_manager()
 
     class Meta:
         ordering = ["-updated_at", "-id"]

@@ -34,11 +34,9 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from authentication import audit
-from authentication.permissions import visible_folders, visible_projects
 from file_project.errors import Conflict
 from file_upload import services as file_services
 from file_upload import storage
@@ -874,7 +872,7 @@ def find_import(
 ) -> NcbiImport | None:
     """The most recently updated import of ``accession`` whose target the user may see."""
     accession = accession.strip()
-    candidates = NcbiImport.objects.all()
+    candidates = NcbiImport.objects.restrict(user, "view")
     try:
         link = parse_link(accession)
     except UnsupportedLink:
@@ -890,7 +888,4 @@ def find_import(
         candidates = candidates.filter(folder__isnull=True)
     elif folder != "":
         candidates = candidates.filter(folder_id=folder)
-    candidates = candidates.filter(project__in=visible_projects(user)).filter(
-        Q(folder__isnull=True) | Q(folder__in=visible_folders(user))
-    )
     return candidates.select_related("project", "folder").first()

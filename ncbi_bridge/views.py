@@ -1,12 +1,11 @@
 """The NCBI import API: preview a pasted link, start an import, follow its progress.
 
-Thin views: they check access through ``authentication.permissions`` (404 for a target the
-user cannot see, 403 for one they may not upload into) and call ``ncbi_bridge.services``.
+Thin views: targets are found through the restricting managers (404 for one the user cannot
+see, exactly like a missing one), the policy says who may upload (403), and
+``ncbi_bridge.services`` does the work.
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, status
@@ -15,7 +14,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from authentication.permissions import Action, can, visible_folders, visible_projects
+from access.policy import Action
+from access.viewsets import require
 from file_project.errors import Conflict
 from file_project.parsers import parse_int
 from file_upload.models import Folder, Project
@@ -39,22 +39,6 @@ def http_status_for(exc: Exception) -> int:
     if isinstance(exc, Conflict):
         return status.HTTP_409_CONFLICT
     return status.HTTP_502_BAD_GATEWAY
-
-
-def _target(user: Any, data: dict[str, Any]) -> tuple[Project, Folder | None]:
-    if data.get("parent_folder") is not None:
-        folder = visible_folders(user).select_related("project").filter(pk=data["parent_folder"]).first()
-        if folder is None:
-            raise exceptions.NotFound("This folder doesn't exist or you can't see it.")
-        if not can(user, Action.UPLOAD, folder):
-            raise exceptions.PermissionDenied("You may not add files to this folder.")
-        return folder.project, folder
-    project = visible_projects(user).filter(pk=data["project"]).first()
-    if project is None:
-        raise exceptions.NotFound("This project doesn't exist or you can't see it.")
-    if not can(user, Action.UPLOAD, project):
-        raise exceptions.PermissionDenied("You may not add files to this project.")
-    return project, None
 
 
 class NcbiPreviewView(APIView):
@@ -85,7 +69,21 @@ class NcbiImportView(APIView):
     def post(self, request: Request) -> Response:
         serializer = NcbiImportRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        project, folder = _target(request.user, serializer.validated_data)
+        data = serializer.validated_data
+        if data.get("parent_folder") is not None:
+            folders = Folder.objects.restrict(request.user, Action.VIEW).select_related("project")
+            folder = folders.filter(pk=data["parent_folder"]).first()
+            if folder is None:
+                raise exceptions.NotFound("This folder doesn't exist or you can't see it.")
+            project = folder.project
+        else:
+            folder, project = (
+                None,
+                Project.objects.restrict(request.user, Action.NAVIGATE).filter(pk=data["project"]).first(),
+            )
+            if project is None:
+                raise exceptions.NotFound("This project doesn't exist or you can't see it.")
+        require(request.user, Action.UPLOAD, folder or project)
         try:
             result = services.start_import(
                 user=request.user, text=serializer.validated_data["url"], project=project, folder=folder

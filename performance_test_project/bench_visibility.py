@@ -91,7 +91,7 @@ def main() -> None:
     from django.db import connection
     from rest_framework.test import APIClient
 
-    from authentication.permissions import visible_files
+    from access.policy import visible_files
     from file_upload.models import File
 
     call_command("migrate", verbosity=0)

@@ -86,7 +86,7 @@ def grow_to(size: int) -> None:
 def half_visible_user():
     from django.contrib.auth import get_user_model
 
-    from authentication.permissions import visible_files
+    from access.policy import visible_files
     from file_upload.models import File
 
     total = File.objects.alive().count()

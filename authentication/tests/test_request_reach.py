@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from authentication import permissions
+from access import policy as permissions
 from authentication.models import AccessGrant
 from file_upload.models import Project
 from file_upload.tests.factories import make_file

@@ -231,8 +231,8 @@ def test_positions_when_ids_arrive_out_of_order(world, client_for, settings):
 
 def test_a_reload_between_count_and_page_keeps_the_page_right(world, settings):
     """Another request may reload the index (row positions move) before this one takes its page."""
+    from access.policy import visible_files
     from file_upload.search import IndexedResults, SearchQuery
-    from file_upload.views import visible_files
 
     user = world["users"][0]
     query = SearchQuery.from_params({"organism": "Mus musculus"})

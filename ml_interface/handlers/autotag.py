@@ -28,8 +28,8 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 
+from access.policy import Action, can
 from authentication import audit
-from authentication.permissions import Action, can
 from file_upload import services as file_services
 from file_upload.metadata import METADATA_FIELD_NAMES, METADATA_FIELDS
 from file_upload.models import File

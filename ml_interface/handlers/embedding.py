@@ -31,7 +31,7 @@ import numpy as np
 from django.conf import settings
 from django.db import transaction
 
-from authentication.permissions import visible_files
+from access.policy import visible_files
 from file_upload.metadata import METADATA_FIELDS
 from file_upload.models import File
 

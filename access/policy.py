@@ -1,6 +1,10 @@
-"""The one access gate. Every path that lists, searches, counts, shows, downloads or changes a
-project, folder or file asks this module: ``visible_projects``/``visible_folders``/
-``visible_files`` for querysets and ``can(user, action, obj)`` for one object.
+"""The one access policy. Every rule about who may see or do what lives here, and every path
+asks it: querysets through ``restrict(queryset, user, action)`` (what the models' restricting
+managers call, ``Model.objects.restrict(user, action)``), one object through
+``can(user, action, obj)``, and the rules that are easy to forget through small named
+functions (``may_set_level``, ``may_move``, ``may_set_quota``, ``may_purge``, ``may_share``,
+``audit_events``, ``visible_tasks``, ``task_result_for``, ``explain_access``). Views and
+serializers never decide on their own; see docs/decisions/0003-gate-one-policy-module.md.
 
 Semantics (DESIGN.md, "Access control semantics"):
 - public objects are visible to anyone, internal ones to any signed-in user, restricted ones
@@ -30,12 +34,12 @@ from django.contrib.auth.models import AnonymousUser
 from django.db import connection
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
+from authentication.models import AccessGrant, Permission
 from file_upload.models import AccessLevel, File, Folder, Project, ProjectGroup, ProjectMember, Role
-
-from .models import AccessGrant, Permission
 
 
 class Action(StrEnum):
+    NAVIGATE = "navigate"  # projects only: name and link, because something inside is visible
     VIEW = "view"
     DOWNLOAD = "download"
     UPLOAD = "upload"  # add files or folders inside a project or folder
@@ -280,8 +284,23 @@ def visible_folders(user: Any) -> QuerySet[Folder]:
     return Folder.objects.filter(condition)
 
 
+def viewable_projects(user: Any) -> QuerySet[Project]:
+    """Projects the user sees in full (description, owner, members, rules): by the project's own
+    level, a role, or a grant on the project itself."""
+    if is_superuser(user):
+        return Project.objects.all()
+    condition = Q(access_level__in=open_levels(user))
+    if is_signed_in(user):
+        reach = _reach(user)
+        condition |= Q(id__in=reach.member_projects) | Q(id__in=reach.project_ids)
+    return Project.objects.filter(condition)
+
+
 def visible_projects(user: Any) -> QuerySet[Project]:
-    """Projects the user may see: by level, role or grant, or because something inside is open."""
+    """Projects the user may at least navigate to: the ``viewable_projects``, plus those seen
+    from outside because something inside is visible to the user (a public or internal file or
+    folder, a grant deep inside, an own file). Seen from outside, a project shows its name and
+    link only (``sees_project_fully`` tells which)."""
     if is_superuser(user):
         return Project.objects.all()
     levels = open_levels(user)
@@ -295,6 +314,10 @@ def visible_projects(user: Any) -> QuerySet[Project]:
         owns_inside = Exists(File.objects.alive().filter(project=OuterRef("pk"), owner=user))
         condition |= Q(id__in=reach.member_projects) | Q(id__in=granted) | owns_inside
     return Project.objects.filter(condition)
+
+
+def sees_project_fully(user: Any, project: Project) -> bool:
+    return viewable_projects(user).filter(pk=project.pk).exists()
 
 
 def project_role(user: Any, project: Project) -> str | None:
@@ -340,6 +363,7 @@ def rank_on(user: Any, obj: Project | Folder | File) -> int:
 
 
 def is_visible(user: Any, obj: Project | Folder | File) -> bool:
+    """Whether ``obj`` exists for the user at all (for a project: at least from outside)."""
     if isinstance(obj, File):
         return visible_files(user).filter(pk=obj.pk).exists()
     if isinstance(obj, Folder):
@@ -351,6 +375,10 @@ def can(user: Any, action: Action | str, obj: Project | Folder | File) -> bool:
     action = Action(action)
     if not is_visible(user, obj):
         return False
+    if action == Action.NAVIGATE:
+        return True
+    if isinstance(obj, Project) and not sees_project_fully(user, obj):
+        return False  # seen from outside: name and link, nothing else
     if action in (Action.VIEW, Action.DOWNLOAD):
         return True
     if not is_signed_in(user):
@@ -382,12 +410,12 @@ def _node(obj: Project | Folder | File) -> dict[str, Any]:
 
 def access_chain(obj: Project | Folder | File) -> list[dict[str, Any]]:
     """The object, its folders from the nearest up, and the project, with each one's own level."""
-    from file_upload.services import folder_ancestors
-
     chain = [_node(obj)]
     folder = obj.folder if isinstance(obj, File) else obj if isinstance(obj, Folder) else None
     if folder is not None:
-        folders = [*folder_ancestors(folder), folder]
+        ids = _ids_in(folder.tree_path)[:-1]
+        by_id = Folder.objects.in_bulk(ids)
+        folders = [*(by_id[i] for i in ids if i in by_id), folder]
         if isinstance(obj, Folder):
             folders = folders[:-1]
         chain += [_node(f) for f in reversed(folders)]
@@ -400,9 +428,54 @@ def _where(node: dict[str, Any]) -> str:
     return f"{node['type']} “{node['name']}”"
 
 
-def explain_access(obj: Project | Folder | File, check_user: Any = None) -> dict[str, Any]:
+def explain_access(obj: Project | Folder | File, check_user: Any = None, reader: Any = None) -> dict[str, Any]:
     """Effective level, where it comes from, and every rule that lets someone see ``obj``;
-    with ``check_user``, whether that user sees it and through which rules."""
+    with ``check_user``, whether that user sees it and through which rules. A ``reader`` who
+    sees the project only from outside gets the rules that concern them and the level, and
+    the chain without the names of folders they cannot see."""
+    result = _explain_access(obj, check_user)
+    if reader is None or sees_project_fully(reader, _project_of(obj)):
+        return result
+    return _as_seen_from_outside(result, reader)
+
+
+def _as_seen_from_outside(result: dict[str, Any], reader: Any) -> dict[str, Any]:
+    folder_ids = [node["id"] for node in result["chain"] if node["type"] == "folder"]
+    seen = set(visible_folders(reader).filter(id__in=folder_ids).values_list("id", flat=True))
+
+    def shown(node: dict[str, Any]) -> dict[str, Any]:
+        if node["type"] == "folder" and node["id"] not in seen:
+            return {"type": "folder", "id": None, "name": None, "access_level": node["access_level"]}
+        if node["type"] == "project":  # seen from outside: name and link, not its level
+            return {**node, "access_level": None}
+        return node
+
+    username = reader.get_username() if is_signed_in(reader) else None
+    groups = set(reader.groups.values_list("name", flat=True)) if username else set()
+    rules = []
+    for rule in result["rules"]:
+        if rule["kind"] == "level":
+            source = shown(result["source"])
+            where = f"{source['type']} “{source['name']}”" if source["name"] else "a folder above"
+            effective = result["effective_access_level"]
+            rule = {**rule, "via": {k: source[k] for k in ("type", "id", "name")}}
+            rule["description"] = f"{_LEVEL_WORDS[AccessLevel(effective)]} ({effective}, from {where})"
+            rules.append(rule)
+        elif rule["kind"] != "superuser" and (
+            (rule["subject_type"] == "user" and rule.get("subject") == username)
+            or (rule["subject_type"] == "group" and rule.get("subject") in groups)
+        ):
+            rules.append(rule)
+    shown_descriptions = {rule["description"] for rule in result["rules"] if rule in rules}
+    outside = {**result, "chain": [shown(node) for node in result["chain"]], "source": shown(result["source"])}
+    outside["rules"] = rules
+    if "check" in result:
+        reasons = [r for r in result["check"]["reasons"] if r in shown_descriptions]
+        outside["check"] = {**result["check"], "reasons": reasons}
+    return outside
+
+
+def _explain_access(obj: Project | Folder | File, check_user: Any = None) -> dict[str, Any]:
     from django.contrib.auth import get_user_model
 
     project = _project_of(obj)
@@ -536,3 +609,208 @@ def managed_project_ids(user: Any) -> QuerySet:
     return Project.objects.filter(
         Q(owner=user) | Q(id__in=owner_roles) | Q(id__in=group_roles) | Q(id__in=manage_grants)
     ).values("id")
+
+
+# --- the rules that are easy to forget ---------------------------------------------------------
+
+_OPENNESS = {AccessLevel.RESTRICTED: 0, AccessLevel.INTERNAL: 1, AccessLevel.PUBLIC: 2}
+
+
+def is_staff(user: Any) -> bool:
+    """Staff operate the service (quotas, the trash, metrics, the audit trail, the admin site);
+    they see data only as any other user would. Superusers see and may do everything."""
+    return is_signed_in(user) and bool(user.is_staff or user.is_superuser)
+
+
+def may_set_level(user: Any, obj: Project | Folder | File, level: str | None) -> bool:
+    """Setting or changing an access level is a manager's act, at creation too: ``obj`` is the
+    object whose level changes, or for a new folder or file the folder or project it goes into.
+    Editors create with ``inherit`` (or nothing, which means the same)."""
+    if level in (None, "", "inherit"):
+        return True
+    return can(user, Action.MANAGE, obj)
+
+
+def _grant_ids_over(project: Project, folder: Folder | None) -> set[int]:
+    """Grants whose subtree contains everything placed in ``folder`` (or the project root)."""
+    condition = Q(object_type="project", project=project)
+    ids = _ids_in(folder.tree_path) if folder is not None else []
+    if ids:
+        condition |= Q(object_type="folder", folder_id__in=ids)
+    return set(AccessGrant.objects.filter(condition).values_list("id", flat=True))
+
+
+def move_could_loosen(obj: Folder | File, target: Folder | None) -> bool:
+    """Whether moving ``obj`` (and its subtree) into ``target`` (``None``: the project root)
+    could let anyone see something they cannot see now: its effective level opens (an
+    inheriting object takes its new parent's level; objects with their own level, and what
+    inherits from them, keep theirs), or it comes under a grant that did not cover it."""
+    current_parent = obj.parent if isinstance(obj, Folder) else obj.folder
+    if obj.access_level == "inherit":
+        new_level = target.effective_access_level if target is not None else obj.project.access_level
+        if _OPENNESS[AccessLevel(new_level)] > _OPENNESS[AccessLevel(obj.effective_access_level)]:
+            return True
+    return bool(_grant_ids_over(obj.project, target) - _grant_ids_over(obj.project, current_parent))
+
+
+def may_move(user: Any, obj: Folder | File, target: Folder | None) -> bool:
+    """A move needs upload rights on the target (``None``: the project root, which is checked
+    like any folder), and — whenever it could loosen access to anything in the moved subtree
+    (``move_could_loosen``) — manage rights on the moved object. Edit rights on the object are
+    checked by the caller as for any change."""
+    if not can(user, Action.UPLOAD, target if target is not None else obj.project):
+        return False
+    if move_could_loosen(obj, target):
+        return can(user, Action.MANAGE, obj)
+    return True
+
+
+def may_read_sensitive(user: Any, file: File) -> bool:
+    """The encrypted fields (notes, donor id): the file's owner and its editors."""
+    return is_signed_in(user) and (file.owner_id == user.id or can(user, Action.EDIT, file))
+
+
+def may_set_quota(user: Any) -> bool:
+    """Storage quotas are the operators' to set."""
+    return is_staff(user)
+
+
+def trashed_files_for(user: Any) -> QuerySet[File]:
+    return trashed_files(user)
+
+
+def may_purge(user: Any, file: File) -> bool:
+    """Erasing a trashed file before its time: the project's managers and staff."""
+    return is_staff(user) or managed_project_ids(user).filter(id=file.project_id).exists()
+
+
+def may_share(user: Any, obj: Project | Folder | File) -> bool:
+    """Creating, changing or deleting grants and members on ``obj``: its managers."""
+    return can(user, Action.MANAGE, obj)
+
+
+def visible_grants(user: Any) -> QuerySet[AccessGrant]:
+    """Grants the user may list: the ones they hold (directly or through a group) and those on
+    projects they manage; superusers every one."""
+    grants = AccessGrant.objects.all()
+    if not is_signed_in(user):
+        return grants.none()
+    if user.is_superuser:
+        return grants
+    mine = Q(subject_user=user) | Q(subject_group_id__in=user.groups.values("id"))
+    return grants.filter(mine | Q(project_id__in=managed_project_ids(user)))
+
+
+def audit_events(user: Any) -> QuerySet:
+    """Staff read every event; others their own, those on projects they manage and on files they own."""
+    from django.db.models import CharField
+    from django.db.models.functions import Cast
+
+    from authentication.models import AuditEvent
+
+    events = AuditEvent.objects.all()
+    if not is_signed_in(user):
+        return events.none()
+    if is_staff(user):
+        return events
+    own_files = File.objects.filter(owner=user).annotate(key=Cast("id", CharField())).values("key")
+    return events.filter(
+        Q(actor=user) | Q(project_id__in=managed_project_ids(user)) | Q(object_type="file", object_id__in=own_files)
+    )
+
+
+def may_verify_audit(user: Any) -> bool:
+    return is_staff(user)
+
+
+def visible_tasks(user: Any) -> QuerySet:
+    """Analysis tasks: a user's own on files they may still see; superusers every one. Staff
+    are no exception: a task names its file and its result names others."""
+    from ml_interface.models import MLTask
+
+    tasks = MLTask.objects.all()
+    if not is_signed_in(user):
+        return tasks.none()
+    if user.is_superuser:
+        return tasks
+    return tasks.filter(submitter=user, file__in=visible_files(user))
+
+
+def task_result_for(user: Any, result: Any) -> Any:
+    """A task's stored result as ``user`` may read it now: entries that name a file (the
+    ``similar`` list of an embedding) are kept only while the reader can see that file, so a
+    revoked grant or group membership takes effect on results computed before."""
+    if not isinstance(result, dict) or not isinstance(result.get("similar"), list):
+        return result
+    entries = result["similar"]
+    ids = {e["file"]["id"] for e in entries if isinstance(e, dict) and isinstance(e.get("file"), dict)}
+    seen = set(visible_files(user).filter(id__in=ids).values_list("id", flat=True))
+    kept = [
+        e for e in entries if isinstance(e, dict) and isinstance(e.get("file"), dict) and e["file"].get("id") in seen
+    ]
+    return {**result, "similar": kept}
+
+
+def may_check_other_user(user: Any, obj: Project | Folder | File) -> bool:
+    """The access explainer's ``?user=``: those who see the object's project in full may ask
+    about a colleague (they see its rules anyway, and can look names up in the directory).
+    Anonymous callers and those who see the project only from outside may ask about nobody
+    else, whatever the name, so the answer tells neither a real username from an unknown one
+    nor who else has access."""
+    return is_signed_in(user) and sees_project_fully(user, _project_of(obj))
+
+
+def ncbi_imports(user: Any) -> QuerySet:
+    """NCBI imports whose target the user sees: the folder, or for the root the whole project
+    (seen from outside, a project hides what is imported into it)."""
+    from ncbi_bridge.models import NcbiImport
+
+    imports = NcbiImport.objects.all()
+    if is_superuser(user):
+        return imports
+    in_folder = Q(folder__in=visible_folders(user))
+    return imports.filter(Q(project__in=viewable_projects(user), folder__isnull=True) | in_folder)
+
+
+def own_rows(user: Any, queryset: QuerySet, field_name: str = "owner") -> QuerySet:
+    """Rows that belong to the user (saved searches, uploads in progress); none when anonymous."""
+    if not is_signed_in(user):
+        return queryset.none()
+    return queryset.filter(**{field_name: user})
+
+
+# --- restriction by construction ---------------------------------------------------------------
+
+
+def restrict(queryset: QuerySet, user: Any, action: Action | str = Action.VIEW) -> QuerySet:
+    """``queryset`` narrowed to the rows ``user`` may ``action``: what each model's restricting
+    manager (``Model.objects.restrict(user, action)``) calls. For projects, folders and files
+    the rows returned for any action are the ones the user *sees* (hidden → 404); the action
+    itself is re-checked on the object (``can``), so a visible object the user may not change
+    answers 403. ``navigate`` narrows projects to those seen at least from outside."""
+    action = Action(action)
+    model = queryset.model
+    label = model._meta.label_lower
+    if model is Project:
+        base = visible_projects(user) if action == Action.NAVIGATE else viewable_projects(user)
+    elif model is Folder:
+        base = visible_folders(user)
+    elif model is File:
+        base = visible_files(user)
+    elif model is AccessGrant:
+        base = visible_grants(user)
+    elif label == "authentication.auditevent":
+        base = audit_events(user)
+    elif label == "ml_interface.mltask":
+        base = visible_tasks(user)
+    elif label == "ncbi_bridge.ncbiimport":
+        base = ncbi_imports(user)
+    elif label in ("file_upload.upload", "file_upload.savedsearch"):
+        base = own_rows(user, model.objects.all())
+    elif label == "cellxgene_bridge.publication":
+        base = own_rows(user, model.objects.all(), "requested_by") if not is_superuser(user) else model.objects.all()
+    else:
+        raise LookupError(f"No access rule for {label}: add one to access.policy.restrict.")
+    if queryset.query.distinct == base.query.distinct and not queryset.query.combinator:
+        return queryset & base
+    return queryset.filter(pk__in=base.values("pk"))

@@ -1,0 +1,141 @@
+"""Restriction by construction for the API: one base for every viewset over a model a client
+can name, and the related field every serializer resolves ids through.
+
+- ``RestrictedViewSetMixin.get_queryset`` narrows the view's queryset with the model's
+  restricting manager (``restrict(user, action)``) for the request's action, so a hidden
+  object is never found (404, exactly like a missing one);
+- ``get_object`` then asks the policy whether the user may do the request's action on the
+  object it found (visible but not allowed: 403);
+- creates and updates run in one transaction and re-check the saved object: a write that
+  leaves the object outside what the user may see is rolled back (403);
+- ``RestrictedPrimaryKeyRelatedField`` resolves ids (project, folder, parent, file, subject)
+  through the same restricted querysets, so a hidden id answers exactly like a missing one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.db.models import QuerySet
+from rest_framework import serializers
+from rest_framework.exceptions import NotFound, PermissionDenied
+
+from . import policy
+from .policy import Action
+
+# The policy action each standard viewset action needs on the object it names.
+OBJECT_ACTIONS: dict[str, Action | None] = {
+    "retrieve": Action.VIEW,
+    "update": Action.EDIT,
+    "partial_update": Action.EDIT,
+    "destroy": Action.DELETE,
+}
+
+
+def deny(action: Action | str, obj: Any) -> PermissionDenied:
+    name = type(obj).__name__.lower()
+    return PermissionDenied(f"You don't have permission to {Action(action).value} this {name}.")
+
+
+def require(user: Any, action: Action | str, obj: Any) -> None:
+    """403 unless the policy lets ``user`` do ``action`` on ``obj`` (which the user sees)."""
+    if not policy.can(user, action, obj):
+        raise deny(action, obj)
+
+
+class RestrictedViewSetMixin:
+    """Base of every API viewset over a restricted model. Subclasses set ``queryset`` (or
+    override ``base_queryset``), may map their extra actions to policy actions in
+    ``object_actions``, and name which restrict action their lookups use (``lookup_action``,
+    default ``view``)."""
+
+    object_actions: dict[str, Action | None] = {}
+    lookup_actions: dict[str, Action] = {}
+
+    def base_queryset(self) -> QuerySet:
+        return self.queryset.all()  # type: ignore[attr-defined]
+
+    def restrict_action(self) -> Action:
+        return self.lookup_actions.get(getattr(self, "action", None) or "", Action.VIEW)
+
+    def get_queryset(self) -> QuerySet:
+        return self.base_queryset().restrict(self.request.user, self.restrict_action())  # type: ignore[attr-defined]
+
+    def object_action(self) -> Action | None:
+        name = getattr(self, "action", None) or ""
+        return {**OBJECT_ACTIONS, **self.object_actions}.get(name)
+
+    def check_object_action(self, obj: Any) -> None:
+        """Projects, folders and files answer to ``policy.can``; other models are restricted
+        to rows the user may act on, and their views check what is left."""
+        action = self.object_action()
+        if action is not None and hasattr(obj, "access_level"):
+            require(self.request.user, action, obj)  # type: ignore[attr-defined]
+
+    def get_object(self) -> Any:
+        obj = super().get_object()  # type: ignore[misc]
+        self.check_object_action(obj)
+        return obj
+
+    def recheck(self, obj: Any) -> None:
+        """After a write: the saved object must still be one the user sees."""
+        if obj is not None and hasattr(obj, "access_level") and not policy.is_visible(self.request.user, obj):  # type: ignore[attr-defined]
+            raise PermissionDenied("This change would take the object out of your reach.")
+
+    def perform_create(self, serializer: serializers.BaseSerializer) -> None:
+        with transaction.atomic():
+            self.save_new(serializer)
+            self.recheck(serializer.instance)
+
+    def perform_update(self, serializer: serializers.BaseSerializer) -> None:
+        with transaction.atomic():
+            self.save_changes(serializer)
+            self.recheck(serializer.instance)
+
+    def save_new(self, serializer: serializers.BaseSerializer) -> None:
+        serializer.save()
+
+    def save_changes(self, serializer: serializers.BaseSerializer) -> None:
+        serializer.save()
+
+
+class RestrictedPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
+    """An id resolved through the model's restricting manager for the request's user. A hidden
+    object answers exactly like a missing one: 404, naming the field and the id it was given
+    (the same 404 an object URL gives, and what tus and the NCBI import answer)."""
+
+    def __init__(self, *, restrict_action: Action | str = Action.NAVIGATE, **kwargs: Any) -> None:
+        self.restrict_action = Action(restrict_action)
+        super().__init__(**kwargs)
+
+    def get_queryset(self) -> QuerySet:
+        queryset = super().get_queryset()
+        request = self.context.get("request")
+        user = getattr(request, "user", None)
+        return queryset.restrict(user, self.restrict_action)
+
+    def to_internal_value(self, data: Any) -> Any:
+        try:
+            return super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            if "does_not_exist" not in str(exc.get_codes()):
+                raise
+            name = self.get_queryset().model._meta.verbose_name
+            raise NotFound(f"No {name} with id {data} exists, or you can't see it.", code="not_found") from None
+
+
+class RestrictedModelSerializer(serializers.ModelSerializer):
+    """A model serializer whose relations resolve only through restricted querysets."""
+
+    serializer_related_field = RestrictedPrimaryKeyRelatedField
+
+
+def restricted_choices(model: Any, action: Action | str = Action.NAVIGATE) -> Any:
+    """A filter's choices as the request's user may name them: for django-filter's
+    ``ModelChoiceFilter(queryset=...)``, so filtering by a hidden id answers like a missing one."""
+
+    def choices(request: Any) -> QuerySet:
+        return model.objects.restrict(getattr(request, "user", None), action)
+
+    return choices
