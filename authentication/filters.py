@@ -33,7 +33,7 @@ class AccessGrantFilterSet(django_filters.FilterSet):
     subject_type = django_filters.ChoiceFilter(choices=[("user", "user"), ("group", "group")], method="filter_kind")
     # An id matched against the grants the caller may list: a project they cannot name gives the
     # same empty page as a missing one (a choice filter would tell them apart).
-    project = django_filters.NumberFilter(field_name="project_id")
+    project = IdFilter(field_name="project_id")
 
     class Meta:
         model = AccessGrant

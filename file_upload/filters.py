@@ -6,7 +6,7 @@ import django_filters
 from django.db.models import Q, QuerySet
 
 from access.viewsets import restricted_choices
-from file_project.parsers import parse_int
+from file_project.parsers import IdFilter, parse_int
 
 from . import search
 from .metadata import METADATA_FIELDS
@@ -113,7 +113,7 @@ class TrashFilterSet(django_filters.FilterSet):
     """The trash by project: an id, matched against the rows the caller may list (a project
     the caller cannot name gives the same empty page as a missing one)."""
 
-    project = django_filters.NumberFilter(field_name="project_id")
+    project = IdFilter(field_name="project_id")
 
     class Meta:
         model = File
