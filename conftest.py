@@ -16,6 +16,8 @@ def data_dirs(request, settings, tmp_path):
     settings.UPLOAD_TMP_DIR = tmp_path / "tmp"
     settings.FILE_UPLOAD_TEMP_DIR = str(tmp_path / "tmp")
     settings.BIOFM_LOG_DIR = tmp_path / "logs"
+    settings.BIOFM_SEARCH_INDEX_DIR = tmp_path / "search-index"
+    settings.BIOFM_SEARCH_INLINE_WRITER = True
     settings.FILES_DIR.mkdir()
     settings.UPLOAD_TMP_DIR.mkdir()
     return tmp_path
@@ -91,13 +93,12 @@ def client_for():
 
 @pytest.fixture(autouse=True)
 def fresh_search_index():
-    """Each test starts with an empty in-memory search index (it loads on the first search);
-    a test's rolled-back rows must not outlive it."""
-    from file_upload import search_index
+    """Each test has its own search index directory (``data_dirs``); the writer this process
+    opened on it is closed after the test."""
+    from file_upload.search import backends
 
-    search_index.reset()
     yield
-    search_index.reset()
+    backends.close_inline_writers()
 
 
 @pytest.fixture(scope="session", autouse=True)

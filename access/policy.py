@@ -395,6 +395,31 @@ def can(user: Any, action: Action | str, obj: Project | Folder | File) -> bool:
     return rank >= MANAGER
 
 
+# --- cellxgene viewers (cellxgene_bridge) ------------------------------------------------------
+
+
+def can_publish(user: Any, file: File) -> bool:
+    """Sending a file to a cellxgene viewer needs view rights on it."""
+    return can(user, Action.VIEW, file)
+
+
+def can_view_viewer(user: Any, file: File) -> bool:
+    """A viewer answers whoever may view its file now (asked on every proxied request)."""
+    return can(user, Action.VIEW, file)
+
+
+def can_stop_viewer(user: Any, file: File, requested_by_id: int | None) -> bool:
+    """Stopping a viewer: staff, or whoever published it (while they may still view the file),
+    or someone with manage rights on the file."""
+    if not is_signed_in(user):
+        return False
+    if user.is_staff or user.is_superuser:
+        return True
+    if requested_by_id == user.pk and can(user, Action.VIEW, file):
+        return True
+    return can(user, Action.MANAGE, file)
+
+
 # --- "why can X see this?" ---------------------------------------------------------------------
 
 _LEVEL_WORDS = {
@@ -673,10 +698,6 @@ def may_read_sensitive(user: Any, file: File) -> bool:
 def may_set_quota(user: Any) -> bool:
     """Storage quotas are the operators' to set."""
     return is_staff(user)
-
-
-def trashed_files_for(user: Any) -> QuerySet[File]:
-    return trashed_files(user)
 
 
 def may_purge(user: Any, file: File) -> bool:

@@ -20,6 +20,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.permissions import BasePermission
 
 from . import policy
 from .policy import Action
@@ -42,6 +43,23 @@ def require(user: Any, action: Action | str, obj: Any) -> None:
     """403 unless the policy lets ``user`` do ``action`` on ``obj`` (which the user sees)."""
     if not policy.can(user, action, obj):
         raise deny(action, obj)
+
+
+def require_upload(user: Any, project: Any, folder: Any, level: str | None = None) -> None:
+    """New content (an upload, a folder, an import) into ``folder`` or the project's root, both
+    found through restricted lookups: upload rights on the target (403), and a level other than
+    ``inherit`` only from its managers (403)."""
+    target = folder or project
+    require(user, Action.UPLOAD, target)
+    if not policy.may_set_level(user, target, level):
+        raise PermissionDenied("Only the managers of a project or folder choose a level; create with “inherit”.")
+
+
+class MayVerifyAudit(BasePermission):
+    """``/api/audit/verify/``: the policy's ``may_verify_audit`` (staff and superusers)."""
+
+    def has_permission(self, request: Any, view: Any) -> bool:
+        return policy.may_verify_audit(request.user)
 
 
 class RestrictedViewSetMixin:

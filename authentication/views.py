@@ -18,7 +18,7 @@ from rest_framework.views import APIView
 
 from access import policy
 from access.policy import Action
-from access.viewsets import RestrictedViewSetMixin
+from access.viewsets import MayVerifyAudit, RestrictedViewSetMixin
 from file_project.parsers import as_id
 
 from . import audit, services
@@ -237,6 +237,6 @@ class AuditEventViewSet(RestrictedViewSetMixin, viewsets.ReadOnlyModelViewSet):
     queryset = AuditEvent.objects.order_by("-id")
 
     @extend_schema(responses=AuditVerifySerializer)
-    @action(detail=False, methods=["get"], permission_classes=[permissions.IsAdminUser])
+    @action(detail=False, methods=["get"], permission_classes=[MayVerifyAudit])
     def verify(self, request: Request) -> Response:
         return Response(audit.verify_chain())

@@ -1,12 +1,12 @@
 from django.contrib import admin
 
-from . import services
+from . import pool
 from .models import Publication, Viewer
 
 
 @admin.register(Publication)
 class PublicationAdmin(admin.ModelAdmin):
-    list_display = ("id", "dataset", "file", "requested_by", "status", "embedding", "port", "created_at", "ready_at")
+    list_display = ("id", "dataset", "file", "requested_by", "status", "restarts", "port", "created_at", "ready_at")
     list_filter = ("status",)
     search_fields = ("dataset", "requested_by__username")
     readonly_fields = [f.name for f in Publication._meta.fields]
@@ -17,7 +17,22 @@ class PublicationAdmin(admin.ModelAdmin):
 
 @admin.register(Viewer)
 class ViewerAdmin(admin.ModelAdmin):
-    list_display = ("port", "status", "dataset", "pid", "node", "started_at", "ready_at", "restarts")
+    """The viewer pool: one row per port, with its dataset, memory and last use."""
+
+    list_display = (
+        "port",
+        "status",
+        "dataset",
+        "publication",
+        "rss_mb",
+        "last_used_at",
+        "restarts",
+        "pid",
+        "host",
+        "node",
+        "ready_at",
+    )
+    list_filter = ("status", "node")
     readonly_fields = [f.name for f in Viewer._meta.fields]
     actions = ["stop"]
 
@@ -26,5 +41,5 @@ class ViewerAdmin(admin.ModelAdmin):
 
     @admin.action(description="Stop the selected viewers")
     def stop(self, request, queryset) -> None:
-        stopped = sum(services.stop_viewer(viewer, actor=request.user, reason="admin") for viewer in queryset)
+        stopped = sum(pool.stop(viewer, actor=request.user, reason="admin") for viewer in queryset)
         self.message_user(request, f"Stopped {stopped} viewer process(es).")

@@ -1,12 +1,14 @@
 """Cellxgene viewer state, in the database so every gunicorn worker, Celery worker and node agrees.
 
-- ``Publication``: one row per "Send to Cellxgene" — which file, who asked, how far it got
+- ``Publication``: one row per published dataset — which file, who asked, how far it got
   (queued → copying → embedding → starting → ready, or failed), the error with the viewer log's
-  tail, and later when it was replaced or stopped.
-- ``Viewer``: one row per port the process manager uses (``CELLXGENE_PORT`` and the port after
-  it): the process serving there (pid, host, data file, dataset, started_at), its status, the
-  last error and log tail, and a lease (``lock_token``/``locked_until``) that serialises
-  starting and stopping viewers across processes without holding a database transaction open.
+  tail, when it was stopped (evicted, idle, by hand) and how often its viewer was started again.
+  Its id is the dataset's address: ``/cellxgene/<id>/``.
+- ``Viewer``: one row per port of ``CELLXGENE_PORT_RANGE`` the pool has used: the process serving
+  there (pid, host, node, data file, publication), its status, last use, measured RSS, its own
+  log file, the last error, and — on the range's first port only — the pool's lease
+  (``lock_token``/``locked_until``), which serialises choosing ports and evicting viewers across
+  processes without holding a database transaction open.
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ class Publication(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     ready_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    restarts = models.PositiveIntegerField(default=0, help_text="Times its viewer was started again.")
 
     objects = RestrictedQuerySet.as_manager()
 
@@ -62,6 +65,7 @@ class Publication(models.Model):
 
 class ViewerStatus(models.TextChoices):
     STOPPED = "stopped", "Stopped"
+    STOPPING = "stopping", "Stopping"  # chosen for eviction; its node's pool signals it
     STARTING = "starting", "Starting"
     READY = "ready", "Ready"
     FAILED = "failed", "Failed"
@@ -82,6 +86,9 @@ class Viewer(models.Model):
     last_error = models.TextField(blank=True)
     log_tail = models.TextField(blank=True)
     restarts = models.PositiveIntegerField(default=0)
+    last_used_at = models.DateTimeField(null=True, blank=True, help_text="Last proxied request (to the minute).")
+    rss_mb = models.PositiveIntegerField(null=True, blank=True, help_text="Resident memory when last measured.")
+    log_file = models.CharField(max_length=1024, blank=True)
     lock_token = models.CharField(max_length=64, blank=True)
     locked_until = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)

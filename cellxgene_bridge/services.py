@@ -1,84 +1,63 @@
-"""Publishing ``.h5ad`` files to a cellxgene viewer, and the process manager behind it.
+"""Publishing ``.h5ad`` files to cellxgene viewers: one viewer per published dataset.
 
 Flow (``request_publication`` in the request, ``publish_dataset`` in a Celery task):
 
-1. ``request_publication`` checks the file is visible to the user (the caller looked it up through
-   ``visible_files``), is named ``.h5ad`` and starts like HDF5; it creates a ``Publication`` row,
-   audits ``cellxgene.publish`` and queues the task after commit.
+1. ``request_publication`` (the caller checked ``can_publish``) checks the file is named
+   ``.h5ad`` and starts like HDF5. A file whose publication is in progress or served gets that
+   publication back; a stopped one is reopened (``reopen``); otherwise a ``Publication`` row is
+   created, ``cellxgene.publish`` audited and the task queued after commit.
 2. ``publish_dataset`` opens the file's AnnData parts (obs, var, obsm; X stays on disk), and puts
    a copy at ``CELLXGENE_DATA_DIR/<file id>__<name>.h5ad``: a hard link of the stored blob when
    ``obsm`` already holds a layout cellxgene accepts, else a copy to which ``ensure_embedding``
    adds a 2-D TruncatedSVD of X as ``obsm['X_truncated_svd']`` (computed on the sparse matrix as
    stored, never densified). Layouts the ``h5ad_vis`` analysis stored for the file (UMAP, PCA,
-   t-SNE; ``ml_interface``) are written into the copy instead, and no SVD is computed.
-3. ``launch`` (the process manager) takes a lease on the viewer state, starts
-   ``cellxgene --no-upgrade-check launch <copy> --host H --port P --title <name>`` on whichever
-   of ``CELLXGENE_PORT`` / ``CELLXGENE_PORT + 1`` the running viewer does not use, after making
-   sure that port is free, and waits until ``/api/v0.2/config`` names the dataset. Only then is
-   the previous viewer stopped (its PID checked to be a cellxgene we started, SIGTERM, then
-   SIGKILL), so a file cellxgene refuses leaves the previous viewer serving, and the failure is
-   recorded with the tail of ``CELLXGENE_LOG_FILE``.
+   t-SNE; ``ml_interface``) are written into the copy instead, and no SVD is computed. A
+   reopened publication whose copy is still there goes straight to starting.
+3. ``pool.launch`` starts its viewer in the pool (ports, eviction, memory: see ``pool``).
+
+The dataset is then served at ``/cellxgene/<publication id>/``; ``viewer_for_request`` decides,
+on every proxied request, whether the user may see it now and whether its viewer must start again.
 
 All state is in the database (``Publication``, ``Viewer``): any gunicorn worker can answer the
 status and proxy the viewer; the process itself runs where the task ran.
 
-Public surface: ``request_publication``, ``publish_dataset``, ``ensure_embedding``, ``add_layouts``,
-``usable_layouts``, ``inspect_h5ad``, ``launch``, ``current_viewer``, ``stop_viewer``,
-``stop_viewers``, ``check_viewers``, ``status_for``, ``is_our_process``, ``PublishError``.
+Public surface: ``request_publication``, ``reopen``, ``publish_dataset``, ``ensure_embedding``,
+``add_layouts``, ``usable_layouts``, ``inspect_h5ad``, ``viewer_for_request``, ``status_for``,
+``recent_publications``, ``publication_data``, ``sweep_stale_publications``, ``PublishError``.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import re
 import shutil
-import signal
-import socket
-import subprocess
-import threading
-import time
-import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import requests
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
-from access.policy import visible_files
+from access.policy import can_view_viewer, visible_files
 from authentication import audit
 from file_upload import storage
 from file_upload.models import File
 
+from . import pool
 from .models import ACTIVE_STATUSES, Publication, PublicationStatus, Viewer, ViewerStatus
 
 log = logging.getLogger(__name__)
 
 EMBEDDING_KEY = "X_truncated_svd"
-LOG_TAIL_LINES = 25
-PROXY_URL = "/cellxgene/"
-STOP_GRACE_SECONDS = 10
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+PublishError = pool.PoolError  # one error for "this publication cannot go on"
 
 
-class PublishError(Exception):
-    """A publication that cannot go on; the message is for the user, ``log_tail`` for the curious."""
-
-    def __init__(self, message: str, log_tail: str = "") -> None:
-        super().__init__(message)
-        self.message = message
-        self.log_tail = log_tail
-
-
-def node_name() -> str:
-    return socket.gethostname()
+def proxy_url(publication_id: int) -> str:
+    return f"/cellxgene/{publication_id}/"
 
 
 # --- the request side -------------------------------------------------------------------------
@@ -89,7 +68,8 @@ def is_h5ad_name(name: str) -> bool:
 
 
 def request_publication(user: Any, file: File) -> Publication:
-    """Queue a publication of ``file`` (which the caller found through ``visible_files(user)``)."""
+    """Publish ``file`` (the caller checked ``can_publish``): its live publication if it has
+    one, the last one reopened if it was stopped, else a new one queued."""
     from django.core.exceptions import ValidationError
 
     if not is_h5ad_name(file.name) and (file.file_format or "").lower() != "h5ad":
@@ -103,11 +83,50 @@ def request_publication(user: Any, file: File) -> Publication:
     if head != HDF5_SIGNATURE:
         audit.record(user, "cellxgene.failure", file, dataset=file.name, error="not an HDF5 file")
         raise ValidationError({"file": "This is not an HDF5 file, so not a readable .h5ad."})
+    latest = Publication.objects.filter(file=file).order_by("-created_at", "-id").first()
+    if latest is not None and latest.status in ACTIVE_STATUSES:
+        return latest
+    if latest is not None and latest.status in (PublicationStatus.READY, PublicationStatus.STOPPED):
+        reopen(latest, user, reason="published again")
+        latest.refresh_from_db()
+        return latest
     with transaction.atomic():
         publication = Publication.objects.create(file=file, dataset=file.name, requested_by=user)
         audit.record(user, "cellxgene.publish", file, dataset=file.name, publication=publication.id)
         transaction.on_commit(lambda: _queue(publication.id))
     return publication
+
+
+def reopen(publication: Publication, user: Any = None, reason: str = "opened") -> bool:
+    """Start the viewer of a stopped publication again (or of a ready one whose viewer is gone):
+    back to ``queued`` and the task queued, so the page shows the usual steps. True if queued;
+    False when it is in progress, served, failed, or its file is gone."""
+    if publication.file_id is None:
+        return False
+    if publication.status == PublicationStatus.READY:
+        viewer = pool.viewer_for(publication.pk)
+        if viewer is not None and pool.answering(viewer):
+            return False
+        if viewer is not None:
+            pool.mark_crashed(viewer)
+        publication.refresh_from_db()
+    restarted = Publication.objects.filter(
+        pk=publication.pk, status__in=(PublicationStatus.STOPPED, PublicationStatus.READY)
+    ).update(status=PublicationStatus.QUEUED, error="", log_tail="", ready_at=None, finished_at=None, pid=None)
+    if not restarted:
+        return False
+    Publication.objects.filter(pk=publication.pk).update(restarts=publication.restarts + 1)
+    audit.record(
+        user,
+        "cellxgene.reopen",
+        publication.file,
+        dataset=publication.dataset,
+        publication=publication.pk,
+        reason=reason,
+        username="" if user else "system",
+    )
+    transaction.on_commit(lambda: _queue(publication.pk))
+    return True
 
 
 def _queue(publication_id: int) -> None:
@@ -331,24 +350,27 @@ def publish_dataset(publication_id: int) -> Publication | None:
     tmp: Path | None = None
     try:
         _set(publication, status=PublicationStatus.COPYING)
-        source = storage.path_for(file.storage_key)
-        info = inspect_h5ad(source)
-        target = data_dir() / copy_name(file)
-        tmp = target.with_name(f".{target.name}.{publication.pk}.tmp")
-        analysed = {k: v for k, v in analysis_layouts(file, info.n_obs).items() if k not in info.layouts}
-        if info.layouts and not analysed:
-            _link_or_copy(source, tmp)
-        else:
-            shutil.copyfile(source, tmp)
-            if analysed:  # layouts the h5ad_vis analysis computed: no SVD needed
-                _set(publication, embedding=add_layouts(tmp, analysed))
-            else:
-                _set(publication, status=PublicationStatus.EMBEDDING)
-                _set(publication, embedding=ensure_embedding(tmp) or "")
-        os.replace(tmp, target)
-        tmp = None
-        _set(publication, data_path=str(target), status=PublicationStatus.STARTING)
-        launch(publication)
+        if not (publication.data_path and Path(publication.data_path).is_file()):  # else a reopen
+            tmp = data_dir() / f".{copy_name(file)}.{publication.pk}.tmp"
+            _set(publication, data_path=str(_prepare_copy(publication, file, tmp)))
+            tmp = None
+        _set(publication, status=PublicationStatus.STARTING)
+        viewer = pool.launch(publication)
+        ready = timezone.now()
+        _set(publication, status=PublicationStatus.READY, ready_at=ready, pid=viewer.pid, port=viewer.port)
+        audit.record(
+            publication.requested_by,
+            "cellxgene.ready",
+            file,
+            dataset=publication.dataset,
+            publication=publication.pk,
+            port=viewer.port,
+            pid=viewer.pid,
+            rss_mb=viewer.rss_mb,
+            restarts=publication.restarts,
+            launch_seconds=round((ready - viewer.started_at).total_seconds(), 2) if viewer.started_at else None,
+            seconds=round((ready - publication.created_at).total_seconds(), 2) if not publication.restarts else None,
+        )
     except PublishError as exc:
         _fail(publication, exc.message, exc.log_tail)
     except Exception as exc:
@@ -359,6 +381,25 @@ def publish_dataset(publication_id: int) -> Publication | None:
             tmp.unlink(missing_ok=True)
     publication.refresh_from_db()
     return publication
+
+
+def _prepare_copy(publication: Publication, file: File, tmp: Path) -> Path:
+    """The viewer's copy of ``file`` (linked, or copied with layouts added), written via ``tmp``."""
+    source = storage.path_for(file.storage_key)
+    info = inspect_h5ad(source)
+    target = data_dir() / copy_name(file)
+    analysed = {k: v for k, v in analysis_layouts(file, info.n_obs).items() if k not in info.layouts}
+    if info.layouts and not analysed:
+        _link_or_copy(source, tmp)
+    else:
+        shutil.copyfile(source, tmp)
+        if analysed:  # layouts the h5ad_vis analysis computed: no SVD needed
+            _set(publication, embedding=add_layouts(tmp, analysed))
+        else:
+            _set(publication, status=PublicationStatus.EMBEDDING)
+            _set(publication, embedding=ensure_embedding(tmp) or "")
+    os.replace(tmp, target)
+    return target
 
 
 def _link_or_copy(source: Path, target: Path) -> None:
@@ -389,394 +430,6 @@ def _fail(publication: Publication, message: str, log_tail: str = "") -> None:
     )
 
 
-# --- the process manager ----------------------------------------------------------------------
-
-
-def base_port() -> int:
-    return int(settings.CELLXGENE_PORT)
-
-
-def ports() -> tuple[int, int]:
-    return base_port(), base_port() + 1
-
-
-def current_viewer() -> Viewer | None:
-    """The viewer serving the most recently readied dataset (the one the proxy forwards to)."""
-    return (
-        Viewer.objects.filter(port__in=ports(), status=ViewerStatus.READY)
-        .select_related("file", "publication")
-        .order_by("-ready_at", "-id")
-        .first()
-    )
-
-
-@contextlib.contextmanager
-def viewer_lock(wait_seconds: float | None = None) -> Iterator[str]:
-    """A lease on the viewer state (the base port's row): one process starts or stops viewers at
-    a time, across workers and nodes, without a transaction held open for the whole launch."""
-    lease = timedelta(seconds=int(settings.CELLXGENE_READY_TIMEOUT) + 120)
-    wait = float(settings.CELLXGENE_READY_TIMEOUT) + 60 if wait_seconds is None else wait_seconds
-    for port in ports():
-        Viewer.objects.get_or_create(port=port, defaults={"host": settings.CELLXGENE_HOST})
-    token = uuid.uuid4().hex
-    deadline = time.monotonic() + wait
-    while True:
-        now = timezone.now()
-        taken = (
-            Viewer.objects.filter(port=base_port())
-            .filter(Q(lock_token="") | Q(locked_until__lt=now))
-            .update(lock_token=token, locked_until=now + lease)
-        )
-        if taken:
-            break
-        if time.monotonic() > deadline:
-            raise PublishError("Another publication is still starting the viewer; try again in a minute.")
-        time.sleep(0.5)
-    try:
-        yield token
-    finally:
-        Viewer.objects.filter(port=base_port(), lock_token=token).update(lock_token="", locked_until=None)
-
-
-def _read_cmdline(pid: int) -> list[str]:
-    try:
-        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return []
-    return [part.decode("utf-8", "replace") for part in raw.split(b"\0") if part]
-
-
-def _process_state(pid: int) -> str:
-    """The state letter from /proc/<pid>/stat ('' when there is no such process)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return ""
-    return stat.rsplit(")", 1)[-1].split()[0] if ")" in stat else ""
-
-
-def pid_alive(pid: int | None) -> bool:
-    return bool(pid) and _process_state(pid) not in ("", "Z", "X")
-
-
-def is_our_process(pid: int | None, port: int | None = None, data_path: str | None = None) -> bool:
-    """True if ``pid`` is a live ``cellxgene ... launch`` (on ``port``, serving ``data_path``).
-    A recycled PID belongs to some other program and is never signalled."""
-    if not pid_alive(pid):
-        return False
-    args = _read_cmdline(pid)
-    if "launch" not in args or not any(Path(arg).name == "cellxgene" for arg in args):
-        return False
-    if port is not None:
-        try:
-            if args[args.index("--port") + 1] != str(port):
-                return False
-        except (ValueError, IndexError):
-            return False
-    if data_path and data_path not in args:
-        return False
-    return True
-
-
-def port_free(port: int, host: str | None = None) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((host or settings.CELLXGENE_HOST, port))
-        except OSError:
-            return False
-    return True
-
-
-def _kill_group(pid: int, sig: int) -> None:
-    try:
-        if os.getpgid(pid) == pid:
-            os.killpg(pid, sig)
-        else:
-            os.kill(pid, sig)
-    except ProcessLookupError:
-        pass
-
-
-def terminate(pid: int, grace: float = STOP_GRACE_SECONDS) -> None:
-    """SIGTERM, wait up to ``grace`` seconds, then SIGKILL; returns once the process is gone."""
-    _kill_group(pid, signal.SIGTERM)
-    deadline = time.monotonic() + grace
-    while pid_alive(pid) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    if pid_alive(pid):
-        log.warning("cellxgene pid %s ignored SIGTERM; sending SIGKILL", pid)
-        _kill_group(pid, signal.SIGKILL)
-        deadline = time.monotonic() + 5
-        while pid_alive(pid) and time.monotonic() < deadline:
-            time.sleep(0.05)
-
-
-def _log_offset() -> int:
-    path = Path(settings.CELLXGENE_LOG_FILE)
-    try:
-        return path.stat().st_size
-    except OSError:
-        return 0
-
-
-def log_tail(offset: int = 0, lines: int = LOG_TAIL_LINES) -> str:
-    """The last ``lines`` lines written to the viewer log since ``offset``."""
-    path = Path(settings.CELLXGENE_LOG_FILE)
-    try:
-        with path.open("rb") as handle:
-            size = handle.seek(0, os.SEEK_END)
-            start = max(offset, size - 64 * 1024)
-            handle.seek(start)
-            text = handle.read().decode("utf-8", "replace")
-    except OSError:
-        return ""
-    return "\n".join(text.splitlines()[-lines:])
-
-
-def _child_env() -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("DJANGO_", "CELERY_"))}
-    for key in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV"):
-        env.pop(key, None)
-    env["PYTHONUNBUFFERED"] = "1"
-    return env
-
-
-def start_process(data_path: str, title: str, port: int) -> subprocess.Popen:
-    """Start cellxgene detached (its own session), output appended to CELLXGENE_LOG_FILE."""
-    log_path = Path(settings.CELLXGENE_LOG_FILE)
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    command = [
-        str(settings.CELLXGENE_CMD),
-        "--no-upgrade-check",
-        "launch",
-        data_path,
-        "--host",
-        settings.CELLXGENE_HOST,
-        "--port",
-        str(port),
-        "--title",
-        title,
-        *settings.CELLXGENE_EXTRA_ARGS,
-    ]
-    with log_path.open("ab") as handle:
-        handle.write(f"\n=== {timezone.now().isoformat()} starting cellxgene on :{port} for {title!r}\n".encode())
-        handle.flush()
-        try:
-            process = subprocess.Popen(
-                command,
-                stdin=subprocess.DEVNULL,
-                stdout=handle,
-                stderr=subprocess.STDOUT,
-                cwd=str(data_dir()),
-                env=_child_env(),
-                start_new_session=True,
-                close_fds=True,
-            )
-        except OSError as exc:
-            raise PublishError(
-                f"cellxgene could not be started ({settings.CELLXGENE_CMD}: {exc.strerror}); "
-                "run scripts/install_cellxgene.sh."
-            ) from exc
-    # Reap it when it exits, so a stopped viewer does not linger as a zombie of this worker.
-    threading.Thread(target=process.wait, name=f"cellxgene-reaper-{process.pid}", daemon=True).start()
-    return process
-
-
-def viewer_base(viewer: Viewer) -> str:
-    return f"http://{viewer.host}:{viewer.port}"
-
-
-def fetch_config(host: str, port: int, timeout: float = 2.0) -> dict | None:
-    try:
-        response = requests.get(f"http://{host}:{port}/api/v0.2/config", timeout=timeout)
-        if response.status_code != 200:
-            return None
-        return response.json()
-    except (requests.RequestException, ValueError):
-        return None
-
-
-def configured_dataset(config: dict | None) -> str | None:
-    try:
-        return config["config"]["displayNames"]["dataset"]  # type: ignore[index]
-    except (KeyError, TypeError):
-        return None
-
-
-def wait_ready(process: subprocess.Popen, port: int, title: str, offset: int) -> None:
-    deadline = time.monotonic() + float(settings.CELLXGENE_READY_TIMEOUT)
-    while True:
-        if process.poll() is not None or not pid_alive(process.pid):
-            time.sleep(0.2)  # let the last lines reach the log
-            raise PublishError(
-                f"cellxgene exited (code {process.returncode}) before serving the dataset.", log_tail(offset)
-            )
-        if configured_dataset(fetch_config(settings.CELLXGENE_HOST, port)) == title:
-            return
-        if time.monotonic() > deadline:
-            raise PublishError(
-                f"cellxgene did not answer within {settings.CELLXGENE_READY_TIMEOUT} s.", log_tail(offset)
-            )
-        time.sleep(0.25)
-
-
-def launch(publication: Publication, restart_of: Viewer | None = None) -> Viewer:
-    """Start a viewer for ``publication`` (its copy is in place) and, once it answers, stop the
-    previous one. On failure the previous viewer keeps serving and PublishError is raised."""
-    title = publication.dataset
-    with viewer_lock():
-        previous = current_viewer()
-        if restart_of is not None:
-            port = restart_of.port
-        else:
-            port = ports()[1] if previous is not None and previous.port == ports()[0] else ports()[0]
-        slot = Viewer.objects.get(port=port)
-        if slot.pid and slot.node == node_name() and is_our_process(slot.pid, port):
-            # A leftover of ours on the port we want (a failed start, an abandoned viewer).
-            log.info("stopping leftover cellxgene pid %s on :%s", slot.pid, port)
-            terminate(slot.pid)
-        if not port_free(port):
-            raise PublishError(
-                f"Port {port} is in use by another program, so the viewer cannot start there "
-                "(set CELLXGENE_PORT to a free pair of ports)."
-            )
-        offset = _log_offset()
-        process = start_process(publication.data_path, title, port)
-        now = timezone.now()
-        Viewer.objects.filter(pk=slot.pk).update(
-            host=settings.CELLXGENE_HOST,
-            node=node_name(),
-            status=ViewerStatus.STARTING,
-            publication=publication,
-            file=publication.file,
-            dataset=title,
-            data_path=publication.data_path,
-            pid=process.pid,
-            started_at=now,
-            ready_at=None,
-            last_error="",
-            log_tail="",
-        )
-        _set(publication, pid=process.pid, port=port, started_at=now)
-        try:
-            wait_ready(process, port, title, offset)
-        except PublishError as exc:
-            if pid_alive(process.pid):
-                terminate(process.pid)
-            Viewer.objects.filter(pk=slot.pk).update(
-                status=ViewerStatus.FAILED, pid=None, last_error=exc.message, log_tail=exc.log_tail
-            )
-            raise
-        ready = timezone.now()
-        Viewer.objects.filter(pk=slot.pk).update(status=ViewerStatus.READY, ready_at=ready)
-        _set(publication, status=PublicationStatus.READY, ready_at=ready)
-        audit.record(
-            publication.requested_by,
-            "cellxgene.ready",
-            publication.file,
-            dataset=title,
-            publication=publication.pk,
-            port=port,
-            pid=process.pid,
-            seconds=round((ready - publication.created_at).total_seconds(), 2),
-        )
-        if previous is not None and previous.port != port:
-            stop_viewer(previous, actor=publication.requested_by, reason="replaced", locked=True)
-        slot.refresh_from_db()
-        return slot
-
-
-def stop_viewer(viewer: Viewer, actor: Any = None, reason: str = "stopped", locked: bool = False) -> bool:
-    """Stop the process on ``viewer``'s port if it is ours, mark it stopped, audit it.
-    Returns True when a process was signalled."""
-    if not locked:
-        with viewer_lock(wait_seconds=30):
-            return stop_viewer(viewer, actor=actor, reason=reason, locked=True)
-    viewer.refresh_from_db()
-    signalled = False
-    if viewer.pid and viewer.node in ("", node_name()) and is_our_process(viewer.pid, viewer.port):
-        terminate(viewer.pid)
-        signalled = True
-    elif viewer.pid:
-        log.warning("not signalling pid %s on :%s: not a cellxgene of ours (any more)", viewer.pid, viewer.port)
-    old_publication_id, old_path = viewer.publication_id, viewer.data_path
-    was = {"dataset": viewer.dataset, "port": viewer.port, "pid": viewer.pid}
-    Viewer.objects.filter(pk=viewer.pk).update(status=ViewerStatus.STOPPED, pid=None, ready_at=None)
-    if old_publication_id:
-        Publication.objects.filter(pk=old_publication_id, status=PublicationStatus.READY).update(
-            status=PublicationStatus.STOPPED, finished_at=timezone.now()
-        )
-    if was["pid"] or viewer.status != ViewerStatus.STOPPED:
-        audit.record(
-            actor,
-            "cellxgene.stop",
-            viewer.file,
-            username="" if actor else "system",
-            reason=reason,
-            signalled=signalled,
-            **was,
-        )
-    _remove_unused_copy(old_path)
-    return signalled
-
-
-def _remove_unused_copy(path: str) -> None:
-    if not path:
-        return
-    in_use = Viewer.objects.filter(data_path=path).exclude(status=ViewerStatus.STOPPED).exists()
-    in_use = in_use or Publication.objects.filter(data_path=path, status__in=ACTIVE_STATUSES).exists()
-    target = Path(path)
-    if not in_use and target.parent == Path(settings.CELLXGENE_DATA_DIR).resolve():
-        target.unlink(missing_ok=True)
-
-
-def stop_viewers(actor: Any = None, reason: str = "stopped") -> int:
-    """Stop every viewer we run (admin action, shutdown, test teardown). Returns how many."""
-    count = 0
-    with viewer_lock(wait_seconds=30):
-        for viewer in Viewer.objects.filter(port__in=ports()).exclude(status=ViewerStatus.STOPPED):
-            count += stop_viewer(viewer, actor=actor, reason=reason, locked=True)
-    return count
-
-
-def check_viewers() -> dict[str, Any]:
-    """The watchdog: a viewer marked ready whose process is gone is marked failed (audited with
-    the log's tail) and, with CELLXGENE_AUTO_RESTART, started again on its port."""
-    viewer = current_viewer()
-    if viewer is None or viewer.node not in ("", node_name()):
-        return {"checked": False}
-    if fetch_config(viewer.host, viewer.port) is not None and pid_alive(viewer.pid):
-        return {"checked": True, "alive": True}
-    if is_our_process(viewer.pid, viewer.port):
-        return {"checked": True, "alive": True, "answering": False}
-    tail = log_tail()
-    Viewer.objects.filter(pk=viewer.pk).update(
-        status=ViewerStatus.FAILED, pid=None, last_error="The viewer process exited.", log_tail=tail
-    )
-    audit.record(
-        None,
-        "cellxgene.failure",
-        viewer.file,
-        username="system",
-        dataset=viewer.dataset,
-        port=viewer.port,
-        pid=viewer.pid,
-        error="The viewer process exited.",
-        log_tail=tail[-2000:],
-    )
-    restarted = False
-    publication = viewer.publication
-    if settings.CELLXGENE_AUTO_RESTART and publication is not None and Path(viewer.data_path).is_file():
-        try:
-            launch(publication, restart_of=viewer)
-            Viewer.objects.filter(pk=viewer.pk).update(restarts=viewer.restarts + 1)
-            restarted = True
-        except PublishError as exc:
-            log.warning("restarting cellxgene for %s failed: %s", viewer.dataset, exc.message)
-    return {"checked": True, "alive": False, "restarted": restarted}
-
-
 def sweep_stale_publications(now: Any = None) -> list[int]:
     """Publications still copying/embedding/starting long after any run could have finished
     belong to a worker that died (a broker without redelivery leaves them so): mark them failed,
@@ -790,48 +443,109 @@ def sweep_stale_publications(now: Any = None) -> list[int]:
     return [publication.pk for publication in stale]
 
 
-# --- what the API shows -----------------------------------------------------------------------
+# --- what the API and the proxy see -----------------------------------------------------------
 
 
-def publication_data(publication: Publication) -> dict[str, Any]:
+def publication_data(publication: Publication, viewer: Viewer | None = None) -> dict[str, Any]:
     return {
         "id": publication.pk,
         "file": publication.file_id,
         "dataset": publication.dataset,
         "status": publication.status,
+        "url": proxy_url(publication.pk),
         "embedding": publication.embedding or None,
         "error": publication.error or None,
         "log_tail": publication.log_tail or None,
+        "restarts": publication.restarts,
         "created_at": publication.created_at,
         "ready_at": publication.ready_at,
         "finished_at": publication.finished_at,
+        "last_used_at": viewer.last_used_at if viewer else None,
     }
 
 
-def status_for(user: Any, dataset: str | None = None, file_id: int | None = None) -> dict[str, Any]:
-    """What ``user`` may know: the viewer (if it shows a file they may see) and their view of the
-    latest publication (of ``dataset``/``file_id`` when given) of a file they may see."""
-    files = visible_files(user)
-    viewer = current_viewer()
-    if viewer is not None and not (viewer.file_id and files.filter(pk=viewer.file_id).exists()):
-        viewer = None
-    publications = Publication.objects.filter(file__in=files.values("pk"))
-    if dataset:
-        publications = publications.filter(dataset=dataset)
-    if file_id:
-        publications = publications.filter(file_id=file_id)
+def _visible_publications(user: Any):
+    return Publication.objects.filter(file__in=visible_files(user).values("pk"))
+
+
+def status_for(user: Any, file_id: int | None = None) -> dict[str, Any]:
+    """The latest publication of ``file_id`` (or, without it, the user's own latest one) among
+    files the user may see now, and whether its viewer is running."""
+    publications = _visible_publications(user)
+    publications = publications.filter(file_id=file_id) if file_id else publications.filter(requested_by=user)
     latest = publications.order_by("-created_at", "-id").first()
+    viewer = pool.viewer_for(latest.pk) if latest else None
     return {
         "running": viewer is not None,
-        "ready": viewer is not None and viewer.status == ViewerStatus.READY,
-        "dataset": viewer.dataset if viewer else None,
-        "file": viewer.file_id if viewer else None,
-        "url": PROXY_URL if viewer else None,
+        "ready": viewer is not None and latest.status == PublicationStatus.READY,
+        "dataset": latest.dataset if latest else None,
+        "file": latest.file_id if latest else None,
+        "url": proxy_url(latest.pk) if latest else None,
         "started_at": viewer.started_at if viewer else None,
         "error": latest.error or None if latest and latest.status == PublicationStatus.FAILED else None,
-        "publication": publication_data(latest) if latest else None,
+        "publication": publication_data(latest, viewer) if latest else None,
     }
 
 
-def may_view_viewer(user: Any, viewer: Viewer | None) -> bool:
-    return bool(viewer and viewer.file_id and visible_files(user).filter(pk=viewer.file_id).exists())
+def recent_publications(user: Any, limit: int = 8) -> list[dict[str, Any]]:
+    """The user's own publications, newest first, one per file, of files they may still see."""
+    seen: set[int] = set()
+    found = []
+    for publication in _visible_publications(user).filter(requested_by=user).order_by("-created_at", "-id")[:200]:
+        if publication.file_id in seen:
+            continue
+        seen.add(publication.file_id)
+        found.append(publication)
+        if len(found) == limit:
+            break
+    viewers = {v.publication_id: v for v in Viewer.objects.filter(publication__in=found, status=ViewerStatus.READY)}
+    return [publication_data(p, viewers.get(p.pk)) for p in found]
+
+
+def visible_publication(user: Any, publication_id: int) -> Publication | None:
+    """The publication if its file is one ``user`` may see now (else None: answer 404)."""
+    publication = Publication.objects.select_related("file").filter(pk=publication_id).first()
+    if publication is None or publication.file is None or not can_view_viewer(user, publication.file):
+        return None
+    return publication
+
+
+@dataclass
+class ProxyTarget:
+    """What the proxy does for one request: forward to ``viewer``, or answer that the viewer is
+    (re)starting, or that the publication failed (``error``)."""
+
+    publication: Publication
+    viewer: Viewer | None = None
+    starting: bool = False
+    error: str = ""
+
+
+def viewer_for_request(user: Any, publication_id: int) -> ProxyTarget | None:
+    """Every proxied request: None (→ 404) unless ``user`` may see the file now. A stopped or
+    crashed viewer is started again (with ``CELLXGENE_AUTO_RESTART``)."""
+    publication = visible_publication(user, publication_id)
+    if publication is None:
+        return None
+    viewer = pool.viewer_for(publication.pk)
+    if viewer is not None and publication.status == PublicationStatus.READY:
+        pool.touch(viewer)
+        return ProxyTarget(publication, viewer=viewer)
+    if publication.status in ACTIVE_STATUSES:
+        return ProxyTarget(publication, starting=True)
+    if publication.status == PublicationStatus.FAILED:
+        return ProxyTarget(publication, error=publication.error or "Publishing failed.")
+    if settings.CELLXGENE_AUTO_RESTART and reopen(publication, user, reason="requested"):
+        return ProxyTarget(publication, starting=True)
+    return ProxyTarget(publication, error="The viewer of this dataset is stopped.")
+
+
+def viewer_unreachable(target: ProxyTarget, user: Any) -> bool:
+    """The proxy could not reach the viewer: if its process is gone, it is marked crashed and
+    (``CELLXGENE_AUTO_RESTART``) started again. True when a restart was queued."""
+    viewer = target.viewer
+    if viewer is None or pool.answering(viewer):
+        return False
+    pool.mark_crashed(viewer)
+    target.publication.refresh_from_db()
+    return bool(settings.CELLXGENE_AUTO_RESTART) and reopen(target.publication, user, reason="crashed")

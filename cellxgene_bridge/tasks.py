@@ -1,8 +1,8 @@
-"""Celery wrappers around ``cellxgene_bridge.services``: load by primary key, call the service."""
+"""Celery wrappers around ``cellxgene_bridge.services`` and ``pool``: load by primary key, call."""
 
 from celery import shared_task
 
-from . import services
+from . import pool, services
 
 
 @shared_task(name="cellxgene_bridge.publish_dataset")
@@ -13,4 +13,4 @@ def publish_dataset_task(publication_id: int) -> str | None:
 
 @shared_task(name="cellxgene_bridge.watchdog")
 def watchdog_task() -> dict:
-    return {**services.check_viewers(), "stale_publications": services.sweep_stale_publications()}
+    return {**pool.sweep(), "stale_publications": services.sweep_stale_publications()}

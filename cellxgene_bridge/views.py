@@ -1,9 +1,11 @@
-"""``POST /api/cellxgene/publish/``, ``GET /api/cellxgene/status/`` and the ``/cellxgene/`` proxy.
+"""The cellxgene API (publish, status, recent publications, open, stop) and the per-dataset proxy.
 
-The proxy forwards to the running viewer with the ``/cellxgene`` prefix stripped (cellxgene 1.3
-has no URL-prefix option; its page loads relative assets and calls ``<page URL>api/``, so it
-works under any path ending in ``/``) and streams the answer back. Only users who may see the
-published file get through; for everyone else, and when nothing is published, it is a 404.
+``/cellxgene/<publication id>/…`` forwards to that dataset's viewer with the prefix stripped
+(cellxgene 1.3 has no URL-prefix option; its page loads relative assets and calls
+``<page URL>api/``, so it works under any path ending in ``/``) and streams the answer back. On
+every request the caller must be allowed to view the file now, else 404 (as for a publication
+that does not exist). A stopped viewer, or one whose process is found dead, is started again
+and the request answered 503 ``viewer_starting`` with ``Retry-After``.
 """
 
 from __future__ import annotations
@@ -30,10 +32,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from access.policy import can_publish, can_stop_viewer
 from file_project.parsers import parse_int
 from file_upload.models import File
 
-from . import services
+from . import pool, services
 
 # Headers passed from the browser to the viewer; cookies and credentials stay here.
 FORWARD_REQUEST_HEADERS = (
@@ -72,7 +75,7 @@ BODY_REWRITES = [
 
 
 class PublishRequestSerializer(serializers.Serializer):
-    file = serializers.IntegerField(min_value=1)
+    file = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
 
 
 class PublishResponseSerializer(serializers.Serializer):
@@ -84,7 +87,8 @@ class PublishResponseSerializer(serializers.Serializer):
 
 
 class PublishView(APIView):
-    """Queue the publication of an ``.h5ad`` the caller may see; answers at once (202)."""
+    """Publish an ``.h5ad`` the caller may view (202, at once): the file's live publication, the
+    stopped one reopened, or a new one queued."""
 
     permission_classes = [permissions.IsAuthenticated]
     throttle_scope = "heavy"
@@ -94,12 +98,14 @@ class PublishView(APIView):
         params = PublishRequestSerializer(data=request.data)
         params.is_valid(raise_exception=True)
         file = get_object_or_404(File.objects.restrict(request.user, "view"), pk=params.validated_data["file"])
+        if not can_publish(request.user, file):
+            raise Http404
         publication = services.request_publication(request.user, file)
         return Response(
             {
                 "status": publication.status,
                 "dataset": publication.dataset,
-                "url": services.PROXY_URL,
+                "url": services.proxy_url(publication.pk),
                 "publication": publication.pk,
                 "file": file.pk,
             },
@@ -112,12 +118,15 @@ class PublicationSerializer(serializers.Serializer):
     file = serializers.IntegerField(allow_null=True)
     dataset = serializers.CharField()
     status = serializers.CharField()
+    url = serializers.CharField()
     embedding = serializers.CharField(allow_null=True)
     error = serializers.CharField(allow_null=True)
     log_tail = serializers.CharField(allow_null=True)
+    restarts = serializers.IntegerField()
     created_at = serializers.DateTimeField()
     ready_at = serializers.DateTimeField(allow_null=True)
     finished_at = serializers.DateTimeField(allow_null=True)
+    last_used_at = serializers.DateTimeField(allow_null=True)
 
 
 class StatusSerializer(serializers.Serializer):
@@ -132,26 +141,75 @@ class StatusSerializer(serializers.Serializer):
 
 
 class StatusView(APIView):
-    """The viewer (when it shows a file the caller may see) and the caller's latest publication;
-    ``?dataset=<name>`` or ``?file=<id>`` narrows the publication."""
+    """The latest publication of ``?file=<id>`` (a file the caller may see), or without it the
+    caller's own latest publication, and whether its viewer runs."""
 
     permission_classes = [permissions.IsAuthenticated]
 
     @extend_schema(responses=StatusSerializer)
     def get(self, request: Request) -> Response:
         file_id = request.query_params.get("file")
-        data = services.status_for(
-            request.user,
-            dataset=request.query_params.get("dataset") or None,
-            file_id=parse_int("file", file_id) if file_id else None,
-        )
-        return Response(data)
+        return Response(services.status_for(request.user, file_id=parse_int("file", file_id) if file_id else None))
 
 
-def redirect_to_slash(request: HttpRequest) -> HttpResponse:
-    """``/cellxgene`` → ``/cellxgene/``: without the slash the viewer's API prefix breaks."""
+class PublicationListSerializer(serializers.Serializer):
+    results = PublicationSerializer(many=True)
+
+
+class PublicationListView(APIView):
+    """The caller's recent publications (one per file, newest first): the top bar's menu."""
+
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(responses=PublicationListSerializer)
+    def get(self, request: Request) -> Response:
+        return Response({"results": services.recent_publications(request.user)})
+
+
+def _publication_or_404(request: Request, pk: int):
+    publication = services.visible_publication(request.user, pk)
+    if publication is None:
+        raise Http404
+    return publication
+
+
+class OpenView(APIView):
+    """Start a stopped dataset's viewer again (202; the status then follows its steps)."""
+
+    permission_classes = [permissions.IsAuthenticated]
+    throttle_scope = "heavy"
+
+    @extend_schema(request=None, responses={202: PublicationSerializer})
+    def post(self, request: Request, pk: int) -> Response:
+        publication = _publication_or_404(request, pk)
+        services.reopen(publication, request.user, reason="opened")
+        publication.refresh_from_db()
+        return Response(services.publication_data(publication), status=status.HTTP_202_ACCEPTED)
+
+
+class StopResponseSerializer(serializers.Serializer):
+    stopped = serializers.BooleanField()
+
+
+class StopView(APIView):
+    """Stop a dataset's viewer: its publisher, staff, or whoever manages the file (else 403)."""
+
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(request=None, responses=StopResponseSerializer)
+    def post(self, request: Request, pk: int) -> Response:
+        publication = _publication_or_404(request, pk)
+        if not can_stop_viewer(request.user, publication.file, publication.requested_by_id):
+            raise exceptions.PermissionDenied("Only whoever published it, staff or the file's managers may stop it.")
+        viewer = pool.viewer_for(publication.pk)
+        stopped = viewer is not None and pool.stop(viewer, actor=request.user, reason="stopped", remove_copy=True)
+        return Response({"stopped": bool(stopped)})
+
+
+def redirect_to_slash(request: HttpRequest, publication_id: int) -> HttpResponse:
+    """``/cellxgene/<id>`` → ``/cellxgene/<id>/``: without the slash the viewer's API prefix breaks."""
     query = request.META.get("QUERY_STRING", "")
-    return HttpResponsePermanentRedirect("/cellxgene/" + (f"?{query}" if query else ""))
+    return HttpResponsePermanentRedirect(f"/cellxgene/{publication_id}/" + (f"?{query}" if query else ""))
 
 
 def _user(request: HttpRequest):
@@ -172,18 +230,31 @@ def _same_origin(request: HttpRequest) -> bool:
     return urlsplit(origin).netloc == request.get_host()
 
 
-def _viewer_down(detail: str) -> JsonResponse:
-    return JsonResponse({"detail": detail, "code": "viewer_unavailable"}, status=502)
+def _viewer_down(detail: str, code: str = "viewer_unavailable", status_code: int = 502) -> JsonResponse:
+    response = JsonResponse({"detail": detail, "code": code}, status=status_code)
+    if code == "viewer_starting":
+        response["Retry-After"] = "2"
+    return response
+
+
+STARTING = "The viewer of this dataset is starting; try again in a few seconds."
 
 
 @csrf_exempt  # the viewer's own scripts post without our CSRF token; Origin is checked instead
-def proxy(request: HttpRequest, path: str = "") -> HttpResponse:
-    viewer = services.current_viewer()
-    if viewer is None or not services.may_view_viewer(_user(request), viewer):
-        raise Http404("No dataset you may see is published to cellxgene.")
+def proxy(request: HttpRequest, publication_id: str, path: str = "") -> HttpResponse:
+    user = _user(request)
+    target = services.viewer_for_request(user, int(publication_id))
+    if target is None:
+        raise Http404("No dataset you may see is published there.")
+    if target.starting:
+        return _viewer_down(STARTING, "viewer_starting", 503)
+    if target.viewer is None:
+        return _viewer_down(target.error)
+    viewer = target.viewer
     if request.method not in ("GET", "HEAD", "OPTIONS") and not _same_origin(request):
         return JsonResponse({"detail": "Cross-origin request refused.", "code": "forbidden"}, status=403)
-    url = f"{services.viewer_base(viewer)}/{path}"
+    prefix = f"/cellxgene/{publication_id}"
+    url = f"{pool.viewer_base(viewer)}/{path}"
     if request.META.get("QUERY_STRING"):
         url += "?" + request.META["QUERY_STRING"]
     headers = {name: request.headers[name] for name in FORWARD_REQUEST_HEADERS if name in request.headers}
@@ -196,7 +267,7 @@ def proxy(request: HttpRequest, path: str = "") -> HttpResponse:
     rewrite = next(((old, new) for pattern, old, new in BODY_REWRITES if pattern.match(path)), None)
     if rewrite:
         decode = True
-    headers["X-Forwarded-Prefix"] = "/cellxgene"
+    headers["X-Forwarded-Prefix"] = prefix
     body = request.body if request.method not in ("GET", "HEAD") else None
     try:
         upstream = requests.request(
@@ -209,7 +280,8 @@ def proxy(request: HttpRequest, path: str = "") -> HttpResponse:
             timeout=(5, 300),
         )
     except requests.RequestException:
-        _nudge_watchdog()
+        if services.viewer_unreachable(target, user):
+            return _viewer_down(STARTING, "viewer_starting", 503)
         return _viewer_down("The cellxgene viewer is not answering; it may be restarting. Try again shortly.")
     if request.method == "HEAD":
         response: HttpResponse = HttpResponse(status=upstream.status_code)
@@ -226,7 +298,7 @@ def proxy(request: HttpRequest, path: str = "") -> HttpResponse:
         if decode and name.lower() in ("content-encoding", "content-length"):
             continue
         if name.lower() == "location" and value.startswith("/"):
-            value = "/cellxgene" + value
+            value = prefix + value
         response[name] = value
     # Framing: only by our own pages (the SPA embeds the viewer in an iframe).
     response["X-Frame-Options"] = "SAMEORIGIN"
@@ -245,15 +317,3 @@ def _stream(upstream: requests.Response, decode: bool) -> Iterator[bytes]:
         yield from upstream.raw.stream(CHUNK, decode_content=decode)
     finally:
         upstream.close()
-
-
-def _nudge_watchdog() -> None:
-    from django.conf import settings
-
-    if settings.CELLXGENE_AUTO_RESTART:
-        from .tasks import watchdog_task
-
-        try:
-            watchdog_task.delay()
-        except Exception:  # the broker being down must not turn a 502 into a 500
-            pass

@@ -108,6 +108,40 @@ class StateCollector:
             "Id of the newest audit event (never decreases unless rows are removed)",
             value=head_id(),
         )
+        yield from _viewer_pool()
+
+
+def _viewer_pool() -> Any:
+    """Per viewer of the cellxgene pool (at most one per port of CELLXGENE_PORT_RANGE): memory,
+    seconds since last use, restarts; and the pool's limits."""
+    from django.utils import timezone
+
+    from cellxgene_bridge.models import Viewer, ViewerStatus
+
+    labels = ["port", "publication", "node"]
+    rss = GaugeMetricFamily("biofm_cellxgene_viewer_rss_bytes", "Resident memory of a running viewer", labels=labels)
+    idle = GaugeMetricFamily(
+        "biofm_cellxgene_viewer_idle_seconds", "Seconds since a viewer was last used", labels=labels
+    )
+    restarts = GaugeMetricFamily(
+        "biofm_cellxgene_viewer_restarts", "Times the dataset of a viewer was started again", labels=labels
+    )
+    now = timezone.now()
+    for viewer in Viewer.objects.filter(status=ViewerStatus.READY):
+        values = [str(viewer.port), str(viewer.publication_id or ""), viewer.node]
+        rss.add_metric(values, (viewer.rss_mb or 0) * 1024 * 1024)
+        used = viewer.last_used_at or viewer.ready_at or now
+        idle.add_metric(values, max(0.0, (now - used).total_seconds()))
+        restarts.add_metric(values, viewer.restarts)
+    yield rss
+    yield idle
+    yield restarts
+    limits = GaugeMetricFamily("biofm_cellxgene_pool_limit", "Limits of the viewer pool", labels=["limit"])
+    limits.add_metric(["viewers"], settings.CELLXGENE_MAX_VIEWERS)
+    limits.add_metric(["rss_bytes_per_viewer"], settings.CELLXGENE_MAX_RSS_MB * 1024 * 1024)
+    limits.add_metric(["rss_bytes_total"], settings.CELLXGENE_MAX_TOTAL_RSS_MB * 1024 * 1024)
+    limits.add_metric(["idle_seconds"], settings.CELLXGENE_IDLE_SECONDS)
+    yield limits
 
 
 def _exposition() -> bytes:

@@ -103,6 +103,7 @@ INSTALLED_APPS = [
     "ml_interface",
     "ncbi_bridge",
     "cellxgene_bridge",
+    "webdav",
 ]
 
 MIDDLEWARE = [
@@ -153,7 +154,7 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets gunicorn threads read while the worker writes; IMMEDIATE avoids lock upgrades
     # failing mid-transaction. The test database is a file so a real worker can share it.
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # Connections persist like PostgreSQL's (opening one costs a fifth of a small request).
     DATABASES["default"]["OPTIONS"] = {
         "timeout": 30,
         "transaction_mode": "IMMEDIATE",
@@ -244,6 +245,7 @@ BIOFM_THROTTLE_RATES: dict[str, str | None] = {
         "auth": os.environ.get("BIOFM_THROTTLE_AUTH", "20/min"),  # login and token
         "upload": os.environ.get("BIOFM_THROTTLE_UPLOAD", "600/hour"),  # new uploads (not tus PATCHes)
         "heavy": os.environ.get("BIOFM_THROTTLE_HEAVY", "120/hour"),  # reparse, publish, imports, exports
+        "dav": os.environ.get("BIOFM_THROTTLE_DAV", "off"),  # WebDAV requests per user (clients send many)
     }.items()
 }
 # Login lockout (authentication/lockout.py): failures per username and client address.
@@ -286,8 +288,13 @@ BIOFM_UPLOAD_LEASE_SECONDS = env_int("BIOFM_UPLOAD_LEASE_SECONDS", 15)
 # reported complete), "chunk" (after every PATCH, at the disk's synchronous write speed) or
 # "off" (leave it to the kernel, as nginx and tusd do).
 BIOFM_UPLOAD_FSYNC = os.environ.get("BIOFM_UPLOAD_FSYNC", "completion")
-# After the last byte a Celery task hashes and stores the file (the upload is "verifying"). One
-# still "verifying", held by no live worker and last queued this long ago is queued again.
+# During a long PATCH the offset and the SHA-256 state are saved (after the bytes are synced)
+# every this many bytes, so a worker killed mid-PATCH costs the client at most this much.
+BIOFM_UPLOAD_CHECKPOINT_BYTES = env_int("BIOFM_UPLOAD_CHECKPOINT_BYTES", 256 * 1024**2)
+# After the last byte the PATCH stores the file with the SHA-256 computed while the bytes
+# arrived; when that is unknown (state lost) a Celery task hashes and stores it (the upload is
+# "verifying"). One still "verifying", held by no live worker and last queued this long ago is
+# queued again.
 BIOFM_UPLOAD_FINALISE_STALE_SECONDS = env_int("BIOFM_UPLOAD_FINALISE_STALE_SECONDS", 120)
 CELERY_BEAT_SCHEDULE["sweep-stale-finalisations"] = {
     "task": "file_upload.sweep_stale_finalisations",
@@ -367,36 +374,53 @@ BIOFM_EXTRA_PARSERS = env_list("BIOFM_EXTRA_PARSERS", "")
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_BEAT_SCHEDULE["sweep-stale-parses"] = {"task": "file_upload.sweep_stale_parses", "schedule": 300.0}
 
-# --- Search (file_upload/search.py, search_index.py) ------------------------------------------
-# Each web process keeps an in-memory index of the searchable columns (counts, facets and pages
-# without scanning rows). Tables up to BIOFM_SEARCH_INDEX_SYNC_ROWS files load within the first
-# search; larger ones in a background thread while SQL answers. Change-feed rows older than
-# BIOFM_SEARCH_CHANGE_RETENTION seconds are pruned hourly; a process idle for half that reloads.
-BIOFM_SEARCH_INDEX = env_bool("BIOFM_SEARCH_INDEX", True)
-BIOFM_SEARCH_INDEX_SYNC_ROWS = env_int("BIOFM_SEARCH_INDEX_SYNC_ROWS", 20000)
+# --- Search (file_upload/search/) ------------------------------------------------------------
+# BIOFM_SEARCH_BACKEND: "tantivy" (the node's on-disk index, kept by `manage.py
+# search_index_writer`) or "sql".
+# Whatever the backend, a request the index cannot answer exactly and fresh is answered by SQL.
+BIOFM_SEARCH_BACKEND = os.environ.get("BIOFM_SEARCH_BACKEND", "tantivy")
+BIOFM_SEARCH_INDEX_DIR = Path(os.environ.get("BIOFM_SEARCH_INDEX_DIR") or DATA_DIR / "search-index").resolve()
+# How long a request waits for the writer to apply writes it can see before SQL answers it.
+BIOFM_SEARCH_FRESHNESS_WAIT = float(os.environ.get("BIOFM_SEARCH_FRESHNESS_WAIT", "1.0"))
+# The writer's pause between passes over the change feed (seconds).
+BIOFM_SEARCH_COMMIT_INTERVAL = float(os.environ.get("BIOFM_SEARCH_COMMIT_INTERVAL", "0.2"))
+# Requests apply the feed themselves (tests, single-process development); a deployment runs the writer.
+BIOFM_SEARCH_INLINE_WRITER = env_bool("BIOFM_SEARCH_INLINE_WRITER", False)
+# Change-feed rows older than BIOFM_SEARCH_CHANGE_RETENTION seconds are pruned hourly; a writer
+# whose index position is older than half that rebuilds the index.
 BIOFM_SEARCH_CHANGE_RETENTION = env_int("BIOFM_SEARCH_CHANGE_RETENTION", 24 * 3600)
 CELERY_BEAT_SCHEDULE["prune-search-changes"] = {"task": "file_upload.prune_search_changes", "schedule": 3600.0}
 
-# --- Cellxgene viewer (cellxgene_bridge) -----------------------------------------------------
-# Published copies go to CELLXGENE_DATA_DIR/<file id>__<name>.h5ad. The viewer (cellxgene 1.3.0
-# from its own venv, scripts/install_cellxgene.sh) listens on 127.0.0.1: a new publication
-# starts on CELLXGENE_PORT or CELLXGENE_PORT + 1, whichever the running viewer does not use,
-# and the old viewer is stopped only once the new one answers. CELLXGENE_AUTO_RESTART: a viewer
-# found dead is started again (watchdog beat task, and when the status is asked for).
+# --- Cellxgene viewers (cellxgene_bridge) ----------------------------------------------------
+# Published copies go to CELLXGENE_DATA_DIR/<file id>__<name>.h5ad. Each published dataset gets a
+# viewer of its own (cellxgene 1.3.0 from its own venv, scripts/install_cellxgene.sh) on a port
+# of CELLXGENE_PORT_RANGE ("first-last"; a port another program holds is skipped), bound to
+# CELLXGENE_HOST (the address the proxy reaches; on a worker node, that node's address). At most
+# CELLXGENE_MAX_VIEWERS run at once and, measured, CELLXGENE_MAX_TOTAL_RSS_MB together: the
+# least recently used one stops to make room. A viewer over CELLXGENE_MAX_RSS_MB stops; one
+# unused for CELLXGENE_IDLE_SECONDS stops (watchdog beat task). A stopped or crashed viewer
+# starts again on the next request for it (CELLXGENE_AUTO_RESTART). Each viewer logs to
+# CELLXGENE_LOG_DIR/publication-<id>.log.
 CELLXGENE_DATA_DIR = Path(
     os.environ.get("CELLXGENE_DATA_DIR")
     or (Path(os.environ["BIOFM_DATA_DIR"]) / "cellxgene_data" if os.environ.get("BIOFM_DATA_DIR") else None)
     or BASE_DIR / "cellxgene_data"
 ).resolve()
 CELLXGENE_HOST = os.environ.get("CELLXGENE_HOST", "127.0.0.1")
-CELLXGENE_PORT = env_int("CELLXGENE_PORT", 5005)
+CELLXGENE_PORT_RANGE = os.environ.get("CELLXGENE_PORT_RANGE", "5005-5024")
+CELLXGENE_MAX_VIEWERS = env_int("CELLXGENE_MAX_VIEWERS", 4)
+CELLXGENE_MAX_RSS_MB = env_int("CELLXGENE_MAX_RSS_MB", 4096)
+CELLXGENE_MAX_TOTAL_RSS_MB = env_int("CELLXGENE_MAX_TOTAL_RSS_MB", 8192)
+CELLXGENE_IDLE_SECONDS = env_int("CELLXGENE_IDLE_SECONDS", 3600)
 CELLXGENE_CMD = os.environ.get("CELLXGENE_CMD") or str(BASE_DIR / ".venv-cellxgene" / "bin" / "cellxgene")
-CELLXGENE_LOG_FILE = Path(os.environ.get("CELLXGENE_LOG_FILE") or BIOFM_LOG_DIR / "cellxgene.log").resolve()
+CELLXGENE_LOG_DIR = Path(os.environ.get("CELLXGENE_LOG_DIR") or BIOFM_LOG_DIR / "cellxgene").resolve()
 CELLXGENE_AUTO_RESTART = env_bool("CELLXGENE_AUTO_RESTART", True)
 CELLXGENE_READY_TIMEOUT = env_int("CELLXGENE_READY_TIMEOUT", 600)
-# Annotations are off: one viewer serves everyone who may see the file, and cellxgene would
-# write each user's labels as CSV files on the server.
-CELLXGENE_EXTRA_ARGS = env_list("CELLXGENE_EXTRA_ARGS", "--disable-annotations")
+# User annotations are off (--disable-annotations): a viewer serves everyone who may see the
+# file, and cellxgene would ask each of them for a directory name and write their labels as CSV
+# files on the server. CELLXGENE_ANNOTATIONS=1 turns them on, into CELLXGENE_DATA_DIR/annotations/.
+CELLXGENE_ANNOTATIONS = env_bool("CELLXGENE_ANNOTATIONS", False)
+CELLXGENE_EXTRA_ARGS = env_list("CELLXGENE_EXTRA_ARGS", "")
 # A publication still in progress this long after CELLXGENE_READY_TIMEOUT lost its worker.
 CELLXGENE_STALE_PUBLICATION_SECONDS = env_int("CELLXGENE_STALE_PUBLICATION_SECONDS", 1800)
 CELERY_BEAT_SCHEDULE["cellxgene-watchdog"] = {"task": "cellxgene_bridge.watchdog", "schedule": 60.0}

@@ -7,6 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from authentication.admin import guarded_login
 from authentication.urls import auth_urlpatterns as auth_urls
 from cellxgene_bridge import views as cellxgene_views
+from webdav.app import dav_view
 
 from .health import healthz
 from .metrics import metrics_view
@@ -25,6 +26,7 @@ api_patterns = [
     path("", include("ncbi_bridge.urls")),
     path("", include("ml_interface.urls")),
     path("", include("file_upload.urls")),
+    path("", include("webdav.urls")),
     path("cellxgene/", include("cellxgene_bridge.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves its start-up script as a file: no inline script under the CSP.
@@ -38,9 +40,14 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("metrics", metrics_view, name="metrics"),
     path("api/", include(api_patterns)),
-    # The cellxgene viewer behind our login (prefix stripped); /cellxgene-app is the SPA's page.
-    path("cellxgene", cellxgene_views.redirect_to_slash),
-    re_path(r"^cellxgene/(?P<path>.*)$", cellxgene_views.proxy, name="cellxgene-proxy"),
+    # Each published dataset's viewer behind our login (prefix stripped); /cellxgene-app is the
+    # SPA's page. Anything else under /cellxgene/ is a 404.
+    path("cellxgene/<int:publication_id>", cellxgene_views.redirect_to_slash),
+    re_path(r"^cellxgene/(?P<publication_id>[0-9]{1,18})/(?P<path>.*)$", cellxgene_views.proxy, name="cellxgene-proxy"),
+    # WebDAV (webdav/): the workspace as a drive for Finder, Explorer, davfs2, rclone.
+    re_path(r"^dav(?:/.*)?$", dav_view, name="dav"),
     # Anything under /api/ that matched nothing is a JSON 404, never the SPA.
-    re_path(r"^(?!api/|admin/|static/|healthz|metrics$|cellxgene/|cellxgene$)(?P<path>.*)$", spa_index, name="spa"),
+    re_path(
+        r"^(?!api/|admin/|static/|healthz|metrics$|cellxgene/|cellxgene$|dav/|dav$)(?P<path>.*)$", spa_index, name="spa"
+    ),
 ]

@@ -9,8 +9,10 @@ from access.viewsets import restricted_choices
 from file_project.parsers import IdFilter, parse_int
 
 from . import search
-from .metadata import METADATA_FIELDS
 from .models import AccessLevel, File, Folder, Project
+from .search import declarations
+
+MAX_ID = 2**63 - 1  # the largest id a database column holds; past it a filter is a 400, not a 500
 
 
 def _parent_filter(field: str):
@@ -55,35 +57,12 @@ class FolderFilterSet(django_filters.FilterSet):
 
 
 def _file_filters() -> dict[str, django_filters.Filter]:
-    """One declared filter per search parameter, so the API schema lists them all; the
-    filtering itself is ``search.apply_filters`` (several values OR-ed, filters AND-ed)."""
-    declared: dict[str, django_filters.Filter] = {}
-    for spec in METADATA_FIELDS:
-        declared[spec.name] = django_filters.CharFilter(
-            method="noop", label=f"{spec.label}: one or more values (repeat or comma-separate; OR-ed)"
-        )
-    extra = {
-        "project": "Project ids (OR-ed)",
-        "folder": "Folder id or null (project root)",
-        "recursive": "With folder: include every subfolder (true/false)",
-        "tags": "Tags the file has all of (comma-separated or repeated)",
-        "tags_any": "Tags the file has at least one of",
-        "access_level": "Effective level: public, internal, restricted (OR-ed)",
-        "owner": "Owner usernames (OR-ed)",
-        "parse_status": "pending, running, done, failed, skipped (OR-ed)",
-        "created_after": "Created at or after (date or datetime)",
-        "created_before": "Created before (a date includes that day)",
-        "updated_after": "Updated at or after",
-        "updated_before": "Updated before",
-        "size_min": "Size in bytes at least",
-        "size_max": "Size in bytes at most",
-        "sequencing_date_after": "Sequencing date on or after",
-        "sequencing_date_before": "Sequencing date on or before",
-        "q": "Free text over name, description, tags and metadata values; partial names match",
-        "facets": "Facet fields to count, e.g. organism,assay_type,tags,access_level",
+    """One declared filter per search parameter (``search.declarations``), so the API schema
+    lists them all; the filtering itself is ``search.apply_filters`` or the index."""
+    declared: dict[str, django_filters.Filter] = {
+        spec.name: django_filters.CharFilter(method="noop", label=spec.label) for spec in declarations.FILTERS
     }
-    for name, label in extra.items():
-        declared[name] = django_filters.CharFilter(method="noop", label=label)
+    declared["facets"] = django_filters.CharFilter(method="noop", label=declarations.FACETS_PARAM_LABEL)
     return declared
 
 

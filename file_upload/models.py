@@ -271,6 +271,11 @@ class File(models.Model):
         annotated = self.__dict__.get("owner_username")
         return annotated if annotated is not None else self.owner.username
 
+    @property
+    def final_checksums(self) -> list[str]:
+        """The digests that are known (a tus upload's MD5 follows its SHA-256 a little later)."""
+        return [name for name in ("sha256", "md5") if getattr(self, name)]
+
 
 class FacetCount(models.Model):
     """Live files per project × effective level × facet field × value: the pre-aggregated
@@ -362,6 +367,10 @@ class Upload(models.Model):
     received_at = models.DateTimeField(null=True, blank=True)
     queued_at = models.DateTimeField(null=True, blank=True)
     storage_key = models.CharField(max_length=255, blank=True, default="", editable=False)
+    # The SHA-256 of bytes [0, offset), saved with every offset (file_upload.hashstate), so the
+    # next PATCH, on any worker or node, goes on hashing where the last one stopped. Null when it
+    # was lost; finalisation then reads the file once more.
+    sha256_state = models.BinaryField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

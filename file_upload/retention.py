@@ -129,12 +129,12 @@ def overwrite(path: Path, passes: int) -> None:
 
 
 def _stop_viewers(file: File, actor: Any) -> None:
-    from cellxgene_bridge import services as cellxgene
+    from cellxgene_bridge import pool
     from cellxgene_bridge.models import Viewer, ViewerStatus
 
     for viewer in Viewer.objects.filter(file_id=file.id).exclude(status=ViewerStatus.STOPPED):
         try:
-            cellxgene.stop_viewer(viewer, actor=actor, reason="purged")
+            pool.stop(viewer, actor=actor, reason="purged")
         except Exception:  # the copy is removed anyway; a dead viewer cannot serve it
             log.exception("could not stop cellxgene viewer %s before purging file %s", viewer.pk, file.id)
 

@@ -60,6 +60,6 @@ def purge_trash_task() -> int:
 
 @shared_task(name="file_upload.prune_search_changes")
 def prune_search_changes_task() -> int:
-    from . import search_index
+    from .search import feed
 
-    return search_index.prune_changes()
+    return feed.prune_changes()

@@ -21,9 +21,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from access import policy
 from access.policy import Action
-from access.viewsets import require
+from access.viewsets import require_upload
 from file_project.errors import PayloadTooLarge
 
 from . import rawbody, uploads
@@ -185,9 +184,7 @@ class UploadCollectionView(TusView):
         folder = folders.filter(id=int(folder_id)).first() if folder_id else None
         if project is None or (folder_id and folder is None):
             raise Http404("No such project or folder.")
-        require(request.user, Action.UPLOAD, folder or project)
-        if not policy.may_set_level(request.user, folder or project, metadata.get("access_level")):
-            raise exceptions.PermissionDenied("Only the managers of a project or folder choose a level.")
+        require_upload(request.user, project, folder, metadata.get("access_level"))
         return project, folder
 
 
@@ -241,7 +238,12 @@ class UploadResourceView(TusView):
 
 class UploadStatusSerializer(serializers.ModelSerializer):
     sha256 = serializers.SerializerMethodField(help_text="SHA-256 of the stored file, once completed.")
-    md5 = serializers.SerializerMethodField(help_text="MD5 of the stored file, once completed.")
+    md5 = serializers.SerializerMethodField(
+        help_text="MD5 of the stored file: computed in the background after completion, empty until then."
+    )
+    final_checksums = serializers.SerializerMethodField(
+        help_text="The checksums of the stored file that are known (sha256 at completion, md5 a little later)."
+    )
 
     class Meta:
         model = Upload
@@ -254,6 +256,7 @@ class UploadStatusSerializer(serializers.ModelSerializer):
             "file",
             "sha256",
             "md5",
+            "final_checksums",
             "error",
             "expires_at",
             "received_at",
@@ -267,6 +270,9 @@ class UploadStatusSerializer(serializers.ModelSerializer):
 
     def get_md5(self, upload: Upload) -> str:
         return upload.file.md5 if upload.file_id and upload.file else ""
+
+    def get_final_checksums(self, upload: Upload) -> list[str]:
+        return upload.file.final_checksums if upload.file_id and upload.file else []
 
 
 class UploadStatusView(APIView):

@@ -3,14 +3,17 @@
 An ``Upload`` row holds the state (offset, length, target, expiry, lease) and a part file under
 ``UPLOAD_TMP_DIR/tus/<id>.part`` holds the bytes, so any worker on any node can take the next
 PATCH and a restart loses nothing. A PATCH takes a short lease on the row instead of a database
-lock (a PATCH may stream for minutes), streams the body to the part file in bounded chunks,
-verifies an optional per-chunk checksum, makes the bytes durable, and only then advances the
-offset. When the last byte is in and durable, the PATCH is answered and the upload turns
-``verifying``: a Celery task (``finalise_upload``) computes the whole file's SHA-256 and MD5,
-checks them against an optional ``checksum`` given at creation, and stores the file through
-``services.store_file`` like every other front door; the status then says ``completed`` with the
-File, or ``failed`` with the reason. ``requeue_stale_finalisations`` re-queues a finalisation
-whose worker died.
+lock (a PATCH may stream for minutes), streams the body to the part file in bounded chunks
+while a helper thread computes the SHA-256 (``hashstate``: a state saved with the offset, so
+the next PATCH goes on hashing on any worker), verifies an optional per-chunk checksum, makes
+the bytes durable, and only then advances the offset — during a long body every
+``BIOFM_UPLOAD_CHECKPOINT_BYTES`` too. When the last byte is in and durable, the same PATCH
+checks the optional ``checksum`` given at creation against that SHA-256 and stores the file
+through ``services.store_file`` like every other front door (the MD5 follows in the background);
+the status then says ``completed`` with the File, or ``failed`` with the reason. Only when the
+hash state was lost (or the ``checksum`` is an MD5) does the upload turn ``verifying`` for a
+Celery task (``finalise_upload``) that reads the file to hash it. ``requeue_stale_finalisations``
+re-queues a finalisation whose worker died.
 
 Public surface: ``create_upload``, ``append_chunk``, ``finalise_upload``, ``terminate_upload``,
 ``upload_status``, ``cleanup_uploads``, ``requeue_stale_finalisations``, ``check_quota``,
@@ -44,7 +47,7 @@ from rest_framework import exceptions, status
 from authentication import audit
 from file_project.errors import Conflict, InsufficientStorage, PayloadTooLarge, is_no_space
 
-from . import services, storage
+from . import hashstate, services, storage
 from .models import File, Folder, Project, Upload, UploadMethod, UploadState
 from .privacy import require_consent
 from .validators import normalise_name, validate_object_name
@@ -331,23 +334,33 @@ def _release(lease: _Lease) -> None:
 
 class _BackgroundHash:
     """Feeds hash objects from a helper thread so hashing overlaps the reads and writes
-    (hashlib releases the GIL on large buffers). A bounded queue keeps memory flat."""
+    (hashlib and ``hashstate`` release the GIL while they hash). A bounded queue keeps memory
+    flat. ``wait()`` returns once everything queued so far is hashed."""
 
     def __init__(self, *hashers: Any, depth: int = 8) -> None:
         self.hashers = [h for h in hashers if h is not None]
-        self.queue: queue.Queue[bytes | None] = queue.Queue(maxsize=depth)
+        self.queue: queue.Queue[bytes | threading.Event | None] = queue.Queue(maxsize=depth)
         self.thread = threading.Thread(target=self._run, daemon=True) if self.hashers else None
         if self.thread:
             self.thread.start()
 
     def _run(self) -> None:
         while (data := self.queue.get()) is not None:
+            if isinstance(data, threading.Event):
+                data.set()
+                continue
             for hasher in self.hashers:
                 hasher.update(data)
 
     def update(self, data: bytes) -> None:
         if self.thread:
             self.queue.put(data)
+
+    def wait(self) -> None:
+        if self.thread:
+            caught_up = threading.Event()
+            self.queue.put(caught_up)
+            caught_up.wait()
 
     def finish(self) -> None:
         if self.thread:
@@ -394,13 +407,27 @@ def append_chunk(
         limit = None if upload.length is None else upload.length - upload.offset
         if limit is not None and content_length is not None and content_length > limit:
             raise PayloadTooLarge(f"The body would run {content_length - limit} bytes past Upload-Length.")
-        upload.offset += _stream_into_part(lease, body, content_length, limit, checksum)
+        sha = _resume_hash(upload)
+        written = _stream_into_part(lease, body, content_length, limit, checksum, sha)
+        upload.offset += written
+        if sha is not None and sha.length == upload.offset:
+            upload.sha256_state = sha.state()
+        elif written:  # the hash saw bytes that were then discarded, or was never there
+            upload.sha256_state = None
         _extend_expiry(upload)
-        changes: dict[str, Any] = {"offset": upload.offset, "length": upload.length, "expires_at": upload.expires_at}
+        changes: dict[str, Any] = {
+            "offset": upload.offset,
+            "length": upload.length,
+            "expires_at": upload.expires_at,
+            "sha256_state": upload.sha256_state,
+        }
         received = upload.length is not None and upload.offset >= upload.length
         if received:
             changes.update(_receive(upload))
         Upload.objects.filter(id=upload.id).update(**changes)
+        if received and _streamed_digest(upload) is not None:
+            received = False  # stored here and now, under this PATCH's lease: nothing to queue
+            _finalise_here(upload)
         return upload
     finally:
         _release(lease)
@@ -408,24 +435,59 @@ def append_chunk(
             _enqueue_finalise(upload.id)
 
 
+def _resume_hash(upload: Upload) -> hashstate.ResumableSHA256 | None:
+    """The upload's SHA-256 so far, to go on with; None when it cannot be had (then the
+    finalisation reads the file)."""
+    if not hashstate.available():
+        return None
+    if upload.offset == 0:
+        return hashstate.ResumableSHA256()
+    sha = hashstate.ResumableSHA256.restore(upload.sha256_state, upload.offset)
+    if sha is None and upload.sha256_state is not None:
+        log.warning("upload %s: the saved SHA-256 state does not fit offset %d", upload.id, upload.offset)
+    return sha
+
+
+def _finalise_here(upload: Upload) -> None:
+    """The last PATCH stores the file itself. Anything unforeseen leaves the upload
+    ``verifying`` with its bytes, for the Celery task (queued now, or by the sweep)."""
+    try:
+        _finalise(upload)
+    except Exception:
+        log.exception("storing upload %s after its last byte failed; queueing it", upload.id)
+        _enqueue_finalise(upload.id)
+
+
 def _stream_into_part(
-    lease: _Lease, body: BinaryIO, content_length: int | None, limit: int | None, checksum: ChunkChecksum | None
+    lease: _Lease,
+    body: BinaryIO,
+    content_length: int | None,
+    limit: int | None,
+    checksum: ChunkChecksum | None,
+    sha: hashstate.ResumableSHA256 | None = None,
 ) -> int:
-    """Copy the body after the current offset; returns the number of bytes kept.
+    """Copy the body after the current offset, feeding ``sha`` as the bytes go by; returns the
+    number of bytes kept.
 
     On a checksum mismatch the part file is cut back and nothing is kept. On a broken body
     (client gone) the bytes that did arrive are kept, as the tus spec asks. With
     ``BIOFM_UPLOAD_FSYNC=completion`` the kernel is asked to start writing the bytes out as they
-    arrive, so that the fdatasync after the last byte has little left to wait for."""
+    arrive, so that the fdatasync after the last byte has little left to wait for. Every
+    ``BIOFM_UPLOAD_CHECKPOINT_BYTES`` of a body without ``Upload-Checksum`` (which must be kept
+    whole or not at all) the bytes so far are synced and the offset and hash state saved, so a
+    worker killed mid-body costs the client at most that much."""
     upload = lease.upload
     path = part_path(upload)
     chunk_hash = CHECKSUM_ALGORITHMS[checksum.algorithm]() if checksum else None
-    hashing = _BackgroundHash(chunk_hash)
+    hashing = _BackgroundHash(chunk_hash, sha)
     early_writeback = settings.BIOFM_UPLOAD_FSYNC == "completion"
-    written = flushed = 0
+    step = settings.BIOFM_UPLOAD_CHECKPOINT_BYTES if checksum is None else 0
+    written = flushed = kept = 0
     to_read = content_length
     fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o640)
     try:
+        if os.fstat(fd).st_size > upload.offset:  # bytes past the last checkpoint of a killed PATCH
+            os.ftruncate(fd, upload.offset)
         os.lseek(fd, upload.offset, os.SEEK_SET)
         try:
             while to_read is None or to_read > 0:
@@ -449,6 +511,9 @@ def _stream_into_part(
                 if early_writeback and written - flushed >= WRITEBACK_STEP:
                     storage.start_writeback(fd, upload.offset + flushed, written - flushed)
                     flushed = written
+                if step and written - kept >= step:
+                    _checkpoint(lease, fd, upload.offset + written, hashing, sha)
+                    kept = written
         finally:
             hashing.finish()
         if checksum is not None and (to_read or chunk_hash.digest() != checksum.digest):  # type: ignore[union-attr]
@@ -462,22 +527,36 @@ def _stream_into_part(
         elif early_writeback:
             storage.start_writeback(fd, upload.offset + flushed, written - flushed)
     except PayloadTooLarge:
-        os.ftruncate(fd, upload.offset)
+        os.ftruncate(fd, upload.offset + kept)
         raise
     except OSError as exc:
         if not is_no_space(exc):
             raise
-        # Disk full: drop this chunk's bytes (the fragment), keep what was acknowledged so the
-        # upload can resume once there is room, and say so.
-        os.ftruncate(fd, upload.offset)
-        log.warning("upload %s: storage full at offset %d", upload.id, upload.offset)
+        # Disk full: drop the bytes since the last checkpoint (the fragment), keep what was
+        # acknowledged so the upload can resume once there is room, and say so.
+        os.ftruncate(fd, upload.offset + kept)
+        log.warning("upload %s: storage full at offset %d", upload.id, upload.offset + kept)
         raise InsufficientStorage(
-            f"The server's storage is full: this chunk was not stored. The upload keeps the {upload.offset} bytes "
-            "received before it; resume later, or cancel it (DELETE) to free them."
+            "The server's storage is full: the rest of this chunk was not stored. The upload keeps the "
+            f"{upload.offset + kept} bytes received; resume later, or cancel it (DELETE) to free them."
         ) from exc
     finally:
         os.close(fd)
     return written
+
+
+def _checkpoint(
+    lease: _Lease, fd: int, offset: int, hashing: _BackgroundHash, sha: hashstate.ResumableSHA256 | None
+) -> None:
+    """Make the bytes up to ``offset`` durable, then save that offset with the hash state of
+    exactly those bytes (HEAD reports it; a killed worker's successor resumes from it)."""
+    if settings.BIOFM_UPLOAD_FSYNC != "off":
+        os.fdatasync(fd)
+    hashing.wait()  # the helper thread has hashed every byte written so far, and no more
+    state = sha.state() if sha is not None and sha.length == offset else None
+    Upload.objects.filter(id=lease.upload.id, lock_token=lease.token).update(
+        offset=offset, sha256_state=state, updated_at=timezone.now()
+    )
 
 
 def _fdatasync(path: Path) -> None:
@@ -505,8 +584,11 @@ def _receive(upload: Upload) -> dict[str, Any]:
             "Upload it again once there is room."
         ) from exc
     now = timezone.now()
+    # The key the bytes will be stored under is chosen now, in the same write, so a finalisation
+    # interrupted after moving them finds them there.
+    upload.storage_key = upload.storage_key or storage.new_key()
     upload.state, upload.received_at, upload.queued_at = UploadState.VERIFYING, now, now
-    return {"state": UploadState.VERIFYING, "received_at": now, "queued_at": now}
+    return {"state": UploadState.VERIFYING, "received_at": now, "queued_at": now, "storage_key": upload.storage_key}
 
 
 def _enqueue_finalise(upload_id: uuid.UUID) -> None:
@@ -522,12 +604,13 @@ def _enqueue_finalise(upload_id: uuid.UUID) -> None:
 
 
 def finalise_upload(upload_id: uuid.UUID | str) -> Upload | None:
-    """Hash a fully received upload (SHA-256 and MD5 of the whole file), check the ``checksum``
-    given at creation, move the bytes into the store and create the File through
-    ``services.store_file`` (which queues parsing), all under the upload's lease, renewed while
-    the work lasts. Idempotent: a second run for the same upload (a redelivered message, the
-    stale sweep) finds it finished, or held by a live run, and does nothing; a run that died
-    half-way is taken over from wherever it stopped."""
+    """Store a fully received upload whose last PATCH could not: take its SHA-256 from the
+    saved state or, when that is lost, hash the whole file (SHA-256 and MD5), check the
+    ``checksum`` given at creation, move the bytes into the store and create the File through
+    ``services.store_file`` (which queues parsing, and the MD5 when it is not known yet), all
+    under the upload's lease, renewed while the work lasts. Idempotent: a second run for the
+    same upload (a redelivered message, the stale sweep) finds it finished, or held by a live
+    run, and does nothing; a run that died half-way is taken over from wherever it stopped."""
     upload = Upload.objects.filter(id=upload_id).first()
     if upload is None or upload.state != UploadState.VERIFYING:
         return upload
@@ -553,7 +636,12 @@ def _finalise(upload: Upload) -> None:
     if source is None:
         _fail(upload, "the received bytes are missing from the server", "missing")
         return
-    digest = hash_file(source)
+    sha256 = _streamed_digest(upload)
+    if sha256 is not None:  # hashed while the bytes arrived: nothing to read
+        digest, hashed = storage.Digest(source.stat().st_size, sha256, ""), "while receiving"
+    else:
+        log.info("upload %s: no usable SHA-256 state; reading the file to hash it", upload.id)
+        digest, hashed = hash_file(source), "re-read"
     if digest.size != upload.offset:
         _fail(upload, f"{digest.size} bytes on disk, {upload.offset} received", "size", source)
         return
@@ -566,7 +654,7 @@ def _finalise(upload: Upload) -> None:
             return
     try:
         with transaction.atomic():
-            _store_completed(upload, source, digest)
+            _store_completed(upload, source, digest, hashed)
     except (
         Conflict,
         ValidationError,
@@ -631,7 +719,18 @@ def _free_name(project: Project, folder: Folder | None, name: str) -> str:
     raise Conflict(f"A file named “{name}” already exists in this folder.", code="name_conflict")
 
 
-def _store_completed(upload: Upload, path: Path, digest: storage.Digest) -> None:
+def _streamed_digest(upload: Upload) -> str | None:
+    """The whole file's SHA-256 as computed while its bytes arrived, when the saved state covers
+    every byte and the ``checksum`` given at creation (if any) needs nothing else; None
+    otherwise (an ``md5:`` checksum, or a state that was lost), and the file is read."""
+    expected = _expected_checksum(upload.metadata.get("checksum", ""))
+    if expected is not None and expected[0] != "sha256":
+        return None
+    sha = hashstate.ResumableSHA256.restore(upload.sha256_state, upload.offset)
+    return sha.hexdigest() if sha is not None else None
+
+
+def _store_completed(upload: Upload, path: Path, digest: storage.Digest, hashed: str) -> None:
     metadata = {k: v for k, v in upload.metadata.items() if k in services.METADATA_FIELD_NAMES and v}
     tags = [t for t in upload.metadata.get("tags", "").split(",") if t.strip()]
     folder = Folder.objects.filter(id=upload.folder_id).first() if upload.folder_id else None
@@ -659,6 +758,7 @@ def _store_completed(upload: Upload, path: Path, digest: storage.Digest) -> None
         file=file.id,
         sha256=file.sha256,
         md5=file.md5,
+        hashed=hashed,
     )
 
 

@@ -15,7 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from access.policy import Action
-from access.viewsets import require
+from access.viewsets import require_upload
 from file_project.errors import Conflict
 from file_project.parsers import parse_int
 from file_upload.models import Folder, Project
@@ -83,7 +83,7 @@ class NcbiImportView(APIView):
             )
             if project is None:
                 raise exceptions.NotFound("This project doesn't exist or you can't see it.")
-        require(request.user, Action.UPLOAD, folder or project)
+        require_upload(request.user, project, folder)
         try:
             result = services.start_import(
                 user=request.user, text=serializer.validated_data["url"], project=project, folder=folder

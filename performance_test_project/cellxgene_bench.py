@@ -1,19 +1,23 @@
-"""Benchmark: publish-to-ready seconds of the cellxgene bridge, and the embedding step's memory.
+"""Benchmark: the cellxgene viewer pool — publish-to-ready, reopen after eviction, RSS per viewer.
 
     .venv/bin/python performance_test_project/cellxgene_bench.py [--cells 100000] [--genes 2000]
         [--density 0.05] [--json out.json]
 
 Two datasets go through the same path as a user's click (``publish_dataset``: inspect, copy or
-hard-link, TruncatedSVD when no layout exists, start the real cellxgene from ``.venv-cellxgene``,
-wait until ``/api/v0.2/config`` names the dataset, stop the previous viewer):
+hard-link, TruncatedSVD when no layout exists, ``pool.launch`` of the real cellxgene from
+``.venv-cellxgene``, ready once ``/api/v0.2/config`` names the dataset):
 
 1. scanpy's bundled ``pbmc68k_reduced`` as shipped (it has ``X_umap`` and ``X_pca``: no embedding);
 2. a generated sparse counts matrix (``--cells`` × ``--genes``, CSR, ``--density`` non-zero)
    without ``obsm``, so the bridge computes ``X_truncated_svd``.
 
-For each it prints the seconds per phase (copy/embedding, launch-to-ready, total) and, measured in
-a child process that runs only ``ensure_embedding`` on a copy, the peak RSS (VmHWM) of the
-embedding step and what the process held before it started (imports done).
+The pool holds one viewer here (``CELLXGENE_MAX_VIEWERS=1``), so publishing the second evicts
+the first; each is then reopened after its eviction (what a request for a stopped dataset does:
+``reopen``, then the task's work), which reuses the copy. Per dataset it prints, side by side:
+the baseline — cellxgene itself launched on the same copy with the same flags, no bridge, until
+its config answers — then publish → ready, reopen after eviction → ready, and the RSS of the
+viewer (measured by the pool, and of the bare launch). Measured in a child process that runs only
+``ensure_embedding`` on a copy: the embedding step's time and peak RSS (VmHWM).
 
 Everything runs against a throw-away SQLite database and data directory under a temporary folder,
 on free ports; the viewers it starts are stopped at the end.
@@ -99,15 +103,16 @@ def embedding_memory(path: Path, workdir: Path) -> dict:
         copy.unlink(missing_ok=True)
 
 
-def setup_django(workdir: Path, port: int) -> None:
+def setup_django(workdir: Path, ports: str) -> None:
     os.environ.update(
         {
             "DJANGO_SETTINGS_MODULE": "file_project.settings",
             "BIOFM_DATA_DIR": str(workdir / "var"),
             "CELLXGENE_DATA_DIR": str(workdir / "cellxgene_data"),
-            "CELLXGENE_LOG_FILE": str(workdir / "cellxgene.log"),
-            "CELLXGENE_PORT": str(port),
-            "CELLXGENE_AUTO_RESTART": "0",
+            "CELLXGENE_LOG_DIR": str(workdir / "logs"),
+            "CELLXGENE_PORT_RANGE": ports,
+            "CELLXGENE_MAX_VIEWERS": "1",
+            "CELLXGENE_AUTO_RESTART": "1",
         }
     )
     os.environ.pop("DATABASE_URL", None)
@@ -117,31 +122,88 @@ def setup_django(workdir: Path, port: int) -> None:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
-
-
-def publish(path: Path, owner, project) -> dict:
     from cellxgene_bridge import services
+
+    services._queue = lambda publication_id: None  # no worker: the task's work is done here
+
+
+def timed_publish(publication_id: int):
+    from cellxgene_bridge import pool, services
+
+    start = time.perf_counter()
+    publication = services.publish_dataset(publication_id)
+    seconds = time.perf_counter() - start
+    if publication.status != "ready":
+        raise SystemExit(f"publication of {publication.dataset} ended {publication.status}: {publication.error}")
+    return publication, seconds, pool.viewer_for(publication.pk)
+
+
+def publish(path: Path, owner, project) -> tuple[dict, object]:
+    from cellxgene_bridge import pool
     from cellxgene_bridge.models import Publication
     from file_upload.services import store_file
 
     with path.open("rb") as handle:
         file = store_file(project=project, folder=None, name=path.name, owner=owner, source=handle)
     publication = Publication.objects.create(file=file, dataset=file.name, requested_by=owner)
-    start = time.perf_counter()
-    publication = services.publish_dataset(publication.pk)
-    total = time.perf_counter() - start
-    if publication.status != "ready":
-        raise SystemExit(f"publication of {path.name} ended {publication.status}: {publication.error}")
-    viewer = services.current_viewer()
-    config = services.fetch_config("127.0.0.1", viewer.port, timeout=10)
-    return {
+    publication, seconds, viewer = timed_publish(publication.pk)
+    config = pool.fetch_config(viewer.host, viewer.port, timeout=10)
+    row = {
         "dataset": path.name,
         "size_mb": round(path.stat().st_size / 1e6, 1),
         "embedding": publication.embedding or "(kept the file's own layouts)",
-        "publish_to_ready_s": round(total, 2),
-        "viewer_pid": viewer.pid,
-        "viewer_names_dataset": services.configured_dataset(config) == file.name,
+        "publish_to_ready_s": round(seconds, 2),
+        "viewer_rss_mb": viewer.rss_mb,
+        "viewer_names_dataset": pool.configured_dataset(config) == file.name,
     }
+    return row, publication
+
+
+def reopen_after_eviction(publication) -> dict:
+    from cellxgene_bridge import services
+
+    publication.refresh_from_db()
+    if publication.status != "stopped":
+        raise SystemExit(f"{publication.dataset} was not evicted (status {publication.status})")
+    start = time.perf_counter()
+    services.reopen(publication, reason="benchmark")
+    publication, _, viewer = timed_publish(publication.pk)
+    return {"reopen_to_ready_s": round(time.perf_counter() - start, 2), "reopened_rss_mb": viewer.rss_mb}
+
+
+def bare_launch(data_path: str, title: str, log: Path) -> dict:
+    """The baseline: cellxgene alone on the same copy and flags, until its config names the title."""
+    from cellxgene_bridge import pool
+    from cellxgene_bridge.tests.fixtures import free_port_range
+
+    port = free_port_range(1)[0]  # a fresh one: cellxgene refuses a port still in TIME_WAIT
+
+    command = [
+        os.environ.get("CELLXGENE_CMD") or str(ROOT / ".venv-cellxgene" / "bin" / "cellxgene"),
+        "--no-upgrade-check",
+        "launch",
+        data_path,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--title",
+        title,
+        "--disable-annotations",
+        "--disable-gene-sets-save",
+    ]
+    start = time.perf_counter()
+    with log.open("ab") as out:
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        while pool.configured_dataset(pool.fetch_config("127.0.0.1", port)) != title:
+            if process.poll() is not None:
+                raise SystemExit(f"bare cellxgene exited on {title}; see {log}")
+            time.sleep(0.1)
+        seconds = time.perf_counter() - start
+        return {"bare_launch_s": round(seconds, 2), "bare_rss_mb": pool.process_rss_mb(process.pid)}
+    finally:
+        pool.terminate(process.pid)
 
 
 def main() -> None:
@@ -167,36 +229,52 @@ def main() -> None:
         print(f"generated {big.name} ({big.stat().st_size / 1e6:.0f} MB) in {time.perf_counter() - start:.1f} s")
 
         memory = embedding_memory(big, workdir)
-        from cellxgene_bridge.tests.fixtures import free_port_pair  # the tests' helper: p and p + 1 free
+        from cellxgene_bridge.tests.fixtures import free_port_range  # the tests' helper
 
-        setup_django(workdir, free_port_pair())
+        first, last = free_port_range(4)
+        setup_django(workdir, f"{first}-{last}")
+        import anndata.io  # noqa: F401 - a worker has these loaded after its first task
+        import sklearn.decomposition  # noqa: F401
         from django.contrib.auth import get_user_model
 
-        from cellxgene_bridge import services
+        from cellxgene_bridge import pool
         from file_upload.services import create_project
 
         owner = get_user_model().objects.create_user("bench", password="bench-password-1")
         project = create_project(name="bench", owner=owner)
-        rows = []
+        rows, publications = [], []
         try:
-            for path in (pbmc, big):
-                rows.append(publish(path, owner, project))
-                print(json.dumps(rows[-1]), flush=True)
-            first_pid = rows[0]["viewer_pid"]
-            first_gone = not services.pid_alive(first_pid)
+            for path in (pbmc, big):  # the second evicts the first (a pool of one)
+                row, publication = publish(path, owner, project)
+                rows.append(row)
+                publications.append(publication)
+                print(json.dumps(row), flush=True)
+            for row, publication in zip(rows, publications, strict=True):  # each reopen evicts the other
+                row.update(reopen_after_eviction(publication))
+                # The baseline right after, so both see the same load: cellxgene alone, same copy.
+                pool.stop_all(reason="benchmark baseline")
+                publication.refresh_from_db()
+                row.update(bare_launch(publication.data_path, publication.dataset, workdir / "bare.log"))
+                print(json.dumps(row), flush=True)
         finally:
-            services.stop_viewers(reason="benchmark finished")
+            pool.stop_all(reason="benchmark finished")
 
         print()
-        print("| dataset | size | embedding | publish → ready |")
-        print("| --- | --- | --- | --- |")
+        print(
+            "| dataset | size | embedding | baseline: cellxgene alone → ready | publish → ready "
+            "| reopen after eviction → ready | RSS per viewer (bridge / alone) |"
+        )
+        print("| --- | --- | --- | --- | --- | --- | --- |")
         for row in rows:
-            print(f"| {row['dataset']} | {row['size_mb']} MB | {row['embedding']} | {row['publish_to_ready_s']} s |")
+            print(
+                f"| {row['dataset']} | {row['size_mb']} MB | {row['embedding']} | {row['bare_launch_s']} s "
+                f"| {row['publish_to_ready_s']} s | {row['reopen_to_ready_s']} s "
+                f"| {row['viewer_rss_mb']} MB / {row['bare_rss_mb']} MB |"
+            )
         print(
             f"\nembedding step on {big.name}: {memory['seconds']:.1f} s, peak RSS {memory['rss_peak_mb']:.0f} MB "
             f"(process before the step: {memory['rss_before_mb']:.0f} MB)"
         )
-        print(f"previous viewer replaced (first PID gone): {first_gone}")
         if args.json:
             args.json.write_text(json.dumps({"publications": rows, "embedding": memory}, indent=2))
     finally:

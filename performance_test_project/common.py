@@ -120,6 +120,19 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+def source_tree(ref: str, workdir: Path) -> Path:
+    """The source tree of git ``ref`` (exported into ``workdir`` once), or this one for ``.``:
+    for a side-by-side run of another commit's code."""
+    if ref == ".":
+        return ROOT
+    target = workdir / f"src-{ref.replace('/', '_')}"
+    if not target.exists():
+        target.mkdir()
+        archive = subprocess.run(["git", "archive", ref], cwd=ROOT, check=True, capture_output=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(target)], input=archive, check=True)
+    return target
+
+
 # --- nginx -------------------------------------------------------------------------------------
 
 
@@ -170,6 +183,7 @@ class AppServer:
     workers: int = 2
     threads: int = 8
     extra_env: dict[str, str] = field(default_factory=dict)
+    root: Path = ROOT  # the source tree to run (another commit's, for a side-by-side run)
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen | None = None
     worker: subprocess.Popen | None = None
@@ -202,7 +216,7 @@ class AppServer:
     def manage(self, *args: str, capture: bool = False) -> str:
         out = subprocess.run(
             [sys.executable, "manage.py", *args],
-            cwd=ROOT,
+            cwd=self.root,
             env=self.env,
             check=True,
             capture_output=capture,
@@ -222,7 +236,7 @@ class AppServer:
             [sys.executable, "-m", "gunicorn", "file_project.wsgi:application", "--bind", f"{HOST}:{self.port}",
              "--worker-class", "gthread", "--workers", str(self.workers), "--threads", str(self.threads),
              "--timeout", "300", "--keep-alive", "5"],
-            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            cwd=self.root, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
         log.close()
         deadline = time.monotonic() + timeout
@@ -244,7 +258,7 @@ class AppServer:
             [sys.executable, "-m", "celery", "-A", "file_project", "worker", "-P", "solo", "-Q",
              self.env["BIOFM_CELERY_QUEUE"], "--without-gossip", "--without-mingle", "--without-heartbeat",
              "-l", "warning"],
-            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            cwd=self.root, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
         log.close()
 

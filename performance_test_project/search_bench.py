@@ -1,18 +1,20 @@
-"""Benchmark: faceted search (``GET /api/files/``) at 100,000 and 1,000,000 files.
+"""Benchmark: faceted search (``GET /api/files/``) through HTTP, tantivy next to its baselines.
 
 Usage (PostgreSQL; the database is created, migrated and seeded with ``seed_demo`` as needed,
 and grown from one size to the next):
 
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/biofm_searchbench \\
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/biofm_search_bench \\
         .venv/bin/python performance_test_project/search_bench.py [--sizes 100000,1000000] [--queries 200]
 
-For each size: 200 random queries (1–4 filters drawn from the values present, half of them with
-free text ``q``, facets on organism, assay_type, tags and access_level), each the whole request
-through Django's test client (routing, auth, visibility, filters, count, page of 50, facets,
-serialisation) as the demo user whose visible share is closest to one half. The process's
-in-memory search index is loaded first (its load time and memory are printed); set
-BIOFM_SEARCH_INDEX=0 to measure SQL alone. Prints p50/p95/p99, the share of requests the index
-answered and of facet requests answered from the count table. Target: p95 < 50 ms at 1M.
+For each size the tantivy index is rebuilt (timed), then each backend — ``tantivy`` (with its
+writer process) and ``sql`` — is served in turn by a fresh gunicorn (2 workers × 4 threads) on a
+free port, interleaved in one run so that the figures share the machine's conditions. Per backend
+it prints: the first search after the restart, p50/p95/p99 of the same random queries warm (1–4
+filters, half with free text, facets on organism, assay_type, tags and access_level, a page of
+50), of never-seen texts, of the same queries while another client edits metadata and uploads
+files, which backend answered (header ``X-Search-Backend``), and the RSS of each web process.
+Targets (issue 20): warm p95 < 20 ms at 1M, first request after a restart < 200 ms, never-seen
+text p99 < 100 ms at 1M, RSS independent of the number of files, rebuild of 1M < 2 min.
 """
 
 from __future__ import annotations
@@ -20,17 +22,21 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import resource
+import signal
+import socket
 import statistics
+import subprocess
 import sys
+import threading
 import time
+import uuid
+from collections import Counter
 from pathlib import Path
 from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "file_project.settings")
-os.environ.setdefault("ALLOWED_HOSTS", "testserver,127.0.0.1,localhost")
 
 FACETS = "organism,assay_type,tags,access_level"
 FILTER_FIELDS = [
@@ -52,6 +58,7 @@ FILTER_FIELDS = [
     "created_after",
 ]
 TEXT = ["liver", "brain", "S0001", "qc-passed", "rna-seq", "fastq", "resequenced", "mus musculus", "00042", "blood"]
+BACKENDS = ("tantivy", "sql")
 
 
 def ensure_database(url: str) -> None:
@@ -76,11 +83,10 @@ def grow_to(size: int) -> None:
     if have < size:
         print(f"seeding {size - have} files (have {have}) ...", flush=True)
         started = time.monotonic()
-        seed_demo(files=size - have, users=20, log=lambda m: print(m, flush=True) if "0000 files" in m else None)
+        seed_demo(files=size - have, users=20, log=lambda m: print(m, flush=True) if "00000 files" in m else None)
         print(f"seeded in {time.monotonic() - started:.0f} s", flush=True)
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE file_upload_file")
-        cursor.execute("ANALYZE file_upload_facetcount")
 
 
 def half_visible_user():
@@ -99,17 +105,18 @@ def half_visible_user():
 
 
 def value_pool() -> dict[str, list]:
-    from file_upload.models import FacetCount, Project
+    from file_upload.models import File, Project
 
     pool: dict[str, list] = {}
+    sample = File.objects.order_by("?")[:3000] if File.objects.count() < 200000 else File.objects.all()[:3000]
     for field in FILTER_FIELDS:
-        if field in ("size_min", "created_after", "project"):
+        if field in ("size_min", "created_after", "project", "tags"):
             continue
         if field == "access_level":
             pool[field] = ["public", "internal", "restricted"]
             continue
-        rows = FacetCount.objects.filter(field=field, count__gt=0).exclude(value="").values_list("value", flat=True)
-        pool[field] = sorted(set(rows))
+        pool[field] = sorted({v for v in sample.values_list(field, flat=True) if v})
+    pool["tags"] = sorted({t for tags in sample.values_list("tags", flat=True) for t in tags or []})
     pool["project"] = list(Project.objects.values_list("id", flat=True))
     pool["size_min"] = [10**6, 10**8, 10**9]
     pool["created_after"] = ["2025-01-01", "2026-06-01", "2024-03-15"]
@@ -117,7 +124,7 @@ def value_pool() -> dict[str, list]:
 
 
 def random_query(rng: random.Random, pool: dict[str, list]) -> dict:
-    params: dict = {"facets": FACETS}
+    params: dict = {"facets": FACETS, "page_size": 50}
     for field in rng.sample(FILTER_FIELDS, k=rng.randint(1, 4)):
         values = pool.get(field) or []
         if not values:
@@ -131,63 +138,167 @@ def random_query(rng: random.Random, pool: dict[str, list]) -> dict:
     return params
 
 
-def run(size: int, queries: int, seed: int) -> None:
-    from django.test import Client
+def unseen_texts(rng: random.Random, n: int) -> list[dict]:
+    """Texts no process has seen: partial sample names and words, fresh each time."""
+    texts = []
+    for i in range(n):
+        kind = i % 3
+        if kind == 0:
+            text = f"S{rng.randint(0, 99999):05d}"[: rng.randint(3, 6)]
+        elif kind == 1:
+            text = "".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(rng.randint(3, 7)))
+        else:
+            text = f"{rng.choice(['liver', 'brain', 'blood', 'lung'])} {rng.randint(0, 999)}"
+        texts.append({"q": text, "facets": FACETS, "page_size": 50})
+    return texts
 
-    from file_upload import search, search_index
 
-    grow_to(size)
-    user, share = half_visible_user()
-    print(f"\n== {size:,} files; user {user.username} sees {share:.0%} of them", flush=True)
-    client = Client()
-    client.force_login(user)
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    index = search_index.current(wait=True)
-    if index is not None:
-        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        print(
-            f"in-memory index: {index.n:,} files loaded in {index.loaded_in:.1f} s;"
-            f" peak RSS {before:.0f} → {rss:.0f} MB"
+def quantiles(timings: list[float]) -> str:
+    if len(timings) < 2:
+        return f"n={len(timings)} {timings}"
+    q = statistics.quantiles(sorted(timings), n=100)
+    return f"p50 {q[49]:7.1f}  p95 {q[94]:7.1f}  p99 {q[98]:7.1f} ms  (n={len(timings)})"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Service:
+    """gunicorn (and, for tantivy, the index writer) on one backend."""
+
+    def __init__(self, backend: str, env: dict[str, str], log_dir: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {**env, "BIOFM_SEARCH_BACKEND": backend, "ALLOWED_HOSTS": "127.0.0.1,localhost"}
+        self.log = (log_dir / f"bench-{backend}.log").open("a")
+        self.procs: list[subprocess.Popen] = []
+        self.backend = backend
+
+    def start(self) -> float:
+        import requests
+
+        if self.backend == "tantivy":
+            self.procs.append(self._spawn([sys.executable, "manage.py", "search_index_writer"]))
+        web = self._spawn(
+            [sys.executable, "-m", "gunicorn", "file_project.wsgi:application", "--bind", f"127.0.0.1:{self.port}",
+             "--worker-class", "gthread", "--workers", "2", "--threads", "4", "--timeout", "300"]
+        )  # fmt: skip
+        self.procs.append(web)
+        started = time.monotonic()
+        while True:
+            try:
+                if requests.get(f"{self.url}/healthz", timeout=5).status_code == 200:
+                    return time.monotonic() - started
+            except requests.RequestException:
+                pass
+            if web.poll() is not None:
+                raise SystemExit(f"gunicorn exited; see {self.log.name}")
+            time.sleep(0.1)
+
+    def _spawn(self, argv: list[str]) -> subprocess.Popen:
+        return subprocess.Popen(
+            argv, cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True
         )
-    answered_before = index.answered if index is not None else 0
-    pool = value_pool()
-    rng = random.Random(seed)
-    workload = [random_query(rng, pool) for _ in range(queries)]
-    for params in workload[:10]:  # warm caches and connections
-        client.get("/api/files/?" + urlencode(params))
-    timings, table_hits, facet_total, slow = [], 0, 0, []
-    original = search._from_table
 
-    def counting(*args, **kwargs):
-        nonlocal table_hits
-        table_hits += 1
-        return original(*args, **kwargs)
+    def worker_rss(self) -> list[int]:
+        """RSS (MB) of each gunicorn worker (children of the master)."""
+        master = self.procs[-1].pid
+        children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+        sizes = []
+        for pid in children:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    sizes.append(int(line.split()[1]) // 1024)
+        return sizes
 
-    search._from_table = counting
+    def stop(self) -> None:
+        for proc in reversed(self.procs):
+            try:
+                os.killpg(proc.pid, signal.SIGTERM)
+                proc.wait(timeout=60)
+            except (ProcessLookupError, subprocess.TimeoutExpired):
+                os.killpg(proc.pid, signal.SIGKILL)
+        self.log.close()
+
+
+class Client:
+    def __init__(self, url: str, token: str) -> None:
+        import requests
+
+        self.url = url
+        self.session = requests.Session()
+        self.session.headers["Authorization"] = f"Token {token}"
+        self.answered: Counter = Counter()
+
+    def search(self, params: dict) -> float:
+        started = time.perf_counter()
+        response = self.session.get(f"{self.url}/api/files/?{urlencode(params)}", timeout=300)
+        elapsed = (time.perf_counter() - started) * 1000
+        assert response.status_code == 200, response.text[:300]
+        self.answered[response.headers.get("X-Search-Backend", "?")] += 1
+        return elapsed
+
+
+def writes(url: str, token: str, file_ids: list[int], project_id: int, stop: threading.Event, done: Counter) -> None:
+    """Another client: metadata edits and small uploads, back to back, until ``stop``."""
+    import requests
+
+    session = requests.Session()
+    session.headers["Authorization"] = f"Token {token}"
+    rng = random.Random(5)
+    i = 0
+    while not stop.is_set():
+        i += 1
+        if i % 4:
+            file_id = rng.choice(file_ids)
+            body = {"tissue": rng.choice(["liver", "brain", "blood", "kidney"]), "tags": [f"edit-{i % 7}"]}
+            response = session.patch(f"{url}/api/files/{file_id}/", json=body, timeout=60)
+            done["edit" if response.status_code == 200 else f"edit {response.status_code}"] += 1
+        else:
+            files = {"file": (f"bench-{uuid.uuid4().hex}.txt", b"ACGT" * 64)}
+            response = session.post(f"{url}/api/files/", data={"project": project_id}, files=files, timeout=60)
+            done["upload" if response.status_code == 201 else f"upload {response.status_code}"] += 1
+
+
+def measure(backend: str, env: dict, log_dir: Path, token: str, admin_token: str, workload: list, seen_rng) -> None:
+    from file_upload.models import File, Project
+
+    service = Service(backend, env, log_dir)
     try:
-        for params in workload:
-            facet_total += len(FACETS.split(","))
-            started = time.perf_counter()
-            response = client.get("/api/files/?" + urlencode(params))
-            elapsed = (time.perf_counter() - started) * 1000
-            assert response.status_code == 200, response.content[:300]
-            timings.append(elapsed)
-            slow.append((elapsed, params))
+        boot = service.start()
+        client = Client(service.url, token)
+        first = client.search(workload[0])
+        first_backend = next(iter(client.answered))
+        print(f"  [{backend}] up in {boot:.1f} s; first search after the restart {first:.0f} ms ({first_backend})")
+        for params in workload[:10]:
+            client.search(params)
+        client.answered.clear()
+        warm = [client.search(params) for params in workload]
+        print(f"  [{backend}] warm              {quantiles(warm)}  answered by {dict(client.answered)}")
+        client.answered.clear()
+        unseen = [client.search(params) for params in unseen_texts(seen_rng, max(30, len(workload) // 3))]
+        print(f"  [{backend}] never-seen text   {quantiles(unseen)}  answered by {dict(client.answered)}")
+        client.answered.clear()
+        project = Project.objects.order_by("id").first()
+        ids = list(File.objects.alive().filter(project=project).values_list("id", flat=True)[:2000])
+        stop, done = threading.Event(), Counter()
+        writer = threading.Thread(target=writes, args=(service.url, admin_token, ids, project.id, stop, done))
+        writer.start()
+        try:
+            busy = [client.search(params) for params in workload]
+        finally:
+            stop.set()
+            writer.join()
+        print(
+            f"  [{backend}] under writes      {quantiles(busy)}  answered by {dict(client.answered)};"
+            f" writes {dict(done)}"
+        )
+        print(f"  [{backend}] RSS per web process: {', '.join(f'{mb} MB' for mb in service.worker_rss())}")
     finally:
-        search._from_table = original
-    timings.sort()
-    quantiles = statistics.quantiles(timings, n=100)
-    print(
-        f"{size:,} files: p50 {quantiles[49]:.1f} ms  p95 {quantiles[94]:.1f} ms  p99 {quantiles[98]:.1f} ms  "
-        f"mean {statistics.mean(timings):.1f} ms  max {timings[-1]:.1f} ms  ({len(timings)} requests)",
-        flush=True,
-    )
-    if index is not None:
-        print(f"answered by the in-memory index: {index.answered - answered_before - 10}/{len(timings)}", flush=True)
-    print(f"facet counts from the count table: {table_hits}/{facet_total}", flush=True)
-    print("slowest:", flush=True)
-    for elapsed, params in sorted(slow, key=lambda item: -item[0])[:5]:
-        print(f"  {elapsed:7.1f} ms  {urlencode(params)}", flush=True)
+        service.stop()
 
 
 def main() -> None:
@@ -195,21 +306,49 @@ def main() -> None:
     parser.add_argument("--sizes", default="100000,1000000")
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--seed", type=int, default=6)
+    parser.add_argument("--backends", default=",".join(BACKENDS))
     args = parser.parse_args()
     url = os.environ.get("DATABASE_URL", "")
     if not url.startswith("postgres"):
-        sys.exit("Set DATABASE_URL to a PostgreSQL database (e.g. .../biofm_searchbench).")
+        sys.exit("Set DATABASE_URL to a PostgreSQL database (e.g. .../biofm_search_bench).")
     ensure_database(url)
     import django
 
     django.setup()
     from django.conf import settings
+    from django.contrib.auth import get_user_model
     from django.core.management import call_command
 
-    settings.DEBUG = False
+    from authentication.services import issue_token
+    from file_upload.search import engine, feed
+
     call_command("migrate", verbosity=0)
+    log_dir = Path(settings.DATA_DIR) / "bench-logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "BIOFM_DATA_DIR": str(settings.DATA_DIR), "BIOFM_THROTTLE_UPLOAD": "off"}
+    env.setdefault("BIOFM_SEARCH_INDEX_DIR", str(settings.BIOFM_SEARCH_INDEX_DIR))
+    print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()}", flush=True)
     for size in [int(s) for s in args.sizes.split(",")]:
-        run(size, args.queries, args.seed)
+        grow_to(size)
+        user, share = half_visible_user()
+        admin = get_user_model().objects.filter(username="bench-admin").first()
+        if admin is None:
+            admin = get_user_model().objects.create_superuser("bench-admin", password="bench-pass-123")
+        print(f"\n== {size:,} files; user {user.username} sees {share:.0%} of them", flush=True)
+        started = time.monotonic()
+        path = engine.index_dir()
+        with engine.writer_lock(path):
+            writer = engine.Writer(path)
+            count = feed.rebuild(writer)
+            writer.close()
+        disk = sum(f.stat().st_size for f in path.iterdir() if f.is_file()) / 2**20
+        print(f"tantivy rebuild: {count:,} files in {time.monotonic() - started:.1f} s, {disk:.0f} MB on disk")
+        rng = random.Random(args.seed)
+        pool = value_pool()
+        workload = [random_query(rng, pool) for _ in range(args.queries)]
+        for backend in args.backends.split(","):
+            print(f"load average before {backend}: {os.getloadavg()}", flush=True)
+            measure(backend, env, log_dir, issue_token(user), issue_token(admin), workload, random.Random(size))
 
 
 if __name__ == "__main__":

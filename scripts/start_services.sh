@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs everything, builds the SPA, migrates, and starts gunicorn + a Celery worker + beat in
-# the background on http://127.0.0.1:${BIOFM_PORT:-8000}. PIDs go to .pids/, logs to logs/.
+# Installs everything, builds the SPA, migrates, and starts gunicorn, a Celery worker, beat and the
+# search-index writer in the background on http://127.0.0.1:${BIOFM_PORT:-8000}. PIDs go to
+# .pids/, logs to logs/.
 # A second run skips what is installed and does not start a process that already runs.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -18,6 +19,8 @@ PY=.venv/bin/python
 log "Migrating the database"
 $PY manage.py migrate --noinput >logs/migrate.log
 $PY manage.py ensure_admin
+log "Search index (rebuilt only when missing or of another schema)"
+$PY manage.py rebuild_search_index --if-needed
 
 start() {  # start NAME CMD...: run detached in its own session, record the PID
   local name=$1; shift
@@ -37,6 +40,7 @@ start gunicorn .venv/bin/gunicorn file_project.wsgi:application \
 start celery-worker .venv/bin/celery -A file_project worker -l info --concurrency "${BIOFM_WORKER_CONCURRENCY:-2}" \
   -n "biofm@%h"
 start celery-beat .venv/bin/celery -A file_project beat -l info -s var/celerybeat-schedule
+start search-writer $PY manage.py search_index_writer
 
 for _ in $(seq 1 60); do
   if curl -fsS "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1; then

@@ -5,13 +5,13 @@ set -uo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 
-# The cellxgene viewer runs in a session of its own (started by the worker): stop it first,
+# The cellxgene viewers run in sessions of their own (started by the worker): stop them first,
 # through the process manager, which only signals processes it recorded as ours.
 if [ -x .venv/bin/python ] && { pid_alive celery-worker || pid_alive gunicorn; }; then
-  timeout 60 .venv/bin/python manage.py cellxgene_stop || echo "could not stop the cellxgene viewer" >&2
+  timeout 60 .venv/bin/python manage.py cellxgene_stop || echo "could not stop the cellxgene viewers" >&2
 fi
 
-for name in celery-beat celery-worker gunicorn; do
+for name in search-writer celery-beat celery-worker gunicorn; do
   file=".pids/$name.pid"
   [ -f "$file" ] || continue
   if pid_alive "$name"; then

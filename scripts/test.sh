@@ -24,6 +24,12 @@ if ! command -v samtools >/dev/null 2>&1 || ! command -v bcftools >/dev/null 2>&
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq samtools bcftools seqkit tabix >/dev/null
 fi
+if ! command -v litmus >/dev/null 2>&1 || ! command -v rclone >/dev/null 2>&1; then
+  log "Installing litmus and rclone: the WebDAV tests run them against /dav/"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq litmus rclone >/dev/null
+fi
 
 ensure_node_modules
 log "SPA: lint, type check, unit tests, build"

@@ -57,6 +57,9 @@ EXEMPT = {
     "file_download/tests/test_signed_urls.py covers expiry, tampering and revoked signers",
     "api/schema/": "the API description: the same document for everyone, naming no stored object",
     "api/docs/": "the Swagger page that loads api/schema/",
+    "api/auth/app-passwords/<int:pk>/": "the caller's own app passwords, looked up by owner and id (not a "
+    "workspace object: the sweep's ids would hit the caller's own); tests/integration/test_webdav.py "
+    "checks that another user's id answers exactly like a missing one",
 }
 FORMAT_SUFFIX = "format suffix: the same view as the route without it"
 # Staff operate the service: they read the audit trail and the trash of every project, which
@@ -258,7 +261,7 @@ def _request(client: APIClient, method: str, url: str, data: Any = None) -> Any:
         pairs = {"filename": "zq.txt", **{k: str(v) for k, v in (data or {}).items() if k in ("project", "folder")}}
         metadata = ",".join(f"{k} {base64.b64encode(v.encode()).decode()}" for k, v in pairs.items())
         return client.post(url, HTTP_TUS_RESUMABLE="1.0.0", HTTP_UPLOAD_LENGTH="1", HTTP_UPLOAD_METADATA=metadata)
-    if method in ("get", "delete"):
+    if method in ("get", "head", "delete"):
         return getattr(client, method)(url, data)
     return getattr(client, method)(url, json.dumps(data or {}), content_type="application/json")
 

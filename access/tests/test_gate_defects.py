@@ -233,3 +233,11 @@ class TestNoOracles:
             return client.post("/api/files/", data, format="multipart")
 
         self._same(post(hidden_folder.id), post(987654), hidden_folder.id, 987654)
+
+
+@pytest.mark.parametrize("value", ["-1.6820007537840638e+252", "99999999999999999999999", "1.5", "abc"])
+def test_project_id_filters_over_restricted_rows_reject_what_no_column_holds(api, value):
+    """The trash and grant lists filter ``project`` by id over rows already restricted (so a
+    hidden project's id answers like a missing one); an id no column can hold is a 400."""
+    for url in ("/api/trash/", "/api/grants/"):
+        assert api.get(url, {"project": value}).status_code == 400, (url, value)

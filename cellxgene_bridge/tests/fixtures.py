@@ -1,6 +1,7 @@
-"""Fixtures for tests that publish to a real cellxgene: free ports, an isolated data directory
-and log, h5ad files made from scanpy's bundled ``pbmc68k_reduced``, and a teardown that stops
-every viewer the test started. Import the fixtures into a test module to use them."""
+"""Fixtures for tests that publish to a real cellxgene: a range of free ports, an isolated data
+directory and logs, h5ad files made from scanpy's bundled ``pbmc68k_reduced``, and a teardown
+that stops every viewer the test started. The pool holds two viewers at most
+(``CELLXGENE_MAX_VIEWERS=2``), to keep memory low. Import the fixtures into a test module."""
 
 from __future__ import annotations
 
@@ -17,21 +18,26 @@ ROOT = Path(__file__).resolve().parents[2]
 CELLXGENE = ROOT / ".venv-cellxgene" / "bin" / "cellxgene"
 
 
-def free_port_pair() -> int:
-    """A port p with p and p + 1 both free (the viewer alternates between them)."""
+def free_port_range(count: int = 6) -> tuple[int, int]:
+    """``count`` consecutive free ports (the pool's range for one test)."""
     for _ in range(200):
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
-        if port >= 65535:
+            first = sock.getsockname()[1]
+        if first + count > 65535:
             continue
-        with socket.socket() as sock:
-            try:
-                sock.bind(("127.0.0.1", port + 1))
-            except OSError:
-                continue
-        return port
-    raise RuntimeError("no pair of free ports")
+        if all(_free(port) for port in range(first, first + count)):
+            return first, first + count - 1
+    raise RuntimeError(f"no {count} consecutive free ports")
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 def viewer_pids(marker: str) -> list[int]:
@@ -67,31 +73,33 @@ def cellxgene_env(tmp_path) -> dict[str, str]:
     if not CELLXGENE.exists():
         pytest.fail("cellxgene is not installed: run ./scripts/install_cellxgene.sh (scripts/test.sh does).")
     return {
-        "CELLXGENE_PORT": str(free_port_pair()),
+        "CELLXGENE_PORT_RANGE": "{}-{}".format(*free_port_range()),
         "CELLXGENE_DATA_DIR": str(tmp_path / "cellxgene_data"),
-        "CELLXGENE_LOG_FILE": str(tmp_path / "logs" / "cellxgene.log"),
+        "CELLXGENE_LOG_DIR": str(tmp_path / "logs" / "cellxgene"),
+        "CELLXGENE_MAX_VIEWERS": "2",
         "CELLXGENE_CMD": str(CELLXGENE),
         "CELLXGENE_READY_TIMEOUT": "120",
-        "CELLXGENE_AUTO_RESTART": "0",
+        "CELLXGENE_AUTO_RESTART": "1",
     }
 
 
 @pytest.fixture
 def cellxgene_settings(settings, cellxgene_env, tmp_path) -> Iterator:
     """This test's viewer settings; every viewer it started is stopped afterwards."""
-    settings.CELLXGENE_PORT = int(cellxgene_env["CELLXGENE_PORT"])
+    settings.CELLXGENE_PORT_RANGE = cellxgene_env["CELLXGENE_PORT_RANGE"]
     settings.CELLXGENE_DATA_DIR = Path(cellxgene_env["CELLXGENE_DATA_DIR"])
-    settings.CELLXGENE_LOG_FILE = Path(cellxgene_env["CELLXGENE_LOG_FILE"])
+    settings.CELLXGENE_LOG_DIR = Path(cellxgene_env["CELLXGENE_LOG_DIR"])
     settings.CELLXGENE_CMD = cellxgene_env["CELLXGENE_CMD"]
+    settings.CELLXGENE_MAX_VIEWERS = 2
     settings.CELLXGENE_READY_TIMEOUT = 120
-    settings.CELLXGENE_AUTO_RESTART = False
+    settings.CELLXGENE_AUTO_RESTART = True
     try:
         yield settings
     finally:
-        from cellxgene_bridge import services
+        from cellxgene_bridge import pool
 
         try:
-            services.stop_viewers(reason="test teardown")
+            pool.stop_all(reason="test teardown")
         except Exception:  # the database may already be gone; the sweep below still runs
             pass
         kill_leftovers(str(tmp_path))

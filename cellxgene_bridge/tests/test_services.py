@@ -19,7 +19,7 @@ from django.utils import timezone
 from scipy import sparse
 
 from authentication.models import AuditEvent
-from cellxgene_bridge import services
+from cellxgene_bridge import pool, services
 from cellxgene_bridge.models import Publication, Viewer
 from file_upload.models import Project
 from file_upload.tests.factories import make_file
@@ -49,9 +49,9 @@ def project(alice):
 
 @pytest.fixture
 def viewer_settings(settings, tmp_path):
-    settings.CELLXGENE_PORT = 47001
+    settings.CELLXGENE_PORT_RANGE = "47001-47003"
     settings.CELLXGENE_DATA_DIR = tmp_path / "cxg"
-    settings.CELLXGENE_LOG_FILE = tmp_path / "logs" / "cellxgene.log"
+    settings.CELLXGENE_LOG_DIR = tmp_path / "logs" / "cellxgene"
     settings.CELLXGENE_AUTO_RESTART = False
     return settings
 
@@ -159,11 +159,54 @@ def test_status_shapes(api, alice, bob, client_for, project, viewer_settings):
         "publication": None,
     }
     assert Client().get("/api/cellxgene/status/").status_code in (401, 403)
+    assert api.get("/api/cellxgene/status/", {"file": "x"}).status_code == 400
+    assert api.get("/api/cellxgene/status/", {"file": "9" * 40}).status_code == 400
     file = make_file(project, "a.h5ad", b"\x89HDF\r\n\x1a\n")
-    Publication.objects.create(file=file, dataset="a.h5ad", requested_by=alice, status="failed", error="boom")
-    assert api.get("/api/cellxgene/status/").json()["error"] == "boom"
-    assert api.get("/api/cellxgene/status/", {"dataset": "other.h5ad"}).json()["publication"] is None
-    assert client_for(bob).get("/api/cellxgene/status/").json()["publication"] is None
+    failed = Publication.objects.create(file=file, dataset="a.h5ad", requested_by=alice, status="failed", error="boom")
+    mine = api.get("/api/cellxgene/status/").json()
+    assert mine["error"] == "boom" and mine["url"] == f"/cellxgene/{failed.pk}/"
+    assert mine["publication"]["url"] == f"/cellxgene/{failed.pk}/" and mine["publication"]["restarts"] == 0
+    assert api.get("/api/cellxgene/status/", {"file": file.id + 1}).json()["publication"] is None
+    assert client_for(bob).get("/api/cellxgene/status/", {"file": file.id}).json()["publication"] is None
+
+
+def test_recent_publications_are_the_callers_own_one_per_file(api, alice, bob, client_for, project, viewer_settings):
+    first = make_file(project, "a.h5ad", b"\x89HDF\r\n\x1a\n")
+    second = make_file(project, "b.h5ad", b"\x89HDF\r\n\x1a\n")
+    Publication.objects.create(file=first, dataset="a.h5ad", requested_by=alice, status="failed")
+    newer = Publication.objects.create(file=first, dataset="a.h5ad", requested_by=alice, status="stopped")
+    other = Publication.objects.create(file=second, dataset="b.h5ad", requested_by=alice, status="ready")
+    Publication.objects.create(file=second, dataset="b.h5ad", requested_by=bob, status="ready")
+    results = api.get("/api/cellxgene/publications/").json()["results"]
+    assert [(p["id"], p["dataset"]) for p in results] == [(other.pk, "b.h5ad"), (newer.pk, "a.h5ad")]
+    # Bob's own publication of a file he can no longer see is not listed.
+    assert client_for(bob).get("/api/cellxgene/publications/").json() == {"results": []}
+
+
+def test_open_and_stop_need_the_right_rights(api, alice, bob, client_for, project, viewer_settings, monkeypatch):
+    queued: list[int] = []
+    monkeypatch.setattr(services, "_queue", queued.append)
+    file = make_file(project, "a.h5ad", b"\x89HDF\r\n\x1a\n")
+    publication = Publication.objects.create(file=file, dataset="a.h5ad", requested_by=alice, status="stopped")
+    assert client_for(bob).post(f"/api/cellxgene/publications/{publication.pk}/open/").status_code == 404
+    assert client_for(bob).post(f"/api/cellxgene/publications/{publication.pk}/stop/").status_code == 404
+    with django_capture_on_commit():
+        response = api.post(f"/api/cellxgene/publications/{publication.pk}/open/")
+    assert response.status_code == 202 and response.json()["status"] == "queued"
+    assert queued == [publication.pk]
+    assert Publication.objects.get(pk=publication.pk).restarts == 1
+    assert AuditEvent.objects.filter(action="cellxgene.reopen", details__reason="opened").exists()
+    # Open again while it is queued: nothing more is queued.
+    api.post(f"/api/cellxgene/publications/{publication.pk}/open/")
+    assert queued == [publication.pk]
+    assert api.post(f"/api/cellxgene/publications/{publication.pk}/stop/").json() == {"stopped": False}
+    assert api.post("/api/cellxgene/publications/999999/stop/").status_code == 404
+
+
+def django_capture_on_commit():
+    from django.test import TestCase
+
+    return TestCase.captureOnCommitCallbacks(execute=True)
 
 
 def test_a_redelivered_task_does_not_run_twice(alice, project, viewer_settings):
@@ -176,49 +219,139 @@ def test_a_redelivered_task_does_not_run_twice(alice, project, viewer_settings):
 
 
 def test_the_lease_lets_one_process_manage_viewers(viewer_settings):
-    with services.viewer_lock():
+    with pool.lease():
         with pytest.raises(services.PublishError, match="try again"):
-            with services.viewer_lock(wait_seconds=0):
+            with pool.lease(wait_seconds=0):
                 pass
-    with services.viewer_lock(wait_seconds=0):
+    with pool.lease(wait_seconds=0):
         pass
-    assert set(Viewer.objects.values_list("port", flat=True)) == {47001, 47002}
+    assert set(Viewer.objects.values_list("port", flat=True)) == {47001}
+
+
+def test_the_port_range_setting(settings):
+    from django.core.exceptions import ImproperlyConfigured
+
+    settings.CELLXGENE_PORT_RANGE = "5005-5007"
+    assert pool.port_range() == [5005, 5006, 5007]
+    settings.CELLXGENE_PORT_RANGE = "5010"
+    assert pool.port_range() == [5010]
+    for bad in ("5007-5005", "x-y", "0-3", "65535-65536"):
+        settings.CELLXGENE_PORT_RANGE = bad
+        with pytest.raises(ImproperlyConfigured):
+            pool.port_range()
+
+
+def test_user_data_is_off_unless_annotations_are_turned_on(alice, project, viewer_settings, settings):
+    file = make_file(project, "a.h5ad", b"\x89HDF\r\n\x1a\n")
+    publication = Publication.objects.create(file=file, dataset="a.h5ad", requested_by=alice)
+    assert pool.annotation_args(publication) == ["--disable-annotations", "--disable-gene-sets-save"]
+    settings.CELLXGENE_ANNOTATIONS = True
+    args = pool.annotation_args(publication)
+    assert args[0] == "--annotations-file" and args[2] == "--gene-sets-file"
+    assert Path(args[1]).parent.is_dir() and f"publication-{publication.pk}-" in args[1]
+
+
+def fake_viewer(tmp_path, port: int) -> subprocess.Popen:
+    """A process whose command line reads like our cellxgene (it only sleeps)."""
+    fake = tmp_path / "cellxgene"
+    fake.write_text("import time\ntime.sleep(60)\n")
+    return subprocess.Popen(
+        [sys.executable, str(fake), "launch", "x.h5ad", "--port", str(port)], start_new_session=True
+    )
 
 
 def test_only_our_cellxgene_processes_count_as_ours(tmp_path):
-    assert not services.is_our_process(os.getpid())
-    assert not services.is_our_process(None)
-    fake = tmp_path / "cellxgene"
-    fake.write_text("import time\ntime.sleep(30)\n")
-    proc = subprocess.Popen([sys.executable, str(fake), "launch", "x.h5ad", "--port", "47999"], start_new_session=True)
+    assert not pool.is_our_process(os.getpid())
+    assert not pool.is_our_process(None)
+    proc = fake_viewer(tmp_path, 47999)
     try:
-        assert services.is_our_process(proc.pid)
-        assert services.is_our_process(proc.pid, 47999)
-        assert not services.is_our_process(proc.pid, 47998)
-        services.terminate(proc.pid, grace=5)
+        assert pool.is_our_process(proc.pid)
+        assert pool.is_our_process(proc.pid, 47999)
+        assert not pool.is_our_process(proc.pid, 47998)
+        assert pool.process_rss_mb(proc.pid) > 1
+        pool.terminate(proc.pid, grace=5)
         proc.wait(timeout=5)
-        assert not services.is_our_process(proc.pid)
+        assert not pool.is_our_process(proc.pid)
+        assert pool.process_rss_mb(proc.pid) is None
     finally:
         if proc.poll() is None:
             proc.kill()
 
 
-def test_watchdog_marks_a_dead_viewer_failed(alice, project, viewer_settings):
-    file = make_file(project, "a.h5ad", b"\x89HDF\r\n\x1a\n")
-    publication = Publication.objects.create(file=file, dataset="a.h5ad", requested_by=alice, status="ready")
-    Viewer.objects.create(
-        port=47001,
+def ready_viewer(project, alice, port: int, pid: int | None, **extra) -> Viewer:
+    file = make_file(project, f"{port}.h5ad", b"\x89HDF\r\n\x1a\n")
+    publication = Publication.objects.create(file=file, dataset=file.name, requested_by=alice, status="ready")
+    return Viewer.objects.create(
+        port=port,
+        node=pool.node_name(),
         status="ready",
         publication=publication,
         file=file,
-        dataset="a.h5ad",
-        pid=None,
-        ready_at=publication.created_at,
+        dataset=file.name,
+        pid=pid,
+        ready_at=timezone.now(),
+        last_used_at=timezone.now(),
+        **extra,
     )
-    assert services.check_viewers() == {"checked": True, "alive": False, "restarted": False}
-    assert Viewer.objects.get(port=47001).status == "failed"
-    assert AuditEvent.objects.filter(action="cellxgene.failure").exists()
-    assert services.current_viewer() is None
+
+
+def test_the_watchdog_marks_dead_viewers_and_stops_idle_and_oversized_ones(
+    alice, project, viewer_settings, settings, tmp_path
+):
+    dead = ready_viewer(project, alice, 47001, pid=None)
+    idle_proc, big_proc = fake_viewer(tmp_path, 47002), fake_viewer(tmp_path, 47003)
+    try:
+        idle = ready_viewer(project, alice, 47002, pid=idle_proc.pid)
+        Viewer.objects.filter(pk=idle.pk).update(last_used_at=timezone.now() - timedelta(hours=2))
+        big = ready_viewer(project, alice, 47003, pid=big_proc.pid)
+        settings.CELLXGENE_IDLE_SECONDS = 3600
+        settings.CELLXGENE_MAX_RSS_MB = 10_000
+        assert pool.sweep() == {"stopped": 0, "crashed": 1, "idle": 1, "memory": 0}
+        assert Viewer.objects.get(pk=dead.pk).status == "failed"
+        assert Publication.objects.get(pk=dead.publication_id).status == "stopped"  # reopens on request
+        assert AuditEvent.objects.filter(action="cellxgene.failure").count() == 1
+        assert Viewer.objects.get(pk=idle.pk).status == "stopped" and idle_proc.wait(timeout=10) is not None
+        assert Publication.objects.get(pk=idle.publication_id).status == "stopped"
+        big.refresh_from_db()
+        assert big.status == "ready" and big.rss_mb >= 1
+
+        # A launch whose worker died long ago gives its port back.
+        abandoned = ready_viewer(project, alice, 47004, pid=None)
+        long_ago = timezone.now() - timedelta(seconds=settings.CELLXGENE_READY_TIMEOUT + 120)
+        Viewer.objects.filter(pk=abandoned.pk).update(status="starting", started_at=long_ago)
+        assert pool.sweep()["abandoned"] == 1
+        assert Viewer.objects.get(pk=abandoned.pk).status == "failed"
+
+        settings.CELLXGENE_MAX_RSS_MB = 1  # measured over the limit: stopped
+        assert pool.sweep()["memory"] == 1
+        assert Viewer.objects.get(pk=big.pk).status == "stopped" and big_proc.wait(timeout=10) is not None
+        reasons = set(AuditEvent.objects.filter(action="cellxgene.stop").values_list("details__reason", flat=True))
+        assert reasons == {"idle", "memory"}
+    finally:
+        for proc in (idle_proc, big_proc):
+            if proc.poll() is None:
+                proc.kill()
+
+
+def test_lru_viewers_make_room_and_the_total_memory_is_kept(alice, project, viewer_settings, settings):
+    settings.CELLXGENE_MAX_VIEWERS = 2
+    older = ready_viewer(project, alice, 47001, pid=None, rss_mb=300)
+    newer = ready_viewer(project, alice, 47002, pid=None, rss_mb=300)
+    Viewer.objects.filter(pk=older.pk).update(last_used_at=timezone.now() - timedelta(minutes=5))
+    with pool.lease():
+        victims = pool._evict_for_room()
+    assert [v.pk for v in victims] == [older.pk]
+    assert Viewer.objects.get(pk=older.pk).status == "stopping"
+    assert Publication.objects.get(pk=older.publication_id).status == "stopped"
+    pool.finish_stopping(victims)
+    assert Viewer.objects.get(pk=older.pk).status == "stopped"
+
+    third = ready_viewer(project, alice, 47003, pid=None, rss_mb=300)
+    settings.CELLXGENE_MAX_TOTAL_RSS_MB = 500
+    Viewer.objects.filter(pk=newer.pk).update(last_used_at=timezone.now() - timedelta(minutes=1))
+    assert pool.enforce_total_rss(keep=third) == 1
+    assert Viewer.objects.get(pk=newer.pk).status == "stopped"
+    assert pool.enforce_total_rss() == 0  # never the last one
 
 
 def test_publications_left_by_a_dead_worker_are_swept(alice, project, viewer_settings, settings):
@@ -235,14 +368,16 @@ def test_publications_left_by_a_dead_worker_are_swept(alice, project, viewer_set
 
 
 def test_routes(alice):
-    assert resolve("/cellxgene/").url_name == "cellxgene-proxy"
-    assert resolve("/cellxgene/api/v0.2/config").kwargs == {"path": "api/v0.2/config"}
+    assert resolve("/cellxgene/12/").url_name == "cellxgene-proxy"
+    assert resolve("/cellxgene/12/api/v0.2/config").kwargs == {"publication_id": "12", "path": "api/v0.2/config"}
     assert resolve("/cellxgene-app").url_name == "spa"
     client = Client()
-    response = client.get("/cellxgene?x=1")
-    assert response.status_code == 301 and response["Location"] == "/cellxgene/?x=1"
+    response = client.get("/cellxgene/12?x=1")
+    assert response.status_code == 301 and response["Location"] == "/cellxgene/12/?x=1"
     client.force_login(alice)
-    assert client.get("/cellxgene/").status_code == 404  # nothing published
+    assert client.get("/cellxgene/").status_code == 404
+    assert client.get("/cellxgene/12/").status_code == 404  # no such publication
+    assert client.get("/cellxgene/abc/").status_code == 404
 
 
 def test_copy_name_is_safe():
@@ -251,3 +386,49 @@ def test_copy_name_is_safe():
         name = "../my data (v2).H5AD"
 
     assert services.copy_name(F()) == "7__my_data_v2.h5ad"
+
+
+def test_admin_and_metrics_show_the_pool(alice, project, viewer_settings, django_user_model):
+    viewer = ready_viewer(project, alice, 47002, pid=None, rss_mb=321, restarts=2)
+    root = django_user_model.objects.create_superuser("root", "root@example.org", "pw-123456!")
+    client = Client()
+    client.force_login(root)
+    page = client.get("/admin/cellxgene_bridge/viewer/").content.decode()
+    assert "47002" in page and "321" in page and viewer.dataset in page
+    for column in ("Rss mb", "Last used at", "Restarts", "Host", "Node"):
+        assert column.lower() in page.lower()
+    metrics = client.get("/metrics").content.decode()
+    values = {line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1]) for line in metrics.splitlines() if line[:1] != "#"}
+    labels = f'node="{viewer.node}",port="47002",publication="{viewer.publication_id}"'
+    assert values[f"biofm_cellxgene_viewer_rss_bytes{{{labels}}}"] == 321 * 1024 * 1024
+    assert values[f"biofm_cellxgene_viewer_restarts{{{labels}}}"] == 2
+    assert 0 <= values[f"biofm_cellxgene_viewer_idle_seconds{{{labels}}}"] < 60
+    assert values['biofm_cellxgene_pool_limit{limit="viewers"}'] == 4
+
+
+def test_a_launch_that_cannot_start_frees_its_port(alice, project, viewer_settings, settings, tmp_path):
+    settings.CELLXGENE_CMD = str(tmp_path / "no-such-cellxgene")
+    file = make_file(project, "a.h5ad", b"\x89HDF\r\n\x1a\n")
+    publication = Publication.objects.create(
+        file=file, dataset="a.h5ad", requested_by=alice, status="starting", data_path=str(tmp_path / "a.h5ad")
+    )
+    with pytest.raises(pool.PoolError, match="could not be started"):
+        pool.launch(publication)
+    slot = Viewer.objects.get(publication=publication)
+    assert slot.status == "failed" and "could not be started" in slot.last_error
+    assert Path(slot.log_file).name == f"publication-{publication.pk}.log"
+
+
+def test_without_a_free_port_the_launch_waits_then_says_so(alice, project, viewer_settings, settings, monkeypatch):
+    import socket
+
+    monkeypatch.setattr(pool, "NO_PORT_WAIT_SECONDS", 3)
+    file = make_file(project, "a.h5ad", b"\x89HDF\r\n\x1a\n")
+    publication = Publication.objects.create(file=file, dataset="a.h5ad", requested_by=alice, status="starting")
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        port = squatter.getsockname()[1]
+        settings.CELLXGENE_PORT_RANGE = str(port)
+        with pytest.raises(pool.NoFreePort, match="1 by other programs"):
+            pool.launch(publication)
+    assert not Viewer.objects.filter(publication=publication).exists()

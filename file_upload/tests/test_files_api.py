@@ -174,6 +174,13 @@ class TestUpload:
 
 
 class TestFileMetadata:
+    def test_a_file_looked_up_by_id_ignores_the_list_filters(self, api, alice, client_for, make_user):
+        project = Project.objects.create(name="Restricted", owner=alice, access_level="restricted")
+        file = make_file(project, organism="Homo sapiens")
+        assert api.get(f"/api/files/{file.id}/?organism=Mus+musculus").json()["id"] == file.id
+        stranger = client_for(make_user("mallory"))
+        assert stranger.get(f"/api/files/{file.id}/").status_code == 404  # visibility still applies
+
     def test_patch_metadata_and_tags(self, api, project):
         file = make_file(project)
         response = api.patch(
@@ -322,7 +329,26 @@ def test_file_representation_matches_drf_field_by_field(project, alice):
     bare = make_file(project, "bare.txt")
     for file in File.objects.filter(id__in=[full.id, bare.id]).select_related("owner", "project", "folder"):
         serializer = FileSerializer(context={})
-        assert serializer._represent(file) == drf.ModelSerializer.to_representation(serializer, file)
+        fast = serializer._represent(file)
+        assert "fields" not in serializer.__dict__  # rendered without building this instance's fields
+        assert fast == drf.ModelSerializer.to_representation(serializer, file)
     data = FileSerializer(File.objects.get(id=full.id)).data
     assert data["owner"] == "alice" and data["project"] == project.id and data["folder"] is None
     assert data["sequencing_date"] == "2026-01-02" and data["read_length"] == 150 and data["tags"] == ["a", "b"]
+
+
+def test_only_fields_that_render_a_value_alone_are_shared_between_requests():
+    from rest_framework import serializers as drf
+
+    from access.viewsets import RestrictedPrimaryKeyRelatedField
+    from file_upload.serializers import _context_free
+
+    class Personal(drf.CharField):
+        def to_representation(self, value):
+            return f"{self.context['request'].user}: {value}"
+
+    assert _context_free(drf.CharField()) and _context_free(drf.ListField(child=drf.CharField()))
+    assert not _context_free(Personal())
+    assert not _context_free(drf.ListField(child=Personal()))
+    assert not _context_free(drf.SlugRelatedField(slug_field="username", read_only=True))
+    assert _context_free(RestrictedPrimaryKeyRelatedField(read_only=True))  # restricts ids it resolves only

@@ -2,8 +2,8 @@
 against counts the test computes itself from its own model of who may see what.
 
 Runs on SQLite (exact GROUP BY everywhere) and on PostgreSQL (the trigger-kept count table for
-queries it can answer), each with the in-memory index and without it, so every source is held to
-the same oracle."""
+queries it can answer), each answered by the tantivy index and by SQL alone, so every source is
+held to the same oracle."""
 
 from __future__ import annotations
 
@@ -28,10 +28,10 @@ pytestmark = pytest.mark.django_db
 on_postgres = pytest.mark.skipif(connection.vendor != "postgresql", reason="the count table is PostgreSQL's")
 
 
-@pytest.fixture(autouse=True, params=["index", "sql"])
+@pytest.fixture(autouse=True, params=["tantivy", "sql"])
 def search_path(request, settings):
-    """Every test runs twice: answered by the in-memory index, and by SQL alone."""
-    settings.BIOFM_SEARCH_INDEX = request.param == "index"
+    """Every test runs on each backend: the tantivy index and SQL alone."""
+    settings.BIOFM_SEARCH_BACKEND = request.param
     return request.param
 
 
@@ -269,6 +269,18 @@ def two_values(spec) -> tuple[Any, Any]:
 def test_every_metadata_field_has_a_filter():
     missing = set(METADATA_FIELD_NAMES) - set(FileFilterSet.base_filters)
     assert not missing, f"metadata fields without a filter: {sorted(missing)}"
+
+
+def test_every_declared_filter_is_a_parameter_and_every_listed_facet_counts(api, project):
+    from file_upload.search import declarations
+
+    assert {spec.name for spec in declarations.FILTERS} | {"facets"} == set(FileFilterSet.base_filters)
+    make_file(project, "a.txt", organism="Homo sapiens", tags=["x"])
+    listed = [item["name"] for item in api.get("/api/metadata/fields/").json()["facets"]]
+    assert "organism" in listed and "tags" in listed and "sample_id" not in listed
+    body = get(api, facets=",".join(listed))
+    assert set(body["facets"]) == set(listed)
+    assert as_dict(body["facets"]["organism"]) == {"Homo sapiens": 1}
 
 
 @pytest.fixture

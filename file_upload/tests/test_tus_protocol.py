@@ -10,7 +10,7 @@ import pytest
 from django.utils import timezone
 
 from authentication.models import AuditEvent
-from file_upload import storage, uploads
+from file_upload import hashstate, services, storage, uploads
 from file_upload.models import File, Project, ProjectMember, Upload
 from file_upload.tests.factories import make_file, make_folder
 
@@ -180,13 +180,16 @@ class TestPatch:
         second = patch(api, url, b"56789", 5)
         assert second["Upload-Offset"] == "10"
         status = api.get(url + "status/").json()
-        assert status["state"] == "completed"
+        assert status["state"] == "completed"  # stored by the last PATCH itself
         file = File.objects.get(id=status["file"])
-        assert (status["sha256"], status["md5"]) == (file.sha256, file.md5)
-        assert (file.sha256, file.md5) == (
-            hashlib.sha256(b"0123456789").hexdigest(),
-            hashlib.md5(b"0123456789").hexdigest(),
-        )
+        # The SHA-256 was computed while the bytes arrived; the MD5 follows in the background.
+        assert (status["sha256"], status["md5"], status["final_checksums"]) == (file.sha256, "", ["sha256"])
+        assert file.sha256 == hashlib.sha256(b"0123456789").hexdigest()
+        assert api.get(f"/api/files/{file.id}/").json()["final_checksums"] == ["sha256"]
+        services.fill_checksums(file.id)  # the task store_file queued
+        status = api.get(url + "status/").json()
+        assert (status["md5"], status["final_checksums"]) == (hashlib.md5(b"0123456789").hexdigest(), ["sha256", "md5"])
+        assert api.get(f"/api/files/{file.id}/").json()["final_checksums"] == ["sha256", "md5"]
         assert storage.path_for(file.storage_key).read_bytes() == b"0123456789"
         assert (file.organism, file.project_id, file.upload_method) == ("Homo sapiens", project.id, "tus")
         assert not uploads.part_path(Upload.objects.get()).exists()
@@ -196,6 +199,7 @@ class TestPatch:
             "upload.start",
             "upload.complete",
         ]
+        assert AuditEvent.objects.get(action="upload.complete").details["hashed"] == "while receiving"
         # A PATCH on a finished upload changes nothing.
         again = patch(api, url, b"x", 10)
         assert (again.status_code, again["Upload-Offset"]) == (204, "10")
@@ -412,8 +416,7 @@ def test_the_lease_is_kept_alive_while_a_slow_body_streams_and_freed_after(api, 
             return self.parts.pop(0) if self.parts else b""
 
     result = uploads.append_chunk(upload_id=upload.id, owner=upload.owner, offset=0, body=SlowBody(), content_length=6)
-    assert result.offset == 6 and result.state == "verifying"  # answered before the finalisation
-    assert Upload.objects.get(id=upload.id).state == "completed"  # which ran after (inline in tests)
+    assert result.offset == 6 and result.state == "completed"
     assert len(observed) == 3
     assert all(locked_until is not None and locked_until > now for now, locked_until in observed)
     assert observed[-1][1] > observed[0][1] + timedelta(seconds=1)  # renewed, not just the first lease
@@ -422,16 +425,19 @@ def test_the_lease_is_kept_alive_while_a_slow_body_streams_and_freed_after(api, 
 
 
 class TestFinalisation:
-    """After the last byte the upload is ``verifying`` until a worker has hashed and stored it."""
+    """Without a SHA-256 state, the upload is ``verifying`` after the last byte until a worker
+    has hashed and stored it."""
 
     @pytest.fixture
     def queued(self, monkeypatch):
-        """No worker: finalisations are queued (recorded here), not run."""
+        """No worker, and no hash state (as where libcrypto lacks its SHA256_* functions): the
+        last PATCH leaves the upload ``verifying`` and queues its finalisation (recorded here)."""
         calls: list[str] = []
         monkeypatch.setattr(uploads, "_enqueue_finalise", lambda upload_id: calls.append(str(upload_id)))
+        monkeypatch.setattr(hashstate, "available", lambda: False)
         return calls
 
-    def test_the_last_patch_answers_before_the_file_is_stored(self, api, project, queued):
+    def test_without_a_hash_state_the_last_patch_answers_before_the_file_is_stored(self, api, project, queued):
         url = location(create(api, project, length=10, checksum=f"sha256:{hashlib.sha256(b'0123456789').hexdigest()}"))
         response = patch(api, url, b"0123456789", 0)
         assert (response.status_code, response["Upload-Offset"]) == (204, "10")

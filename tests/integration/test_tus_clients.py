@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 
 import pytest
 import requests
@@ -52,6 +53,10 @@ def stored_sha(upload_url: str) -> str:
     upload = wait_for_upload(upload_url.rstrip("/").rsplit("/", 1)[1])
     assert upload.state == "completed", upload.error
     file = File.objects.get(id=upload.file_id)
+    deadline = time.monotonic() + 60
+    while not file.md5 and time.monotonic() < deadline:  # the worker fills it in after the File exists
+        time.sleep(0.1)
+        file.refresh_from_db()
     assert len(file.md5) == 32
     return file.sha256
 

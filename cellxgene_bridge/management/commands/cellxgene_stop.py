@@ -1,8 +1,9 @@
-"""Stop every cellxgene viewer this installation started (used by scripts/stop_services.sh)."""
+"""Stop every cellxgene viewer of this node (used by scripts/stop_services.sh); their copies stay,
+so the next request for a dataset starts its viewer again quickly."""
 
 from django.core.management.base import BaseCommand
 
-from cellxgene_bridge.services import stop_viewers
+from cellxgene_bridge.pool import stop_all
 
 
 class Command(BaseCommand):
@@ -12,5 +13,5 @@ class Command(BaseCommand):
         parser.add_argument("--reason", default="services stopped")
 
     def handle(self, *args, **options):
-        count = stop_viewers(reason=options["reason"])
+        count = stop_all(reason=options["reason"])
         self.stdout.write(f"Stopped {count} cellxgene viewer(s).")

@@ -1,6 +1,14 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { mockFetch } from '@/test/http'
-import { getCellxgeneStatus, publishToCellxgene, viewerDataset } from './cellxgene'
+import {
+  cellxgeneAppLocation,
+  getCellxgeneStatus,
+  openPublication,
+  publishToCellxgene,
+  recentPublications,
+  viewerDataset,
+  viewerUrl,
+} from './cellxgene'
 
 afterEach(() => {
   vi.unstubAllGlobals()
@@ -11,32 +19,61 @@ describe('cellxgene api', () => {
     const { calls } = mockFetch({
       'POST /api/cellxgene/publish/': {
         status: 202,
-        body: { status: 'queued', dataset: 'a.h5ad', url: '/cellxgene/', publication: 3, file: 7 },
+        body: {
+          status: 'queued',
+          dataset: 'a.h5ad',
+          url: '/cellxgene/3/',
+          publication: 3,
+          file: 7,
+        },
       },
     })
     const answer = await publishToCellxgene(7)
-    expect(answer.dataset).toBe('a.h5ad')
+    expect(answer.url).toBe('/cellxgene/3/')
     expect(calls[0]!.body).toEqual({ file: 7 })
   })
 
-  it('asks for the status of one dataset', async () => {
+  it('asks for the status of one file, or of your latest publication', async () => {
     const { calls } = mockFetch({
       'GET /api/cellxgene/status/': { body: { running: false, publication: null } },
     })
-    await getCellxgeneStatus('my data.h5ad')
-    expect(calls[0]!.url).toBe('/api/cellxgene/status/?dataset=my+data.h5ad')
+    await getCellxgeneStatus(42)
+    await getCellxgeneStatus()
+    expect(calls[0]!.url).toBe('/api/cellxgene/status/?file=42')
+    expect(calls[1]!.url).toBe('/api/cellxgene/status/')
   })
 
-  it("reads the viewer's dataset name, null while the viewer does not answer", async () => {
+  it('lists recent publications and reopens one', async () => {
+    const { calls } = mockFetch({
+      'GET /api/cellxgene/publications/': { body: { results: [{ id: 5, dataset: 'a.h5ad' }] } },
+      'POST /api/cellxgene/publications/5/open/': {
+        status: 202,
+        body: { id: 5, status: 'queued' },
+      },
+    })
+    expect((await recentPublications())[0]!.id).toBe(5)
+    expect((await openPublication(5)).status).toBe('queued')
+    expect(calls.map((c) => c.url)).toEqual([
+      '/api/cellxgene/publications/',
+      '/api/cellxgene/publications/5/open/',
+    ])
+  })
+
+  it("reads a viewer's dataset name through its own path, null while it does not answer", async () => {
     mockFetch({
-      'GET /cellxgene/api/v0.2/config': {
+      'GET /cellxgene/9/api/v0.2/config': {
         body: { config: { displayNames: { dataset: 'a.h5ad', engine: 'x' } } },
       },
     })
-    expect(await viewerDataset()).toBe('a.h5ad')
-    mockFetch({ 'GET /cellxgene/api/v0.2/config': { status: 502, body: { detail: 'down' } } })
-    expect(await viewerDataset()).toBeNull()
+    expect(await viewerDataset(9)).toBe('a.h5ad')
+    mockFetch({ 'GET /cellxgene/9/api/v0.2/config': { status: 503, body: { detail: 'starting' } } })
+    expect(await viewerDataset(9)).toBeNull()
     mockFetch({})
-    expect(await viewerDataset()).toBeNull()
+    expect(await viewerDataset(9)).toBeNull()
+  })
+
+  it('builds addresses from ids', () => {
+    expect(viewerUrl(12)).toBe('/cellxgene/12/')
+    expect(cellxgeneAppLocation(7)).toEqual({ name: 'cellxgene', query: { file: '7' } })
   })
 })

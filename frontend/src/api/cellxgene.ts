@@ -9,13 +9,18 @@ export interface Publication {
   file: number | null
   dataset: string
   status: PublicationStatus
+  /** The dataset's own viewer address, behind our login: `/cellxgene/<id>/`. */
+  url: string
   /** The obsm key computed for the viewer (`X_truncated_svd`), or null when none was needed. */
   embedding: string | null
   error: string | null
   log_tail: string | null
+  /** Times its viewer was started again (after a stop, an eviction or a crash). */
+  restarts: number
   created_at: string
   ready_at: string | null
   finished_at: string | null
+  last_used_at: string | null
 }
 
 export interface PublishResponse {
@@ -26,7 +31,10 @@ export interface PublishResponse {
   file: number
 }
 
-/** `GET /api/cellxgene/status/`: the viewer (if it shows a file you may see) and your latest publication. */
+/**
+ * `GET /api/cellxgene/status/`: the latest publication of a file (or, without one, your own
+ * latest publication) and whether its viewer runs.
+ */
 export interface CellxgeneStatus {
   running: boolean
   ready: boolean
@@ -38,10 +46,12 @@ export interface CellxgeneStatus {
   publication: Publication | null
 }
 
-/** Where the viewer is served, behind our login (the trailing slash matters). */
-export const VIEWER_URL = '/cellxgene/'
+/** A dataset's viewer address (the trailing slash matters). */
+export function viewerUrl(publicationId: number): string {
+  return `/cellxgene/${publicationId}/`
+}
 
-/** Queues the publication of an .h5ad file; answers at once. */
+/** Publishes an .h5ad file (or reopens its stopped publication); answers at once. */
 export function publishToCellxgene(fileId: number): Promise<PublishResponse> {
   return request<PublishResponse>('/api/cellxgene/publish/', {
     method: 'POST',
@@ -49,21 +59,37 @@ export function publishToCellxgene(fileId: number): Promise<PublishResponse> {
   })
 }
 
-/** The viewer's state; `dataset` narrows the publication to the latest one of that dataset. */
-export function getCellxgeneStatus(dataset?: string): Promise<CellxgeneStatus> {
+/** The state of a file's publication; without a file, of your own latest publication. */
+export function getCellxgeneStatus(fileId?: number): Promise<CellxgeneStatus> {
   return request<CellxgeneStatus>('/api/cellxgene/status/', {
-    query: dataset ? { dataset } : undefined,
+    query: fileId ? { file: String(fileId) } : undefined,
+  })
+}
+
+/** Your recent publications, one per file, newest first (the top bar's menu). */
+export async function recentPublications(): Promise<Publication[]> {
+  const body = await request<{ results: Publication[] }>('/api/cellxgene/publications/')
+  return body.results
+}
+
+/** Starts a stopped dataset's viewer again; the status then follows the usual steps. */
+export function openPublication(publicationId: number): Promise<Publication> {
+  return request<Publication>(`/api/cellxgene/publications/${publicationId}/open/`, {
+    method: 'POST',
   })
 }
 
 /**
- * The dataset the viewer itself says it serves (`config.displayNames.dataset`), asked through
- * the proxy; null while it does not answer (starting, replaced, or not yours to see).
+ * The dataset a publication's viewer itself says it serves (`config.displayNames.dataset`),
+ * asked through the proxy; null while it does not answer (starting, stopped, or not yours).
  */
-export async function viewerDataset(signal?: AbortSignal): Promise<string | null> {
+export async function viewerDataset(
+  publicationId: number,
+  signal?: AbortSignal,
+): Promise<string | null> {
   try {
     const body = await request<{ config?: { displayNames?: { dataset?: unknown } } }>(
-      `${VIEWER_URL}api/v0.2/config`,
+      `${viewerUrl(publicationId)}api/v0.2/config`,
       { signal, skipUnauthorizedHandler: true },
     )
     const name = body?.config?.displayNames?.dataset
@@ -74,7 +100,7 @@ export async function viewerDataset(signal?: AbortSignal): Promise<string | null
   }
 }
 
-/** The SPA page of a dataset. */
-export function cellxgeneAppLocation(dataset: string) {
-  return { name: 'cellxgene', query: { file: dataset } }
+/** The SPA page of a file's dataset: `/cellxgene-app?file=<id>`. */
+export function cellxgeneAppLocation(fileId: number) {
+  return { name: 'cellxgene', query: { file: String(fileId) } }
 }

@@ -14,12 +14,15 @@ function publication(overrides: Partial<Publication> = {}): Publication {
     file: 7,
     dataset: 'pbmc.h5ad',
     status: 'queued',
+    url: '/cellxgene/1/',
     embedding: null,
     error: null,
     log_tail: null,
+    restarts: 0,
     created_at: '2026-01-01T10:00:00Z',
     ready_at: null,
     finished_at: null,
+    last_used_at: null,
     ...overrides,
   }
 }
@@ -61,12 +64,13 @@ afterEach(() => {
 
 describe('CellxgeneView', () => {
   it('shows the mask with the current step while the publication runs', async () => {
-    mockFetch({
+    const { calls } = mockFetch({
       'GET /api/cellxgene/status/': {
         body: status({ publication: publication({ status: 'embedding' }) }),
       },
     })
-    const { wrapper } = await mountAt('/cellxgene-app?file=pbmc.h5ad')
+    const { wrapper } = await mountAt('/cellxgene-app?file=7')
+    expect(calls[0]!.url).toBe('/api/cellxgene/status/?file=7')
     const mask = wrapper.find('[role="status"]')
     expect(mask.exists()).toBe(true)
     expect(mask.attributes('aria-label')).toBe('Publishing progress')
@@ -78,9 +82,9 @@ describe('CellxgeneView', () => {
     wrapper.unmount()
   })
 
-  it('polls until the viewer names the dataset, then embeds it', async () => {
+  it("polls until the dataset's own viewer names it, then embeds that viewer", async () => {
     vi.useFakeTimers()
-    let viewerName = 'older.h5ad'
+    let viewerAnswers = false
     const { calls } = mockFetch({
       'GET /api/cellxgene/status/': {
         body: status({
@@ -88,23 +92,24 @@ describe('CellxgeneView', () => {
           ready: true,
           dataset: 'pbmc.h5ad',
           file: 7,
-          url: '/cellxgene/',
+          url: '/cellxgene/1/',
           publication: publication({ status: 'ready' }),
         }),
       },
-      'GET /cellxgene/api/v0.2/config': () => ({
-        body: { config: { displayNames: { dataset: viewerName } } },
-      }),
+      'GET /cellxgene/1/api/v0.2/config': () =>
+        viewerAnswers
+          ? { body: { config: { displayNames: { dataset: 'pbmc.h5ad' } } } }
+          : { status: 503, body: { detail: 'starting', code: 'viewer_starting' } },
     })
-    const { wrapper } = await mountAt('/cellxgene-app?file=pbmc.h5ad')
+    const { wrapper } = await mountAt('/cellxgene-app?file=7')
     expect(wrapper.find('iframe').exists()).toBe(false)
     expect(wrapper.find('[role="status"]').text()).toContain('Waiting for the viewer')
-    viewerName = 'pbmc.h5ad'
+    viewerAnswers = true
     await vi.advanceTimersByTimeAsync(1100)
     await flushPromises()
     const frame = wrapper.find('iframe')
     expect(frame.exists()).toBe(true)
-    expect(frame.attributes('src')).toBe('/cellxgene/')
+    expect(frame.attributes('src')).toBe('/cellxgene/1/')
     expect(frame.attributes('title')).toBe('Cellxgene viewer: pbmc.h5ad')
     expect(wrapper.find('[role="status"]').exists()).toBe(false)
     const configCalls = calls.filter((c) => c.url.startsWith('/cellxgene/')).length
@@ -113,15 +118,36 @@ describe('CellxgeneView', () => {
     wrapper.unmount()
   })
 
-  it('explains a failure, shows the log and what the viewer still serves', async () => {
+  it('starts a stopped dataset again and shows the steps meanwhile', async () => {
+    const { calls } = mockFetch({
+      'GET /api/cellxgene/status/': {
+        body: status({
+          dataset: 'pbmc.h5ad',
+          file: 7,
+          publication: publication({ status: 'stopped' }),
+        }),
+      },
+      'POST /api/cellxgene/publications/1/open/': {
+        status: 202,
+        body: publication({ status: 'queued', restarts: 1 }),
+      },
+    })
+    const { wrapper } = await mountAt('/cellxgene-app?file=7')
+    expect(calls.filter((c) => c.method === 'POST').map((c) => c.url)).toEqual([
+      '/api/cellxgene/publications/1/open/',
+    ])
+    const mask = wrapper.find('[role="status"]')
+    expect(mask.text()).toContain('Preparing pbmc.h5ad for cellxgene')
+    expect(mask.text()).toContain('Starting the viewer again')
+    wrapper.unmount()
+  })
+
+  it('explains a failure and shows the log', async () => {
     mockFetch({
       'GET /api/cellxgene/status/': {
         body: status({
-          running: true,
-          ready: true,
-          dataset: 'older.h5ad',
-          file: 3,
-          url: '/cellxgene/',
+          dataset: 'pbmc.h5ad',
+          file: 7,
           error: 'cellxgene exited (code 1) before serving the dataset.',
           publication: publication({
             status: 'failed',
@@ -131,33 +157,32 @@ describe('CellxgeneView', () => {
         }),
       },
     })
-    const { wrapper } = await mountAt('/cellxgene-app?file=pbmc.h5ad')
+    const { wrapper } = await mountAt('/cellxgene-app?file=7')
     const alert = wrapper.find('[role="alert"]')
     expect(alert.text()).toContain('Cellxgene could not show pbmc.h5ad')
     expect(alert.text()).toContain('cellxgene exited (code 1)')
-    expect(alert.text()).toContain('The viewer still shows older.h5ad')
     expect(wrapper.find('.log-tail pre').text()).toContain('must be unique')
     expect(wrapper.find('[role="status"]').exists()).toBe(false)
     wrapper.unmount()
   })
 
-  it('sends the top bar link to the latest publication', async () => {
+  it("sends the top bar link to the user's latest publication", async () => {
     mockFetch({
       'GET /api/cellxgene/status/': (call) =>
-        call.url.includes('dataset=')
+        call.url.includes('file=')
           ? { body: status({ publication: publication({ status: 'starting' }) }) }
-          : { body: status({ running: true, ready: true, dataset: 'pbmc.h5ad', file: 7 }) },
+          : { body: status({ dataset: 'pbmc.h5ad', file: 7, publication: publication() }) },
     })
     const { wrapper, router } = await mountAt('/cellxgene-app')
     await flushPromises()
-    expect(router.currentRoute.value.query.file).toBe('pbmc.h5ad')
+    expect(router.currentRoute.value.query.file).toBe('7')
     wrapper.unmount()
   })
 
   it('welcomes when nothing was published', async () => {
     mockFetch({ 'GET /api/cellxgene/status/': { body: status() } })
     const { wrapper } = await mountAt('/cellxgene-app')
-    expect(wrapper.text()).toContain('Nothing is in the cellxgene viewer yet.')
+    expect(wrapper.text()).toContain("You haven't sent a dataset to cellxgene yet.")
     expect(wrapper.text()).toContain('Send to Cellxgene')
     wrapper.unmount()
   })

@@ -71,7 +71,7 @@ describe('FileDetailView', () => {
         body: {
           status: 'queued',
           dataset: 'pbmc.h5ad',
-          url: '/cellxgene/',
+          url: '/cellxgene/1/',
           publication: 1,
           file: 100,
         },
@@ -85,7 +85,7 @@ describe('FileDetailView', () => {
     expect(calls.find((c) => c.method === 'POST')!.body).toEqual({ file: 100 })
     const router = (wrapper.vm as unknown as { $router: import('vue-router').Router }).$router
     await vi.waitFor(() =>
-      expect(router.currentRoute.value.fullPath).toBe('/cellxgene-app?file=pbmc.h5ad'),
+      expect(router.currentRoute.value.fullPath).toBe('/cellxgene-app?file=100'),
     )
     wrapper.unmount()
   })

@@ -20,6 +20,7 @@ folder grants), which are grouped directly. Any other query groups the filtered 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,7 +28,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import EmptyResultSet
 from django.db import connection, transaction
-from django.db.models import BooleanField, Case, F, IntegerField, Q, QuerySet, Sum, Value, When
+from django.db.models import BooleanField, Case, IntegerField, Q, QuerySet, Sum, Value, When
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Lower
 from rest_framework.exceptions import ValidationError
@@ -35,27 +36,19 @@ from rest_framework.exceptions import ValidationError
 from access.policy import visibility_cells, visible_files, visible_files_outside
 from file_project.parsers import as_id, parse_date, parse_int, parse_moment
 
-from . import search_index
-from .metadata import METADATA_FIELDS, PRECOUNTED_FACETS
-from .models import AccessLevel, FacetCount, File, Folder, ParseStatus
+from ..metadata import METADATA_FIELDS, PRECOUNTED_FACETS
+from ..models import FacetCount, File, Folder
+from . import declarations
 
 FIELD_KINDS: dict[str, str] = {spec.name: spec.kind for spec in METADATA_FIELDS}
-FIELD_CHOICES: dict[str, tuple[str, ...]] = {spec.name: spec.choices or () for spec in METADATA_FIELDS}
 
 # Facets a request may ask for, and the filter parameters each one leaves out of its own counts.
-FACET_FILTERS: dict[str, tuple[str, ...]] = {
-    **{name: (name,) for name in FIELD_KINDS},
-    "tags": ("tags", "tags_any"),
-    "access_level": ("access_level",),
-    "parse_status": ("parse_status",),
-    "project": ("project",),
-}
+FACET_FILTERS: dict[str, tuple[str, ...]] = {name: spec.facet_skips for name, spec in declarations.FACETS.items()}
 FACET_COLUMNS = {"access_level": "effective_access_level", "project": "project_id"}
 TABLE_FACETS = {*PRECOUNTED_FACETS, "parse_status", "tags", "access_level", "project"}
 # Filters the count table can answer (its key columns).
 TABLE_FILTERS = {"project", "access_level"}
 ORDERINGS = {"name", "size", "created_at", "updated_at", "relevance"}
-RANGE_PARAMS = ("created_after", "created_before", "updated_after", "updated_before", "size_min", "size_max")
 FACET_LIMIT = 100
 OUTSIDE_BY_ID = 5000
 
@@ -72,8 +65,18 @@ def _values(params: Mapping[str, Any], name: str) -> list[str]:
     return values
 
 
-def _ints(name: str, values: list[str]) -> list[int]:
-    return [parse_int(name, value) for value in values]
+def _ints(name: str, values: list[str], message: str = "") -> list[int]:
+    """Whole numbers in a database integer's range (``file_project.parsers``: ASCII digits only)."""
+    return [parse_int(name, value, minimum=-(2**63)) for value in values]
+
+
+def _date(name: str, value: str) -> dt.date:
+    return parse_date(name, value)
+
+
+def _moment(name: str, value: str, end: bool) -> dt.datetime:
+    """A datetime, or a whole day: ``created_before=2026-01-31`` includes that day."""
+    return parse_moment(name, value, end=end)
 
 
 def _choices(name: str, values: list[str], allowed: Iterable[str]) -> list[str]:
@@ -82,6 +85,26 @@ def _choices(name: str, values: list[str], allowed: Iterable[str]) -> list[str]:
     if wrong:
         raise ValidationError({name: [f"Unknown value “{wrong[0]}”; expected one of {', '.join(allowed)}."]})
     return values
+
+
+def _parse_values(spec: declarations.Filter, values: list[str]) -> list[Any]:
+    """A term filter's values, parsed by its declared kind (400 on a bad one)."""
+    if spec.parse == "integer":
+        return _ints(spec.name, values)
+    if spec.parse == "date":
+        return [_date(spec.name, value) for value in values]
+    if spec.parse == "choice":
+        return _choices(spec.name, values, spec.choices or ())
+    return values
+
+
+def _parse_bound(spec: declarations.Filter, value: str) -> Any:
+    """A range bound, parsed by its declared kind (400 on a bad one)."""
+    if spec.parse == "integer":
+        return _ints(spec.name, [value])[0]
+    if spec.parse == "date":
+        return _date(spec.name, value)
+    return _moment(spec.name, value, end=spec.kind == "before")
 
 
 @dataclass
@@ -98,46 +121,25 @@ class SearchQuery:
 
     @classmethod
     def from_params(cls, params: Mapping[str, Any]) -> SearchQuery:
+        """Each declared filter parses its own values (``declarations.FILTERS``)."""
         query = cls()
-        for name, kind in FIELD_KINDS.items():
-            values = _values(params, name)
-            if not values:
-                continue
-            if kind == "integer":
-                query.terms[name] = _ints(name, values)
-            elif kind == "date":
-                query.terms[name] = [parse_date(name, value) for value in values]
-            elif kind == "choice":
-                query.terms[name] = _choices(name, values, FIELD_CHOICES[name])
-            else:
-                query.terms[name] = values
-        for name in ("tags", "tags_any", "owner"):
-            if values := _values(params, name):
-                query.terms[name] = values
-        if values := _values(params, "project"):
-            query.terms["project"] = _ints("project", values)
-        if values := _values(params, "access_level"):
-            query.terms["access_level"] = _choices("access_level", values, AccessLevel.values)
-        if values := _values(params, "parse_status"):
-            query.terms["parse_status"] = _choices("parse_status", values, ParseStatus.values)
-        folder = str(params.get("folder", "") or "").strip()
-        if folder.lower() in {"null", "none", "root"}:
-            query.folder_root = True
-        elif folder:
-            query.folder = parse_int("folder", folder)
-        query.recursive = str(params.get("recursive", "")).lower() in {"1", "true", "yes"}
-        for name in RANGE_PARAMS:
-            value = str(params.get(name, "") or "").strip()
-            if not value:
-                continue
-            if name.startswith("size"):
-                query.ranges[name] = _ints(name, [value])[0]
-            else:
-                query.ranges[name] = parse_moment(name, value, end=name.endswith("before"))
-        for name in ("sequencing_date_after", "sequencing_date_before"):
-            if value := str(params.get(name, "") or "").strip():
-                query.ranges[name] = parse_date(name, value)
-        query.q = " ".join(str(params.get("q", "") or "").split())[:200]
+        for spec in declarations.FILTERS:
+            if spec.kind in declarations.TERM_KINDS:
+                if values := _values(params, spec.name):
+                    query.terms[spec.name] = _parse_values(spec, values)
+            elif spec.kind in declarations.RANGE_KINDS:
+                if value := str(params.get(spec.name, "") or "").strip():
+                    query.ranges[spec.name] = _parse_bound(spec, value)
+            elif spec.kind == "folder":
+                folder = str(params.get(spec.name, "") or "").strip()
+                if folder.lower() in {"null", "none", "root"}:
+                    query.folder_root = True
+                elif folder:
+                    query.folder = _ints(spec.name, [folder], "Expected a folder id or “null”.")[0]
+            elif spec.kind == "flag":
+                query.recursive = str(params.get(spec.name, "")).lower() in {"1", "true", "yes"}
+            elif spec.kind == "text":
+                query.q = " ".join(str(params.get(spec.name, "") or "").split())[:200]
         facets = _values(params, "facets")
         unknown = [name for name in facets if name not in FACET_FILTERS]
         if unknown:
@@ -173,27 +175,34 @@ def _tags_q(tag: str) -> Q:
     )
 
 
-def _like(text: str) -> str:
-    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+WORD = re.compile(r"[^\W_]+")
+
+
+def text_words(text: str) -> list[str]:
+    """The words of a free text: maximal runs of letters and digits, in lower case (what the
+    index's word tokenizer makes of a value)."""
+    return list(dict.fromkeys(WORD.findall(text.lower())))
+
+
+def _word_q(word: str) -> Q:
+    """``word`` as a whole word of the searchable text (letters and digits around it are not)."""
+    if _postgres():
+        return Q(search_text__regex=f"(^|[^[:alnum:]]){word}([^[:alnum:]]|$)")
+    return Q(search_text__regex=rf"(^|[\W_]){word}([\W_]|$)")
 
 
 def _text_q(text: str) -> Q:
-    """Every word in the name, description, tags or metadata values (full text on PostgreSQL),
-    or the whole text inside the name (trigram-indexed partial names)."""
-    lowered = text.lower()
-    if _postgres():
-        # Written out so the planner matches the GIN expression indexes of migration 0005.
-        matches = RawSQL(
-            '("file_upload_file"."search_vector" @@ plainto_tsquery(\'simple\', %s)'
-            ' OR lower("file_upload_file"."name") LIKE %s)',
-            [lowered, _like(lowered)],
-            output_field=BooleanField(),
-        )
-        return Q(matches)
-    condition = Q()
-    for word in lowered.split():
-        condition &= Q(search_text__contains=word)
-    return condition | Q(name__icontains=text)
+    """Every word of the text is a word of the name, description, tags or metadata values, or
+    the whole text lies inside the name (partial names). The index answers the same question
+    with its word and n-gram fields (``search.engine``)."""
+    words = text_words(text)
+    condition = Q(name__icontains=text)
+    if words:
+        every = Q()
+        for word in words:
+            every &= _word_q(word)
+        condition |= every
+    return condition
 
 
 def owner_ids(values: list[str]) -> list[int]:
@@ -204,27 +213,28 @@ def owner_ids(values: list[str]) -> list[int]:
     return list(get_user_model().objects.filter(username__in=values).values_list("id", flat=True)) + numeric
 
 
+RANGE_LOOKUPS = {"min": "gte", "max": "lte", "after": "gte", "before": "lt"}
+
+
 def apply_filters(files: QuerySet[File], query: SearchQuery, skip: Iterable[str] = ()) -> QuerySet[File]:
+    """The SQL form of each declared filter in use (``skip`` leaves some out)."""
     skip = set(skip)
     for name, values in query.terms.items():
         if name in skip:
             continue
-        if name == "tags":
+        spec = declarations.BY_NAME[name]
+        if spec.kind == "all_of":
             for tag in values:
                 files = files.filter(_tags_q(tag))
-        elif name == "tags_any":
+        elif spec.kind == "any_of":
             any_of = Q(pk__in=[])
             for tag in values:
                 any_of |= _tags_q(tag)
             files = files.filter(any_of)
-        elif name == "owner":
+        elif spec.kind == "owner":
             files = files.filter(owner_id__in=owner_ids(values))
-        elif name == "access_level":
-            files = files.filter(effective_access_level__in=values)
-        elif name == "project":
-            files = files.filter(project_id__in=values)
         else:
-            files = files.filter(**{f"{name}__in": values})
+            files = files.filter(**{f"{spec.column}__in": values})
     if "folder" not in skip:
         if query.folder_root:
             files = files.filter(folder__isnull=True)
@@ -234,19 +244,10 @@ def apply_filters(files: QuerySet[File], query: SearchQuery, skip: Iterable[str]
                 files = files.filter(folder__tree_path__startswith=path) if path else files.none()
             else:
                 files = files.filter(folder_id=query.folder)
-    lookups = {
-        "created_after": "created_at__gte",
-        "created_before": "created_at__lt",
-        "updated_after": "updated_at__gte",
-        "updated_before": "updated_at__lt",
-        "size_min": "size__gte",
-        "size_max": "size__lte",
-        "sequencing_date_after": "sequencing_date__gte",
-        "sequencing_date_before": "sequencing_date__lte",
-    }
     for name, value in query.ranges.items():
         if name not in skip:
-            files = files.filter(**{lookups[name]: value})
+            spec = declarations.BY_NAME[name]
+            files = files.filter(**{f"{spec.column}__{RANGE_LOOKUPS[spec.kind]}": value})
     if query.q and "q" not in skip:
         files = files.filter(_text_q(query.q))
     return files
@@ -423,9 +424,6 @@ def facets_and_count(
     one pass per distinct set of filters (all facets whose own filter is not in use share the
     pass that also counts the matches)."""
     fields = list(fields if fields is not None else query.facets)
-    answer = search_index.with_index(lambda index: _index_counts(index, user, query, fields)[:2])
-    if answer is not None:
-        return _finish(fields, answer[0]), answer[1] if with_count else None
     active = query.active()
     use_table = _use_table()
     counts: dict[str, dict[Any, int]] = {name: {} for name in fields}
@@ -468,7 +466,7 @@ def _finish(fields: list[str], counts: dict[str, dict[Any, int]]) -> dict[str, l
     for name in fields:
         items = _shape(name, counts.get(name, {}))
         if name == "project" and items:
-            from .models import Project
+            from ..models import Project
 
             labels = dict(Project.objects.filter(id__in=[i["value"] for i in items]).values_list("id", "name"))
             items = [{**item, "label": labels.get(item["value"], "")} for item in items]
@@ -476,75 +474,24 @@ def _finish(fields: list[str], counts: dict[str, dict[Any, int]]) -> dict[str, l
     return result
 
 
-# --- the in-memory index ---------------------------------------------------------------------------
-
-
-def _index_counts(
-    index: search_index.SearchIndex, user: Any, query: SearchQuery, fields: list[str]
-) -> tuple[dict[str, dict[Any, int]], int, Any]:
-    """Facet counts, total and the match mask from the index (``Unsupported`` → SQL)."""
-    for name in fields:
-        if name in search_index.IDENTIFIER_FIELDS:
-            raise search_index.Unsupported(name)
-    visible = index.visible(user)
-    masks = index.filter_masks(query)
-
-    def narrowed(skip: set[str]) -> Any:
-        mask = visible.copy()
-        for name, own in masks.items():
-            if name not in skip:
-                mask &= own
-        return mask
-
-    matches = narrowed(set())
-    counts = {}
-    for name in fields:
-        skip = set(FACET_FILTERS[name]) & set(masks)
-        counts[name] = index.facet(name, narrowed(skip) if skip else matches)
-    return counts, int(matches.sum()), matches
-
-
-class IndexedResults(Sequence):
-    """The ordered matches of an indexed search, for the paginator: a slice asks the index for
-    that page's ids and loads those files (from ``base``, the visible ones) in order."""
-
-    def __init__(self, index: Any, user: Any, base: QuerySet[File], query: SearchQuery, ordering: tuple) -> None:
-        """Counts ``query.facets`` too (``facets``), from the same masks."""
-        self.index, self.user, self.base, self.query, self.ordering = index, user, base, query, ordering
-        self.generation = index.generation
-        self.facets, self.total, self.matches = _index_counts(index, user, query, query.facets)
-
-    def __len__(self) -> int:
-        return self.total
-
-    def __getitem__(self, item: Any) -> Any:
-        if not isinstance(item, slice):
-            return self[item : item + 1][0]
-        start, stop, _ = item.indices(self.total)
-        with self.index.lock:
-            if self.index.generation != self.generation:  # reloaded meanwhile: rows moved
-                self.generation = self.index.generation
-                self.matches = _index_counts(self.index, self.user, self.query, [])[2]
-            ids = self.index.page(self.matches, self.ordering, self.query.q, start, stop)
-        # The owner's name is the only related value a result shows (project and folder are ids).
-        page = self.base.filter(id__in=ids).select_related(None).annotate(owner_username=F("owner__username"))
-        files = {file.id: file for file in page}
-        return [files[file_id] for file_id in ids if file_id in files]
-
-
-def indexed_search(
+def backend_search(
     user: Any, base: QuerySet[File], query: SearchQuery, ordering: tuple[str, ...]
-) -> tuple[dict[str, list[dict]], int, IndexedResults] | None:
-    """Facets, count and ordered results from the in-memory index, or ``None`` (use SQL)."""
-
-    def work(index: search_index.SearchIndex) -> tuple[dict, int, IndexedResults]:
-        results = IndexedResults(index, user, base, query, ordering)
-        return results.facets, results.total, results
-
-    answer = search_index.with_index(work)
-    if answer is None:
+) -> tuple[dict[str, list[dict]], int, Sequence] | None:
+    """Facets, count and ordered results from the configured index (``BIOFM_SEARCH_BACKEND``),
+    or ``None``: SQL answers (no index, an index behind this request's writes, or a query the
+    index does not answer exactly)."""
+    if settings.BIOFM_SEARCH_BACKEND != "tantivy":
         return None
-    return _finish(query.facets, answer[0]), answer[1], answer[2]
+    from . import backends, engine
+
+    backend = backends.fresh_index()
+    if backend is None:
+        return None
+    try:
+        results = backends.Results(backend, user, base, query, ordering)
+    except engine.Unsupported:
+        return None
+    return _finish(query.facets, results.facets), results.total, results
 
 
 def facet_counts(user: Any, query: SearchQuery, fields: Iterable[str] | None = None) -> dict[str, list[dict]]:

@@ -1,0 +1,380 @@
+"""``SearchBackend``: the count, the facet counts and a page of file ids of a search, for a
+query and a user. ``SqlBackend`` is the reference (and the fallback); ``IndexBackend`` answers
+from the node's tantivy index when it has applied every change this request can see.
+
+Both build their conditions from ``declarations``: the SQL form of a filter is its ``column``,
+its index form its ``field``; visibility is ``access.policy.file_visibility``, the rule
+``visible_files`` applies.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+import tantivy
+from django.conf import settings
+from django.db.models import F, QuerySet
+
+from access.policy import file_visibility
+
+from ..models import File, Folder
+from . import declarations, engine, feed
+
+Occur = tantivy.Occur
+Q = tantivy.Query
+INTEGER = tantivy.FieldType.Integer
+
+
+class SearchBackend(Protocol):
+    def count(self, user: Any, query: Any) -> int: ...
+
+    def facets(self, user: Any, query: Any) -> dict[str, dict[Any, int]]: ...
+
+    def page(self, user: Any, query: Any, ordering: tuple[str, ...], start: int, stop: int) -> list[int]: ...
+
+
+class SqlBackend:
+    """The reference: the SQL of ``search`` (``apply_filters``, ``facets_and_count``)."""
+
+    def count(self, user: Any, query: Any) -> int:
+        from . import search_count
+
+        return search_count(user, query)
+
+    def facets(self, user: Any, query: Any) -> dict[str, dict[Any, int]]:
+        from . import facets_and_count
+
+        shaped = facets_and_count(user, query, with_count=False)[0]
+        return {name: {str(item["value"]): item["count"] for item in items} for name, items in shaped.items()}
+
+    def page(self, user: Any, query: Any, ordering: tuple[str, ...], start: int, stop: int) -> list[int]:
+        from access.policy import visible_files
+
+        from . import apply_filters, order_files
+
+        files, ordering = order_files(visible_files(user), query, _ordering_param(ordering))
+        return list(apply_filters(files, query).values_list("id", flat=True)[start:stop])
+
+
+def _ordering_param(ordering: tuple[str, ...]) -> str:
+    return ordering[0]
+
+
+# --- the index -----------------------------------------------------------------------------------
+
+
+def _all(queries: list[Any]) -> Any:
+    if not queries:
+        return Q.all_query()
+    if len(queries) == 1:
+        return queries[0]
+    return Q.boolean_query([(Occur.Must, q) for q in queries])
+
+
+def _any(queries: list[Any]) -> Any:
+    if not queries:
+        return Q.empty_query()
+    if len(queries) == 1:
+        return queries[0]
+    return Q.boolean_query([(Occur.Should, q) for q in queries])
+
+
+def _terms(field_name: str, values: list[Any]) -> Any:
+    return Q.term_set_query(engine.SCHEMA, field_name, list(values)) if values else Q.empty_query()
+
+
+def _term(field_name: str, value: Any) -> Any:
+    return Q.term_query(engine.SCHEMA, field_name, value)
+
+
+def _regex_escape(text: str) -> str:
+    return "".join("\\" + ch if ch in "\\.+*?()|[]{}^$#&-~" else ch for ch in text)
+
+
+def _folders_under(paths: list[str]) -> list[int]:
+    from django.db.models import Q as SqlQ
+
+    if not paths:
+        return []
+    condition = SqlQ(pk__in=[])
+    for path in paths:
+        condition |= SqlQ(tree_path__startswith=path)
+    return list(Folder.objects.filter(condition).values_list("id", flat=True))
+
+
+def visibility_query(user: Any) -> Any | None:
+    """``visible_files``' rule as an index query (``None``: everything)."""
+    rule = file_visibility(user)
+    if rule.everything:
+        return None
+    parts = [_terms("access_level", list(rule.levels))]
+    if rule.owner_id is not None:
+        parts += [
+            _terms("project", sorted(rule.projects)),
+            _term("owner", rule.owner_id),
+            _terms("id", sorted(rule.file_ids)),
+            _terms("folder", _folders_under(rule.folder_paths)),
+        ]
+    return _any(parts)
+
+
+def name_contains(lowered: str) -> Any:
+    """The whole (lower-case) text inside the name: a phrase of trigrams, exact."""
+    grams = engine.trigrams(lowered)
+    if len(grams) > 1:
+        return Q.phrase_query(engine.SCHEMA, "grams", grams)
+    if grams:
+        return _term("grams", grams[0])
+    return Q.regex_query(engine.SCHEMA, "lname", f".*{_regex_escape(lowered)}.*")
+
+
+def text_query(text: str) -> Any:
+    from . import text_words
+
+    lowered = text.lower()
+    words = text_words(text)
+    contains = name_contains(lowered)
+    if not words:
+        return contains
+    return _any([contains, _all([_term("words", word) for word in words])])
+
+
+def _bound(spec: declarations.Filter, value: Any) -> int:
+    if isinstance(value, dt.datetime):
+        return engine._micros(value)
+    if isinstance(value, dt.date):
+        return value.toordinal()
+    return int(value)
+
+
+def filter_queries(query: Any, skip: set[str]) -> list[Any]:
+    """The index form of each declared filter in use."""
+    from . import owner_ids
+
+    parts = []
+    for name, values in query.terms.items():
+        if name in skip:
+            continue
+        spec = declarations.BY_NAME[name]
+        if spec.kind == "all_of":
+            parts += [_term(spec.field, str(tag)) for tag in values]
+        elif spec.kind == "owner":
+            parts.append(_terms(spec.field, owner_ids(values)))
+        elif spec.parse == "date":
+            parts.append(_terms(spec.field, [value.isoformat() for value in values]))
+        else:
+            parts.append(_terms(spec.field, list(values)))
+    if "folder" not in skip:
+        if query.folder_root:
+            parts.append(_term("folder", 0))
+        elif query.folder is not None:
+            if query.recursive:
+                path = Folder.objects.filter(pk=query.folder).values_list("tree_path", flat=True).first()
+                parts.append(_terms("folder", _folders_under([path]) if path else []))
+            else:
+                parts.append(_term("folder", query.folder))
+    for name, value in query.ranges.items():
+        if name in skip:
+            continue
+        spec = declarations.BY_NAME[name]
+        bound = _bound(spec, value)
+        if spec.kind in ("min", "after"):
+            parts.append(Q.range_query(engine.SCHEMA, spec.field, INTEGER, bound, None))
+        elif spec.kind == "max":
+            parts.append(Q.range_query(engine.SCHEMA, spec.field, INTEGER, None, bound))
+        else:
+            parts.append(Q.range_query(engine.SCHEMA, spec.field, INTEGER, None, bound, include_upper=False))
+    if query.q and "q" not in skip:
+        parts.append(text_query(query.q))
+    return parts
+
+
+class IndexBackend:
+    """Answers from one searcher (one consistent set of segments) of the node's index."""
+
+    answered = 0  # searches this process answered from the index (tests and benchmarks)
+
+    def __init__(self, searcher: Any) -> None:
+        self.searcher = searcher
+        self._visible: dict[int | None, Any] = {}
+
+    def _base(self, user: Any) -> list[Any]:
+        key = getattr(user, "pk", None)
+        if key not in self._visible:
+            self._visible[key] = visibility_query(user)
+        visible = self._visible[key]
+        return [_term("kind", "file")] + ([visible] if visible is not None else [])
+
+    def matching(self, user: Any, query: Any, skip: set[str] = frozenset()) -> Any:
+        return _all(self._base(user) + filter_queries(query, set(skip)))
+
+    def _count(self, q: Any) -> int:
+        return self.searcher.search(q, 1).count
+
+    def count(self, user: Any, query: Any) -> int:
+        return self._count(self.matching(user, query))
+
+    def facets(self, user: Any, query: Any) -> dict[str, dict[Any, int]]:
+        """One aggregation per distinct set of left-out filters (disjunctive facets)."""
+        from . import FACET_FILTERS
+
+        active = query.active()
+        passes: dict[frozenset[str], list[str]] = {}
+        for name in query.facets:
+            if name not in declarations.INDEX_FACETS:
+                raise engine.Unsupported(name)
+            passes.setdefault(frozenset(set(FACET_FILTERS[name]) & active), []).append(name)
+        counts: dict[str, dict[Any, int]] = {}
+        for skip, names in passes.items():
+            spec = {
+                name: {
+                    "terms": {
+                        "field": declarations.BY_NAME[name].field,
+                        "size": engine.FACET_BUCKETS,
+                        "segment_size": engine.FACET_BUCKETS,
+                    }
+                }
+                for name in names
+            }
+            result = self.searcher.aggregate(self.matching(user, query, set(skip)), spec)
+            for name in names:
+                body = result.get(name) or {}
+                if body.get("sum_other_doc_count"):
+                    raise engine.Unsupported(name)
+                counts[name] = {str(bucket["key"]): int(bucket["doc_count"]) for bucket in body.get("buckets", [])}
+        return counts
+
+    def _ids(self, hits: list) -> list[int]:
+        return self.searcher.fast_field_values("id", [address for _, address in hits]) if hits else []
+
+    def page(self, user: Any, query: Any, ordering: tuple[str, ...], start: int, stop: int) -> list[int]:
+        if stop <= start:
+            return []
+        matching = self.matching(user, query)
+        key = ordering[0].lstrip("-")
+        descending = ordering[0].startswith("-")
+        if key == "relevance":
+            return self._relevance_page(matching, query.q, start, stop)
+        field_name = {"name": "name", "size": "size", "created_at": "created_at", "updated_at": "updated_at"}[key]
+        return self._sorted_page(matching, field_name, descending, start, stop)
+
+    def _sorted_page(self, matching: Any, field_name: str, descending: bool, start: int, stop: int) -> list[int]:
+        """By (field, id): the first ``stop`` hits by the field, then the files sharing the
+        value at the boundary put in id order (the index breaks ties its own way)."""
+        order = tantivy.Order.Desc if descending else tantivy.Order.Asc
+        found = self.searcher.search(matching, stop, order_by_field=field_name, order=order)
+        hits = found.hits
+        pairs = list(zip([value for value, _ in hits], self._ids(hits), strict=True))
+        pairs.sort(reverse=descending)
+        if len(hits) < stop or found.count <= stop:
+            return [file_id for _, file_id in pairs[start:stop]]
+        boundary = pairs[-1][0]
+        before = [pair for pair in pairs if pair[0] != boundary]
+        if field_name == "name":
+            same = _term("name", boundary)
+        else:
+            same = Q.range_query(engine.SCHEMA, field_name, INTEGER, boundary, boundary)
+        group_query = _all([matching, same])
+        size = self._count(group_query)
+        group = self.searcher.search(group_query, max(size, 1), order_by_field="id", order=order).hits
+        ids = [file_id for _, file_id in before] + self._ids(group)
+        return ids[start:stop]
+
+    def _relevance_page(self, matching: Any, text: str, start: int, stop: int) -> list[int]:
+        """Tiers as the SQL path ranks them: the whole name (3), its start (2), inside it (1),
+        elsewhere (0); newest (highest id) first within a tier."""
+        lowered = text.lower()
+        whole = _term("lname", lowered)
+        prefix = Q.regex_query(engine.SCHEMA, "lname", f"{_regex_escape(lowered)}.*")
+        inside = name_contains(lowered)
+        tiers = [
+            _all([matching, whole]),
+            Q.boolean_query([(Occur.Must, matching), (Occur.Must, prefix), (Occur.MustNot, whole)]),
+            Q.boolean_query([(Occur.Must, matching), (Occur.Must, inside), (Occur.MustNot, prefix)]),
+            Q.boolean_query([(Occur.Must, matching), (Occur.MustNot, inside)]),
+        ]
+        ids: list[int] = []
+        offset = start
+        for tier in tiers:
+            size = self._count(tier)
+            if offset >= size:
+                offset -= size
+                continue
+            want = stop - start - len(ids)
+            hits = self.searcher.search(
+                tier, min(want, size - offset), order_by_field="id", order=tantivy.Order.Desc, offset=offset
+            ).hits
+            ids += self._ids(hits)
+            offset = 0
+            if len(ids) >= stop - start:
+                break
+        return ids
+
+
+# --- choosing -------------------------------------------------------------------------------------
+
+
+def fresh_index() -> IndexBackend | None:
+    """The index backend when the node's index has applied every change this request can see
+    (waiting up to ``BIOFM_SEARCH_FRESHNESS_WAIT`` seconds for the writer), else ``None``: SQL
+    answers. With ``BIOFM_SEARCH_INLINE_WRITER`` the request applies the feed itself."""
+    if settings.BIOFM_SEARCH_INLINE_WRITER:
+        inline_catch_up()
+    reader = engine.reader()
+    request = feed.request_position()  # the feed as this request found it
+    deadline = time.monotonic() + settings.BIOFM_SEARCH_FRESHNESS_WAIT
+    while True:
+        current = reader.current()
+        if current is not None and not feed.behind(current[1], request):
+            return IndexBackend(current[0])
+        if time.monotonic() >= deadline:
+            return None
+        time.sleep(0.02)
+
+
+_writers: dict[str, engine.Writer] = {}
+
+
+def inline_catch_up() -> None:
+    """Apply the feed in this process (tests and single-process development; a deployment runs
+    ``manage.py search_index_writer``). Skipped when another process holds the writer lock."""
+    path = engine.index_dir()
+    with engine.writer_lock(path, wait=False) as mine:
+        if not mine:
+            return
+        writer = _writers.get(str(path))
+        if writer is None:
+            writer = _writers[str(path)] = engine.Writer(path)
+        feed.catch_up(writer)
+
+
+def close_inline_writers() -> None:
+    for writer in _writers.values():
+        writer.close()
+    _writers.clear()
+
+
+class Results(Sequence):
+    """The ordered matches of an indexed search, for the paginator: a slice asks the backend for
+    that page's ids and loads those files (from ``base``, the visible ones) in order."""
+
+    def __init__(self, backend: Any, user: Any, base: QuerySet[File], query: Any, ordering: tuple) -> None:
+        self.backend, self.user, self.base, self.query, self.ordering = backend, user, base, query, ordering
+        self.total = backend.count(user, query)
+        self.facets = backend.facets(user, query) if query.facets else {}
+        type(backend).answered = getattr(type(backend), "answered", 0) + 1
+
+    def __len__(self) -> int:
+        return self.total
+
+    def __getitem__(self, item: Any) -> Any:
+        if not isinstance(item, slice):
+            return self[item : item + 1][0]
+        start, stop, _ = item.indices(self.total)
+        ids = self.backend.page(self.user, self.query, self.ordering, start, stop)
+        page = self.base.filter(id__in=ids).select_related(None).annotate(owner_username=F("owner__username"))
+        files = {file.id: file for file in page}
+        return [files[file_id] for file_id in ids if file_id in files]

@@ -1,0 +1,294 @@
+"""The tantivy search index: one on-disk index per node, written by one writer and read by every
+web process (memory-mapped, so a process that starts answers at once and holds no copy).
+
+Fields come from ``declarations``: each filter's index field, each facet's fast column. Free
+text has two tokenizations: ``words`` (runs of letters and digits, lower case: the name,
+description, tags and metadata values) and ``grams`` (the lower-case name as trigrams with
+their positions, so a phrase of trigrams is an exact "inside the name" match).
+
+The index holds one more document, ``kind=meta``: the change-feed position its last commit
+reflects (the commit payload), committed atomically with the files it describes. A reader
+compares it with the feed position at the start of its request (``feed.covers``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import hashlib
+import json
+import logging
+import os
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import tantivy
+from django.conf import settings
+
+from ..metadata import METADATA_FIELDS, SEARCH_TEXT_FIELDS
+from . import declarations
+
+log = logging.getLogger(__name__)
+
+FORMAT = 1  # bump when the document layout changes without a field change
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+MICROSECOND = dt.timedelta(microseconds=1)
+FACET_BUCKETS = 50000  # values per facet counted exactly; beyond this SQL answers
+INTEGER_FIELDS = ("id", "project", "folder", "owner", "size", "created_at", "updated_at", "sequencing_day")
+KEYWORD_FIELDS = ("access_level", "parse_status", "tags", "name", "lname", "sequencing_date")
+METADATA_KEYWORDS = tuple(s.name for s in METADATA_FIELDS if s.kind in ("text", "choice"))
+METADATA_INTEGERS = tuple(s.name for s in METADATA_FIELDS if s.kind == "integer")
+ROW_COLUMNS = (
+    "id",
+    "name",
+    "description",
+    "project_id",
+    "folder_id",
+    "owner_id",
+    "effective_access_level",
+    "parse_status",
+    "size",
+    "created_at",
+    "updated_at",
+    "tags",
+    "sequencing_date",
+    *METADATA_KEYWORDS,
+    *METADATA_INTEGERS,
+)
+
+
+class Unsupported(Exception):
+    """The index cannot answer this query exactly: SQL does."""
+
+
+def _layout() -> list[tuple[str, str]]:
+    fields = [("kind", "keyword"), ("feed", "stored"), ("grams", "grams"), ("words", "words")]
+    fields += [(name, "integer") for name in (*INTEGER_FIELDS, *METADATA_INTEGERS)]
+    fields += [(name, "keyword") for name in (*KEYWORD_FIELDS, *METADATA_KEYWORDS)]
+    return fields
+
+
+def schema_signature() -> str:
+    return hashlib.sha256(json.dumps([FORMAT, _layout()]).encode()).hexdigest()[:16]
+
+
+def build_schema() -> tantivy.Schema:
+    builder = tantivy.SchemaBuilder()
+    for name, kind in _layout():
+        if kind == "integer":
+            builder.add_integer_field(name, stored=name == "id", indexed=True, fast=True)
+        elif kind == "keyword":
+            fast = name not in declarations.IDENTIFIER_FIELDS and name != "lname"
+            builder.add_text_field(name, tokenizer_name="raw", fast=fast, index_option="basic")
+        elif kind == "stored":
+            builder.add_text_field(name, stored=True, tokenizer_name="raw", index_option="basic")
+        elif kind == "grams":
+            builder.add_text_field(name, tokenizer_name="grams", index_option="position")
+        else:
+            builder.add_text_field(name, tokenizer_name="words", index_option="basic")
+    return builder.build()
+
+
+SCHEMA = build_schema()
+
+
+def _register(index: tantivy.Index) -> None:
+    index.register_tokenizer("grams", tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.regex("[^\x00]+")).build())
+    words = tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple()).filter(tantivy.Filter.lowercase()).build()
+    index.register_tokenizer("words", words)
+
+
+def index_dir() -> Path:
+    return Path(settings.BIOFM_SEARCH_INDEX_DIR)
+
+
+def _micros(moment: dt.datetime) -> int:
+    return (moment - EPOCH) // MICROSECOND
+
+
+def trigrams(text: str) -> list[str]:
+    return [text[i : i + 3] for i in range(len(text) - 2)]
+
+
+def document(row: tuple) -> tantivy.Document:
+    """The index document of one live file row (``ROW_COLUMNS``)."""
+    values = dict(zip(ROW_COLUMNS, row, strict=True))
+    name = values["name"]
+    tags = [str(tag) for tag in values["tags"]] if isinstance(values["tags"], list) else []
+    words = [name, values["description"], *tags]
+    words += [str(values[f]) for f in SEARCH_TEXT_FIELDS if values.get(f) not in (None, "")]
+    doc: dict[str, Any] = {
+        "kind": "file",
+        "id": values["id"],
+        "name": name,
+        "lname": name.lower(),
+        "grams": "\x00".join(trigrams(name.lower())),
+        "words": " ".join(words),
+        "project": values["project_id"],
+        "folder": values["folder_id"] or 0,
+        "owner": values["owner_id"],
+        "access_level": values["effective_access_level"],
+        "parse_status": values["parse_status"],
+        "size": values["size"] or 0,
+        "created_at": _micros(values["created_at"]),
+        "updated_at": _micros(values["updated_at"]),
+    }
+    if tags:
+        doc["tags"] = tags
+    day = values["sequencing_date"]
+    if day:
+        doc["sequencing_date"] = day.isoformat()
+        doc["sequencing_day"] = day.toordinal()
+    for field_name in METADATA_KEYWORDS:
+        if values[field_name]:
+            doc[field_name] = values[field_name]
+    for field_name in METADATA_INTEGERS:
+        if values[field_name] is not None:
+            doc[field_name] = values[field_name]
+    return tantivy.Document.from_dict(doc, SCHEMA)
+
+
+def meta_document(position: dict[str, Any]) -> tantivy.Document:
+    return tantivy.Document.from_dict({"kind": "meta", "feed": json.dumps(position)}, SCHEMA)
+
+
+# --- reading -----------------------------------------------------------------------------------
+
+
+class Reader:
+    """One process's view of the node's index: reopened when the index is replaced, reloaded
+    when a commit happened (the writer's ``meta.json`` changed)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.lock = threading.Lock()
+        self.index: tantivy.Index | None = None
+        self.stamp: tuple[int, int] | None = None
+        self.searcher: Any = None
+        self.position: dict[str, Any] | None = None
+
+    def _stamp(self) -> tuple[int, int] | None:
+        try:
+            stat = os.stat(self.path / "meta.json")
+        except FileNotFoundError:
+            return None
+        return stat.st_ino, stat.st_mtime_ns
+
+    def current(self) -> tuple[Any, dict[str, Any]] | None:
+        """The latest committed searcher and its feed position, or ``None`` (no usable index)."""
+        with self.lock:
+            stamp = self._stamp()
+            if stamp is None or read_signature(self.path) != schema_signature():
+                self.index = self.searcher = self.position = None
+                return None
+            if self.index is None or stamp[0] != (self.stamp or (None,))[0]:
+                self.index = tantivy.Index.open(str(self.path))
+                _register(self.index)
+                self.stamp = None
+            if stamp != self.stamp:
+                self.index.reload()
+                self.searcher = self.index.searcher()
+                self.position = _position_of(self.searcher)
+                self.stamp = stamp
+            if self.position is None:
+                return None
+            return self.searcher, self.position
+
+
+def _position_of(searcher: Any) -> dict[str, Any] | None:
+    found = searcher.search(tantivy.Query.term_query(SCHEMA, "kind", "meta"), 1)
+    if not found.hits:
+        return None
+    return json.loads(searcher.doc(found.hits[0][1]).to_dict()["feed"][0])
+
+
+_readers: dict[str, Reader] = {}
+_readers_lock = threading.Lock()
+
+
+def reader() -> Reader:
+    path = index_dir()
+    with _readers_lock:
+        found = _readers.get(str(path))
+        if found is None:
+            found = _readers[str(path)] = Reader(path)
+        return found
+
+
+def read_signature(path: Path) -> str | None:
+    try:
+        return json.loads((path / "biofm-schema.json").read_text())["signature"]
+    except (FileNotFoundError, ValueError, KeyError):
+        return None
+
+
+# --- writing -----------------------------------------------------------------------------------
+
+
+@contextmanager
+def writer_lock(path: Path, wait: bool = True) -> Iterator[bool]:
+    """The node's writer lock (a file lock beside the index): one writer per node."""
+    path.mkdir(parents=True, exist_ok=True)
+    with open(path.parent / f".{path.name}.writer.lock", "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+class Writer:
+    """The tantivy writer of the node's index (hold ``writer_lock`` while using it)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        fresh = read_signature(path) != schema_signature()
+        if fresh:
+            self._clear()
+        self.index = tantivy.Index(SCHEMA, path=str(path), reuse=not fresh)
+        _register(self.index)
+        self.writer = self.index.writer(heap_size=64_000_000, num_threads=1)
+        if fresh:
+            (path / "biofm-schema.json").write_text(json.dumps({"signature": schema_signature()}))
+
+    def _clear(self) -> None:
+        self.path.mkdir(parents=True, exist_ok=True)
+        for child in self.path.iterdir():
+            if child.is_file():
+                child.unlink()
+
+    def position(self) -> dict[str, Any] | None:
+        self.index.reload()
+        return _position_of(self.index.searcher())
+
+    def replace(self, file_ids: Iterable[int], rows: Iterable[tuple]) -> int:
+        """Delete the given files' documents, add the given live rows' (not yet committed)."""
+        for file_id in file_ids:
+            self.writer.delete_documents_by_term("id", int(file_id))
+        added = 0
+        for row in rows:
+            self.writer.add_document(document(row))
+            added += 1
+        return added
+
+    def clear(self) -> None:
+        self.writer.delete_all_documents()
+
+    def commit(self, position: dict[str, Any]) -> None:
+        """Commit the pending documents with the feed position they reflect."""
+        self.writer.delete_documents_by_term("kind", "meta")
+        self.writer.add_document(meta_document(position))
+        self.writer.commit()
+
+    def close(self) -> None:
+        try:
+            self.writer.wait_merging_threads()
+        except Exception:  # already consumed
+            pass

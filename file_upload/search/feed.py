@@ -1,0 +1,189 @@
+"""The change feed (``SearchChange``, written by triggers on the file table) as the index's
+clock: the writer applies it and commits the position it reached with the documents; a request
+asks whether the feed holds anything its index has not applied (``behind``).
+
+A position (the index's commit payload) is JSON:
+- PostgreSQL: the writer's snapshot (``xmin``, ``xmax``, ``xip``) and the changes it applied by
+  transactions not yet older than ``xmin`` (a transaction that commits late is still read);
+- SQLite: the last change id (one writer at a time, so ids become visible in order).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+
+from ..models import File, SearchChange
+from . import engine
+
+log = logging.getLogger(__name__)
+CHUNK = 20000
+
+
+def _postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+class _snapshot:
+    """One consistent view for a writer pass: REPEATABLE READ on PostgreSQL outside a transaction."""
+
+    def __enter__(self) -> None:
+        self.atomic = None
+        if _postgres() and not connection.in_atomic_block:
+            self.atomic = transaction.atomic()
+            self.atomic.__enter__()
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.atomic is not None:
+            self.atomic.__exit__(*exc)
+
+
+def _pg_snapshot() -> tuple[int, int, list[int]]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_current_snapshot()::text")
+        xmin, xmax, xip = cursor.fetchone()[0].split(":")
+    return int(xmin), int(xmax), [int(x) for x in xip.split(",") if x]
+
+
+def _pg_changes(since_xid: int) -> list[tuple[int, int, int]]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT id, file_id, xid FROM file_upload_searchchange WHERE xid >= %s", [since_xid])
+        return cursor.fetchall()
+
+
+def start_position() -> dict[str, Any]:
+    """Where a full load starts (read inside the load's snapshot)."""
+    if _postgres():
+        xmin, xmax, xip = _pg_snapshot()
+        applied = {str(cid): xid for cid, _, xid in _pg_changes(xmin)}
+        return {"xmin": xmin, "xmax": xmax, "xip": xip, "applied": applied, "at": time.time()}
+    last = SearchChange.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    return {"last": last, "at": time.time()}
+
+
+def changes_since(position: dict[str, Any]) -> tuple[set[int], dict[str, Any]] | None:
+    """File ids changed since ``position`` and the position after them; ``None`` when the index
+    must be rebuilt (a change it applied was rolled back, or pruned changes may be missing)."""
+    if time.time() - position.get("at", 0) > settings.BIOFM_SEARCH_CHANGE_RETENTION / 2:
+        return None
+    if _postgres():
+        if "xmin" not in position:
+            return None
+        xmin, xmax, xip = _pg_snapshot()
+        rows = _pg_changes(position["xmin"])
+        seen = {str(cid) for cid, _, _ in rows}
+        if any(cid not in seen for cid in position["applied"]):
+            return None
+        changed = {file_id for cid, file_id, _ in rows if str(cid) not in position["applied"]}
+        applied = {str(cid): xid for cid, _, xid in rows if xid >= xmin}
+        return changed, {"xmin": xmin, "xmax": xmax, "xip": xip, "applied": applied, "at": position["at"]}
+    if "last" not in position:
+        return None
+    last = position["last"]
+    rows = list(SearchChange.objects.filter(id__gte=last).order_by("id").values_list("id", "file_id"))
+    if last and (not rows or rows[0][0] != last):
+        return None  # the last change applied is gone: rolled back
+    fresh = [(cid, file_id) for cid, file_id in rows if cid > last]
+    return {file_id for _, file_id in fresh}, {"last": fresh[-1][0] if fresh else last, "at": position["at"]}
+
+
+def request_position() -> Any:
+    """The feed position at the start of a request: what it must not answer behind of (the
+    PostgreSQL snapshot, or the last change id on SQLite)."""
+    if _postgres():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_current_snapshot()::text")
+            return cursor.fetchone()[0]
+    return SearchChange.objects.order_by("-id").values_list("id", flat=True).first() or 0
+
+
+def behind(position: dict[str, Any], request: Any) -> bool:
+    """Whether the feed, as the request saw it at its start (``request_position``), holds a
+    change the index at ``position`` has not applied."""
+    if _postgres():
+        if "xmin" not in position:
+            return True
+        # Changes by transactions older than the index's xmin were all applied; of the others,
+        # the index lists those it applied. The request sees what its snapshot holds as
+        # committed, and its own transaction's writes.
+        own = "COALESCE(pg_current_xact_id_if_assigned()::text::bigint, -1)"
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT EXISTS (SELECT 1 FROM file_upload_searchchange WHERE xid >= %s AND NOT (id = ANY(%s))"
+                f" AND (pg_visible_in_snapshot(xid::text::xid8, %s::pg_snapshot) OR xid = {own}))",
+                [position["xmin"], [int(cid) for cid in position["applied"]] or [-1], request],
+            )
+            return bool(cursor.fetchone()[0])
+    if "last" not in position:
+        return True
+    return position["last"] < request
+
+
+def _rows(ids: list[int] | None):
+    files = File.objects.alive()
+    if ids is not None:
+        files = files.filter(id__in=ids)
+    return files.order_by("id").values_list(*engine.ROW_COLUMNS)
+
+
+def rebuild(writer: engine.Writer) -> int:
+    """Load every live file in one commit (readers see the old index until it lands)."""
+    started = time.monotonic()
+    with _snapshot():
+        position = start_position()
+        writer.clear()
+        count = writer.replace((), _rows(None).iterator(chunk_size=CHUNK))
+        writer.commit(position)
+    log.info("search index: %d files indexed in %.1f s", count, time.monotonic() - started)
+    return count
+
+
+def catch_up(writer: engine.Writer) -> int:
+    """Apply the feed since the index's position, commit with the new position; returns the
+    number of files rewritten (a rebuild when the position is unusable)."""
+    position = writer.position()
+    if position is None:
+        return rebuild(writer)
+    with _snapshot():
+        found = changes_since(position)
+        if found is not None:
+            changed, after = found
+            if len(changed) > max(50000, _estimated_rows() // 4):
+                found = None
+            elif changed or after != position:
+                ids = sorted(changed)
+                for start in range(0, len(ids), CHUNK):
+                    chunk = ids[start : start + CHUNK]
+                    writer.replace(chunk, _rows(chunk))
+                if changed or time.time() - position.get("at", 0) > 60:
+                    after["at"] = time.time()
+                    writer.commit(after)
+            return len(changed) if found is not None else rebuild(writer)
+    return rebuild(writer)
+
+
+def _estimated_rows() -> int:
+    if _postgres():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT reltuples::bigint FROM pg_class WHERE oid = 'file_upload_file'::regclass")
+            row = cursor.fetchone()
+        if row and row[0] >= 0:
+            return int(row[0])
+    return File.objects.count()
+
+
+def prune_changes() -> int:
+    """Delete feed rows older than ``BIOFM_SEARCH_CHANGE_RETENTION`` seconds (a writer whose
+    position is older than half that rebuilds instead of reading the feed)."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    cutoff = timezone.now() - dt.timedelta(seconds=settings.BIOFM_SEARCH_CHANGE_RETENTION)
+    return SearchChange.objects.filter(at__lt=cutoff).delete()[0]

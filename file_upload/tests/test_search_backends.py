@@ -1,0 +1,257 @@
+"""The tantivy backend against the SQL backend (the reference): random queries by several users
+give the same count, facet counts and page of ids both ways, between rounds of writes, moves,
+grant changes and deletes; and every answer the index gave was the index's, not SQL's."""
+
+from __future__ import annotations
+
+import random
+from urllib.parse import urlencode
+
+import pytest
+
+from authentication.models import AccessGrant
+from authentication.services import create_grant, delete_grant
+from file_upload import retention, services
+from file_upload.models import File, Project, ProjectMember
+from file_upload.search import backends
+from file_upload.tests.factories import make_file, make_folder
+
+pytestmark = pytest.mark.django_db
+
+ORGANISMS = ["Homo sapiens", "Mus musculus", "Danio rerio", ""]
+ASSAYS = ["RNA-seq", "WGS", "scRNA-seq", ""]
+TISSUES = ["liver", "brain", "blood", ""]
+TAGS = ["qc-passed", "batch-7", "pilot", "liver", "Liver"]
+FACETS = "organism,assay_type,tags,access_level,project,parse_status,read_length,sequencing_date"
+TEXTS = ["liver", "S00", "brain", "R1", "qc-passed", "mus musculus", "fq", "zzz"]
+ORDERINGS = ["", "name", "-name", "size", "-size", "-created_at", "updated_at", "relevance"]
+
+
+@pytest.fixture
+def world(make_user, django_user_model):
+    rng = random.Random(7)
+    users = [make_user(name) for name in ("ann", "ben", "cat", "dan")]
+    root = django_user_model.objects.create_superuser("root", password="x")
+    projects = [
+        Project.objects.create(name=f"P{i}", owner=users[i % 2], access_level=level)
+        for i, level in enumerate(["public", "internal", "restricted", "restricted"])
+    ]
+    ProjectMember.objects.create(project=projects[2], user=users[2], role="viewer")
+    folders = [make_folder(p, "raw") for p in projects]
+    deep = make_folder(projects[3], "deep", parent=folders[3], access_level="restricted")
+    files = []
+    for i in range(120):
+        project = rng.choice(projects)
+        folder = rng.choice([None, folders[projects.index(project)], deep if project == projects[3] else None])
+        meta = {
+            "organism": rng.choice(ORGANISMS),
+            "assay_type": rng.choice(ASSAYS),
+            "tissue": rng.choice(TISSUES),
+            "sample_id": f"S{i:04d}",
+        }
+        if rng.random() < 0.5:
+            meta["read_length"] = rng.choice([100, 150])
+        if rng.random() < 0.4:
+            meta["sequencing_date"] = rng.choice(["2025-01-02", "2026-03-04"])
+        files.append(
+            make_file(
+                project,
+                f"{rng.choice(['S', 's', 'lib'])}{i:03d}_{rng.choice(['R1', 'R2', 'x'])}.{rng.choice(['fq', 'bam'])}",
+                content=b"A" * rng.randint(1, 50),
+                folder=folder,
+                owner=rng.choice(users),
+                tags=rng.sample(TAGS, k=rng.randint(0, 3)),
+                access_level=rng.choice(["inherit", "inherit", "public", "restricted"]),
+                description=rng.choice(["", "liver biopsy", "mouse brain"]),
+                **meta,
+            )
+        )
+    create_grant(actor=users[1], subject=users[3], target=files[5], permission="view")
+    create_grant(actor=projects[3].owner, subject=users[3], target=deep, permission="view")
+    return {"users": [*users, root], "projects": projects, "files": files, "folders": folders, "deep": deep}
+
+
+def random_params(rng: random.Random, world) -> dict:
+    params: dict = {"facets": FACETS, "page_size": rng.choice([5, 50])}
+    choices = {
+        "organism": lambda: ",".join(rng.sample([o for o in ORGANISMS if o], k=rng.randint(1, 2))),
+        "assay_type": lambda: rng.choice(ASSAYS[:-1]),
+        "tissue": lambda: rng.choice(TISSUES[:-1]),
+        "tags": lambda: rng.choice(TAGS),
+        "tags_any": lambda: ",".join(rng.sample(TAGS, k=2)),
+        "access_level": lambda: rng.choice(["public", "internal", "restricted"]),
+        "project": lambda: str(rng.choice(world["projects"]).id),
+        "folder": lambda: str(rng.choice(world["folders"]).id),
+        "owner": lambda: rng.choice(["ann", "ben", str(world["users"][2].id)]),
+        "read_length": lambda: "150",
+        "sequencing_date": lambda: "2026-03-04",
+        "sequencing_date_after": lambda: "2025-06-01",
+        "size_min": lambda: str(rng.randint(5, 40)),
+        "size_max": lambda: str(rng.randint(5, 40)),
+        "parse_status": lambda: rng.choice(["pending", "done"]),
+        "created_after": lambda: "2020-01-01",
+    }
+    for name in rng.sample(sorted(choices), k=rng.randint(0, 3)):
+        params[name] = choices[name]()
+    if params.get("folder") and rng.random() < 0.5:
+        params["recursive"] = "true"
+    if rng.random() < 0.5:
+        params["q"] = rng.choice(TEXTS)
+    if ordering := rng.choice(ORDERINGS):
+        params["ordering"] = ordering
+    if rng.random() < 0.3:
+        params["page"] = 2
+    return params
+
+
+def summary(body: dict) -> dict:
+    if "results" not in body:
+        return body
+    return {
+        "count": body["count"],
+        "ids": [f["id"] for f in body["results"]],
+        "facets": body.get("facets"),
+    }
+
+
+def both_backends(client, settings, params: dict) -> tuple[dict, dict]:
+    url = "/api/files/?" + urlencode(params)
+    settings.BIOFM_SEARCH_BACKEND = "tantivy"
+    indexed = client.get(url)
+    settings.BIOFM_SEARCH_BACKEND = "sql"
+    plain = client.get(url)
+    assert indexed.status_code == plain.status_code, (params, indexed.content[:300])
+    return indexed.json(), plain.json()
+
+
+def compare(client_for, settings, world, rng: random.Random, queries: int) -> None:
+    for user in world["users"]:
+        client = client_for(user)
+        for _ in range(queries):
+            params = random_params(rng, world)
+            indexed, plain = both_backends(client, settings, params)
+            assert summary(indexed) == summary(plain), (user.username, params)
+
+
+def test_backends_agree_through_writes_moves_grants_and_deletes(world, client_for, settings):
+    rng = random.Random(11)
+    before = backends.IndexBackend.answered
+    compare(client_for, settings, world, rng, 12)
+    assert backends.IndexBackend.answered - before == 5 * 12  # the index answered every one
+    files, users, projects = world["files"], world["users"], world["projects"]
+    # writes
+    services.update_file(files[0], actor=files[0].owner, organism="Mus musculus", tags=["pilot", "new-tag"])
+    services.update_file(files[1], actor=files[1].owner, name="a-first-name.fastq", description="liver lobe")
+    File.objects.filter(pk=files[4].pk).update(size=999, parse_status="done")  # a bulk update
+    make_file(projects[1], "000-newest.fastq", owner=users[0], organism="Danio rerio", tags=["pilot"])
+    compare(client_for, settings, world, rng, 6)
+    # moves: a file into another folder, a folder under another
+    services.update_file(files[7], actor=users[4], folder=world["folders"][projects.index(files[7].project)])
+    target = make_folder(projects[3], "moved-here")
+    services.update_folder(world["deep"], actor=users[4], parent=target)
+    compare(client_for, settings, world, rng, 6)
+    # grant changes: a new folder grant, a revoked file grant, a level change
+    create_grant(actor=users[4], subject=users[2], target=world["folders"][3], permission="view")
+    for grant in AccessGrant.objects.filter(file=files[5]):
+        delete_grant(grant, actor=users[4])
+    services.update_project(projects[2], actor=projects[2].owner, access_level="internal")
+    compare(client_for, settings, world, rng, 6)
+    # deletes and a restore
+    services.soft_delete_file(files[2], actor=files[2].owner)
+    services.soft_delete_file(files[3], actor=files[3].owner)
+    retention.restore_file(File.objects.get(pk=files[3].pk), actor=files[3].owner)
+    compare(client_for, settings, world, rng, 6)
+
+
+def test_deep_pages_and_ties_agree(world, client_for, settings):
+    """Many files sharing a name or a size: the page boundary falls inside a tie."""
+    project = world["projects"][0]
+    for i in range(30):
+        folder = make_folder(project, f"run{i}")
+        make_file(project, "R1.fastq", folder=folder, content=b"A" * (i % 3 + 1), owner=world["users"][0])
+    client = client_for(world["users"][4])
+    for ordering in ("name", "-name", "size", "-size", "relevance"):
+        for page in (1, 2, 3, 7):
+            params = {"ordering": ordering, "page_size": 7, "page": page, "q": "r1"}
+            indexed, plain = both_backends(client, settings, params)
+            assert summary(indexed) == summary(plain), params
+
+
+def test_a_rolled_back_write_disappears(world, client_for, settings):
+    from django.db import transaction
+
+    client = client_for(world["users"][4])
+    settings.BIOFM_SEARCH_BACKEND = "tantivy"
+    before = client.get("/api/files/?q=ghost").json()["count"]
+    with pytest.raises(RuntimeError), transaction.atomic():
+        make_file(world["projects"][0], "ghost.fastq")
+        assert client.get("/api/files/?q=ghost").json()["count"] == before + 1
+        raise RuntimeError("roll back")
+    assert client.get("/api/files/?q=ghost").json()["count"] == before
+
+
+def test_anonymous_sees_public_only_both_ways(world, client, settings):
+    indexed, plain = both_backends(client, settings, {"facets": "access_level"})
+    assert summary(indexed) == summary(plain)
+    assert [item["value"] for item in indexed["facets"]["access_level"]] == ["public"]
+
+
+def test_identifier_facets_are_answered_by_sql(world, client_for, settings):
+    client = client_for(world["users"][4])
+    indexed, plain = both_backends(client, settings, {"sample_id": "S0007", "facets": "sample_id,organism"})
+    assert summary(indexed) == summary(plain)
+    assert indexed["count"] == 1 and {"value": "S0007", "count": 1} in indexed["facets"]["sample_id"]
+    # an identifier as a filter only: the index answers
+    settings.BIOFM_SEARCH_BACKEND = "tantivy"
+    response = client.get("/api/files/?sample_id=S0007&facets=organism")
+    assert response["X-Search-Backend"] == "tantivy" and response.json()["count"] == 1
+
+
+def test_prune_keeps_recent_changes(world, settings):
+    from file_upload.models import SearchChange
+    from file_upload.search import feed
+
+    assert SearchChange.objects.exists()
+    settings.BIOFM_SEARCH_CHANGE_RETENTION = 3600
+    assert feed.prune_changes() == 0
+    settings.BIOFM_SEARCH_CHANGE_RETENTION = -1
+    assert feed.prune_changes() > 0
+    assert not SearchChange.objects.exists()
+
+
+def test_an_index_of_another_schema_is_not_read_and_gets_rebuilt(world, client_for, settings, tmp_path):
+    from django.core.management import call_command
+
+    from file_upload.search import engine
+
+    settings.BIOFM_SEARCH_BACKEND = "tantivy"
+    settings.BIOFM_SEARCH_INLINE_WRITER = False
+    client = client_for(world["users"][4])
+    assert client.get("/api/files/")["X-Search-Backend"] == "sql"  # no index yet: SQL answers
+    call_command("rebuild_search_index", "--if-needed")
+    assert client.get("/api/files/")["X-Search-Backend"] == "tantivy"
+    (engine.index_dir() / "biofm-schema.json").write_text('{"signature": "older"}')
+    assert client.get("/api/files/")["X-Search-Backend"] == "sql"
+    call_command("rebuild_search_index", "--if-needed")
+    response = client.get("/api/files/?facets=organism")
+    assert response["X-Search-Backend"] == "tantivy"
+    settings.BIOFM_SEARCH_BACKEND = "sql"
+    assert summary(client.get("/api/files/?facets=organism").json()) == summary(response.json())
+
+
+def test_a_request_never_answers_from_an_index_behind_it(world, client_for, settings):
+    """No writer running: after a write the index is behind, so SQL answers (after the wait)."""
+    from django.core.management import call_command
+
+    settings.BIOFM_SEARCH_BACKEND = "tantivy"
+    settings.BIOFM_SEARCH_INLINE_WRITER = False
+    settings.BIOFM_SEARCH_FRESHNESS_WAIT = 0.1
+    call_command("rebuild_search_index")
+    client = client_for(world["users"][4])
+    assert client.get("/api/files/?q=brandnew")["X-Search-Backend"] == "tantivy"
+    make_file(world["projects"][0], "brandnew.fastq", owner=world["users"][0])
+    response = client.get("/api/files/?q=brandnew")
+    assert response["X-Search-Backend"] == "sql" and response.json()["count"] == 1
+    call_command("search_index_writer", "--once")
+    response = client.get("/api/files/?q=brandnew")
+    assert response["X-Search-Backend"] == "tantivy" and response.json()["count"] == 1
