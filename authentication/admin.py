@@ -1,9 +1,14 @@
 import io
+import math
 
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse
 
+from file_project.client_address import client_address
+from file_project.throttling import throttle_wait
+
+from . import lockout
 from .dsar import dsar_filename, write_dsar_archive
 from .models import AccessGrant, AuditEvent, User, UserProfile
 
@@ -75,3 +80,24 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+def guarded_login(request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
+    """Django admin's sign-in under the API's limits: the ``auth`` throttle (the same counters as
+    ``/api/auth/login/`` and ``/api/auth/token/``) and the lockout, both answered 429 with
+    ``Retry-After`` before the password is checked."""
+    if request.method == "POST":
+        username = str(request.POST.get("username", ""))
+        wait = throttle_wait(request, "auth")
+        if wait is None and username:
+            wait = lockout.seconds_locked(username, client_address(request)) or None
+        if wait is not None:
+            seconds = max(1, math.ceil(wait))
+            response = HttpResponse(
+                f"Too many sign-in attempts from here; try again in {seconds} seconds.\n",
+                status=429,
+                content_type="text/plain; charset=utf-8",
+            )
+            response["Retry-After"] = str(seconds)
+            return response
+    return admin.site.login(request, extra_context)

@@ -2,16 +2,24 @@
 
 ``record(actor, action, obj, **details)`` appends an event inside the caller's transaction; the
 row's ``hash`` is SHA-256 over its canonical JSON form, which includes the previous row's hash,
-so changing or removing any row breaks every link after it. The database rejects UPDATE and
-DELETE on the table (triggers installed by the migrations). ``verify_chain()`` re-computes the
-chain and names the first broken row. Each committed event is also appended as one JSON line to
-``BIOFM_LOG_DIR/audit.jsonl`` for log shippers.
+so changing or removing any row breaks every link after it. The row's ``mac`` is HMAC-SHA256 of
+that hash under ``BIOFM_AUDIT_KEY``, a key kept outside the database: someone who can write the
+database but not read the key can neither recompute a changed chain nor append rows of their
+own. The database rejects UPDATE and DELETE on the table (triggers installed by the
+migrations). Each committed event is also appended as one JSON line (with its hash and MAC) to
+``BIOFM_LOG_DIR/audit.jsonl`` for log shippers; the newest line is the chain's head as seen
+outside the database, and ``/metrics`` reports the head's id, so cutting the newest rows off
+the table shows too.
+
+``verify_chain()`` re-computes the chain, checks every MAC and the head recorded in the log,
+and names the first broken row and why. Rows written before the key existed (``mac`` null) are
+verified by their hashes alone; they may only precede the sealed rows, whose hashes cover them.
 
 Request details (IP, user agent) come from ``AuditContextMiddleware`` through a context
 variable, so services record them without knowing about HTTP.
 
-Public surface: ``record``, ``verify_chain``, ``canonical_hash``, ``maintenance``,
-``AuditContextMiddleware``, ``GENESIS_HASH``.
+Public surface: ``record``, ``verify_chain``, ``read_checkpoint``, ``head_id``,
+``canonical_hash``, ``mac_for``, ``maintenance``, ``AuditContextMiddleware``, ``GENESIS_HASH``.
 """
 
 from __future__ import annotations
@@ -19,6 +27,7 @@ from __future__ import annotations
 import contextvars
 import datetime as dt
 import hashlib
+import hmac
 import json
 import logging
 import threading
@@ -32,6 +41,8 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
+
+from file_project.client_address import client_address
 
 from .models import AuditEvent
 
@@ -51,20 +62,12 @@ class AuditContextMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        token = _request_context.set({"ip": client_ip(request), "user_agent": request.META.get("HTTP_USER_AGENT", "")})
+        context = {"ip": client_address(request) or None, "user_agent": request.META.get("HTTP_USER_AGENT", "")}
+        token = _request_context.set(context)
         try:
             return self.get_response(request)
         finally:
             _request_context.reset(token)
-
-
-def client_ip(request: HttpRequest) -> str | None:
-    # Behind the TLS proxy of BIOFM_HTTPS the client is the first X-Forwarded-For entry.
-    if getattr(settings, "BIOFM_HTTPS", False):
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-        if forwarded:
-            return forwarded.split(",")[0].strip() or None
-    return request.META.get("REMOTE_ADDR") or None
 
 
 def _jsonable(value: Any) -> Any:
@@ -91,6 +94,11 @@ def canonical_form(event: AuditEvent) -> dict[str, Any]:
 def canonical_hash(event: AuditEvent) -> str:
     payload = json.dumps(canonical_form(event), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def mac_for(hash_hex: str) -> str:
+    """The row's seal: HMAC-SHA256 of its hash under ``BIOFM_AUDIT_KEY``."""
+    return hmac.new(settings.BIOFM_AUDIT_KEY.encode(), hash_hex.encode(), hashlib.sha256).hexdigest()
 
 
 def _describe(obj: Any) -> tuple[str, str, str, int | None]:
@@ -129,13 +137,16 @@ def record(actor: Any, action: str, obj: Any = None, *, project_id: int | None =
             prev_hash=prev,
         )
         event.hash = canonical_hash(event)
+        event.mac = mac_for(event.hash)
         event.save(force_insert=True)
         transaction.on_commit(lambda: _append_jsonl(event))
     return event
 
 
 def _append_jsonl(event: AuditEvent) -> None:
-    line = json.dumps({"id": event.id, **canonical_form(event), "hash": event.hash}, ensure_ascii=False)
+    line = json.dumps(
+        {"id": event.id, **canonical_form(event), "hash": event.hash, "mac": event.mac}, ensure_ascii=False
+    )
     path = Path(settings.BIOFM_LOG_DIR) / "audit.jsonl"
     try:
         with _jsonl_lock:
@@ -146,16 +157,79 @@ def _append_jsonl(event: AuditEvent) -> None:
         log.exception("could not append audit event %s to %s", event.id, path)
 
 
+def _broken(checked: int, event_id: int | None, reason: str, head: int | None, checkpoint: int | None) -> dict:
+    return {
+        "ok": False,
+        "checked": checked,
+        "first_broken": event_id,
+        "reason": reason,
+        "head": head,
+        "checkpoint": checkpoint,
+    }
+
+
 def verify_chain(batch_size: int = 2000) -> dict[str, Any]:
-    """Walk the chain from the first event: ``{ok, checked, first_broken}``."""
-    prev = GENESIS_HASH
-    checked = 0
+    """Walk the chain from the first event: ``{ok, checked, first_broken, reason, head,
+    checkpoint}``. ``reason``: ``link`` (``prev_hash`` is not the previous row's hash: a row was
+    removed or inserted), ``hash`` (the row was changed), ``mac`` (the seal is wrong or missing:
+    the chain was recomputed without the key), ``missing_tail`` (the head recorded in the log,
+    ``checkpoint``, is gone or differs: the newest rows were cut off or replaced)."""
+    checkpoint = read_checkpoint()
+    checkpoint_id = checkpoint["id"] if checkpoint else None
+    prev, sealed, checked, head = GENESIS_HASH, False, 0, None
     for event in AuditEvent.objects.order_by("id").iterator(chunk_size=batch_size):
-        if event.prev_hash != prev or canonical_hash(event) != event.hash:
-            return {"ok": False, "checked": checked, "first_broken": event.id}
-        prev = event.hash
+        reason = None
+        if event.prev_hash != prev:
+            reason = "link"
+        elif canonical_hash(event) != event.hash:
+            reason = "hash"
+        elif event.mac is None and sealed:
+            reason = "mac"  # an unsealed row after sealed ones was not written by this code
+        elif event.mac is not None and not hmac.compare_digest(event.mac, mac_for(event.hash)):
+            reason = "mac"
+        elif event.id == checkpoint_id and (event.hash, event.mac) != (checkpoint["hash"], checkpoint.get("mac")):
+            reason = "missing_tail"
+        if reason:
+            return _broken(checked, event.id, reason, head, checkpoint_id)
+        sealed = sealed or event.mac is not None
+        prev, head = event.hash, event.id
         checked += 1
-    return {"ok": True, "checked": checked, "first_broken": None}
+    if checkpoint_id is not None and (head is None or head < checkpoint_id):
+        return _broken(checked, checkpoint_id, "missing_tail", head, checkpoint_id)
+    return {
+        "ok": True,
+        "checked": checked,
+        "first_broken": None,
+        "reason": None,
+        "head": head,
+        "checkpoint": checkpoint_id,
+    }
+
+
+def read_checkpoint(tail_bytes: int = 65536) -> dict[str, Any] | None:
+    """The newest event in ``audit.jsonl`` (``{id, hash, mac}``), or None without one. Lines from
+    several processes may land slightly out of order, so the highest id near the end wins."""
+    path = Path(settings.BIOFM_LOG_DIR) / "audit.jsonl"
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(max(0, handle.seek(0, 2) - tail_bytes))
+            tail = handle.read().decode("utf-8", errors="replace")
+    except FileNotFoundError:
+        return None
+    best = None
+    for line in tail.splitlines():
+        try:
+            row = json.loads(line)
+        except ValueError:
+            continue  # the first line may be cut; a line may be half-written
+        if isinstance(row, dict) and isinstance(row.get("id"), int) and (best is None or row["id"] > best["id"]):
+            best = {"id": row["id"], "hash": row.get("hash"), "mac": row.get("mac")}
+    return best
+
+
+def head_id() -> int:
+    """The newest event's id (0 for none): the ``/metrics`` gauge, whose history lives outside."""
+    return AuditEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
 
 
 def audit_locked() -> int:

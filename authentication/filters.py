@@ -5,13 +5,15 @@ from __future__ import annotations
 import django_filters
 from django.db.models import QuerySet
 
+from file_project.parsers import IdFilter
+
 from .models import AccessGrant, AuditEvent, ObjectType
 
 
 class AuditEventFilterSet(django_filters.FilterSet):
     actor = django_filters.CharFilter(field_name="actor_username", label="Username of the actor")
     action = django_filters.CharFilter(method="filter_action", label="Action, or a prefix ending in “.” (file.)")
-    project = django_filters.NumberFilter(field_name="project_id", min_value=1, max_value=2**63 - 1, decimal_places=0)
+    project = IdFilter(field_name="project_id")
     since = django_filters.IsoDateTimeFilter(field_name="timestamp", lookup_expr="gte")
     until = django_filters.IsoDateTimeFilter(field_name="timestamp", lookup_expr="lte")
 
@@ -27,11 +29,11 @@ class AuditEventFilterSet(django_filters.FilterSet):
 
 class AccessGrantFilterSet(django_filters.FilterSet):
     object_type = django_filters.ChoiceFilter(choices=ObjectType.choices)
-    object = django_filters.NumberFilter(method="filter_object", label="Object id (with object_type)")
+    object = IdFilter(method="filter_object", label="Object id (with object_type)")
     subject_type = django_filters.ChoiceFilter(choices=[("user", "user"), ("group", "group")], method="filter_kind")
     # An id matched against the grants the caller may list: a project they cannot name gives the
     # same empty page as a missing one (a choice filter would tell them apart).
-    project = django_filters.NumberFilter(field_name="project_id", min_value=1, max_value=2**63 - 1, decimal_places=0)
+    project = IdFilter(field_name="project_id")
 
     class Meta:
         model = AccessGrant

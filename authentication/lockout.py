@@ -7,32 +7,20 @@ for ``BIOFM_LOGIN_LOCKOUT_BASE_SECONDS`` × 2^(failures − threshold), at most
 checked (429 with ``Retry-After`` on the API). A success clears the count. State lives in the
 default cache (Redis in production), so all workers share it; each lock is audited.
 
-Public surface: ``client_address``, ``seconds_locked``, ``register_failure``, ``clear``.
+The address is ``file_project.client_address.client_address``.
+
+Public surface: ``seconds_locked``, ``register_failure``, ``clear``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import time
-from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
 
 from . import audit
-
-
-def client_address(request: Any) -> str:
-    """The client's address: behind the TLS proxy (``BIOFM_HTTPS``) the entry our proxy appended
-    to ``X-Forwarded-For`` (the last one; earlier ones are the client's word), else the peer."""
-    if request is None:
-        return ""
-    meta = getattr(request, "META", {})
-    if getattr(settings, "BIOFM_HTTPS", False):
-        forwarded = [part.strip() for part in meta.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
-        if forwarded:
-            return forwarded[-1]
-    return meta.get("REMOTE_ADDR", "") or ""
 
 
 def _key(username: str, address: str) -> str:

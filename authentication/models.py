@@ -114,7 +114,9 @@ class AccessGrant(models.Model):
 
 class AuditEvent(models.Model):
     """Append-only and hash-chained: ``hash`` = SHA-256 over the canonical form of the row,
-    which includes ``prev_hash``. The database rejects UPDATE and DELETE (see migrations)."""
+    which includes ``prev_hash``; ``mac`` = HMAC-SHA256 of ``hash`` under ``BIOFM_AUDIT_KEY``
+    (null on rows written before the key existed). The database rejects UPDATE and DELETE (see
+    migrations)."""
 
     timestamp = models.DateTimeField(db_index=True)
     actor = models.ForeignKey(
@@ -131,6 +133,8 @@ class AuditEvent(models.Model):
     details = models.JSONField(default=dict, blank=True)
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64, unique=True)
+    # Nullable without a default: adding it is a plain ALTER TABLE, which keeps SQLite's triggers.
+    mac = models.CharField(max_length=64, null=True, blank=True)
 
     objects = RestrictedQuerySet.as_manager()
 

@@ -120,6 +120,7 @@ class AuditEventSerializer(serializers.ModelSerializer):
             "details",
             "prev_hash",
             "hash",
+            "mac",
         ]
         read_only_fields = fields
 
@@ -128,3 +129,8 @@ class AuditVerifySerializer(serializers.Serializer):
     ok = serializers.BooleanField()
     checked = serializers.IntegerField()
     first_broken = serializers.IntegerField(allow_null=True)
+    reason = serializers.ChoiceField(
+        choices=["link", "hash", "mac", "missing_tail"], allow_null=True, help_text="Why the chain is broken"
+    )
+    head = serializers.IntegerField(allow_null=True, help_text="The newest event in the table")
+    checkpoint = serializers.IntegerField(allow_null=True, help_text="The newest event the audit log recorded")

@@ -15,6 +15,7 @@ from django.http import HttpRequest
 from rest_framework import exceptions
 from rest_framework.authtoken.models import Token
 
+from file_project.client_address import client_address
 from file_project.errors import Conflict
 
 from . import audit, lockout
@@ -35,7 +36,7 @@ class LoginLocked(exceptions.Throttled):
 def authenticate_credentials(request: HttpRequest, username: str, password: str) -> User | None:
     """Return the active user these credentials belong to, or None; raise ``LoginLocked`` (429)
     while the username is locked out for this client address (``lockout``)."""
-    address = lockout.client_address(request)
+    address = client_address(request)
     wait = lockout.seconds_locked(username, address)
     if wait:
         raise LoginLocked(wait)

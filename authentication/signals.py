@@ -10,6 +10,8 @@ from django.contrib.auth.signals import user_logged_in, user_logged_out, user_lo
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
+from file_project.client_address import client_address
+
 from . import audit, lockout
 
 _ADMIN_ACTIONS = {ADDITION: "admin.add", CHANGE: "admin.change", DELETION: "admin.delete"}
@@ -19,7 +21,7 @@ _ADMIN_ACTIONS = {ADDITION: "admin.add", CHANGE: "admin.change", DELETION: "admi
 def _logged_in(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
     audit.record(user, "auth.login", user)
     if request is not None:
-        lockout.clear(user.get_username(), lockout.client_address(request))
+        lockout.clear(user.get_username(), client_address(request))
 
 
 @receiver(user_logged_out, dispatch_uid="audit_logout")
@@ -33,7 +35,7 @@ def _login_failed(sender: Any, credentials: dict[str, Any], request: Any = None,
     username = str(credentials.get("username", ""))[:150]
     audit.record(None, "auth.login_failed", username=username)
     if request is not None and username:
-        lockout.register_failure(username, lockout.client_address(request))
+        lockout.register_failure(username, client_address(request))
 
 
 @receiver(post_save, sender=LogEntry, dispatch_uid="audit_admin")

@@ -19,6 +19,7 @@ from rest_framework.views import APIView
 from access import policy
 from access.policy import Action
 from access.viewsets import MayVerifyAudit, RestrictedViewSetMixin
+from file_project.parsers import as_id
 
 from . import audit, services
 from .filters import AccessGrantFilterSet, AuditEventFilterSet
@@ -183,10 +184,10 @@ class AccessGrantViewSet(RestrictedViewSetMixin, viewsets.ModelViewSet):
     def get_queryset(self) -> QuerySet[AccessGrant]:
         grants = super().get_queryset().order_by("-created_at", "-id")
         object_type, object_id = self.request.query_params.get("object_type"), self.request.query_params.get("object")
-        if self.action == "list" and object_type and object_id and object_id.isascii() and object_id.isdigit():
+        if self.action == "list" and object_type and as_id(object_id) is not None:
             # The grants on one object: all of them for its managers, one's own for others (and a
             # hidden object is a 404).
-            target = grant_target(self.request.user, object_type, int(object_id), to_change=False)
+            target = grant_target(self.request.user, object_type, as_id(object_id), to_change=False)
             if policy.may_share(self.request.user, target):
                 on_target = {f"{object_type}_id": target.pk, "object_type": object_type}
                 return self.queryset.filter(**on_target).order_by("-created_at", "-id")

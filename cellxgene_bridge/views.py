@@ -33,6 +33,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from access.policy import can_publish, can_stop_viewer
+from file_project.parsers import parse_int
 from file_upload.models import File
 
 from . import pool, services
@@ -148,9 +149,7 @@ class StatusView(APIView):
     @extend_schema(responses=StatusSerializer)
     def get(self, request: Request) -> Response:
         file_id = request.query_params.get("file")
-        if file_id is not None and not (file_id.isascii() and file_id.isdigit() and len(file_id) <= 18):
-            raise exceptions.ValidationError({"file": "A file id."})
-        return Response(services.status_for(request.user, file_id=int(file_id) if file_id else None))
+        return Response(services.status_for(request.user, file_id=parse_int("file", file_id) if file_id else None))
 
 
 class PublicationListSerializer(serializers.Serializer):

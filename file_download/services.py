@@ -16,12 +16,13 @@ from typing import Any, BinaryIO
 
 from django.conf import settings
 from django.core import signing
-from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.utils.http import content_disposition_header, http_date, parse_http_date_safe, quote_etag
 from rest_framework import exceptions
 
 from authentication import audit
 from file_project import metrics
+from file_project.parsers import INT_MAX
 from file_upload import storage
 from file_upload.models import File
 
@@ -291,9 +292,13 @@ def unsign_download(token: str) -> tuple[int, int]:
         ) from exc
     if not isinstance(payload, dict) or not {"f", "u", "e"} <= payload.keys():
         raise SignedUrlInvalid()
-    if payload["e"] < datetime.now(UTC).timestamp():
+    file_id, signer_id, expires = payload["f"], payload["u"], payload["e"]
+    if not all(type(value) is int and 0 <= value <= INT_MAX for value in (file_id, signer_id, expires)):
+        # Signed with our key but not by this code (another version, a leaked key): it names nothing.
+        raise Http404("This download link names no file.")
+    if expires < datetime.now(UTC).timestamp():
         raise SignedUrlInvalid("This download link has expired; ask for a new one.", code="expired")
-    return int(payload["f"]), int(payload["u"])
+    return file_id, signer_id
 
 
 def index_path(file: File) -> str | None:

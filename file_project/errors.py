@@ -16,6 +16,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import DatabaseError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views.defaults import bad_request, page_not_found, permission_denied, server_error
 from rest_framework import exceptions, status
@@ -45,8 +46,27 @@ class InsufficientStorage(exceptions.APIException):
 NO_SPACE_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
 
 
+SQLITE_FULL, SQLITE_IOERR = 13, 10
+POSTGRES_DISK_FULL = "53100"
+
+
 def is_no_space(exc: BaseException) -> bool:
-    return isinstance(exc, OSError) and exc.errno in NO_SPACE_ERRNOS
+    """A write that failed because the storage is full: ``ENOSPC``/``EDQUOT`` from a file,
+    SQLite's "database or disk is full" (or its I/O error while its volume has no free byte),
+    PostgreSQL's ``disk_full``."""
+    if isinstance(exc, OSError):
+        return exc.errno in NO_SPACE_ERRNOS
+    if not isinstance(exc, DatabaseError):
+        return False
+    cause = exc.__cause__
+    if getattr(cause, "sqlstate", None) == POSTGRES_DISK_FULL:
+        return True
+    code = getattr(cause, "sqlite_errorcode", None)
+    if code is None:
+        return False
+    from .full_volume import sqlite_volume_full
+
+    return code & 0xFF == SQLITE_FULL or (code & 0xFF == SQLITE_IOERR and sqlite_volume_full())
 
 
 def _first_code(codes: Any) -> str:
@@ -160,6 +180,10 @@ class ApiExceptionMiddleware:
             return None
         if isinstance(exception, Http404 | DjangoPermissionDenied | SuspiciousOperation):
             return None  # Django turns these into 404/403/400, which our handlers render as JSON
+        if is_no_space(exception):
+            log.warning("storage full on %s %s: %s", request.method, request.path, exception)
+            error = InsufficientStorage()
+            return JsonResponse({"detail": str(error.detail), "code": error.default_code}, status=error.status_code)
         ref = uuid.uuid4().hex[:12]
         log.error("unhandled error %s on %s %s", ref, request.method, request.path, exc_info=exception)
         return JsonResponse({"detail": "Internal server error.", "code": "server_error", "ref": ref}, status=500)

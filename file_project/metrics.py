@@ -11,7 +11,8 @@
   ``biofm_files`` (live/trash), ``biofm_stored_bytes``, ``biofm_uploads_in_progress``,
   ``biofm_uploads_verifying``,
   ``biofm_parse_status``, ``biofm_cellxgene_viewers`` and ``biofm_cellxgene_publications`` by
-  status.
+  status, ``biofm_audit_head_id`` (the newest audit event: its history in Prometheus is a copy of
+  the chain's head outside the database; it must never go down).
 
 Counters live in the process that counts them. With several gunicorn workers and a Celery
 worker, set ``PROMETHEUS_MULTIPROC_DIR`` to one empty directory for all of them (emptied at
@@ -100,6 +101,13 @@ class StateCollector:
             for row in queryset.values(field).annotate(n=Count("id")).order_by(field):
                 family.add_metric([row[field] or ""], row["n"])
             yield family
+        from authentication.audit import head_id
+
+        yield GaugeMetricFamily(
+            "biofm_audit_head_id",
+            "Id of the newest audit event (never decreases unless rows are removed)",
+            value=head_id(),
+        )
         yield from _viewer_pool()
 
 

@@ -8,6 +8,7 @@ kombu's filesystem transport as the Celery broker. ``DATABASE_URL`` switches to 
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import secrets
@@ -52,11 +53,12 @@ for _directory in (
     _directory.mkdir(parents=True, exist_ok=True)
 
 
-def _secret_key() -> str:
-    """Use ``SECRET_KEY`` when set; otherwise keep a generated key in the data directory."""
-    if os.environ.get("SECRET_KEY"):
-        return os.environ["SECRET_KEY"]
-    key_file = DATA_DIR / "secret_key"
+def _kept_secret(variable: str, file_name: str) -> str:
+    """The environment variable when set; otherwise a random value generated once into the data
+    directory (readable by the service's user only)."""
+    if os.environ.get(variable):
+        return os.environ[variable]
+    key_file = DATA_DIR / file_name
     if not key_file.exists():
         # O_EXCL: two processes starting at once must not write two different keys.
         try:
@@ -69,7 +71,10 @@ def _secret_key() -> str:
     return key_file.read_text().strip()
 
 
-SECRET_KEY = _secret_key()
+SECRET_KEY = _kept_secret("SECRET_KEY", "secret_key")
+# The audit trail's MAC key (authentication/audit.py): outside the database, so whoever can only
+# write the database cannot re-seal rows they changed.
+BIOFM_AUDIT_KEY = _kept_secret("BIOFM_AUDIT_KEY", "audit_key")
 # Field encryption keys (authentication/crypto.py): BIOFM_FIELD_KEY, else var/field_keys.
 from authentication.crypto import load_keys as _load_field_keys  # noqa: E402
 
@@ -108,6 +113,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "file_project.parsers.QueryStringMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "authentication.audit.AuditContextMiddleware",
@@ -226,6 +232,11 @@ BIOFM_CSP = os.environ.get("BIOFM_CSP", "")  # empty: file_project.security.DEFA
 BIOFM_CSP_REPORT_ONLY = env_bool("BIOFM_CSP_REPORT_ONLY")
 
 # --- Abuse resistance -----------------------------------------------------------------------
+# Proxies whose X-Forwarded-For entries are believed (IPs or CIDRs; none by default): the client
+# is then the right-most untrusted hop (file_project/client_address.py).
+BIOFM_TRUSTED_PROXIES = env_list("BIOFM_TRUSTED_PROXIES", "")
+for _proxy in BIOFM_TRUSTED_PROXIES:
+    ipaddress.ip_network(_proxy, strict=False)  # a typo stops the start, not every request
 # Per-scope request rates ("N/sec|min|hour|day"; "off" disables a scope), counted per user or,
 # for anonymous callers, per client address. Views opt in by naming a scope.
 BIOFM_THROTTLE_RATES: dict[str, str | None] = {
@@ -313,7 +324,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
+        "file_project.parsers.BoundedJSONParser",  # nesting bounded (400, not a RecursionError)
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
@@ -325,8 +336,6 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "file_project.errors.api_exception_handler",
     "DEFAULT_THROTTLE_CLASSES": ["file_project.throttling.ScopedThrottle"],
-    # Only the address our own proxy appended counts: anything earlier is the client's word.
-    "NUM_PROXIES": 1 if BIOFM_HTTPS else 0,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }

@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from authentication.admin import guarded_login
 from authentication.urls import auth_urlpatterns as auth_urls
 from cellxgene_bridge import views as cellxgene_views
 from webdav.app import dav_view
@@ -35,6 +36,7 @@ api_patterns = [
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("healthz/", healthz),
+    path("admin/login/", guarded_login),  # before admin's own: throttled and locked out like the API
     path("admin/", admin.site.urls),
     path("metrics", metrics_view, name="metrics"),
     path("api/", include(api_patterns)),

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import django_filters
 from django.db.models import Q, QuerySet
-from rest_framework.exceptions import ValidationError
 
 from access.viewsets import restricted_choices
+from file_project.parsers import IdFilter, parse_int
 
 from . import search
 from .models import AccessLevel, File, Folder, Project
@@ -21,9 +21,7 @@ def _parent_filter(field: str):
     def apply(queryset: QuerySet, name: str, value: str) -> QuerySet:
         if value.lower() in {"null", "none", "root"}:
             return queryset.filter(**{f"{field}__isnull": True})
-        if not (value.isascii() and value.isdigit()):
-            raise ValidationError({name: ["Expected a folder id or “null”."]})
-        return queryset.filter(**{f"{field}_id": int(value)})
+        return queryset.filter(**{f"{field}_id": parse_int(name, value)})
 
     return apply
 
@@ -94,7 +92,7 @@ class TrashFilterSet(django_filters.FilterSet):
     """The trash by project: an id, matched against the rows the caller may list (a project
     the caller cannot name gives the same empty page as a missing one)."""
 
-    project = django_filters.NumberFilter(field_name="project_id", min_value=1, max_value=MAX_ID, decimal_places=0)
+    project = IdFilter(field_name="project_id")
 
     class Meta:
         model = File

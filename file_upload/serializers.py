@@ -462,6 +462,35 @@ class MoveSerializer(serializers.Serializer):
         return attrs
 
 
+class UploadMetadataSerializer(FileUploadSerializer):
+    """The multipart upload's fields, checked against a tus upload's ``Upload-Metadata`` when it
+    is created (its bytes come later)."""
+
+    file = None
+
+    class Meta(FileUploadSerializer.Meta):
+        fields = [name for name in FileUploadSerializer.Meta.fields if name != "file"]
+
+    @classmethod
+    def canonical(
+        cls, metadata: dict[str, str], project: Project, folder: Folder | None, request: Any
+    ) -> dict[str, str]:
+        """``metadata`` with the fields a tus upload stores validated (400 with a message per
+        field) and written in their canonical form (``taxon_id`` as digits, dates ISO)."""
+        stored = ("description", "tags", *METADATA_FIELD_NAMES)
+        data: dict[str, Any] = {name: metadata[name] for name in stored if metadata.get(name, "") != ""}
+        target = {"project": project.id, "folder": folder.id if folder else None}
+        serializer = cls(data={**data, **target}, context={"request": request})
+        serializer.is_valid(raise_exception=True)
+        values = serializer.validated_data
+        canonical = dict(metadata)
+        for name in data:
+            if name in METADATA_FIELD_NAMES and values.get(name) is not None:
+                value = values[name]
+                canonical[name] = value.isoformat() if hasattr(value, "isoformat") else str(value)
+        return canonical
+
+
 class PrivacyCheckSerializer(serializers.Serializer):
     """What an upload dialog is about to send: checked for personal data before it is stored."""
 

@@ -27,6 +27,7 @@ from file_project.errors import PayloadTooLarge
 
 from . import rawbody, services, uploads
 from .models import Folder, Project, Upload
+from .serializers import UploadMetadataSerializer
 from .views import require_replaceable
 
 TUS_VERSION = "1.0.0"
@@ -146,6 +147,7 @@ class UploadCollectionView(TusView):
         filename = metadata.get("filename") or metadata.get("name") or ""
         on_conflict = services.parse_on_conflict(metadata.get("on_conflict"))
         require_replaceable(request.user, project, folder, filename, on_conflict)
+        metadata = UploadMetadataSerializer.canonical(metadata, project, folder, request)  # 400 before any byte
         upload = uploads.create_upload(
             owner=request.user,
             length=length,

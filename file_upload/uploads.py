@@ -39,7 +39,7 @@ from typing import Any, BinaryIO
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import DataError, transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
 from rest_framework import exceptions, status
@@ -125,6 +125,8 @@ def parse_metadata(header: str) -> dict[str, str]:
             raise exceptions.ValidationError(
                 {"Upload-Metadata": [f"The value of “{key[:40]}” is not base64-encoded UTF-8."]}
             ) from exc
+        if "\x00" in result[key] or "\x00" in key:
+            raise exceptions.ValidationError({"Upload-Metadata": [f"The value of “{key[:40]}” contains NUL."]})
     return result
 
 
@@ -654,7 +656,17 @@ def _finalise(upload: Upload) -> None:
     try:
         with transaction.atomic():
             _store_completed(upload, source, digest, hashed)
-    except (Conflict, ValidationError, exceptions.ValidationError) as exc:
+    except (
+        Conflict,
+        ValidationError,
+        exceptions.ValidationError,
+        ValueError,
+        TypeError,
+        OverflowError,
+        DataError,
+    ) as exc:
+        # Metadata the creation check did not see (uploads created before it existed) fails the
+        # upload for good instead of leaving it "verifying" for the sweep to retry forever.
         _fail(upload, _message(exc), "rejected", source, stored)
     except OSError as exc:
         if not is_no_space(exc):

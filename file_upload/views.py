@@ -6,7 +6,6 @@ every write goes through ``services``."""
 from __future__ import annotations
 
 import csv
-from datetime import UTC, datetime, time
 from typing import Any
 
 from django.conf import settings
@@ -14,15 +13,13 @@ from django.contrib.auth import get_user_model
 from django.db.models import Count, OuterRef, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.http import Http404, StreamingHttpResponse
-from django.utils import timezone
-from django.utils.dateparse import parse_date, parse_datetime
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import permissions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.generics import get_object_or_404
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -31,6 +28,7 @@ from access import policy
 from access.policy import Action
 from access.viewsets import RestrictedViewSetMixin, require, require_upload
 from file_project.errors import PayloadTooLarge
+from file_project.parsers import BoundedJSONParser, parse_moment
 
 from . import retention, search, services, uploads
 from .filters import FileFilterSet, FolderFilterSet, ProjectFilterSet, TrashFilterSet
@@ -176,10 +174,7 @@ class ProjectViewSet(AccessExplanationMixin, RestrictedViewSetMixin, viewsets.Mo
         for name in ("since", "until"):
             raw = request.query_params.get(name, "").strip()
             if raw:
-                value = parse_datetime(raw) or (parse_date(raw) and datetime.combine(parse_date(raw), time.min))
-                if not value:
-                    raise ValidationError({name: ["Expected an ISO date or date-time."]})
-                bounds[name] = value if timezone.is_aware(value) else timezone.make_aware(value, UTC)
+                bounds[name] = parse_moment(name, raw)
         writer = csv.writer(_Echo())
         rows = download_report(project, actor=request.user, **bounds)
         response = StreamingHttpResponse((writer.writerow(row) for row in rows), content_type="text/csv")
@@ -233,7 +228,7 @@ class FileViewSet(AccessExplanationMixin, RestrictedViewSetMixin, viewsets.Model
     serializer_class = FileSerializer
     filterset_class = FileFilterSet
     filter_backends = [DjangoFilterBackend]  # ordering is part of the search (relevance)
-    parser_classes = [JSONParser, MultiPartParser, FormParser]
+    parser_classes = [BoundedJSONParser, MultiPartParser, FormParser]
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
     throttle_scopes = {"create": "upload", "reparse": "heavy"}
 
@@ -346,7 +341,7 @@ class FileViewSet(AccessExplanationMixin, RestrictedViewSetMixin, viewsets.Model
         return Response(FileSerializer(file, context={"request": request}).data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(request=PrivacyCheckSerializer, responses={200: PrivacyHintSerializer(many=True)})
-    @action(detail=False, methods=["post"], url_path="privacy-check", parser_classes=[JSONParser])
+    @action(detail=False, methods=["post"], url_path="privacy-check", parser_classes=[BoundedJSONParser])
     def privacy_check(self, request: Request) -> Response:
         """Warn before an upload when a name or value looks like personal data (nothing stored)."""
         serializer = PrivacyCheckSerializer(data=request.data)
@@ -359,7 +354,7 @@ class FileViewSet(AccessExplanationMixin, RestrictedViewSetMixin, viewsets.Model
         return Response(hints)
 
     @extend_schema(request=NameCheckSerializer, responses={200: dict})
-    @action(detail=False, methods=["post"], url_path="conflicts", parser_classes=[JSONParser])
+    @action(detail=False, methods=["post"], url_path="conflicts", parser_classes=[BoundedJSONParser])
     def conflicts(self, request: Request) -> Response:
         """Which of ``names`` are taken in the target folder: asked once before an upload batch
         so that the user decides Replace / Keep both / Skip before any byte is sent."""
@@ -386,7 +381,7 @@ class FileViewSet(AccessExplanationMixin, RestrictedViewSetMixin, viewsets.Model
         )
 
     @extend_schema(request=MoveSerializer, responses={200: FileSerializer})
-    @action(detail=True, methods=["post"], parser_classes=[JSONParser])
+    @action(detail=True, methods=["post"], parser_classes=[BoundedJSONParser])
     def move(self, request: Request, pk: str | None = None) -> Response:
         """Move the file into ``folder`` (null: the root of ``project``, default its own)."""
         file = self.get_object()  # edit rights on the file

@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 from access.policy import Action
 from access.viewsets import RestrictedViewSetMixin
 from file_project.errors import Conflict
+from file_project.parsers import INT_MAX, parse_int
 from file_upload.models import File
 
 from . import services
@@ -80,10 +81,7 @@ class SimilarFilesView(APIView):
         file = File.objects.restrict(request.user, Action.VIEW).filter(pk=pk).first()
         if file is None:
             raise exceptions.NotFound(NO_FILE)
-        try:
-            limit = max(1, min(int(request.query_params.get("limit", 20)), 200))
-        except ValueError as exc:
-            raise exceptions.ValidationError({"limit": ["limit must be a whole number."]}) from exc
+        limit = max(1, min(parse_int("limit", request.query_params.get("limit", 20), minimum=-INT_MAX), 200))
         try:
             return Response(services.similar_files(request.user, file, limit))
         except NotEmbedded as exc:

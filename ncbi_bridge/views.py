@@ -17,6 +17,7 @@ from rest_framework.views import APIView
 from access.policy import Action
 from access.viewsets import require_upload
 from file_project.errors import Conflict
+from file_project.parsers import parse_int
 from file_upload.models import Folder, Project
 
 from . import services
@@ -130,7 +131,4 @@ class NcbiImportStatusView(APIView):
 
 
 def _as_int(value: str, name: str) -> int:
-    try:
-        return int(value)
-    except ValueError as exc:
-        raise exceptions.ValidationError({name: ["Expected a number."]}) from exc
+    return parse_int(name, value)

@@ -54,6 +54,7 @@ class GunicornServer:
             "BIOFM_LOG_DIR": str(data_dir / "logs"),
             "SECRET_KEY": settings.SECRET_KEY,
             "BIOFM_FIELD_KEY": ",".join(settings.BIOFM_FIELD_KEYS),
+            "BIOFM_AUDIT_KEY": settings.BIOFM_AUDIT_KEY,  # one sealed audit chain across the processes
             "BIOFM_PORT": str(self.port),
             # Browser tests sign in many times a minute from one address.
             "BIOFM_THROTTLE_AUTH": "off",
@@ -179,5 +180,6 @@ def worker_env(data_dir: Path, **extra: str) -> dict[str, str]:
         "BIOFM_DATA_DIR": str(data_dir),
         "BIOFM_BROKER_DIR": str(settings.BROKER_DIR),
         "SECRET_KEY": "worker-test",
+        "BIOFM_AUDIT_KEY": settings.BIOFM_AUDIT_KEY,
         **extra,
     }

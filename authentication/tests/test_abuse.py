@@ -45,6 +45,19 @@ class TestThrottling:
         for _ in range(3):
             assert api.get("/api/files/").status_code == 200
 
+    def test_admin_login_is_throttled_with_the_api_counters(self, make_user, throttle_rates):
+        throttle_rates(auth="3/min")
+        make_user("root", is_staff=True, is_superuser=True)
+        assert token_request(APIClient(), "wrong", username="root").status_code == 400
+        client = Client()
+        assert client.get("/admin/login/").status_code == 200  # showing the form is not counted
+        for _ in range(2):
+            assert client.post("/admin/login/", {"username": "root", "password": "wrong"}).status_code == 200
+        refused = client.post("/admin/login/?next=/admin/", {"username": "root", "password": "s3cret-pass!"})
+        assert refused.status_code == 429 and int(refused["Retry-After"]) > 0
+        assert "_auth_user_id" not in client.session
+        assert token_request(APIClient(), "s3cret-pass!", username="root").status_code == 429
+
     def test_scopes_are_off_by_default_in_tests(self, alice):
         client = APIClient()
         for _ in range(30):
@@ -107,8 +120,14 @@ class TestLockout:
         for _ in range(2):
             client.post("/admin/login/", {"username": "root", "password": "wrong"})
         response = client.post("/admin/login/?next=/admin/", {"username": "root", "password": "s3cret-pass!"})
-        assert response.status_code == 200  # the form again, not the redirect of a success
+        assert response.status_code == 429  # as on the API: refused before the password is checked
+        assert 55 <= int(response["Retry-After"]) <= 61
         assert "_auth_user_id" not in client.session
+        other = Client(REMOTE_ADDR="10.9.9.9")  # the lock is per username and address
+        assert (
+            other.post("/admin/login/?next=/admin/", {"username": "root", "password": "s3cret-pass!"}).status_code
+            == 302
+        )
 
     def test_forwarded_for_is_ignored_without_a_proxy(self, alice, settings):
         settings.BIOFM_LOGIN_LOCKOUT_THRESHOLD = 2

@@ -26,7 +26,15 @@ class TestChain:
         assert first.prev_hash == audit.GENESIS_HASH
         assert second.prev_hash == first.hash
         assert second.actor_username == "ghost" and second.actor is None
-        assert audit.verify_chain() == {"ok": True, "checked": 2, "first_broken": None}
+        assert audit.verify_chain() == {
+            "ok": True,
+            "checked": 2,
+            "first_broken": None,
+            "reason": None,
+            "head": second.id,
+            "checkpoint": None,  # nothing committed, so nothing in the log yet
+        }
+        assert second.mac == audit.mac_for(second.hash) and len(second.mac) == 64
 
     def test_plain_update_and_delete_are_refused_by_the_database(self, alice):
         event = audit.record(alice, "test.one")
@@ -46,7 +54,12 @@ class TestChain:
                 cursor.execute("DROP TRIGGER biofm_audit_no_update")
             cursor.execute("UPDATE biofm_audit_event SET details = %s WHERE id = %s", ['{"n": 99}', events[2].id])
         result = audit.verify_chain()
-        assert result == {"ok": False, "checked": 2, "first_broken": events[2].id}
+        assert (result["ok"], result["checked"], result["first_broken"], result["reason"]) == (
+            False,
+            2,
+            events[2].id,
+            "hash",
+        )
         with pytest.raises(CommandError, match=f"broken at event {events[2].id}"):
             call_command("audit_verify")
 
@@ -72,6 +85,131 @@ class TestChain:
         client.post("/api/auth/token/", {"username": "alice", "password": "s3cret-pass!"}, format="json")
         event = AuditEvent.objects.get(action="auth.token_created")
         assert (event.ip, event.user_agent, event.actor_username) == ("10.1.2.3", "curl/8.0", "alice")
+
+
+def define_the_guard_away() -> None:
+    """What a database owner can do: replace the trigger function (PostgreSQL) or drop the
+    triggers (SQLite). Rolled back with the test's transaction."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "CREATE OR REPLACE FUNCTION biofm_audit_append_only() RETURNS trigger AS $$ "
+                "BEGIN IF TG_OP = 'DELETE' THEN RETURN OLD; END IF; RETURN NEW; END; $$ LANGUAGE plpgsql"
+            )
+        else:
+            cursor.execute("DROP TRIGGER biofm_audit_no_update")
+            cursor.execute("DROP TRIGGER biofm_audit_no_delete")
+
+
+def recompute(events: list[AuditEvent], *, mac: str | None | bool = False) -> None:
+    """Re-link and re-hash rows from ``events[0]`` on, as a writer without the key would:
+    ``mac=False`` leaves the old MACs, ``None`` blanks them."""
+    rows = list(AuditEvent.objects.filter(id__gte=events[0].id).order_by("id"))
+    previous = AuditEvent.objects.filter(id__lt=events[0].id).order_by("-id").first()
+    prev = previous.hash if previous else audit.GENESIS_HASH
+    for row in rows:
+        row.prev_hash = prev
+        row.hash = audit.canonical_hash(row)
+        fields = {"prev_hash": row.prev_hash, "hash": row.hash}
+        if mac is not False:
+            fields["mac"] = mac
+        AuditEvent.objects.filter(id=row.id).update(**fields)
+        prev = row.hash
+
+
+@pytest.fixture
+def logged_events(alice, django_capture_on_commit_callbacks):
+    """Five committed events: in the table and in the audit log."""
+    events = []
+    for i in range(5):
+        with django_capture_on_commit_callbacks(execute=True):
+            events.append(audit.record(alice, f"test.{i}", n=i))
+    return events
+
+
+class TestKeyedChain:
+    def test_deleting_the_newest_rows_is_found(self, logged_events, client_for, make_user):
+        define_the_guard_away()
+        AuditEvent.objects.filter(id__gte=logged_events[3].id).delete()
+        result = audit.verify_chain()
+        assert result["ok"] is False and result["reason"] == "missing_tail"
+        assert (result["first_broken"], result["head"], result["checkpoint"]) == (
+            logged_events[4].id,
+            logged_events[2].id,
+            logged_events[4].id,
+        )
+        root = make_user("root", is_staff=True, is_superuser=True)
+        assert client_for(root).get("/api/audit/verify/").json()["reason"] == "missing_tail"
+        with pytest.raises(CommandError, match="newest events were removed"):
+            call_command("audit_verify")
+
+    def test_the_intact_chain_matches_the_log(self, logged_events):
+        result = audit.verify_chain()
+        assert (result["ok"], result["checked"], result["checkpoint"]) == (True, 5, logged_events[4].id)
+
+    def test_recomputing_the_chain_without_the_key_is_found(self, logged_events):
+        define_the_guard_away()
+        AuditEvent.objects.filter(id=logged_events[2].id).update(details={"n": 99})
+        recompute(logged_events[2:])
+        result = audit.verify_chain()
+        assert (result["ok"], result["first_broken"], result["reason"]) == (False, logged_events[2].id, "mac")
+
+    def test_blanking_the_macs_after_a_change_is_found(self, logged_events):
+        define_the_guard_away()
+        AuditEvent.objects.filter(id=logged_events[2].id).update(details={"n": 99})
+        recompute(logged_events[2:], mac=None)  # pretend they were written before the key
+        result = audit.verify_chain()
+        assert (result["ok"], result["first_broken"], result["reason"]) == (False, logged_events[2].id, "mac")
+
+    def test_unsealing_the_whole_chain_is_found_by_the_logged_head(self, logged_events):
+        define_the_guard_away()
+        AuditEvent.objects.filter(id=logged_events[0].id).update(details={"n": 99})
+        recompute(logged_events, mac=None)
+        result = audit.verify_chain()
+        assert (result["ok"], result["first_broken"], result["reason"]) == (False, logged_events[4].id, "missing_tail")
+
+    def test_a_row_sealed_with_another_key_is_found(self, logged_events, settings):
+        settings.BIOFM_AUDIT_KEY = "another key"
+        result = audit.verify_chain()
+        assert (result["ok"], result["first_broken"], result["reason"]) == (False, logged_events[0].id, "mac")
+
+    def test_rows_from_before_the_key_are_verified_by_their_hashes(self, alice):
+        """The upgrade: rows written before the MAC existed have ``mac`` null."""
+        legacy = [audit.record(alice, f"old.{i}") for i in range(3)]
+        define_the_guard_away()
+        AuditEvent.objects.filter(id__in=[e.id for e in legacy]).update(mac=None)
+        new = audit.record(alice, "new.0")
+        assert audit.verify_chain()["ok"] is True
+        # A change to an old row cannot be re-sealed: the first sealed row's hash covers it.
+        AuditEvent.objects.filter(id=legacy[1].id).update(details={"x": 1})
+        result = audit.verify_chain()
+        assert (result["ok"], result["first_broken"], result["reason"]) == (False, legacy[1].id, "hash")
+        recompute(legacy[1:])
+        result = audit.verify_chain()
+        assert (result["ok"], result["first_broken"], result["reason"]) == (False, new.id, "mac")
+
+    def test_metrics_report_the_head(self, logged_events):
+        from file_project.metrics import _exposition
+
+        assert f"biofm_audit_head_id {float(logged_events[4].id)}" in _exposition().decode()
+
+    def test_the_key_is_kept_outside_the_database(self, settings, tmp_path):
+        import os
+        import subprocess
+        import sys
+
+        env = {**os.environ, "BIOFM_DATA_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "file_project.settings"}
+        env.pop("BIOFM_AUDIT_KEY", None)
+        code = "import django; django.setup(); from django.conf import settings; print(settings.BIOFM_AUDIT_KEY)"
+        first = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+        again = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+        key_file = tmp_path / "audit_key"
+        assert first.stdout.strip() == again.stdout.strip() == key_file.read_text().strip()
+        assert len(key_file.read_text().strip()) >= 40 and key_file.stat().st_mode & 0o777 == 0o600
+        given = subprocess.run(
+            [sys.executable, "-c", code], env={**env, "BIOFM_AUDIT_KEY": "from-a-vault"}, capture_output=True, text=True
+        )
+        assert given.stdout.strip() == "from-a-vault"
 
 
 class TestEventsPerEndpoint:

@@ -31,11 +31,10 @@ from django.db import connection, transaction
 from django.db.models import BooleanField, Case, IntegerField, Q, QuerySet, Sum, Value, When
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Lower
-from django.utils import timezone
-from django.utils.dateparse import parse_date, parse_datetime
 from rest_framework.exceptions import ValidationError
 
 from access.policy import visibility_cells, visible_files, visible_files_outside
+from file_project.parsers import as_id, parse_date, parse_int, parse_moment
 
 from ..metadata import METADATA_FIELDS, PRECOUNTED_FACETS
 from ..models import FacetCount, File, Folder
@@ -66,37 +65,18 @@ def _values(params: Mapping[str, Any], name: str) -> list[str]:
     return values
 
 
-def _ints(name: str, values: list[str], message: str = "Expected whole numbers.") -> list[int]:
-    try:
-        numbers = [int(value) for value in values]
-    except ValueError:
-        raise ValidationError({name: [message]}) from None
-    if any(not -(2**63) <= number < 2**63 for number in numbers):  # a database integer, at most
-        raise ValidationError({name: ["Number out of range."]})
-    return numbers
+def _ints(name: str, values: list[str], message: str = "") -> list[int]:
+    """Whole numbers in a database integer's range (``file_project.parsers``: ASCII digits only)."""
+    return [parse_int(name, value, minimum=-(2**63)) for value in values]
 
 
 def _date(name: str, value: str) -> dt.date:
-    parsed = parse_date(value)
-    if parsed is None:
-        raise ValidationError({name: ["Expected a date as YYYY-MM-DD."]})
-    return parsed
+    return parse_date(name, value)
 
 
 def _moment(name: str, value: str, end: bool) -> dt.datetime:
     """A datetime, or a whole day: ``created_before=2026-01-31`` includes that day."""
-    moment = None
-    if len(value) > 10:  # parse_datetime also reads a bare date, as midnight
-        try:
-            moment = parse_datetime(value)
-        except ValueError:
-            moment = None
-        if moment is None:
-            raise ValidationError({name: ["Expected a date (YYYY-MM-DD) or an ISO 8601 datetime."]})
-    if moment is None:
-        day = _date(name, value)
-        moment = dt.datetime.combine(day + dt.timedelta(days=1) if end else day, dt.time.min)
-    return timezone.make_aware(moment) if timezone.is_naive(moment) else moment
+    return parse_moment(name, value, end=end)
 
 
 def _choices(name: str, values: list[str], allowed: Iterable[str]) -> list[str]:
@@ -229,7 +209,7 @@ def owner_ids(values: list[str]) -> list[int]:
     """The ``owner`` filter's users: usernames, or user ids given as numbers."""
     from django.contrib.auth import get_user_model
 
-    numeric = [int(v) for v in values if v.isdigit()]
+    numeric = [number for number in map(as_id, values) if number is not None]
     return list(get_user_model().objects.filter(username__in=values).values_list("id", flat=True)) + numeric
 
 

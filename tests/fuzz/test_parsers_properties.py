@@ -112,10 +112,15 @@ metadata_keys = st.text(alphabet=string.ascii_letters + string.digits + "_-.", m
 @FUZZ
 @given(values=st.dictionaries(metadata_keys, st.text(max_size=40), max_size=6))
 def test_tus_metadata_round_trips(values: dict[str, str]) -> None:
+    """Every value comes back as sent, except one holding NUL, which no database stores: a 400."""
     header = ",".join(
         f"{key} {base64.b64encode(value.encode()).decode()}" if value else key for key, value in values.items()
     )
-    assert parse_metadata(header) == values
+    if any("\x00" in value for value in values.values()):
+        with pytest.raises(exceptions.ValidationError):
+            parse_metadata(header)
+    else:
+        assert parse_metadata(header) == values
 
 
 @FUZZ

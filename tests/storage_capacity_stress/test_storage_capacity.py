@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
-import subprocess
 import time
 from pathlib import Path
 
@@ -22,6 +21,7 @@ import requests
 from authentication.services import issue_token
 from file_upload.models import File, Project, Upload
 from tests.processes import CeleryWorker, GunicornServer
+from tests.storage_capacity_stress.conftest import tmpfs
 
 pytestmark = pytest.mark.timeout(120)
 KIB, MIB = 1024, 1024 * 1024
@@ -126,18 +126,8 @@ def test_quota_ceiling(owner, tmp_path):
 @pytest.fixture
 def small_disk(tmp_path):
     """A 6 MiB tmpfs mounted as the data directory (root only; skipped elsewhere)."""
-    mount = tmp_path / "small-disk"
-    mount.mkdir()
-    if os.geteuid() != 0:
-        pytest.skip("mounting a size-capped tmpfs needs root")
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=6m,mode=0755", "tmpfs", str(mount)],
-                          capture_output=True, text=True)  # fmt: skip
-    if done.returncode:
-        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
-    try:
+    with tmpfs(tmp_path / "small-disk", "6m") as mount:
         yield mount
-    finally:
-        subprocess.run(["umount", str(mount)], check=False)
 
 
 def test_full_disk(owner, tmp_path, small_disk):

@@ -1,0 +1,155 @@
+"""Strict parsing of what clients send: whole numbers, ids, dates, and JSON bodies.
+
+A value is parsed or refused with a 400 naming the parameter; nothing a client sends reaches the
+database or a library in a form that makes it raise (a 500):
+
+- whole numbers are ASCII digits with an optional sign, within the database's 64-bit integer
+  (Python's ``int`` also reads ``"1_000"``, ``"٣"`` and numbers of any size);
+- dates are ``YYYY-MM-DD`` naming a real day, datetimes ISO 8601 (Django's parsers raise
+  ``ValueError`` on a well-formed impossible date such as ``2020-02-30``);
+- JSON bodies nest at most ``MAX_JSON_DEPTH`` levels (the standard parser recurses per level);
+- neither JSON strings nor query parameters hold NUL characters (PostgreSQL stores none).
+
+Public surface: ``INT_MAX``, ``as_id``, ``parse_int``, ``parse_date``, ``parse_moment``, ``IdFilter``,
+``BoundedJSONParser``, ``MAX_JSON_DEPTH``, ``QueryStringMiddleware``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+import django_filters
+from django import forms
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils import dateparse, timezone
+from rest_framework.exceptions import ParseError, ValidationError
+from rest_framework.parsers import JSONParser
+
+INT_MAX = 2**63 - 1  # PostgreSQL bigint, SQLite INTEGER
+MAX_JSON_DEPTH = 32
+
+
+def _int_or_none(text: str, minimum: int, maximum: int) -> int | None:
+    digits = text[1:] if text[:1] in "+-" else text
+    if not (digits.isascii() and digits.isdigit()) or len(digits) > 20:
+        return None
+    value = int(text)
+    return value if minimum <= value <= maximum else None
+
+
+def as_id(value: Any) -> int | None:
+    """The id ``value`` spells, or None when it spells none (for optional parameters)."""
+    return _int_or_none(str(value or "").strip(), 0, INT_MAX)
+
+
+def parse_int(name: str, value: Any, *, minimum: int = 0, maximum: int = INT_MAX) -> int:
+    """A whole number within ``minimum``..``maximum`` (default: an id), else 400."""
+    parsed = _int_or_none(str(value).strip(), minimum, maximum)
+    if parsed is None:
+        raise ValidationError({name: [f"Expected a whole number from {minimum} to {maximum}."]})
+    return parsed
+
+
+def parse_date(name: str, value: Any) -> dt.date:
+    try:
+        parsed = dateparse.parse_date(str(value).strip())
+    except ValueError:
+        parsed = None
+    if parsed is None:
+        raise ValidationError({name: ["Expected a date as YYYY-MM-DD."]})
+    return parsed
+
+
+def parse_moment(name: str, value: Any, *, end: bool = False) -> dt.datetime:
+    """An aware datetime, or a whole day (midnight; with ``end``, the midnight after it, so that
+    ``created_before=2026-01-31`` includes that day). Naive times are UTC."""
+    text = str(value).strip()
+    if len(text) <= 10:
+        day = parse_date(name, text)
+        moment = dt.datetime.combine(day + dt.timedelta(days=1) if end else day, dt.time.min)
+    else:
+        try:
+            moment = dateparse.parse_datetime(text)
+        except ValueError:
+            moment = None
+        if moment is None:
+            raise ValidationError({name: ["Expected a date (YYYY-MM-DD) or an ISO 8601 datetime."]})
+    return timezone.make_aware(moment, dt.UTC) if timezone.is_naive(moment) else moment
+
+
+class StrictIntegerField(forms.IntegerField):
+    """A form field for ids: ASCII digits within the database's integer, nothing else."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("min_value", 0)
+        kwargs.setdefault("max_value", INT_MAX)
+        super().__init__(**kwargs)
+
+    def to_python(self, value: Any) -> int | None:
+        if value in self.empty_values:
+            return None
+        parsed = _int_or_none(str(value).strip(), -INT_MAX - 1, INT_MAX)
+        if parsed is None:
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        return parsed
+
+
+class IdFilter(django_filters.NumberFilter):
+    """A filter on an id: ``?file=12``; anything but an id in range is a 400."""
+
+    field_class = StrictIntegerField
+
+
+def _check(value: Any, limit: int) -> None:
+    """Refuse a parsed JSON body nested deeper than ``limit`` (400) or holding a NUL character
+    (PostgreSQL stores none in text or jsonb; 400 naming the top-level field it is under)."""
+    stack: list[tuple[Any, int, str | None]] = [(value, 1, None)]
+    while stack:
+        node, depth, field = stack.pop()
+        if isinstance(node, str):
+            if "\x00" in node:
+                raise ValidationError({field or "non_field_errors": ["NUL characters are not allowed."]})
+            continue
+        if isinstance(node, dict):
+            children = [(child, key) for key, child in node.items()] + [(key, key) for key in node]
+        elif isinstance(node, list):
+            children = [(child, None) for child in node]
+        else:
+            continue
+        if depth > limit:
+            raise ParseError(f"JSON nested deeper than {limit} levels.")
+        stack.extend((child, depth + 1, field or (str(key) if depth == 1 else None)) for child, key in children)
+
+
+class BoundedJSONParser(JSONParser):
+    """DRF's JSON parser with the nesting bounded (deeper bodies are a 400, never a
+    ``RecursionError`` in the parser or in whatever walks the data later) and no NUL characters."""
+
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: dict | None = None) -> Any:
+        try:
+            data = super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise ParseError(f"JSON nested deeper than {MAX_JSON_DEPTH} levels.") from None
+        _check(data, MAX_JSON_DEPTH)
+        return data
+
+
+class QueryStringMiddleware:
+    """Under ``/api/``, a query parameter holding a NUL character is a 400 (no database stores
+    one in text; PostgreSQL's driver raises on it)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path.startswith("/api/"):
+            for name, values in request.GET.lists():
+                if "\x00" in name or any("\x00" in value for value in values):
+                    shown = name.replace("\x00", "\\0")[:40]
+                    message = "Query parameters may not contain NUL characters."
+                    return JsonResponse(
+                        {"detail": f"{shown}: {message}", "code": "invalid", "errors": {shown: [message]}}, status=400
+                    )
+        return self.get_response(request)
