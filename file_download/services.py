@@ -2,7 +2,7 @@
 RFC 6266 names, sendfile under gunicorn, X-Accel-Redirect behind nginx, and signed URLs.
 
 Public surface: ``serve_file``, ``parse_range``, ``sign_download``, ``unsign_download``,
-``SignedUrlInvalid``.
+``SignedUrlInvalid``, ``index_path``, ``requested_index``, ``serve_index``.
 """
 
 from __future__ import annotations
@@ -301,13 +301,80 @@ def unsign_download(token: str) -> tuple[int, int]:
     return file_id, signer_id
 
 
-def index_path(file: File) -> str | None:
-    """The file's index: the one uploaded beside it (``file_upload.sidecars``), else the BAM
-    index built next to the blob, if there is one (served as ``<name>.bai``)."""
+# --- index sidecars -------------------------------------------------------------------------
+
+# What htslib and igv.js ask for beside a data file, by index extension.
+INDEX_EXTENSIONS = (".bai", ".csi", ".tbi", ".crai")
+
+
+def index_path(file: File, extension: str = ".bai") -> str | None:
+    """The file's index of the kind ``extension`` names (``.bai``, ``.csi``, ``.tbi``,
+    ``.crai``), or None. The one place that knows where indexes live: one uploaded beside the
+    file (``file_upload.sidecars``) when its name is of that kind, else the one the index task
+    built beside the blob (``<blob>.bai``, see docs/decisions/0002)."""
     from file_upload.sidecars import index_for
 
+    if extension not in INDEX_EXTENSIONS:
+        return None
     uploaded = index_for(file)
-    if uploaded is not None:
+    if uploaded is not None and uploaded.name.endswith(extension):
         return str(storage.path_for(uploaded.storage_key))
-    path = str(storage.path_for(file.storage_key)) + ".bai"
+    path = str(storage.path_for(file.storage_key)) + extension
     return path if os.path.exists(path) else None
+
+
+def requested_index(file: File, name: str) -> str | None:
+    """The index extension a signed link's ``name`` asks for, or None when it names the data
+    file itself. htslib and igv.js append the extension (``x.bam.bai``) or replace the data
+    file's own (``x.bai``); a file that is itself an index (``x.bam.bai``) is asked for by its
+    own name."""
+    for extension in INDEX_EXTENSIONS:
+        if name.endswith(extension) and not file.name.endswith(extension):
+            return extension
+    return None
+
+
+def serve_index(request: HttpRequest, file: File, extension: str) -> HttpResponse:
+    """The index sidecar's bytes (Range and conditional requests honoured), or 404 when the
+    file has none of that kind: never the data file's bytes. Not audited as a download (htslib
+    probes several names before every read); the read of the data itself is."""
+    from django.http import Http404
+
+    path = index_path(file, extension)
+    if path is None:
+        raise Http404(f"This file has no {extension} index.")
+    stat = os.stat(path)
+    etag = quote_etag(f"{file.sha256 or file.storage_key}{extension}-{stat.st_size}-{int(stat.st_mtime)}")
+    if etag in [t.strip().removeprefix("W/") for t in request.headers.get("If-None-Match", "").split(",")]:
+        response = HttpResponse(status=304)
+        response["ETag"] = etag
+        return response
+    ranges = None
+    header = request.headers.get("Range")
+    if header and request.method == "GET" and request.headers.get("If-Range", etag) == etag:
+        try:
+            ranges = parse_range(header, stat.st_size)
+        except Unsatisfiable:
+            response = HttpResponse(status=416)
+            response["Content-Range"] = f"bytes */{stat.st_size}"
+            return response
+    if request.method == "HEAD":
+        response = HttpResponse(content_type="application/octet-stream")
+        response["Content-Length"] = str(stat.st_size)
+    elif ranges and len(ranges) == 1:
+        byte_range = ranges[0]
+        response = FileResponse(
+            BoundedFile(open(path, "rb"), byte_range.start, byte_range.length),
+            status=206,
+            content_type="application/octet-stream",
+        )
+        response["Content-Length"] = str(byte_range.length)
+        response["Content-Range"] = f"bytes {byte_range.start}-{byte_range.end}/{stat.st_size}"
+    else:  # several ranges of a small index: the whole of it, as RFC 9110 allows
+        response = FileResponse(open(path, "rb"), content_type="application/octet-stream")
+        response["Content-Length"] = str(stat.st_size)
+    response["ETag"] = etag
+    response["Accept-Ranges"] = "bytes"
+    response["Cache-Control"] = "private, no-transform"
+    response["Content-Disposition"] = content_disposition_header(True, file.name + extension)
+    return response

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils.http import content_disposition_header
 from drf_spectacular.types import OpenApiTypes
@@ -76,37 +76,55 @@ def _url_name(name: str) -> str:
 
 class SignedDownloadView(APIView):
     """Bytes for a signed link. The name in the path is cosmetic (tools derive file names and
-    index URLs from it); ``<name>.bai`` serves the BAM index when one was built."""
+    index URLs from it), except that a name ending in an index extension (``.bai``, ``.csi``,
+    ``.tbi``, ``.crai``) asks for the file's index: served if the file has one of that kind, 404
+    otherwise, never the data file's bytes. Any origin may read a signed link (it carries its own
+    authority; no cookies are involved), so the preflight for ``Range``, ``If-Range`` and
+    ``If-None-Match`` is answered for everyone."""
 
     permission_classes = [permissions.AllowAny]
     authentication_classes: list = []
 
-    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
+    @extend_schema(
+        responses={
+            (200, "application/octet-stream"): OpenApiTypes.BINARY,
+            (206, "application/octet-stream"): OpenApiTypes.BINARY,
+            304: None,
+            403: OpenApiTypes.OBJECT,
+            404: OpenApiTypes.OBJECT,
+            412: None,
+            416: None,
+        }
+    )
     def get(self, request: Request, token: str, name: str) -> HttpResponse:
         file_id, signer_id = services.unsign_download(token)
         signer = User.objects.filter(id=signer_id, is_active=True).first()
         file = File.objects.restrict(signer, "download").filter(pk=file_id).first() if signer else None
         if file is None:
             raise Http404("The file is gone, or the link's signer can no longer see it.")
-        if name.endswith(".bai") and name[: -len(".bai")] == file.name:
-            return self._index(file)
+        extension = services.requested_index(file, name)
+        if extension is not None:
+            return services.serve_index(request._request, file, extension)
         return services.serve_file(request._request, file, actor=signer, via="signed_url", signer=signer)
 
     def head(self, request: Request, token: str, name: str) -> HttpResponse:
         return self.get(request, token, name)
 
-    @staticmethod
-    def _index(file: File) -> HttpResponse:
-        path = services.index_path(file)
-        if path is None:
-            raise Http404("This file has no index.")
-        return FileResponse(open(path, "rb"), content_type="application/octet-stream")
+    @extend_schema(exclude=True)
+    def options(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponse:
+        """The CORS preflight, for any origin and without credentials."""
+        response = HttpResponse(status=204)
+        response["Access-Control-Allow-Methods"] = "GET, HEAD, OPTIONS"
+        response["Access-Control-Allow-Headers"] = SIGNED_ALLOWED_HEADERS
+        response["Access-Control-Max-Age"] = "86400"
+        response["Allow"] = "GET, HEAD, OPTIONS"
+        return response
 
     def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
         response = super().finalize_response(request, response, *args, **kwargs)
         # igv.js and other browser readers fetch signed links cross-origin.
         response["Access-Control-Allow-Origin"] = "*"
-        response["Access-Control-Expose-Headers"] = "Content-Range, Content-Length, Accept-Ranges, ETag"
+        response["Access-Control-Expose-Headers"] = SIGNED_EXPOSED_HEADERS
         return response
 
 
@@ -158,3 +176,7 @@ class ZipDownloadView(APIView):
         response["X-Content-Type-Options"] = "nosniff"
         response["Cache-Control"] = "no-store"
         return response
+
+
+SIGNED_ALLOWED_HEADERS = "Range, If-Range, If-None-Match, If-Modified-Since, If-Match, If-Unmodified-Since"
+SIGNED_EXPOSED_HEADERS = "Content-Range, Content-Length, Content-Disposition, Accept-Ranges, ETag, Last-Modified"

@@ -96,6 +96,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "corsheaders",
     "django_prometheus",
     "authentication",
     "file_upload",
@@ -111,6 +112,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "file_project.security.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Before CommonMiddleware: a preflight is answered here, before anything may redirect it.
+    "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "file_project.parsers.QueryStringMiddleware",
@@ -230,6 +233,50 @@ SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "SAMEORIGIN"
 BIOFM_CSP = os.environ.get("BIOFM_CSP", "")  # empty: file_project.security.DEFAULT_CSP
 BIOFM_CSP_REPORT_ONLY = env_bool("BIOFM_CSP_REPORT_ONLY")
+
+# --- Cross-origin requests (django-cors-headers) ---------------------------------------------
+# Pages of other origins (a lab dashboard, Galaxy, Jupyter) may call the API and upload with tus
+# when their origin is listed in BIOFM_CORS_ORIGINS (none by default). Token auth only: no
+# credentials (cookies) cross origins, so a listed origin cannot ride a signed-in session.
+# Signed download links are not covered here: they answer any origin themselves
+# (file_download.views.SignedDownloadView), since they carry their own authority.
+CORS_ALLOWED_ORIGINS = env_list("BIOFM_CORS_ORIGINS", "")
+CORS_URLS_REGEX = r"^/api/(?!signed/).*$"
+CORS_ALLOW_CREDENTIALS = False
+CORS_ALLOW_METHODS = ["DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"]
+CORS_ALLOW_HEADERS = [
+    "accept",
+    "authorization",
+    "content-type",
+    "x-requested-with",
+    "x-http-method-override",
+    "tus-resumable",
+    "upload-length",
+    "upload-offset",
+    "upload-metadata",
+    "upload-defer-length",
+    "upload-concat",
+    "upload-checksum",
+]
+CORS_EXPOSE_HEADERS = [
+    "Location",
+    "Upload-Offset",
+    "Upload-Length",
+    "Upload-Metadata",
+    "Upload-Defer-Length",
+    "Upload-Expires",
+    "Upload-Concat",
+    "Tus-Resumable",
+    "Tus-Version",
+    "Tus-Extension",
+    "Tus-Max-Size",
+    "Tus-Checksum-Algorithm",
+    "Content-Disposition",
+    "Content-Range",
+    "Accept-Ranges",
+    "ETag",
+]
+CORS_PREFLIGHT_MAX_AGE = 3600
 
 # --- Abuse resistance -----------------------------------------------------------------------
 # Proxies whose X-Forwarded-For entries are believed (IPs or CIDRs; none by default): the client

@@ -33,10 +33,6 @@ from .views import require_replaceable
 TUS_VERSION = "1.0.0"
 TUS_EXTENSIONS = "creation,creation-with-upload,creation-defer-length,termination,checksum,expiration"
 OCTET = "application/offset+octet-stream"
-EXPOSED = (
-    "Location, Upload-Offset, Upload-Length, Tus-Resumable, Tus-Version, Tus-Extension, Tus-Max-Size, "
-    "Tus-Checksum-Algorithm, Upload-Metadata, Upload-Defer-Length, Upload-Expires"
-)
 
 
 class PreconditionFailed(exceptions.APIException):
@@ -84,7 +80,6 @@ class TusView(APIView):
             response["Tus-Resumable"] = TUS_VERSION
         if response.status_code == 412:
             response["Tus-Version"] = TUS_VERSION
-        response["Access-Control-Expose-Headers"] = EXPOSED
         response["Cache-Control"] = "no-store"
         return response
 

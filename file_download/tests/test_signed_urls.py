@@ -99,3 +99,64 @@ def test_bam_index_beside_the_blob_is_served_as_name_bai(api, alice):
         handle.write(b"BAI\x01")
     response = APIClient().get(url + ".bai")
     assert b"".join(response.streaming_content) == b"BAI\x01"
+
+
+def _write_index(file, extension: str, data: bytes) -> None:
+    from file_upload import storage
+
+    with open(str(storage.path_for(file.storage_key)) + extension, "wb") as handle:
+        handle.write(data)
+
+
+@pytest.mark.parametrize("suffix", [".tbi", ".csi", ".bai", ".crai"])
+def test_an_index_name_never_answers_with_the_data_files_bytes(api, file, suffix):
+    url = path_of(signed(api, file)["url"])
+    response = APIClient().get(url + suffix)
+    assert response.status_code == 404
+    assert CONTENT not in response.content
+    assert not AuditEvent.objects.filter(action="file.download").exists()
+
+
+def test_each_index_name_serves_its_own_kind_appended_or_replacing_the_extension(api, alice):
+    bam = make_file(Project.objects.create(name="B", owner=alice), "reads.bam", b"BAM")
+    _write_index(bam, ".bai", b"BAI\x01")
+    url = path_of(signed(api, bam)["url"])
+    anonymous = APIClient()
+    assert b"".join(anonymous.get(url + ".bai").streaming_content) == b"BAI\x01"
+    replaced = url.removesuffix(".bam") + ".bai"  # htslib's second guess: reads.bai
+    assert b"".join(anonymous.get(replaced).streaming_content) == b"BAI\x01"
+    assert anonymous.get(url + ".csi").status_code == 404  # samtools asks for .csi first
+    _write_index(bam, ".csi", b"CSI\x01")
+    assert b"".join(anonymous.get(url + ".csi").streaming_content) == b"CSI\x01"
+    ranged = anonymous.get(url + ".bai", HTTP_RANGE="bytes=1-2")
+    assert (ranged.status_code, b"".join(ranged.streaming_content)) == (206, b"AI")
+    assert anonymous.head(url + ".bai")["Content-Length"] == "4"
+    # Index probes are not downloads of the data file; the data read is.
+    assert not AuditEvent.objects.filter(action="file.download").exists()
+    assert b"".join(anonymous.get(url).streaming_content) == b"BAM"
+    assert AuditEvent.objects.filter(action="file.download").count() == 1
+
+
+def test_a_file_that_is_itself_an_index_is_served_by_its_own_name(api, alice):
+    index = make_file(Project.objects.create(name="I", owner=alice), "calls.vcf.gz.tbi", b"TBI\x01")
+    url = path_of(signed(api, index)["url"])
+    assert b"".join(APIClient().get(url).streaming_content) == b"TBI\x01"
+
+
+def test_any_origin_may_preflight_a_signed_link_for_range_and_validators(api, file):
+    url = path_of(signed(api, file)["url"])
+    preflight = APIClient().options(
+        url,
+        HTTP_ORIGIN="https://dashboard.example.org",
+        HTTP_ACCESS_CONTROL_REQUEST_METHOD="GET",
+        HTTP_ACCESS_CONTROL_REQUEST_HEADERS="range,if-range,if-none-match",
+    )
+    assert preflight.status_code in (200, 204)
+    assert preflight["Access-Control-Allow-Origin"] == "*"
+    allowed = {h.strip().lower() for h in preflight["Access-Control-Allow-Headers"].split(",")}
+    assert {"range", "if-range", "if-none-match"} <= allowed
+    assert "Access-Control-Allow-Credentials" not in preflight
+    ranged = APIClient().get(url, HTTP_ORIGIN="https://dashboard.example.org", HTTP_RANGE="bytes=-10")
+    assert ranged.status_code == 206
+    assert ranged["Access-Control-Allow-Origin"] == "*"
+    assert "Content-Range" in ranged["Access-Control-Expose-Headers"]
