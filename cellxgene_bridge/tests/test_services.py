@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -252,12 +253,17 @@ def test_user_data_is_off_unless_annotations_are_turned_on(alice, project, viewe
 
 
 def fake_viewer(tmp_path, port: int) -> subprocess.Popen:
-    """A process whose command line reads like our cellxgene (it only sleeps)."""
-    fake = tmp_path / "cellxgene"
-    fake.write_text("import time\ntime.sleep(60)\n")
-    return subprocess.Popen(
+    """A process whose command line reads like our cellxgene (it only sleeps), returned once
+    its interpreter is up (it writes a marker file), so its memory is that of a running program."""
+    fake, started = tmp_path / "cellxgene", tmp_path / f"started-{port}"
+    fake.write_text(f"import pathlib, time\npathlib.Path({str(started)!r}).touch()\ntime.sleep(60)\n")
+    proc = subprocess.Popen(
         [sys.executable, str(fake), "launch", "x.h5ad", "--port", str(port)], start_new_session=True
     )
+    deadline = time.monotonic() + 30
+    while not started.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return proc
 
 
 def test_only_our_cellxgene_processes_count_as_ours(tmp_path):

@@ -4,11 +4,13 @@ t-SNE on request, and the cellxgene publication using them instead of its SVD.""
 from __future__ import annotations
 
 import warnings
+from types import SimpleNamespace
 
 import h5py
 import numpy as np
 import pytest
 
+from cellxgene_bridge import pool
 from cellxgene_bridge import services as cellxgene
 from cellxgene_bridge.models import Publication
 from ml_interface.models import CellEmbedding
@@ -55,7 +57,8 @@ def test_h5ad_vis_on_pbmc68k_reduced_stores_pca_and_umap(
 
     # The cellxgene publication copies these layouts in and computes no SVD.
     settings.CELLXGENE_DATA_DIR = tmp_path / "cxg"
-    monkeypatch.setattr(cellxgene, "launch", lambda publication: None)
+    viewer = SimpleNamespace(pid=None, port=None, rss_mb=None, started_at=None)
+    monkeypatch.setattr(pool, "launch", lambda publication: viewer)
     publication = Publication.objects.create(file=file, dataset=file.name, requested_by=file.owner)
     cellxgene.publish_dataset(publication.id)
     publication.refresh_from_db()
