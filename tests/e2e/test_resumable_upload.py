@@ -38,6 +38,20 @@ def throttle(page, bytes_per_second: int) -> None:
     )
 
 
+def uploads_panel(page):
+    """The Uploads panel, open. The SPA opens it itself once the files are queued (after the
+    name-conflict check), so wait for that before toggling it from the top bar."""
+    from playwright.sync_api import expect
+
+    panel = page.get_by_role("complementary", name="Uploads")
+    try:
+        expect(panel).to_be_visible(timeout=5000)
+    except AssertionError:
+        page.get_by_role("button", name="Uploads").click()
+        expect(panel).to_be_visible()
+    return panel
+
+
 def test_pause_resume_reload_resume(page, make_user, tmp_path):
     from playwright.sync_api import expect
 
@@ -54,9 +68,7 @@ def test_pause_resume_reload_resume(page, make_user, tmp_path):
         page.get_by_role("button", name="Upload", exact=True).click()
     chooser.value.set_files(str(source))
 
-    panel = page.get_by_role("complementary", name="Uploads")
-    if not panel.is_visible():
-        page.get_by_role("button", name="Uploads").click()
+    panel = uploads_panel(page)
     row = panel.get_by_role("listitem").filter(has_text="run42.bam")
     wait_until(lambda: offset() > 0, what="the first chunk")
     row.get_by_role("button", name="Pause").click()
@@ -76,9 +88,7 @@ def test_pause_resume_reload_resume(page, make_user, tmp_path):
     page.reload()
     reloaded_at = offset()
     assert reloaded_at < SIZE
-    if not page.get_by_role("complementary", name="Uploads").is_visible():
-        page.get_by_role("button", name="Uploads").click()
-    row = page.get_by_role("complementary", name="Uploads").get_by_role("listitem").filter(has_text="run42.bam")
+    row = uploads_panel(page).get_by_role("listitem").filter(has_text="run42.bam")
     expect(row).to_contain_text("Interrupted")
     with page.expect_file_chooser() as chooser:
         row.get_by_role("button", name="Resume").click()
