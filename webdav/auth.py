@@ -17,6 +17,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.throttling import SimpleRateThrottle
 
 from authentication import lockout
+from file_project.client_address import client_address
 
 from . import services
 
@@ -66,7 +67,7 @@ def authenticate(request: HttpRequest) -> Outcome:
             username, _, password = base64.b64decode(credentials.strip()).decode("utf-8").partition(":")
         except (binascii.Error, UnicodeDecodeError):
             return Outcome(status=400, detail="Malformed Basic credentials.")
-        address = lockout.client_address(request)
+        address = client_address(request)
         wait = lockout.seconds_locked(username, address)
         if wait:
             return Outcome(
