@@ -5,7 +5,7 @@ from __future__ import annotations
 import django_filters
 from django.db.models import QuerySet
 
-from file_project.parsers import IdFilter
+from file_project.parsers import IdFilter, UtcIsoDateTimeFilter
 
 from .models import AccessGrant, AuditEvent, ObjectType
 
@@ -14,8 +14,8 @@ class AuditEventFilterSet(django_filters.FilterSet):
     actor = django_filters.CharFilter(field_name="actor_username", label="Username of the actor")
     action = django_filters.CharFilter(method="filter_action", label="Action, or a prefix ending in “.” (file.)")
     project = IdFilter(field_name="project_id")
-    since = django_filters.IsoDateTimeFilter(field_name="timestamp", lookup_expr="gte")
-    until = django_filters.IsoDateTimeFilter(field_name="timestamp", lookup_expr="lte")
+    since = UtcIsoDateTimeFilter(field_name="timestamp", lookup_expr="gte")
+    until = UtcIsoDateTimeFilter(field_name="timestamp", lookup_expr="lte")
 
     class Meta:
         model = AuditEvent

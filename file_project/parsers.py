@@ -76,7 +76,29 @@ def parse_moment(name: str, value: Any, *, end: bool = False) -> dt.datetime:
             moment = None
         if moment is None:
             raise ValidationError({name: ["Expected a date (YYYY-MM-DD) or an ISO 8601 datetime."]})
-    return timezone.make_aware(moment, dt.UTC) if timezone.is_naive(moment) else moment
+    moment = timezone.make_aware(moment, dt.UTC) if timezone.is_naive(moment) else moment
+    try:  # in UTC: databases take only offsets of up to about 16 hours, and years 1 to 9999
+        return moment.astimezone(dt.UTC)
+    except OverflowError:
+        raise ValidationError({name: ["The date and time is out of range."]}) from None
+
+
+class UtcIsoDateTimeField(django_filters.fields.IsoDateTimeField):
+    """An ISO 8601 datetime filter value, given back in UTC (any offset is accepted, none
+    reaches the database) and out-of-range moments refused with a form error."""
+
+    def to_python(self, value: Any) -> dt.datetime | None:
+        moment = super().to_python(value)
+        if moment is None:
+            return None
+        try:
+            return moment.astimezone(dt.UTC)
+        except OverflowError:
+            raise forms.ValidationError("The date and time is out of range.", code="invalid") from None
+
+
+class UtcIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = UtcIsoDateTimeField
 
 
 class StrictIntegerField(forms.IntegerField):

@@ -130,6 +130,27 @@ class TestStrictFilters:
         assert response.status_code == 400, (url, response.content)
         assert response.json()["code"] != "server_error"
 
+    @pytest.mark.parametrize(
+        "url",
+        [
+            "/api/audit/?until=1203-08-05T16:32:31.7720-23:35",
+            "/api/audit/?since=2020-01-01T00:00:00%2B23:59",
+            "/api/files/?created_after=2020-01-01T00:00:00-23:35",
+        ],
+    )
+    def test_any_utc_offset_is_taken_in_utc(self, api, project, url):
+        # PostgreSQL refuses offsets beyond about 16 hours: the value reaches it in UTC.
+        response = api.get(url)
+        assert response.status_code == 200, (url, response.content)
+
+    @pytest.mark.parametrize(
+        "url",
+        ["/api/audit/?since=0001-01-01T00:00:00%2B05:00", "/api/files/?created_after=0001-01-01T00:00:00%2B05:00"],
+    )
+    def test_a_moment_before_the_first_year_in_utc_is_400(self, api, project, url):
+        response = api.get(url)
+        assert response.status_code == 400, (url, response.content)
+
 
 class TestJsonBodies:
     def test_a_5000_deep_body_is_400(self, api, project):
