@@ -76,11 +76,22 @@ def parse_moment(name: str, value: Any, *, end: bool = False) -> dt.datetime:
             moment = None
         if moment is None:
             raise ValidationError({name: ["Expected a date (YYYY-MM-DD) or an ISO 8601 datetime."]})
-    moment = timezone.make_aware(moment, dt.UTC) if timezone.is_naive(moment) else moment
-    try:  # in UTC: databases take only offsets of up to about 16 hours, and years 1 to 9999
+    utc = in_utc(timezone.make_aware(moment, dt.UTC) if timezone.is_naive(moment) else moment)
+    if utc is None:
+        raise ValidationError({name: [OUT_OF_RANGE]})
+    return utc
+
+
+OUT_OF_RANGE = "The date and time is out of range."
+
+
+def in_utc(moment: dt.datetime) -> dt.datetime | None:
+    """``moment`` in UTC, or None when that falls outside years 1 to 9999. Filters hand the
+    database UTC only: PostgreSQL refuses offsets past about 16 hours."""
+    try:
         return moment.astimezone(dt.UTC)
     except OverflowError:
-        raise ValidationError({name: ["The date and time is out of range."]}) from None
+        return None
 
 
 class UtcIsoDateTimeField(django_filters.fields.IsoDateTimeField):
@@ -91,10 +102,10 @@ class UtcIsoDateTimeField(django_filters.fields.IsoDateTimeField):
         moment = super().to_python(value)
         if moment is None:
             return None
-        try:
-            return moment.astimezone(dt.UTC)
-        except OverflowError:
-            raise forms.ValidationError("The date and time is out of range.", code="invalid") from None
+        utc = in_utc(moment)
+        if utc is None:
+            raise forms.ValidationError(OUT_OF_RANGE, code="invalid")
+        return utc
 
 
 class UtcIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
