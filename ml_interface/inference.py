@@ -185,8 +185,8 @@ def _symbol_style(symbol: str) -> str:
 
 
 SYMBOL_STYLES = {
-    "upper": (9606, 0.8, "upper-case as human (HGNC) gene symbols are"),
-    "capital": (10090, 0.75, "capitalised as mouse (MGI) gene symbols are (rat symbols look alike)"),
+    "upper": (9606, 0.75, "upper-case as human (HGNC) gene symbols are"),
+    "capital": (10090, 0.7, "capitalised as mouse (MGI) gene symbols are (rat symbols look alike)"),
     "lower": (7955, 0.6, "lower-case as zebrafish (ZFIN) gene symbols are"),
 }
 

@@ -49,12 +49,6 @@ from ..registry import AnalysisError
 from .common import TEXT_FORMATS, blob_path, file_format, read_names, read_text, stats_for
 
 SPECS = {spec.name: spec for spec in METADATA_FIELDS}
-NAME_GENOMES = (
-    (r"hg38|grch38", "GRCh38"),
-    (r"hg19|grch37|b37", "GRCh37"),
-    (r"mm39|grcm39", "GRCm39"),
-    (r"mm10|grcm38", "GRCm38"),
-)
 NAME_ASSAYS = (
     (r"sc[-_]?rna|scrnaseq|single[-_]?cell|10x", "scRNA-seq"),
     (r"atac", "ATAC-seq"),
@@ -323,10 +317,9 @@ def from_name(file: File, found: Collector) -> None:
         if hit:
             found.add(field_name, hit.group(0), "name_accession", f"the name contains the accession {hit.group(0)}")
     tokens = re.split(r"[^a-z0-9]+", lowered)
-    for pattern, genome in NAME_GENOMES:
-        if any(re.fullmatch(pattern, token) for token in tokens):
-            found.add("reference_genome", genome, "name_words", f"the name mentions {genome}")
-            break
+    genomes = inference.genome_in(" ".join(tokens))
+    if genomes:
+        found.add("reference_genome", genomes[0][0], "name_words", f"the name mentions {genomes[0][1]}")
     stem = re.sub(r"\.(fastq|fq|bam|sam|cram|vcf|bcf|h5ad|gz|txt|md)$", "", lowered)
     for pattern, assay in NAME_ASSAYS:
         if re.search(rf"(?:^|[^a-z0-9]){pattern}", stem):
