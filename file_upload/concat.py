@@ -147,10 +147,10 @@ def create_final(
             leases.append(lease)
         if total > settings.BIOFM_MAX_UPLOAD_BYTES:
             raise PayloadTooLarge(f"Uploads are limited to {settings.BIOFM_MAX_UPLOAD_BYTES} bytes (Tus-Max-Size).")
-        # The parts already count against the owner's quota; the project's learns of them now.
-        uploads.check_quota(owner, 0, project)
+        # The parts counted against the owner's quota when they were created; the project's
+        # learns of them now.
         if project.quota_bytes is not None:
-            uploads.check_quota(owner, total, project)
+            uploads._check_project_quota(project, total)
         now = timezone.now()
         final.length, final.concat, final.parts = total, UploadConcat.FINAL, [str(p.id) for p in parts]
         final.state, final.received_at, final.queued_at = UploadState.VERIFYING, now, now

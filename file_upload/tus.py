@@ -163,19 +163,24 @@ class UploadCollectionView(TusView):
             folder=folder,
             metadata=metadata,
         )
-        body_length = self.body_length(request)
-        if request.content_type == OCTET and body_length != 0 and upload.state == "active":
-            upload = uploads.append_chunk(
-                upload_id=upload.id,
-                owner=request.user,
-                offset=0,
-                body=self.body_stream(request, body_length),
-                content_length=body_length,
-                checksum=self._checksum(request),
-            )
+        upload = self._first_bytes(request, upload)
         response = Response(status=status.HTTP_201_CREATED)
         response["Location"] = request.build_absolute_uri(f"/api/uploads/{upload.id}/")
         return self.upload_headers(response, upload)
+
+    def _first_bytes(self, request: Request, upload: Upload) -> Upload:
+        """creation-with-upload: the POST's body, if any, is the upload's first bytes."""
+        body_length = self.body_length(request)
+        if request.content_type != OCTET or body_length == 0 or upload.state != "active":
+            return upload
+        return uploads.append_chunk(
+            upload_id=upload.id,
+            owner=request.user,
+            offset=0,
+            body=self.body_stream(request, body_length),
+            content_length=body_length,
+            checksum=self._checksum(request),
+        )
 
     @staticmethod
     def _declared_length(request: Request) -> int | None:
@@ -198,16 +203,7 @@ class UploadCollectionView(TusView):
         if kind == "partial":
             length = self._declared_length(request)
             upload = concat.create_partial(owner=request.user, length=length, raw_metadata=raw_metadata)
-            body_length = self.body_length(request)
-            if request.content_type == OCTET and body_length != 0:
-                upload = uploads.append_chunk(
-                    upload_id=upload.id,
-                    owner=request.user,
-                    offset=0,
-                    body=self.body_stream(request, body_length),
-                    content_length=body_length,
-                    checksum=self._checksum(request),
-                )
+            upload = self._first_bytes(request, upload)
         else:
             if "Upload-Length" in request.headers or "Upload-Defer-Length" in request.headers:
                 raise exceptions.ValidationError(

@@ -137,3 +137,24 @@ def test_a_final_upload_checks_its_target_like_any_upload(client_for, bob, alice
     url = partial(bobs, PIECES[0])
     assert final(bobs, project, [url]).status_code == 403
     assert not File.objects.exists()
+
+
+def test_a_partial_may_carry_its_first_bytes_and_the_projects_quota_holds(api, project):
+    created = api.generic(
+        "POST",
+        "/api/uploads/",
+        PIECES[0],
+        content_type=OCTET,
+        **TUS,
+        HTTP_UPLOAD_LENGTH=str(len(PIECES[0])),
+        HTTP_UPLOAD_CONCAT="partial",
+    )
+    assert created.status_code == 201 and created["Upload-Offset"] == str(len(PIECES[0]))
+    urls = [path_of(created), partial(api, PIECES[1])]
+    Project.objects.filter(id=project.id).update(quota_bytes=len(PIECES[0]))
+    refused = final(api, project, urls)
+    assert refused.status_code == 413
+    assert not File.objects.exists() and Upload.objects.filter(concat="partial").count() == 2
+    Project.objects.filter(id=project.id).update(quota_bytes=None)
+    assert final(api, project, urls).status_code == 201
+    assert File.objects.get().size == len(PIECES[0]) + len(PIECES[1])
