@@ -408,7 +408,8 @@ def append_chunk(
         limit = None if upload.length is None else upload.length - upload.offset
         if limit is not None and content_length is not None and content_length > limit:
             raise PayloadTooLarge(f"The body would run {content_length - limit} bytes past Upload-Length.")
-        sha = _resume_hash(upload)
+        # A partial upload's own SHA-256 would serve nothing: its final upload hashes the whole.
+        sha = _resume_hash(upload) if upload.concat != "partial" else None
         written = _stream_into_part(lease, body, content_length, limit, checksum, sha)
         upload.offset += written
         if sha is not None and sha.length == upload.offset:
