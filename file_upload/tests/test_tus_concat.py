@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from datetime import timedelta
 
 import pytest
 
@@ -158,3 +159,12 @@ def test_a_partial_may_carry_its_first_bytes_and_the_projects_quota_holds(api, p
     Project.objects.filter(id=project.id).update(quota_bytes=None)
     assert final(api, project, urls).status_code == 201
     assert File.objects.get().size == len(PIECES[0]) + len(PIECES[1])
+
+
+def test_partials_nobody_joins_expire_like_any_upload(api):
+    url = partial(api, PIECES[0])
+    part = Upload.objects.get()
+    Upload.objects.filter(id=part.id).update(expires_at=part.expires_at - timedelta(days=30))
+    assert api.head(url, **TUS).status_code == 410
+    assert uploads.cleanup_uploads()["uploads"] == 1
+    assert not Upload.objects.exists() and list(uploads.part_dir().iterdir()) == []
