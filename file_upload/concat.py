@@ -13,10 +13,10 @@ connections (tus-js-client's ``parallelUploads``), then joined by a final upload
   and then removes the partials (rows and bytes). The final upload's length is the sum of the
   parts; a PATCH on it answers 403.
 
-The final upload holds the parts' leases while it joins them, so neither a PATCH nor a second
-final upload can change them under it. Should the joining stop half-way (a killed worker), the
-upload stays ``verifying`` and the finalisation sweep (``uploads.finalise_upload``) joins the
-parts again from the start.
+The final upload holds its own lease and its parts' while it joins them, so no PATCH, no second
+final upload and no finalisation sweep gets in its way. Should the joining stop half-way (a
+killed worker), the upload stays ``verifying`` and, once those leases lapse, the finalisation
+sweep (``uploads.finalise_upload``) joins the parts again from the start.
 
 Public surface: ``parse_header``, ``create_partial``, ``create_final``, ``finalise_final``,
 ``is_final``, ``header_value``.
@@ -138,13 +138,10 @@ def create_final(
     final = uploads.create_upload(
         owner=owner, length=None, raw_metadata=raw_metadata, project=project, folder=folder, metadata=metadata
     )
-    leases = []
+    # The final's own lease keeps the finalisation sweep away while this request joins.
+    leases = [uploads._try_lease(final.id)]
     try:
-        for part in parts:
-            lease = uploads._try_lease(part.id, state=UploadState.ACTIVE)
-            if lease is None:
-                raise uploads.UploadLocked(f"The partial upload {part.id} is busy; retry shortly.")
-            leases.append(lease)
+        leases += _lease_parts(parts)
         if total > settings.BIOFM_MAX_UPLOAD_BYTES:
             raise PayloadTooLarge(f"Uploads are limited to {settings.BIOFM_MAX_UPLOAD_BYTES} bytes (Tus-Max-Size).")
         # The parts counted against the owner's quota when they were created; the project's
@@ -173,8 +170,22 @@ def create_final(
         raise
     finally:
         for lease in leases:
-            uploads._release(lease)
+            if lease is not None:
+                uploads._release(lease)
     return final
+
+
+def _lease_parts(parts: list[Upload]) -> list[Any]:
+    """The parts' leases, all or none (423 when one is busy)."""
+    leases = []
+    for part in parts:
+        lease = uploads._try_lease(part.id, state=UploadState.ACTIVE)
+        if lease is None:
+            for taken in leases:
+                uploads._release(taken)
+            raise uploads.UploadLocked(f"The partial upload {part.id} is busy; retry shortly.")
+        leases.append(lease)
+    return leases
 
 
 def finalise_final(final: Upload) -> None:
@@ -186,7 +197,15 @@ def finalise_final(final: Upload) -> None:
     if len(parts) != len(ids) or any(part.offset != part.length for part in parts):
         uploads._fail(final, "the partial uploads of this file are gone; upload it again", "missing")
         return
-    _join(final, parts)
+    try:
+        leases = _lease_parts(parts)
+    except uploads.UploadLocked:
+        return  # still held by the run that died; the sweep comes back once its lease lapses
+    try:
+        _join(final, parts)
+    finally:
+        for lease in leases:
+            uploads._release(lease)
 
 
 class _Joined:

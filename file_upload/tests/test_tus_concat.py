@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -168,3 +169,28 @@ def test_partials_nobody_joins_expire_like_any_upload(api):
     assert api.head(url, **TUS).status_code == 410
     assert uploads.cleanup_uploads()["uploads"] == 1
     assert not Upload.objects.exists() and list(uploads.part_dir().iterdir()) == []
+
+
+def test_a_join_cut_short_is_done_again_by_the_finalisation_sweep(api, alice, project, monkeypatch):
+    from file_upload import concat
+
+    urls = [partial(api, piece) for piece in PIECES]
+    ids = [uuid.UUID(url.rstrip("/").rsplit("/", 1)[1]) for url in urls]
+    real_join = concat._join
+
+    def dies(final, parts):
+        raise RuntimeError("worker killed")
+
+    monkeypatch.setattr(concat, "_join", dies)
+    with pytest.raises(RuntimeError):
+        concat.create_final(
+            owner=alice, part_ids=ids, raw_metadata="", project=project, folder=None, metadata={"filename": "x.fq"}
+        )
+    final = Upload.objects.get(concat="final")
+    assert final.state == "verifying" and not File.objects.exists()
+    monkeypatch.setattr(concat, "_join", real_join)
+    uploads.finalise_upload(final.id)  # what the sweep queues
+    final.refresh_from_db()
+    assert final.state == "completed"
+    assert File.objects.get().sha256 == hashlib.sha256(b"".join(PIECES)).hexdigest()
+    assert not Upload.objects.filter(concat="partial").exists()
