@@ -28,8 +28,9 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from authentication import audit
+from background.enqueue import enqueue
 from file_project import metrics
-from file_project.errors import Conflict
+from file_project.domain import Conflict
 
 from . import sidecars, storage
 from .metadata import METADATA_FIELD_NAMES
@@ -481,31 +482,17 @@ def store_file(
     return file
 
 
+# A file whose parse or index could not be queued stays pending; the stale sweep queues it again.
 def _enqueue_parse(file_id: int) -> None:
-    from .tasks import parse_file_task
-
-    try:
-        parse_file_task.delay(file_id)
-    except Exception:  # the broker being down must not fail an upload that is already stored
-        log.exception("could not queue parsing of file %s; it stays pending", file_id)
+    enqueue("file_upload.parse_file", file_id)
 
 
 def _enqueue_index(file_id: int) -> None:
-    from .tasks import index_file_task
-
-    try:
-        index_file_task.delay(file_id)
-    except Exception:  # the sweep queues it again later
-        log.exception("could not queue indexing of file %s; it stays pending", file_id)
+    enqueue("file_upload.index_file", file_id)
 
 
 def _enqueue_checksums(file_id: int) -> None:
-    from .tasks import fill_checksums_task
-
-    try:
-        fill_checksums_task.delay(file_id)
-    except Exception:
-        log.exception("could not queue checksums of file %s", file_id)
+    enqueue("file_upload.fill_checksums", file_id)
 
 
 def fill_checksums(file_id: int) -> File | None:
@@ -679,7 +666,7 @@ def parse_file(file_id: int) -> File | None:
         updates["parse_error"] = _one_line(f"could not read the file as {fmt or 'a known format'}: {exc}")
 
     filled: list[str] = []
-    mates = _mates(file) if fmt == "fastq" else []
+    mates = mate_files(file) if fmt == "fastq" else []
     if fmt:
         suggestions = autofill.suggest(fmt, updates["stats"], hints, file.name, mate_present=bool(mates))
         if updates["parse_status"] != ParseStatus.DONE:
@@ -706,7 +693,7 @@ def parse_file(file_id: int) -> File | None:
     return file
 
 
-def _mates(file: File) -> list[File]:
+def mate_files(file: File) -> list[File]:
     """The other mate of a paired-end FASTQ in the same folder (``x_R1`` ↔ ``x_R2``), if present."""
     names = autofill.mate_names(file.name)
     if not names:
