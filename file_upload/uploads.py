@@ -45,6 +45,7 @@ from django.utils import timezone
 from rest_framework import exceptions, status
 
 from authentication import audit
+from background.enqueue import enqueue
 from file_project.errors import Conflict, InsufficientStorage, PayloadTooLarge, is_no_space
 
 from . import hashstate, services, storage
@@ -596,12 +597,8 @@ def _receive(upload: Upload) -> dict[str, Any]:
 
 
 def _enqueue_finalise(upload_id: uuid.UUID) -> None:
-    from .tasks import finalise_upload_task
-
-    try:
-        finalise_upload_task.delay(str(upload_id))
-    except Exception:  # the bytes are safe on disk; the stale sweep queues it again
-        log.exception("could not queue the finalisation of upload %s; the sweep will", upload_id)
+    # The bytes are safe on disk: a finalisation that could not be queued, the stale sweep queues.
+    enqueue("file_upload.finalise_upload", str(upload_id))
 
 
 # --- finalisation (a Celery task) ------------------------------------------------------------
