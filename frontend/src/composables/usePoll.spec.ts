@@ -8,6 +8,12 @@ function setHidden(value: boolean): void {
   document.dispatchEvent(new Event('visibilitychange'))
 }
 
+/** How many times `tick` ran once `ms` more have passed. */
+async function callsAfter(tick: { mock: { calls: unknown[] } }, ms: number): Promise<number> {
+  await vi.advanceTimersByTimeAsync(ms)
+  return tick.mock.calls.length
+}
+
 beforeEach(() => {
   vi.useFakeTimers()
 })
@@ -24,27 +30,24 @@ describe('usePoll', () => {
     const poll = usePoll(tick, { interval: 1000 })
     expect(tick).toHaveBeenCalledTimes(1)
     expect(poll.active.value).toBe(true)
-    await vi.advanceTimersByTimeAsync(999)
-    expect(tick).toHaveBeenCalledTimes(1)
-    await vi.advanceTimersByTimeAsync(1)
-    expect(tick).toHaveBeenCalledTimes(2)
-    await vi.advanceTimersByTimeAsync(1000)
-    expect(tick).toHaveBeenCalledTimes(3)
+    expect([
+      await callsAfter(tick, 999),
+      await callsAfter(tick, 1),
+      await callsAfter(tick, 1000),
+    ]).toEqual([1, 2, 3])
     expect(poll.active.value).toBe(false)
-    await vi.advanceTimersByTimeAsync(10_000)
-    expect(tick).toHaveBeenCalledTimes(3)
+    expect(await callsAfter(tick, 10_000)).toBe(3)
   })
 
   it('waits one interval first when not immediate, and takes a delay a tick returns', async () => {
     const tick = vi.fn(() => 5000)
     usePoll(tick, { interval: 1000, immediate: false })
     expect(tick).not.toHaveBeenCalled()
-    await vi.advanceTimersByTimeAsync(1000)
-    expect(tick).toHaveBeenCalledTimes(1)
-    await vi.advanceTimersByTimeAsync(4999)
-    expect(tick).toHaveBeenCalledTimes(1)
-    await vi.advanceTimersByTimeAsync(1)
-    expect(tick).toHaveBeenCalledTimes(2)
+    expect([
+      await callsAfter(tick, 1000),
+      await callsAfter(tick, 4999),
+      await callsAfter(tick, 1),
+    ]).toEqual([1, 1, 2])
   })
 
   it('backs off after failed ticks, up to the bound, and resets after a good one', async () => {
