@@ -401,13 +401,25 @@ def _allowed(user: Any, action: Action, obj: Project | Folder | File, rank: Call
 
 
 class PermissionMemo:
-    """Ranks worked out for one user while one response is written: the files of a listing that
-    sit in the same folder (and hold no grant of their own) share their folder's rank."""
+    """Ranks and permissions worked out for one user while one response is written: the files
+    of a listing that sit in the same folder (and hold no grant of their own) share their
+    folder's rank, so their permissions are worked out once per folder (and per whether the
+    user owns the file: owners may delete with an editor's rank). Lives for one response only,
+    never across requests, so a revoked role or grant shows on the next request."""
 
     def __init__(self, user: Any) -> None:
         self.user = user
         self.ranks: dict[tuple[str, int], int] = {}
+        self.permissions: dict[tuple[str, int, bool], list[str]] = {}
         self._file_grants: set[int] | None = None
+
+    def shared_key(self, obj: Project | Folder | File) -> tuple[str, int, bool] | None:
+        """The key under which a listed file's permissions equal its folder-mates' (None for
+        anything else, which is worked out on its own)."""
+        if not isinstance(obj, File) or self._has_file_grant(obj.pk):
+            return None
+        owner = obj.owner_id == getattr(self.user, "id", None)
+        return ("folder", obj.folder_id, owner) if obj.folder_id else ("project", obj.project_id, owner)
 
     def rank(self, obj: Project | Folder | File) -> int:
         if not isinstance(obj, File) or self._has_file_grant(obj.pk):
@@ -436,7 +448,15 @@ def permissions_on(
     asked once. ``visible=True`` when the object comes from one of the visible querysets."""
     if not (visible if visible is not None else is_visible(user, obj)):
         return []
+    if memo is not None and memo.user is user and (key := memo.shared_key(obj)) is not None:
+        if key not in memo.permissions:
+            memo.permissions[key] = _permissions(user, obj, memo.rank)
+        return list(memo.permissions[key])
     rank_of = memo.rank if memo is not None and memo.user is user else functools.partial(rank_on, user)
+    return _permissions(user, obj, rank_of)
+
+
+def _permissions(user: Any, obj: Project | Folder | File, rank_of: Callable[[Any], int]) -> list[str]:
     cached: list[int] = []
 
     def rank() -> int:
