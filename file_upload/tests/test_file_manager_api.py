@@ -196,7 +196,8 @@ class TestMyPermissions:
         )
         client = APIClient()
         client.force_authenticate(bob)
-        listed = {row["name"]: row["my_permissions"] for row in client.get("/api/files/?page_size=50").json()["results"]}
+        rows = client.get("/api/files/?page_size=50").json()["results"]
+        listed = {row["name"]: row["my_permissions"] for row in rows}
         detail = {f.name: client.get(f"/api/files/{f.id}/").json()["my_permissions"] for f in files}
         assert listed == detail
         editor = ["view", "download", "upload", "edit"]
