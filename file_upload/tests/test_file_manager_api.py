@@ -205,6 +205,14 @@ class TestMyPermissions:
         assert detail["b.fastq"] == [*editor, "delete", "manage"]  # the file's own grant
         assert detail["c.fastq"] == detail["d.fastq"] == [*editor, "delete", "manage"]  # the folder's grant
         assert (detail["e.fastq"], detail["f.fastq"]) == ([*editor, "delete"], editor)
+        # Without any grant the role alone decides, in every folder alike.
+        AccessGrant.objects.filter(subject_user=bob).delete()
+        rows = client.get("/api/files/?page_size=50").json()["results"]
+        listed = {row["name"]: row["my_permissions"] for row in rows}
+        detail = {f.name: client.get(f"/api/files/{f.id}/").json()["my_permissions"] for f in files}
+        assert listed == detail
+        assert listed["b.fastq"] == listed["f.fastq"] == editor
+        assert listed["a.fastq"] == listed["e.fastq"] == [*editor, "delete"]
 
 
 class TestSidecars:
