@@ -37,8 +37,6 @@ class Job:
             self._result = self._function()
         except BaseException as exc:  # handed to the waiter
             self._error = exc
-        finally:
-            self._done.set()
 
     def wait(self) -> Any:
         self._done.wait()
@@ -51,10 +49,13 @@ def _serve(inbox: queue.SimpleQueue) -> None:
     while True:
         job = inbox.get()
         job._execute()
-        with _lock:
-            if len(_idle) >= MAX_IDLE or os.getpid() != _pid:
-                return
-            _idle.append(inbox)
+        with _lock:  # idle again before the waiter hears of it, so its next job finds this thread
+            stay = len(_idle) < MAX_IDLE and os.getpid() == _pid
+            if stay:
+                _idle.append(inbox)
+        job._done.set()
+        if not stay:
+            return
 
 
 def run(function: Callable[[], Any], name: str = "upload-helper") -> Job:
