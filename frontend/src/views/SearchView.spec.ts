@@ -29,7 +29,12 @@ async function mountAt(path: string) {
   return { wrapper, router }
 }
 
-function routesWith(files = [dataFile({ name: 'liver_R1.fastq.gz' })]) {
+const DECLARED = [
+  { name: 'organism', label: 'Organism' },
+  { name: 'tags', label: 'Tags' },
+]
+
+function routesWith(files = [dataFile({ name: 'liver_R1.fastq.gz' })], facets = DECLARED) {
   return mockFetch({
     'GET /api/files/': { body: { ...page(files), count: 17, facets: FACETS } },
     'GET /api/saved-searches/': { body: [] },
@@ -46,6 +51,7 @@ function routesWith(files = [dataFile({ name: 'liver_R1.fastq.gz' })]) {
           },
         ],
         access_levels: ['public', 'internal', 'restricted'],
+        facets,
       },
     },
   })
@@ -74,6 +80,23 @@ describe('SearchView', () => {
     expect(wrapper.find('.chips').text()).toContain('Text: liver')
     expect(wrapper.find('table tbody tr').text()).toContain('liver_R1.fastq.gz')
     expect(wrapper.find('[data-testid="result-count"]').text()).toBe('17 files')
+    wrapper.unmount()
+  })
+
+  it('shows the facets the server declares, in its order and with its labels', async () => {
+    const { calls } = routesWith(undefined, [
+      { name: 'tags', label: 'Labels' },
+      { name: 'organism', label: 'Organism' },
+      { name: 'tissue', label: 'Tissue' },
+    ])
+    const { wrapper } = await mountAt('/search?tissue=liver')
+    const list = calls.find((c) => c.url.startsWith('/api/files/?'))!
+    expect(new URL(list.url, 'http://x').searchParams.get('facets')).toBe('tags,organism,tissue')
+    // tissue has no counts but is filtered on, so it shows; its label is the declared one.
+    const shown = wrapper.findAll('[data-facet]').map((s) => s.attributes('data-facet'))
+    expect(shown).toEqual(['tags', 'organism', 'tissue'])
+    expect(wrapper.find('[data-facet="tags"] h3').text()).toBe('Labels')
+    expect(wrapper.find('.chips').text()).toContain('Tissue: liver')
     wrapper.unmount()
   })
 
