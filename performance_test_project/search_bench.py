@@ -181,17 +181,20 @@ def summary_table(rows: list[dict]) -> str:
     """The run's figures as one markdown table (for the README)."""
     head = (
         "| files | backend | warm p50/p95/p99 ms | first after restart ms | never-seen text p50/p95/p99 ms"
-        " | under writes p50/p95/p99 ms (by index) | RSS per web process MB | load average |"
+        " | under writes p50/p95/p99 ms (by index) | web CPU per request ms (warm / never-seen)"
+        " | RSS per web process MB | load average |"
     )
-    lines = [head, "| " + " | ".join(["---"] * 8) + " |"]
+    lines = [head, "| " + " | ".join(["---"] * 9) + " |"]
 
     def trio(values: tuple[float, ...]) -> str:
         return " / ".join(f"{value:.0f}" for value in values)
 
     for row in rows:
+        by_index = f" ({row['busy_indexed']}/{row['busy_n']})" if row["busy_indexed"] is not None else ""
         lines.append(
             f"| {row['size']:,} | {row['backend']} | {trio(row['warm'])} | {row['first']:.0f} | {trio(row['unseen'])}"
-            f" | {trio(row['busy'])} ({row['busy_indexed']}/{row['busy_n']}) | {' + '.join(map(str, row['rss']))}"
+            f" | {trio(row['busy'])}{by_index}"
+            f" | {row['warm_cpu']:.1f} / {row['unseen_cpu']:.1f} | {' + '.join(map(str, row['rss']))}"
             f" | {row['load']} |"
         )
     return "\n".join(lines)
@@ -239,6 +242,21 @@ class Service:
         return subprocess.Popen(
             argv, cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True
         )
+
+    def worker_pids(self) -> list[int]:
+        master = self.procs[-1].pid
+        return [int(pid) for pid in Path(f"/proc/{master}/task/{master}/children").read_text().split()]
+
+    def worker_cpu(self) -> float:
+        """CPU seconds (user + system) the gunicorn workers have used so far: divided by the
+        requests in between, a cost per request that other load on the machine does not inflate
+        the way it inflates wall time."""
+        ticks = os.sysconf("SC_CLK_TCK")
+        total = 0
+        for pid in self.worker_pids():
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        return total / ticks
 
     def worker_rss(self) -> list[int]:
         """RSS (MB) of each gunicorn worker (children of the master)."""
@@ -314,10 +332,17 @@ def measure(backend: str, env: dict, log_dir: Path, token: str, admin_token: str
         for params in workload[:10]:
             client.search(params)
         client.answered.clear()
+        cpu = service.worker_cpu()
         warm = [client.search(params) for params in workload]
+        warm_cpu = (service.worker_cpu() - cpu) * 1000 / len(workload)
+        print(f"  [{backend}] warm: web-process CPU per request {warm_cpu:.1f} ms")
         print(f"  [{backend}] warm              {quantiles(warm)}  answered by {dict(client.answered)}")
         client.answered.clear()
-        unseen = [client.search(params) for params in unseen_texts(seen_rng, max(30, len(workload) // 3))]
+        texts = unseen_texts(seen_rng, max(30, len(workload) // 3))
+        cpu = service.worker_cpu()
+        unseen = [client.search(params) for params in texts]
+        unseen_cpu = (service.worker_cpu() - cpu) * 1000 / len(texts)
+        print(f"  [{backend}] never-seen text: web-process CPU per request {unseen_cpu:.1f} ms")
         print(f"  [{backend}] never-seen text   {quantiles(unseen)}  answered by {dict(client.answered)}")
         client.answered.clear()
         project = Project.objects.order_by("id").first()
@@ -342,7 +367,9 @@ def measure(backend: str, env: dict, log_dir: Path, token: str, admin_token: str
             unseen=percentiles(unseen),
             busy=percentiles(busy),
             busy_n=len(busy),
-            busy_indexed=client.answered.get(backend, 0) if backend != "sql" else len(busy),
+            warm_cpu=warm_cpu,
+            unseen_cpu=unseen_cpu,
+            busy_indexed=client.answered.get(backend, 0) if backend != "sql" else None,
             rss=rss,
             load=f"{row['load_before']} → {load_average()}",
         )
@@ -397,20 +424,22 @@ def main() -> None:
         if admin is None:
             admin = get_user_model().objects.create_superuser("bench-admin", password="bench-pass-123")
         print(f"\n== {size:,} files; user {user.username} sees {share:.0%} of them", flush=True)
-        started = time.monotonic()
+        started, cpu_started = time.monotonic(), time.process_time()
         path = engine.index_dir()
         with engine.writer_lock(path):
             writer = engine.Writer(path)
             count = feed.rebuild(writer)
             writer.close()
         disk = sum(f.stat().st_size for f in path.iterdir() if f.is_file()) / 2**20
-        rebuild_seconds = time.monotonic() - started
+        rebuild_seconds, rebuild_cpu = time.monotonic() - started, time.process_time() - cpu_started
         print(f"tantivy rebuild: {count:,} files in {rebuild_seconds:.1f} s, {disk:.0f} MB on disk", end="")
-        print(f"; load average {load_average()}", flush=True)
+        print(f"; CPU {rebuild_cpu:.1f} s (every thread); load average {load_average()}", flush=True)
         rng = random.Random(args.seed)
         pool = value_pool()
         workload = [random_query(rng, pool) for _ in range(args.queries)]
-        rebuilds.append(f"{size:,} files: rebuild {count:,} in {rebuild_seconds:.1f} s, {disk:.0f} MB on disk")
+        rebuilds.append(
+            f"{size:,} files: rebuild {count:,} in {rebuild_seconds:.1f} s (CPU {rebuild_cpu:.1f} s), {disk:.0f} MB"
+        )
         for backend in args.backends.split(","):
             print(f"load average before {backend}: {load_average()}", flush=True)
             row = measure(backend, env, log_dir, issue_token(user), issue_token(admin), workload, random.Random(size))
