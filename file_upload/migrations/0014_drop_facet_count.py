@@ -21,7 +21,7 @@ def forward(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("file_upload", "0012_file_index_of")]
+    dependencies = [("file_upload", "0013_upload_concat")]
     # Backwards: the table comes back empty and without triggers (migrating back to 0005's
     # design means re-running that migration's trigger SQL).
     operations = [
