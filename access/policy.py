@@ -252,41 +252,6 @@ def trashed_files(user: Any) -> QuerySet[File]:
     return files.filter(Q(owner=user) | Q(project_id__in=managed_project_ids(user)))
 
 
-@dataclass
-class VisibilityCells:
-    """The user's visible files as whole (project, effective level) cells — every project at
-    ``levels``, every level in ``projects`` — plus the files ``visible_files_outside`` them.
-    Pre-aggregated counts per cell answer facet requests without touching file rows."""
-
-    levels: list[str]
-    projects: set[int]
-    reach: _Reach | None = None
-
-
-def visibility_cells(user: Any) -> VisibilityCells | None:
-    """``None`` for a superuser (every cell). Same rules as ``visible_files``."""
-    if is_superuser(user):
-        return None
-    if not is_signed_in(user):
-        return VisibilityCells(levels=open_levels(user), projects=set())
-    reach = _reach(user)
-    return VisibilityCells(open_levels(user), reach.member_projects | reach.project_ids, reach)
-
-
-def visible_files_outside(user: Any, cells: VisibilityCells) -> QuerySet[File]:
-    """Visible files in no whole cell: own files, file grants and folder grants elsewhere
-    (``visible_files`` minus the cells, written so that the planner starts from the owner and
-    grant indexes instead of the whole visible set)."""
-    if cells.reach is None:
-        return File.objects.none()
-    levels = [level for level in AccessLevel.values if level not in cells.levels]
-    return (
-        File.objects.alive()
-        .filter(_personal_q(file_visibility(user)), effective_access_level__in=levels)
-        .exclude(project_id__in=cells.projects)
-    )
-
-
 def visible_folders(user: Any) -> QuerySet[Folder]:
     """Folders the user may see; a grant deep in a tree also reveals the folders above it."""
     if is_superuser(user):

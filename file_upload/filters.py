@@ -56,20 +56,10 @@ class FolderFilterSet(django_filters.FilterSet):
         fields = ["project"]
 
 
-def _file_filters() -> dict[str, django_filters.Filter]:
-    """One declared filter per search parameter (``search.declarations``), so the API schema
-    lists them all; the filtering itself is ``search.apply_filters`` or the index."""
-    declared: dict[str, django_filters.Filter] = {
-        spec.name: django_filters.CharFilter(method="noop", label=spec.label) for spec in declarations.FILTERS
-    }
-    declared["facets"] = django_filters.CharFilter(method="noop", label=declarations.FACETS_PARAM_LABEL)
-    return declared
-
-
-class FileFilterSet(django_filters.FilterSet):
-    """Declares the search parameters; ``filter_queryset`` hands them to ``search``."""
-
-    locals().update(_file_filters())
+class _SearchFilterSet(django_filters.FilterSet):
+    """What every file search filter set does: its parameters are only declared (for the API
+    schema and the browsable API); ``filter_queryset`` hands them to ``search``, which parses
+    and applies them all at once (``search.SearchQuery``)."""
 
     class Meta:
         model = File
@@ -86,6 +76,22 @@ class FileFilterSet(django_filters.FilterSet):
 
     def filter_queryset(self, queryset: QuerySet) -> QuerySet:
         return search.apply_filters(queryset, self.search_query)
+
+
+def declared_filterset(name: str = "FileFilterSet") -> type[django_filters.FilterSet]:
+    """A FilterSet class with one filter per declared search parameter
+    (``search.declarations.FILTERS``) and ``facets``, made by django-filter's own metaclass, so
+    ``base_filters`` (what the OpenAPI schema lists) is exactly the declaration."""
+    attrs: dict[str, object] = {
+        spec.name: django_filters.CharFilter(method="noop", label=spec.label) for spec in declarations.FILTERS
+    }
+    attrs["facets"] = django_filters.CharFilter(method="noop", label=declarations.FACETS_PARAM_LABEL)
+    attrs["__module__"] = __name__
+    attrs["__doc__"] = "The search parameters of ``GET /api/files/``, from ``search.declarations``."
+    return type(_SearchFilterSet)(name, (_SearchFilterSet,), attrs)
+
+
+FileFilterSet = declared_filterset()
 
 
 class TrashFilterSet(django_filters.FilterSet):

@@ -90,26 +90,6 @@ TEXT_FIELD_MAX_LENGTH = 255
 # the database's DateStyle, which a generated column may not).
 SEARCH_TEXT_FIELDS: tuple[str, ...] = tuple(spec.name for spec in METADATA_FIELDS if spec.kind != "date")
 
-# Facet fields the pre-aggregated count table holds (low-cardinality fields; identifiers such as
-# sample ids and accessions would make it as large as the file table).
-PRECOUNTED_FACETS: tuple[str, ...] = (
-    "organism",
-    "tissue",
-    "cell_type",
-    "disease",
-    "sex",
-    "developmental_stage",
-    "treatment",
-    "genotype",
-    "assay_type",
-    "data_type",
-    "file_format",
-    "platform",
-    "instrument_model",
-    "library_layout",
-    "reference_genome",
-)
-
 
 def choices_for(values: list[str]) -> list[tuple[str, str]]:
     return [(value, value) for value in values]

@@ -243,8 +243,8 @@ class File(models.Model):
         # Search pages sorted by name walk this index and stop after a page.
         indexes = [
             models.Index(fields=["name", "id"], name="file_name_id"),
-            # Facet counts look up a user's own files outside their projects (visible_files_outside)
-            # with an index-only scan.
+            # The visibility rule's own-files branch (a user's files outside their projects) reads
+            # this index only.
             models.Index(
                 fields=["owner", "effective_access_level", "project", "id"],
                 condition=Q(deleted_at__isnull=True),
@@ -280,31 +280,11 @@ class File(models.Model):
         return [name for name in ("sha256", "md5") if getattr(self, name)]
 
 
-class FacetCount(models.Model):
-    """Live files per project × effective level × facet field × value: the pre-aggregated
-    counts that facet requests with only project/level filters read instead of grouping a
-    million rows. PostgreSQL keeps it exact with statement-level triggers on the file table
-    (migration 0005); ``field="_all"`` holds the number of files per cell. Unused on SQLite."""
-
-    project = models.ForeignKey(Project, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
-    level = models.CharField(max_length=16)
-    field = models.CharField(max_length=32)
-    value = models.TextField()
-    count = models.BigIntegerField(default=0)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["field", "project", "level", "value"], name="uniq_facet_count_cell")
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.field}={self.value} in {self.project_id}/{self.level}: {self.count}"
-
-
 class SearchChange(models.Model):
-    """One row per written file row: the feed that keeps each process's in-memory search index
-    (``search_index``) current. Written by database triggers on the file table (migration
-    0008), so no writer — ORM, bulk update or raw SQL — can skip it. On PostgreSQL ``xid`` is
+    """One row per written file row: the feed that keeps the node's search index current
+    (``search.feed``, applied by ``manage.py search_index_writer``). Written by database
+    triggers on the file table (migration 0008), so no writer — ORM, bulk update or raw SQL —
+    can skip it. On PostgreSQL ``xid`` is
     the writing transaction, which tells a reader which rows may still appear (a transaction
     that commits late). Old rows are pruned by ``prune_search_changes``."""
 

@@ -83,7 +83,15 @@ def grow_to(size: int) -> None:
     if have < size:
         print(f"seeding {size - have} files (have {have}) ...", flush=True)
         started = time.monotonic()
-        seed_demo(files=size - have, users=20, log=lambda m: print(m, flush=True) if "00000 files" in m else None)
+        # Bulk inserts without the file table's triggers (the change feed): the index is rebuilt
+        # from the rows right after, as after any bulk load.
+        with connection.cursor() as cursor:
+            cursor.execute("SET session_replication_role = replica")
+        try:
+            seed_demo(files=size - have, users=20, log=lambda m: print(m, flush=True) if "00000/" in m else None)
+        finally:
+            with connection.cursor() as cursor:
+                cursor.execute("SET session_replication_role = DEFAULT")
         print(f"seeded in {time.monotonic() - started:.0f} s", flush=True)
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE file_upload_file")
@@ -153,11 +161,43 @@ def unseen_texts(rng: random.Random, n: int) -> list[dict]:
     return texts
 
 
-def quantiles(timings: list[float]) -> str:
+def percentiles(timings: list[float]) -> tuple[float, float, float]:
     if len(timings) < 2:
-        return f"n={len(timings)} {timings}"
+        return (timings[0],) * 3 if timings else (0.0, 0.0, 0.0)
     q = statistics.quantiles(sorted(timings), n=100)
-    return f"p50 {q[49]:7.1f}  p95 {q[94]:7.1f}  p99 {q[98]:7.1f} ms  (n={len(timings)})"
+    return q[49], q[94], q[98]
+
+
+def quantiles(timings: list[float]) -> str:
+    p50, p95, p99 = percentiles(timings)
+    return f"p50 {p50:7.1f}  p95 {p95:7.1f}  p99 {p99:7.1f} ms  (n={len(timings)})"
+
+
+def load_average() -> str:
+    return "/".join(f"{value:.1f}" for value in os.getloadavg())
+
+
+def summary_table(rows: list[dict]) -> str:
+    """The run's figures as one markdown table (for the README)."""
+    head = (
+        "| files | backend | warm p50/p95/p99 ms | first after restart ms | never-seen text p50/p95/p99 ms"
+        " | under writes p50/p95/p99 ms (by index) | web CPU per request ms (warm / never-seen)"
+        " | RSS per web process MB | load average |"
+    )
+    lines = [head, "| " + " | ".join(["---"] * 9) + " |"]
+
+    def trio(values: tuple[float, ...]) -> str:
+        return " / ".join(f"{value:.0f}" for value in values)
+
+    for row in rows:
+        by_index = f" ({row['busy_indexed']}/{row['busy_n']})" if row["busy_indexed"] is not None else ""
+        lines.append(
+            f"| {row['size']:,} | {row['backend']} | {trio(row['warm'])} | {row['first']:.0f} | {trio(row['unseen'])}"
+            f" | {trio(row['busy'])}{by_index}"
+            f" | {row['warm_cpu']:.1f} / {row['unseen_cpu']:.1f} | {' + '.join(map(str, row['rss']))}"
+            f" | {row['load']} |"
+        )
+    return "\n".join(lines)
 
 
 def free_port() -> int:
@@ -202,6 +242,21 @@ class Service:
         return subprocess.Popen(
             argv, cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True
         )
+
+    def worker_pids(self) -> list[int]:
+        master = self.procs[-1].pid
+        return [int(pid) for pid in Path(f"/proc/{master}/task/{master}/children").read_text().split()]
+
+    def worker_cpu(self) -> float:
+        """CPU seconds (user + system) the gunicorn workers have used so far: divided by the
+        requests in between, a cost per request that other load on the machine does not inflate
+        the way it inflates wall time."""
+        ticks = os.sysconf("SC_CLK_TCK")
+        total = 0
+        for pid in self.worker_pids():
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        return total / ticks
 
     def worker_rss(self) -> list[int]:
         """RSS (MB) of each gunicorn worker (children of the master)."""
@@ -263,10 +318,11 @@ def writes(url: str, token: str, file_ids: list[int], project_id: int, stop: thr
             done["upload" if response.status_code == 201 else f"upload {response.status_code}"] += 1
 
 
-def measure(backend: str, env: dict, log_dir: Path, token: str, admin_token: str, workload: list, seen_rng) -> None:
+def measure(backend: str, env: dict, log_dir: Path, token: str, admin_token: str, workload: list, seen_rng) -> dict:
     from file_upload.models import File, Project
 
     service = Service(backend, env, log_dir)
+    row: dict = {"backend": backend, "load_before": load_average()}
     try:
         boot = service.start()
         client = Client(service.url, token)
@@ -276,10 +332,17 @@ def measure(backend: str, env: dict, log_dir: Path, token: str, admin_token: str
         for params in workload[:10]:
             client.search(params)
         client.answered.clear()
+        cpu = service.worker_cpu()
         warm = [client.search(params) for params in workload]
+        warm_cpu = (service.worker_cpu() - cpu) * 1000 / len(workload)
+        print(f"  [{backend}] warm: web-process CPU per request {warm_cpu:.1f} ms")
         print(f"  [{backend}] warm              {quantiles(warm)}  answered by {dict(client.answered)}")
         client.answered.clear()
-        unseen = [client.search(params) for params in unseen_texts(seen_rng, max(30, len(workload) // 3))]
+        texts = unseen_texts(seen_rng, max(30, len(workload) // 3))
+        cpu = service.worker_cpu()
+        unseen = [client.search(params) for params in texts]
+        unseen_cpu = (service.worker_cpu() - cpu) * 1000 / len(texts)
+        print(f"  [{backend}] never-seen text: web-process CPU per request {unseen_cpu:.1f} ms")
         print(f"  [{backend}] never-seen text   {quantiles(unseen)}  answered by {dict(client.answered)}")
         client.answered.clear()
         project = Project.objects.order_by("id").first()
@@ -296,7 +359,22 @@ def measure(backend: str, env: dict, log_dir: Path, token: str, admin_token: str
             f"  [{backend}] under writes      {quantiles(busy)}  answered by {dict(client.answered)};"
             f" writes {dict(done)}"
         )
-        print(f"  [{backend}] RSS per web process: {', '.join(f'{mb} MB' for mb in service.worker_rss())}")
+        rss = service.worker_rss()
+        print(f"  [{backend}] RSS per web process: {', '.join(f'{mb} MB' for mb in rss)}")
+        row.update(
+            first=first,
+            warm=percentiles(warm),
+            unseen=percentiles(unseen),
+            busy=percentiles(busy),
+            busy_n=len(busy),
+            warm_cpu=warm_cpu,
+            unseen_cpu=unseen_cpu,
+            busy_indexed=client.answered.get(backend, 0) if backend != "sql" else None,
+            rss=rss,
+            load=f"{row['load_before']} → {load_average()}",
+        )
+        print(f"  [{backend}] load average {row['load']}", flush=True)
+        return row
     finally:
         service.stop()
 
@@ -307,11 +385,16 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--seed", type=int, default=6)
     parser.add_argument("--backends", default=",".join(BACKENDS))
+    parser.add_argument("--seed-only", action="store_true", help="grow the data to the largest size and stop")
     args = parser.parse_args()
     url = os.environ.get("DATABASE_URL", "")
     if not url.startswith("postgres"):
         sys.exit("Set DATABASE_URL to a PostgreSQL database (e.g. .../biofm_search_bench).")
     ensure_database(url)
+    # One data directory (index, uploads, logs) per database, so benchmark databases of different
+    # sizes never share an index.
+    database = url.rsplit("/", 1)[1].split("?")[0]
+    os.environ.setdefault("BIOFM_DATA_DIR", str(ROOT / "var" / "search-bench" / database))
     import django
 
     django.setup()
@@ -328,27 +411,41 @@ def main() -> None:
     env = {**os.environ, "BIOFM_DATA_DIR": str(settings.DATA_DIR), "BIOFM_THROTTLE_UPLOAD": "off"}
     env.setdefault("BIOFM_SEARCH_INDEX_DIR", str(settings.BIOFM_SEARCH_INDEX_DIR))
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()}", flush=True)
-    for size in [int(s) for s in args.sizes.split(",")]:
+    rows: list[dict] = []
+    rebuilds: list[str] = []
+    sizes = [int(s) for s in args.sizes.split(",")]
+    if args.seed_only:
+        grow_to(max(sizes))
+        return
+    for size in sizes:
         grow_to(size)
         user, share = half_visible_user()
         admin = get_user_model().objects.filter(username="bench-admin").first()
         if admin is None:
             admin = get_user_model().objects.create_superuser("bench-admin", password="bench-pass-123")
         print(f"\n== {size:,} files; user {user.username} sees {share:.0%} of them", flush=True)
-        started = time.monotonic()
+        started, cpu_started = time.monotonic(), time.process_time()
         path = engine.index_dir()
         with engine.writer_lock(path):
             writer = engine.Writer(path)
             count = feed.rebuild(writer)
             writer.close()
         disk = sum(f.stat().st_size for f in path.iterdir() if f.is_file()) / 2**20
-        print(f"tantivy rebuild: {count:,} files in {time.monotonic() - started:.1f} s, {disk:.0f} MB on disk")
+        rebuild_seconds, rebuild_cpu = time.monotonic() - started, time.process_time() - cpu_started
+        print(f"tantivy rebuild: {count:,} files in {rebuild_seconds:.1f} s, {disk:.0f} MB on disk", end="")
+        print(f"; CPU {rebuild_cpu:.1f} s (every thread); load average {load_average()}", flush=True)
         rng = random.Random(args.seed)
         pool = value_pool()
         workload = [random_query(rng, pool) for _ in range(args.queries)]
+        rebuilds.append(
+            f"{size:,} files: rebuild {count:,} in {rebuild_seconds:.1f} s (CPU {rebuild_cpu:.1f} s), {disk:.0f} MB"
+        )
         for backend in args.backends.split(","):
-            print(f"load average before {backend}: {os.getloadavg()}", flush=True)
-            measure(backend, env, log_dir, issue_token(user), issue_token(admin), workload, random.Random(size))
+            print(f"load average before {backend}: {load_average()}", flush=True)
+            row = measure(backend, env, log_dir, issue_token(user), issue_token(admin), workload, random.Random(size))
+            rows.append({**row, "size": size})
+    print("\n" + summary_table(rows))
+    print("\n".join(f"tantivy {line}" for line in rebuilds))
 
 
 if __name__ == "__main__":

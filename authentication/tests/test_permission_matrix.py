@@ -217,3 +217,26 @@ def test_upload_targets_follow_the_same_rules(world):
         permission="edit",
     )
     assert upload("grantee", world["folders"]["S"]) == 201
+
+
+@pytest.mark.parametrize("backend", ["tantivy", "sql"])
+@pytest.mark.parametrize("user", list(MATRIX))
+def test_search_matrix_on_both_backends(world, user, backend, settings):
+    """The matrix's V column, as search sees it, answered by the index and by SQL alone (and by
+    the one named: no silent fallback)."""
+    settings.BIOFM_SEARCH_BACKEND = backend
+    client = client_as(world, user)
+    response = client.get("/api/files/?page_size=500&facets=access_level")
+    assert response["X-Search-Backend"] == backend
+    body = response.json()
+    seen = {key for key, letters in zip(FILES, MATRIX[user], strict=True) if "V" in letters}
+    names = {world["files"][key].name for key in seen}
+    assert {f["name"] for f in body["results"]} == names and body["count"] == len(names)
+    levels = [world["files"][key].effective_access_level for key in seen]
+    assert {item["value"]: item["count"] for item in body["facets"]["access_level"]} == {
+        level: levels.count(level) for level in set(levels)
+    }
+    for key in FILES:
+        found = client.get(f"/api/files/?q={key}.txt")
+        assert found["X-Search-Backend"] == backend
+        assert [r["name"] for r in found.json()["results"]] == ([world["files"][key].name] if key in seen else [])

@@ -9,12 +9,10 @@ Public surface:
   may see (``visible_files``), with disjunctive semantics;
 - ``search_count(user, query, files)`` — the number of matching files.
 
-Facet counts come from one of two exact sources. When, apart from the facet's own filter, the
-query filters only by project and access level, PostgreSQL reads the pre-aggregated
-``FacetCount`` table (project × level × field × value, kept by triggers): the user's visibility
-is a union of whole (project, level) cells — open levels everywhere, every level of the projects
-they belong to or hold a grant on — plus a few files outside those cells (own files, file and
-folder grants), which are grouped directly. Any other query groups the filtered rows.
+Facet counts and the count are exact ``GROUP BY``s over the visible, filtered rows (one pass per
+distinct set of filters); the node's index (``search.backends``) answers the same questions
+without reading rows when it is fresh, and this SQL is the reference it is tested against and
+the fallback when it is not.
 """
 
 from __future__ import annotations
@@ -27,17 +25,17 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import EmptyResultSet
-from django.db import connection, transaction
-from django.db.models import BooleanField, Case, IntegerField, Q, QuerySet, Sum, Value, When
+from django.db import connection
+from django.db.models import BooleanField, Case, IntegerField, Q, QuerySet, Value, When
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Lower
 from rest_framework.exceptions import ValidationError
 
-from access.policy import visibility_cells, visible_files, visible_files_outside
+from access.policy import visible_files
 from file_project.parsers import as_id, parse_date, parse_int, parse_moment
 
-from ..metadata import METADATA_FIELDS, PRECOUNTED_FACETS
-from ..models import FacetCount, File, Folder
+from ..metadata import METADATA_FIELDS
+from ..models import File, Folder
 from . import declarations
 
 FIELD_KINDS: dict[str, str] = {spec.name: spec.kind for spec in METADATA_FIELDS}
@@ -45,12 +43,8 @@ FIELD_KINDS: dict[str, str] = {spec.name: spec.kind for spec in METADATA_FIELDS}
 # Facets a request may ask for, and the filter parameters each one leaves out of its own counts.
 FACET_FILTERS: dict[str, tuple[str, ...]] = {name: spec.facet_skips for name, spec in declarations.FACETS.items()}
 FACET_COLUMNS = {"access_level": "effective_access_level", "project": "project_id"}
-TABLE_FACETS = {*PRECOUNTED_FACETS, "parse_status", "tags", "access_level", "project"}
-# Filters the count table can answer (its key columns).
-TABLE_FILTERS = {"project", "access_level"}
 ORDERINGS = {"name", "size", "created_at", "updated_at", "relevance"}
 FACET_LIMIT = 100
-OUTSIDE_BY_ID = 5000
 
 
 def _values(params: Mapping[str, Any], name: str) -> list[str]:
@@ -288,50 +282,6 @@ def _relevance(text: str) -> Any:
 # --- facet counts ------------------------------------------------------------------------------
 
 
-def _use_table() -> bool:
-    return _postgres() and getattr(settings, "BIOFM_FACET_TABLE", True)
-
-
-def _answerable(query: SearchQuery, skip: Iterable[str]) -> bool:
-    return not (query.active() - set(skip) - TABLE_FILTERS)
-
-
-def _table_ok(query: SearchQuery, name: str) -> bool:
-    return name in TABLE_FACETS and _answerable(query, FACET_FILTERS[name])
-
-
-@dataclass
-class _Cells:
-    """The count-table rows the user sees in full, and the visible files outside them (for a
-    superuser: every row, nothing outside)."""
-
-    condition: Q
-    outside: QuerySet[File] | None
-
-
-def _cells(user: Any) -> _Cells:
-    cells = visibility_cells(user)
-    if cells is None:
-        return _Cells(Q(), None)
-    condition = Q(level__in=cells.levels) | Q(project_id__in=cells.projects)
-    outside = visible_files_outside(user, cells)
-    # Usually few or none (owners are members of their projects): fetch the ids once, so each
-    # grouping afterwards reads them by primary key, or is skipped altogether.
-    ids = list(outside.values_list("id", flat=True)[: OUTSIDE_BY_ID + 1])
-    if len(ids) <= OUTSIDE_BY_ID:
-        return _Cells(condition, File.objects.filter(id__in=ids) if ids else None)
-    return _Cells(condition, outside)
-
-
-def _table_rows(condition: Q, query: SearchQuery, skip: set[str], field_name: str) -> QuerySet[FacetCount]:
-    rows = FacetCount.objects.filter(condition, field=field_name)
-    if "project" in query.terms and "project" not in skip:
-        rows = rows.filter(project_id__in=query.terms["project"])
-    if "access_level" in query.terms and "access_level" not in skip:
-        rows = rows.filter(level__in=query.terms["access_level"])
-    return rows
-
-
 def _merge(*sources: Iterable[tuple[Any, int]]) -> dict[Any, int]:
     counts: dict[Any, int] = {}
     for source in sources:
@@ -388,14 +338,6 @@ def _grouped_many(files: QuerySet[File], names: Iterable[str], with_count: bool 
     return result
 
 
-def _from_table(cells: _Cells, query: SearchQuery, skip: Iterable[str], name: str) -> dict[Any, int]:
-    """The count-table part of a facet (the files outside the cells are grouped separately)."""
-    skip = set(skip)
-    column = {"access_level": "level", "project": "project_id"}.get(name, "value")
-    rows = _table_rows(cells.condition, query, skip, "_all" if column != "value" else name)
-    return _merge((row[column], row["n"]) for row in rows.values(column).annotate(n=Sum("count")).order_by())
-
-
 def _shape(name: str, counts: dict[Any, int]) -> list[dict[str, Any]]:
     kind = FIELD_KINDS.get(name)
     items = []
@@ -418,44 +360,24 @@ def facets_and_count(
 ) -> tuple[dict[str, list[dict]], int | None]:
     """Counts per value of each facet over the visible files matching every filter except the
     facet's own (disjunctive facets), and the number of matching files. Exact; at most
-    ``FACET_LIMIT`` values per facet, largest first.
-
-    Facets the count table can answer read it; the others are grouped over the filtered rows,
-    one pass per distinct set of filters (all facets whose own filter is not in use share the
-    pass that also counts the matches)."""
+    ``FACET_LIMIT`` values per facet, largest first. The rows are grouped once per distinct set
+    of left-out filters: all facets whose own filter is not in use share the pass that also
+    counts the matches."""
     fields = list(fields if fields is not None else query.facets)
     active = query.active()
-    use_table = _use_table()
     counts: dict[str, dict[Any, int]] = {name: {} for name in fields}
-    # filter set → facets grouped over the filtered rows (visible ones, or outside the cells)
     passes: dict[frozenset[str], list[str]] = {}
-    outside: dict[frozenset[str], list[str]] = {}
-    table_total = with_count and use_table and _answerable(query, ())
-    cells = _cells(user) if use_table and (table_total or any(_table_ok(query, f) for f in fields)) else None
     for name in fields:
-        skip = frozenset(set(FACET_FILTERS[name]) & active)
-        if cells is not None and _table_ok(query, name):
-            counts[name] = _from_table(cells, query, skip, name)
-            outside.setdefault(skip, []).append(name)
-        else:
-            passes.setdefault(skip, []).append(name)
-    total: int | None = None
-    if table_total and cells is not None:
-        total = sum(_from_table(cells, query, (), "access_level").values())
-        outside.setdefault(frozenset(), [])
-    elif with_count:
+        passes.setdefault(frozenset(set(FACET_FILTERS[name]) & active), []).append(name)
+    if with_count:
         passes.setdefault(frozenset(), [])
-    jobs: list[tuple[QuerySet[File], frozenset[str], list[str], bool]] = []
-    if passes:
-        visible = visible_files(user)
-        jobs += [(visible, skip, names, False) for skip, names in passes.items()]
-    if cells is not None and cells.outside is not None:
-        jobs += [(cells.outside, skip, names, True) for skip, names in outside.items()]
-    for base, skip, names, is_outside in jobs:
-        counted = with_count and not skip and (is_outside == bool(table_total))
-        grouped = _grouped_many(apply_filters(base, query, skip), names, with_count=counted)
+    total: int | None = None
+    visible = visible_files(user)
+    for skip, names in passes.items():
+        counted = with_count and not skip
+        grouped = _grouped_many(apply_filters(visible, query, skip), names, with_count=counted)
         if counted:
-            total = (total or 0) + grouped.pop(COUNT_KEY)[""]
+            total = grouped.pop(COUNT_KEY)[""]
         for name, values in grouped.items():
             counts[name] = _merge(counts[name].items(), values.items())
     return _finish(fields, counts), total
@@ -480,6 +402,17 @@ def backend_search(
     """Facets, count and ordered results from the configured index (``BIOFM_SEARCH_BACKEND``),
     or ``None``: SQL answers (no index, an index behind this request's writes, or a query the
     index does not answer exactly)."""
+    from . import backends
+
+    results = _from_index(lambda backend: backends.Results(backend, user, base, query, ordering))
+    if results is None:
+        return None
+    return _finish(query.facets, results.facets), results.total, results
+
+
+def _from_index(ask: Any) -> Any:
+    """``ask(index backend)`` when the configured backend is the index and it is fresh for this
+    request; ``None`` (SQL answers) when it is not, or cannot answer exactly."""
     if settings.BIOFM_SEARCH_BACKEND != "tantivy":
         return None
     from . import backends, engine
@@ -488,10 +421,9 @@ def backend_search(
     if backend is None:
         return None
     try:
-        results = backends.Results(backend, user, base, query, ordering)
+        return ask(backend)
     except engine.Unsupported:
         return None
-    return _finish(query.facets, results.facets), results.total, results
 
 
 def facet_counts(user: Any, query: SearchQuery, fields: Iterable[str] | None = None) -> dict[str, list[dict]]:
@@ -499,13 +431,17 @@ def facet_counts(user: Any, query: SearchQuery, fields: Iterable[str] | None = N
 
 
 def search_count(user: Any, query: SearchQuery) -> int:
-    """The number of matching files: from the count table when it can answer, else counted."""
+    """The number of matching files."""
     return facets_and_count(user, query, [], with_count=True)[1] or 0
+
+
+SUGGEST_FIELDS = ("organism", "tissue", "cell_type", "assay_type", "reference_genome")
 
 
 def suggest(user: Any, text: str, limit: int = 8) -> list[dict[str, str]]:
     """Completions for the search box: matching file names and metadata values (the visible
-    ones only)."""
+    ones only). Values come from the node's index when it is fresh (its per-value counts over
+    the user's files, no row read), else from the rows."""
     text = " ".join(text.split())
     if len(text) < 2:
         return []
@@ -516,19 +452,10 @@ def suggest(user: Any, text: str, limit: int = 8) -> list[dict[str, str]]:
     names = visible.alias(lname=Lower("name")).filter(lname__contains=text.lower()).order_by()
     for name in sorted(names.values_list("name", flat=True)[:limit]):
         suggestions.append({"kind": "name", "value": name})
-    fields = ("organism", "tissue", "cell_type", "assay_type", "reference_genome")
-    if _use_table():
-        # Values from the count table, over the cells the user sees in full: no file row is read.
-        cells = _cells(user)
-        rows = (
-            FacetCount.objects.filter(cells.condition, field__in=fields, value__icontains=text, count__gt=0)
-            .values("field", "value")
-            .annotate(n=Sum("count"))
-            .order_by("-n")[:limit]
-        )
-        suggestions += [{"kind": row["field"], "value": row["value"]} for row in rows]
-        return suggestions[: limit * 2]
-    for field_name in fields:
+    indexed = _indexed_values(user, text, limit)
+    if indexed is not None:
+        return (suggestions + indexed)[: limit * 2]
+    for field_name in SUGGEST_FIELDS:
         values = (
             visible.filter(**{f"{field_name}__icontains": text})
             .order_by()
@@ -539,29 +466,18 @@ def suggest(user: Any, text: str, limit: int = 8) -> list[dict[str, str]]:
     return suggestions[: limit * 2]
 
 
-def rebuild_facet_counts() -> int:
-    """Recompute the count table from the file rows (PostgreSQL; after a restore or a bulk load
-    with triggers disabled). Writers wait for the rebuild, so the counts stay exact. Returns the
-    number of count rows."""
-    if not _postgres():
-        return 0
-    fields = [*PRECOUNTED_FACETS, "parse_status"]
-    pairs = ", ".join(f"('{name}', r.{name})" for name in fields)
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("LOCK TABLE file_upload_file IN SHARE MODE")
-        cursor.execute("DELETE FROM file_upload_facetcount")
-        cursor.execute(
-            f"""
-            INSERT INTO file_upload_facetcount (project_id, level, field, value, count)
-            SELECT project_id, level, field, value, COUNT(*) FROM (
-                SELECT r.project_id, r.effective_access_level AS level, v.field, v.value
-                  FROM file_upload_file r CROSS JOIN LATERAL (VALUES ('_all', ''), {pairs}) AS v(field, value)
-                 WHERE r.deleted_at IS NULL
-                UNION ALL
-                SELECT r.project_id, r.effective_access_level, 'tags', t.value
-                  FROM file_upload_file r CROSS JOIN LATERAL jsonb_array_elements_text(r.tags) AS t(value)
-                 WHERE r.deleted_at IS NULL AND jsonb_typeof(r.tags) = 'array'
-            ) AS c GROUP BY project_id, level, field, value
-            """
-        )
-        return cursor.rowcount
+def _indexed_values(user: Any, text: str, limit: int) -> list[dict[str, str]] | None:
+    """The visible values of ``SUGGEST_FIELDS`` containing ``text``, most frequent first, from a
+    fresh index; ``None`` when SQL must answer."""
+    counts = _from_index(lambda backend: backend.facets(user, SearchQuery(facets=list(SUGGEST_FIELDS))))
+    if counts is None:
+        return None
+    lowered = text.lower()
+    found = [
+        (count, field_name, value)
+        for field_name in SUGGEST_FIELDS
+        for value, count in counts.get(field_name, {}).items()
+        if lowered in value.lower()
+    ]
+    found.sort(key=lambda item: (-item[0], item[1], item[2]))
+    return [{"kind": field_name, "value": value} for _, field_name, value in found[:limit]]

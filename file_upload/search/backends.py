@@ -83,7 +83,14 @@ def _any(queries: list[Any]) -> Any:
 
 
 def _terms(field_name: str, values: list[Any]) -> Any:
-    return Q.term_set_query(engine.SCHEMA, field_name, list(values)) if values else Q.empty_query()
+    """Any of the values. One value is a term query (a term set walks the term dictionary with
+    an automaton and collects a bit set: about twice the time for one term)."""
+    values = list(values)
+    if not values:
+        return Q.empty_query()
+    if len(values) == 1:
+        return _term(field_name, values[0])
+    return Q.term_set_query(engine.SCHEMA, field_name, values)
 
 
 def _term(field_name: str, value: Any) -> Any:

@@ -5,8 +5,12 @@ a JSON 400, whatever the backend), what it means (its ``kind``), the model colum
 backend compares and the index field the tantivy backend compares. Everything else is derived
 from this table: the django-filter set and so the OpenAPI parameters (``filters.py``), the
 parsing of a request (``SearchQuery.from_params``), the SQL conditions (``apply_filters``), the
-index queries (``search.engine``), the facets a request may ask for and the list the SPA shows
-(``/api/metadata/fields/``'s ``facets``).
+index queries (``search.backends``), the facets a request may ask for and the facet sidebar the SPA
+shows (``/api/metadata/fields/``'s ``facets``, in ``sidebar`` order).
+
+Adding a filter is one ``Filter`` here (plus its index field in ``engine``'s layout when it
+names a new one); adding a metadata field to ``metadata.METADATA_FIELDS`` adds its filter and
+facet, and ``SIDEBAR`` decides whether and where the SPA shows it.
 
 Kinds:
 - ``values``: one or more values, OR-ed (``organism=a,b``); facet counts per value;
@@ -41,6 +45,20 @@ class Filter:
     facet: bool = False  # may be asked for in ``facets=``
     facet_skips: tuple[str, ...] = ()  # filters a facet leaves out of its own counts
     facet_label: str = ""
+    sidebar: int = 0  # the facet's place in the SPA's sidebar (1 = first); 0 = not shown there
+
+
+# Metadata facets the SPA's sidebar shows, by place (the other facets are still counted on request).
+METADATA_SIDEBAR = {
+    "organism": 1,
+    "assay_type": 2,
+    "data_type": 5,
+    "file_format": 6,
+    "platform": 7,
+    "tissue": 8,
+    "disease": 9,
+    "reference_genome": 10,
+}
 
 
 def _metadata_filters() -> list[Filter]:
@@ -58,6 +76,7 @@ def _metadata_filters() -> list[Filter]:
                 facet=True,
                 facet_label=spec.label,
                 facet_skips=(spec.name,),
+                sidebar=METADATA_SIDEBAR.get(spec.name, 0),
             )
         )
     return filters
@@ -75,6 +94,7 @@ FILTERS: tuple[Filter, ...] = (
         facet=True,
         facet_skips=("project",),
         facet_label="Project",
+        sidebar=12,
     ),
     Filter("folder", "folder", "text", "Folder id or null (project root)", "folder_id", "folder"),
     Filter("recursive", "flag", "bool", "With folder: include every subfolder (true/false)"),
@@ -88,6 +108,7 @@ FILTERS: tuple[Filter, ...] = (
         facet=True,
         facet_skips=("tags", "tags_any"),
         facet_label="Tags",
+        sidebar=3,
     ),
     Filter("tags_any", "any_of", "text", "Tags the file has at least one of", "tags", "tags"),
     Filter(
@@ -101,6 +122,7 @@ FILTERS: tuple[Filter, ...] = (
         facet=True,
         facet_skips=("access_level",),
         facet_label="Access level",
+        sidebar=4,
     ),
     Filter("owner", "owner", "text", "Owner usernames (OR-ed)", "owner_id", "owner"),
     Filter(
@@ -114,6 +136,7 @@ FILTERS: tuple[Filter, ...] = (
         facet=True,
         facet_skips=("parse_status",),
         facet_label="Parse status",
+        sidebar=11,
     ),
     Filter("created_after", "after", "moment", "Created at or after (date or datetime)", "created_at", "created_at"),
     Filter(
@@ -141,5 +164,7 @@ FACETS_PARAM_LABEL = "Facet fields to count, e.g. organism,assay_type,tags,acces
 
 
 def facet_list() -> list[dict[str, str]]:
-    """The facets the SPA may show, in declaration order (for ``/api/metadata/fields/``)."""
-    return [{"name": f.name, "label": f.facet_label} for f in FILTERS if f.facet and f.name not in IDENTIFIER_FIELDS]
+    """The SPA's facet sidebar, in order (``/api/metadata/fields/``'s ``facets``): the facets
+    with a ``sidebar`` place; the SPA asks for exactly these."""
+    shown = sorted((f for f in FILTERS if f.facet and f.sidebar), key=lambda f: f.sidebar)
+    return [{"name": f.name, "label": f.facet_label} for f in shown]

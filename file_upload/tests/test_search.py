@@ -1,9 +1,9 @@
 """Faceted search: every filter, free text, ordering, cursor pages, and facet counts checked
 against counts the test computes itself from its own model of who may see what.
 
-Runs on SQLite (exact GROUP BY everywhere) and on PostgreSQL (the trigger-kept count table for
-queries it can answer), each answered by the tantivy index and by SQL alone, so every source is
-held to the same oracle."""
+Every test runs twice: answered by the tantivy index (and each answer is checked to be the
+index's, not a silent fallback to SQL) and by SQL alone, so both backends are held to the same
+oracle, on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -13,25 +13,25 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from authentication.services import create_grant
 from file_upload import services
 from file_upload.filters import FileFilterSet
 from file_upload.metadata import METADATA_FIELD_NAMES, METADATA_FIELDS
-from file_upload.models import FacetCount, File, Project, ProjectMember, SavedSearch
+from file_upload.models import File, Project, ProjectMember, SavedSearch
+from file_upload.search import declarations
 from file_upload.tests.factories import make_file, make_folder
 
 pytestmark = pytest.mark.django_db
 
-on_postgres = pytest.mark.skipif(connection.vendor != "postgresql", reason="the count table is PostgreSQL's")
+BACKEND = {"name": "tantivy"}
 
 
 @pytest.fixture(autouse=True, params=["tantivy", "sql"])
 def search_path(request, settings):
     """Every test runs on each backend: the tantivy index and SQL alone."""
-    settings.BIOFM_SEARCH_BACKEND = request.param
+    settings.BIOFM_SEARCH_BACKEND = BACKEND["name"] = request.param
     return request.param
 
 
@@ -146,6 +146,10 @@ def get(client, **params):
     )
     response = client.get(f"/api/files/?{query}")
     assert response.status_code == 200, response.json()
+    # The backend under test answered (facets on identifiers are SQL's by design).
+    asked = set(str(params.get("facets", "")).split(","))
+    if not asked & declarations.IDENTIFIER_FIELDS:
+        assert response["X-Search-Backend"] == BACKEND["name"], params
     return response.json()
 
 
@@ -201,7 +205,8 @@ class TestFacetCounts:
         assert response.json()["code"]
 
     def test_counts_follow_writes(self, world, client_for):
-        """Edits, level changes and deletes move the counts (the triggers on PostgreSQL)."""
+        """Edits, level changes and deletes move the counts (through the change feed, for the
+        index)."""
         bob = client_for(world["users"]["bob"])
         files = world["files"]
         services.update_file(files["h1.fastq"], actor=world["users"]["alice"], organism="Mus musculus", tags=["x"])
@@ -212,38 +217,6 @@ class TestFacetCounts:
         assert as_dict(body["facets"]["organism"]) == {"Mus musculus": 2, "Homo sapiens": 1, "Danio rerio": 1}
         assert as_dict(body["facets"]["tags"]) == {"x": 1, "liver": 2, "qc": 1, "brain": 1}
         assert as_dict(body["facets"]["access_level"]) == {"public": 2, "internal": 1, "restricted": 1}
-
-    @on_postgres
-    def test_count_table_equals_grouping_rows(self, world, settings):
-        from file_upload import search
-
-        for username in USERS:
-            user = world["users"][username] if username else None
-            if user is None:
-                from django.contrib.auth.models import AnonymousUser
-
-                user = AnonymousUser()
-            query = search.SearchQuery.from_params({"facets": "organism,tags,access_level,project,parse_status"})
-            settings.BIOFM_FACET_TABLE = True
-            table = search.facet_counts(user, query)
-            settings.BIOFM_FACET_TABLE = False
-            rows = search.facet_counts(user, query)
-            assert table == rows, username
-        assert FacetCount.objects.exists()
-
-    @on_postgres
-    def test_rebuild_gives_what_the_triggers_kept(self, world):
-        from file_upload.search import rebuild_facet_counts
-
-        def snapshot():
-            rows = FacetCount.objects.filter(count__gt=0).values_list("project_id", "level", "field", "value", "count")
-            return sorted(rows)
-
-        services.update_file(world["files"]["m1.bam"], actor=world["users"]["alice"], tags=["brain", "new"])
-        services.soft_delete_file(world["files"]["h3.vcf"], actor=world["users"]["alice"])
-        kept = snapshot()
-        assert rebuild_facet_counts() > 0
-        assert snapshot() == kept
 
 
 # --- one test per filter -------------------------------------------------------------------------
@@ -272,9 +245,13 @@ def test_every_metadata_field_has_a_filter():
 
 
 def test_every_declared_filter_is_a_parameter_and_every_listed_facet_counts(api, project):
-    from file_upload.search import declarations
-
     assert {spec.name for spec in declarations.FILTERS} | {"facets"} == set(FileFilterSet.base_filters)
+    # The sidebar's places are distinct and belong to facets that are no identifiers.
+    places = [spec.sidebar for spec in declarations.FILTERS if spec.sidebar]
+    assert len(places) == len(set(places)) and all(place > 0 for place in places)
+    assert all(
+        spec.facet and spec.name not in declarations.IDENTIFIER_FIELDS for spec in declarations.FILTERS if spec.sidebar
+    )
     make_file(project, "a.txt", organism="Homo sapiens", tags=["x"])
     listed = [item["name"] for item in api.get("/api/metadata/fields/").json()["facets"]]
     assert "organism" in listed and "tags" in listed and "sample_id" not in listed
@@ -452,6 +429,16 @@ def test_suggestions_only_show_visible_names(world, client_for):
     assert {"kind": "name", "value": "secret1.fastq"} in body["results"]
 
 
+def test_value_suggestions_only_show_visible_values(world, client_for):
+    """Danio rerio is on two restricted files: carol owns one, erin sees neither."""
+    carol = client_for(world["users"]["carol"]).get("/api/files/suggest/?q=DANIO").json()["results"]
+    assert {"kind": "organism", "value": "Danio rerio"} in carol
+    erin = client_for(world["users"]["erin"]).get("/api/files/suggest/?q=danio").json()["results"]
+    assert [item for item in erin if item["kind"] != "name"] == []
+    mouse = client_for(world["users"]["erin"]).get("/api/files/suggest/?q=musc").json()["results"]
+    assert {"kind": "organism", "value": "Mus musculus"} in mouse
+
+
 class TestSavedSearches:
     def test_crud_and_privacy(self, api, client_for, bob):
         response = api.post("/api/saved-searches/", {"name": "Mouse RNA", "query": "?organism=Mus+musculus"})
@@ -470,11 +457,12 @@ class TestSavedSearches:
 
 
 class TestSeedDemo:
-    def test_seeds_consistent_levels_and_counts(self, settings):
+    def test_seeds_consistent_levels_and_counts(self, search_path):
         from django.contrib.auth import get_user_model
 
         from file_upload import search
         from file_upload.demo import seed_demo
+        from file_upload.search import backends
 
         result = seed_demo(files=400, users=3)
         assert result["files"] == 400 and File.objects.count() == 400
@@ -483,10 +471,14 @@ class TestSeedDemo:
             assert services.refresh_effective_levels(project) == 0
         assert File.objects.values("organism").distinct().count() > 3
         assert set(File.objects.values_list("effective_access_level", flat=True)) >= {"internal", "restricted"}
-        user = get_user_model().objects.get(username="demo-user-1")
-        query = search.SearchQuery.from_params({"facets": "organism,assay_type,tags,access_level,project"})
-        settings.BIOFM_FACET_TABLE = False
-        rows, rows_total = search.facets_and_count(user, query)
-        settings.BIOFM_FACET_TABLE = True
-        table, table_total = search.facets_and_count(user, query)
-        assert table == rows and table_total == rows_total
+        if search_path == "sql":
+            return
+        index = backends.fresh_index()
+        assert index is not None
+        sql = backends.SqlBackend()
+        for user in get_user_model().objects.filter(username__startswith="demo-user-"):
+            query = search.SearchQuery.from_params({"facets": "organism,assay_type,tags,access_level,project"})
+            assert index.facets(user, query) == sql.facets(user, query)
+            assert index.count(user, query) == sql.count(user, query) > 0
+            ordering = ("name", "id")
+            assert index.page(user, query, ordering, 0, 50) == sql.page(user, query, ordering, 0, 50)

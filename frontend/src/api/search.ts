@@ -9,22 +9,6 @@
 import { request } from './client'
 import type { DataFile, Paginated } from './types'
 
-/** Facets the search page shows, in order. */
-export const FACET_FIELDS = [
-  'organism',
-  'assay_type',
-  'tags',
-  'access_level',
-  'data_type',
-  'file_format',
-  'platform',
-  'tissue',
-  'disease',
-  'reference_genome',
-  'parse_status',
-  'project',
-] as const
-
 export interface FacetValue {
   value: string | number
   count: number
@@ -110,15 +94,20 @@ export function searchToString(state: SearchState, extra: Record<string, string>
   return params.toString()
 }
 
+/**
+ * One page of a search, with the counts of `facets` (the sidebar's, which the server declares:
+ * `/api/metadata/fields/`'s `facets`).
+ */
 export function searchFiles(
   state: SearchState,
-  facets: readonly string[] = FACET_FIELDS,
+  facets: readonly string[],
 ): Promise<SearchResponse> {
-  const query = searchToString(state, {
-    facets: facets.join(','),
+  const extra: Record<string, string> = {
     page: String(state.page),
     page_size: String(state.pageSize),
-  })
+  }
+  if (facets.length) extra.facets = facets.join(',')
+  const query = searchToString(state, extra)
   return request<SearchResponse>(`/api/files/?${query}`)
 }
 

@@ -214,9 +214,17 @@ export interface MetadataField {
   help: string
 }
 
+/** A facet of the search sidebar, as the server declares it (`search.declarations`). */
+export interface FacetField {
+  name: string
+  label: string
+}
+
 export interface MetadataSchema {
   fields: MetadataField[]
   access_levels: AccessLevel[]
+  /** The search sidebar's facets, in order: what the search page asks the counts of. */
+  facets?: FacetField[]
 }
 
 // ---- Access control -------------------------------------------------------------------------

@@ -1,12 +1,16 @@
 import { defineStore } from 'pinia'
 import { computed, ref } from 'vue'
 import { getMetadataSchema } from '@/api/metadata'
-import type { AccessLevel, MetadataField } from '@/api/types'
+import type { AccessLevel, FacetField, MetadataField } from '@/api/types'
 
-/** The metadata field definitions, fetched once: the form is built from them. */
+/**
+ * The metadata field definitions, fetched once: the form is built from them; and the search
+ * sidebar's facets, declared by the server once for every layer of search.
+ */
 export const useMetadataStore = defineStore('metadata', () => {
   const fields = ref<MetadataField[]>([])
   const accessLevels = ref<AccessLevel[]>(['public', 'internal', 'restricted'])
+  const facets = ref<FacetField[]>([])
   const loaded = ref(false)
   let pending: Promise<void> | null = null
 
@@ -19,6 +23,7 @@ export const useMetadataStore = defineStore('metadata', () => {
       .then((schema) => {
         fields.value = schema.fields
         if (schema.access_levels?.length) accessLevels.value = schema.access_levels
+        facets.value = schema.facets ?? []
         loaded.value = true
       })
       .finally(() => {
@@ -27,5 +32,5 @@ export const useMetadataStore = defineStore('metadata', () => {
     return pending
   }
 
-  return { fields, accessLevels, loaded, biological, technical, load }
+  return { fields, accessLevels, facets, loaded, biological, technical, load }
 })

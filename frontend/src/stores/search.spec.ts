@@ -8,6 +8,42 @@ import { useSearchStore } from './search'
 beforeEach(() => setActivePinia(createPinia()))
 
 describe('search store', () => {
+  it('asks for the facets the server declares, in its order', async () => {
+    const { calls } = mockFetch({
+      'GET /api/metadata/fields/': {
+        body: {
+          fields: [],
+          access_levels: [],
+          facets: [
+            { name: 'tissue', label: 'Tissue' },
+            { name: 'project', label: 'Project' },
+          ],
+        },
+      },
+      'GET /api/files/': { body: page([]) },
+    })
+    const store = useSearchStore()
+    await store.load(emptySearch())
+    await store.load({ ...emptySearch(), q: 'liver' })
+    const searches = calls.filter((c) => c.url.startsWith('/api/files/?'))
+    expect(searches).toHaveLength(2)
+    for (const call of searches) {
+      expect(new URL(call.url, 'http://x').searchParams.get('facets')).toBe('tissue,project')
+    }
+    expect(calls.filter((c) => c.url.startsWith('/api/metadata/fields/'))).toHaveLength(1)
+  })
+
+  it('still searches, without facets, when the declaration cannot be read', async () => {
+    const { calls } = mockFetch({
+      'GET /api/files/': { body: { ...page([dataFile()]), count: 1 } },
+    })
+    const store = useSearchStore()
+    await store.load(emptySearch())
+    const search = calls.find((c) => c.url.startsWith('/api/files/?'))!
+    expect(new URL(search.url, 'http://x').searchParams.has('facets')).toBe(false)
+    expect(store.count).toBe(1)
+  })
+
   it('loads results, the count and the facets', async () => {
     mockFetch({
       'GET /api/files/': {
@@ -43,11 +79,16 @@ describe('search store', () => {
     const answers: ((r: Response) => void)[] = []
     vi.stubGlobal(
       'fetch',
-      vi.fn(() => new Promise<Response>((resolve) => answers.push(resolve))),
+      vi.fn((input: RequestInfo | URL) =>
+        String(input).startsWith('/api/metadata/fields/')
+          ? Promise.resolve(jsonResponse(200, { fields: [], access_levels: [], facets: [] }))
+          : new Promise<Response>((resolve) => answers.push(resolve)),
+      ),
     )
     const store = useSearchStore()
     const first = store.load({ ...emptySearch(), q: 'old' })
     const second = store.load({ ...emptySearch(), q: 'new' })
+    await vi.waitFor(() => expect(answers).toHaveLength(2))
     answers[1](jsonResponse(200, { ...page([dataFile({ name: 'new.bam' })]), facets: {} }))
     await second
     answers[0](jsonResponse(200, { ...page([dataFile({ name: 'old.bam' })]), facets: {} }))
@@ -79,7 +120,8 @@ describe('search store', () => {
     const store = useSearchStore()
     await store.load({ ...emptySearch(), filters: { organism: ['Mus musculus'] }, page: 3 })
     await store.saveCurrent('Mouse')
-    expect(calls[1].body).toEqual({ name: 'Mouse', query: 'organism=Mus+musculus' })
+    const post = calls.find((c) => c.method === 'POST')!
+    expect(post.body).toEqual({ name: 'Mouse', query: 'organism=Mus+musculus' })
     expect(store.saved.map((s) => s.name)).toEqual(['Mouse'])
   })
 })

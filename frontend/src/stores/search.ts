@@ -13,6 +13,7 @@ import {
   type SearchState,
 } from '@/api/search'
 import type { DataFile } from '@/api/types'
+import { useMetadataStore } from './metadata'
 
 export interface Chip {
   field: string
@@ -32,6 +33,7 @@ export const useSearchStore = defineStore('search', () => {
   const loading = ref(false)
   const error = ref('')
   const saved = ref<SavedSearch[]>([])
+  const metadata = useMetadataStore()
   let latest = 0
 
   const chips = computed<Chip[]>(() =>
@@ -47,7 +49,13 @@ export const useSearchStore = defineStore('search', () => {
     loading.value = true
     error.value = ''
     try {
-      const body = await searchFiles(next)
+      // The facets to count are the server's declaration (fetched once); without it the
+      // search still answers, without facets.
+      await metadata.load().catch(() => undefined)
+      const body = await searchFiles(
+        next,
+        metadata.facets.map((facet) => facet.name),
+      )
       if (ticket !== latest) return
       results.value = body.results
       count.value = body.count

@@ -29,6 +29,11 @@ async function mountAt(path: string) {
   return { wrapper, router }
 }
 
+const DECLARED = [
+  { name: 'organism', label: 'Organism' },
+  { name: 'tags', label: 'Tags' },
+]
+
 const SEX_FIELD = {
   name: 'sex',
   label: 'Sex',
@@ -38,7 +43,11 @@ const SEX_FIELD = {
   help: '',
 }
 
-function routesWith(files = [dataFile({ name: 'liver_R1.fastq.gz' })], extra = {}) {
+function routesWith(
+  files = [dataFile({ name: 'liver_R1.fastq.gz' })],
+  extra = {},
+  facets = DECLARED,
+) {
   return mockFetch({
     ...extra,
     'GET /api/files/': { body: { ...page(files), count: 17, facets: FACETS } },
@@ -57,6 +66,7 @@ function routesWith(files = [dataFile({ name: 'liver_R1.fastq.gz' })], extra = {
           SEX_FIELD,
         ],
         access_levels: ['public', 'internal', 'restricted'],
+        facets,
       },
     },
   })
@@ -85,6 +95,23 @@ describe('SearchView', () => {
     expect(wrapper.find('.chips').text()).toContain('Text: liver')
     expect(wrapper.find('table tbody tr').text()).toContain('liver_R1.fastq.gz')
     expect(wrapper.find('[data-testid="result-count"]').text()).toBe('17 files')
+    wrapper.unmount()
+  })
+
+  it('shows the facets the server declares, in its order and with its labels', async () => {
+    const { calls } = routesWith(undefined, {}, [
+      { name: 'tags', label: 'Labels' },
+      { name: 'organism', label: 'Organism' },
+      { name: 'tissue', label: 'Tissue' },
+    ])
+    const { wrapper } = await mountAt('/search?tissue=liver')
+    const list = calls.find((c) => c.url.startsWith('/api/files/?'))!
+    expect(new URL(list.url, 'http://x').searchParams.get('facets')).toBe('tags,organism,tissue')
+    // tissue has no counts but is filtered on, so it shows; its label is the declared one.
+    const shown = wrapper.findAll('[data-facet]').map((s) => s.attributes('data-facet'))
+    expect(shown).toEqual(['tags', 'organism', 'tissue'])
+    expect(wrapper.find('[data-facet="tags"] h3').text()).toBe('Labels')
+    expect(wrapper.find('.chips').text()).toContain('Tissue: liver')
     wrapper.unmount()
   })
 
