@@ -374,6 +374,11 @@ class Upload(models.Model):
     # next PATCH, on any worker or node, goes on hashing where the last one stopped. Null when it
     # was lost; finalisation then reads the file once more.
     sha256_state = models.BinaryField(null=True, blank=True, editable=False)
+    # In an object store (BIOFM_STORAGE=s3) the bytes go into one S3 multipart upload under
+    # ``storage_key``: its id and the parts sent so far ({"n", "etag", "size"}); the bytes past
+    # the last part wait in a small object of the bucket (file_upload.tus_store).
+    store_upload_id = models.CharField(max_length=1024, blank=True, default="", editable=False)
+    store_parts = models.JSONField(default=list, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -17,8 +17,11 @@ deletion; then ``purge_expired`` (daily beat task, ``manage.py purge``) erases i
 and appends a ``file.purge`` audit event holding the file's name, size and SHA-256, so the
 trail proves what was erased, when and why.
 
+In an object store (``BIOFM_STORAGE=s3``) the blob and its built indexes are objects, deleted
+with the file (``stored_keys``); overwriting passes apply to local copies only.
+
 Public surface: ``purge_deadline``, ``restore_file``, ``purge_file``, ``expired_files``,
-``purge_expired``.
+``purge_expired``, ``stored_keys``, ``derived_paths``.
 """
 
 from __future__ import annotations
@@ -94,11 +97,14 @@ class PurgeResult:
 
 
 def derived_paths(file: File) -> list[Path]:
-    """Every path on disk that holds the file's bytes or something made from them."""
-    blob = storage.path_for(file.storage_key)
-    paths = [blob, *(Path(str(blob) + suffix) for suffix in INDEX_SUFFIXES)]
-    if blob.parent.is_dir():  # an index build cut short (``<blob>.bai.<token>.tmp``)
-        paths += sorted(blob.parent.glob(glob.escape(blob.name) + ".*.tmp"))
+    """Every path on this node's disk that holds the file's bytes or something made from them
+    (in an object store the blob and its indexes are objects: ``stored_keys``)."""
+    paths: list[Path] = []
+    if not storage.is_s3():
+        blob = storage.path_for(file.storage_key)
+        paths += [blob, *(Path(str(blob) + suffix) for suffix in INDEX_SUFFIXES)]
+        if blob.parent.is_dir():  # an index build cut short (``<blob>.bai.<token>.tmp``)
+            paths += sorted(blob.parent.glob(glob.escape(blob.name) + ".*.tmp"))
     cellxgene_dir = Path(settings.CELLXGENE_DATA_DIR)
     if cellxgene_dir.is_dir():
         paths += sorted(cellxgene_dir.glob(f"{file.id}__*.h5ad"))
@@ -117,6 +123,12 @@ def derived_paths(file: File) -> list[Path]:
         if path is not None and path.resolve().parent == cellxgene_dir.resolve() and path not in paths:
             paths.append(path)
     return paths
+
+
+def stored_keys(file: File) -> list[str]:
+    """The keys in the store that hold the file's bytes or an index built from them."""
+    candidates = [file.storage_key, *(file.storage_key + suffix for suffix in INDEX_SUFFIXES)]
+    return [key for key in candidates if storage.exists(key)]
 
 
 def overwrite(path: Path, passes: int) -> None:
@@ -151,6 +163,10 @@ def purge_file(file: File, *, actor: Any = None, reason: str = "retention") -> P
     result = PurgeResult(file_id=file.id, name=file.name, sha256=file.sha256, size=file.size)
     passes = max(0, int(settings.BIOFM_PURGE_OVERWRITE_PASSES))
     _stop_viewers(file, actor)
+    if storage.is_s3():
+        for key in stored_keys(file):
+            storage.delete_blob(key)
+            result.removed.append(f"files/{key}")
     seen: set[tuple[int, int]] = set()
     for path in derived_paths(file):
         try:

@@ -19,6 +19,8 @@ TEXT_FORMATS = ("text", "csv", "tsv", "json", "")
 
 
 def blob_path(file: File) -> Path:
+    if storage.is_s3():
+        raise AnalysisError("Analyses do not read files from the object store yet (BIOFM_STORAGE=s3).")
     path = storage.path_for(file.storage_key)
     if not path.exists():
         raise AnalysisError("The file's bytes are missing from the store.")
