@@ -68,21 +68,6 @@ def storage_backend(request, settings, data_dirs):
         store.remove_bucket(bucket)
 
 
-@pytest.fixture
-def s3_bucket_objects(request):
-    """The keys in the current test's bucket (S3 backend), or the files under FILES_DIR (local)."""
-    from django.conf import settings
-
-    def objects() -> list[str]:
-        if getattr(settings, "BIOFM_STORAGE", "local") == "s3":
-            store = request.getfixturevalue("seaweedfs")
-            return sorted(store.objects(settings.BIOFM_S3_BUCKET))
-        root = settings.FILES_DIR
-        return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
-
-    return objects
-
-
 @pytest.fixture(autouse=True)
 def isolated_cache_and_no_throttling(request, settings):
     """A private in-memory cache per test (login-failure counts and throttle counters never

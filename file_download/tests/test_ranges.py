@@ -12,7 +12,7 @@ from file_download.services import ByteRange, Unsatisfiable, parse_range
 from file_upload.models import Project
 from file_upload.tests.factories import make_file
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("storage_backend")]
 CONTENT = bytes(range(256)) * 40  # 10,240 bytes
 SIZE = len(CONTENT)
 
