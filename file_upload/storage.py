@@ -16,14 +16,15 @@ Two backends, chosen by ``BIOFM_STORAGE``:
 Callers never build paths themselves: ``path_for`` is the local backend's and raises under S3.
 
 Public surface: ``new_key``, ``path_for``, ``adopt``, ``put_file``, ``write_stream``,
-``open_blob``, ``local_copy``, ``exists``, ``stat``, ``delete_blob``, ``presigned_url``,
-``is_s3``, ``s3_client``, ``s3_bucket``, ``ensure_bucket``, ``reset``, ``Digest``,
-``HashingWriter``, ``start_writeback``.
+``open_blob``, ``local_copy``, ``copies_scope``, ``scoped_copy``, ``exists``, ``stat``,
+``delete_blob``, ``presigned_url``, ``is_s3``, ``s3_client``, ``s3_bucket``, ``ensure_bucket``,
+``reset``, ``Digest``, ``HashingWriter``, ``start_writeback``.
 """
 
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import ctypes
 import ctypes.util
 import hashlib
@@ -470,6 +471,40 @@ def local_copy(key: str, suffix: str = "") -> Iterator[Path]:
         yield path
     finally:
         shutil.rmtree(directory, ignore_errors=True)
+
+
+_scope: contextvars.ContextVar[tuple[contextlib.ExitStack, dict[str, Path]] | None] = contextvars.ContextVar(
+    "biofm_storage_copies", default=None
+)
+
+
+@contextlib.contextmanager
+def copies_scope() -> Iterator[None]:
+    """Local copies taken with ``scoped_copy`` inside the block are removed when it ends (one
+    analysis task, whose handlers ask for paths in several places)."""
+    with contextlib.ExitStack() as stack:
+        token = _scope.set((stack, {}))
+        try:
+            yield
+        finally:
+            _scope.reset(token)
+
+
+def scoped_copy(key: str) -> Path:
+    """A local path holding the bytes of ``key`` until the enclosing ``copies_scope`` ends, one
+    copy per key (local backend: the blob itself). FileNotFoundError when there are no bytes."""
+    if not is_s3():
+        path = path_for(key)
+        if not path.exists():
+            raise FileNotFoundError(key)
+        return path
+    scope = _scope.get()
+    if scope is None:
+        raise RuntimeError("storage.scoped_copy needs an enclosing storage.copies_scope()")
+    stack, paths = scope
+    if key not in paths:
+        paths[key] = stack.enter_context(local_copy(key))
+    return paths[key]
 
 
 def delete_blob(key: str) -> None:
