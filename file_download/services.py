@@ -239,8 +239,8 @@ def serve_file(request: HttpRequest, file: File, *, actor: Any, via: str = "api"
     audit.record(actor, "file.download", file, **details)
     metrics.count_download(via, sum(r.length for r in ranges) if ranges else size)
 
-    if settings.BIOFM_DOWNLOAD_ACCEL_PREFIX:
-        # nginx serves the bytes (and the Range) from its internal location.
+    if settings.BIOFM_DOWNLOAD_ACCEL_PREFIX and not storage.is_s3():
+        # nginx serves the bytes (and the Range) from its internal location on the local disk.
         response = HttpResponse(content_type=_content_type(file))
         response["X-Accel-Redirect"] = settings.BIOFM_DOWNLOAD_ACCEL_PREFIX.rstrip("/") + "/" + file.storage_key
         response["Content-Disposition"] = disposition
