@@ -143,3 +143,10 @@ def test_an_empty_file_and_a_deferred_length(api, project, storage_backend):
     later = File.objects.get(name="later.bin")
     with storage.open_blob(later.storage_key) as handle:
         assert handle.read() == b"abcdef"
+
+
+def test_concatenation_is_not_offered_with_the_object_store(api, anon, project, storage_backend):
+    assert "concatenation" not in anon.options("/api/uploads/")["Tus-Extension"].split(",")
+    response = api.post("/api/uploads/", **TUS, HTTP_UPLOAD_CONCAT="partial", HTTP_UPLOAD_LENGTH="3")
+    assert response.status_code == 400 and "object store" in str(response.json())
+    assert not Upload.objects.exists()

@@ -3,7 +3,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("file_upload", "0012_file_index_of"),
+        ("file_upload", "0013_upload_concat"),
     ]
 
     operations = [
