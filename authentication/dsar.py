@@ -18,6 +18,7 @@ Public surface: ``write_dsar_archive``, ``dsar_filename``.
 from __future__ import annotations
 
 import json
+import shutil
 import zipfile
 from typing import Any, BinaryIO
 
@@ -189,7 +190,10 @@ def write_dsar_archive(user: User, target: BinaryIO, *, include_bytes: bool = Fa
             from file_upload.models import File
 
             for file in File.objects.alive().filter(owner=user).only("id", "name", "storage_key"):
-                path = storage.path_for(file.storage_key)
-                if path.exists():
-                    archive.write(path, f"files/{file.id}__{file.name}")
+                try:
+                    source = storage.open_blob(file.storage_key)
+                except FileNotFoundError:
+                    continue
+                with source, archive.open(f"files/{file.id}__{file.name}", "w", force_zip64=True) as member:
+                    shutil.copyfileobj(source, member, storage.CHUNK_SIZE)
     audit.record(actor, "dsar.export", user, username="" if actor else "system", include_bytes=include_bytes)

@@ -84,9 +84,8 @@ def request_publication(user: Any, file: File) -> Publication:
 
     if not is_h5ad_name(file.name) and (file.file_format or "").lower() != "h5ad":
         raise ValidationError({"file": "Only .h5ad (AnnData) files can be sent to cellxgene."})
-    path = storage.path_for(file.storage_key)
     try:
-        with path.open("rb") as handle:
+        with storage.open_blob(file.storage_key) as handle:
             head = handle.read(len(HDF5_SIGNATURE))
     except OSError as exc:
         raise ValidationError({"file": "The file's bytes are missing from the store."}) from exc
@@ -232,20 +231,21 @@ def publish_dataset(publication_id: int) -> Publication | None:
 
 
 def _prepare_copy(publication: Publication, file: File, tmp: Path) -> Path:
-    """The viewer's copy of ``file`` (linked, or copied with layouts added), written via ``tmp``."""
-    source = storage.path_for(file.storage_key)
-    info = inspect_h5ad(source)
-    target = data_dir() / copy_name(file)
-    analysed = {k: v for k, v in analysis_layouts(file, info.n_obs).items() if k not in info.layouts}
-    if info.layouts and not analysed:
-        _link_or_copy(source, tmp)
-    else:
-        shutil.copyfile(source, tmp)
-        if analysed:  # layouts the h5ad_vis analysis computed: no SVD needed
-            _set(publication, embedding=add_layouts(tmp, analysed))
+    """The viewer's copy of ``file`` (linked, or copied with layouts added), written via ``tmp``.
+    From an object store the blob is fetched once into a local copy first (h5py needs a path)."""
+    with storage.local_copy(file.storage_key) as source:
+        info = inspect_h5ad(source)
+        target = data_dir() / copy_name(file)
+        analysed = {k: v for k, v in analysis_layouts(file, info.n_obs).items() if k not in info.layouts}
+        if info.layouts and not analysed:
+            _link_or_copy(source, tmp)
         else:
-            _set(publication, status=PublicationStatus.EMBEDDING)
-            _set(publication, embedding=ensure_embedding(tmp) or "")
+            shutil.copyfile(source, tmp)
+            if analysed:  # layouts the h5ad_vis analysis computed: no SVD needed
+                _set(publication, embedding=add_layouts(tmp, analysed))
+            else:
+                _set(publication, status=PublicationStatus.EMBEDDING)
+                _set(publication, embedding=ensure_embedding(tmp) or "")
     os.replace(tmp, target)
     return target
 

@@ -25,7 +25,7 @@ from django.db.models import Q
 from file_upload import storage
 from file_upload.models import File
 
-from .services import index_path, sign_download
+from .services import index_key, sign_download
 
 GENOME_VIEW_FORMATS = {"bam": "alignment", "cram": "alignment", "vcf": "variant"}
 SIGNED_SECONDS = 3600  # the view's links last an hour: long enough to browse, short if copied
@@ -114,7 +114,7 @@ def genome_view(file: File, user: Any, base_url: str) -> dict[str, Any]:
     if kind is None:
         raise ValueError("The Genome view shows BAM, CRAM and VCF files.")
     url, expires_at = _signed(file, user, base_url)
-    index_ext = next((ext for ext in _INDEX_KINDS[kind] if index_path(file, ext) is not None), None)
+    index_ext = next((ext for ext in _INDEX_KINDS[kind] if index_key(file, ext) is not None), None)
     track = {
         "name": file.name,
         "type": GENOME_VIEW_FORMATS[kind],

@@ -2,12 +2,11 @@
 RFC 6266 names, sendfile under gunicorn, X-Accel-Redirect behind nginx, and signed URLs.
 
 Public surface: ``serve_file``, ``parse_range``, ``sign_download``, ``unsign_download``,
-``SignedUrlInvalid``, ``index_path``, ``requested_index``, ``serve_index``.
+``SignedUrlInvalid``, ``index_key``, ``requested_index``, ``serve_index``.
 """
 
 from __future__ import annotations
 
-import os
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,7 +15,14 @@ from typing import Any, BinaryIO
 
 from django.conf import settings
 from django.core import signing
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseRedirect,
+    StreamingHttpResponse,
+)
 from django.utils.http import content_disposition_header, http_date, parse_http_date_safe, quote_etag
 from rest_framework import exceptions
 
@@ -101,6 +107,8 @@ class BoundedFile:
         self.handle = handle
         self.remaining = length
         handle.seek(start)
+        if hasattr(handle, "set_read_end"):  # an object in the store: fetch just the window
+            handle.set_read_end(start + length)
 
     def read(self, size: int = -1) -> bytes:
         if self.remaining <= 0:
@@ -231,14 +239,25 @@ def serve_file(request: HttpRequest, file: File, *, actor: Any, via: str = "api"
     audit.record(actor, "file.download", file, **details)
     metrics.count_download(via, sum(r.length for r in ranges) if ranges else size)
 
-    if settings.BIOFM_DOWNLOAD_ACCEL_PREFIX:
-        # nginx serves the bytes (and the Range) from its internal location.
+    if settings.BIOFM_DOWNLOAD_ACCEL_PREFIX and not storage.is_s3():
+        # nginx serves the bytes (and the Range) from its internal location on the local disk.
         response = HttpResponse(content_type=_content_type(file))
         response["X-Accel-Redirect"] = settings.BIOFM_DOWNLOAD_ACCEL_PREFIX.rstrip("/") + "/" + file.storage_key
         response["Content-Disposition"] = disposition
         return _with_validators(response, file)
 
-    handle = storage.open_blob(file.storage_key)
+    presigned = (
+        storage.presigned_url(file.storage_key, file.name, _content_type(file), settings.BIOFM_S3_PRESIGN_SECONDS)
+        if size >= settings.BIOFM_S3_PRESIGN_MIN_BYTES
+        else None
+    )
+    if presigned is not None:
+        # The store serves the bytes (and the Range, which the client sends again) itself.
+        response = HttpResponseRedirect(presigned)
+        response["Cache-Control"] = "private, no-store"
+        return response
+
+    handle = storage.open_blob(file.storage_key, size)
     if not ranges:
         response = FileResponse(handle, content_type=_content_type(file))
         response.block_size = 1024 * 1024  # when not sendfile'd (runserver, tests)
@@ -307,8 +326,8 @@ def unsign_download(token: str) -> tuple[int, int]:
 INDEX_EXTENSIONS = (".bai", ".csi", ".tbi", ".crai")
 
 
-def index_path(file: File, extension: str = ".bai") -> str | None:
-    """The file's index of the kind ``extension`` names (``.bai``, ``.csi``, ``.tbi``,
+def index_key(file: File, extension: str = ".bai") -> str | None:
+    """The storage key of the file's index of the kind ``extension`` names (``.bai``, ``.csi``, ``.tbi``,
     ``.crai``), or None. The one place that knows where indexes live: one uploaded beside the
     file (``file_upload.sidecars``) when its name is of that kind, else the one the index task
     built beside the blob (``<blob>.bai``, see docs/decisions/0002)."""
@@ -318,9 +337,9 @@ def index_path(file: File, extension: str = ".bai") -> str | None:
         return None
     uploaded = index_for(file)
     if uploaded is not None and uploaded.name.endswith(extension):
-        return str(storage.path_for(uploaded.storage_key))
-    path = str(storage.path_for(file.storage_key)) + extension
-    return path if os.path.exists(path) else None
+        return uploaded.storage_key
+    key = file.storage_key + extension
+    return key if storage.exists(key) else None
 
 
 def requested_index(file: File, name: str) -> str | None:
@@ -340,11 +359,14 @@ def serve_index(request: HttpRequest, file: File, extension: str) -> HttpRespons
     probes several names before every read); the read of the data itself is."""
     from django.http import Http404
 
-    path = index_path(file, extension)
-    if path is None:
+    key = index_key(file, extension)
+    if key is None:
         raise Http404(f"This file has no {extension} index.")
-    stat = os.stat(path)
-    etag = quote_etag(f"{file.sha256 or file.storage_key}{extension}-{stat.st_size}-{int(stat.st_mtime)}")
+    try:
+        size, mtime = storage.stat(key)
+    except FileNotFoundError as exc:
+        raise Http404(f"This file has no {extension} index.") from exc
+    etag = quote_etag(f"{file.sha256 or file.storage_key}{extension}-{size}-{int(mtime)}")
     if etag in [t.strip().removeprefix("W/") for t in request.headers.get("If-None-Match", "").split(",")]:
         response = HttpResponse(status=304)
         response["ETag"] = etag
@@ -353,26 +375,26 @@ def serve_index(request: HttpRequest, file: File, extension: str) -> HttpRespons
     header = request.headers.get("Range")
     if header and request.method == "GET" and request.headers.get("If-Range", etag) == etag:
         try:
-            ranges = parse_range(header, stat.st_size)
+            ranges = parse_range(header, size)
         except Unsatisfiable:
             response = HttpResponse(status=416)
-            response["Content-Range"] = f"bytes */{stat.st_size}"
+            response["Content-Range"] = f"bytes */{size}"
             return response
     if request.method == "HEAD":
         response = HttpResponse(content_type="application/octet-stream")
-        response["Content-Length"] = str(stat.st_size)
+        response["Content-Length"] = str(size)
     elif ranges and len(ranges) == 1:
         byte_range = ranges[0]
         response = FileResponse(
-            BoundedFile(open(path, "rb"), byte_range.start, byte_range.length),
+            BoundedFile(storage.open_blob(key, size), byte_range.start, byte_range.length),
             status=206,
             content_type="application/octet-stream",
         )
         response["Content-Length"] = str(byte_range.length)
-        response["Content-Range"] = f"bytes {byte_range.start}-{byte_range.end}/{stat.st_size}"
+        response["Content-Range"] = f"bytes {byte_range.start}-{byte_range.end}/{size}"
     else:  # several ranges of a small index: the whole of it, as RFC 9110 allows
-        response = FileResponse(open(path, "rb"), content_type="application/octet-stream")
-        response["Content-Length"] = str(stat.st_size)
+        response = FileResponse(storage.open_blob(key, size), content_type="application/octet-stream")
+        response["Content-Length"] = str(size)
     response["ETag"] = etag
     response["Accept-Ranges"] = "bytes"
     response["Cache-Control"] = "private, no-transform"

@@ -21,6 +21,11 @@ def _check_db() -> str:
 
 
 def _check_storage() -> str:
+    from file_upload import storage
+
+    if storage.is_s3():
+        storage.s3_client().head_bucket(Bucket=storage.s3_bucket())
+        return "ok"
     with tempfile.NamedTemporaryFile(dir=Path(settings.FILES_DIR), prefix=".healthz-") as handle:
         handle.write(b"ok")
         handle.flush()

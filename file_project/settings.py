@@ -331,6 +331,28 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 
+# --- Where file bytes live (file_upload/storage.py) -------------------------------------------
+# "local": FILES_DIR on this node's disk. "s3": a bucket of an S3-compatible object store
+# (created when missing), path-style addressing, through django-storages + boto3. Several web
+# nodes and workers need "s3" (or one FILES_DIR on a shared filesystem).
+BIOFM_STORAGE = os.environ.get("BIOFM_STORAGE", "local").strip().lower() or "local"
+if BIOFM_STORAGE not in ("local", "s3"):
+    raise ValueError(f"BIOFM_STORAGE must be 'local' or 's3', not {BIOFM_STORAGE!r}")
+BIOFM_S3_ENDPOINT = os.environ.get("BIOFM_S3_ENDPOINT", "")  # empty: AWS S3 itself
+BIOFM_S3_BUCKET = os.environ.get("BIOFM_S3_BUCKET", "")
+BIOFM_S3_ACCESS_KEY_ID = os.environ.get("BIOFM_S3_ACCESS_KEY_ID", "")
+BIOFM_S3_SECRET_ACCESS_KEY = os.environ.get("BIOFM_S3_SECRET_ACCESS_KEY", "")
+BIOFM_S3_REGION = os.environ.get("BIOFM_S3_REGION", "us-east-1")
+# Part size of multipart writes (tus uploads and large copies); S3 needs at least 5 MiB.
+BIOFM_S3_PART_BYTES = max(env_int("BIOFM_S3_PART_BYTES", 8 * 1024**2), 5 * 1024**2)
+# Downloads (and signed links) of files of at least BIOFM_S3_PRESIGN_MIN_BYTES answer with a
+# redirect to a presigned URL of the store instead of streaming the bytes through the web node.
+BIOFM_S3_PRESIGN_DOWNLOADS = env_bool("BIOFM_S3_PRESIGN_DOWNLOADS")
+BIOFM_S3_PRESIGN_MIN_BYTES = env_int("BIOFM_S3_PRESIGN_MIN_BYTES", 64 * 1024**2)
+BIOFM_S3_PRESIGN_SECONDS = env_int("BIOFM_S3_PRESIGN_SECONDS", 300)  # lifetime of such a URL
+if BIOFM_STORAGE == "s3" and not BIOFM_S3_BUCKET:
+    raise ValueError("BIOFM_STORAGE=s3 needs BIOFM_S3_BUCKET")
+
 # --- Uploads ---------------------------------------------------------------------------------
 FILE_UPLOAD_HANDLERS = ["file_upload.upload_handlers.HashingFileUploadHandler"]
 FILE_UPLOAD_TEMP_DIR = str(UPLOAD_TMP_DIR)

@@ -49,7 +49,11 @@ MAX_PARTS = 1000  # far more than any client's connections; bounds the final's l
 def parse_header(value: str | None) -> tuple[str, list[uuid.UUID]]:
     """``Upload-Concat`` → (``"partial"``, []) or (``"final"``, [part ids]); anything else → 400.
     Part URLs may be absolute or paths; they must name uploads of this server
-    (``/api/uploads/<id>/``)."""
+    (``/api/uploads/<id>/``). Not offered with the object store yet (``BIOFM_STORAGE=s3``): 400."""
+    if storage.is_s3():
+        raise exceptions.ValidationError(
+            {"Upload-Concat": ["Concatenation is not available with the object store (BIOFM_STORAGE=s3) yet."]}
+        )
     value = (value or "").strip()
     if value == UploadConcat.PARTIAL:
         return UploadConcat.PARTIAL, []

@@ -364,6 +364,11 @@ class Upload(models.Model):
     # next PATCH, on any worker or node, goes on hashing where the last one stopped. Null when it
     # was lost; finalisation then reads the file once more.
     sha256_state = models.BinaryField(null=True, blank=True, editable=False)
+    # In an object store (BIOFM_STORAGE=s3) the bytes go into one S3 multipart upload under
+    # ``storage_key``: its id and the parts sent so far ({"n", "etag", "size"}); the bytes past
+    # the last part wait in a small object of the bucket (file_upload.tus_store).
+    store_upload_id = models.CharField(max_length=1024, blank=True, default="", editable=False)
+    store_parts = models.JSONField(default=list, blank=True, editable=False)
     concat = models.CharField(max_length=8, choices=UploadConcat.choices, default=UploadConcat.NONE, blank=True)
     # A final upload's partial uploads, in order (their ids), as named in its Upload-Concat.
     parts = models.JSONField(default=list, blank=True)

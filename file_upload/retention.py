@@ -18,8 +18,11 @@ deletion; then ``purge_expired`` (daily beat task, ``manage.py purge``) erases i
 and appends a ``file.purge`` audit event holding the file's name, size and SHA-256, so the
 trail proves what was erased, when and why.
 
+In an object store (``BIOFM_STORAGE=s3``) the blob and its built indexes are objects, deleted
+with the file (``stored_keys``); overwriting passes apply to local copies only.
+
 Public surface: ``purge_deadline``, ``restore_file``, ``purge_file``, ``expired_files``,
-``purge_expired``.
+``purge_expired``, ``stored_keys``, ``derived_paths``.
 """
 
 from __future__ import annotations
@@ -96,12 +99,15 @@ class PurgeResult:
 
 
 def derived_paths(file: File, actor: Any = None) -> list[PurgePath]:
-    """Every path on disk that holds the file's bytes or something made from them; the plugins'
+    """Every path on this node's disk that holds the file's bytes or something made from them
+    (in an object store the blob and its indexes are objects: ``stored_keys``); the plugins'
     receivers of ``file_purging`` stop what serves the file and add their copies."""
-    blob = storage.path_for(file.storage_key)
-    paths = [blob, *(Path(str(blob) + suffix) for suffix in INDEX_SUFFIXES)]
-    if blob.parent.is_dir():  # an index build cut short (``<blob>.bai.<token>.tmp``)
-        paths += sorted(blob.parent.glob(glob.escape(blob.name) + ".*.tmp"))
+    paths: list[Path] = []
+    if not storage.is_s3():
+        blob = storage.path_for(file.storage_key)
+        paths += [blob, *(Path(str(blob) + suffix) for suffix in INDEX_SUFFIXES)]
+        if blob.parent.is_dir():  # an index build cut short (``<blob>.bai.<token>.tmp``)
+            paths += sorted(blob.parent.glob(glob.escape(blob.name) + ".*.tmp"))
     found = [PurgePath(path, _display(path)) for path in paths]
     for receiver, extra in file_purging.send_robust(sender=File, file=file, actor=actor):
         if isinstance(extra, BaseException):  # one plugin failing must not keep the bytes
@@ -109,6 +115,12 @@ def derived_paths(file: File, actor: Any = None) -> list[PurgePath]:
             continue
         found += [item for item in extra or [] if item.path not in {f.path for f in found}]
     return found
+
+
+def stored_keys(file: File) -> list[str]:
+    """The keys in the store that hold the file's bytes or an index built from them."""
+    candidates = [file.storage_key, *(file.storage_key + suffix for suffix in INDEX_SUFFIXES)]
+    return [key for key in candidates if storage.exists(key)]
 
 
 def overwrite(path: Path, passes: int) -> None:
@@ -131,6 +143,10 @@ def purge_file(file: File, *, actor: Any = None, reason: str = "retention") -> P
         raise Conflict("Only files in the trash can be purged; delete it first.", code="not_in_trash")
     result = PurgeResult(file_id=file.id, name=file.name, sha256=file.sha256, size=file.size)
     passes = max(0, int(settings.BIOFM_PURGE_OVERWRITE_PASSES))
+    if storage.is_s3():
+        for key in stored_keys(file):
+            storage.delete_blob(key)
+            result.removed.append(f"files/{key}")
     seen: set[tuple[int, int]] = set()
     for item in derived_paths(file, actor):
         path = item.path

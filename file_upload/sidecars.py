@@ -6,7 +6,7 @@ The pairing is one nullable relation, ``File.index_of``: the index file's row po
 file. ``pair`` is called after every store (and after a move or restore); it links an arriving
 index to its data file, or an arriving data file to an index already there. A data file has at
 most one index per kind; ``index_for(file)`` returns its live index, the one served beside it
-(``file_download.services.index_path``) and used by the index task instead of building one.
+(``file_download.services.index_key``) and used by the index task instead of building one.
 The index moves, goes to the trash and comes back with its data file.
 
 Public surface: ``INDEX_EXTENSIONS``, ``is_index_name``, ``data_names_for``, ``index_names_for``,

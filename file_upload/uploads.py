@@ -257,7 +257,8 @@ def create_upload(
     _extend_expiry(upload)
     with transaction.atomic():
         upload.save(force_insert=True)
-        part_path(upload).touch(mode=0o640)
+        if not storage.is_s3():  # in the object store the first PATCH starts the multipart upload
+            part_path(upload).touch(mode=0o640)
         audit.record(
             owner,
             "upload.start",
@@ -411,7 +412,8 @@ def append_chunk(
             raise PayloadTooLarge(f"The body would run {content_length - limit} bytes past Upload-Length.")
         # A partial upload's own SHA-256 would serve nothing: its final upload hashes the whole.
         sha = _resume_hash(upload) if upload.concat != "partial" else None
-        written = _stream_into_part(lease, body, content_length, limit, checksum, sha)
+        stream_into = _stream_into_store if storage.is_s3() else _stream_into_part
+        written = stream_into(lease, body, content_length, limit, checksum, sha)
         upload.offset += written
         if sha is not None and sha.length == upload.offset:
             upload.sha256_state = sha.state()
@@ -423,6 +425,7 @@ def append_chunk(
             "length": upload.length,
             "expires_at": upload.expires_at,
             "sha256_state": upload.sha256_state,
+            "store_parts": upload.store_parts,
         }
         # A partial upload (tus concatenation) stays active at its full length: its final
         # upload stores it (file_upload.concat).
@@ -463,6 +466,35 @@ def _finalise_here(upload: Upload) -> None:
         _enqueue_finalise(upload.id)
 
 
+class _BodyReader:
+    """A PATCH body in blocks of at most ``READ_SIZE``, up to its Content-Length. Iteration ends
+    early when the client goes away (the bytes that arrived count, as the tus spec asks) and
+    raises ``PayloadTooLarge`` for a body running past ``limit``; ``missing`` is then what a
+    declared Content-Length still lacked."""
+
+    def __init__(self, upload_id: uuid.UUID, body: BinaryIO, content_length: int | None, limit: int | None) -> None:
+        self.upload_id, self.body, self.limit = upload_id, body, limit
+        self.missing = content_length
+
+    def __iter__(self) -> Any:
+        got = 0
+        while self.missing is None or self.missing > 0:
+            want = READ_SIZE if self.missing is None else min(READ_SIZE, self.missing)
+            try:
+                data = self.body.read(want)
+            except OSError:  # the client went away mid-body
+                log.info("upload %s: body broken after %d bytes", self.upload_id, got)
+                return
+            if not data:
+                return
+            if self.limit is not None and got + len(data) > self.limit:
+                raise PayloadTooLarge("The body runs past Upload-Length.")
+            got += len(data)
+            if self.missing is not None:
+                self.missing -= len(data)
+            yield data
+
+
 def _stream_into_part(
     lease: _Lease,
     body: BinaryIO,
@@ -488,31 +520,19 @@ def _stream_into_part(
     early_writeback = settings.BIOFM_UPLOAD_FSYNC == "completion"
     step = settings.BIOFM_UPLOAD_CHECKPOINT_BYTES if checksum is None else 0
     written = flushed = kept = 0
-    to_read = content_length
+    reader = _BodyReader(upload.id, body, content_length, limit)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o640)
     try:
         if os.fstat(fd).st_size > upload.offset:  # bytes past the last checkpoint of a killed PATCH
             os.ftruncate(fd, upload.offset)
         os.lseek(fd, upload.offset, os.SEEK_SET)
         try:
-            while to_read is None or to_read > 0:
-                want = READ_SIZE if to_read is None else min(READ_SIZE, to_read)
-                try:
-                    data = body.read(want)
-                except OSError:  # the client went away mid-body
-                    log.info("upload %s: body broken after %d bytes", upload.id, written)
-                    break
-                if not data:
-                    break
-                if limit is not None and written + len(data) > limit:
-                    raise PayloadTooLarge("The body runs past Upload-Length.")
+            for data in reader:
                 hashing.update(data)
                 view = memoryview(data)
                 while view:
                     view = view[os.write(fd, view) :]
                 written += len(data)
-                if to_read is not None:
-                    to_read -= len(data)
                 if early_writeback and written - flushed >= WRITEBACK_STEP:
                     storage.start_writeback(fd, upload.offset + flushed, written - flushed)
                     flushed = written
@@ -521,10 +541,10 @@ def _stream_into_part(
                     kept = written
         finally:
             hashing.finish()
-        if checksum is not None and (to_read or chunk_hash.digest() != checksum.digest):  # type: ignore[union-attr]
+        if checksum is not None and (reader.missing or chunk_hash.digest() != checksum.digest):  # type: ignore[union-attr]
             # A checksummed chunk is kept whole and intact, or not at all.
             os.ftruncate(fd, upload.offset)
-            if to_read:
+            if reader.missing:
                 return 0
             raise ChecksumMismatch()
         if settings.BIOFM_UPLOAD_FSYNC == "chunk":
@@ -547,6 +567,55 @@ def _stream_into_part(
         ) from exc
     finally:
         os.close(fd)
+    return written
+
+
+def _stream_into_store(
+    lease: _Lease,
+    body: BinaryIO,
+    content_length: int | None,
+    limit: int | None,
+    checksum: ChunkChecksum | None,
+    sha: hashstate.ResumableSHA256 | None = None,
+) -> int:
+    """``_stream_into_part`` for the object store (``tus_store``): the bytes go into the
+    upload's multipart upload, one part at each part boundary, the rest into the kept tail.
+    Without ``Upload-Checksum`` the offset, the parts and the hash state are saved at every
+    part boundary (a node killed mid-body costs at most a part); with it, nothing of the chunk
+    counts until its checksum matched, and the parts it sent are sent again by the next try."""
+    from . import tus_store
+
+    upload = lease.upload
+    writer = tus_store.PartWriter(upload)
+    chunk_hash = CHECKSUM_ALGORITHMS[checksum.algorithm]() if checksum else None
+    hashing = _BackgroundHash(chunk_hash, sha)
+    written = 0
+    reader = _BodyReader(upload.id, body, content_length, limit)
+    try:
+        for data in reader:
+            view = memoryview(data)
+            while view:  # cut at part boundaries, so a checkpoint's hash covers exactly its bytes
+                piece = view[: writer.room()]
+                hashing.update(bytes(piece))
+                writer.append(piece)
+                written += len(piece)
+                view = view[len(piece) :]
+                if writer.full():
+                    writer.send_part()
+                    if checksum is None:
+                        hashing.wait()
+                        state = sha.state() if sha is not None and sha.length == writer.start else None
+                        Upload.objects.filter(id=upload.id, lock_token=lease.token).update(
+                            offset=writer.start, sha256_state=state, store_parts=writer.parts, updated_at=timezone.now()
+                        )
+    finally:
+        hashing.finish()
+    if checksum is not None and (reader.missing or chunk_hash.digest() != checksum.digest):  # type: ignore[union-attr]
+        if reader.missing:
+            return 0  # a checksummed chunk is kept whole or not at all
+        raise ChecksumMismatch()
+    writer.save_tail()
+    upload.store_parts = writer.parts
     return written
 
 
@@ -578,7 +647,7 @@ def _receive(upload: Upload) -> dict[str, Any]:
     final offset, so no upload can be left at its full length but still ``active``."""
     path = part_path(upload)
     try:
-        if settings.BIOFM_UPLOAD_FSYNC != "off":
+        if settings.BIOFM_UPLOAD_FSYNC != "off" and not storage.is_s3():
             _fdatasync(path)
     except OSError as exc:
         if not is_no_space(exc):
@@ -636,18 +705,32 @@ def _finalise(upload: Upload) -> None:
     if not upload.storage_key:
         upload.storage_key = storage.new_key()
         Upload.objects.filter(id=upload.id).update(storage_key=upload.storage_key)
-    part, stored = part_path(upload), storage.path_for(upload.storage_key)
-    # A run that died after moving the bytes into the store left them under the key.
-    source = part if part.exists() else stored if stored.exists() else None
-    if source is None:
-        _fail(upload, "the received bytes are missing from the server", "missing")
-        return
-    sha256 = _streamed_digest(upload)
-    if sha256 is not None:  # hashed while the bytes arrived: nothing to read
-        digest, hashed = storage.Digest(source.stat().st_size, sha256, ""), "while receiving"
+    if storage.is_s3():
+        source = stored = None
+        found = _completed_in_store(upload)
+        if found is None:
+            _fail(upload, "the received bytes are missing from the store", "missing")
+            return
+        sha256 = _streamed_digest(upload)
+        if sha256 is not None:
+            digest, hashed = storage.Digest(found, sha256, ""), "while receiving"
+        else:
+            log.info("upload %s: no usable SHA-256 state; reading the object to hash it", upload.id)
+            with storage.open_blob(upload.storage_key) as handle:
+                digest, hashed = hash_stream(handle), "re-read"
     else:
-        log.info("upload %s: no usable SHA-256 state; reading the file to hash it", upload.id)
-        digest, hashed = hash_file(source), "re-read"
+        part, stored = part_path(upload), storage.path_for(upload.storage_key)
+        # A run that died after moving the bytes into the store left them under the key.
+        source = part if part.exists() else stored if stored.exists() else None
+        if source is None:
+            _fail(upload, "the received bytes are missing from the server", "missing")
+            return
+        sha256 = _streamed_digest(upload)
+        if sha256 is not None:  # hashed while the bytes arrived: nothing to read
+            digest, hashed = storage.Digest(source.stat().st_size, sha256, ""), "while receiving"
+        else:
+            log.info("upload %s: no usable SHA-256 state; reading the file to hash it", upload.id)
+            digest, hashed = hash_file(source), "re-read"
     if digest.size != upload.offset:
         _fail(upload, f"{digest.size} bytes on disk, {upload.offset} received", "size", source)
         return
@@ -679,6 +762,22 @@ def _finalise(upload: Upload) -> None:
         _fail(upload, "storage full", "storage full", source, stored)
 
 
+def _completed_in_store(upload: Upload) -> int | None:
+    """The size of the upload's object in the store, completing its multipart upload first
+    when a dead run has not; None when the bytes are gone."""
+    from botocore.exceptions import ClientError
+
+    from . import tus_store
+
+    if not storage.exists(upload.storage_key):
+        try:
+            tus_store.complete(upload)
+        except ClientError as exc:
+            log.warning("upload %s: completing the multipart upload failed: %s", upload.id, exc)
+            return None
+    return storage.stat(upload.storage_key)[0]
+
+
 def _message(exc: Exception) -> str:
     detail = getattr(exc, "detail", None) or getattr(exc, "messages", None) or str(exc)
     return str(detail)[:1000]
@@ -687,26 +786,38 @@ def _message(exc: Exception) -> str:
 def hash_file(path: Path) -> storage.Digest:
     """SHA-256 and MD5 of a file in one read, each hash in a thread of its own (so the two take
     the time of the slower one on two cores)."""
+    with open(path, "rb") as handle:
+        os.posix_fadvise(handle.fileno(), 0, 0, os.POSIX_FADV_SEQUENTIAL)
+        return hash_stream(handle)
+
+
+def hash_stream(handle: BinaryIO) -> storage.Digest:
+    """SHA-256 and MD5 of what a stream holds from where it is (``hash_file``; a stored blob
+    through ``storage.open_blob``)."""
     sha, md5 = hashlib.sha256(), hashlib.md5(usedforsecurity=False)
     hashers = [_BackgroundHash(sha, depth=4), _BackgroundHash(md5, depth=4)]
     size = 0
     try:
-        with open(path, "rb") as handle:
-            os.posix_fadvise(handle.fileno(), 0, 0, os.POSIX_FADV_SEQUENTIAL)
-            while chunk := handle.read(HASH_READ_SIZE):
-                size += len(chunk)
-                for hasher in hashers:
-                    hasher.update(chunk)
+        while chunk := handle.read(HASH_READ_SIZE):
+            size += len(chunk)
+            for hasher in hashers:
+                hasher.update(chunk)
     finally:
         for hasher in hashers:
             hasher.finish()
     return storage.Digest(size, sha.hexdigest(), md5.hexdigest())
 
 
-def _fail(upload: Upload, error: str, reason: str, *remove: Path) -> None:
-    """The upload failed for good: its bytes go (``remove``), the status says why, audited."""
+def _fail(upload: Upload, error: str, reason: str, *remove: Path | None) -> None:
+    """The upload failed for good: its bytes go (``remove``; in the object store its multipart
+    upload, tail and any completed object), the status says why, audited."""
     for path in remove:
-        path.unlink(missing_ok=True)
+        if path is not None:
+            path.unlink(missing_ok=True)
+    if storage.is_s3():
+        from . import tus_store
+
+        tus_store.discard(upload, stored_object=True)
     Upload.objects.filter(id=upload.id).update(state=UploadState.FAILED, error=error[:1000])
     upload.state, upload.error = UploadState.FAILED, error[:1000]
     audit.record(upload.owner, "upload.failed", upload, project_id=upload.project_id, reason=reason)
@@ -729,7 +840,7 @@ def _streamed_digest(upload: Upload) -> str | None:
     return sha.hexdigest() if sha is not None else None
 
 
-def _store_completed(upload: Upload, path: Path, digest: storage.Digest, hashed: str) -> None:
+def _store_completed(upload: Upload, path: Path | None, digest: storage.Digest, hashed: str) -> None:
     metadata = {k: v for k, v in upload.metadata.items() if k in services.METADATA_FIELD_NAMES and v}
     tags = [t for t in upload.metadata.get("tags", "").split(",") if t.strip()]
     folder = Folder.objects.filter(id=upload.folder_id).first() if upload.folder_id else None
@@ -799,6 +910,15 @@ def terminate_upload(upload_id: uuid.UUID, owner: Any) -> None:
         Upload.objects.filter(id=upload.id).update(state=UploadState.TERMINATED, lock_token=None, locked_until=None)
         audit.record(owner, "upload.terminate", upload, project_id=upload.project_id, offset=upload.offset)
     part_path(upload).unlink(missing_ok=True)
+    _discard_in_store(upload)
+
+
+def _discard_in_store(upload: Upload) -> None:
+    """Abort the upload's multipart upload and drop its tail (object store only)."""
+    if storage.is_s3():
+        from . import tus_store
+
+        tus_store.discard(upload)
 
 
 def upload_status(upload_id: uuid.UUID, owner: Any) -> Upload:
@@ -824,6 +944,9 @@ def cleanup_uploads(now: Any = None) -> dict[str, int]:
         path = part_path(upload)
         size = path.stat().st_size if path.exists() else 0
         path.unlink(missing_ok=True)
+        if upload.state != UploadState.COMPLETED:
+            _discard_in_store(upload)
+            size = size or (upload.offset if storage.is_s3() else 0)
         with transaction.atomic():
             audit.record(
                 None,
@@ -852,6 +975,10 @@ def cleanup_uploads(now: Any = None) -> dict[str, int]:
                 removed["bytes"] += path.stat().st_size
                 path.unlink(missing_ok=True)
                 removed["orphans"] += 1
+    if storage.is_s3():  # multipart uploads and tails in the bucket that no live row names
+        from . import tus_store
+
+        removed["orphans"] += tus_store.abort_orphans(timedelta(hours=settings.BIOFM_UPLOAD_EXPIRY_HOURS))
     if removed["orphans"]:
         audit.record(None, "upload.cleanup_orphans", username="system", files=removed["orphans"])
     return removed

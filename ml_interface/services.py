@@ -28,6 +28,7 @@ from django.utils import timezone
 
 from authentication import audit
 from background.enqueue import task_named
+from file_upload import storage
 from file_upload.models import File
 
 from . import registry
@@ -66,7 +67,8 @@ def trigger_analysis(*, user: Any, task_type: str, file: File, params: Any = Non
         known = ", ".join(sorted(registry.handlers()))
         raise ValidationError({"task_type": [f"Unknown task type “{task_type}”. Known types: {known}."]})
     params = _clean_params(params)
-    reason = handler.accepts(file)
+    with storage.copies_scope():  # a format sniff may need the bytes (a local copy from an object store)
+        reason = handler.accepts(file)
     if reason:
         raise ValidationError({"file_id": [reason]}, code="unsupported_file")
     validate = getattr(handler, "validate_params", None)
@@ -125,7 +127,8 @@ def run_analysis(task_id: int) -> dict[str, Any]:
     handler = registry.handler_for(task.task_type)
     if handler is None:
         raise AnalysisError(f"No handler for task type “{task.task_type}” on this worker.")
-    result = handler.run(task)
+    with storage.copies_scope():  # local copies of stored objects last as long as the handler
+        result = handler.run(task)
     # Round-trip through JSON so what is stored is exactly what the API will show.
     return json.loads(json.dumps(result, default=_json_default))
 

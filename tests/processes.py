@@ -38,6 +38,17 @@ def test_database_url() -> str:
 test_database_url.__test__ = False  # type: ignore[attr-defined]
 
 
+def storage_env() -> dict[str, str]:
+    """The file store of this test (``storage_backend``) for a child process: the same bucket
+    when it is an object store; nothing to add for the local disk (BIOFM_DATA_DIR says it)."""
+    from django.conf import settings
+
+    if getattr(settings, "BIOFM_STORAGE", "local") != "s3":
+        return {}
+    names = ("ENDPOINT", "BUCKET", "ACCESS_KEY_ID", "SECRET_ACCESS_KEY", "REGION", "PART_BYTES")
+    return {"BIOFM_STORAGE": "s3", **{f"BIOFM_S3_{name}": str(getattr(settings, f"BIOFM_S3_{name}")) for name in names}}
+
+
 class GunicornServer:
     """gunicorn (gthread) on a free port; ``restart()`` stops and starts it on the same port."""
 
@@ -60,6 +71,7 @@ class GunicornServer:
             "BIOFM_THROTTLE_AUTH": "off",
             # A queue of its own, for a worker started on this server's env (``CeleryWorker``).
             "BIOFM_CELERY_QUEUE": f"biofm-web-{uuid.uuid4().hex[:8]}",
+            **storage_env(),
             **(extra_env or {}),
         }
         self.proc: subprocess.Popen | None = None
@@ -181,5 +193,6 @@ def worker_env(data_dir: Path, **extra: str) -> dict[str, str]:
         "BIOFM_BROKER_DIR": str(settings.BROKER_DIR),
         "SECRET_KEY": "worker-test",
         "BIOFM_AUDIT_KEY": settings.BIOFM_AUDIT_KEY,
+        **storage_env(),
         **extra,
     }

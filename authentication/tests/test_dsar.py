@@ -17,7 +17,7 @@ from authentication.models import AuditEvent
 from file_upload.models import Project, ProjectMember
 from file_upload.tests.factories import make_file
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("storage_backend")]
 
 
 @pytest.fixture

@@ -131,6 +131,7 @@ def test_inspect_refuses_what_is_not_anndata(tmp_path):
         services.inspect_h5ad(junk)
 
 
+@pytest.mark.usefixtures("storage_backend")
 def test_publish_request_checks(api, project, viewer_settings, tmp_path):
     fastq = make_file(project, "reads.fastq")
     response = api.post("/api/cellxgene/publish/", {"file": fastq.id}, format="json")
@@ -145,6 +146,26 @@ def test_publish_request_checks(api, project, viewer_settings, tmp_path):
     publication = Publication.objects.get()
     assert publication.requested_by.username == "alice"
     assert AuditEvent.objects.filter(action="cellxgene.publish", object_id=str(good.id)).exists()
+
+
+@pytest.mark.usefixtures("storage_backend")
+@pytest.mark.parametrize("layouts", [True, False], ids=["linked", "embedded"])
+def test_the_viewers_copy_comes_from_the_store(alice, project, viewer_settings, tmp_path, layouts):
+    """The copy cellxgene reads is made from the stored bytes on either backend (from the
+    object store through a temporary local copy, removed afterwards)."""
+    X = np.arange(60, dtype=np.float32).reshape(12, 5) + 1
+    obsm = {"X_umap": np.ones((12, 2), dtype=np.float32)} if layouts else None
+    file = make_file(project, "cells.h5ad", h5ad_bytes(tmp_path, X, obsm))
+    publication = Publication.objects.create(file=file, dataset="cells.h5ad", requested_by=alice)
+    services.data_dir().mkdir(parents=True, exist_ok=True)
+    tmp = services.data_dir() / f".{file.id}__cells.h5ad.tmp"
+    target = services._prepare_copy(publication, file, tmp)
+    assert target.exists() and not tmp.exists()
+    copy = anndata.read_h5ad(target)
+    assert copy.shape == (12, 5) and np.array_equal(np.asarray(copy.X), X)
+    assert services.inspect_h5ad(target).layouts  # its own, or the embedding added to the copy
+    cache = Path(viewer_settings.UPLOAD_TMP_DIR) / "cache"
+    assert not cache.exists() or not [p for p in cache.rglob("*") if p.is_file()]
 
 
 def test_status_shapes(api, alice, bob, client_for, project, viewer_settings):

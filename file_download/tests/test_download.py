@@ -7,7 +7,7 @@ import pytest
 from file_upload.models import Project
 from file_upload.tests.factories import make_file
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("storage_backend")]
 
 CONTENT = bytes(range(256)) * 1000
 

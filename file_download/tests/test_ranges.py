@@ -6,13 +6,14 @@ import hashlib
 import re
 
 import pytest
+import requests
 
 from authentication.models import AuditEvent
 from file_download.services import ByteRange, Unsatisfiable, parse_range
 from file_upload.models import Project
 from file_upload.tests.factories import make_file
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("storage_backend")]
 CONTENT = bytes(range(256)) * 40  # 10,240 bytes
 SIZE = len(CONTENT)
 
@@ -158,8 +159,26 @@ class TestDownloadView:
             "attachment; filename*=utf-8''Zellen_Gr%C3%B6%C3%9Fe%20%C2%B5.txt"
         )
 
-    def test_x_accel_redirect_mode(self, api, file, settings):
+    def test_x_accel_redirect_mode(self, api, file, settings, storage_backend):
         settings.BIOFM_DOWNLOAD_ACCEL_PREFIX = "/protected/"
         response = get(api, file, HTTP_RANGE="bytes=0-9")
+        if storage_backend == "s3":  # nginx cannot read the object store: the bytes are streamed
+            assert "X-Accel-Redirect" not in response
+            assert response.status_code == 206 and b"".join(response.streaming_content) == CONTENT[:10]
+            return
         assert response["X-Accel-Redirect"] == f"/protected/{file.storage_key}"
         assert response.content == b""
+
+    def test_large_files_are_handed_to_the_store_by_a_presigned_redirect(self, api, file, settings, storage_backend):
+        settings.BIOFM_S3_PRESIGN_DOWNLOADS = True
+        settings.BIOFM_S3_PRESIGN_MIN_BYTES = len(CONTENT)
+        response = get(api, file, HTTP_RANGE="bytes=5-9")
+        if storage_backend == "local":  # nothing to hand over: streamed as always
+            assert response.status_code == 206
+            return
+        assert response.status_code == 302 and response["Cache-Control"] == "private, no-store"
+        fetched = requests.get(response["Location"], headers={"Range": "bytes=5-9"}, timeout=30)
+        assert fetched.status_code == 206 and fetched.content == CONTENT[5:10]
+        assert AuditEvent.objects.filter(action="file.download", object_id=str(file.id)).exists()
+        settings.BIOFM_S3_PRESIGN_MIN_BYTES = len(CONTENT) + 1  # smaller files are streamed
+        assert get(api, file, HTTP_RANGE="bytes=5-9").status_code == 206

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import io
 from datetime import timedelta
 from unittest import mock
 
@@ -11,7 +12,7 @@ from authentication.models import AuditEvent
 from file_upload.models import Project, ProjectMember
 from file_upload.tests.factories import make_file
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("storage_backend")]
 CONTENT = b"ACGT" * 1000
 
 
@@ -94,9 +95,7 @@ def test_bam_index_beside_the_blob_is_served_as_name_bai(api, alice):
     bam = make_file(Project.objects.create(name="B", owner=alice), "reads.bam", b"BAM")
     url = path_of(signed(api, bam)["url"])
     assert APIClient().get(url + ".bai").status_code == 404
-    index = str(storage.path_for(bam.storage_key)) + ".bai"
-    with open(index, "wb") as handle:
-        handle.write(b"BAI\x01")
+    storage.write_stream(io.BytesIO(b"BAI\x01"), bam.storage_key + ".bai")
     response = APIClient().get(url + ".bai")
     assert b"".join(response.streaming_content) == b"BAI\x01"
 
@@ -104,8 +103,7 @@ def test_bam_index_beside_the_blob_is_served_as_name_bai(api, alice):
 def _write_index(file, extension: str, data: bytes) -> None:
     from file_upload import storage
 
-    with open(str(storage.path_for(file.storage_key)) + extension, "wb") as handle:
-        handle.write(data)
+    storage.write_stream(io.BytesIO(data), file.storage_key + extension)
 
 
 @pytest.mark.parametrize("suffix", [".tbi", ".csi", ".bai", ".crai"])

@@ -145,6 +145,8 @@ def store_file(
         storage.adopt(temp_path, key)
     elif source is not None:
         digest = storage.write_stream(source, key)
+    elif digest is not None and storage_key and storage.exists(storage_key):
+        pass  # already under the key (a tus upload completed in the object store)
     else:
         raise ValueError("store_file needs a source stream or a temporary file with its digest")
     try:
@@ -193,9 +195,10 @@ def fill_checksums(file_id: int) -> File | None:
     file = File.objects.filter(id=file_id).first()
     if file is None or (file.md5 and file.sha256):
         return file
-    from ..uploads import hash_file
+    from ..uploads import hash_stream
 
-    digest = hash_file(storage.path_for(file.storage_key))
+    with storage.open_blob(file.storage_key) as handle:
+        digest = hash_stream(handle)
     if file.sha256 and file.sha256 != digest.sha256:
         log.error("file %s: stored bytes no longer match their SHA-256", file.id)
         audit.record(None, "file.integrity_error", file, username="system", expected=file.sha256, actual=digest.sha256)

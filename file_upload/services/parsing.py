@@ -43,22 +43,22 @@ def parse_file(file_id: int) -> File | None:
     File.objects.filter(id=file.id).update(
         parse_status=ParseStatus.RUNNING, parse_error="", parse_started_at=started, updated_at=started
     )
-    path = storage.path_for(file.storage_key)
     updates: dict[str, Any] = {"parse_error": "", "stats": {}}
     hints: dict[str, Any] = {}
     fmt = ""
     try:
-        fmt = registry.detect_format(path, file.name)
-        parser = registry.parser_for(fmt) if fmt else None
-        if parser is None:
-            updates["parse_status"] = ParseStatus.SKIPPED
-        else:
-            budget = Budget(max_bytes=settings.BIOFM_PARSE_MAX_BYTES, max_seconds=settings.BIOFM_PARSE_MAX_SECONDS)
-            with budget_scope(budget):
-                stats = parser.parse(path)
-            hints = stats.pop("_hints", None) or {}
-            updates["stats"] = stats
-            updates["parse_status"] = ParseStatus.DONE
+        with storage.local_copy(file.storage_key) as path:  # parsers are htslib & co: they need a path
+            fmt = registry.detect_format(path, file.name)
+            parser = registry.parser_for(fmt) if fmt else None
+            if parser is None:
+                updates["parse_status"] = ParseStatus.SKIPPED
+            else:
+                budget = Budget(max_bytes=settings.BIOFM_PARSE_MAX_BYTES, max_seconds=settings.BIOFM_PARSE_MAX_SECONDS)
+                with budget_scope(budget):
+                    stats = parser.parse(path)
+                hints = stats.pop("_hints", None) or {}
+                updates["stats"] = stats
+                updates["parse_status"] = ParseStatus.DONE
     except ParseError as exc:
         updates["parse_status"] = ParseStatus.FAILED
         lines = str(exc).strip().splitlines()
@@ -123,18 +123,20 @@ def index_file(file_id: int) -> File | None:
     run = File.objects.filter(id=file.id, parse_status=ParseStatus.DONE, parse_started_at=file.parse_started_at)
     if not run.update(stats={**stats, "index_status": IndexStatus.RUNNING}, updated_at=timezone.now()):
         return file
-    path = storage.path_for(file.storage_key)
     fmt = ""
     update: dict[str, Any]
     try:
-        fmt = registry.detect_format(path, file.name)
-        indexer = getattr(registry.parser_for(fmt) if fmt else None, "index", None)
-        if indexer is None:
-            raise ParseError(f"files detected as {fmt or 'an unknown format'} are not indexed")
-        uploaded = _adopt_uploaded_index(file, path)
-        update = indexer(path, stats)
-        if uploaded is not None:
-            update.update(index_source="uploaded", index_file=uploaded.id)
+        with storage.local_copy(file.storage_key) as path:
+            fmt = registry.detect_format(path, file.name)
+            indexer = getattr(registry.parser_for(fmt) if fmt else None, "index", None)
+            if indexer is None:
+                raise ParseError(f"files detected as {fmt or 'an unknown format'} are not indexed")
+            uploaded = _adopt_uploaded_index(file, path)
+            update = indexer(path, stats)
+            if uploaded is None:
+                _keep_built_index(file, path)
+            else:
+                update.update(index_source="uploaded", index_file=uploaded.id)
     except ParseError as exc:
         lines = str(exc).strip().splitlines()
         update = {"index_error": _one_line(lines[0]) if lines else "no index could be built"}
@@ -163,12 +165,27 @@ def _adopt_uploaded_index(file: File, path: Any) -> File | None:
     target = f"{path}{suffix}"
     if os.path.exists(target):
         os.unlink(target)
+    if storage.is_s3():  # beside the local copy the indexer works on
+        with storage.open_blob(index.storage_key) as source, open(target, "wb") as handle:
+            shutil.copyfileobj(source, handle, storage.CHUNK_SIZE)
+        return index
     source = storage.path_for(index.storage_key)
     try:
         os.link(source, target)
     except OSError:
         shutil.copyfile(source, target)
     return index
+
+
+def _keep_built_index(file: File, path: Any) -> None:
+    """An index the indexer built beside a temporary local copy goes into the store beside the
+    blob (``<key>.bai``); on the local backend it was built there already."""
+    if not storage.is_s3():
+        return
+    for suffix in (".bai", ".csi", ".crai"):
+        built = f"{path}{suffix}"
+        if os.path.exists(built):
+            storage.put_file(built, file.storage_key + suffix)
 
 
 def _one_line(text: str, limit: int = 500) -> str:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import factory
 from django.contrib.auth import get_user_model
 
-from file_upload import services
+from file_upload import services, storage
 from file_upload.metadata import METADATA_FIELD_NAMES
 from file_upload.models import Folder, Project
 
@@ -52,3 +53,20 @@ def make_file(
         metadata=metadata,
         **kwargs,
     )
+
+
+def blob_bytes(key: str) -> bytes:
+    """The stored bytes under ``key``, whichever the storage backend."""
+    with storage.open_blob(key) as handle:
+        return handle.read()
+
+
+def stored_keys() -> list[str]:
+    """Every key in the store (the local FILES_DIR or the test's bucket)."""
+    from django.conf import settings
+
+    if storage.is_s3():
+        pages = storage.s3_client().get_paginator("list_objects_v2").paginate(Bucket=storage.s3_bucket())
+        return sorted(item["Key"] for page in pages for item in page.get("Contents", []))
+    root = Path(settings.FILES_DIR)
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())

@@ -1,16 +1,15 @@
 from __future__ import annotations
 
 import hashlib
-from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from file_upload import storage
 from file_upload.models import File, Project, ProjectMember
-from file_upload.tests.factories import make_file, make_folder
+from file_upload.tests.factories import blob_bytes, make_file, make_folder, stored_keys
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("storage_backend")]
 
 FASTQ = b"@r1\nACGTNACGTA\n+\nIIIIIIIIII\n@r2\nGGCC\n+\n####\n"
 
@@ -29,8 +28,8 @@ def upload(client, project, content=FASTQ, filename="sample_R1.fastq", **fields)
     return client.post("/api/files/", data, format="multipart")
 
 
-def stored_blobs(data_dirs) -> list[Path]:
-    return [p for p in (data_dirs / "files").rglob("*") if p.is_file()]
+def stored_blobs(data_dirs) -> list[str]:
+    return stored_keys()
 
 
 class TestUpload:
@@ -59,7 +58,7 @@ class TestUpload:
         assert body["parse_status"] == "pending"
         assert body["effective_access_level"] == "internal"
         file = File.objects.get(id=body["id"])
-        assert storage.path_for(file.storage_key).read_bytes() == FASTQ
+        assert blob_bytes(file.storage_key) == FASTQ
         # The upload was moved out of the temporary directory, not copied.
         assert list((data_dirs / "tmp").iterdir()) == []
 
@@ -143,7 +142,7 @@ class TestUpload:
         assert response.status_code == 409
         assert File.objects.count() == 1
         original = File.objects.get(id=first["id"])
-        assert storage.path_for(original.storage_key).read_bytes() == FASTQ
+        assert blob_bytes(original.storage_key) == FASTQ
         assert len(stored_blobs(data_dirs)) == 1
 
     def test_viewer_cannot_upload_and_stranger_sees_404(self, client_for, bob, make_user, project, data_dirs):
@@ -243,7 +242,7 @@ class TestFileMetadata:
         assert api.get(f"/api/files/{file.id}/download/").status_code == 404
         file.refresh_from_db()
         assert file.deleted_at is not None
-        assert storage.path_for(file.storage_key).exists()
+        assert storage.exists(file.storage_key)
         # The name is free again for a new upload.
         assert make_file(project).id != file.id
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -16,7 +17,7 @@ from authentication.models import AuditEvent
 from file_project.errors import Conflict
 from file_upload import retention, services, storage
 from file_upload.models import File, Project, ProjectMember
-from file_upload.tests.factories import make_file
+from file_upload.tests.factories import make_file, stored_keys
 
 pytestmark = pytest.mark.django_db
 
@@ -143,20 +144,39 @@ class TestPurge:
         assert seen and all(len(data) == len(CONTENT) and data != CONTENT for data in seen)
         assert AuditEvent.objects.get(action="file.purge").details["overwrite_passes"] == 2
 
+    @pytest.mark.usefixtures("storage_backend")
     def test_live_files_are_never_purged(self, project):
         file = make_file(project)
         with pytest.raises(Conflict):
             retention.purge_file(file)
-        assert storage.path_for(file.storage_key).exists()
+        assert storage.exists(file.storage_key)
 
+    @pytest.mark.usefixtures("storage_backend")
     def test_command_dry_run_then_purge(self, project, capsys):
         file = trashed(project, days_ago=40)
         call_command("purge", "--dry-run")
         assert "Would purge 1 file(s)" in capsys.readouterr().out
-        assert storage.path_for(file.storage_key).exists()
+        assert storage.exists(file.storage_key)
         call_command("purge")
         assert "Purged 1 file(s)" in capsys.readouterr().out
-        assert not storage.path_for(file.storage_key).exists()
+        assert not storage.exists(file.storage_key)
+
+    @pytest.mark.parametrize("storage_backend", ["s3"], indirect=True)
+    def test_purge_in_the_object_store_deletes_the_object_and_its_index(self, project, cellxgene_dir, storage_backend):
+        file = trashed(project, "cells.h5ad", days_ago=40)
+        keep = make_file(project, "kept.fastq", CONTENT)
+        storage.write_stream(io.BytesIO(b"BAI\x01"), file.storage_key + ".bai")
+        copy = cellxgene_dir / f"{file.id}__cells.h5ad"  # the viewer's local copy
+        copy.write_bytes(CONTENT)
+        assert stored_keys() == sorted([file.storage_key, file.storage_key + ".bai", keep.storage_key])
+
+        (result,) = retention.purge_expired()
+
+        assert stored_keys() == [keep.storage_key] and not copy.exists()
+        assert sorted(result.removed) == sorted(
+            [f"files/{file.storage_key}", f"files/{file.storage_key}.bai", f"cellxgene/{copy.name}"]
+        )
+        assert AuditEvent.objects.get(action="file.purge").details["removed"] == result.removed
 
     def test_command_purges_one_file_now(self, project):
         file = trashed(project)

@@ -19,10 +19,12 @@ TEXT_FORMATS = ("text", "csv", "tsv", "json", "")
 
 
 def blob_path(file: File) -> Path:
-    path = storage.path_for(file.storage_key)
-    if not path.exists():
-        raise AnalysisError("The file's bytes are missing from the store.")
-    return path
+    """A local path of the file's bytes (from an object store: a copy kept until the analysis
+    ends, ``storage.copies_scope`` in ``services.run_analysis``)."""
+    try:
+        return storage.scoped_copy(file.storage_key)
+    except FileNotFoundError as exc:
+        raise AnalysisError("The file's bytes are missing from the store.") from exc
 
 
 def file_format(file: File) -> str:

@@ -9,7 +9,7 @@ from file_upload.models import ProjectMember
 
 from . import data
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("storage_backend")]
 
 
 def suggestions(task):

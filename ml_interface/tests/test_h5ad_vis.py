@@ -15,7 +15,7 @@ from cellxgene_bridge import services as cellxgene
 from cellxgene_bridge.models import Publication
 from ml_interface.models import CellEmbedding
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("storage_backend")]
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ from ml_interface.models import FileQC
 
 from . import data
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("storage_backend")]
 
 
 def by_metric(result):

@@ -8,7 +8,7 @@ from ml_interface.handlers.summary import split_sentences, summarise
 
 from . import data
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("storage_backend")]
 
 
 def test_an_abstract_is_summarised_by_its_central_sentences(add_file, run_task):

@@ -13,7 +13,7 @@ from file_upload.services import soft_delete_file, update_project
 from file_upload.tests.factories import make_file, make_folder
 from ncbi_bridge.models import NcbiImport
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("storage_backend")]
 
 IMPORT = "/api/files/ncbi/import/"
 PREVIEW = "/api/files/ncbi/preview/"

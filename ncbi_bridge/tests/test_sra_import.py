@@ -17,7 +17,7 @@ from django.utils import timezone
 from authentication.models import AuditEvent
 from file_upload import storage
 from file_upload.models import File, Project
-from file_upload.tests.factories import make_file, make_folder
+from file_upload.tests.factories import make_file, make_folder, stored_keys
 from ncbi_bridge import services
 from ncbi_bridge.models import NcbiImport
 from ncbi_bridge.tasks import import_ncbi_record_task
@@ -37,8 +37,8 @@ def start_sra(api, folder, text, monkeypatch, capture) -> dict:
     return response.json()
 
 
-def stored_blobs() -> list[Path]:
-    return [p for p in Path(settings.FILES_DIR).rglob("*") if p.is_file()]
+def stored_blobs() -> list[str]:
+    return stored_keys()
 
 
 def leftovers() -> list[Path]:
@@ -46,6 +46,7 @@ def leftovers() -> list[Path]:
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("storage_backend")
 class TestSraTask:
     def test_paired_run_is_downloaded_verified_and_stored(
         self, api, folder, fake_ncbi, monkeypatch, django_capture_on_commit_callbacks

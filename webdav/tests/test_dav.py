@@ -8,7 +8,7 @@ import pytest
 from authentication.services import issue_token
 from file_upload.models import AccessLevel, File, Folder, Project
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("storage_backend")]
 
 
 @pytest.fixture
