@@ -3,7 +3,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("file_upload", "0013_upload_concat"),
+        ("file_upload", "0014_drop_facet_count"),
     ]
 
     operations = [
