@@ -539,8 +539,10 @@ def fill_checksums(file_id: int) -> File | None:
     return file
 
 
-def update_file(file: File, *, actor: Any, **changes: Any) -> File:
-    """Edit metadata, tags, description, name or level of a file."""
+def update_file(file: File, *, actor: Any, autofilled: bool = False, **changes: Any) -> File:
+    """Edit metadata, tags, description, name or level of a file. ``autofilled``: the values
+    come from the app's own analysis (``ml_interface`` autotag), so the changed fields are
+    marked in ``autofilled_fields`` instead of leaving it."""
     if "name" in changes:
         changes["name"] = normalise_name(changes["name"])
     if "name" in changes and changes["name"] != file.name:
@@ -555,7 +557,9 @@ def update_file(file: File, *, actor: Any, **changes: Any) -> File:
         setattr(file, field, value)
     if "access_level" in changes:
         file.effective_access_level = effective_level(file.project, file.folder, file.access_level)
-    if file.autofilled_fields and set(diff) & set(file.autofilled_fields):
+    if autofilled:
+        file.autofilled_fields = sorted({*(file.autofilled_fields or []), *(set(diff) & set(METADATA_FIELD_NAMES))})
+    elif file.autofilled_fields and set(diff) & set(file.autofilled_fields):
         # A value a person typed is theirs from now on: a later parse no longer replaces it.
         file.autofilled_fields = [f for f in file.autofilled_fields if f not in diff]
     try:
