@@ -184,9 +184,9 @@ def take(found: Collector, findings: Iterable[inference.Finding]) -> None:
 def from_content(file: File, fmt: str, stats: dict[str, Any], hints: dict[str, Any], found: Collector) -> None:
     if fmt == "fastq" and "read_names" not in hints:
         hints = {**hints, "read_names": read_names(file)}
-    from file_upload.services import _mates
+    from file_upload.services import mate_files
 
-    mates = _mates(file) if fmt == "fastq" else []
+    mates = mate_files(file) if fmt == "fastq" else []
     values = autofill.suggest(fmt, stats, hints, file.name, mate_present=bool(mates))
     for name, value in values.items():
         if name == "file_format":
