@@ -85,6 +85,11 @@ def _grants_q(user: Any) -> Q:
 # counts, say); VisibilityScopeMiddleware lets it be computed once per request. Writes never use
 # it, so a grant changed by a request is seen by that same request.
 _request_reaches: ContextVar[dict[int, _Reach] | None] = ContextVar("biofm_request_reaches", default=None)
+# Likewise whether one object is visible to one user (asked by the lookup's check and again by
+# the serializer's ``my_permissions``), within the same scope.
+_request_visibility: ContextVar[dict[tuple[Any, str, int], bool] | None] = ContextVar(
+    "biofm_request_visibility", default=None
+)
 
 
 class VisibilityScopeMiddleware:
@@ -96,11 +101,25 @@ class VisibilityScopeMiddleware:
     def __call__(self, request: Any) -> Any:
         if request.method not in ("GET", "HEAD", "OPTIONS"):
             return self.get_response(request)
-        token = _request_reaches.set({})
-        try:
+        with read_scope():
             return self.get_response(request)
-        finally:
-            _request_reaches.reset(token)
+
+
+class read_scope:  # noqa: N801 (used like a function: ``with read_scope():``)
+    """Within the block each user's reach, and whether they see an object, are worked out once:
+    for a read-only request, and for the checks a writing request makes before it writes
+    anything (a write must not run inside, as it would not see a grant it changed). Nothing
+    outlives the block."""
+
+    def __enter__(self) -> None:
+        self._tokens = None
+        if _request_reaches.get() is None:
+            self._tokens = (_request_reaches.set({}), _request_visibility.set({}))
+
+    def __exit__(self, *exc_info: Any) -> None:
+        if self._tokens is not None:
+            _request_reaches.reset(self._tokens[0])
+            _request_visibility.reset(self._tokens[1])
 
 
 def _reach(user: Any) -> _Reach:
@@ -364,6 +383,16 @@ def rank_on(user: Any, obj: Project | Folder | File) -> int:
 
 def is_visible(user: Any, obj: Project | Folder | File) -> bool:
     """Whether ``obj`` exists for the user at all (for a project: at least from outside)."""
+    seen = _request_visibility.get()
+    if seen is None or obj.pk is None:
+        return _is_visible(user, obj)
+    key = (user.pk, type(obj).__name__, obj.pk)
+    if key not in seen:
+        seen[key] = _is_visible(user, obj)
+    return seen[key]
+
+
+def _is_visible(user: Any, obj: Project | Folder | File) -> bool:
     if isinstance(obj, File):
         return visible_files(user).filter(pk=obj.pk).exists()
     if isinstance(obj, Folder):
@@ -401,21 +430,50 @@ def _allowed(user: Any, action: Action, obj: Project | Folder | File, rank: Call
 
 
 class PermissionMemo:
-    """Ranks worked out for one user while one response is written: the files of a listing that
-    sit in the same folder (and hold no grant of their own) share their folder's rank."""
+    """Ranks and permissions worked out for one user while one response is written: the files
+    of a listing that sit in the same folder (and hold no grant of their own) share their
+    folder's rank, so their permissions are worked out once per folder (and per whether the
+    user owns the file: owners may delete with an editor's rank). Lives for one response only,
+    never across requests, so a revoked role or grant shows on the next request."""
 
     def __init__(self, user: Any) -> None:
         self.user = user
         self.ranks: dict[tuple[str, int], int] = {}
+        self.permissions: dict[tuple[str, int, bool], list[str]] = {}
         self._file_grants: set[int] | None = None
+
+    def shared_key(self, obj: Project | Folder | File) -> tuple[str, int, bool] | None:
+        """The key under which a listed file's permissions equal its folder-mates' (None for
+        anything else, which is worked out on its own)."""
+        if not isinstance(obj, File) or self._has_file_grant(obj.pk):
+            return None
+        owner = obj.owner_id == getattr(self.user, "id", None)
+        return ("folder", obj.folder_id, owner) if obj.folder_id else ("project", obj.project_id, owner)
 
     def rank(self, obj: Project | Folder | File) -> int:
         if not isinstance(obj, File) or self._has_file_grant(obj.pk):
             return rank_on(self.user, obj)
         key = ("folder", obj.folder_id) if obj.folder_id else ("project", obj.project_id)
         if key not in self.ranks:
-            container = obj.folder if obj.folder_id else obj.project
-            self.ranks[key] = rank_on(self.user, container)
+            if self._holds_container_grants():
+                container = obj.folder if obj.folder_id else obj.project
+                self.ranks[key] = rank_on(self.user, container)
+            else:  # no grant on any project or folder: the role decides, the same in every folder
+                self.ranks[key] = self._role_rank(obj)
+        return self.ranks[key]
+
+    def _holds_container_grants(self) -> bool:
+        if not is_signed_in(self.user):
+            return False
+        reach = _reach(self.user)
+        return bool(reach.project_ids or reach.folder_paths)
+
+    def _role_rank(self, obj: File) -> int:
+        """``rank_on`` for a user without project or folder grants: the role, once per project."""
+        key = ("role", obj.project_id)
+        if key not in self.ranks:
+            role = project_role(self.user, obj.project) if is_signed_in(self.user) else None
+            self.ranks[key] = _ROLE_RANK[Role(role)] if role else 0
         return self.ranks[key]
 
     def _has_file_grant(self, file_id: int) -> bool:
@@ -446,7 +504,15 @@ def permissions_on(
     asked once. ``visible=True`` when the object comes from one of the visible querysets."""
     if not (visible if visible is not None else is_visible(user, obj)):
         return []
+    if memo is not None and memo.user is user and (key := memo.shared_key(obj)) is not None:
+        if key not in memo.permissions:
+            memo.permissions[key] = _permissions(user, obj, memo.rank)
+        return list(memo.permissions[key])
     rank_of = memo.rank if memo is not None and memo.user is user else functools.partial(rank_on, user)
+    return _permissions(user, obj, rank_of)
+
+
+def _permissions(user: Any, obj: Project | Folder | File, rank_of: Callable[[Any], int]) -> list[str]:
     cached: list[int] = []
 
     def rank() -> int:

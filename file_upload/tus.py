@@ -22,7 +22,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from access.policy import Action
+from access.policy import Action, read_scope
 from access.viewsets import require_upload
 from file_project.errors import PayloadTooLarge
 
@@ -150,11 +150,12 @@ class UploadCollectionView(TusView):
         length = self._declared_length(request)
         raw_metadata = request.headers.get("Upload-Metadata", "")
         metadata = uploads.parse_metadata(raw_metadata)
-        project, folder = self._target(request, metadata)
-        filename = metadata.get("filename") or metadata.get("name") or ""
-        on_conflict = services.parse_on_conflict(metadata.get("on_conflict"))
-        require_replaceable(request.user, project, folder, filename, on_conflict)
-        metadata = UploadMetadataSerializer.canonical(metadata, project, folder, request)  # 400 before any byte
+        with read_scope():  # checks that only read: the user's reach is worked out once for them
+            project, folder = self._target(request, metadata)
+            filename = metadata.get("filename") or metadata.get("name") or ""
+            on_conflict = services.parse_on_conflict(metadata.get("on_conflict"))
+            require_replaceable(request.user, project, folder, filename, on_conflict)
+            metadata = UploadMetadataSerializer.canonical(metadata, project, folder, request)  # 400 before any byte
         upload = uploads.create_upload(
             owner=request.user,
             length=length,

@@ -187,6 +187,7 @@ class AppServer:
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen | None = None
     worker: subprocess.Popen | None = None
+    search_writer: subprocess.Popen | None = None
 
     def __post_init__(self) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -253,11 +254,25 @@ class AppServer:
         raise RuntimeError(f"gunicorn did not become healthy:\n{tail}")
 
     def start_worker(self) -> None:
+        """The background processes ``start_services.sh`` runs beside gunicorn: a Celery worker
+        and the node's search-index writer. Without the writer every search would wait
+        ``BIOFM_SEARCH_FRESHNESS_WAIT`` for an index that never catches up, then ask SQL."""
         log = (self.workdir / "worker.log").open("a")
         self.worker = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "file_project", "worker", "-P", "solo", "-Q",
              self.env["BIOFM_CELERY_QUEUE"], "--without-gossip", "--without-mingle", "--without-heartbeat",
              "-l", "warning"],
+            cwd=self.root, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+        log.close()
+        self.start_search_writer()
+
+    def start_search_writer(self) -> None:
+        if self.search_writer is not None:
+            return
+        log = (self.workdir / "search-writer.log").open("a")
+        self.search_writer = subprocess.Popen(
+            [sys.executable, "manage.py", "search_index_writer"],
             cwd=self.root, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
         log.close()
@@ -270,7 +285,8 @@ class AppServer:
     def stop(self) -> None:
         stop(self.proc)
         stop(self.worker)
-        self.proc = self.worker = None
+        stop(self.search_writer)
+        self.proc = self.worker = self.search_writer = None
 
     def create_user(self, username: str, project_name: str) -> tuple[str, int]:
         """A user owning one project; returns (API token, project id)."""

@@ -1,6 +1,7 @@
 """Transfer benchmark: our tus upload and Range-capable download against nginx on the same disk.
 
     .venv/bin/python performance_test_project/transfer_bench.py [--sizes-mib 512,1024] [--chunk-mib 64] [--rounds 3]
+    .venv/bin/python performance_test_project/transfer_bench.py --with-10g    # 512 MiB, 1 GiB and 10 GiB
 
 Starts, in one run and on the same disk (a fresh directory under var/):
 - nginx (Debian package; installed with apt-get when missing and run as root) with its own
@@ -16,11 +17,13 @@ The upload is timed twice: until the last PATCH is answered (every byte received
 status says ``completed``: the File exists with its SHA-256 — what a user waits for before the
 file is listed and can be used). Every round prints both side by side with nginx PUT of the same
 file in the same round (the order alternates, so a busy spell on the shared machine hits both
-sides), with the ratios (targets: until verified ≥ 0.7× nginx PUT at 1 GiB; download ≥ 0.8×
-nginx GET), then the time until the MD5, which the Celery worker computes afterwards, is filled
-in, the peak RSS of the gunicorn workers and of the Celery worker, and the checks of the stored
-SHA-256 and MD5. ``--baseline-ref main`` adds a third side: the same upload to a server running
-that commit's code (its own gunicorn, Celery worker and database), in the same rotation.
+sides; before the first round each side moves one 64 MiB file untimed, so no round pays for
+imports, first connections or cold caches), with the ratios (targets: until verified ≥ 0.7×
+nginx PUT at 1 GiB; download ≥ 0.8× nginx GET), then the time until the MD5, which the Celery
+worker computes afterwards, is filled in, the peak RSS of the gunicorn workers and of the Celery
+worker, and the checks of the stored SHA-256 and MD5. ``--baseline-ref main`` adds a third
+side: the same upload to a server running that commit's code (its own gunicorn, Celery worker
+and database), in the same rotation.
 """
 
 from __future__ import annotations
@@ -67,6 +70,9 @@ def md5_file(path: Path) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes-mib", default="512,1024", help="comma-separated file sizes")
+    parser.add_argument(
+        "--with-10g", action="store_true", help="add a 10 GiB size (about 31 GiB of free disk; check df -h)"
+    )
     parser.add_argument("--chunk-mib", type=int, default=64)
     parser.add_argument(
         "--fsync",
@@ -103,7 +109,11 @@ def main() -> None:
             base.start()
             base.start_worker()
             baseline = (base, *base.create_user("bench", "bench"))
-        for size_mib in [int(x) for x in args.sizes_mib.split(",")]:
+        sizes = [int(x) for x in args.sizes_mib.split(",")]
+        if args.with_10g and 10240 not in sizes:
+            sizes.append(10240)
+        results["warm_up_s"] = warm_up(workdir, nginx_port, [(app, token, project), *([baseline] if baseline else [])])
+        for size_mib in sizes:
             results["sizes"][size_mib] = bench_size(args, workdir, app, token, project, nginx_port, size_mib, baseline)
         results["gunicorn_worker_peak_rss_mib"] = app.peak_rss_mib()
         results["celery_worker_peak_rss_mib"] = app.worker_peak_rss_mib()
@@ -218,6 +228,22 @@ def bench_size(
         "download_ours_mb_s": mb / ours_get,
         "download_nginx_get_mb_s": mb / nginx_get,
     }
+
+
+def warm_up(workdir: Path, nginx_port: int, servers: list[tuple]) -> float:
+    """One untimed 64 MiB transfer through every side (imports, first connections and the
+    database's first writes done before anything is timed); returns how long it took."""
+    started = time.perf_counter()
+    source = workdir / "warm-up.bin"
+    make_source(source, 64 * MIB)
+    upload_put(nginx_port, "/put/warm-up", source)
+    (workdir / "nginx-root" / "put" / "warm-up").unlink(missing_ok=True)
+    for server, token, project in servers:
+        upload = TusUpload(server.port, token, project, source, chunk=16 * MIB, filename="warm-up")
+        upload.run()
+        server.discard_file(int(upload.wait_ready(poll=0.005)["file"]))
+    source.unlink()
+    return time.perf_counter() - started
 
 
 def format_row(label: str, row: dict, with_baseline: bool) -> str:

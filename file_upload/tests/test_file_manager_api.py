@@ -171,6 +171,49 @@ class TestMyPermissions:
         folder = make_folder(project, "raw")
         assert anon.get(f"/api/folders/{folder.id}/").json()["my_permissions"] == ["view", "download"]
 
+    def test_a_listing_gives_every_file_the_permissions_its_detail_gives(self, project, alice, bob):
+        """A page works permissions out once per folder (and owner); a file's own grant, its
+        owner and its folder still count, as on the file's own page."""
+        from rest_framework.test import APIClient
+
+        from authentication.models import AccessGrant
+
+        ProjectMember.objects.create(project=project, user=bob, role="editor")
+        raw, shared = make_folder(project, "raw"), make_folder(project, "shared")
+        files = [
+            make_file(project, "a.fastq", folder=raw, owner=bob),
+            make_file(project, "b.fastq", folder=raw, owner=alice),
+            make_file(project, "c.fastq", folder=shared, owner=alice),
+            make_file(project, "d.fastq", folder=shared, owner=alice),
+            make_file(project, "e.fastq", owner=bob),
+            make_file(project, "f.fastq", owner=alice),
+        ]
+        AccessGrant.objects.create(
+            subject_user=bob, object_type="folder", project=project, folder=shared, permission="manage"
+        )
+        AccessGrant.objects.create(
+            subject_user=bob, object_type="file", project=project, file=files[1], permission="manage"
+        )
+        client = APIClient()
+        client.force_authenticate(bob)
+        rows = client.get("/api/files/?page_size=50").json()["results"]
+        listed = {row["name"]: row["my_permissions"] for row in rows}
+        detail = {f.name: client.get(f"/api/files/{f.id}/").json()["my_permissions"] for f in files}
+        assert listed == detail
+        editor = ["view", "download", "upload", "edit"]
+        assert detail["a.fastq"] == [*editor, "delete"]  # an editor may delete their own file
+        assert detail["b.fastq"] == [*editor, "delete", "manage"]  # the file's own grant
+        assert detail["c.fastq"] == detail["d.fastq"] == [*editor, "delete", "manage"]  # the folder's grant
+        assert (detail["e.fastq"], detail["f.fastq"]) == ([*editor, "delete"], editor)
+        # Without any grant the role alone decides, in every folder alike.
+        AccessGrant.objects.filter(subject_user=bob).delete()
+        rows = client.get("/api/files/?page_size=50").json()["results"]
+        listed = {row["name"]: row["my_permissions"] for row in rows}
+        detail = {f.name: client.get(f"/api/files/{f.id}/").json()["my_permissions"] for f in files}
+        assert listed == detail
+        assert listed["b.fastq"] == listed["f.fastq"] == editor
+        assert listed["a.fastq"] == listed["e.fastq"] == [*editor, "delete"]
+
 
 class TestSidecars:
     @pytest.mark.parametrize("index_first", [True, False])

@@ -115,7 +115,10 @@ export interface DataFile extends FileMetadata {
   name: string
   size: number
   sha256: string
+  /** '' until the background worker has computed it (see final_checksums). */
   md5: string
+  /** The digests that are known and final: 'sha256' from the start, 'md5' a little later. */
+  final_checksums?: ('sha256' | 'md5')[]
   content_type: string
   description: string
   tags: string[]

@@ -5,7 +5,8 @@ import { createPinia, setActivePinia } from 'pinia'
 import { createMemoryHistory, createRouter } from 'vue-router'
 import { routes } from '@/router'
 import { mockFetch } from '@/test/http'
-import { REGISTRY_KEY, useUploadsStore } from '@/stores/uploads'
+import { useUploadsStore } from '@/stores/uploads'
+import { REGISTRY_KEY } from '@/utils/uploadRegistry'
 import UploadPanel from './UploadPanel.vue'
 
 const tusMock = vi.hoisted(() => {

@@ -4,16 +4,9 @@ import { flushPromises } from '@vue/test-utils'
 import type { PreviousUpload, UploadOptions } from 'tus-js-client'
 import { mockFetch, page, setCookie } from '@/test/http'
 import { dataFile, plainFolder, project } from '@/test/fixtures'
-import {
-  CHUNK_SIZE,
-  FINISH_POLL_MS,
-  FINISH_POLL_TRIES,
-  MAX_PARALLEL,
-  REGISTRY_KEY,
-  RETRY_DELAYS,
-  readRegistry,
-  useUploadsStore,
-} from './uploads'
+import { CHUNK_SIZE, RETRY_DELAYS } from '@/composables/useTusUpload'
+import { REGISTRY_KEY, readRegistry } from '@/utils/uploadRegistry'
+import { FINISH_POLL_MS, FINISH_POLL_TRIES, MAX_PARALLEL, useUploadsStore } from './uploads'
 import { useWorkspaceStore } from './workspace'
 
 const tusMock = vi.hoisted(() => {

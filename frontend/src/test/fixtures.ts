@@ -78,6 +78,7 @@ export function dataFile(overrides: Partial<DataFile> = {}): DataFile {
     size: 1234567,
     sha256: 'ab'.repeat(32),
     md5: 'cd'.repeat(16),
+    final_checksums: ['sha256', 'md5'],
     content_type: 'application/gzip',
     description: '',
     tags: [],

@@ -49,7 +49,37 @@ beforeEach(() => {
   document.body.innerHTML = ''
 })
 
+function fact(wrapper: Awaited<ReturnType<typeof mountFile>>, term: string): string {
+  const item = wrapper.findAll('.file-facts > div').find((d) => d.find('dt').text() === term)
+  return item ? item.find('dd').text() : ''
+}
+
 describe('FileDetailView', () => {
+  it('shows the MD5 as pending until the API lists it among the final checksums', async () => {
+    const routes = routesFor('owner')
+    routes['GET /api/files/100/'] = { body: dataFile({ md5: '', final_checksums: ['sha256'] }) }
+    mockFetch(routes)
+    let wrapper = await mountFile()
+    expect(fact(wrapper, 'SHA-256')).toBe('ab'.repeat(32))
+    expect(fact(wrapper, 'MD5')).toBe('pending')
+    wrapper.unmount()
+
+    // A value the API does not call final yet is not shown either.
+    routes['GET /api/files/100/'] = {
+      body: dataFile({ md5: 'ee'.repeat(16), final_checksums: ['sha256'] }),
+    }
+    mockFetch(routes)
+    wrapper = await mountFile()
+    expect(fact(wrapper, 'MD5')).toBe('pending')
+    wrapper.unmount()
+
+    routes['GET /api/files/100/'] = { body: dataFile({ final_checksums: ['sha256', 'md5'] }) }
+    mockFetch(routes)
+    wrapper = await mountFile()
+    expect(fact(wrapper, 'MD5')).toBe('cd'.repeat(16))
+    wrapper.unmount()
+  })
+
   it('has Activity and Access tabs and shares the file with project owners', async () => {
     mockFetch(routesFor('owner'))
     const wrapper = await mountFile()
