@@ -452,6 +452,16 @@ class PermissionMemo:
         return file_id in self._file_grants
 
 
+def refused_in_tree(user: Any, folder: Folder) -> Folder | File | None:
+    """Deleting a folder takes everything under it to the trash: the first object of the subtree
+    (the folder, its subfolders, its live files) the user may not delete, or None."""
+    subtree = Folder.objects.filter(project_id=folder.project_id, tree_path__startswith=folder.tree_path)
+    for obj in [*subtree.order_by("tree_path"), *File.objects.alive().filter(folder__in=subtree)]:
+        if not can(user, Action.DELETE, obj):
+            return obj
+    return None
+
+
 def permissions_on(
     user: Any, obj: Project | Folder | File, *, visible: bool | None = None, memo: PermissionMemo | None = None
 ) -> list[str]:

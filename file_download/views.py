@@ -9,6 +9,7 @@ from typing import Any
 from django.conf import settings
 from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
+from django.utils.html import escape
 from django.utils.http import content_disposition_header
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -182,10 +183,36 @@ class SignedDownloadView(APIView):
 
     def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
         response = super().finalize_response(request, response, *args, **kwargs)
+        if response.status_code >= 400 and _wants_page(request):
+            response = _error_page(response)
         # igv.js and other browser readers fetch signed links cross-origin.
         response["Access-Control-Allow-Origin"] = "*"
         response["Access-Control-Expose-Headers"] = SIGNED_EXPOSED_HEADERS
         return response
+
+
+def _wants_page(request: Request) -> bool:
+    """A person who opened the link in a browser (which asks for HTML first); tools get JSON."""
+    accept = request.META.get("HTTP_ACCEPT", "")
+    return "text/html" in accept.split(",", 1)[0]
+
+
+def _error_page(response: Any) -> HttpResponse:
+    """A refused signed link as a page a person can read: what happened and what to do."""
+    data = getattr(response, "data", None)
+    detail = data.get("detail") if isinstance(data, dict) else None
+    reason = str(detail) if detail else "This download link doesn't work."
+    body = (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        "<title>Download link not usable · BioFileManager</title></head><body>"
+        "<h1>This download link can't be used</h1>"
+        f"<p>{escape(reason)}</p>"
+        "<p>Ask the person who shared it for a new link, or "
+        '<a href="/">open BioFileManager</a> to find the file yourself.</p>'
+        "</body></html>"
+    )
+    page = HttpResponse(body, status=response.status_code, content_type="text/html; charset=utf-8")
+    return page
 
 
 def _ids(raw: str, name: str) -> list[int]:

@@ -1,5 +1,6 @@
 from django.apps import AppConfig
 from django.db.backends.signals import connection_created
+from django.db.models.signals import post_save
 
 
 class FileUploadConfig(AppConfig):
@@ -17,3 +18,8 @@ class FileUploadConfig(AppConfig):
 
         # Reads go on when the data volume is full (see file_project/full_volume.py).
         connection_created.connect(keep_wal_index, dispatch_uid="biofm_keep_wal_index")
+
+        from .models import File
+        from .project_touch import touch_project_on_file_change
+
+        post_save.connect(touch_project_on_file_change, sender=File, dispatch_uid="biofm_touch_project")

@@ -221,6 +221,11 @@ class FolderViewSet(AccessExplanationMixin, RestrictedViewSetMixin, viewsets.Mod
         services.update_folder(folder, actor=user, **changes)
 
     def perform_destroy(self, instance: Folder) -> None:
+        refused = policy.refused_in_tree(self.request.user, instance)
+        if refused is not None:
+            raise PermissionDenied(
+                f"“{refused.name}” inside this folder is not yours to delete; ask the project's owners."
+            )
         services.delete_folder(instance, actor=self.request.user)
 
 

@@ -25,6 +25,8 @@ import hashlib
 import io
 import json
 import logging
+import socket
+import ssl
 import threading
 import time
 import urllib.error
@@ -39,6 +41,26 @@ log = logging.getLogger(__name__)
 USER_AGENT = "BioFileManager-ncbi-bridge/1.0"
 CHUNK = 256 * 1024
 RUNINFO_COLUMNS = 47
+
+
+def unreachable_reason(exc: BaseException) -> str:
+    """Why a server could not be reached, in words a person understands (never "[Errno -2]")."""
+    reason = getattr(exc, "reason", None)
+    if isinstance(reason, BaseException):
+        exc = reason
+    if isinstance(exc, socket.gaierror):
+        return "its address could not be looked up — this server may have no internet connection or no DNS"
+    if isinstance(exc, ConnectionRefusedError):
+        return "it refused the connection"
+    if isinstance(exc, TimeoutError | socket.timeout):
+        return "it did not answer in time"
+    if isinstance(exc, ConnectionResetError | BrokenPipeError):
+        return "the connection was cut off"
+    if isinstance(exc, ssl.SSLError):
+        return "the secure connection could not be set up"
+    if isinstance(exc, OSError) and exc.errno is not None:
+        return "the network is not reachable from this server"
+    return "the network failed"
 
 
 class NcbiError(Exception):
@@ -241,8 +263,7 @@ class _Http:
                 else:
                     raise NcbiUnavailable(f"{what}: the server refused the request (HTTP {exc.code}).") from exc
             except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as exc:
-                reason = getattr(exc, "reason", exc)
-                last_problem = f"could not reach the server ({reason})"
+                last_problem = f"could not reach the server: {unreachable_reason(exc)}"
             if attempt + 1 < attempts:
                 log.info("%s: %s; retry %d in %.1fs", what, last_problem, attempt + 1, delay)
                 self.sleep(delay)
@@ -444,7 +465,7 @@ class EnaClient:
                 if on_progress is not None:
                     on_progress(len(chunk))
         except OSError as exc:  # timeouts and resets while streaming
-            raise DownloadError(f"Downloading {remote.name} broke off: {exc}") from exc
+            raise DownloadError(f"Downloading {remote.name} broke off: {unreachable_reason(exc)}.") from exc
         finally:
             response.close()
         if remote.size is not None and size != remote.size:

@@ -28,7 +28,7 @@ from wsgidav.dav_error import (
 )
 from wsgidav.dav_provider import DAVCollection, DAVNonCollection, DAVProvider
 
-from access.policy import Action, can, may_move, visible_files, visible_folders, visible_projects
+from access.policy import Action, can, may_move, refused_in_tree, visible_files, visible_folders, visible_projects
 from file_project.errors import Conflict, InsufficientStorage, PayloadTooLarge
 from file_upload import services as file_services
 from file_upload import storage
@@ -178,15 +178,11 @@ class FolderCollection(DAVCollection):
         if self.folder is None:
             raise DAVError(HTTP_FORBIDDEN, "Projects are deleted in the web app.")
         user = _user(self.environ)
-        subtree = list(Folder.objects.filter(tree_path__startswith=self.folder.tree_path))
-        live = list(File.objects.alive().filter(folder__in=subtree))
-        for obj in [*subtree, *live]:
-            _require(self.environ, Action.DELETE, obj)
+        refused = refused_in_tree(user, self.folder)
+        if refused is not None:
+            _require(self.environ, Action.DELETE, refused)
         with _service_errors():
-            for file in live:
-                file_services.soft_delete_file(file, actor=user)
-            for folder in sorted(subtree, key=lambda f: f.tree_path.count("/"), reverse=True):
-                file_services.delete_folder(folder, actor=user)
+            file_services.delete_folder(self.folder, actor=user)
         self.remove_all_properties(recursive=True)
         self.remove_all_locks(recursive=True)
 

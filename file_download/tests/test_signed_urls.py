@@ -68,6 +68,22 @@ def test_expired_links_are_403_json(api, file):
     assert response.json()["code"] == "expired"
 
 
+def test_a_browser_opening_a_bad_link_gets_a_readable_page(api, file):
+    browser = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+    url = path_of(signed(api, file, expires_in=60)["url"])
+    later = timezone.now() + timedelta(seconds=61)
+    with mock.patch("file_download.services.datetime") as fake:
+        fake.now.return_value = later
+        expired = APIClient().get(url, HTTP_ACCEPT=browser)
+    assert expired.status_code == 403 and expired["Content-Type"].startswith("text/html")
+    page = expired.content.decode()
+    assert "This download link can't be used" in page and "expired" in page and "{" not in page
+    garbage = APIClient().get("/api/signed/garbage/x.vcf", HTTP_ACCEPT=browser)
+    assert garbage.status_code == 403 and b"<h1>" in garbage.content
+    # tools (curl, samtools) keep the JSON answer
+    assert APIClient().get("/api/signed/garbage/x.vcf", HTTP_ACCEPT="*/*").json()["code"] == "invalid_signature"
+
+
 def test_expiry_bounds(api, file, settings):
     assert api.post(f"/api/files/{file.id}/download-url/", {"expires_in": 10}).status_code == 400
     settings.BIOFM_SIGNED_URL_MAX_SECONDS = 3600

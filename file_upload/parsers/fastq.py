@@ -8,7 +8,11 @@ wrapped records and names the record and line of the first error.
 
 Definitions follow ``seqkit stats -a``: ``gc_percent`` is G+C over all bases (N included);
 ``q20_percent``/``q30_percent`` are the shares of bases with quality ≥ 20/30; ``mean_quality``
-is the mean over all bases. Qualities are decoded with the detected ``quality_encoding``
+is the mean over all bases. ``per_position_quality`` holds, for each of the first
+``MAX_POSITIONS`` positions, the 10th, 25th, 50th, 75th and 90th percentiles of the qualities
+seen there (FastQC's box plot), exact: each is read off the position's histogram of quality
+bytes as the nearest rank (the smallest quality whose cumulative count reaches p % of the bases
+at that position, numpy's ``inverted_cdf``). Qualities are decoded with the detected ``quality_encoding``
 (``phred+64`` only when no quality byte is below ``;`` and some are above ``J``, otherwise
 ``phred+33``). Quality bytes outside ``!``..``~`` and sequence bytes outside the printable range
 are errors.
@@ -29,6 +33,8 @@ from .fasta import gc_bucket
 
 BLOCK_SIZE = 8 * 1024 * 1024
 MAX_POSITIONS = 1000  # per-position qualities are kept for the first 1000 cycles
+QUAL_BYTES = 128  # quality bytes are '!'..'~' (checked), so 128 columns hold every one
+PERCENTILES = {"p10": 10, "q1": 25, "median": 50, "q3": 75, "p90": 90}
 CAREFUL_BATCH = 20_000
 NAME_SAMPLE = 200  # read names kept for metadata hints (platform, pairing)
 
@@ -45,7 +51,9 @@ class _FastqStats:
         self.n = 0
         self.lengths: Counter[int] = Counter()
         self.qual_hist = np.zeros(256, dtype=np.int64)
-        self.pos_sum = np.zeros(MAX_POSITIONS, dtype=np.int64)
+        # Counts of each quality byte at each position: the means and the percentiles per
+        # position are read off it exactly, in bounded memory (1 MB).
+        self.pos_hist = np.zeros((MAX_POSITIONS, QUAL_BYTES), dtype=np.int64)
         self.gc_hist = np.zeros(101, dtype=np.int64)
         self.names: list[bytes] = []
 
@@ -68,7 +76,8 @@ class _FastqStats:
         if uniform:
             per_read_gc = np.count_nonzero(is_gc.reshape(n_reads, uniform), axis=1)
             width = min(uniform, MAX_POSITIONS)
-            self.pos_sum[:width] += qual.reshape(n_reads, uniform)[:, :width].sum(axis=0, dtype=np.int64)
+            cells = qual.reshape(n_reads, uniform)[:, :width] + np.arange(width, dtype=np.int32) * QUAL_BYTES
+            self._count_cells(cells.ravel())
         else:
             offsets = np.zeros(n_reads, dtype=np.int64)
             np.cumsum(lengths[:-1], out=offsets[1:])
@@ -76,11 +85,15 @@ class _FastqStats:
             per_read_gc = gc_cum[offsets + lengths] - gc_cum[offsets]
             positions = np.arange(seq.size, dtype=np.int64) - np.repeat(offsets, lengths)
             keep = positions < MAX_POSITIONS
-            self.pos_sum += np.bincount(
-                positions[keep], weights=qual[keep].astype(np.float64), minlength=MAX_POSITIONS
-            ).astype(np.int64)[:MAX_POSITIONS]
+            self._count_cells(positions[keep] * QUAL_BYTES + qual[keep])
         self.gc += int(per_read_gc.sum())
         np.add.at(self.gc_hist, gc_bucket(per_read_gc, lengths), 1)
+
+    def _count_cells(self, cells: np.ndarray) -> None:
+        """Add one to ``pos_hist`` at each flat index ``position * QUAL_BYTES + quality byte``."""
+        flat = self.pos_hist.reshape(-1)
+        counts = np.bincount(cells, minlength=0)
+        flat[: len(counts)] += counts
 
     def result(self) -> dict[str, Any]:
         hist = self.qual_hist
@@ -96,19 +109,7 @@ class _FastqStats:
         total_q = int((hist * scores).sum())
         bases = self.bases
         max_len = max(self.lengths) if self.lengths else 0
-        # Reads covering each position: those longer than it.
-        lengths_sorted = np.array(sorted(self.lengths.items()), dtype=np.int64).reshape(-1, 2)
-        positions = np.arange(min(max_len, MAX_POSITIONS))
-        if len(lengths_sorted):
-            idx = np.searchsorted(lengths_sorted[:, 0], positions, side="right")
-            tail = np.concatenate((np.cumsum(lengths_sorted[::-1, 1])[::-1], [0]))
-            covering = tail[idx]
-        else:
-            covering = np.zeros(0, dtype=np.int64)
-        per_position = [
-            round(float(s) / c - offset, 2) if c else 0.0
-            for s, c in zip(self.pos_sum[: len(positions)].tolist(), covering.tolist(), strict=True)
-        ]
+        per_position, quantiles = _per_position(self.pos_hist[: min(max_len, MAX_POSITIONS)], offset)
         return {
             "reads": self.reads,
             "bases": bases,
@@ -122,9 +123,28 @@ class _FastqStats:
             "q30_percent": round(100 * int(hist[offset + 30 :].sum()) / bases, 4) if bases else 0.0,
             "quality_encoding": encoding,
             "per_position_mean_quality": per_position,
+            "per_position_quality": quantiles,
             "length_histogram": length_histogram(self.lengths),
             "gc_content_histogram": self.gc_hist.tolist(),
         }
+
+
+def _per_position(hist: np.ndarray, offset: int) -> tuple[list[float], dict[str, list[int]]]:
+    """The mean and the FastQC box-plot percentiles of each position's qualities (Phred)."""
+    covering = hist.sum(axis=1)
+    if not len(covering):
+        return [], {key: [] for key in PERCENTILES}
+    sums = hist @ np.arange(QUAL_BYTES, dtype=np.int64)
+    means = [
+        round(float(s) / c - offset, 2) if c else 0.0 for s, c in zip(sums.tolist(), covering.tolist(), strict=True)
+    ]
+    cumulative = np.cumsum(hist, axis=1)
+    quantiles = {}
+    for key, pct in PERCENTILES.items():
+        # Nearest rank: the first byte whose cumulative count reaches pct % of the position's bases.
+        reached = cumulative * 100 >= covering[:, None] * pct
+        quantiles[key] = np.where(covering > 0, reached.argmax(axis=1) - offset, 0).tolist()
+    return means, quantiles
 
 
 def _check_bytes(seq: np.ndarray, qual: np.ndarray) -> bool:

@@ -12,11 +12,13 @@ from authentication import audit
 from file_project.domain import Conflict
 
 from ..models import (
+    File,
     Folder,
     NodeAccessLevel,
     Project,
 )
 from ..validators import normalise_name, validate_object_name
+from .files import soft_delete_file
 from .levels import changes_of, effective_level, refresh_effective_levels
 
 log = logging.getLogger(__name__)
@@ -102,11 +104,25 @@ def update_folder(folder: Folder, *, actor: Any, **changes: Any) -> Folder:
     return folder
 
 
-def delete_folder(folder: Folder, *, actor: Any) -> None:
-    if folder.children.exists() or folder.files.filter(deleted_at__isnull=True).exists():
-        raise Conflict("The folder is not empty.", code="not_empty")
+def delete_folder(folder: Folder, *, actor: Any) -> int:
+    """Delete a folder and everything under it: its live files go to the trash (restorable from
+    there, to the project's top level, since their folders are gone), its folders are removed.
+    The caller has asked the policy (``refused_in_tree``). Returns the number of files trashed."""
     with transaction.atomic():
-        audit.record(actor, "folder.delete", folder, path=folder.name_path)
-        # Files in the trash keep their bytes; they move to the project root so the folder can go.
-        folder.files.update(folder=None)
-        folder.delete()
+        subtree = list(Folder.objects.filter(project_id=folder.project_id, tree_path__startswith=folder.tree_path))
+        live = File.objects.alive().filter(folder__in=subtree)
+        reason = f"folder {folder.name_path} deleted"
+        # Data files first: each takes its uploaded index along (same deletion time).
+        data_files = list(live.filter(index_of__isnull=True))
+        for file in data_files:
+            soft_delete_file(file, actor=actor, reason=reason)
+        loose = list(live.all())  # indexes whose data file lies elsewhere
+        for file in loose:
+            soft_delete_file(file, actor=actor, reason=reason)
+        trashed = len(data_files) + len(loose)
+        audit.record(actor, "folder.delete", folder, path=folder.name_path, files_trashed=trashed)
+        # Files in the trash keep their bytes; they move to the project root so the folders can go.
+        File.objects.filter(folder__in=subtree).update(folder=None)
+        for gone in sorted(subtree, key=lambda f: f.tree_path.count("/"), reverse=True):
+            gone.delete()
+    return trashed

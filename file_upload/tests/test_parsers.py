@@ -12,7 +12,7 @@ from pathlib import Path
 import pysam
 import pytest
 
-from file_upload.parsers import registry
+from file_upload.parsers import fastq, registry
 from file_upload.parsers.bam import AlignmentParser
 from file_upload.parsers.base import ParseError
 from file_upload.parsers.fasta import FastaParser
@@ -117,6 +117,35 @@ def test_fastq_quality_and_position_figures(tmp_path):
     assert stats["n_percent"] == round(100 / 7, 4)
     assert stats["length_histogram"] == [{"start": 2, "end": 2, "count": 1}, {"start": 5, "end": 5, "count": 1}]
     assert stats["gc_content_histogram"][40] == 1 and stats["gc_content_histogram"][100] == 1
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{}, {"lengths": (20, 90)}, {"lengths": (30, 60), "crlf": True}, {"qual_range": (64, 104)}],
+    ids=["uniform", "variable", "crlf", "phred64"],
+)
+def test_fastq_quality_percentiles_per_position_are_exact(tmp_path, options):
+    """Each position's box (10th, 25th, 50th, 75th, 90th percentile) equals numpy's nearest-rank
+    percentiles of the qualities read at that position, and the mean line equals their mean."""
+    import numpy as np
+
+    path = make_fastq(tmp_path / "r.fastq", 300, seed=5, **options)
+    stats = FastqParser().parse(path)
+    offset = 64 if stats["quality_encoding"] == "phred+64" else 33
+    lines = path.read_bytes().replace(b"\r", b"").split(b"\n")
+    columns: dict[int, list[int]] = {}
+    for qual in lines[3::4]:
+        for pos, byte in enumerate(qual):
+            columns.setdefault(pos, []).append(byte - offset)
+    boxes = stats["per_position_quality"]
+    assert len(boxes["median"]) == len(columns) == len(stats["per_position_mean_quality"])
+    for key, pct in {"p10": 10, "q1": 25, "median": 50, "q3": 75, "p90": 90}.items():
+        expected = [int(np.percentile(columns[p], pct, method="inverted_cdf")) for p in sorted(columns)]
+        assert boxes[key] == expected, key
+    means = [sum(columns[p]) / len(columns[p]) for p in sorted(columns)]
+    assert stats["per_position_mean_quality"] == pytest.approx(means, abs=0.006)
+    # The careful reader (wrapped or damaged files) counts the same boxes.
+    assert fastq._read_careful(path)[0].result()["per_position_quality"] == boxes
 
 
 def test_fastq_many_lengths_are_binned(tmp_path):

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from file_upload.models import Folder, Project, ProjectMember
+from file_upload.models import File, Folder, Project, ProjectMember
 from file_upload.tests.factories import make_file, make_folder
 
 pytestmark = pytest.mark.django_db
@@ -155,12 +155,55 @@ class TestFoldersApi:
         file.refresh_from_db()
         assert file.effective_access_level == "restricted"
 
-    def test_delete_only_when_empty(self, api, project):
+    def test_delete_takes_the_folder_and_its_content_to_the_trash(self, api, project):
         folder = make_folder(project, "a")
-        make_file(project, folder=folder)
-        assert api.delete(f"/api/folders/{folder.id}/").status_code == 409
-        empty = make_folder(project, "b")
+        sub = make_folder(project, "b", parent=folder)
+        top = make_file(project, "top.fastq", folder=folder)
+        deep = make_file(project, "deep.fastq", folder=sub)
+        kept = make_file(project, "kept.fastq")
+        assert api.delete(f"/api/folders/{folder.id}/").status_code == 204
+        assert not Folder.objects.filter(id__in=[folder.id, sub.id]).exists()
+        trash = {item["id"] for item in api.get("/api/trash/").json()["results"]}
+        assert trash == {top.id, deep.id}
+        assert File.objects.alive().filter(project=project).get().id == kept.id
+        # Restored files come back to the project's top level (their folders are gone).
+        assert api.post(f"/api/files/{deep.id}/restore/").status_code == 200
+        assert File.objects.alive().get(id=deep.id).folder_id is None
+        empty = make_folder(project, "c")
         assert api.delete(f"/api/folders/{empty.id}/").status_code == 204
+
+    def test_delete_refused_when_something_inside_is_not_the_callers(self, client_for, alice, bob, project):
+        ProjectMember.objects.create(project=project, user=bob, role="editor")
+        folder = make_folder(project, "a")
+        make_file(project, "alices.fastq", folder=folder, owner=alice)
+        response = client_for(bob).delete(f"/api/folders/{folder.id}/")
+        assert response.status_code == 403
+        assert Folder.objects.filter(id=folder.id).exists()
+        assert File.objects.alive().filter(folder=folder).count() == 1
+
+    def test_files_arriving_leaving_and_moving_change_the_projects_updated(self, api, project):
+        from datetime import timedelta
+
+        from django.utils import timezone
+
+        def age_project():
+            past = timezone.now() - timedelta(days=3)
+            Project.objects.filter(id=project.id).update(updated_at=past)
+            return past
+
+        past = age_project()
+        file = make_file(project, "new.fastq")
+        assert Project.objects.get(id=project.id).updated_at > past
+        past = age_project()
+        assert api.patch(f"/api/files/{file.id}/", {"description": "only words"}).status_code == 200
+        assert Project.objects.get(id=project.id).updated_at == past  # metadata is not content
+        folder = make_folder(project, "x")
+        past = age_project()
+        assert api.post(f"/api/files/{file.id}/move/", {"folder": folder.id}).status_code == 200
+        assert Project.objects.get(id=project.id).updated_at > past
+        past = age_project()
+        assert api.delete(f"/api/files/{file.id}/").status_code == 204
+        assert Project.objects.get(id=project.id).updated_at > past
 
     def test_viewer_cannot_create_folders(self, client_for, bob, project):
         ProjectMember.objects.create(project=project, user=bob, role="viewer")

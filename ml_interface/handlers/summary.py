@@ -31,12 +31,33 @@ def split_sentences(text: str) -> list[str]:
         protected = protected.replace(abbreviation, abbreviation.replace(".", f"\x00{index}\x00"))
     sentences: list[str] = []
     for block in re.split(r"\n\s*\n|\n(?=\s{0,3}(?:#{1,6}\s|[-*+]\s|\d+\.\s|>))", protected):
+        title, rest = _title_line(block)
+        if title:
+            sentences.append(_restore(title))
+            block = rest
         block = " ".join(_MARKUP.sub("", block).split())
         for part in _SPLIT.split(block):
             part = part.strip()
             if part:
                 sentences.append(_restore(part))
     return [s for s in sentences if len(re.findall(r"[A-Za-z]{2,}", s)) >= 3]
+
+
+def _title_line(block: str) -> tuple[str, str]:
+    """A block's first line when it is a title over the text (short, no closing punctuation, the
+    next line starts a sentence), so the title is not glued to the first sentence; else ("", block)."""
+    first, newline, rest = block.strip("\n").partition("\n")
+    first = " ".join(_MARKUP.sub("", first).split())
+    if not newline or not first or len(first) > 150 or first[-1] in ".!?:;,-":
+        return "", block
+    if not re.match(r"\s*[\"'(\[]?[A-Z0-9]", rest):
+        return "", block
+    return first, rest
+
+
+def _as_sentence(text: str) -> str:
+    """A title read on its own ends like a sentence, so the summary does not run it into the next."""
+    return text if text[-1] in ".!?\"')]" else f"{text}."
 
 
 def _restore(text: str) -> str:
@@ -66,7 +87,7 @@ def summarise(text: str, n_sentences: int = DEFAULT_SENTENCES) -> dict[str, Any]
     best = sorted(np.argsort(-scores, kind="stable")[:n].tolist())
     chosen = [{"index": int(i), "text": sentences[i], "score": round(float(scores[i]), 4)} for i in best]
     return {
-        "summary": " ".join(item["text"] for item in chosen),
+        "summary": " ".join(_as_sentence(item["text"]) for item in chosen),
         "sentences": chosen,
         "total_sentences": len(sentences),
         "method": "TF-IDF sentence ranking (centroid similarity)",

@@ -39,6 +39,25 @@ def test_sentence_splitting_keeps_abbreviations_and_markdown_blocks():
     ]
 
 
+def test_a_title_over_the_text_is_not_glued_to_the_first_sentence():
+    from ml_interface.handlers.summary import split_sentences, summarise
+
+    text = (
+        "Single-cell atlas of the mouse liver\n"
+        "We profiled 50,000 cells from the liver of female C57BL/6J mice. The libraries were\n"
+        "sequenced on a NovaSeq 6000 and aligned to GRCm39.\n"
+    )
+    assert split_sentences(text) == [
+        "Single-cell atlas of the mouse liver",
+        "We profiled 50,000 cells from the liver of female C57BL/6J mice.",
+        "The libraries were sequenced on a NovaSeq 6000 and aligned to GRCm39.",
+    ]
+    assert summarise(text, 3)["summary"].startswith("Single-cell atlas of the mouse liver. We profiled")
+    # a hard-wrapped paragraph is not taken for a title
+    wrapped = "We profiled many cells from the liver of\nfemale mice in this study. It went well for all of us."
+    assert split_sentences(wrapped)[0] == "We profiled many cells from the liver of female mice in this study."
+
+
 def test_short_texts_come_back_whole():
     result = summarise("Only one sentence in this file here.", 3)
     assert result["summary"] == "Only one sentence in this file here."

@@ -9,6 +9,7 @@ import socket
 import subprocess
 import threading
 import time
+import urllib.error
 
 import pytest
 from django.db import connection
@@ -28,6 +29,7 @@ from ncbi_bridge.clients import (
     SizeLimitExceeded,
     parse_runinfo,
     retry_after_seconds,
+    unreachable_reason,
 )
 
 
@@ -111,8 +113,25 @@ class TestEutilsCalls:
             sock.bind(("127.0.0.1", 0))
             port = sock.getsockname()[1]
         config = NcbiConfig(eutils_base=f"http://127.0.0.1:{port}", backoff=0.001, max_retries=1, timeout=1)
-        with pytest.raises(NcbiUnavailable, match="could not reach"):
+        with pytest.raises(NcbiUnavailable, match="could not reach the server: it refused the connection") as refused:
             EutilsClient(config).esummary("gene", "7157")
+        assert "Errno" not in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    ("error", "words"),
+    [
+        (socket.gaierror(-2, "Name or service not known"), "its address could not be looked up"),
+        (urllib.error.URLError(socket.gaierror(-3, "Temporary failure in name resolution")), "looked up"),
+        (urllib.error.URLError(ConnectionRefusedError(111, "Connection refused")), "refused the connection"),
+        (TimeoutError("timed out"), "did not answer in time"),
+        (ConnectionResetError(104, "Connection reset by peer"), "cut off"),
+        (OSError(101, "Network is unreachable"), "not reachable"),
+    ],
+)
+def test_network_failures_are_told_in_words(error, words):
+    reason = unreachable_reason(error)
+    assert words in reason and "Errno" not in reason and "[" not in reason
 
 
 def test_retry_after_forms():

@@ -238,3 +238,57 @@ def test_download_a_folder_as_zip(page, lab, tmp_path):
             assert hashlib.sha256(zf.read(path)).hexdigest() == file.sha256
     assert Folder.objects.filter(id=lane.id).exists()
     expect(page.get_by_role("checkbox", name="Select raw")).to_be_checked()
+
+
+def test_file_page_rename_move_with_conflict_delete_and_undo(page, lab):
+    from playwright.sync_api import expect
+
+    project, raw, _archive = lab
+    make_file(project, "moved.fastq", b"@taken\nA\n+\nI\n", folder=raw)
+    file = live(project, "a.fastq")
+    sign_in(page, "pi", "owner-pass-2024")
+    page.goto(f"/files/{file.id}")
+
+    # Rename
+    page.get_by_role("button", name="Rename").click()
+    page.get_by_label("New name").fill("moved.fastq")
+    page.get_by_role("dialog", name="Rename").get_by_role("button", name="Save").click()
+    expect(page.get_by_role("heading", name="moved.fastq")).to_be_visible()
+    assert File.objects.get(id=file.id).name == "moved.fastq"
+
+    # Move into a folder that has a moved.fastq: asked, and Keep both
+    page.get_by_role("button", name="Move", exact=True).click()
+    dialog = page.get_by_role("dialog", name="Move")
+    dialog.get_by_role("treeitem", name="Atlas").locator(".el-tree-node__expand-icon").first.click()
+    dialog.get_by_text("raw", exact=True).click()
+    dialog.get_by_role("button", name="Move here").click()
+    conflict = page.get_by_role("dialog", name="1 file already exists")
+    expect(conflict).to_contain_text("“moved.fastq” is already in this folder")
+    conflict.get_by_role("button", name="Keep both").click()
+    expect(page.get_by_role("heading", name="moved (2).fastq")).to_be_visible()
+    moved = File.objects.get(id=file.id)
+    assert (moved.folder_id, moved.name) == (raw.id, "moved (2).fastq")
+    assert File.objects.alive().filter(folder=raw, name="moved.fastq").count() == 1
+
+    # Delete to the Trash, then Undo brings the file and its page back
+    page.get_by_role("button", name="Delete").click()
+    expect(page).to_have_url(re.compile(rf"/projects/{project.id}/folders/{raw.id}$"))
+    assert File.objects.get(id=file.id).deleted_at is not None
+    page.get_by_role("button", name="Undo").click()
+    expect(page).to_have_url(re.compile(rf"/files/{file.id}$"))
+    assert File.objects.get(id=file.id).deleted_at is None
+
+
+def test_deleting_a_folder_takes_its_content_to_the_trash(page, lab):
+    from playwright.sync_api import expect
+
+    project, raw, _archive = lab
+    make_file(project, "inside.fastq", b"@i\nA\n+\nI\n", folder=make_folder(project, "lane", parent=raw))
+    sign_in(page, "pi", "owner-pass-2024")
+    page.goto(f"/projects/{project.id}")
+    page.get_by_role("checkbox", name="Select raw").check()
+    page.get_by_role("button", name="Delete").click()
+    expect(row(page, "raw")).to_have_count(0)
+    assert not Folder.objects.filter(id=raw.id).exists()
+    page.get_by_role("link", name="Trash").click()
+    expect(page.get_by_role("row").filter(has_text="inside.fastq")).to_be_visible()

@@ -64,9 +64,25 @@ describe('request', () => {
     expect(err).toMatchObject({
       status: 400,
       code: 'invalid',
-      detail: 'Invalid input.',
+      detail: 'A folder with this name already exists.',
       fieldErrors: { name: ['A folder with this name already exists.'] },
     })
+  })
+
+  it('says each field message once, without the field names the API puts in its detail', () => {
+    const err = errorFromBody(
+      400,
+      JSON.stringify({
+        detail: 'project: This field is required.; folder: This field is required.',
+        code: 'required',
+        errors: {
+          project: ['This field is required.'],
+          folder: ['This field is required.'],
+          non_field_errors: ['Choose a project first.'],
+        },
+      }),
+    )
+    expect(err.detail).toBe('This field is required. Choose a project first.')
   })
 
   it('gives human words when the body is not JSON', async () => {

@@ -90,7 +90,11 @@ export function errorFromBody(status: number, bodyText: string): ApiError {
         fieldErrors[field] = Array.isArray(msgs) ? msgs.map(String) : [String(msgs)]
       }
     }
-    return new ApiError(status, detail || fallbackMessage(status), code, fieldErrors)
+    // The API's detail names the fields ("name: …; folder: …") for scripts; people read the
+    // messages alone, each once (forms also show them beside their inputs).
+    const messages = [...new Set(Object.values(fieldErrors).flat())]
+    const sentence = messages.length ? messages.join(' ') : detail
+    return new ApiError(status, sentence || fallbackMessage(status), code, fieldErrors)
   }
   return new ApiError(status, fallbackMessage(status))
 }

@@ -130,7 +130,10 @@ describe('FileDetailMetadata', () => {
         'Sample ID may not contain spaces.',
       ),
     )
-    expect(wrapper.text()).toContain('Invalid input.')
+    // said once, beside its field, without the field's name
+    expect(wrapper.text()).toContain('see the marked field')
+    expect(wrapper.text().split('Sample ID may not contain spaces.')).toHaveLength(2)
+    expect(wrapper.text()).not.toContain('sample_id')
     wrapper.unmount()
   })
 })

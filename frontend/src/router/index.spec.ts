@@ -40,11 +40,12 @@ describe('router', () => {
     expect(router.currentRoute.value.fullPath).toBe('/files/9')
   })
 
-  it('keeps /audit for staff: others are sent home', async () => {
+  it('keeps /audit for staff: others are told which rights it needs', async () => {
     mockFetch({ 'GET /api/auth/me/': { body: user } })
     const router = makeRouter()
     await router.push('/audit?actor=bob')
-    expect(router.currentRoute.value.fullPath).toBe('/')
+    expect(router.currentRoute.value.name).toBe('no-access')
+    expect(router.currentRoute.value.query.from).toBe('/audit?actor=bob')
 
     setActivePinia(createPinia())
     mockFetch({ 'GET /api/auth/me/': { body: { ...user, is_staff: true } } })

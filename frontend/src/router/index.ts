@@ -5,7 +5,7 @@ declare module 'vue-router' {
   interface RouteMeta {
     /** Reachable without signing in. */
     public?: boolean
-    /** Only for staff (and superusers); everyone else is sent home. */
+    /** Only for staff (and superusers); everyone else is told they need those rights. */
     staff?: boolean
     title?: string
   }
@@ -82,6 +82,12 @@ export const routes: RouteRecordRaw[] = [
     meta: { staff: true, title: 'Audit trail' },
   },
   {
+    path: '/no-access',
+    name: 'no-access',
+    component: () => import('@/views/NoAccessView.vue'),
+    meta: { title: 'No access' },
+  },
+  {
     path: '/:pathMatch(.*)*',
     name: 'not-found',
     component: () => import('@/views/NotFoundView.vue'),
@@ -101,7 +107,9 @@ export function installGuards(router: Router): void {
     if (!to.meta.public && !auth.isAuthenticated) {
       return { name: 'login', query: to.fullPath === '/' ? {} : { next: to.fullPath } }
     }
-    if (to.meta.staff && !auth.isStaff) return '/'
+    if (to.meta.staff && !auth.isStaff) {
+      return { name: 'no-access', query: { from: to.fullPath } }
+    }
     if (to.name === 'login' && auth.isAuthenticated) return safeNext(to.query.next)
     return true
   })

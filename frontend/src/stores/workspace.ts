@@ -5,6 +5,7 @@ import * as filesApi from '@/api/files'
 import * as foldersApi from '@/api/folders'
 import * as projectsApi from '@/api/projects'
 import type { DataFile, Folder, FolderDetail, Project } from '@/api/types'
+import type { ConflictChoice } from '@/stores/conflicts'
 
 /**
  * Where the user is: the current project, the current folder (null: project root), its
@@ -165,6 +166,7 @@ export const useWorkspaceStore = defineStore('workspace', () => {
     keys: string[],
     target: { project: number; folder: number | null },
     onConflict: filesApi.OnConflict = 'refuse',
+    choices: Map<string, ConflictChoice> = new Map(),
   ): Promise<string[]> {
     const errors: string[] = []
     for (const key of keys) {
@@ -172,7 +174,10 @@ export const useWorkspaceStore = defineStore('workspace', () => {
       if (!item) continue
       try {
         if (item.kind === 'file') {
-          await filesApi.moveFile(item.file.id, target, onConflict)
+          // A name taken at the target was decided up front (Replace / Keep both / Skip).
+          const choice = choices.get(item.name)
+          if (choice === 'skip') continue
+          await filesApi.moveFile(item.file.id, target, choice ?? onConflict)
         } else if (item.folder.project !== target.project) {
           errors.push(`${item.name}: folders move within their project`)
         } else if (item.folder.id === target.folder) {
@@ -195,7 +200,7 @@ export const useWorkspaceStore = defineStore('workspace', () => {
     errors: string[]
   }
 
-  /** Files go to the Trash; folders are removed when empty. */
+  /** Files go to the Trash; folders are removed and the files inside go to the Trash. */
   async function deleteItems(keys: string[]): Promise<Deleted> {
     const done: Deleted = { files: [], folders: [], errors: [] }
     for (const key of keys) {

@@ -5,6 +5,7 @@ import {
   formatConfidence,
   formatMetric,
   isFinished,
+  categoryColors,
   layoutOption,
   qcTagType,
   statusTagType,
@@ -70,6 +71,23 @@ describe('status words and colours', () => {
 })
 
 describe('layoutOption', () => {
+  it('gives each of many categories its own colour', () => {
+    const categories = Array.from({ length: 40 }, (_, i) => `cluster ${i}`)
+    const option = layoutOption({
+      embedding: 'X_umap',
+      x: categories.map((_, i) => i),
+      y: categories.map((_, i) => i),
+      categories,
+      label: categories.map((_, i) => i),
+      colour_by: 'leiden',
+      points: 40,
+      cells: 40,
+    }) as { color: string[] }
+    expect(option.color).toHaveLength(40)
+    expect(new Set(option.color).size).toBe(40)
+    expect(categoryColors(3)).toEqual(['#f3c300', '#875692', '#f38400'])
+  })
+
   it('makes one scatter series per category', () => {
     const option = layoutOption({
       embedding: 'X_umap',

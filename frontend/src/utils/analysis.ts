@@ -113,6 +113,41 @@ export function formatConfidence(confidence: number): string {
   return `${Math.round(confidence * 100)} %`
 }
 
+/** Kelly's 20 colours of maximum contrast (white and black left out), then more by hue. */
+const DISTINCT = [
+  '#f3c300',
+  '#875692',
+  '#f38400',
+  '#a1caf1',
+  '#be0032',
+  '#c2b280',
+  '#848482',
+  '#008856',
+  '#e68fac',
+  '#0067a5',
+  '#f99379',
+  '#604e97',
+  '#f6a600',
+  '#b3446c',
+  '#dcd300',
+  '#882d17',
+  '#8db600',
+  '#654522',
+  '#e25822',
+  '#2b3d26',
+]
+
+/** `n` colours, no two alike: the distinct palette first, then hues a golden angle apart. */
+export function categoryColors(n: number): string[] {
+  const colors = DISTINCT.slice(0, n)
+  for (let i = colors.length; i < n; i++) {
+    const hue = Math.round((i * 137.508) % 360)
+    const light = [45, 62, 35][i % 3]
+    colors.push(`hsl(${hue}, 70%, ${light}%)`)
+  }
+  return colors
+}
+
 /** ECharts scatter of a layout preview; one series per category when labels are present. */
 export function layoutOption(preview: LayoutPreview): EChartsCoreOption {
   const categories = preview.categories ?? []
@@ -135,6 +170,7 @@ export function layoutOption(preview: LayoutPreview): EChartsCoreOption {
   const name = preview.embedding.replace(/^X_/, '').toUpperCase()
   return {
     animation: false,
+    color: categoryColors(Math.max(1, categories.length)),
     grid: { left: 40, right: categories.length ? 230 : 16, top: 16, bottom: 40 },
     tooltip: { trigger: 'item' },
     legend: categories.length

@@ -30,6 +30,22 @@ export function formatNumber(value: number | null | undefined): string {
   return numberFormat.format(value)
 }
 
+const decimalFormats = new Map<number, Intl.NumberFormat>()
+
+/** A number with a fixed count of decimals and thousands separators: "6,280.6". */
+export function formatDecimal(value: number | null | undefined, digits = 1): string {
+  if (value == null || !Number.isFinite(value)) return '—'
+  let format = decimalFormats.get(digits)
+  if (!format) {
+    format = new Intl.NumberFormat('en-US', {
+      minimumFractionDigits: digits,
+      maximumFractionDigits: digits,
+    })
+    decimalFormats.set(digits, format)
+  }
+  return format.format(value)
+}
+
 /** Exact byte count with separators, for titles: "1,234,567 bytes". */
 export function formatExactBytes(bytes: number | null | undefined): string {
   if (bytes == null) return ''

@@ -176,4 +176,74 @@ describe('FileDetailView', () => {
     expect(wrapper.find('a.download-button').attributes('href')).toBe('/api/files/100/download/')
     wrapper.unmount()
   })
+
+  it('offers Rename, Move and Delete disabled, with the reason, to viewers', async () => {
+    mockFetch(routesFor('viewer'))
+    const wrapper = await mountFile()
+    for (const [name, reason] of [
+      ['Rename', 'You can only view this'],
+      ['Move', 'You can only view this'],
+      ['Delete', "Only the file's owner"],
+    ]) {
+      const button = wrapper.findAll('button').find((b) => b.text() === name)!
+      expect(button.attributes('disabled'), name).toBeDefined()
+      expect(button.element.parentElement!.getAttribute('title')).toContain(reason)
+    }
+    wrapper.unmount()
+  })
+
+  it('renames the file from its page', async () => {
+    const { calls } = mockFetch({
+      ...routesFor('owner'),
+      'PATCH /api/files/100/': { body: dataFile({ name: 'renamed.fastq.gz' }) },
+    })
+    const wrapper = await mountFile()
+    await wrapper
+      .findAll('button')
+      .find((b) => b.text() === 'Rename')!
+      .trigger('click')
+    await flushPromises()
+    const input = document.body.querySelector<HTMLInputElement>('#file-new-name')!
+    expect(input.value).toBe('sample1.fastq.gz')
+    input.value = 'renamed.fastq.gz'
+    input.dispatchEvent(new Event('input'))
+    await flushPromises()
+    const save = [...document.body.querySelectorAll('.el-dialog button')].find(
+      (b) => b.textContent?.trim() === 'Save',
+    ) as HTMLButtonElement
+    save.click()
+    await flushPromises()
+    expect(calls.find((c) => c.method === 'PATCH')!.body).toEqual({ name: 'renamed.fastq.gz' })
+    expect(wrapper.find('h1').text()).toBe('renamed.fastq.gz')
+    wrapper.unmount()
+  })
+
+  it('deletes the file to the Trash, goes back to its folder and undoes', async () => {
+    const { calls } = mockFetch({
+      ...routesFor('owner'),
+      'DELETE /api/files/100/': { status: 204 },
+      'POST /api/files/100/restore/': { body: dataFile() },
+    })
+    const wrapper = await mountFile()
+    const router = (wrapper.vm as unknown as { $router: import('vue-router').Router }).$router
+    await wrapper
+      .findAll('button')
+      .find((b) => b.text() === 'Delete')!
+      .trigger('click')
+    await flushPromises()
+    expect(calls.some((c) => c.method === 'DELETE' && c.url === '/api/files/100/')).toBe(true)
+    await vi.waitFor(() => expect(router.currentRoute.value.fullPath).toBe('/projects/1'), {
+      timeout: 25_000,
+    })
+    await vi.waitFor(() => expect(document.body.querySelector('.undo-toast')).not.toBeNull())
+    expect(document.body.textContent).toContain('“sample1.fastq.gz” moved to the Trash')
+    const undo = [...document.body.querySelectorAll('.undo-toast button')].find(
+      (b) => b.textContent?.trim() === 'Undo',
+    ) as HTMLButtonElement
+    undo.click()
+    await flushPromises()
+    expect(calls.some((c) => c.method === 'POST' && c.url === '/api/files/100/restore/')).toBe(true)
+    await vi.waitFor(() => expect(router.currentRoute.value.fullPath).toBe('/files/100'))
+    wrapper.unmount()
+  })
 })
