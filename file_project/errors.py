@@ -31,6 +31,12 @@ class Conflict(exceptions.APIException):
     default_code = "conflict"
 
 
+class LengthRequired(exceptions.APIException):
+    status_code = status.HTTP_411_LENGTH_REQUIRED
+    default_detail = "Send the body with a Content-Length (a chunked multipart body cannot be read)."
+    default_code = "length_required"
+
+
 class PayloadTooLarge(exceptions.APIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     default_detail = "The upload is larger than this server accepts."
