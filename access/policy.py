@@ -880,6 +880,8 @@ def restrict(queryset: QuerySet, user: Any, action: Action | str = Action.VIEW) 
         base = ncbi_imports(user)
     elif label in ("file_upload.upload", "file_upload.savedsearch"):
         base = own_rows(user, model.objects.all())
+    elif label == "background.backgroundtask":
+        base = model.objects.all() if is_staff(user) else model.objects.none()
     elif label == "cellxgene_bridge.publication":
         base = own_rows(user, model.objects.all(), "requested_by") if not is_superuser(user) else model.objects.all()
     else:

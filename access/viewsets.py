@@ -34,15 +34,32 @@ OBJECT_ACTIONS: dict[str, Action | None] = {
 }
 
 
-def deny(action: Action | str, obj: Any) -> PermissionDenied:
+def deny(action: Action | str, obj: Any, user: Any = None) -> PermissionDenied:
     name = type(obj).__name__.lower()
-    return PermissionDenied(f"You don't have permission to {Action(action).value} this {name}.")
+    reason = _why_not(user, obj) if user is not None else ""
+    return PermissionDenied(f"You don't have permission to {Action(action).value} this {name}{reason}.")
+
+
+def _why_not(user: Any, obj: Any) -> str:
+    """The caller's standing in the object's project, so a refusal names its real reason
+    ("you are a viewer of project X") rather than leaving the user to guess. The object is one
+    the user sees, so its project's name is no secret."""
+    project = getattr(obj, "project", obj)
+    if not policy.is_signed_in(user):
+        return ": sign in first"
+    if not hasattr(project, "owner_id"):
+        return ""
+    role = policy.project_role(user, project)
+    if role:
+        return f": you are {'an' if role[0] in 'aeiou' else 'a'} {role} of project “{project.name}”"
+    return f": you have no role in project “{project.name}” that allows it"
 
 
 def require(user: Any, action: Action | str, obj: Any) -> None:
-    """403 unless the policy lets ``user`` do ``action`` on ``obj`` (which the user sees)."""
+    """403 unless the policy lets ``user`` do ``action`` on ``obj`` (which the user sees); the
+    detail names the caller's role in the object's project."""
     if not policy.can(user, action, obj):
-        raise deny(action, obj)
+        raise deny(action, obj, user)
 
 
 def require_upload(user: Any, project: Any, folder: Any, level: str | None = None) -> None:

@@ -16,7 +16,7 @@ from rest_framework import exceptions
 from rest_framework.authtoken.models import Token
 
 from file_project.client_address import client_address
-from file_project.errors import Conflict
+from file_project.domain import Conflict
 
 from . import audit, lockout
 from .models import AccessGrant, User, UserProfile

@@ -19,6 +19,7 @@ from rest_framework.views import APIView
 from access import policy
 from access.policy import Action
 from access.viewsets import MayVerifyAudit, RestrictedViewSetMixin
+from file_project.http import django_request
 from file_project.parsers import as_id
 
 from . import audit, services
@@ -47,7 +48,7 @@ class InvalidCredentials(exceptions.APIException):
 def _checked_user(request: Request):
     serializer = CredentialsSerializer(data=request.data)
     serializer.is_valid(raise_exception=True)
-    user = services.authenticate_credentials(request._request, **serializer.validated_data)
+    user = services.authenticate_credentials(django_request(request), **serializer.validated_data)
     if user is None:
         raise InvalidCredentials()
     return user
@@ -74,7 +75,7 @@ class LoginView(APIView):
     @extend_schema(request=CredentialsSerializer, responses=UserSerializer)
     def post(self, request: Request) -> Response:
         user = _checked_user(request)
-        login(request._request, user)
+        login(django_request(request), user)
         return Response(UserSerializer(user).data)
 
 
@@ -83,7 +84,7 @@ class LogoutView(APIView):
 
     @extend_schema(request=None, responses={204: None})
     def post(self, request: Request) -> Response:
-        logout(request._request)
+        logout(django_request(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

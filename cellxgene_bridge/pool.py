@@ -38,7 +38,6 @@ import socket
 import subprocess
 import threading
 import time
-import uuid
 from collections.abc import Iterable, Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -47,11 +46,12 @@ from typing import Any
 import requests
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.db.models import Q
 from django.utils import timezone
 
 from authentication import audit
+from file_project import leases
 
+from .h5ad import PublishError
 from .models import Publication, PublicationStatus, Viewer, ViewerStatus
 
 log = logging.getLogger(__name__)
@@ -64,13 +64,8 @@ TOUCH_EVERY = timedelta(seconds=15)
 HOLDING = (ViewerStatus.STARTING, ViewerStatus.READY, ViewerStatus.STOPPING)  # a port taken
 
 
-class PoolError(Exception):
-    """A viewer that cannot start; the message is for the user, ``log_tail`` for the curious."""
-
-    def __init__(self, message: str, log_tail: str = "") -> None:
-        super().__init__(message)
-        self.message = message
-        self.log_tail = log_tail
+# A viewer that cannot start (one error for "this publication cannot go on", h5ad.PublishError).
+PoolError = PublishError
 
 
 class NoFreePort(PoolError):
@@ -103,24 +98,14 @@ def lease(wait_seconds: float = 30.0) -> Iterator[str]:
     evictions, across workers and nodes, without a transaction held open. Held for moments."""
     first = port_range()[0]
     Viewer.objects.get_or_create(port=first, defaults={"host": settings.CELLXGENE_HOST})
-    token = uuid.uuid4().hex
-    deadline = time.monotonic() + wait_seconds
-    while True:
-        now = timezone.now()
-        taken = (
-            Viewer.objects.filter(port=first)
-            .filter(Q(lock_token="") | Q(locked_until__lt=now))
-            .update(lock_token=token, locked_until=now + timedelta(seconds=LEASE_SECONDS))
-        )
-        if taken:
-            break
-        if time.monotonic() > deadline:
-            raise PoolError("The viewer pool is busy; try again in a minute.")
-        time.sleep(0.2)
-    try:
+    with leases.hold(
+        Viewer.objects.filter(port=first),
+        seconds=LEASE_SECONDS,
+        wait_seconds=wait_seconds,
+        busy=lambda: PoolError("The viewer pool is busy; try again in a minute."),
+        empty="",
+    ) as token:
         yield token
-    finally:
-        Viewer.objects.filter(port=first, lock_token=token).update(lock_token="", locked_until=None)
 
 
 # --- processes --------------------------------------------------------------------------------

@@ -21,9 +21,10 @@ from rest_framework.views import APIView
 from authentication import audit
 from authentication.models import User
 from file_project import metrics
+from file_project.http import django_request
 from file_upload.models import File
 
-from . import services, zips
+from . import genome, services, zips
 
 
 class FileDownloadView(APIView):
@@ -32,7 +33,7 @@ class FileDownloadView(APIView):
     @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
     def get(self, request: Request, pk: int) -> HttpResponse:
         file = get_object_or_404(File.objects.restrict(request.user, "download"), pk=pk)
-        return services.serve_file(request._request, file, actor=request.user)
+        return services.serve_file(django_request(request), file, actor=request.user)
 
     def head(self, request: Request, pk: int) -> HttpResponse:
         return self.get(request, pk)
@@ -66,6 +67,65 @@ class DownloadUrlView(APIView):
         token, expires_at = services.sign_download(file, request.user, params.validated_data["expires_in"])
         url = request.build_absolute_uri(f"/api/signed/{token}/{_url_name(file.name)}")
         return Response({"url": url, "expires_at": expires_at}, status=status.HTTP_201_CREATED)
+
+
+class GenomeTrackSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    type = serializers.ChoiceField(choices=["alignment", "variant"])
+    format = serializers.ChoiceField(choices=sorted(genome.GENOME_VIEW_FORMATS))
+    url = serializers.URLField(help_text="A signed link to the file, valid for an hour.")
+    index_url = serializers.URLField(allow_null=True, help_text="The signed link to its index, if it has one.")
+
+
+class GenomeReferenceSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    file = serializers.IntegerField(help_text="The FASTA file's id.")
+    fasta_url = serializers.URLField()
+    index_url = serializers.URLField(help_text="Its .fai.")
+
+
+class ContigSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    length = serializers.IntegerField()
+
+
+class GenomeViewSerializer(serializers.Serializer):
+    track = GenomeTrackSerializer()
+    reference = GenomeReferenceSerializer(allow_null=True)
+    reference_genome = serializers.CharField(allow_blank=True)
+    contigs = ContigSerializer(many=True, help_text="The contigs of the file's header.")
+    locus = serializers.CharField(allow_blank=True, help_text="Where to start.")
+    note = serializers.CharField(allow_blank=True, help_text="What the view cannot show, in words.")
+    expires_at = serializers.DateTimeField()
+
+
+class GenomeViewView(APIView):
+    """``GET /api/files/<id>/genome-view/``: what igv.js needs to show a BAM, CRAM or VCF file
+    (``file_download.genome``); 400 for any other kind of file."""
+
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(responses={200: GenomeViewSerializer, 400: OpenApiTypes.OBJECT, 404: OpenApiTypes.OBJECT})
+    def get(self, request: Request, pk: int) -> Response:
+        file = get_object_or_404(File.objects.restrict(request.user, "download"), pk=pk)
+        if genome.view_format(file) is None:
+            raise ValidationError({"file": ["The Genome view shows BAM, CRAM and VCF files."]}, code="not_genomic")
+        base_url = request.build_absolute_uri("/").rstrip("/")
+        return Response(GenomeViewSerializer(genome.genome_view(file, request.user, base_url)).data)
+
+
+class ChromSizesView(APIView):
+    """``GET /api/files/<id>/genome-view/chrom-sizes/``: the contigs of the file's header as a
+    chrom.sizes text (name, tab, length), for igv.js when no reference genome is at hand."""
+
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(responses={(200, "text/plain"): OpenApiTypes.STR, 404: OpenApiTypes.OBJECT})
+    def get(self, request: Request, pk: int) -> HttpResponse:
+        file = get_object_or_404(File.objects.restrict(request.user, "download"), pk=pk)
+        sizes = genome.chrom_sizes(file) if genome.view_format(file) else []
+        body = "".join(f"{name}\t{length}\n" for name, length in sizes)
+        return HttpResponse(body, content_type="text/plain; charset=utf-8")
 
 
 def _url_name(name: str) -> str:
@@ -104,8 +164,8 @@ class SignedDownloadView(APIView):
             raise Http404("The file is gone, or the link's signer can no longer see it.")
         extension = services.requested_index(file, name)
         if extension is not None:
-            return services.serve_index(request._request, file, extension)
-        return services.serve_file(request._request, file, actor=signer, via="signed_url", signer=signer)
+            return services.serve_index(django_request(request), file, extension)
+        return services.serve_file(django_request(request), file, actor=signer, via="signed_url", signer=signer)
 
     def head(self, request: Request, token: str, name: str) -> HttpResponse:
         return self.get(request, token, name)

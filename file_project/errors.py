@@ -24,11 +24,9 @@ from rest_framework.fields import get_error_detail
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
+from .domain import Conflict, DomainError, InsufficientStorage, PayloadTooLarge
 
-class Conflict(exceptions.APIException):
-    status_code = status.HTTP_409_CONFLICT
-    default_detail = "The request conflicts with the current state of the resource."
-    default_code = "conflict"
+__all__ = ["Conflict", "DomainError", "HTTP_STATUS", "InsufficientStorage", "PayloadTooLarge", "api_exception_handler"]
 
 
 class LengthRequired(exceptions.APIException):
@@ -37,16 +35,21 @@ class LengthRequired(exceptions.APIException):
     default_code = "length_required"
 
 
-class PayloadTooLarge(exceptions.APIException):
-    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-    default_detail = "The upload is larger than this server accepts."
-    default_code = "too_large"
+# Logic's errors (``file_project.domain``), importable from here too, and their HTTP statuses:
+# the one place a domain error becomes HTTP.
+HTTP_STATUS: dict[type[DomainError], int] = {
+    Conflict: status.HTTP_409_CONFLICT,
+    PayloadTooLarge: status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+    InsufficientStorage: 507,
+}
 
 
-class InsufficientStorage(exceptions.APIException):
-    status_code = 507
-    default_detail = "The server's storage is full; nothing was stored. Try again later or ask an admin to free space."
-    default_code = "insufficient_storage"
+def as_api_exception(exc: DomainError) -> exceptions.APIException:
+    """The DRF exception that answers ``exc``: its status from ``HTTP_STATUS``, detail and code."""
+    status_code = next((code for kind, code in HTTP_STATUS.items() if isinstance(exc, kind)), 400)
+    error = exceptions.APIException(exc.detail, exc.code)
+    error.status_code = status_code
+    return error
 
 
 NO_SPACE_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
@@ -115,7 +118,9 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
     elif is_no_space(exc):  # a full disk is the server's condition, not a crash: 507, not 500
-        exc = InsufficientStorage()
+        exc = as_api_exception(InsufficientStorage())
+    elif isinstance(exc, DomainError):
+        exc = as_api_exception(exc)
     response = exception_handler(exc, context)
     if response is None:
         return None
@@ -189,7 +194,7 @@ class ApiExceptionMiddleware:
         if is_no_space(exception):
             log.warning("storage full on %s %s: %s", request.method, request.path, exception)
             error = InsufficientStorage()
-            return JsonResponse({"detail": str(error.detail), "code": error.default_code}, status=error.status_code)
+            return JsonResponse({"detail": error.detail, "code": error.code}, status=HTTP_STATUS[InsufficientStorage])
         ref = uuid.uuid4().hex[:12]
         log.error("unhandled error %s on %s %s", ref, request.method, request.path, exc_info=exception)
         return JsonResponse({"detail": "Internal server error.", "code": "server_error", "ref": ref}, status=500)

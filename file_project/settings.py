@@ -105,6 +105,7 @@ INSTALLED_APPS = [
     "ncbi_bridge",
     "cellxgene_bridge",
     "webdav",
+    "background",
 ]
 
 MIDDLEWARE = [
@@ -201,7 +202,15 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE: dict = {
     "cleanup-uploads": {"task": "file_upload.cleanup_uploads", "schedule": 3600.0},
+    # The one sweeper (background/sweep.py): every app's stale rules, then the task records.
+    "background-sweep": {"task": "background.sweep", "schedule": 60.0},
 }
+# Background task records (background/): a task still running this long (seconds, per task
+# name; "default" for the rest) lost its worker and is marked lost; one queued this long was
+# never picked up; finished records are kept this many days.
+BIOFM_TASK_STALE_SECONDS: dict = {"default": 6 * 3600, **json.loads(os.environ.get("BIOFM_TASK_STALE_SECONDS") or "{}")}
+BIOFM_TASK_QUEUED_STALE_SECONDS = env_int("BIOFM_TASK_QUEUED_STALE_SECONDS", 24 * 3600)
+BIOFM_TASK_RECORD_DAYS = env_int("BIOFM_TASK_RECORD_DAYS", 14)
 
 # --- Auth ------------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -507,7 +516,6 @@ NCBI_MAX_RETRIES = env_int("NCBI_MAX_RETRIES", 4)
 # An SRA download whose progress has not moved for this long lost its worker: the sweep marks it
 # failed and importing the same record again starts afresh.
 NCBI_IMPORT_STALE_SECONDS = env_int("NCBI_IMPORT_STALE_SECONDS", 900)
-CELERY_BEAT_SCHEDULE["ncbi-sweep-stale-imports"] = {"task": "ncbi_bridge.sweep_stale_imports", "schedule": 300.0}
 NCBI_RETRY_BACKOFF_SECONDS = float(os.environ.get("NCBI_RETRY_BACKOFF_SECONDS") or 1.0)
 NCBI_MAX_RETRY_AFTER_SECONDS = float(os.environ.get("NCBI_MAX_RETRY_AFTER_SECONDS") or 60)
 
@@ -547,7 +555,6 @@ BIOFM_EMBEDDING_BACKEND = os.environ.get("BIOFM_EMBEDDING_BACKEND", "auto")
 BIOFM_H5AD_VIS_MAX_BYTES = env_int("BIOFM_H5AD_VIS_MAX_BYTES", 4 * 1024**3)
 # A task still "running" this long is taken for a dead worker's and marked failed (sweep, hourly).
 BIOFM_ML_STALE_SECONDS = env_int("BIOFM_ML_STALE_SECONDS", 6 * 3600)
-CELERY_BEAT_SCHEDULE["ml-sweep-stale-tasks"] = {"task": "ml_interface.sweep_stale_tasks", "schedule": 3600.0}
 # Replace a built-in handler ({task type: dotted class path}) or route a task type to the queue a
 # worker elsewhere consumes ({task type: queue}); both JSON.
 BIOFM_ML_HANDLERS: dict = json.loads(os.environ.get("BIOFM_ML_HANDLERS") or "{}")

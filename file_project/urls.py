@@ -27,6 +27,7 @@ api_patterns = [
     path("", include("ml_interface.urls")),
     path("", include("file_upload.urls")),
     path("", include("webdav.urls")),
+    path("", include("background.urls")),
     path("cellxgene/", include("cellxgene_bridge.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves its start-up script as a file: no inline script under the CSP.

@@ -6,7 +6,15 @@ the ``/api/metadata/fields/`` endpoint and the SPA's form are all built from it.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+
+# Accession formats (the validators in validators.py and the NCBI mapping use these).
+ACCESSION_PATTERNS = {
+    "bioproject": re.compile(r"PRJ(NA|EB|DB)\d+"),
+    "biosample": re.compile(r"SAM(N|EA|D)\d+"),
+    "sra": re.compile(r"[SED]R[RXSP]\d+"),
+}
 
 
 class Vocabulary:

@@ -343,15 +343,25 @@ class UploadState(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
+class UploadConcat(models.TextChoices):
+    """The tus ``concatenation`` extension (``file_upload.concat``): a partial upload holds a
+    piece of a file and never becomes a File; a final upload is the File made of its parts."""
+
+    NONE = "", "Whole file"
+    PARTIAL = "partial", "Partial"
+    FINAL = "final", "Final"
+
+
 class Upload(models.Model):
     """A tus upload in progress: the state lives here and the bytes in ``UPLOAD_TMP_DIR/tus/``,
     so any gunicorn worker on any node can take the next PATCH, and a restart loses nothing."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="uploads")
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="uploads")
+    # Null for a partial upload (tus concatenation): it names no target; its final upload does.
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, null=True, blank=True, related_name="uploads")
     folder = models.ForeignKey(Folder, on_delete=models.SET_NULL, null=True, blank=True, related_name="uploads")
-    filename = models.CharField(max_length=255)
+    filename = models.CharField(max_length=255, blank=True)
     length = models.BigIntegerField(null=True, blank=True)  # null while the length is deferred
     offset = models.BigIntegerField(default=0)
     metadata = models.JSONField(default=dict, blank=True)  # the decoded Upload-Metadata
@@ -374,6 +384,9 @@ class Upload(models.Model):
     # next PATCH, on any worker or node, goes on hashing where the last one stopped. Null when it
     # was lost; finalisation then reads the file once more.
     sha256_state = models.BinaryField(null=True, blank=True, editable=False)
+    concat = models.CharField(max_length=8, choices=UploadConcat.choices, default=UploadConcat.NONE, blank=True)
+    # A final upload's partial uploads, in order (their ids), as named in its Upload-Concat.
+    parts = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -9,9 +9,10 @@ deletion; then ``purge_expired`` (daily beat task, ``manage.py purge``) erases i
   data when set (only meaningful on local spinning disks: SSDs remap writes and object stores
   keep versions, so there it proves nothing),
 - derived copies: index files built beside the blob (``.bai``, ``.csi``, ``.crai``, and
-  ``<blob>.bai.<token>.tmp`` left by a build cut short) and the cellxgene copies
-  ``CELLXGENE_DATA_DIR/<file id>__<name>.h5ad`` (a viewer still serving the file is stopped
-  first),
+  ``<blob>.bai.<token>.tmp`` left by a build cut short), and whatever the plugins keep made from
+  the bytes: the receivers of ``signals.file_purging`` stop what still serves the file and name
+  their copies (cellxgene's published copies, ml's cell embeddings); this module knows none of
+  them,
 - the ``File`` row (grants on it cascade; publications and uploads keep a null reference),
 
 and appends a ``file.purge`` audit event holding the file's name, size and SHA-256, so the
@@ -37,10 +38,11 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from authentication import audit
-from file_project.errors import Conflict
+from file_project.domain import Conflict
 
 from . import storage
 from .models import File
+from .signals import PurgePath, file_purging
 
 log = logging.getLogger(__name__)
 
@@ -93,30 +95,20 @@ class PurgeResult:
     removed: list[str] = field(default_factory=list)
 
 
-def derived_paths(file: File) -> list[Path]:
-    """Every path on disk that holds the file's bytes or something made from them."""
+def derived_paths(file: File, actor: Any = None) -> list[PurgePath]:
+    """Every path on disk that holds the file's bytes or something made from them; the plugins'
+    receivers of ``file_purging`` stop what serves the file and add their copies."""
     blob = storage.path_for(file.storage_key)
     paths = [blob, *(Path(str(blob) + suffix) for suffix in INDEX_SUFFIXES)]
     if blob.parent.is_dir():  # an index build cut short (``<blob>.bai.<token>.tmp``)
         paths += sorted(blob.parent.glob(glob.escape(blob.name) + ".*.tmp"))
-    cellxgene_dir = Path(settings.CELLXGENE_DATA_DIR)
-    if cellxgene_dir.is_dir():
-        paths += sorted(cellxgene_dir.glob(f"{file.id}__*.h5ad"))
-        paths += sorted(cellxgene_dir.glob(f".{file.id}__*.tmp"))  # a publication cut short
-    # Cell embeddings computed by the h5ad_vis analysis (ml_interface), kept beside the store.
-    ml_dir = Path(settings.FILES_DIR).parent / "ml"
-    if ml_dir.is_dir():
-        paths += sorted(ml_dir.glob(f"cells-{file.id}-*.npz"))
-    from cellxgene_bridge.models import Publication, Viewer
-
-    for data_path in [
-        *Publication.objects.filter(file_id=file.id).values_list("data_path", flat=True),
-        *Viewer.objects.filter(file_id=file.id).values_list("data_path", flat=True),
-    ]:
-        path = Path(data_path) if data_path else None
-        if path is not None and path.resolve().parent == cellxgene_dir.resolve() and path not in paths:
-            paths.append(path)
-    return paths
+    found = [PurgePath(path, _display(path)) for path in paths]
+    for receiver, extra in file_purging.send_robust(sender=File, file=file, actor=actor):
+        if isinstance(extra, BaseException):  # one plugin failing must not keep the bytes
+            log.error("file_purging receiver %r failed for file %s: %r", receiver, file.id, extra)
+            continue
+        found += [item for item in extra or [] if item.path not in {f.path for f in found}]
+    return found
 
 
 def overwrite(path: Path, passes: int) -> None:
@@ -133,26 +125,15 @@ def overwrite(path: Path, passes: int) -> None:
             os.fsync(handle.fileno())
 
 
-def _stop_viewers(file: File, actor: Any) -> None:
-    from cellxgene_bridge import pool
-    from cellxgene_bridge.models import Viewer, ViewerStatus
-
-    for viewer in Viewer.objects.filter(file_id=file.id).exclude(status=ViewerStatus.STOPPED):
-        try:
-            pool.stop(viewer, actor=actor, reason="purged")
-        except Exception:  # the copy is removed anyway; a dead viewer cannot serve it
-            log.exception("could not stop cellxgene viewer %s before purging file %s", viewer.pk, file.id)
-
-
 def purge_file(file: File, *, actor: Any = None, reason: str = "retention") -> PurgeResult:
     """Erase a trashed file for good (see the module docstring). Refuses live files."""
     if file.deleted_at is None:
         raise Conflict("Only files in the trash can be purged; delete it first.", code="not_in_trash")
     result = PurgeResult(file_id=file.id, name=file.name, sha256=file.sha256, size=file.size)
     passes = max(0, int(settings.BIOFM_PURGE_OVERWRITE_PASSES))
-    _stop_viewers(file, actor)
     seen: set[tuple[int, int]] = set()
-    for path in derived_paths(file):
+    for item in derived_paths(file, actor):
+        path = item.path
         try:
             stat = path.stat()
         except FileNotFoundError:
@@ -162,7 +143,7 @@ def purge_file(file: File, *, actor: Any = None, reason: str = "retention") -> P
             overwrite(path, passes)
         seen.add((stat.st_dev, stat.st_ino))
         path.unlink(missing_ok=True)
-        result.removed.append(_display(path))
+        result.removed.append(item.shown or path.name)
     with transaction.atomic():
         audit.record(
             actor,
@@ -182,20 +163,22 @@ def purge_file(file: File, *, actor: Any = None, reason: str = "retention") -> P
 
 
 def _display(path: Path) -> str:
-    """Paths in the audit trail relative to their root, so no install layout leaks into it."""
-    for root, label in ((Path(settings.FILES_DIR), "files"), (Path(settings.CELLXGENE_DATA_DIR), "cellxgene")):
-        try:
-            return f"{label}/{path.resolve().relative_to(root.resolve())}"
-        except ValueError:
-            continue
-    return path.name
+    """Paths in the audit trail relative to the store, so no install layout leaks into it."""
+    try:
+        return f"files/{path.resolve().relative_to(Path(settings.FILES_DIR).resolve())}"
+    except ValueError:
+        return path.name
 
 
 def expired_files(now: datetime | None = None) -> QuerySet[File]:
     """Trashed files whose project's retention window has passed."""
     now = now or timezone.now()
     candidates = File.objects.filter(deleted_at__isnull=False).select_related("project").order_by("deleted_at")
-    due = [f.pk for f in candidates.only("id", "deleted_at", "project__retention_days") if purge_deadline(f) <= now]
+    due = [
+        f.pk
+        for f in candidates.only("id", "deleted_at", "project__retention_days")
+        if (deadline := purge_deadline(f)) is not None and deadline <= now
+    ]
     return File.objects.filter(pk__in=due).select_related("project").order_by("deleted_at")
 
 

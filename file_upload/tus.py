@@ -2,8 +2,8 @@
 ``file_upload.uploads``.
 
 Extensions: creation, creation-with-upload, creation-defer-length, termination, checksum
-(sha1, md5, sha256) and expiration. Every response but OPTIONS carries ``Tus-Resumable``;
-errors are JSON like the rest of the API.
+(sha1, md5, sha256), expiration and concatenation (``file_upload.concat``). Every response but
+OPTIONS carries ``Tus-Resumable``; errors are JSON like the rest of the API.
 """
 
 from __future__ import annotations
@@ -26,14 +26,21 @@ from access.policy import Action
 from access.viewsets import require_upload
 from file_project.errors import PayloadTooLarge
 
-from . import rawbody, services, uploads
+from . import concat, rawbody, services, uploads
 from .models import Folder, Project, Upload
 from .serializers import UploadMetadataSerializer
 from .views import require_replaceable
 
 TUS_VERSION = "1.0.0"
-TUS_EXTENSIONS = "creation,creation-with-upload,creation-defer-length,termination,checksum,expiration"
+TUS_EXTENSIONS = "creation,creation-with-upload,creation-defer-length,termination,checksum,expiration,concatenation"
 OCTET = "application/offset+octet-stream"
+CONCAT_PARAMETER = OpenApiParameter(
+    "Upload-Concat",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description="tus concatenation: `partial` for a piece of a file, or `final;<upload URL> <upload URL> …` "
+    "to join the caller's finished partial uploads into the file (then no `Upload-Length`).",
+)
 
 
 class PreconditionFailed(exceptions.APIException):
@@ -166,11 +173,19 @@ class UploadCollectionView(TusView):
     throttle_scopes = {"POST": "upload"}
 
     @extend_schema(
-        summary="Create an upload (tus creation, optionally with its first bytes)",
+        summary="Create an upload (tus creation, optionally with its first bytes; concatenation)",
         request={OCTET: OpenApiTypes.BINARY},
-        responses={201: None, 413: OpenApiResponse(description="Upload-Length beyond Tus-Max-Size"), **TUS_ERRORS},
+        responses={
+            201: OpenApiResponse(description="Created; `Location` names the upload."),
+            413: OpenApiResponse(description="Upload-Length beyond Tus-Max-Size"),
+            **TUS_ERRORS,
+            404: OpenApiResponse(description="A partial upload named in `Upload-Concat` is not the caller's."),
+            410: OpenApiResponse(description="A partial upload named in `Upload-Concat` expired or was cancelled."),
+            423: OpenApiResponse(description="A partial upload named in `Upload-Concat` is busy; retry."),
+        },
         parameters=[
             TUS_RESUMABLE,
+            CONCAT_PARAMETER,
             _header("Upload-Length", "Size of the whole upload in bytes", pattern="^[0-9]{1,19}$"),
             _header("Upload-Defer-Length", "1: the size is sent with a later PATCH", enum=["1"]),
             _header(
@@ -187,14 +202,9 @@ class UploadCollectionView(TusView):
         ],
     )
     def post(self, request: Request) -> Response:
-        length = _int_header(request, "Upload-Length")
-        defer = request.headers.get("Upload-Defer-Length")
-        if defer is not None and defer != "1":
-            raise exceptions.ValidationError({"Upload-Defer-Length": ["The only allowed value is 1."]})
-        if (length is None) == (defer is None):
-            raise exceptions.ValidationError({"Upload-Length": ["Send Upload-Length, or Upload-Defer-Length: 1."]})
-        if length is not None and length > settings.BIOFM_MAX_UPLOAD_BYTES:
-            raise PayloadTooLarge(f"Uploads are limited to {settings.BIOFM_MAX_UPLOAD_BYTES} bytes (Tus-Max-Size).")
+        if "Upload-Concat" in request.headers:
+            return self._concatenation(request)
+        length = self._declared_length(request)
         raw_metadata = request.headers.get("Upload-Metadata", "")
         metadata = uploads.parse_metadata(raw_metadata)
         project, folder = self._target(request, metadata)
@@ -210,16 +220,68 @@ class UploadCollectionView(TusView):
             folder=folder,
             metadata=metadata,
         )
+        upload = self._first_bytes(request, upload)
+        response = Response(status=status.HTTP_201_CREATED)
+        response["Location"] = request.build_absolute_uri(f"/api/uploads/{upload.id}/")
+        return self.upload_headers(response, upload)
+
+    def _first_bytes(self, request: Request, upload: Upload) -> Upload:
+        """creation-with-upload: the POST's body, if any, is the upload's first bytes."""
         body_length = self.body_length(request)
-        if request.content_type == OCTET and body_length != 0 and upload.state == "active":
-            upload = uploads.append_chunk(
-                upload_id=upload.id,
-                owner=request.user,
-                offset=0,
-                body=self.body_stream(request, body_length),
-                content_length=body_length,
-                checksum=self._checksum(request),
+        if request.content_type != OCTET or body_length == 0 or upload.state != "active":
+            return upload
+        return uploads.append_chunk(
+            upload_id=upload.id,
+            owner=request.user,
+            offset=0,
+            body=self.body_stream(request, body_length),
+            content_length=body_length,
+            checksum=self._checksum(request),
+        )
+
+    @staticmethod
+    def _declared_length(request: Request) -> int | None:
+        """``Upload-Length`` or ``Upload-Defer-Length: 1`` (None), exactly one of them."""
+        length = _int_header(request, "Upload-Length")
+        defer = request.headers.get("Upload-Defer-Length")
+        if defer is not None and defer != "1":
+            raise exceptions.ValidationError({"Upload-Defer-Length": ["The only allowed value is 1."]})
+        if (length is None) == (defer is None):
+            raise exceptions.ValidationError({"Upload-Length": ["Send Upload-Length, or Upload-Defer-Length: 1."]})
+        if length is not None and length > settings.BIOFM_MAX_UPLOAD_BYTES:
+            raise PayloadTooLarge(f"Uploads are limited to {settings.BIOFM_MAX_UPLOAD_BYTES} bytes (Tus-Max-Size).")
+        return length
+
+    def _concatenation(self, request: Request) -> Response:
+        """tus concatenation: a partial upload (bytes only), or the final one that joins them."""
+        kind, part_ids = concat.parse_header(request.headers.get("Upload-Concat"))
+        raw_metadata = request.headers.get("Upload-Metadata", "")
+        metadata = uploads.parse_metadata(raw_metadata)
+        if kind == "partial":
+            length = self._declared_length(request)
+            upload = concat.create_partial(owner=request.user, length=length, raw_metadata=raw_metadata)
+            upload = self._first_bytes(request, upload)
+        else:
+            if "Upload-Length" in request.headers or "Upload-Defer-Length" in request.headers:
+                raise exceptions.ValidationError(
+                    {"Upload-Length": ["A final upload's length is the sum of its parts: send no Upload-Length."]}
+                )
+            project, folder = self._target(request, metadata)
+            filename = metadata.get("filename") or metadata.get("name") or ""
+            require_replaceable(
+                request.user, project, folder, filename, services.parse_on_conflict(metadata.get("on_conflict"))
             )
+            metadata = UploadMetadataSerializer.canonical(metadata, project, folder, request)
+            upload = concat.create_final(
+                owner=request.user,
+                part_ids=part_ids,
+                raw_metadata=raw_metadata,
+                project=project,
+                folder=folder,
+                metadata=metadata,
+            )
+            if upload.state == "failed":
+                raise exceptions.ValidationError({"Upload-Concat": [f"The file was not stored: {upload.error}"]})
         response = Response(status=status.HTTP_201_CREATED)
         response["Location"] = request.build_absolute_uri(f"/api/uploads/{upload.id}/")
         return self.upload_headers(response, upload)
@@ -281,6 +343,11 @@ class UploadResourceView(TusView):
             response["Upload-Length"] = str(upload.length)
         if upload.raw_metadata:
             response["Upload-Metadata"] = upload.raw_metadata
+        joined = concat.header_value(upload, lambda part: request.build_absolute_uri(f"/api/uploads/{part}/"))
+        if joined is not None:
+            response["Upload-Concat"] = joined
+        if upload.concat == "final" and upload.state != "completed":
+            return response  # no offset until the parts are joined (tus concatenation)
         return self.upload_headers(response, upload)
 
     @extend_schema(
@@ -293,6 +360,7 @@ class UploadResourceView(TusView):
             415: OpenApiResponse(description="The body is not application/offset+octet-stream"),
             423: OpenApiResponse(description="Another request is writing to this upload; retry"),
             460: OpenApiResponse(description="Upload-Checksum does not match the body"),
+            403: OpenApiResponse(description="A final upload (tus concatenation) takes no PATCH."),
             **TUS_ERRORS,
         },
         parameters=[
@@ -306,6 +374,8 @@ class UploadResourceView(TusView):
         ],
     )
     def patch(self, request: Request, upload_id: uuid.UUID) -> Response:
+        if concat.is_final(upload_id, request.user):
+            raise exceptions.PermissionDenied("A final upload is made of its partial uploads; it takes no PATCH.")
         if request.content_type != OCTET:
             raise exceptions.UnsupportedMediaType(request.content_type, f"PATCH bodies must be {OCTET}.")
         offset = _int_header(request, "Upload-Offset", required=True)

@@ -45,6 +45,7 @@ from django.utils import timezone
 from rest_framework import exceptions, status
 
 from authentication import audit
+from background.enqueue import enqueue
 from file_project.errors import Conflict, InsufficientStorage, PayloadTooLarge, is_no_space
 
 from . import hashstate, services, storage
@@ -408,7 +409,8 @@ def append_chunk(
         limit = None if upload.length is None else upload.length - upload.offset
         if limit is not None and content_length is not None and content_length > limit:
             raise PayloadTooLarge(f"The body would run {content_length - limit} bytes past Upload-Length.")
-        sha = _resume_hash(upload)
+        # A partial upload's own SHA-256 would serve nothing: its final upload hashes the whole.
+        sha = _resume_hash(upload) if upload.concat != "partial" else None
         written = _stream_into_part(lease, body, content_length, limit, checksum, sha)
         upload.offset += written
         if sha is not None and sha.length == upload.offset:
@@ -422,7 +424,9 @@ def append_chunk(
             "expires_at": upload.expires_at,
             "sha256_state": upload.sha256_state,
         }
-        received = upload.length is not None and upload.offset >= upload.length
+        # A partial upload (tus concatenation) stays active at its full length: its final
+        # upload stores it (file_upload.concat).
+        received = upload.length is not None and upload.offset >= upload.length and upload.concat != "partial"
         if received:
             changes.update(_receive(upload))
         Upload.objects.filter(id=upload.id).update(**changes)
@@ -593,12 +597,8 @@ def _receive(upload: Upload) -> dict[str, Any]:
 
 
 def _enqueue_finalise(upload_id: uuid.UUID) -> None:
-    from .tasks import finalise_upload_task
-
-    try:
-        finalise_upload_task.delay(str(upload_id))
-    except Exception:  # the bytes are safe on disk; the stale sweep queues it again
-        log.exception("could not queue the finalisation of upload %s; the sweep will", upload_id)
+    # The bytes are safe on disk: a finalisation that could not be queued, the stale sweep queues.
+    enqueue("file_upload.finalise_upload", str(upload_id))
 
 
 # --- finalisation (a Celery task) ------------------------------------------------------------
@@ -628,6 +628,11 @@ def finalise_upload(upload_id: uuid.UUID | str) -> Upload | None:
 
 
 def _finalise(upload: Upload) -> None:
+    if upload.concat == "final":  # its bytes are its partial uploads'
+        from .concat import finalise_final
+
+        finalise_final(upload)
+        return
     if not upload.storage_key:
         upload.storage_key = storage.new_key()
         Upload.objects.filter(id=upload.id).update(storage_key=upload.storage_key)

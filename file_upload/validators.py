@@ -8,6 +8,8 @@ import unicodedata
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 
+from .metadata import ACCESSION_PATTERNS
+
 MAX_NAME_BYTES = 255
 
 
@@ -35,9 +37,11 @@ def validate_object_name(name: str) -> None:
 
 
 validate_bioproject = RegexValidator(
-    re.compile(r"^PRJ(NA|EB|DB)\d+$"), "Expected a BioProject accession such as PRJNA988806."
+    re.compile(rf"^{ACCESSION_PATTERNS['bioproject'].pattern}$"), "Expected a BioProject accession such as PRJNA988806."
 )
 validate_biosample = RegexValidator(
-    re.compile(r"^SAM(N|EA|D)\d+$"), "Expected a BioSample accession such as SAMN36028301."
+    re.compile(rf"^{ACCESSION_PATTERNS['biosample'].pattern}$"), "Expected a BioSample accession such as SAMN36028301."
 )
-validate_sra = RegexValidator(re.compile(r"^[SED]R[RXSP]\d+$"), "Expected an SRA accession such as SRR25056225.")
+validate_sra = RegexValidator(
+    re.compile(rf"^{ACCESSION_PATTERNS['sra'].pattern}$"), "Expected an SRA accession such as SRR25056225."
+)

@@ -16,6 +16,7 @@ from django.http import Http404, StreamingHttpResponse
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import permissions, serializers, status, viewsets
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.generics import get_object_or_404
@@ -28,6 +29,7 @@ from access import policy
 from access.policy import Action
 from access.viewsets import RestrictedViewSetMixin, require, require_upload
 from file_project.errors import LengthRequired, PayloadTooLarge
+from file_project.http import django_request
 from file_project.parsers import BoundedJSONParser, parse_moment
 from file_project.schema import MOMENT_OR_EMPTY, ErrorSerializer
 
@@ -307,14 +309,14 @@ class FileViewSet(AccessExplanationMixin, RestrictedViewSetMixin, viewsets.Model
         },
     )
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        meta = request._request.META
+        meta = request.META
         if not meta.get("CONTENT_LENGTH") and "chunked" in meta.get("HTTP_TRANSFER_ENCODING", "").lower():
             raise LengthRequired()
-        limit = request._request.META.get("CONTENT_LENGTH") or "0"
+        limit = meta.get("CONTENT_LENGTH") or "0"
         if limit.isascii() and limit.isdigit() and int(limit) > settings.BIOFM_MAX_UPLOAD_BYTES + 64 * 1024:
             raise PayloadTooLarge(f"Uploads are limited to {settings.BIOFM_MAX_UPLOAD_BYTES} bytes.")
         data = request.data
-        if getattr(request._request, "biofm_upload_too_large", False):
+        if getattr(django_request(request), "biofm_upload_too_large", False):
             raise PayloadTooLarge(f"Uploads are limited to {settings.BIOFM_MAX_UPLOAD_BYTES} bytes.")
         serializer = FileUploadSerializer(data=data, context=self.get_serializer_context())
         serializer.is_valid(raise_exception=True)
@@ -329,7 +331,7 @@ class FileViewSet(AccessExplanationMixin, RestrictedViewSetMixin, viewsets.Model
         on_conflict = services.parse_on_conflict(values.pop("on_conflict", ""))
         require_replaceable(request.user, project, folder, name, on_conflict)
         require_consent(request.user, project, values.pop("consent_confirmed", False), via="multipart", name=name)
-        via_browser = request.successful_authenticator.__class__.__name__ == "SessionAuthentication"
+        via_browser = isinstance(request.successful_authenticator, SessionAuthentication)
         file = services.store_file(
             project=project,
             folder=folder,

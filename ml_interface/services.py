@@ -27,6 +27,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from authentication import audit
+from background.enqueue import task_named
 from file_upload.models import File
 
 from . import registry
@@ -110,9 +111,8 @@ def _send(task: MLTask, raise_errors: bool = True) -> None:
 
 
 def _local_task() -> Any:
-    from .tasks import run_analysis_task
-
-    return run_analysis_task
+    """The analysis task, looked up by name in the Celery registry (no import of ``tasks``)."""
+    return task_named(registry.DEFAULT_CELERY_TASK)
 
 
 def run_analysis(task_id: int) -> dict[str, Any]:

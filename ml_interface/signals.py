@@ -3,14 +3,24 @@ tasks): prerun → running, postrun with success → done + result, failure → 
 
 They match rows by the Celery task id the gateway chose, so they also record tasks that run
 under another task name (a handler whose ``celery_task`` points at a worker elsewhere that runs
-this code base). Any other Celery task is ignored after one indexed lookup."""
+this code base). Any other Celery task is ignored after one indexed lookup.
+
+It also answers the workspace's signals (``file_upload.signals``): ``file_purging`` (the cell
+embeddings stored for the file go with it) and ``cell_layouts_wanted`` (the stored layouts, for
+the cellxgene publication)."""
 
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
 
 from celery import signals
+from django.conf import settings
+from django.dispatch import receiver
+
+from file_upload.models import File
+from file_upload.signals import PurgePath, cell_layouts_wanted, file_purging
 
 from . import services
 
@@ -44,3 +54,16 @@ def on_postrun(sender: Any = None, task_id: Any = None, retval: Any = None, stat
 def on_failure(sender: Any = None, task_id: Any = None, exception: BaseException | None = None, **kwargs: Any) -> None:
     if ours := _ours(task_id):
         services.mark_failed(ours, exception or "unknown error")
+
+
+@receiver(file_purging, sender=File, dispatch_uid="ml_interface.file_purging")
+def on_file_purging(sender: Any, file: File, **kwargs: Any) -> list[PurgePath]:
+    ml_dir = Path(settings.FILES_DIR).parent / "ml"  # where h5ad_vis keeps cell embeddings
+    return [PurgePath(path) for path in sorted(ml_dir.glob(f"cells-{file.id}-*.npz"))] if ml_dir.is_dir() else []
+
+
+@receiver(cell_layouts_wanted, sender=File, dispatch_uid="ml_interface.cell_layouts")
+def on_cell_layouts_wanted(sender: Any, file: File, n_obs: int, **kwargs: Any) -> dict[str, Any]:
+    from .handlers.h5ad_vis import embeddings_for
+
+    return embeddings_for(file, n_obs)

@@ -9,7 +9,8 @@
     ``pending``, and queues ``import_ncbi_record_task`` which downloads, verifies and stores
     the FASTQ files (``run_sra_import``).
 - ``find_import(user, accession, …)``: the latest import the user may see, for the status API.
-- Metadata mapping: ``sra_metadata``, ``map_platform``, ``map_assay_type``, ``biosample_metadata``.
+- Metadata mapping (re-exported from ``mapping.py``, free of Django): ``sra_metadata``,
+  ``map_platform``, ``map_assay_type``, ``biosample_metadata``, ``sra_summary``.
 - ``eutils_client()``/``ena_client()`` build the clients from settings with the shared limiter
   (Redis when ``REDIS_URL`` is set, else ``DatabaseSlotStore``).
 
@@ -25,7 +26,6 @@ import os
 import re
 import tempfile
 import time
-import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -37,12 +37,11 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from authentication import audit
-from file_project.errors import Conflict
+from background.enqueue import enqueue
+from file_project.domain import Conflict
 from file_upload import services as file_services
 from file_upload import storage
-from file_upload.metadata import Vocabulary
 from file_upload.models import File, Folder, Project, UploadMethod
-from file_upload.validators import validate_bioproject, validate_biosample, validate_sra
 
 from .clients import (
     EnaClient,
@@ -58,6 +57,16 @@ from .clients import (
     parse_runinfo,
 )
 from .links import Link, UnsupportedLink, parse_link
+from .mapping import (
+    biosample_metadata,
+    clean_metadata,
+    map_assay_type,
+    map_platform,
+    positive_int,
+    sra_metadata,
+    sra_summary,
+    valid_accession,
+)
 from .models import ImportKind, ImportStatus, NcbiImport, RateSlot
 
 log = logging.getLogger(__name__)
@@ -73,7 +82,9 @@ __all__ = [
     "map_platform",
     "preview_link",
     "run_sra_import",
+    "biosample_metadata",
     "sra_metadata",
+    "sra_summary",
     "start_import",
 ]
 
@@ -134,205 +145,6 @@ def ena_client() -> EnaClient:
     return EnaClient(ncbi_config())
 
 
-# --- metadata mapping -----------------------------------------------------------------------
-
-_PLATFORMS = {
-    "ILLUMINA": "Illumina",
-    "OXFORD_NANOPORE": "ONT",
-    "PACBIO_SMRT": "PacBio",
-    "BGISEQ": "MGI",
-    "DNBSEQ": "MGI",
-}
-_ASSAYS = {
-    "RNA-SEQ": "RNA-seq",
-    "SSRNA-SEQ": "RNA-seq",
-    "MIRNA-SEQ": "RNA-seq",
-    "NCRNA-SEQ": "RNA-seq",
-    "WGS": "WGS",
-    "WXS": "WES",
-    "CHIP-SEQ": "ChIP-seq",
-    "ATAC-SEQ": "ATAC-seq",
-    "BISULFITE-SEQ": "Bisulfite-seq",
-    "HI-C": "Hi-C",
-    "AMPLICON": "Amplicon",
-}
-
-
-def map_platform(value: str) -> str:
-    value = (value or "").strip().upper()
-    if not value:
-        return ""
-    return _PLATFORMS.get(value, "Other")
-
-
-def map_assay_type(strategy: str, source: str = "") -> str:
-    strategy = (strategy or "").strip().upper()
-    if not strategy:
-        return ""
-    assay = _ASSAYS.get(strategy, "Other")
-    if assay == "RNA-seq" and "SINGLE CELL" in (source or "").upper():
-        return "scRNA-seq"
-    return assay
-
-
-def _int(value: Any) -> int | None:
-    try:
-        number = int(float(str(value).strip()))
-    except (TypeError, ValueError):
-        return None
-    return number if number > 0 else None
-
-
-def _valid(validator: Any, value: str) -> str:
-    value = (value or "").strip()
-    if not value:
-        return ""
-    try:
-        validator(value)
-    except ValidationError:
-        return ""
-    return value
-
-
-def _clean(metadata: dict[str, Any]) -> dict[str, Any]:
-    """Drop empty values and values outside the controlled vocabularies."""
-    vocab = {
-        "assay_type": Vocabulary.ASSAY_TYPE,
-        "data_type": Vocabulary.DATA_TYPE,
-        "platform": Vocabulary.PLATFORM,
-        "library_layout": Vocabulary.LIBRARY_LAYOUT,
-        "sex": Vocabulary.SEX,
-    }
-    out: dict[str, Any] = {}
-    for key, value in metadata.items():
-        if value in (None, ""):
-            continue
-        if key in vocab and value not in vocab[key]:
-            continue
-        if isinstance(value, str):
-            value = value.strip()[:255]
-        out[key] = value
-    return out
-
-
-def sra_metadata(row: dict[str, str]) -> dict[str, Any]:
-    """Metadata fields from one runinfo CSV row.
-
-    ``read_length`` is per mate: runinfo's ``avgLength`` counts both mates of a paired spot
-    (202 for 2 × 101), so it is halved for paired runs."""
-    layout = (row.get("LibraryLayout") or "").strip().upper()
-    read_length = _int(row.get("avgLength"))
-    if read_length and layout == "PAIRED":
-        read_length //= 2
-    sex = (row.get("Sex") or "").strip().lower()
-    return _clean(
-        {
-            "organism": row.get("ScientificName", ""),
-            "taxon_id": _int(row.get("TaxID")),
-            "bioproject_accession": _valid(validate_bioproject, row.get("BioProject", "")),
-            "biosample_accession": _valid(validate_biosample, row.get("BioSample", "")),
-            "sra_accession": _valid(validate_sra, row.get("Run", "")),
-            "platform": map_platform(row.get("Platform", "")),
-            "instrument_model": row.get("Model", ""),
-            "library_layout": {"PAIRED": "paired", "SINGLE": "single"}.get(layout, ""),
-            "assay_type": map_assay_type(row.get("LibraryStrategy", ""), row.get("LibrarySource", "")),
-            "data_type": "raw reads",
-            "read_length": read_length,
-            "sample_id": row.get("SampleName", ""),
-            "sex": sex if sex in Vocabulary.SEX else "",
-            "disease": row.get("Disease", ""),
-        }
-    )
-
-
-def _xml(fragment: str) -> ET.Element:
-    """Parse an XML fragment with no single root (esummary ``expxml``/``runs``/``sampledata``)."""
-    try:
-        return ET.fromstring(f"<r>{(fragment or '').strip()}</r>")
-    except ET.ParseError as exc:
-        raise NcbiBadResponse(f"NCBI sent XML that does not parse: {exc}") from exc
-
-
-_SAMPLE_FIELDS = {
-    "tissue": "tissue",
-    "cell_type": "cell_type",
-    "cell type": "cell_type",
-    "sex": "sex",
-    "disease": "disease",
-    "dev_stage": "developmental_stage",
-    "developmental stage": "developmental_stage",
-    "age": "",
-    "genotype": "genotype",
-    "treatment": "treatment",
-}
-
-
-def biosample_metadata(record: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str], str]:
-    """Metadata fields, all sample attributes and the BioProject accession of a BioSample
-    esummary record (the attributes live only in the ``sampledata`` XML string)."""
-    root = _xml(record.get("sampledata", ""))
-    attributes: dict[str, str] = {}
-    for attr in root.iter("Attribute"):
-        name = attr.get("harmonized_name") or attr.get("attribute_name") or attr.get("display_name") or ""
-        if name:
-            attributes[name] = (attr.text or "").strip()
-    bioproject = ""
-    for link in root.iter("Link"):
-        if (link.get("target") or "").lower() == "bioproject":
-            bioproject = link.get("label") or ""
-    sample_name = attributes.get("sample_name", "")
-    for ident in root.iter("Id"):
-        if (ident.get("db_label") or "").lower() == "sample name" and not sample_name:
-            sample_name = (ident.text or "").strip()
-    organism = root.find(".//Organism")
-    org = organism.attrib if organism is not None else {}
-    metadata: dict[str, Any] = {
-        "organism": record.get("organism") or org.get("taxonomy_name", ""),
-        "taxon_id": _int(record.get("taxonomy")) or _int(org.get("taxonomy_id")),
-        "biosample_accession": _valid(validate_biosample, record.get("accession", "")),
-        "bioproject_accession": _valid(validate_bioproject, bioproject),
-        "sample_id": sample_name,
-        "data_type": "document",
-    }
-    for name, value in attributes.items():
-        target = _SAMPLE_FIELDS.get(name.lower())
-        if target:
-            metadata[target] = value.lower() if target == "sex" else value
-    return _clean(metadata), attributes, bioproject
-
-
-def sra_summary(record: dict[str, Any]) -> dict[str, Any]:
-    """Readable fields of an SRA esummary record (``expxml``/``runs`` are rootless XML)."""
-    exp = _xml(record.get("expxml", ""))
-    runs = _xml(record.get("runs", ""))
-
-    def text(path: str) -> str:
-        node = exp.find(path)
-        return (node.text or "").strip() if node is not None else ""
-
-    platform = exp.find(".//Platform")
-    organism = exp.find(".//Organism")
-    layout = exp.find(".//LIBRARY_LAYOUT")
-    experiment = exp.find(".//Experiment")
-    study = exp.find(".//Study")
-    return {
-        "title": text(".//Summary/Title"),
-        "platform": map_platform(platform.text if platform is not None else ""),
-        "instrument_model": platform.get("instrument_model", "") if platform is not None else "",
-        "organism": organism.get("ScientificName", "") if organism is not None else "",
-        "taxon_id": _int(organism.get("taxid")) if organism is not None else None,
-        "library_strategy": text(".//LIBRARY_STRATEGY"),
-        "library_source": text(".//LIBRARY_SOURCE"),
-        "assay_type": map_assay_type(text(".//LIBRARY_STRATEGY"), text(".//LIBRARY_SOURCE")),
-        "library_layout": (layout[0].tag.lower() if layout is not None and len(layout) else ""),
-        "experiment": experiment.get("acc", "") if experiment is not None else "",
-        "study": study.get("acc", "") if study is not None else "",
-        "bioproject": text(".//Bioproject"),
-        "biosample": text(".//Biosample"),
-        "runs": [run.get("acc", "") for run in runs.iter("Run")],
-    }
-
-
 # --- fetching records -----------------------------------------------------------------------
 
 
@@ -376,14 +188,14 @@ def _gene(client: EutilsClient, link: Link, full: bool) -> Fetched:
         "symbol": rec.get("name", ""),
         "description": rec.get("description", ""),
         "organism": org.get("scientificname", ""),
-        "taxon_id": _int(org.get("taxid")),
+        "taxon_id": positive_int(org.get("taxid")),
         "chromosome": rec.get("chromosome", ""),
         "map_location": rec.get("maplocation", ""),
         "summary": rec.get("summary", ""),
     }
     fetched = Fetched(link.accession, summary)
     if full:
-        fetched.metadata = _clean(
+        fetched.metadata = clean_metadata(
             {"organism": summary["organism"], "taxon_id": summary["taxon_id"], "data_type": "document"}
         )
         document = {
@@ -409,7 +221,7 @@ def _sequence(client: EutilsClient, link: Link, full: bool) -> Fetched:
         "title": rec.get("title", ""),
         "accession": accession,
         "organism": rec.get("organism", ""),
-        "taxon_id": _int(rec.get("taxid")),
+        "taxon_id": positive_int(rec.get("taxid")),
         "length": rec.get("slen"),
         "molecule": rec.get("moltype", ""),
     }
@@ -418,12 +230,12 @@ def _sequence(client: EutilsClient, link: Link, full: bool) -> Fetched:
         fasta = client.efetch(link.db, accession, "fasta")
         if not fasta.lstrip().startswith(">"):
             raise NcbiBadResponse(f"NCBI did not send FASTA for {accession}.")
-        fetched.metadata = _clean(
+        fetched.metadata = clean_metadata(
             {
                 "organism": summary["organism"],
                 "taxon_id": summary["taxon_id"],
                 "data_type": "reference",
-                "biosample_accession": _valid(validate_biosample, rec.get("biosample", "")),
+                "biosample_accession": valid_accession("biosample", rec.get("biosample", "")),
             }
         )
         fetched.payload = Payload(f"{_safe(accession)}.fasta", fasta.encode(), "text/x-fasta")
@@ -458,18 +270,18 @@ def _bioproject(client: EutilsClient, link: Link, full: bool) -> Fetched:
         "title": rec.get("project_title") or rec.get("project_name", ""),
         "accession": accession,
         "organism": rec.get("organism_name", ""),
-        "taxon_id": _int(rec.get("taxid")),
+        "taxon_id": positive_int(rec.get("taxid")),
         "data_type": rec.get("project_data_type", ""),
         "description": rec.get("project_description", ""),
         "submitter": rec.get("submitter_organization", ""),
     }
     fetched = Fetched(accession, summary)
     if full:
-        fetched.metadata = _clean(
+        fetched.metadata = clean_metadata(
             {
                 "organism": summary["organism"],
                 "taxon_id": summary["taxon_id"],
-                "bioproject_accession": _valid(validate_bioproject, accession),
+                "bioproject_accession": valid_accession("bioproject", accession),
                 "data_type": "document",
             }
         )
@@ -490,7 +302,7 @@ def _biosample(client: EutilsClient, link: Link, full: bool) -> Fetched:
         "title": rec.get("title", ""),
         "accession": accession,
         "organism": rec.get("organism", ""),
-        "taxon_id": _int(rec.get("taxonomy")),
+        "taxon_id": positive_int(rec.get("taxonomy")),
         "attributes": attributes,
         "bioproject": bioproject,
     }
@@ -528,12 +340,12 @@ def _sra(client: EutilsClient, link: Link, full: bool) -> Fetched:
         "platform": first.get("Platform", ""),
         "instrument_model": first.get("Model", ""),
         "library_strategy": first.get("LibraryStrategy", ""),
-        "size_mb": sum(_int(row.get("size_MB")) or 0 for row in rows),
+        "size_mb": sum(positive_int(row.get("size_MB")) or 0 for row in rows),
     }
     metadata = sra_metadata(first)
     if len(rows) > 1:
         metadata.pop("sra_accession", None)
-        if _valid(validate_sra, link.accession):
+        if valid_accession("sra", link.accession):
             metadata["sra_accession"] = link.accession
     return Fetched(link.accession, summary, metadata, runs=rows)
 
@@ -697,7 +509,7 @@ def start_import(*, user: Any, text: str, project: Project, folder: Folder | Non
 
     if link.kind == ImportKind.SRA:
         row.record["runs"] = fetched.runs
-        row.total_bytes = sum((_int(r.get("size_MB")) or 0) for r in fetched.runs) * 1024 * 1024 or None
+        row.total_bytes = sum((positive_int(r.get("size_MB")) or 0) for r in fetched.runs) * 1024 * 1024 or None
         with transaction.atomic():
             row.save()
             _audit(user, row)
@@ -732,15 +544,12 @@ def start_import(*, user: Any, text: str, project: Project, folder: Folder | Non
 
 
 def _enqueue(import_id: int) -> None:
-    from .tasks import import_ncbi_record_task
-
-    try:
-        import_ncbi_record_task.delay(import_id)
-    except Exception:
-        log.exception("could not queue NCBI import %s", import_id)
+    def failed(exc: Exception) -> None:
         row = NcbiImport.objects.filter(id=import_id).first()
         if row is not None:
             _fail(row, row.requested_by, "The download could not be queued (is the task queue running?).")
+
+    enqueue("ncbi_bridge.import_ncbi_record", import_id, on_error=failed)
 
 
 class _Progress:

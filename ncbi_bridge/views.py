@@ -99,7 +99,7 @@ class NcbiImportView(APIView):
         data = NcbiImportSerializer(result.ncbi_import).data
         if result.ncbi_import.status == "failed":
             error = result.error
-            code = str(error.get_codes()) if isinstance(error, Conflict) else getattr(error, "code", "failed")
+            code = getattr(error, "code", "failed")
             return Response(
                 {**data, "detail": result.ncbi_import.error, "code": code},
                 status=http_status_for(error) if error is not None else status.HTTP_502_BAD_GATEWAY,

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the tests need (Python dev packages, npm packages, Debian's chromium) and runs
-# every suite: ruff, deptry, ESLint/Prettier/vue-tsc, Vitest, the SPA build, then pytest (API, services,
-# a real Celery worker, and the browser tests against a real gunicorn). Non-zero if any fails.
+# every suite: ruff, deptry, lint-imports (import layers), mypy, ESLint/Prettier/vue-tsc, Vitest,
+# the SPA build, then pytest (API, services, a real Celery worker, and the browser tests against
+# a real gunicorn). Non-zero if any fails.
 # Uses DATABASE_URL/REDIS_URL when set (PostgreSQL/Redis), SQLite and the embedded broker otherwise.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -44,6 +45,10 @@ log "Python: lint and dependency check"
 # Every module imported by runtime code is pinned in requirements.txt (or the ML extra); tests
 # and benchmarks may use requirements-dev.txt. Names the module and file when one is missing.
 .venv/bin/deptry .
+# Import layers (docs/architecture.md, "Parts and arrows"; contracts in pyproject.toml).
+PYTHONPATH=clients/python/src .venv/bin/lint-imports
+# Types (mypy + django-stubs) on the modules listed in pyproject.toml's [tool.mypy].
+.venv/bin/mypy
 
 log "Python: tests"
 export BIOFM_CELERY_QUEUE="${BIOFM_CELERY_QUEUE:-biofm-test}"

@@ -101,7 +101,7 @@ def move_file(file: File, *, actor: Any, folder: Folder | None, name: str) -> Fi
     """Rename and/or move a file to another folder of its project."""
     with transaction.atomic():
         if folder != file.folder:
-            files._check_name_free(file.project, folder, name, exclude_id=file.id)
+            files.check_name_free(file.project, folder, name, exclude_id=file.id)
             before = file.folder.name_path if file.folder else "/"
             file.folder = folder
             file.effective_access_level = files.effective_level(file.project, folder, file.access_level)

@@ -140,14 +140,21 @@ def register_defaults() -> None:
     _LOADED_INTO = id(_PARSERS)
 
 
-def _extra_parser_paths() -> list[str]:
-    """``BIOFM_EXTRA_PARSERS``: parser classes that plug in (or replace one) by configuration."""
-    try:
-        from django.conf import settings
+# ``BIOFM_EXTRA_PARSERS``: dotted paths of parser classes that plug in (or replace one) by
+# configuration; set by ``configure`` (file_upload's AppConfig.ready), so the parsers never read
+# Django's settings (import-linter contract ``pure``). Empty outside Django (benchmarks).
+_EXTRA_PARSER_PATHS: list[str] = []
 
-        return list(getattr(settings, "BIOFM_EXTRA_PARSERS", []))
-    except Exception:  # used outside Django (benchmarks): built-ins only
-        return []
+
+def configure(extra_parser_paths: list[str]) -> None:
+    """Name the extra parser classes; they are registered with the built-ins on first use."""
+    global _LOADED_INTO
+    _EXTRA_PARSER_PATHS[:] = list(extra_parser_paths)
+    _LOADED_INTO = None
+
+
+def _extra_parser_paths() -> list[str]:
+    return list(_EXTRA_PARSER_PATHS)
 
 
 def parser_for(fmt: str) -> Parser | None:

@@ -219,8 +219,8 @@ class TestSidecars:
         bam = make_bam(tmp_path / "z.bam")
         pysam.index(str(bam))
         uploaded_bai = (tmp_path / "z.bam.bai").read_bytes()
-        monkeypatch.setattr(services, "_enqueue_index", lambda file_id: None)
-        monkeypatch.setattr(services, "_enqueue_parse", lambda file_id: None)
+        monkeypatch.setattr(services.queueing, "enqueue_index", lambda file_id: None)
+        monkeypatch.setattr(services.queueing, "enqueue_parse", lambda file_id: None)
         built = []
         monkeypatch.setattr("file_upload.parsers.bam._build_index", lambda *a: built.append(a))
         data = make_file(project, "z.bam", bam.read_bytes())

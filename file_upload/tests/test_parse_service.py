@@ -204,7 +204,7 @@ class TestIndexFollowUp:
     @pytest.fixture
     def queued(self, monkeypatch):
         calls: list[int] = []
-        monkeypatch.setattr(services, "_enqueue_index", calls.append)
+        monkeypatch.setattr(services.queueing, "enqueue_index", calls.append)
         return calls
 
     def parse_bam(self, project, tmp_path, django_capture_on_commit_callbacks, name="a.bam", bam=None):
@@ -337,7 +337,7 @@ class TestIndexFollowUp:
 class TestReparseApi:
     def test_reparse_queues_and_audits(self, api, project, monkeypatch, django_capture_on_commit_callbacks):
         queued = []
-        monkeypatch.setattr(services, "_enqueue_parse", queued.append)
+        monkeypatch.setattr(services.queueing, "enqueue_parse", queued.append)
         file = make_file(project, "r.fastq", b"@r1\nACGT\n+\nIIII\n")
         services.parse_file(file.id)
         with django_capture_on_commit_callbacks(execute=True):
@@ -358,7 +358,7 @@ class TestReparseApi:
 class TestStaleSweep:
     def test_running_and_pending_stale_files_are_requeued(self, project, monkeypatch):
         queued = []
-        monkeypatch.setattr(services, "_enqueue_parse", queued.append)
+        monkeypatch.setattr(services.queueing, "enqueue_parse", queued.append)
         now = timezone.now()
         stale = make_file(project, "a.fastq")
         fresh = make_file(project, "b.fastq")

@@ -4,18 +4,26 @@ Sources, strongest first:
 - an NCBI record the file was imported from (``ncbi_bridge.NcbiImport``) or whose accession the
   file carries: the metadata NCBI gave;
 - the content, through ``file_upload.parsers.autofill`` (the rules the upload-time autofill
-  uses): format and data type, read length, platform and instrument from read-name conventions,
-  paired layout, reference genome from the chr1 length in a BAM's ``@SQ`` lines;
-- a VCF header's contig lengths and ``##reference``; an h5ad's ``obs`` columns named as the
-  CELLxGENE schema names them (organism, tissue, cell_type, disease, sex, development_stage,
-  assay), used when the file holds one value (``sex``: ``mixed`` when several);
+  uses): format and data type, read length, paired layout (interleaved mates, or the other
+  mate's file in the folder);
+- what ``ml_interface.inference`` reads in the content (pure rules, each finding with its
+  evidence): platform and instrument from read-name conventions; reference genome, organism and
+  platform from an alignment header (``@SQ`` lengths, ``AS``/``SP``, ``@PG`` command lines,
+  ``@RG`` ``PL``/``PM``) and a VCF header (contig lengths, ``assembly=``, ``##reference``);
+  organism from an h5ad's gene ids (Ensembl prefixes) or gene-symbol case, and from FASTA
+  headers; organism, sex, platform, instrument, genome build and assay from a text document;
+- an h5ad's ``obs`` columns named as the CELLxGENE schema names them (organism, tissue,
+  cell_type, disease, sex, development_stage, assay), used when the file holds one value
+  (``sex``: ``mixed`` when several);
 - the file name: Illumina's ``<sample>_S<n>_L<lane>_R1_001.fastq.gz``, accessions, assembly
   names (hg38, GRCm39, ...) and assay words (scRNA, ATAC, ChIP, exome, ...), with less weight.
 
 ``params.apply = true`` writes the suggestions at or above ``BIOFM_AUTOTAG_MIN_CONFIDENCE``
 (``params.min_confidence`` may raise it; ``params.fields`` limits it to some fields) through
-``file_upload.services.update_file`` — only into fields still empty, and only for a submitter
-who may edit the file; each write is audited (``file.update`` and ``ml.autotag.apply``).
+``file_upload.services.update_file`` — only into fields still empty or holding a value the app
+filled in itself (``autofilled_fields``; such values stay marked as autofilled), and only for a
+submitter who may edit the file; each write is audited (``file.update`` and
+``ml.autotag.apply``). Suggestions too are made only for empty or autofilled fields.
 """
 
 from __future__ import annotations
@@ -35,23 +43,12 @@ from file_upload.metadata import METADATA_FIELD_NAMES, METADATA_FIELDS
 from file_upload.models import File
 from file_upload.parsers import autofill
 
+from .. import inference
 from ..models import MLTask
 from ..registry import AnalysisError
-from .common import blob_path, file_format, read_names, stats_for
+from .common import TEXT_FORMATS, blob_path, file_format, read_names, read_text, stats_for
 
 SPECS = {spec.name: spec for spec in METADATA_FIELDS}
-GENOME_ORGANISM = {
-    "GRCh38": ("Homo sapiens", 9606),
-    "GRCh37": ("Homo sapiens", 9606),
-    "GRCm39": ("Mus musculus", 10090),
-    "GRCm38": ("Mus musculus", 10090),
-}
-NAME_GENOMES = (
-    (r"hg38|grch38", "GRCh38"),
-    (r"hg19|grch37|b37", "GRCh37"),
-    (r"mm39|grcm39", "GRCm39"),
-    (r"mm10|grcm38", "GRCm38"),
-)
 NAME_ASSAYS = (
     (r"sc[-_]?rna|scrnaseq|single[-_]?cell|10x", "scRNA-seq"),
     (r"atac", "ATAC-seq"),
@@ -87,6 +84,11 @@ CONFIDENCE = {
     "derived": 0.85,
     "name_words": 0.6,
 }
+MAX_TEXT_BYTES = 2 * 1024 * 1024  # of a document read for words
+MAX_FASTA_HEADERS = 500
+MAX_GENE_NAMES = 5000
+GENE_ID_COLUMNS = ("gene_ids", "gene_id", "feature_id", "ensembl_id", "gene_symbols", "feature_name", "gene_name",
+                   "gene_symbol", "symbol")  # fmt: skip
 
 
 @dataclass
@@ -174,14 +176,18 @@ def from_ncbi(file: File, found: Collector) -> None:
                     found.add(name, value, "ncbi", f"NCBI {row.get_kind_display()} record {row.accession}")
 
 
+def take(found: Collector, findings: Iterable[inference.Finding]) -> None:
+    for f in findings:
+        found.add(f.field, f.value, f.source, f.evidence, f.confidence)
+
+
 def from_content(file: File, fmt: str, stats: dict[str, Any], hints: dict[str, Any], found: Collector) -> None:
     if fmt == "fastq" and "read_names" not in hints:
         hints = {**hints, "read_names": read_names(file)}
-    from file_upload.services import _mates
+    from file_upload.services import mate_files
 
-    mates = _mates(file) if fmt == "fastq" else []
+    mates = mate_files(file) if fmt == "fastq" else []
     values = autofill.suggest(fmt, stats, hints, file.name, mate_present=bool(mates))
-    names = hints.get("read_names") or []
     for name, value in values.items():
         if name == "file_format":
             found.add(name, value, "content", f"the content is {value.upper()} (magic bytes and first records)")
@@ -189,10 +195,6 @@ def from_content(file: File, fmt: str, stats: dict[str, Any], hints: dict[str, A
             found.add(name, value, "content", f"{fmt.upper()} files hold {value}")
         elif name == "read_length":
             found.add(name, value, "content", f"the longest read has {value} bases")
-        elif name in ("platform", "instrument_model"):
-            sample = names[0] if names else ""
-            why = f"all {len(names)} sampled read names follow the {values.get('platform')} convention"
-            found.add(name, value, "read_names", f"{why} (e.g. “{sample[:60]}”)")
         elif name == "library_layout":
             if mates:
                 found.add(
@@ -200,14 +202,16 @@ def from_content(file: File, fmt: str, stats: dict[str, Any], hints: dict[str, A
                 )
             else:
                 found.add(name, value, "content", "every read is paired (flags or interleaved mates)")
-        elif name == "reference_genome":
-            chr1 = next((r for r in stats.get("references", []) if r.get("name") in ("chr1", "1")), None)
-            length = f"{chr1['length']:,}" if chr1 else "?"
-            found.add(
-                name, value, "content", f"@SQ {chr1['name'] if chr1 else 'chr1'} is {length} bp long, as in {value}"
-            )
         elif name in ("organism", "taxon_id"):
             found.add(name, value, "h5ad", "obs organism columns (CELLxGENE schema) hold one organism")
+        # platform, instrument and reference genome: the inference rules below say why
+    if fmt == "fastq":
+        take(found, inference.from_read_names(hints.get("read_names") or []))
+    elif fmt in ("sam", "bam", "cram"):
+        header = stats.get("header") or {}
+        if not header.get("SQ") and stats.get("references"):
+            header = {**header, "SQ": [{"SN": r["name"], "LN": r["length"]} for r in stats["references"]]}
+        take(found, inference.from_alignment_header(header))
 
 
 def from_vcf_header(file: File, found: Collector) -> None:
@@ -216,21 +220,53 @@ def from_vcf_header(file: File, found: Collector) -> None:
     try:
         with pysam.VariantFile(str(blob_path(file))) as variants:
             header = variants.header
-            contigs = [(name, contig.length or 0) for name, contig in header.contigs.items()]
-            reference = next((rec.value for rec in header.records if rec.key == "reference"), None)
+            lines = str(header).splitlines()
             samples = list(header.samples)
     except (OSError, ValueError):
         return
-    genome = autofill.reference_from_sequences(contigs)
-    if genome:
-        found.add("reference_genome", genome, "vcf_header", f"##contig chr1 length matches {genome}")
-    if reference:
-        for pattern, name in NAME_GENOMES:
-            if re.search(pattern, reference, re.IGNORECASE):
-                found.add("reference_genome", name, "vcf_header", f"##reference={reference[:80]}", 0.8)
-                break
+    take(found, inference.from_vcf_header(lines))
     if len(samples) == 1:
         found.add("sample_id", samples[0], "vcf_header", f"the only sample column is “{samples[0]}”", 0.7)
+
+
+def from_fasta(file: File, found: Collector) -> None:
+    try:
+        text = read_text(file, MAX_TEXT_BYTES)
+    except AnalysisError:
+        return
+    headers = [line[1:] for line in text.splitlines() if line.startswith(">")][:MAX_FASTA_HEADERS]
+    take(found, inference.from_fasta_headers(headers))
+
+
+def from_document(file: File, found: Collector) -> None:
+    try:
+        text = read_text(file, MAX_TEXT_BYTES)
+    except AnalysisError:
+        return
+    findings = inference.from_text(text)
+    take(found, findings)
+    if findings:  # prose that speaks of samples and runs, not a table of numbers
+        found.add("data_type", "document", "content", "the file is prose describing the samples or the run", 0.7)
+
+
+def gene_names(handle: Any) -> dict[str, list[str]]:
+    """The var index and the var columns that hold gene ids or symbols (a bounded sample)."""
+    import h5py
+
+    var = handle.get("var")
+    out: dict[str, list[str]] = {}
+    if not isinstance(var, h5py.Group):
+        return out
+    index = var.attrs.get("_index", "_index")
+    index = index.decode() if isinstance(index, bytes) else str(index)
+    for key, where in [(index, "var_names"), *((c, f"var['{c}']") for c in GENE_ID_COLUMNS)]:
+        node = var.get(key)
+        if isinstance(node, h5py.Group) and "categories" in node:
+            node = node["categories"]
+        if isinstance(node, h5py.Dataset) and node.dtype.kind in ("S", "O", "U") and node.ndim == 1:
+            raw = node[: min(node.shape[0], MAX_GENE_NAMES)]
+            out[where] = [v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v) for v in raw]
+    return out
 
 
 def from_h5ad(file: File, found: Collector) -> None:
@@ -240,8 +276,14 @@ def from_h5ad(file: File, found: Collector) -> None:
     try:
         with h5py.File(blob_path(file), "r") as handle:
             obs = read_elem(handle["obs"]) if "obs" in handle else None
+            genes = gene_names(handle)
     except Exception:  # not readable AnnData: the content source already says what it is
         return
+    for where, values in genes.items():
+        findings = inference.from_gene_ids(values, where)
+        take(found, findings)
+        if findings and findings[0].source == "gene_ids":
+            break  # ids are the stronger evidence; symbols in another column add nothing
     if obs is None or len(obs) == 0:
         return
     for column, field_name in CELLXGENE_COLUMNS.items():
@@ -275,10 +317,9 @@ def from_name(file: File, found: Collector) -> None:
         if hit:
             found.add(field_name, hit.group(0), "name_accession", f"the name contains the accession {hit.group(0)}")
     tokens = re.split(r"[^a-z0-9]+", lowered)
-    for pattern, genome in NAME_GENOMES:
-        if any(re.fullmatch(pattern, token) for token in tokens):
-            found.add("reference_genome", genome, "name_words", f"the name mentions {genome}")
-            break
+    genomes = inference.genome_in(" ".join(tokens))
+    if genomes:
+        found.add("reference_genome", genomes[0][0], "name_words", f"the name mentions {genomes[0][1]}")
     stem = re.sub(r"\.(fastq|fq|bam|sam|cram|vcf|bcf|h5ad|gz|txt|md)$", "", lowered)
     for pattern, assay in NAME_ASSAYS:
         if re.search(rf"(?:^|[^a-z0-9]){pattern}", stem):
@@ -289,14 +330,15 @@ def from_name(file: File, found: Collector) -> None:
 def derived(found: Collector) -> None:
     """Organism from an assembly that was suggested with good confidence."""
     genomes = [s for s in found.merged() if s.field == "reference_genome" and s.confidence >= 0.8]
-    if genomes and genomes[0].value in GENOME_ORGANISM:
-        organism, taxon = GENOME_ORGANISM[genomes[0].value]
+    if genomes and genomes[0].value in inference.GENOME_ORGANISM:
+        taxon = inference.GENOME_ORGANISM[genomes[0].value]
+        organism = inference.ORGANISMS[taxon]
         why = f"{genomes[0].value} is a {organism} assembly"
         found.add("organism", organism, "derived", why)
         found.add("taxon_id", taxon, "derived", why)
     organisms = [s for s in found.merged() if s.field == "organism" and s.confidence >= 0.8]
     if organisms:
-        taxon = next((t for t, n in autofill.TAXA.items() if n.lower() == str(organisms[0].value).lower()), None)
+        taxon = inference.TAXON_OF.get(str(organisms[0].value).lower())
         if taxon:
             found.add("taxon_id", taxon, "derived", f"NCBI Taxonomy ID of {organisms[0].value}")
 
@@ -319,9 +361,28 @@ def suggest(file: File) -> list[Suggestion]:
         from_vcf_header(file, found)
     if fmt == "h5ad":
         from_h5ad(file, found)
+    if fmt == "fasta":
+        from_fasta(file, found)
+    if fmt in TEXT_FORMATS:
+        from_document(file, found)
     from_name(file, found)
     derived(found)
-    return [s for s in found.merged() if getattr(file, s.field) in ("", None)]
+    return [s for s in found.merged() if open_to_suggestion(file, s.field, s.value)]
+
+
+def open_to_suggestion(file: File, field_name: str, value: Any) -> bool:
+    """A field is open to a suggestion when it is empty, or holds a different value the app
+    filled in itself; a value a person typed is never suggested over."""
+    current = getattr(file, field_name)
+    if current in ("", None):
+        return True
+    return field_name in (file.autofilled_fields or []) and str(current).lower() != str(value).lower()
+
+
+def replacing(file: File, suggestion: dict[str, Any]) -> dict[str, Any]:
+    """A suggestion for a field the app filled in names the value it would replace."""
+    current = getattr(file, suggestion["field"])
+    return {**suggestion, "replaces": current} if current not in ("", None) else suggestion
 
 
 def apply_suggestions(
@@ -341,10 +402,10 @@ def apply_suggestions(
             for s in suggestions
             if s.confidence >= min_confidence
             and (fields is None or s.field in fields)
-            and getattr(current, s.field) in ("", None)  # never over a value someone typed meanwhile
+            and open_to_suggestion(current, s.field, s.value)  # never over a value someone typed meanwhile
         }
         if changes:
-            file_services.update_file(current, actor=actor, **changes)
+            file_services.update_file(current, actor=actor, autofilled=True, **changes)
             audit.record(actor, "ml.autotag.apply", current, task=task.id, fields=sorted(changes))
     return {"applied": changes}
 
@@ -352,7 +413,10 @@ def apply_suggestions(
 class AutotagHandler:
     task_type = "autotag"
     label = "Suggest metadata"
-    description = "Suggests values for empty metadata fields from the content, the name and NCBI records."
+    description = (
+        "Suggests values for empty (or automatically filled) metadata fields from the content, the name and NCBI "
+        "records, each with a confidence and its evidence."
+    )
 
     def accepts(self, file: File) -> str | None:
         return None
@@ -373,7 +437,7 @@ class AutotagHandler:
         suggestions = suggest(file)
         minimum = max(settings.BIOFM_AUTOTAG_MIN_CONFIDENCE, float(task.params.get("min_confidence") or 0))
         result: dict[str, Any] = {
-            "suggestions": [s.as_dict() for s in suggestions],
+            "suggestions": [replacing(file, s.as_dict()) for s in suggestions],
             "min_confidence": minimum,
             "applied": {},
         }

@@ -66,3 +66,36 @@ def test_qc_from_the_analyse_menu_shows_the_verdict_badge(page, server, make_use
     page.get_by_role("link", name="Tasks", exact=True).click()
     expect(page).to_have_url(re.compile(r"/tasks$"))
     expect(page.get_by_role("table", name="Analysis tasks")).to_contain_text("Done")
+
+
+def test_suggest_metadata_shows_values_with_their_evidence(page, server, make_user):
+    from playwright.sync_api import expect
+
+    owner = make_user("histologist", password="autotag-pass-2024")
+    project = Project.objects.create(name="Liver atlas", owner=owner, access_level="restricted")
+    methods = (
+        b"Methods. Eight-week-old female C57BL/6J mice were used. RNA-seq libraries were sequenced on a "
+        b"NovaSeq 6000 and aligned to GRCm39.\n"
+    )
+    file = services.parse_file(make_file(project, "methods.txt", methods).id)
+    assert file.organism == "" and "file_format" in file.autofilled_fields
+
+    sign_in(page, "histologist", "autotag-pass-2024")
+    page.goto(f"/files/{file.id}")
+    # what the app filled in itself carries a visible mark with an accessible description
+    expect(page.get_by_role("note", name=re.compile("File format was filled in automatically"))).to_be_visible()
+    page.get_by_role("button", name="Analyse").click()
+    page.get_by_role("menuitem", name="Suggest metadata").click()
+    expect(page).to_have_url(re.compile(r"/tasks\?task=\d+$"))
+    table = page.get_by_role("table", name="Suggested metadata")
+    expect(table).to_be_visible(timeout=60_000)
+    organism = table.get_by_role("row").filter(has_text="Organism")
+    expect(organism).to_contain_text("Mus musculus")
+    expect(organism).to_contain_text("C57BL/6J")  # the evidence it used
+    expect(table.get_by_role("row").filter(has_text="Sex")).to_contain_text("female")
+    expect(table.get_by_role("row").filter(has_text="Instrument model")).to_contain_text("Illumina NovaSeq 6000")
+    expect(table.get_by_role("row").filter(has_text="Reference genome")).to_contain_text("GRCm39")
+    page.get_by_role("button", name="Apply Organism").click()
+    expect(organism).to_contain_text("Applied")
+    file.refresh_from_db()
+    assert file.organism == "Mus musculus" and "organism" not in file.autofilled_fields

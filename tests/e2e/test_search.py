@@ -9,7 +9,7 @@ import pytest
 
 from file_upload.models import Project
 from file_upload.tests.factories import make_file
-from tests.e2e.conftest import sign_in
+from tests.e2e.conftest import choose, sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -95,3 +95,38 @@ def test_tick_two_facet_values_then_reload(page, make_user):
     expect(facet_box(page, "organism", "Mus musculus")).to_be_checked()
     expect(facet_box(page, "organism", "Danio rerio")).not_to_be_checked()
     assert result_names(page) == names
+
+
+def test_bulk_set_field_offers_the_vocabulary_and_says_why_a_file_was_left_alone(page, make_user):
+    from playwright.sync_api import expect
+
+    from file_upload.models import File, ProjectMember
+
+    user = make_user("curator", password="curate-pass-2024")
+    own = Project.objects.create(name="Own runs", owner=user)
+    make_file(own, "run1.fastq", organism="Mus musculus")
+    make_file(own, "run2.fastq", organism="Mus musculus")
+    other = Project.objects.create(name="Core facility", owner=make_user("core", password="core-pass-2024"))
+    ProjectMember.objects.create(project=other, user=user, role="viewer")
+    make_file(other, "core.fastq", organism="Mus musculus")
+
+    sign_in(page, "curator", "curate-pass-2024")
+    page.goto("/search?organism=Mus+musculus")
+    expect(page.get_by_role("table").locator("tbody tr")).to_have_count(3)
+    page.locator(".search-table thead .el-checkbox").click()
+    expect(page.get_by_text("3 selected")).to_be_visible()
+    page.get_by_role("button", name="Set field").click()
+    dialog = page.get_by_role("dialog", name="Set field")
+    choose(page, dialog, "Field", "Platform")
+    # a vocabulary field offers its words, not a free-text box
+    expect(dialog.get_by_label("Value")).to_have_attribute("role", "combobox")
+    choose(page, dialog, "Value", "Illumina")
+    dialog.get_by_role("button", name="Save").click()
+    refused = page.get_by_role("list", name="Files not changed")
+    expect(refused).to_contain_text("core.fastq")
+    expect(refused).to_contain_text("not allowed: you are a viewer of project “Core facility”")
+    expect(page.get_by_text("no permission?")).to_have_count(0)
+    assert sorted(File.objects.filter(platform="Illumina").values_list("name", flat=True)) == [
+        "run1.fastq",
+        "run2.fastq",
+    ]

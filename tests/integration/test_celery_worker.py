@@ -12,7 +12,7 @@ from django.conf import settings
 from file_project.celery import app
 from file_upload.models import File, Project
 from file_upload.tasks import parse_file_task
-from file_upload.tests.factories import make_file
+from file_upload.tests.factories import ProjectFactory, make_file
 from tests.processes import CeleryWorker, worker_env
 
 
@@ -44,3 +44,29 @@ def test_real_worker_runs_parse_task(alice, data_dirs, tmp_path):
             time.sleep(0.1)
         assert "succeeded" in worker.log()
     assert File.objects.filter(id=file.id, parse_status="done", stats__reads=1).exists()
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_real_worker_writes_the_background_task_record(alice, data_dirs, tmp_path):
+    """Publishing records the task queued; the worker's signal handlers record it running and
+    then done, with the result summary — nothing in the task body does."""
+    from background.models import BackgroundTask
+
+    queue = f"biofm-test-{uuid.uuid4().hex[:8]}"
+    file = make_file(ProjectFactory(owner=alice), "reads.bin", b"@r1\nACGT\n+\nIIII\n")
+    result = parse_file_task.apply_async(args=[file.id], queue=queue)
+    queued = BackgroundTask.objects.get(task_id=result.id)
+    assert (queued.name, queued.object_id, queued.state) == ("file_upload.parse_file", str(file.id), "queued")
+
+    with CeleryWorker(worker_env(data_dirs), tmp_path / "worker.log", queue=queue) as worker:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            row = BackgroundTask.objects.get(task_id=result.id)
+            if row.state not in ("queued", "running"):
+                break
+            worker.assert_alive()
+            time.sleep(0.3)
+    row = BackgroundTask.objects.get(task_id=result.id)
+    assert (row.state, row.attempts, row.result, row.error) == ("done", 1, "done", ""), worker.log()
+    assert row.queued_at <= row.started_at <= row.finished_at

@@ -74,7 +74,7 @@ def test_killed_worker_is_recovered_by_the_sweep(alice, data_dirs, tmp_path, mon
         marker.unlink()
 
         monkeypatch.setattr(
-            services, "_enqueue_parse", lambda file_id: parse_file_task.apply_async(args=[file_id], queue=queue)
+            services.queueing, "enqueue_parse", lambda file_id: parse_file_task.apply_async(args=[file_id], queue=queue)
         )
         assert services.requeue_stale_parses(older_than=timedelta(0)) == [file.id]
         assert File.objects.get(id=file.id).parse_status == "pending"

@@ -33,6 +33,8 @@ export interface Suggestion {
   confidence: number
   source: string
   evidence: string[]
+  /** The value the app filled in itself that this suggestion would replace. */
+  replaces?: string | number
 }
 
 export interface AutotagResult {

@@ -186,6 +186,28 @@ export interface paths {
     patch?: never
     trace?: never
   }
+  '/api/background-tasks/': {
+    parameters: {
+      query?: never
+      header?: never
+      path?: never
+      cookie?: never
+    }
+    /**
+     * @description Base of every API viewset over a restricted model. Subclasses set ``queryset`` (or
+     *     override ``base_queryset``), may map their extra actions to policy actions in
+     *     ``object_actions``, and name which restrict action their lookups use (``lookup_action``,
+     *     default ``view``).
+     */
+    get: operations['background_tasks_list']
+    put?: never
+    post?: never
+    delete?: never
+    options?: never
+    head?: never
+    patch?: never
+    trace?: never
+  }
   '/api/cellxgene/publications/': {
     parameters: {
       query?: never
@@ -362,6 +384,46 @@ export interface paths {
       cookie?: never
     }
     get: operations['files_download_retrieve']
+    put?: never
+    post?: never
+    delete?: never
+    options?: never
+    head?: never
+    patch?: never
+    trace?: never
+  }
+  '/api/files/{id}/genome-view/': {
+    parameters: {
+      query?: never
+      header?: never
+      path?: never
+      cookie?: never
+    }
+    /**
+     * @description ``GET /api/files/<id>/genome-view/``: what igv.js needs to show a BAM, CRAM or VCF file
+     *     (``file_download.genome``); 400 for any other kind of file.
+     */
+    get: operations['files_genome_view_retrieve']
+    put?: never
+    post?: never
+    delete?: never
+    options?: never
+    head?: never
+    patch?: never
+    trace?: never
+  }
+  '/api/files/{id}/genome-view/chrom-sizes/': {
+    parameters: {
+      query?: never
+      header?: never
+      path?: never
+      cookie?: never
+    }
+    /**
+     * @description ``GET /api/files/<id>/genome-view/chrom-sizes/``: the contigs of the file's header as a
+     *     chrom.sizes text (name, tab, length), for igv.js when no reference genome is at hand.
+     */
+    get: operations['files_genome_view_chrom_sizes_retrieve']
     put?: never
     post?: never
     delete?: never
@@ -1017,7 +1079,7 @@ export interface paths {
     get?: never
     put?: never
     /**
-     * Create an upload (tus creation, optionally with its first bytes)
+     * Create an upload (tus creation, optionally with its first bytes; concatenation)
      * @description ``POST /api/uploads/`` creates an upload (optionally with its first bytes).
      */
     post: operations['uploads_create']
@@ -1274,6 +1336,32 @@ export interface components {
        */
       reason: (components['schemas']['ReasonEnum'] | components['schemas']['NullEnum']) | null
     }
+    BackgroundTask: {
+      readonly attempts: number
+      readonly error: string
+      /** Format: date-time */
+      readonly finished_at: string | null
+      readonly id: number
+      readonly name: string
+      readonly object_id: string
+      /** Format: date-time */
+      readonly queued_at: string | null
+      readonly result: string
+      /** Format: date-time */
+      readonly started_at: string | null
+      readonly state: components['schemas']['BackgroundTaskStateEnum']
+      readonly task_id: string
+    }
+    /**
+     * @description * `queued` - Queued
+     *     * `running` - Running
+     *     * `done` - Done
+     *     * `failed` - Failed
+     *     * `retrying` - Retrying
+     *     * `lost` - Lost
+     * @enum {string}
+     */
+    BackgroundTaskStateEnum: 'queued' | 'running' | 'done' | 'failed' | 'retrying' | 'lost'
     /** @enum {unknown} */
     BlankEnum: ''
     Conflict: {
@@ -1283,6 +1371,10 @@ export interface components {
     }
     Conflicts: {
       conflicts: components['schemas']['Conflict'][]
+    }
+    Contig: {
+      length: number
+      name: string
     }
     CredentialsRequest: {
       password: string
@@ -1520,6 +1612,59 @@ export interface components {
       name: string
       parent?: number | null
       project: number
+    }
+    /**
+     * @description * `bam` - bam
+     *     * `cram` - cram
+     *     * `vcf` - vcf
+     * @enum {string}
+     */
+    FormatEnum: 'bam' | 'cram' | 'vcf'
+    GenomeReference: {
+      /** Format: uri */
+      fasta_url: string
+      /** @description The FASTA file's id. */
+      file: number
+      /**
+       * Format: uri
+       * @description Its .fai.
+       */
+      index_url: string
+      name: string
+    }
+    GenomeTrack: {
+      format: components['schemas']['FormatEnum']
+      /**
+       * Format: uri
+       * @description The signed link to its index, if it has one.
+       */
+      index_url: string | null
+      name: string
+      type: components['schemas']['GenomeTrackTypeEnum']
+      /**
+       * Format: uri
+       * @description A signed link to the file, valid for an hour.
+       */
+      url: string
+    }
+    /**
+     * @description * `alignment` - alignment
+     *     * `variant` - variant
+     * @enum {string}
+     */
+    GenomeTrackTypeEnum: 'alignment' | 'variant'
+    GenomeView: {
+      /** @description The contigs of the file's header. */
+      contigs: components['schemas']['Contig'][]
+      /** Format: date-time */
+      expires_at: string
+      /** @description Where to start. */
+      locus: string
+      /** @description What the view cannot show, in words. */
+      note: string
+      reference: components['schemas']['GenomeReference'] | null
+      reference_genome: string
+      track: components['schemas']['GenomeTrack']
     }
     Grant: {
       /** Format: date-time */
@@ -1793,6 +1938,21 @@ export interface components {
        */
       previous?: string | null
       results: components['schemas']['AuditEvent'][]
+    }
+    PaginatedBackgroundTaskList: {
+      /** @example 123 */
+      count: number
+      /**
+       * Format: uri
+       * @example http://api.example.org/accounts/?page=4
+       */
+      next?: string | null
+      /**
+       * Format: uri
+       * @example http://api.example.org/accounts/?page=2
+       */
+      previous?: string | null
+      results: components['schemas']['BackgroundTask'][]
     }
     PaginatedFolderList: {
       /** @example 123 */
@@ -2131,16 +2291,6 @@ export interface components {
      * @enum {string}
      */
     SexEnum: 'female' | 'male' | 'mixed' | 'unknown'
-    /**
-     * @description * `active` - Active
-     *     * `verifying` - Verifying
-     *     * `completed` - Completed
-     *     * `terminated` - Terminated
-     *     * `expired` - Expired
-     *     * `failed` - Failed
-     * @enum {string}
-     */
-    StateEnum: 'active' | 'verifying' | 'completed' | 'terminated' | 'expired' | 'failed'
     Status: {
       dataset: string | null
       error: string | null
@@ -2227,13 +2377,24 @@ export interface components {
       /** @description MD5 of the stored file: computed in the background after completion, empty until then. */
       readonly md5: string
       readonly offset: number
-      readonly project: number
+      readonly project: number | null
       /** Format: date-time */
       readonly received_at: string | null
       /** @description SHA-256 of the stored file, once completed. */
       readonly sha256: string
-      readonly state: components['schemas']['StateEnum']
+      readonly state: components['schemas']['UploadStatusStateEnum']
     }
+    /**
+     * @description * `active` - Active
+     *     * `verifying` - Verifying
+     *     * `completed` - Completed
+     *     * `terminated` - Terminated
+     *     * `expired` - Expired
+     *     * `failed` - Failed
+     * @enum {string}
+     */
+    UploadStatusStateEnum:
+      'active' | 'verifying' | 'completed' | 'terminated' | 'expired' | 'failed'
     User: {
       /** @description E-mail address; empty when none is set */
       readonly email: string
@@ -3014,6 +3175,75 @@ export interface operations {
         }
       }
       507: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+    }
+  }
+  background_tasks_list: {
+    parameters: {
+      query?: {
+        name?: string
+        object_id?: string
+        /** @description Which field to use when ordering the results. */
+        ordering?: string
+        /** @description A page number (1 is the first), or “last”; past the last page: 404 */
+        page?: number | 'last'
+        /** @description Results per page (1 to 500) */
+        page_size?: number
+        /**
+         * @description * `queued` - Queued
+         *     * `running` - Running
+         *     * `done` - Done
+         *     * `failed` - Failed
+         *     * `retrying` - Retrying
+         *     * `lost` - Lost
+         */
+        state?: 'done' | 'failed' | 'lost' | 'queued' | 'retrying' | 'running'
+      }
+      header?: never
+      path?: never
+      cookie?: never
+    }
+    requestBody?: never
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['PaginatedBackgroundTaskList']
+        }
+      }
+      400: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      401: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      403: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      404: {
         headers: {
           [name: string]: unknown
         }
@@ -3955,6 +4185,118 @@ export interface operations {
         }
         content: {
           'application/json': components['schemas']['Error']
+        }
+      }
+    }
+  }
+  files_genome_view_retrieve: {
+    parameters: {
+      query?: never
+      header?: never
+      path: {
+        id: number
+      }
+      cookie?: never
+    }
+    requestBody?: never
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['GenomeView']
+        }
+      }
+      400: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': {
+            [key: string]: unknown
+          }
+        }
+      }
+      401: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      403: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      404: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': {
+            [key: string]: unknown
+          }
+        }
+      }
+    }
+  }
+  files_genome_view_chrom_sizes_retrieve: {
+    parameters: {
+      query?: never
+      header?: never
+      path: {
+        id: number
+      }
+      cookie?: never
+    }
+    requestBody?: never
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'text/plain': string
+        }
+      }
+      400: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      401: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      403: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
+      404: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': {
+            [key: string]: unknown
+          }
         }
       }
     }
@@ -7101,6 +7443,8 @@ export interface operations {
         'Tus-Resumable': '1.0.0'
         /** @description <algorithm> <base64 digest> of this request's body (sha1, md5, sha256) */
         'Upload-Checksum'?: string
+        /** @description tus concatenation: `partial` for a piece of a file, or `final;<upload URL> <upload URL> …` to join the caller's finished partial uploads into the file (then no `Upload-Length`). */
+        'Upload-Concat'?: string
         /** @description 1: the size is sent with a later PATCH */
         'Upload-Defer-Length'?: '1'
         /** @description Size of the whole upload in bytes */
@@ -7117,7 +7461,7 @@ export interface operations {
       }
     }
     responses: {
-      /** @description No response body */
+      /** @description Created; `Location` names the upload. */
       201: {
         headers: {
           /** @description URL of the new upload */
@@ -7162,7 +7506,7 @@ export interface operations {
           'application/json': components['schemas']['Error']
         }
       }
-      /** @description No such upload (or another user's) */
+      /** @description A partial upload named in `Upload-Concat` is not the caller's. */
       404: {
         headers: {
           /** @description The protocol version */
@@ -7181,7 +7525,7 @@ export interface operations {
           'application/json': components['schemas']['Error']
         }
       }
-      /** @description The upload was terminated, expired or failed */
+      /** @description A partial upload named in `Upload-Concat` expired or was cancelled. */
       410: {
         headers: {
           /** @description The protocol version */
@@ -7201,6 +7545,15 @@ export interface operations {
       }
       /** @description Upload-Length beyond Tus-Max-Size */
       413: {
+        headers: {
+          /** @description The protocol version */
+          'Tus-Resumable'?: string
+          [name: string]: unknown
+        }
+        content?: never
+      }
+      /** @description A partial upload named in `Upload-Concat` is busy; retry. */
+      423: {
         headers: {
           /** @description The protocol version */
           'Tus-Resumable'?: string
@@ -7505,15 +7858,14 @@ export interface operations {
           'application/json': components['schemas']['Error']
         }
       }
+      /** @description A final upload (tus concatenation) takes no PATCH. */
       403: {
         headers: {
           /** @description The protocol version */
           'Tus-Resumable'?: string
           [name: string]: unknown
         }
-        content: {
-          'application/json': components['schemas']['Error']
-        }
+        content?: never
       }
       /** @description No such upload (or another user's) */
       404: {

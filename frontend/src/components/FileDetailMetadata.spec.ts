@@ -53,6 +53,19 @@ describe('FileDetailMetadata', () => {
     expect(marked).toEqual(['Organism', 'File format'])
     // the label itself stays the field's name, so getByLabel keeps working
     expect(controlByLabel('Organism')).toHaveProperty('value', 'Mus musculus')
+    // the mark has an accessible description, not only a tooltip
+    const mark = wrapper.find('[data-autofilled="organism"]')
+    expect(mark.attributes('aria-label')).toContain('Organism was filled in automatically')
+    wrapper.unmount()
+  })
+
+  it('takes the "auto" mark away as soon as a person edits the value', async () => {
+    const wrapper = await mountForm(dataFile({ autofilled_fields: ['organism', 'file_format'] }))
+    await wrapper.find('#meta-organism').setValue('Homo sapiens')
+    expect(wrapper.find('[data-autofilled="organism"]').exists()).toBe(false)
+    expect(wrapper.find('[data-autofilled="file_format"]').exists()).toBe(true)
+    await wrapper.find('#meta-organism').setValue('Mus musculus') // back to the app's value
+    expect(wrapper.find('[data-autofilled="organism"]').exists()).toBe(true)
     wrapper.unmount()
   })
 

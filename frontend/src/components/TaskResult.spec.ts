@@ -105,6 +105,43 @@ describe('TaskResult', () => {
     expect(wrapper.text()).toContain('Applied')
   })
 
+  it('shows the evidence and the automatic value a suggestion would replace', () => {
+    const wrapper = mountResult(
+      task({
+        task_type: 'autotag',
+        result: {
+          min_confidence: 0.8,
+          applied: {},
+          suggestions: [
+            {
+              field: 'organism',
+              label: 'Organism',
+              value: 'Homo sapiens',
+              confidence: 0.8,
+              source: 'gene_symbols',
+              evidence: ['12 of 12 gene symbols in var_names are upper-case (e.g. CD3E)'],
+            },
+            {
+              field: 'platform',
+              label: 'Platform',
+              value: 'Illumina',
+              confidence: 0.85,
+              source: 'text',
+              evidence: ['the text names the instrument “NovaSeq 6000”'],
+              replaces: 'PacBio',
+            },
+          ],
+        },
+      }),
+    )
+    const rows = wrapper.findAll('table[aria-label="Suggested metadata"] tbody tr')
+    expect(rows[0].text()).toContain('Homo sapiens')
+    expect(rows[0].text()).toContain('upper-case (e.g. CD3E)')
+    expect(rows[0].text()).not.toContain('replaces')
+    expect(rows[1].text()).toContain('replaces the automatic “PacBio”')
+    expect(rows[1].text()).toContain('NovaSeq 6000')
+  })
+
   it('shows the summary and the similar files', () => {
     const summary = mountResult(
       task({

@@ -113,6 +113,17 @@ describe('FileDetailView', () => {
     wrapper.unmount()
   })
 
+  it('has a Genome view tab for BAM, CRAM and VCF files', async () => {
+    mockFetch({
+      ...routesFor('owner'),
+      'GET /api/files/100/': { body: dataFile({ name: 'sample1.bam', file_format: 'bam' }) },
+    })
+    const wrapper = await mountFile()
+    const tabs = wrapper.findAll('[role="tab"]').map((t) => t.text())
+    expect(tabs).toEqual(['Metadata', 'Statistics', 'Genome view', 'Activity', 'Access'])
+    wrapper.unmount()
+  })
+
   it('keeps Share disabled, with the reason, for people who are not owners', async () => {
     mockFetch(routesFor('viewer'))
     const wrapper = await mountFile()

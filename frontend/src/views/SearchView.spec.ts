@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, it } from 'vitest'
 import { flushPromises, mount } from '@vue/test-utils'
-import ElementPlus from 'element-plus'
+import ElementPlus, { ElTable } from 'element-plus'
 import { createPinia, setActivePinia } from 'pinia'
 import { createMemoryHistory, createRouter } from 'vue-router'
 import { routes } from '@/router'
@@ -29,8 +29,18 @@ async function mountAt(path: string) {
   return { wrapper, router }
 }
 
-function routesWith(files = [dataFile({ name: 'liver_R1.fastq.gz' })]) {
+const SEX_FIELD = {
+  name: 'sex',
+  label: 'Sex',
+  group: 'biological',
+  type: 'choice',
+  choices: ['female', 'male', 'mixed', 'unknown'],
+  help: '',
+}
+
+function routesWith(files = [dataFile({ name: 'liver_R1.fastq.gz' })], extra = {}) {
   return mockFetch({
+    ...extra,
     'GET /api/files/': { body: { ...page(files), count: 17, facets: FACETS } },
     'GET /api/saved-searches/': { body: [] },
     'GET /api/metadata/fields/': {
@@ -44,6 +54,7 @@ function routesWith(files = [dataFile({ name: 'liver_R1.fastq.gz' })]) {
             choices: null,
             help: '',
           },
+          SEX_FIELD,
         ],
         access_levels: ['public', 'internal', 'restricted'],
       },
@@ -96,4 +107,69 @@ describe('SearchView', () => {
     expect(router.currentRoute.value.query).toEqual({ organism: 'Homo sapiens' })
     wrapper.unmount()
   })
+
+  it('Set field offers the vocabulary and lists the real reason for each file not changed', async () => {
+    const files = [
+      dataFile({ id: 1, name: 'a.fastq' }),
+      dataFile({ id: 2, name: 'b.fastq' }),
+      dataFile({ id: 3, name: 'c.fastq' }),
+    ]
+    const { calls } = routesWith(files, {
+      'PATCH /api/files/1/': { body: dataFile({ id: 1, sex: 'female' }) },
+      'PATCH /api/files/2/': {
+        status: 403,
+        body: {
+          detail:
+            "You don't have permission to edit this file: you are a viewer of project “Liver”.",
+          code: 'permission_denied',
+        },
+      },
+      'PATCH /api/files/3/': { body: dataFile({ id: 3, sex: 'female' }) },
+    })
+    const { wrapper } = await mountAt('/search')
+    // the table's own selection (its checkboxes are Element Plus internals)
+    wrapper.findComponent(ElTable).vm.$emit('selection-change', files)
+    await flushPromises()
+    expect(wrapper.find('.bulk span').text()).toBe('3 selected')
+    wrapper
+      .findAll('button')
+      .find((b) => b.text() === 'Set field')!
+      .element.click()
+    await flushPromises()
+    await pick('Field', 'Sex')
+    // a vocabulary field's value is a select of its words, not free text
+    const value = document.querySelector('input[aria-label="Value"]')!
+    expect(value.closest('.el-select')).not.toBeNull()
+    await pick('Value', 'female')
+    const save = Array.from(document.querySelectorAll('.el-dialog button')).find(
+      (b) => b.textContent?.trim() === 'Save',
+    ) as HTMLElement
+    save.click()
+    await flushPromises()
+    const patches = calls.filter((c) => c.method === 'PATCH')
+    expect(patches.map((c) => c.body)).toEqual([
+      { sex: 'female' },
+      { sex: 'female' },
+      { sex: 'female' },
+    ])
+    const list = document.querySelector('ul[aria-label="Files not changed"]')!
+    expect(list.querySelectorAll('li')).toHaveLength(1)
+    expect(list.textContent).toContain('b.fastq')
+    expect(list.textContent).toContain('not allowed: you are a viewer of project “Liver”')
+    expect(document.body.textContent).not.toContain('no permission?')
+    wrapper.unmount()
+  })
 })
+
+/** Opens the select named `name` and clicks `option`, as a user would. */
+async function pick(name: string, option: string): Promise<void> {
+  const select = document.querySelector(`input[aria-label="${name}"]`)!.closest('.el-select')!
+  ;(select.querySelector('.el-select__wrapper') as HTMLElement).click()
+  await flushPromises()
+  const item = Array.from(document.querySelectorAll('.el-select-dropdown__item')).find(
+    (li) => li.textContent?.trim() === option,
+  ) as HTMLElement | undefined
+  if (!item) throw new Error(`no option "${option}"`)
+  item.click()
+  await flushPromises()
+}

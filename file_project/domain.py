@@ -1,0 +1,41 @@
+"""The errors Logic raises: a message for the user and a machine-readable code, no HTTP.
+
+Services, uploads, retention and the bridges raise these; ``file_project.errors`` maps each to
+its HTTP status in one table (``HTTP_STATUS``, used by the API's exception handler), and the
+WebDAV provider maps them to WebDAV statuses. Django's ``ValidationError`` (bad input, 400) and
+``PermissionDenied`` (403) are the other two errors Logic may raise.
+
+Public surface: ``DomainError``, ``Conflict``, ``PayloadTooLarge``, ``InsufficientStorage``.
+"""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    default_detail = "The request cannot be carried out."
+    default_code = "error"
+
+    def __init__(self, detail: str | None = None, code: str | None = None) -> None:
+        self.detail = str(detail if detail is not None else self.default_detail)
+        self.code = code or self.default_code
+        super().__init__(self.detail)
+
+    def __str__(self) -> str:
+        return self.detail
+
+
+class Conflict(DomainError):
+    """The request conflicts with the current state (a name taken, a file not in the trash)."""
+
+    default_detail = "The request conflicts with the current state of the resource."
+    default_code = "conflict"
+
+
+class PayloadTooLarge(DomainError):
+    default_detail = "The upload is larger than this server accepts."
+    default_code = "too_large"
+
+
+class InsufficientStorage(DomainError):
+    default_detail = "The server's storage is full; nothing was stored. Try again later or ask an admin to free space."
+    default_code = "insufficient_storage"
