@@ -4578,6 +4578,14 @@ export interface operations {
           'application/json': components['schemas']['Error']
         }
       }
+      409: {
+        headers: {
+          [name: string]: unknown
+        }
+        content: {
+          'application/json': components['schemas']['Error']
+        }
+      }
     }
   }
   files_conflicts_create: {
