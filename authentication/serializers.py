@@ -5,15 +5,17 @@ from typing import Any
 from django.contrib.auth.models import Group
 from rest_framework import serializers
 
+from file_project.parsers import StrictCharField
+
 from .models import AccessGrant, AuditEvent, Permission, User
 
 
 class ProfileSerializer(serializers.Serializer):
     """Personal data beyond the login (encrypted at rest)."""
 
-    full_name = serializers.CharField(max_length=200, allow_blank=True, required=False)
-    phone = serializers.CharField(max_length=50, allow_blank=True, required=False)
-    affiliation = serializers.CharField(max_length=300, allow_blank=True, required=False)
+    full_name = StrictCharField(max_length=200, allow_blank=True, required=False)
+    phone = StrictCharField(max_length=50, allow_blank=True, required=False)
+    affiliation = StrictCharField(max_length=300, allow_blank=True, required=False)
 
 
 class CredentialsSerializer(serializers.Serializer):
@@ -23,6 +25,7 @@ class CredentialsSerializer(serializers.Serializer):
 
 class UserSerializer(serializers.ModelSerializer):
     groups = serializers.SlugRelatedField(many=True, read_only=True, slug_field="name")
+    email = serializers.CharField(read_only=True, help_text="E-mail address; empty when none is set")
 
     class Meta:
         model = User

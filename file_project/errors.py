@@ -29,6 +29,12 @@ from .domain import Conflict, DomainError, InsufficientStorage, PayloadTooLarge
 __all__ = ["Conflict", "DomainError", "HTTP_STATUS", "InsufficientStorage", "PayloadTooLarge", "api_exception_handler"]
 
 
+class LengthRequired(exceptions.APIException):
+    status_code = status.HTTP_411_LENGTH_REQUIRED
+    default_detail = "Send the body with a Content-Length (a chunked multipart body cannot be read)."
+    default_code = "length_required"
+
+
 # Logic's errors (``file_project.domain``), importable from here too, and their HTTP statuses:
 # the one place a domain error becomes HTTP.
 HTTP_STATUS: dict[type[DomainError], int] = {

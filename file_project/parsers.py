@@ -24,6 +24,8 @@ import django_filters
 from django import forms
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import dateparse, timezone
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
 from rest_framework.exceptions import ParseError, ValidationError
 from rest_framework.parsers import JSONParser
 
@@ -129,6 +131,7 @@ class StrictIntegerField(forms.IntegerField):
         return parsed
 
 
+@extend_schema_field({"type": "integer", "minimum": 0, "maximum": INT_MAX})
 class IdFilter(django_filters.NumberFilter):
     """A filter on an id: ``?file=12``; anything but an id in range is a 400."""
 
@@ -154,6 +157,33 @@ def _check(value: Any, limit: int) -> None:
         if depth > limit:
             raise ParseError(f"JSON nested deeper than {limit} levels.")
         stack.extend((child, depth + 1, field or (str(key) if depth == 1 else None)) for child, key in children)
+
+
+class StrictCharField(serializers.CharField):
+    """A string and only a string, within ``max_length`` as sent: DRF's ``CharField`` also takes
+    a JSON number and stores its text, and measures the length after trimming whitespace, neither
+    of which the schema (``type: string``, ``maxLength``) says."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        if self.max_length is not None and len(data) > self.max_length:
+            self.fail("max_length", max_length=self.max_length)
+        return super().to_internal_value(data)
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """``true`` or ``false``: DRF's ``BooleanField`` also takes 0, 1, "yes", "on" … in JSON; a
+    form (``curl -F``) still sends the words true and false."""
+
+    def to_internal_value(self, data: Any) -> bool:
+        from django.http import QueryDict
+
+        if isinstance(data, bool):
+            return data
+        if isinstance(getattr(self.root, "initial_data", None), QueryDict) and data in ("true", "false"):
+            return data == "true"
+        self.fail("invalid", input=data)
 
 
 class BoundedJSONParser(JSONParser):

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import django_filters
 from django.db.models import Q, QuerySet
+from drf_spectacular.utils import extend_schema_field
+from rest_framework.exceptions import ValidationError
 
-from access.viewsets import restricted_choices
 from file_project.parsers import IdFilter, parse_int
 
 from . import search
@@ -47,13 +50,49 @@ class ProjectFilterSet(django_filters.FilterSet):
         return queryset.filter(access_level=value, id__in=self._in_full())
 
 
+_NODE_OR_NULL = {"type": "string", "pattern": "^(null|none|root|[0-9]{1,18})$"}
+
+
 class FolderFilterSet(django_filters.FilterSet):
-    parent = django_filters.CharFilter(method=_parent_filter("parent"), label="Parent folder id or null")
-    project = django_filters.ModelChoiceFilter(queryset=restricted_choices(Project))
+    parent = extend_schema_field(_NODE_OR_NULL)(
+        django_filters.CharFilter(method=_parent_filter("parent"), label="Parent folder id or null")
+    )
+    # The listed folders are already the visible ones: a hidden project's id lists nothing, as a
+    # missing one does.
+    project = IdFilter(field_name="project_id", label="Project id")
 
     class Meta:
         model = Folder
         fields = ["project"]
+
+
+_INTEGER = {"type": "integer", "minimum": -(2**63), "maximum": MAX_ID}
+_PARAM_SCHEMAS: dict[str, dict[str, Any]] = {
+    "integer": _INTEGER,
+    "date": {"type": "string", "format": "date"},
+    "moment": {"anyOf": [{"type": "string", "format": "date-time"}, {"type": "string", "format": "date"}]},
+    "text": {"type": "string"},
+}
+
+
+def _param_schema(spec: declarations.Filter) -> dict[str, Any]:
+    """The OpenAPI schema of a search parameter, from its declaration: term filters take one or
+    more values (repeated, or comma-separated), vocabularies and levels are enums."""
+    item = {"type": "string", "enum": list(spec.choices)} if spec.choices else _PARAM_SCHEMAS.get(spec.parse)
+    item = item or {"type": "string"}
+    if spec.kind == "folder":
+        return {**_NODE_OR_NULL, "description": spec.label}
+    if spec.kind in declarations.TERM_KINDS:
+        return {"type": "array", "items": item}
+    return item
+
+
+def require_single_values(params: Any) -> None:
+    """A search parameter of one value (a bound, the folder, ``q``) given twice is a 400, not a
+    silent choice of the last one; term filters take many (``declarations.TERM_KINDS``)."""
+    for spec in declarations.FILTERS:
+        if spec.kind not in declarations.TERM_KINDS and len(params.getlist(spec.name)) > 1:
+            raise ValidationError({spec.name: ["Give this parameter once."]})
 
 
 class _SearchFilterSet(django_filters.FilterSet):
@@ -83,9 +122,13 @@ def declared_filterset(name: str = "FileFilterSet") -> type[django_filters.Filte
     (``search.declarations.FILTERS``) and ``facets``, made by django-filter's own metaclass, so
     ``base_filters`` (what the OpenAPI schema lists) is exactly the declaration."""
     attrs: dict[str, object] = {
-        spec.name: django_filters.CharFilter(method="noop", label=spec.label) for spec in declarations.FILTERS
+        spec.name: extend_schema_field(_param_schema(spec))(django_filters.CharFilter(method="noop", label=spec.label))
+        for spec in declarations.FILTERS
     }
-    attrs["facets"] = django_filters.CharFilter(method="noop", label=declarations.FACETS_PARAM_LABEL)
+    facets = {"type": "array", "items": {"type": "string", "enum": list(declarations.FACETS)}}
+    attrs["facets"] = extend_schema_field(facets)(
+        django_filters.CharFilter(method="noop", label=declarations.FACETS_PARAM_LABEL)
+    )
     attrs["__module__"] = __name__
     attrs["__doc__"] = "The search parameters of ``GET /api/files/``, from ``search.declarations``."
     return type(_SearchFilterSet)(name, (_SearchFilterSet,), attrs)

@@ -9,9 +9,10 @@ from typing import Any
 
 from django.core.paginator import Paginator
 from django.utils.functional import cached_property
+from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import CursorPagination
 
-from file_project.pagination import StandardPagination
+from file_project.pagination import StandardPagination, StrictPageSizeMixin
 
 
 class _CountedPaginator(Paginator):
@@ -35,10 +36,8 @@ class SearchPagination(StandardPagination):
         return _CountedPaginator(*args, counter=self.counter, **kwargs)
 
 
-class SearchCursorPagination(CursorPagination):
+class SearchCursorPagination(StrictPageSizeMixin, CursorPagination):
     page_size = 50
-    page_size_query_param = "page_size"
-    max_page_size = 500
 
     def __init__(self, ordering: tuple[str, ...]) -> None:
         self.ordering = ordering
@@ -48,4 +47,8 @@ class SearchCursorPagination(CursorPagination):
 
 
 def wants_cursor(params: Any) -> bool:
-    return "cursor" in params or params.get("pagination") == "cursor"
+    """``cursor=`` or ``pagination=cursor``; any other ``pagination`` is a 400."""
+    pagination = params.get("pagination")
+    if pagination is not None and pagination != "cursor":
+        raise ValidationError({"pagination": ["The only pagination to ask for is “cursor”."]})
+    return "cursor" in params or pagination == "cursor"

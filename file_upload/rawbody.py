@@ -22,12 +22,25 @@ from django.http import HttpRequest
 
 class SocketBody:
     """A ``read(n)`` over the rest of one request body: gunicorn's read-ahead first, then the
-    socket. Never reads past the body; returns ``b""`` at its end."""
+    socket. Never reads past the body; returns ``b""`` at its end. Nothing is taken from gunicorn
+    before the first read: a request answered without reading its body (an unknown upload, a
+    bad header) leaves gunicorn to drain it, and the next request on the connection is intact."""
 
-    def __init__(self, sock: socket.socket, reader: Any, buffered: bytes) -> None:
+    def __init__(self, sock: socket.socket, reader: Any, unreader: Any) -> None:
         self._sock = sock
         self._reader = reader  # gunicorn's LengthReader: .length = body bytes not handed out yet
-        self._buffered = memoryview(buffered)
+        self._unreader = unreader
+        self._buffered: memoryview | None = None
+
+    def _take_read_ahead(self) -> memoryview:
+        # What gunicorn read past the headers: the body's first bytes and, on a pipelining
+        # client, maybe the start of the next request, which goes back to gunicorn.
+        ahead = self._unreader.take_buffered()
+        length = self._reader.length
+        if len(ahead) > length:
+            self._unreader.unread(ahead[length:])
+            ahead = ahead[:length]
+        return memoryview(ahead)
 
     @property
     def remaining(self) -> int:
@@ -37,6 +50,8 @@ class SocketBody:
         want = min(size, self._reader.length)
         if want <= 0:
             return b""
+        if self._buffered is None:
+            self._buffered = self._take_read_ahead()
         if self._buffered:
             data = bytes(self._buffered[:want])
             self._buffered = self._buffered[want:]
@@ -67,10 +82,4 @@ def socket_body(request: HttpRequest, length: int) -> SocketBody | None:
         or reader.length != length
     ):
         return None
-    # What gunicorn read past the headers: the body's first bytes and, on a pipelining client,
-    # maybe the start of the next request, which goes back to gunicorn.
-    ahead = unreader.take_buffered()
-    if len(ahead) > length:
-        unreader.unread(ahead[length:])
-        ahead = ahead[:length]
-    return SocketBody(sock, reader, ahead)
+    return SocketBody(sock, reader, unreader)

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.relations import ManyRelatedField, PKOnlyObject, RelatedField
 
 from access import policy
 from access.viewsets import RestrictedModelSerializer, RestrictedPrimaryKeyRelatedField
+from file_project.parsers import StrictBooleanField, StrictCharField
 
 from . import services
 from .metadata import METADATA_FIELD_NAMES, METADATA_FIELDS
-from .models import File, Folder, Project, ProjectGroup, ProjectMember, Role, SavedSearch
+from .models import AccessLevel, File, Folder, NodeAccessLevel, Project, ProjectGroup, ProjectMember, Role, SavedSearch
 from .privacy import privacy_hints
 from .validators import normalise_name, validate_object_name
 
@@ -49,6 +51,9 @@ class TagsField(serializers.ListField):
         return super().get_value(dictionary)
 
 
+MY_PERMISSIONS = ["view", "download", "upload", "edit", "delete", "manage"]
+
+
 class MyPermissionsMixin(serializers.Serializer):
     """``my_permissions``: what the caller may do with the object (``view``, ``download``,
     ``upload``, ``edit``, ``delete``, ``manage``), asked of the access policy
@@ -59,6 +64,7 @@ class MyPermissionsMixin(serializers.Serializer):
         help_text="Actions the caller may take on this object: view, download, upload, edit, delete, manage."
     )
 
+    @extend_schema_field(serializers.ListField(child=serializers.ChoiceField(choices=MY_PERMISSIONS)))
     def get_my_permissions(self, obj: Any) -> list[str]:
         from access.policy import PermissionMemo, permissions_on
 
@@ -77,6 +83,12 @@ class ProjectSerializer(MyPermissionsMixin, serializers.ModelSerializer):
     my_role = serializers.SerializerMethodField()
     file_count = serializers.IntegerField(read_only=True, default=0)
     total_size = serializers.IntegerField(read_only=True, default=0)
+    seen_from_outside = serializers.BooleanField(
+        read_only=True, default=False, help_text="The caller sees only something inside: name, link and counts"
+    )
+    name = StrictCharField(max_length=Project._meta.get_field("name").max_length)
+    description = StrictCharField(required=False, allow_blank=True)
+    holds_human_data = StrictBooleanField(required=False)
 
     class Meta:
         model = Project
@@ -95,10 +107,15 @@ class ProjectSerializer(MyPermissionsMixin, serializers.ModelSerializer):
             "total_size",
             "created_at",
             "updated_at",
+            "seen_from_outside",
         ]
         read_only_fields = ["id", "owner", "created_at", "updated_at"]
         # Uniqueness is answered as 409 by the service, not as a field error here.
-        extra_kwargs = {"name": {"validators": []}}
+        extra_kwargs: dict[str, Any] = {}
+        # Seen from outside, every field but these is null (file_project.schema reads this).
+        response_nullable = [
+            name for name in fields if name not in {"id", "name", "file_count", "total_size", "seen_from_outside"}
+        ]
 
     def get_my_role(self, project: Project) -> str | None:
         request = self.context.get("request")
@@ -150,6 +167,7 @@ class FolderSerializer(MyPermissionsMixin, RestrictedModelSerializer):
         read_only_fields = ["id", "path", "effective_access_level", "created_at", "updated_at"]
         validators: list = []
 
+    @extend_schema_field(FolderRefSerializer(many=True))
     def get_ancestors(self, folder: Folder) -> list[dict[str, Any]]:
         if not self.context.get("with_ancestors"):
             return []
@@ -224,6 +242,12 @@ def _plain(field: serializers.Field) -> bool:
     )
 
 
+class IndexFileSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    size = serializers.IntegerField()
+
+
 class FileSerializer(MyPermissionsMixin, serializers.ModelSerializer):
     name = NameField(required=False)
     tags = TagsField(required=False)
@@ -236,6 +260,9 @@ class FileSerializer(MyPermissionsMixin, serializers.ModelSerializer):
     download_url = serializers.SerializerMethodField()
     privacy_hints = serializers.SerializerMethodField()
     index_files = serializers.SerializerMethodField(help_text="Live index sidecars uploaded for this file")
+    autofilled_fields = serializers.ListField(
+        child=serializers.CharField(), read_only=True, help_text="Metadata fields filled in from the file's content"
+    )
 
     class Meta:
         model = File
@@ -293,7 +320,10 @@ class FileSerializer(MyPermissionsMixin, serializers.ModelSerializer):
             "download_url",
         ]
         validators: list = []
+        # Sensitive fields are null outside the detail view of their owner and editors.
+        response_nullable = services.SENSITIVE_FILE_FIELDS
 
+    @extend_schema_field(IndexFileSerializer(many=True))
     def get_index_files(self, file: File) -> list[dict[str, Any]]:
         if not self.context.get("detail"):
             return []
@@ -494,10 +524,10 @@ class UploadMetadataSerializer(FileUploadSerializer):
 class PrivacyCheckSerializer(serializers.Serializer):
     """What an upload dialog is about to send: checked for personal data before it is stored."""
 
-    name = serializers.CharField(required=False, allow_blank=True, max_length=1024)
-    description = serializers.CharField(required=False, allow_blank=True, max_length=10000)
-    tags = serializers.ListField(child=serializers.CharField(max_length=64), required=False, max_length=100)
-    metadata = serializers.DictField(child=serializers.CharField(allow_blank=True, max_length=1000), required=False)
+    name = StrictCharField(required=False, allow_blank=True, max_length=1024)
+    description = StrictCharField(required=False, allow_blank=True, max_length=10000)
+    tags = serializers.ListField(child=StrictCharField(max_length=64), required=False, max_length=100)
+    metadata = serializers.DictField(child=StrictCharField(allow_blank=True, max_length=1000), required=False)
 
 
 class PrivacyHintSerializer(serializers.Serializer):
@@ -507,12 +537,31 @@ class PrivacyHintSerializer(serializers.Serializer):
 
 
 class MetadataFieldSerializer(serializers.Serializer):
-    name = serializers.CharField()
+    name = serializers.ChoiceField(choices=METADATA_FIELD_NAMES)
     label = serializers.CharField()
     group = serializers.CharField()
     type = serializers.CharField(source="kind")
     choices = serializers.ListField(child=serializers.CharField(), allow_null=True)
     help = serializers.CharField()
+
+
+class FacetNameSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    label = serializers.CharField()
+
+
+class MetadataFieldsSerializer(serializers.Serializer):
+    """``GET /api/metadata/fields/``: the 22 fields, the access levels and the search's facets."""
+
+    access_levels = serializers.ListField(child=serializers.ChoiceField(choices=AccessLevel.choices))
+    facets = FacetNameSerializer(many=True)
+
+
+# "fields" would shadow Serializer.fields as a class attribute; declared beside it instead.
+MetadataFieldsSerializer._declared_fields = {
+    "fields": MetadataFieldSerializer(many=True),
+    **MetadataFieldsSerializer._declared_fields,
+}
 
 
 def metadata_fields_payload() -> dict[str, Any]:
@@ -568,6 +617,9 @@ def project_members(project: Project) -> list[Any]:
 
 
 class SavedSearchSerializer(serializers.ModelSerializer):
+    name = StrictCharField(max_length=SavedSearch._meta.get_field("name").max_length)
+    query = StrictCharField(required=False, allow_blank=True)
+
     class Meta:
         model = SavedSearch
         fields = ["id", "name", "query", "created_at"]
@@ -575,3 +627,98 @@ class SavedSearchSerializer(serializers.ModelSerializer):
 
     def validate_query(self, value: str) -> str:
         return value.lstrip("?")[:4000]
+
+
+# --- Response bodies declared for the schema (the views build these bodies themselves) ----------
+
+
+# Choice sets of the access explanation, named in SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].
+OBJECT_TYPES = ["project", "folder", "file"]
+ACCESS_RULE_KINDS = ["level", "superuser", "owner", "project_owner", "member", "group_member", "grant"]
+ACCESS_SUBJECT_TYPES = ["everyone", "signed_in", "user", "group"]
+ACCESS_RANKS = ["none", "view", "edit", "manage"]
+
+
+class AccessNodeSerializer(serializers.Serializer):
+    """One link of an access chain; a folder the reader cannot see has no id or name, and a
+    project seen from outside no level."""
+
+    type = serializers.ChoiceField(choices=OBJECT_TYPES)
+    id = serializers.IntegerField(allow_null=True)
+    name = serializers.CharField(allow_null=True)
+    access_level = serializers.ChoiceField(choices=NodeAccessLevel.choices, allow_null=True)
+
+
+class AccessViaSerializer(serializers.Serializer):
+    type = serializers.ChoiceField(choices=OBJECT_TYPES)
+    id = serializers.IntegerField(allow_null=True)
+    name = serializers.CharField(allow_null=True)
+
+
+class AccessRuleSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=ACCESS_RULE_KINDS)
+    subject_type = serializers.ChoiceField(choices=ACCESS_SUBJECT_TYPES)
+    subject = serializers.CharField(required=False)
+    role = serializers.ChoiceField(choices=Role.choices, required=False)
+    permission = serializers.CharField(required=False)
+    via = AccessViaSerializer(required=False)
+    description = serializers.CharField()
+
+
+class AccessCheckSerializer(serializers.Serializer):
+    user = serializers.CharField()
+    visible = serializers.BooleanField()
+    rank = serializers.ChoiceField(choices=ACCESS_RANKS)
+    reasons = serializers.ListField(child=serializers.CharField())
+
+
+class AccessExplanationSerializer(serializers.Serializer):
+    """``GET <object>/access/``: the effective level, where it comes from, the chain of levels
+    and every rule that lets someone see the object; ``check`` only with ``?user=``."""
+
+    object_type = serializers.ChoiceField(choices=OBJECT_TYPES)
+    object = serializers.IntegerField()
+    name = serializers.CharField()
+    access_level = serializers.ChoiceField(choices=NodeAccessLevel.choices)
+    effective_access_level = serializers.ChoiceField(choices=AccessLevel.choices)
+    source = AccessNodeSerializer()
+    chain = AccessNodeSerializer(many=True)
+    rules = AccessRuleSerializer(many=True)
+    check = AccessCheckSerializer(required=False)
+
+
+class ConflictSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    file = serializers.IntegerField()
+    can_replace = serializers.BooleanField()
+
+
+class ConflictsSerializer(serializers.Serializer):
+    conflicts = ConflictSerializer(many=True)
+
+
+class SuggestionSerializer(serializers.Serializer):
+    kind = serializers.CharField(help_text="``name`` for a file name, else the metadata field")
+    value = serializers.CharField()
+
+
+class SuggestionsSerializer(serializers.Serializer):
+    results = SuggestionSerializer(many=True)
+
+
+class FacetValueSerializer(serializers.Serializer):
+    value = serializers.JSONField(help_text="The field's value (a project's id for ``project``)")
+    count = serializers.IntegerField()
+    label = serializers.CharField(required=False, help_text="A project's name, for ``project``")
+
+
+@extend_schema_serializer(many=False)
+class FilePageSerializer(serializers.Serializer):
+    """A page of the file search: numbered pages carry ``count``; cursor pages (``cursor=`` or
+    ``pagination=cursor``) do not. ``facets`` only when ``facets=`` names fields."""
+
+    count = serializers.IntegerField(required=False, help_text="Matching files (numbered pages only)")
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = FileSerializer(many=True)
+    facets = serializers.DictField(child=FacetValueSerializer(many=True), required=False)

@@ -16,7 +16,7 @@ from typing import Any
 from django.conf import settings
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_serializer
 from rest_framework import exceptions, permissions, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -49,6 +49,29 @@ class PreconditionFailed(exceptions.APIException):
     default_code = "tus_version"
 
 
+def _header(name: str, description: str, *, required: bool = False, response: Any = False, **kw: Any) -> Any:
+    return OpenApiParameter(
+        name, OpenApiTypes.STR, OpenApiParameter.HEADER, required=required, description=description,
+        response=response, **kw,
+    )  # fmt: skip
+
+
+# The protocol's headers, declared for the schema (tus 1.0.0).
+TUS_RESUMABLE = _header("Tus-Resumable", "The protocol version", required=True, enum=[TUS_VERSION])
+TUS_RESUMABLE_ANSWER = _header("Tus-Resumable", "The protocol version", response=True)
+UPLOAD_OFFSET_ANSWER = _header("Upload-Offset", "Bytes received so far", response=[200, 201, 204])
+UPLOAD_CHECKSUM = _header(
+    "Upload-Checksum",
+    "<algorithm> <base64 digest> of this request's body (sha1, md5, sha256)",
+    pattern="^(|(sha1|md5|sha256) ([A-Za-z0-9+/]{4})*([A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?)$",
+)
+TUS_ERRORS: dict[int, Any] = {
+    404: OpenApiResponse(description="No such upload (or another user's)"),
+    410: OpenApiResponse(description="The upload was terminated, expired or failed"),
+    412: OpenApiResponse(description="Tus-Resumable is missing or not 1.0.0"),
+}
+
+
 def _int_header(request: Request, name: str, *, required: bool = False) -> int | None:
     raw = request.headers.get(name)
     if raw is None or raw == "":
@@ -69,9 +92,12 @@ class TusView(APIView):
 
     permission_classes = [permissions.IsAuthenticated]
     parser_classes: list = []
+    schema_extra_methods = ("OPTIONS",)
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
+        if not hasattr(self, request.method.lower()) or request.method.lower() not in self.http_method_names:
+            return  # an unknown method (TRACE …) is a 405, whatever its headers
         if request.method not in ("OPTIONS", "GET") and request.headers.get("Tus-Resumable") != TUS_VERSION:
             raise PreconditionFailed()
 
@@ -91,6 +117,18 @@ class TusView(APIView):
         response["Cache-Control"] = "no-store"
         return response
 
+    @extend_schema(
+        operation_id="uploads_options",
+        summary="The server's tus capabilities",
+        request=None,
+        responses={204: None},
+        parameters=[
+            _header("Tus-Version", "Protocol versions spoken", response=[204]),
+            _header("Tus-Extension", "Extensions supported", response=[204]),
+            _header("Tus-Max-Size", "Largest upload in bytes", response=[204]),
+            _header("Tus-Checksum-Algorithm", "Checksum algorithms of Upload-Checksum", response=[204]),
+        ],
+    )
     def options(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         response = Response(status=status.HTTP_204_NO_CONTENT)
         response["Tus-Version"] = TUS_VERSION
@@ -136,14 +174,33 @@ class UploadCollectionView(TusView):
     throttle_scopes = {"POST": "upload"}
 
     @extend_schema(
-        request=None,
-        parameters=[CONCAT_PARAMETER],
+        summary="Create an upload (tus creation, optionally with its first bytes; concatenation)",
+        request={OCTET: OpenApiTypes.BINARY},
         responses={
             201: OpenApiResponse(description="Created; `Location` names the upload."),
+            413: OpenApiResponse(description="Upload-Length beyond Tus-Max-Size"),
+            **TUS_ERRORS,
             404: OpenApiResponse(description="A partial upload named in `Upload-Concat` is not the caller's."),
             410: OpenApiResponse(description="A partial upload named in `Upload-Concat` expired or was cancelled."),
             423: OpenApiResponse(description="A partial upload named in `Upload-Concat` is busy; retry."),
         },
+        parameters=[
+            TUS_RESUMABLE,
+            CONCAT_PARAMETER,
+            _header("Upload-Length", "Size of the whole upload in bytes", pattern="^[0-9]{1,19}$"),
+            _header("Upload-Defer-Length", "1: the size is sent with a later PATCH", enum=["1"]),
+            _header(
+                "Upload-Metadata",
+                "Comma-separated “key base64(value)” pairs: filename, project (id), folder (id), tags, the "
+                "metadata fields, checksum (sha256:<hex>), on_conflict",
+                required=True,
+            ),
+            UPLOAD_CHECKSUM,
+            TUS_RESUMABLE_ANSWER,
+            _header("Location", "URL of the new upload", response=[201]),
+            UPLOAD_OFFSET_ANSWER,
+            _header("Upload-Expires", "When an unfinished upload expires", response=[201]),
+        ],
     )
     def post(self, request: Request) -> Response:
         if "Upload-Concat" in request.headers:
@@ -256,6 +313,8 @@ class UploadCollectionView(TusView):
 class UploadResourceView(TusView):
     """``HEAD`` (offset), ``PATCH`` (append), ``DELETE`` (terminate) on one upload."""
 
+    schema_extra_methods = ("HEAD",)
+
     def _owned(self, request: Request, upload_id: uuid.UUID) -> Upload:
         upload = Upload.objects.filter(id=upload_id, owner=request.user).first()
         if upload is None:
@@ -264,6 +323,19 @@ class UploadResourceView(TusView):
             raise uploads.UploadGone()
         return upload
 
+    @extend_schema(
+        operation_id="uploads_head",
+        summary="The upload's offset (tus)",
+        responses={200: None, **TUS_ERRORS},
+        parameters=[
+            TUS_RESUMABLE,
+            TUS_RESUMABLE_ANSWER,
+            UPLOAD_OFFSET_ANSWER,
+            _header("Upload-Length", "Size of the whole upload (absent while deferred)", response=[200]),
+            _header("Upload-Defer-Length", "1 while the size is not known yet", response=[200]),
+            _header("Upload-Metadata", "The metadata given at creation", response=[200]),
+        ],
+    )
     def head(self, request: Request, upload_id: uuid.UUID) -> Response:
         upload = self._owned(request, upload_id)
         response = Response(status=status.HTTP_200_OK)
@@ -280,12 +352,28 @@ class UploadResourceView(TusView):
             return response  # no offset until the parts are joined (tus concatenation)
         return self.upload_headers(response, upload)
 
-    def get(self, request: Request, upload_id: uuid.UUID) -> Response:
-        raise exceptions.MethodNotAllowed("GET", "Use HEAD for the offset or …/status/ for a JSON summary.")
-
     @extend_schema(
-        request=None,
-        responses={204: None, 403: OpenApiResponse(description="A final upload (tus concatenation) takes no PATCH.")},
+        summary="Append bytes at Upload-Offset (tus)",
+        request={OCTET: OpenApiTypes.BINARY},
+        responses={
+            204: None,
+            409: OpenApiResponse(description="Upload-Offset is not the upload's offset"),
+            413: OpenApiResponse(description="The body goes past Upload-Length or Tus-Max-Size"),
+            415: OpenApiResponse(description="The body is not application/offset+octet-stream"),
+            423: OpenApiResponse(description="Another request is writing to this upload; retry"),
+            460: OpenApiResponse(description="Upload-Checksum does not match the body"),
+            403: OpenApiResponse(description="A final upload (tus concatenation) takes no PATCH."),
+            **TUS_ERRORS,
+        },
+        parameters=[
+            TUS_RESUMABLE,
+            _header("Upload-Offset", "Where these bytes start", required=True, pattern="^[0-9]{1,19}$"),
+            _header("Upload-Length", "The whole size, once, for a deferred-length upload", pattern="^[0-9]{1,19}$"),
+            UPLOAD_CHECKSUM,
+            TUS_RESUMABLE_ANSWER,
+            UPLOAD_OFFSET_ANSWER,
+            _header("Upload-Expires", "When the unfinished upload expires", response=[204]),
+        ],
     )
     def patch(self, request: Request, upload_id: uuid.UUID) -> Response:
         if concat.is_final(upload_id, request.user):
@@ -306,11 +394,17 @@ class UploadResourceView(TusView):
         )
         return self.upload_headers(Response(status=status.HTTP_204_NO_CONTENT), upload)
 
+    @extend_schema(
+        summary="Terminate the upload (tus termination)",
+        responses={204: None, **TUS_ERRORS},
+        parameters=[TUS_RESUMABLE, TUS_RESUMABLE_ANSWER],
+    )
     def delete(self, request: Request, upload_id: uuid.UUID) -> Response:
         uploads.terminate_upload(upload_id, request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+@extend_schema_serializer(component_name="UploadStatus")
 class UploadStatusSerializer(serializers.ModelSerializer):
     sha256 = serializers.SerializerMethodField(help_text="SHA-256 of the stored file, once completed.")
     md5 = serializers.SerializerMethodField(

@@ -28,27 +28,33 @@ from rest_framework.views import APIView
 from access import policy
 from access.policy import Action
 from access.viewsets import RestrictedViewSetMixin, require, require_upload
-from file_project.errors import PayloadTooLarge
+from file_project.errors import LengthRequired, PayloadTooLarge
 from file_project.http import django_request
 from file_project.parsers import BoundedJSONParser, parse_moment
+from file_project.schema import MOMENT_OR_EMPTY, ErrorSerializer
 
 from . import retention, search, services, uploads
-from .filters import FileFilterSet, FolderFilterSet, ProjectFilterSet, TrashFilterSet
+from .filters import FileFilterSet, FolderFilterSet, ProjectFilterSet, TrashFilterSet, require_single_values
 from .metadata import METADATA_FIELD_NAMES
 from .models import File, Folder, Project, SavedSearch, UploadMethod
 from .pagination import SearchCursorPagination, SearchPagination, wants_cursor
 from .privacy import privacy_hints, require_consent
 from .serializers import (
+    AccessExplanationSerializer,
+    ConflictsSerializer,
+    FilePageSerializer,
     FileSerializer,
     FileUploadSerializer,
     FolderSerializer,
     MemberSerializer,
+    MetadataFieldsSerializer,
     MoveSerializer,
     NameCheckSerializer,
     PrivacyCheckSerializer,
     PrivacyHintSerializer,
     ProjectSerializer,
     SavedSearchSerializer,
+    SuggestionsSerializer,
     TrashedFileSerializer,
     metadata_fields_payload,
     project_members,
@@ -69,7 +75,10 @@ class AccessExplanationMixin:
     """``GET <object>/access/[?user=<username>]``: the effective level, where it comes from and
     every rule that lets someone see the object; with ``user``, whether that user does."""
 
-    @extend_schema(parameters=[OpenApiParameter("user", str, description="Username to check")])
+    @extend_schema(
+        parameters=[OpenApiParameter("user", str, description="Username to check")],
+        responses=AccessExplanationSerializer,
+    )
     @action(detail=True, methods=["get"])
     def access(self, request: Request, pk: str | None = None) -> Response:
         obj = self.get_object()  # type: ignore[attr-defined]
@@ -163,7 +172,10 @@ class ProjectViewSet(AccessExplanationMixin, RestrictedViewSetMixin, viewsets.Mo
         )
 
     @extend_schema(
-        parameters=[OpenApiParameter("since", str), OpenApiParameter("until", str)],
+        parameters=[
+            OpenApiParameter("since", MOMENT_OR_EMPTY),
+            OpenApiParameter("until", MOMENT_OR_EMPTY),
+        ],
         responses={(200, "text/csv"): str},
     )
     @action(detail=True, methods=["get"], url_path="download-report")
@@ -258,11 +270,13 @@ class FileViewSet(AccessExplanationMixin, RestrictedViewSetMixin, viewsets.Model
             OpenApiParameter("ordering", str, description="name, size, created_at, updated_at, relevance; - descends"),
             OpenApiParameter("cursor", str, description="Cursor of a deep page (from next/previous)"),
             OpenApiParameter("pagination", str, enum=["cursor"], description="Start cursor pagination"),
-        ]
+        ],
+        responses=FilePageSerializer,
     )
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """Faceted search: filters, ``q``, ordering, page or cursor pagination, and with
         ``facets=`` the counts per value of each named field (``{field: [{value, count}]}``)."""
+        require_single_values(request.query_params)
         query = search.SearchQuery.from_params(request.query_params)
         visible = self.get_queryset()
         files, ordering = search.order_files(visible, query, request.query_params.get("ordering", ""))
@@ -285,15 +299,25 @@ class FileViewSet(AccessExplanationMixin, RestrictedViewSetMixin, viewsets.Model
             response.data["facets"] = facets
         return response
 
-    @extend_schema(parameters=[OpenApiParameter("q", str)], responses={200: dict})
+    @extend_schema(parameters=[OpenApiParameter("q", str)], responses=SuggestionsSerializer)
     @action(detail=False, methods=["get"])
     def suggest(self, request: Request) -> Response:
         """Completions for the search box: visible file names and metadata values."""
         return Response({"results": search.suggest(request.user, request.query_params.get("q", ""))})
 
-    @extend_schema(request={"multipart/form-data": FileUploadSerializer}, responses={201: FileSerializer})
+    @extend_schema(
+        request={"multipart/form-data": FileUploadSerializer},
+        responses={
+            201: FileSerializer,
+            411: ErrorSerializer,  # a chunked body: Django's multipart parser needs its length
+            413: ErrorSerializer,
+        },
+    )
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        limit = request.META.get("CONTENT_LENGTH") or "0"
+        meta = request.META
+        if not meta.get("CONTENT_LENGTH") and "chunked" in meta.get("HTTP_TRANSFER_ENCODING", "").lower():
+            raise LengthRequired()
+        limit = meta.get("CONTENT_LENGTH") or "0"
         if limit.isascii() and limit.isdigit() and int(limit) > settings.BIOFM_MAX_UPLOAD_BYTES + 64 * 1024:
             raise PayloadTooLarge(f"Uploads are limited to {settings.BIOFM_MAX_UPLOAD_BYTES} bytes.")
         data = request.data
@@ -360,7 +384,7 @@ class FileViewSet(AccessExplanationMixin, RestrictedViewSetMixin, viewsets.Model
         )
         return Response(hints)
 
-    @extend_schema(request=NameCheckSerializer, responses={200: dict})
+    @extend_schema(request=NameCheckSerializer, responses=ConflictsSerializer)
     @action(detail=False, methods=["post"], url_path="conflicts", parser_classes=[BoundedJSONParser])
     def conflicts(self, request: Request) -> Response:
         """Which of ``names`` are taken in the target folder: asked once before an upload batch
@@ -454,6 +478,7 @@ class TrashViewSet(RestrictedViewSetMixin, viewsets.ReadOnlyModelViewSet):
 class MetadataFieldsView(APIView):
     permission_classes = [permissions.AllowAny]
 
+    @extend_schema(responses=MetadataFieldsSerializer)
     def get(self, request: Request) -> Response:
         return Response(metadata_fields_payload())
 

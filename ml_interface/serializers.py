@@ -15,7 +15,7 @@ from .models import MLTask
 class TriggerSerializer(serializers.Serializer):
     task_type = serializers.CharField(max_length=64)
     file_id = serializers.IntegerField(min_value=1)
-    params = serializers.JSONField(required=False, default=dict)
+    params = serializers.DictField(required=False, default=dict, help_text="The analysis's options (an object)")
 
 
 class TriggerResponseSerializer(serializers.Serializer):

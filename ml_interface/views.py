@@ -15,6 +15,7 @@ from access.policy import Action
 from access.viewsets import RestrictedViewSetMixin
 from file_project.errors import Conflict
 from file_project.parsers import INT_MAX, parse_int
+from file_project.schema import ErrorSerializer
 from file_upload.models import File
 
 from . import services
@@ -76,7 +77,10 @@ class TaskTypesView(APIView):
 class SimilarFilesView(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(parameters=[OpenApiParameter("limit", int)], responses={200: dict})
+    @extend_schema(
+        parameters=[OpenApiParameter("limit", int)],
+        responses={200: dict, 409: ErrorSerializer},  # 409: the file has no embedding yet
+    )
     def get(self, request: Request, pk: int) -> Response:
         file = File.objects.restrict(request.user, Action.VIEW).filter(pk=pk).first()
         if file is None:

@@ -18,6 +18,7 @@ from access.policy import Action
 from access.viewsets import require_upload
 from file_project.errors import Conflict
 from file_project.parsers import parse_int
+from file_project.schema import ID_OR_EMPTY, ErrorSerializer
 from file_upload.models import Folder, Project
 
 from . import services
@@ -46,7 +47,7 @@ class NcbiPreviewView(APIView):
 
     @extend_schema(
         parameters=[OpenApiParameter("q", str, required=True, description="An NCBI link or accession")],
-        responses={200: dict},
+        responses={200: dict, 409: ErrorSerializer, 502: ErrorSerializer},
     )
     def get(self, request: Request) -> Response:
         text = request.query_params.get("q", "")
@@ -64,7 +65,12 @@ class NcbiImportView(APIView):
 
     @extend_schema(
         request=NcbiImportRequestSerializer,
-        responses={200: NcbiImportSerializer, 201: NcbiImportSerializer, 202: NcbiImportSerializer},
+        responses={
+            200: NcbiImportSerializer,
+            201: NcbiImportSerializer,
+            202: NcbiImportSerializer,
+            502: NcbiImportSerializer,  # a failed import: the row with "detail" and "code"
+        },
     )
     def post(self, request: Request) -> Response:
         serializer = NcbiImportRequestSerializer(data=request.data)
@@ -111,8 +117,14 @@ class NcbiImportStatusView(APIView):
     @extend_schema(
         parameters=[
             OpenApiParameter("kind", str, required=False),
-            OpenApiParameter("project", int, required=False),
-            OpenApiParameter("folder", str, required=False, description="A folder id, or null for a project root"),
+            OpenApiParameter("project", ID_OR_EMPTY, required=False),
+            OpenApiParameter(
+                "folder",
+                str,
+                required=False,
+                pattern="^(|null|[0-9]{1,18})$",
+                description="A folder id, or null (or empty) for a project root",
+            ),
         ],
         responses={200: NcbiImportSerializer},
     )

@@ -34,6 +34,8 @@ fi
 
 ensure_node_modules
 log "SPA: lint, type check, unit tests, build"
+# The SPA's API types (frontend/src/api/schema.d.ts) must be what the current OpenAPI schema gives.
+(cd frontend && npm run api:check --silent)
 (cd frontend && npm run lint --silent && npm run typecheck --silent && npm test --silent)
 ensure_spa_build
 

@@ -11,11 +11,15 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from file_project.parsers import StrictCharField
+
 from . import services
 from .models import AppPassword
 
 
 class AppPasswordSerializer(serializers.ModelSerializer):
+    name = StrictCharField(max_length=AppPassword._meta.get_field("name").max_length)
+
     class Meta:
         model = AppPassword
         fields = ["id", "name", "created_at", "last_used_at"]

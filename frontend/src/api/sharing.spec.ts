@@ -116,7 +116,7 @@ describe('audit api', () => {
       'GET /api/audit/': { body: page([auditEvent()]) },
       'GET /api/audit/verify/': { body: { ok: true, checked: 3, first_broken: null } },
     })
-    await listAuditEvents({ actor: 'alice', action: 'file.', object_type: '', object_id: 100 }, 2)
+    await listAuditEvents({ actor: 'alice', action: 'file.', object_type: '', object_id: '100' }, 2)
     expect(calls[0].url).toBe(
       '/api/audit/?actor=alice&action=file.&object_id=100&page=2&page_size=50',
     )

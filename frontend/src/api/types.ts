@@ -1,27 +1,23 @@
 /**
- * Shapes of the BioFileManager REST API (see the API contract in the project brief).
- * Hand-written until the backend publishes an OpenAPI schema to generate them from.
+ * Names the SPA uses for the API's shapes. Every type the server's schema defines comes from
+ * `schema.d.ts`, generated from `/api/schema/` by openapi-typescript (`npm run api:types`;
+ * `npm run api:check` fails when it is stale); only shapes the schema has no name for (a generic
+ * page, a selection of fields, query filters) are written here.
  */
+import type { components, operations } from './schema'
 
-export type AccessLevel = 'public' | 'internal' | 'restricted'
-export type FolderAccessLevel = AccessLevel | 'inherit'
-export type ProjectRole = 'owner' | 'editor' | 'viewer'
-export type ParseStatus = 'pending' | 'running' | 'done' | 'failed' | 'skipped'
+type Schemas = components['schemas']
 
+export type AccessLevel = Schemas['AccessLevelEnum']
+export type FolderAccessLevel = Schemas['NodeAccessLevelEnum']
+export type ProjectRole = Schemas['RoleEnum']
+export type ParseStatus = Schemas['ParseStatusEnum']
 /** What the caller may do with an object (`my_permissions` on every project, folder, file). */
-export type Action = 'view' | 'download' | 'upload' | 'edit' | 'delete' | 'manage'
+export type Action = Schemas['ActionEnum']
 
-export interface User {
-  id: number
-  username: string
-  email: string
-  first_name: string
-  last_name: string
-  is_staff: boolean
-  is_superuser: boolean
-  groups: string[]
-}
+export type User = Schemas['User']
 
+/** A numbered page of any list (`count`, `next`, `previous`, `results`). */
 export interface Paginated<T> {
   count: number
   next: string | null
@@ -29,335 +25,74 @@ export interface Paginated<T> {
   results: T[]
 }
 
-export interface Project {
-  id: number
-  name: string
-  description: string
-  owner: string
-  access_level: AccessLevel
-  retention_days: number | null
-  /** Patient-derived data: uploads ask for a confirmation of consent / de-identification. */
-  holds_human_data?: boolean
-  quota_bytes?: number | null
-  my_role: ProjectRole | null
-  my_permissions?: Action[]
-  file_count: number
-  total_size: number
-  created_at: string
-  updated_at: string
-}
+/** A project; seen from outside (`seen_from_outside`), every field but the name and counts is null. */
+export type Project = Schemas['Project']
+export type ProjectCreate = Schemas['ProjectRequest']
 
-export interface ProjectCreate {
-  name: string
-  description?: string
-  access_level?: AccessLevel
-}
-
-export interface Folder {
-  id: number
-  project: number
-  parent: number | null
-  name: string
-  path: string
-  access_level: FolderAccessLevel
-  /** The level that applies after inheritance (the folder's own, or its parents' or project's). */
-  effective_access_level: AccessLevel
-  my_permissions?: Action[]
-  created_at: string
-  updated_at: string
-}
-
-export interface FolderDetail extends Folder {
-  /** Root-first chain of parents, for the breadcrumb. */
-  ancestors: { id: number; name: string }[]
-}
-
-export interface FolderCreate {
-  project: number
-  parent: number | null
-  name: string
-  access_level?: FolderAccessLevel
-}
-
-/** The 22 descriptive fields every file carries, flat on the file record. */
-export interface FileMetadata {
-  organism: string
-  taxon_id: number | null
-  tissue: string
-  cell_type: string
-  disease: string
-  sex: string
-  developmental_stage: string
-  sample_id: string
-  treatment: string
-  genotype: string
-  assay_type: string
-  data_type: string
-  file_format: string
-  platform: string
-  instrument_model: string
-  library_layout: string
-  read_length: number | null
-  reference_genome: string
-  sequencing_date: string | null
-  bioproject_accession: string
-  biosample_accession: string
-  sra_accession: string
-}
-
-export type MetadataFieldName = keyof FileMetadata
+export type Folder = Schemas['Folder']
+/** A folder with its root-first `ancestors`, for the breadcrumb (the detail view fills them). */
+export type FolderDetail = Schemas['Folder']
+export type FolderCreate = Schemas['FolderRequest']
 
 /** A stored data file ("DataFile" so it never shadows the DOM's File). */
-export interface DataFile extends FileMetadata {
-  id: number
-  project: number
-  folder: number | null
-  name: string
-  size: number
-  sha256: string
-  /** '' until the background worker has computed it (see final_checksums). */
-  md5: string
-  /** The digests that are known and final: 'sha256' from the start, 'md5' a little later. */
-  final_checksums?: ('sha256' | 'md5')[]
-  content_type: string
-  description: string
-  tags: string[]
-  access_level: FolderAccessLevel
-  effective_access_level: AccessLevel
-  owner: string
-  parse_status: ParseStatus
-  parse_error: string
-  parse_started_at?: string | null
-  /** Metadata fields that were filled in from the file's content. */
-  autofilled_fields?: string[]
-  stats: Record<string, unknown>
-  /** "web", "tus", "api", … */
-  upload_method: string
-  created_at: string
-  updated_at: string
-  download_url: string
-  my_permissions?: Action[]
-  /** The data file this index sidecar belongs to (null for every other file). */
-  index_of?: number | null
-  /** Index sidecars uploaded beside this file (detail view only). */
-  index_files?: { id: number; name: string; size: number }[]
-}
+export type DataFile = Schemas['File']
+/** One of the 22 descriptive fields' names. */
+export type MetadataFieldName = Schemas['MetadataFieldNameEnum']
+/** The 22 descriptive fields every file carries, flat on the file record. */
+export type FileMetadata = Pick<DataFile, MetadataFieldName>
 
-/** A file in the trash (`GET /api/trash/`). */
-export interface TrashedFile {
-  id: number
-  project: number
-  project_name: string
-  folder: number | null
-  name: string
-  size: number
-  sha256: string
-  owner: string
-  deleted_at: string
-  /** When it will be erased for good. */
-  purge_after: string | null
-}
-
+export type TrashedFile = Schemas['TrashedFile']
 /** A name already taken in an upload's target folder. */
-export interface NameConflict {
-  name: string
-  file: number
-  can_replace: boolean
-}
-
+export type NameConflict = Schemas['Conflict']
 /** A time-limited download link (`POST /api/files/:id/download-url/`). */
-export interface SignedLink {
-  url: string
-  expires_at: string
-}
+export type SignedLink = Schemas['DownloadUrl']
 
+/** Server-side state of one tus upload (`GET /api/uploads/:uuid/status/`). */
+export type TusUploadStatus = Schemas['UploadStatus']
 /**
  * `verifying`: every byte is on the server, which is computing the whole file's SHA-256 and MD5
  * and storing it; then `completed` (with `file`) or `failed` (with `error`).
  */
-export type TusUploadState =
-  'active' | 'verifying' | 'completed' | 'terminated' | 'expired' | 'failed'
+export type TusUploadState = TusUploadStatus['state']
 
-/** Server-side state of one tus upload (`GET /api/uploads/:uuid/status/`). */
-export interface TusUploadStatus {
-  id: string
-  filename: string
-  offset: number
-  length: number
-  state: TusUploadState
-  /** The stored file once the upload completed. */
-  file: number | null
-  /** Checksums of the stored file once completed ('' before). */
-  sha256?: string
-  md5?: string
-  error: string
-  expires_at: string | null
-  /** When the last byte arrived. */
-  received_at?: string | null
-}
+export type DataFilePatch = Schemas['PatchedFileRequest']
 
-export type DataFilePatch = Partial<
-  FileMetadata & {
-    name: string
-    description: string
-    tags: string[]
-    access_level: FolderAccessLevel
-  }
->
-
-export interface MetadataField {
-  name: MetadataFieldName
-  label: string
-  group: 'biological' | 'technical'
-  type: 'text' | 'choice' | 'integer' | 'date'
-  choices: string[] | null
-  help: string
-}
-
+export type MetadataField = Schemas['MetadataField']
+export type MetadataSchema = Schemas['MetadataFields']
 /** A facet of the search sidebar, as the server declares it (`search.declarations`). */
-export interface FacetField {
-  name: string
-  label: string
-}
-
-export interface MetadataSchema {
-  fields: MetadataField[]
-  access_levels: AccessLevel[]
-  /** The search sidebar's facets, in order: what the search page asks the counts of. */
-  facets?: FacetField[]
-}
+export type FacetField = Schemas['FacetName']
 
 // ---- Access control -------------------------------------------------------------------------
 
 /** What can be shared: a project, a folder or a file. */
-export type ShareObjectType = 'project' | 'folder' | 'file'
-export type SubjectType = 'user' | 'group'
-export type Permission = 'view' | 'edit' | 'manage'
+export type ShareObjectType = Schemas['ObjectTypeEnum']
+export type SubjectType = Schemas['SubjectKindEnum']
+export type Permission = Schemas['PermissionEnum']
 
 /** A user as the directory search returns it (`GET /api/users/?q=`). */
-export interface UserSummary {
-  id: number
-  username: string
-  first_name: string
-  last_name: string
-}
-
-export interface GroupSummary {
-  id: number
-  name: string
-}
+export type UserSummary = Schemas['UserRef']
+export type GroupSummary = Schemas['GroupRef']
 
 /** A project member; the owner has `id: null` and can be neither changed nor removed. */
-export interface Member {
-  id: number | null
-  kind: SubjectType
-  name: string
-  role: ProjectRole
-}
+export type Member = Schemas['Member']
+export type MemberCreate = Schemas['MemberRequest']
 
-export interface MemberCreate {
-  kind: SubjectType
-  name: string
-  role: ProjectRole
-}
+export type Grant = Schemas['Grant']
+export type GrantCreate = Schemas['GrantRequest']
 
-export interface Grant {
-  id: number
-  subject_type: SubjectType
-  subject: string
-  object_type: ShareObjectType
-  object: number
-  object_name: string
-  project: number
-  permission: Permission
-  granted_by: string | null
-  created_at: string
-}
-
-export interface GrantCreate {
-  subject_type: SubjectType
-  subject: string
-  object_type: ShareObjectType
-  object: number
-  permission: Permission
-}
-
-export interface AccessNode {
-  type: ShareObjectType
-  id: number
-  name: string
-  access_level: FolderAccessLevel
-}
-
-export type AccessRuleKind =
-  'level' | 'superuser' | 'owner' | 'project_owner' | 'member' | 'group_member' | 'grant'
-
-export interface AccessRule {
-  kind: AccessRuleKind
-  description: string
-  subject_type?: SubjectType | 'everyone' | 'signed_in'
-  subject?: string
-  role?: string
-  permission?: string
-  via?: { type: ShareObjectType; id: number; name: string }
-}
-
-export interface AccessCheck {
-  user: string
-  visible: boolean
-  rank: 'none' | Permission
-  reasons: string[]
-}
-
+export type AccessNode = Schemas['AccessNode']
+export type AccessRuleKind = Schemas['AccessRuleKindEnum']
+export type AccessRule = Schemas['AccessRule']
+export type AccessCheck = Schemas['AccessCheck']
 /** Who can see an object and why (`GET /api/<type>s/:id/access/`). */
-export interface AccessInfo {
-  object_type: ShareObjectType
-  object: number
-  name: string
-  /** The object's own level; "inherit" for folders and files that take their parent's. */
-  access_level: FolderAccessLevel
-  effective_access_level: AccessLevel
-  /** Where the effective level is set. */
-  source: AccessNode
-  /** The object first, then its folders, ending with the project. */
-  chain: AccessNode[]
-  rules: AccessRule[]
-  check?: AccessCheck
-}
+export type AccessInfo = Schemas['AccessExplanation']
 
 // ---- Audit trail ----------------------------------------------------------------------------
 
-export interface AuditEvent {
-  id: number
-  timestamp: string
-  /** "" for anonymous requests (a failed sign-in, a public download). */
-  actor: string
-  action: string
-  object_type: string
-  object_id: string | number | null
-  object_repr: string
-  project_id: number | null
-  ip: string | null
-  user_agent: string
-  details: Record<string, unknown>
-  prev_hash: string
-  hash: string
-}
-
-export interface AuditFilters {
-  actor?: string
-  /** Exact action, or a prefix ending with "." ("file."). */
-  action?: string
-  object_type?: string
-  object_id?: string | number
-  project?: string | number
-  /** ISO datetimes. */
-  since?: string
-  until?: string
-}
-
-export interface AuditVerification {
-  ok: boolean
-  checked: number
-  first_broken: number | null
-}
+export type AuditEvent = Schemas['AuditEvent']
+type AuditQuery = NonNullable<operations['audit_list']['parameters']['query']>
+/** The audit list's filters as the SPA keeps them (`GET /api/audit/`'s query, as text). */
+export type AuditFilters = Partial<
+  Record<Exclude<keyof AuditQuery, 'page' | 'page_size' | 'ordering'>, string>
+>
+export type AuditVerification = Schemas['AuditVerify']

@@ -36,12 +36,15 @@ export function project(overrides: Partial<Project> = {}): Project {
     owner: 'alice',
     access_level: 'internal',
     retention_days: null,
+    holds_human_data: false,
+    quota_bytes: null,
     my_role: 'owner',
     my_permissions: [...ALL_ACTIONS],
     file_count: 3,
     total_size: 1_200_000_000,
     created_at: '2026-01-01T10:00:00Z',
     updated_at: '2026-01-02T10:00:00Z',
+    seen_from_outside: false,
     ...overrides,
   }
 }
@@ -63,10 +66,9 @@ export function folder(overrides: Partial<FolderDetail> = {}): FolderDetail {
   }
 }
 
+/** A folder as lists give it (no ancestors). */
 export function plainFolder(overrides: Partial<Folder> = {}): Folder {
-  const { ancestors: _ancestors, ...rest } = folder(overrides)
-  void _ancestors
-  return rest
+  return folder({ ancestors: [], ...overrides })
 }
 
 export function dataFile(overrides: Partial<DataFile> = {}): DataFile {
@@ -93,6 +95,12 @@ export function dataFile(overrides: Partial<DataFile> = {}): DataFile {
     created_at: '2026-01-01T10:00:00Z',
     updated_at: '2026-01-01T10:00:00Z',
     download_url: '/api/files/100/download/',
+    notes: null,
+    donor_id: null,
+    privacy_hints: [],
+    autofilled_fields: [],
+    index_of: null,
+    index_files: [],
     organism: 'Mus musculus',
     taxon_id: 10090,
     tissue: 'liver',
@@ -196,7 +204,12 @@ export function accessInfo(overrides: Partial<AccessInfo> = {}): AccessInfo {
       { type: 'project', id: 1, name: 'Liver atlas', access_level: 'internal' },
     ],
     rules: [
-      { kind: 'project_owner', description: 'alice owns the project “Liver atlas”' },
+      {
+        kind: 'project_owner',
+        subject_type: 'user',
+        subject: 'alice',
+        description: 'alice owns the project “Liver atlas”',
+      },
       {
         kind: 'grant',
         description: 'bob can view (granted on folder “raw”)',
@@ -216,7 +229,7 @@ export function auditEvent(overrides: Partial<AuditEvent> = {}): AuditEvent {
     actor: 'alice',
     action: 'file.update',
     object_type: 'file',
-    object_id: 100,
+    object_id: '100',
     object_repr: 'sample1.fastq.gz',
     project_id: 1,
     ip: '10.0.0.7',
@@ -224,6 +237,7 @@ export function auditEvent(overrides: Partial<AuditEvent> = {}): AuditEvent {
     details: { changes: { organism: ['', 'Mus musculus'] } },
     prev_hash: 'a'.repeat(64),
     hash: 'b'.repeat(64),
+    mac: 'c'.repeat(64),
     ...overrides,
   }
 }

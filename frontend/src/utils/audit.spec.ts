@@ -12,13 +12,13 @@ describe('audit utils', () => {
   })
 
   it('describes the object of an event', () => {
-    expect(describeObject({ object_type: 'file', object_id: 3, object_repr: 'a.fq' })).toBe(
+    expect(describeObject({ object_type: 'file', object_id: '3', object_repr: 'a.fq' })).toBe(
       'file “a.fq” (#3)',
     )
-    expect(describeObject({ object_type: 'project', object_id: 1, object_repr: '' })).toBe(
+    expect(describeObject({ object_type: 'project', object_id: '1', object_repr: '' })).toBe(
       'project #1',
     )
-    expect(describeObject({ object_type: '', object_id: null, object_repr: '' })).toBe('')
+    expect(describeObject({ object_type: '', object_id: '', object_repr: '' })).toBe('')
   })
 
   it('turns URL days into whole local days and keeps datetimes', () => {

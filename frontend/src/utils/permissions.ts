@@ -1,7 +1,7 @@
 import type { Action } from '@/api/types'
 
 interface HasPermissions {
-  my_permissions?: Action[]
+  my_permissions?: Action[] | null
 }
 
 const REASONS: Record<Action, string> = {
