@@ -10,8 +10,10 @@ connections (tus-js-client's ``parallelUploads``), then joined by a final upload
   (anyone else's answers 404, like a missing one). Creating it streams the parts, in order,
   through ``storage.write_stream`` in one pass that computes the whole file's SHA-256 and MD5,
   checks a ``checksum`` given in its metadata, stores the File through ``services.store_file``
-  and then removes the partials (rows and bytes). The final upload's length is the sum of the
-  parts; a PATCH on it answers 403.
+  and then removes the partials (rows and bytes). On the local disk a partial's bytes are its
+  part file; in the object store its multipart upload under ``tus-partials/<id>``, completed
+  into an object when the final upload joins it (docs/decisions/0015-object-store.md). The
+  final upload's length is the sum of the parts; a PATCH on it answers 403.
 
 The final upload holds its own lease and its parts' while it joins them, so no PATCH, no second
 final upload and no finalisation sweep gets in its way. Should the joining stop half-way (a
