@@ -2,12 +2,11 @@
 
 Creation and PATCH (``TestDiscoveryAndCreation``'s storing tests, ``TestPatch``) run on both
 storage backends and look at the bytes received through ``received_bytes``: the part file on the
-local disk, the kept tail of the multipart upload in the object store. ``TestCleanup`` and
-``TestFinalisation`` stay on the local disk: they plant or inspect local part files and
-temporaries (orphan part files, a run that died between moving a part file and storing the
-File), which the object store does not have; their object-store counterparts (the orphan sweep
-of multipart uploads and tails, a multipart upload completed by the finalisation task) are in
-test_tus_store.py."""
+local disk, the kept tail of the multipart upload in the object store; so do the finalisation
+tests that store bytes (``TestFinalisation``). ``TestCleanup`` stays on the local disk: it plants
+orphan part files and temporaries in ``UPLOAD_TMP_DIR``, which the object store does not have;
+its object-store counterpart (the orphan sweep of multipart uploads, tails and partial uploads'
+objects) is in test_tus_store.py."""
 
 from __future__ import annotations
 
@@ -356,6 +355,8 @@ class TestPatch:
 
 
 class TestCleanup:
+    # Local disk only: orphan part files and temporaries in UPLOAD_TMP_DIR are this backend's;
+    # the object store's orphans (multipart uploads, tails, partials) are test_tus_store.py's.
     def test_cleanup_removes_expired_and_terminated_fragments_and_nothing_else(self, api, project, settings):
         import os
         import time
@@ -471,6 +472,7 @@ class TestFinalisation:
         monkeypatch.setattr(hashstate, "available", lambda: False)
         return calls
 
+    @pytest.mark.usefixtures("storage_backend")
     def test_without_a_hash_state_the_last_patch_answers_before_the_file_is_stored(self, api, project, queued):
         url = location(create(api, project, length=10, checksum=f"sha256:{hashlib.sha256(b'0123456789').hexdigest()}"))
         response = patch(api, url, b"0123456789", 0)
@@ -485,7 +487,7 @@ class TestFinalisation:
         assert (again.status_code, again["Upload-Offset"]) == (204, "10")
         assert api.head(url, **TUS)["Upload-Offset"] == "10"
         assert api.delete(url, **TUS).status_code == 204  # too late to cancel: nothing changes
-        assert uploads.part_path(upload).read_bytes() == b"0123456789"
+        assert received_bytes(upload) == b"0123456789"
 
         done = uploads.finalise_upload(upload.id)
         assert done.state == "completed"
@@ -498,6 +500,7 @@ class TestFinalisation:
         assert uploads.finalise_upload(upload.id).file_id == status["file"]  # a second run does nothing
         assert File.objects.count() == 1
 
+    @pytest.mark.usefixtures("storage_backend")
     def test_a_finalisation_held_by_a_live_worker_is_left_alone(self, api, project, queued):
         url = location(create(api, project, length=3))
         patch(api, url, b"abc", 0)
@@ -509,7 +512,10 @@ class TestFinalisation:
             uploads._release(lease)
         assert uploads.finalise_upload(upload.id).state == "completed"
 
+    @pytest.mark.usefixtures("storage_backend")
     def test_a_run_that_died_after_moving_the_bytes_is_taken_over(self, api, project, queued, monkeypatch):
+        """Local disk: the part file was moved under the key; object store: the multipart upload
+        was completed into the object (before ``store_file``, which then died)."""
         url = location(create(api, project, length=5))
         patch(api, url, b"hello", 0)
         upload = Upload.objects.get()
@@ -520,7 +526,8 @@ class TestFinalisation:
         real_store = uploads.services.store_file
 
         def move_then_die(**kwargs):
-            storage.adopt(kwargs["temp_path"], kwargs["storage_key"])
+            if kwargs["temp_path"] is not None:  # the object store has nothing left to move
+                storage.adopt(kwargs["temp_path"], kwargs["storage_key"])
             die()
 
         monkeypatch.setattr(uploads.services, "store_file", move_then_die)
@@ -528,8 +535,9 @@ class TestFinalisation:
             uploads.finalise_upload(upload.id)
         upload.refresh_from_db()
         assert upload.state == "verifying" and upload.storage_key
-        assert not uploads.part_path(upload).exists()
-        assert storage.path_for(upload.storage_key).read_bytes() == b"hello"
+        assert received_bytes(upload) is None
+        with storage.open_blob(upload.storage_key) as handle:
+            assert handle.read() == b"hello"
         assert not File.objects.exists()
 
         monkeypatch.setattr(uploads.services, "store_file", real_store)
@@ -537,7 +545,8 @@ class TestFinalisation:
         assert upload.state == "completed"
         file = File.objects.get()
         assert (file.storage_key, file.sha256) == (upload.storage_key, hashlib.sha256(b"hello").hexdigest())
-        assert storage.path_for(file.storage_key).read_bytes() == b"hello"
+        with storage.open_blob(file.storage_key) as handle:
+            assert handle.read() == b"hello"
 
     def test_the_sweep_requeues_stale_finalisations_only(self, api, project, queued, settings):
         settings.BIOFM_UPLOAD_FINALISE_STALE_SECONDS = 60
