@@ -10,8 +10,10 @@ connections (tus-js-client's ``parallelUploads``), then joined by a final upload
   (anyone else's answers 404, like a missing one). Creating it streams the parts, in order,
   through ``storage.write_stream`` in one pass that computes the whole file's SHA-256 and MD5,
   checks a ``checksum`` given in its metadata, stores the File through ``services.store_file``
-  and then removes the partials (rows and bytes). The final upload's length is the sum of the
-  parts; a PATCH on it answers 403.
+  and then removes the partials (rows and bytes). On the local disk a partial's bytes are its
+  part file; in the object store its multipart upload under ``tus-partials/<id>``, completed
+  into an object when the final upload joins it (docs/decisions/0015-object-store.md). The
+  final upload's length is the sum of the parts; a PATCH on it answers 403.
 
 The final upload holds its own lease and its parts' while it joins them, so no PATCH, no second
 final upload and no finalisation sweep gets in its way. Should the joining stop half-way (a
@@ -27,7 +29,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, BinaryIO
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -39,7 +41,7 @@ from rest_framework import exceptions
 from authentication import audit
 from file_project.errors import Conflict, PayloadTooLarge
 
-from . import storage, uploads
+from . import storage, tus_store, uploads
 from .models import Folder, Project, Upload, UploadConcat, UploadState
 
 _PART_PATH = re.compile(r"^/api/uploads/([0-9a-fA-F-]{36})/?$")
@@ -49,11 +51,7 @@ MAX_PARTS = 1000  # far more than any client's connections; bounds the final's l
 def parse_header(value: str | None) -> tuple[str, list[uuid.UUID]]:
     """``Upload-Concat`` → (``"partial"``, []) or (``"final"``, [part ids]); anything else → 400.
     Part URLs may be absolute or paths; they must name uploads of this server
-    (``/api/uploads/<id>/``). Not offered with the object store yet (``BIOFM_STORAGE=s3``): 400."""
-    if storage.is_s3():
-        raise exceptions.ValidationError(
-            {"Upload-Concat": ["Concatenation is not available with the object store (BIOFM_STORAGE=s3) yet."]}
-        )
+    (``/api/uploads/<id>/``)."""
     value = (value or "").strip()
     if value == UploadConcat.PARTIAL:
         return UploadConcat.PARTIAL, []
@@ -99,9 +97,14 @@ def create_partial(*, owner: Any, length: int | None, raw_metadata: str) -> Uplo
         uploads.check_quota(owner, length)
     upload = Upload(owner=owner, length=length, concat=UploadConcat.PARTIAL, raw_metadata=raw_metadata[:8192])
     uploads._extend_expiry(upload)
+    if storage.is_s3():
+        # Under a prefix of its own, so the orphan sweep finds a partial's object by its key
+        # (``tus_store.abort_orphans``); the first PATCH starts its multipart upload there.
+        upload.storage_key = f"{tus_store.PARTIAL_PREFIX}{upload.id}"
     with transaction.atomic():
         upload.save(force_insert=True)
-        uploads.part_path(upload).touch(mode=0o640)
+        if not storage.is_s3():
+            uploads.part_path(upload).touch(mode=0o640)
         audit.record(owner, "upload.start", upload, length=length, concat="partial")
     return upload
 
@@ -212,11 +215,37 @@ def finalise_final(final: Upload) -> None:
             uploads._release(lease)
 
 
+def _complete_parts(parts: list[Upload]) -> None:
+    """In the object store a finished partial is an open multipart upload: complete each into
+    its object (once: a join run again after a crash finds the objects already whole). Done
+    before the join, in the caller's thread: the store's writer reads the stream in threads of
+    its own, which must not touch the database."""
+    if storage.is_s3():
+        for part in parts:
+            if not storage.exists(part.storage_key):
+                tus_store.complete(part)
+
+
+def _open_part(part: Upload) -> BinaryIO:
+    """A reader of a finished partial upload's bytes: its part file on the local disk, its
+    completed object in the store."""
+    if storage.is_s3():
+        return storage.open_blob(part.storage_key, size=part.length)
+    return open(uploads.part_path(part), "rb")
+
+
+def _remove_part_bytes(part: Upload) -> None:
+    if storage.is_s3():
+        tus_store.discard(part)  # its multipart upload or object, and any tail
+    else:
+        uploads.part_path(part).unlink(missing_ok=True)
+
+
 class _Joined:
     """The parts' bytes one after another, as one readable stream."""
 
     def __init__(self, parts: list[Upload]) -> None:
-        self._files: Iterator[Any] = (open(uploads.part_path(part), "rb") for part in parts)
+        self._files: Iterator[Any] = (_open_part(part) for part in parts)
         self._current: Any = next(self._files, None)
 
     def read(self, size: int = -1) -> bytes:
@@ -237,6 +266,7 @@ class _Joined:
 def _join(final: Upload, parts: list[Upload]) -> None:
     """One pass over the parts into the store (SHA-256 and MD5 on the way), the checksum given
     at creation checked, the File stored, the parts removed."""
+    _complete_parts(parts)
     joined = _Joined(parts)
     try:
         digest = storage.write_stream(joined, final.storage_key)  # type: ignore[arg-type]
@@ -258,7 +288,8 @@ def _join(final: Upload, parts: list[Upload]) -> None:
     final.offset = final.length or 0
     try:
         with transaction.atomic():
-            uploads._store_completed(final, storage.path_for(final.storage_key), digest, "concatenated")
+            stored = None if storage.is_s3() else storage.path_for(final.storage_key)
+            uploads._store_completed(final, stored, digest, "concatenated")
             audit.record(final.owner, "upload.concatenate", final, project_id=final.project_id, parts=final.parts)
             Upload.objects.filter(id__in=[part.id for part in parts]).delete()
     except (Conflict, ValidationError, exceptions.ValidationError, ValueError, TypeError, DataError) as exc:
@@ -267,4 +298,4 @@ def _join(final: Upload, parts: list[Upload]) -> None:
         uploads._fail(final, uploads._message(exc), "rejected")
         return
     for part in parts:
-        uploads.part_path(part).unlink(missing_ok=True)
+        _remove_part_bytes(part)

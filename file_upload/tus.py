@@ -26,7 +26,7 @@ from access.policy import Action, read_scope
 from access.viewsets import require_upload
 from file_project.errors import PayloadTooLarge
 
-from . import concat, rawbody, services, storage, uploads
+from . import concat, rawbody, services, uploads
 from .models import Folder, Project, Upload
 from .serializers import UploadMetadataSerializer
 from .views import require_replaceable
@@ -132,8 +132,7 @@ class TusView(APIView):
     def options(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         response = Response(status=status.HTTP_204_NO_CONTENT)
         response["Tus-Version"] = TUS_VERSION
-        # Concatenation joins local part files: not offered with the object store yet.
-        response["Tus-Extension"] = TUS_EXTENSIONS.replace(",concatenation", "") if storage.is_s3() else TUS_EXTENSIONS
+        response["Tus-Extension"] = TUS_EXTENSIONS
         response["Tus-Max-Size"] = str(settings.BIOFM_MAX_UPLOAD_BYTES)
         response["Tus-Checksum-Algorithm"] = ",".join(uploads.CHECKSUM_ALGORITHMS)
         return response

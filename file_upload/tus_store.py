@@ -17,8 +17,12 @@ and failure abort it and delete the tail; ``abort_orphans`` aborts multipart upl
 deletes tails of the bucket that no live upload row names (the cleanup task calls it), so no
 bytes outlive their row.
 
+A partial upload (tus concatenation) is a multipart upload like any other, under
+``tus-partials/<upload id>``; its final upload completes it and reads the object
+(``file_upload.concat``), and the object goes with the partial's row.
+
 Public surface: ``PartWriter``, ``complete``, ``discard``, ``abort_orphans``, ``part_bytes``,
-``TAIL_PREFIX``.
+``TAIL_PREFIX``, ``PARTIAL_PREFIX``.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from .models import Upload, UploadState
 log = logging.getLogger(__name__)
 
 TAIL_PREFIX = "tus-tails/"
+PARTIAL_PREFIX = "tus-partials/"  # a partial upload's key (tus concatenation): never a File's
 LIVE_STATES = (UploadState.ACTIVE, UploadState.VERIFYING)
 
 
@@ -157,8 +162,11 @@ def complete(upload: Upload) -> None:
 
 def discard(upload: Upload, *, stored_object: bool = False) -> None:
     """Abort the upload's multipart upload and delete its tail (and, with ``stored_object``,
-    the completed object: a failed finalisation). Missing pieces are not an error."""
+    the completed object: a failed finalisation; a partial upload's object always goes, it is
+    never a File's). Missing pieces are not an error."""
     from botocore.exceptions import ClientError
+
+    stored_object = stored_object or upload.concat == "partial"
 
     client, bucket = storage.s3_client(), storage.s3_bucket()
     if upload.store_upload_id and upload.storage_key:
@@ -175,9 +183,9 @@ def discard(upload: Upload, *, stored_object: bool = False) -> None:
 
 
 def abort_orphans(older_than: timedelta) -> int:
-    """Abort the bucket's multipart uploads and delete the tails that no active or verifying
-    upload row names and that are older than ``older_than`` (a creation racing this sweep is
-    younger). Returns how many were removed."""
+    """Abort the bucket's multipart uploads and delete the tails and partial uploads' objects
+    (``PARTIAL_PREFIX``) that no active or verifying upload row names and that are older than
+    ``older_than`` (a creation racing this sweep is younger). Returns how many were removed."""
     client, bucket = storage.s3_client(), storage.s3_bucket()
     horizon = datetime.now(UTC) - older_than
     live = Upload.objects.filter(state__in=LIVE_STATES)
@@ -190,13 +198,14 @@ def abort_orphans(older_than: timedelta) -> int:
                 continue
             client.abort_multipart_upload(Bucket=bucket, Key=item["Key"], UploadId=item["UploadId"])
             removed += 1
-    for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=TAIL_PREFIX):
-        for item in page.get("Contents", []):
-            upload_id = item["Key"][len(TAIL_PREFIX) :].split("/", 1)[0]
-            if upload_id in live_ids or item["LastModified"] > horizon:
-                continue
-            client.delete_object(Bucket=bucket, Key=item["Key"])
-            removed += 1
+    for prefix in (TAIL_PREFIX, PARTIAL_PREFIX):
+        for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+            for item in page.get("Contents", []):
+                upload_id = item["Key"][len(prefix) :].split("/", 1)[0]
+                if upload_id in live_ids or item["LastModified"] > horizon:
+                    continue
+                client.delete_object(Bucket=bucket, Key=item["Key"])
+                removed += 1
     if removed:
         log.warning("removed %d orphaned multipart uploads and upload tails from the store", removed)
     return removed

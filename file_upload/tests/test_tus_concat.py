@@ -1,6 +1,8 @@
 """The tus concatenation extension (``file_upload.concat``) through the Django test client:
 partial uploads never become files, a final upload joins the caller's finished partials into
-one File whose SHA-256 and MD5 cover the whole, and then the partials are gone."""
+one File whose SHA-256 and MD5 cover the whole, and then the partials are gone. Every test runs
+on both storage backends: on the local disk partials are part files, in the object store
+(SeaweedFS) multipart uploads under ``tus-partials/`` that the final upload completes and reads."""
 
 from __future__ import annotations
 
@@ -15,10 +17,22 @@ from authentication.models import AuditEvent
 from file_upload import storage, uploads
 from file_upload.models import File, Project, ProjectMember, Upload
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("storage_backend")]
 TUS = {"HTTP_TUS_RESUMABLE": "1.0.0"}
 OCTET = "application/offset+octet-stream"
 PIECES = [b"@r1\nACGT\n+\nIIII\n", b"@r2\nGGCCA\n+\nIIIII\n", b"@r3\nT\n+\nI\n"]
+
+
+def leftover_bytes() -> list[str]:
+    """Upload bytes that are no File's: part files on the local disk; in the object store the
+    bucket's objects other than the Files' and its open multipart uploads."""
+    if not storage.is_s3():
+        return sorted(p.name for p in uploads.part_dir().iterdir())
+    client, bucket = storage.s3_client(), storage.s3_bucket()
+    files = set(File.objects.values_list("storage_key", flat=True))
+    objects = [o["Key"] for o in client.list_objects_v2(Bucket=bucket).get("Contents", [])]
+    multipart = [m["Key"] for m in client.list_multipart_uploads(Bucket=bucket).get("Uploads", [])]
+    return sorted(key for key in objects if key not in files) + sorted(f"multipart:{key}" for key in multipart)
 
 
 def meta(**values: str) -> str:
@@ -77,7 +91,7 @@ def test_partials_never_become_files_and_the_final_joins_them(api, project):
     assert storage.open_blob(file.storage_key).read() == whole
     # The partials are gone, rows and bytes; only the final upload remains.
     assert list(Upload.objects.values_list("concat", "state")) == [("final", "completed")]
-    assert sorted(p.name for p in uploads.part_dir().iterdir()) == []
+    assert leftover_bytes() == []
     assert api.head(urls[0], **TUS).status_code == 404
 
     head = api.head(path_of(response), **TUS)
@@ -132,6 +146,28 @@ def test_the_final_checksum_covers_the_whole_file(api, project):
     right = final(api, project, urls, checksum="sha256:" + hashlib.sha256(b"".join(PIECES)).hexdigest())
     assert right.status_code == 201
     assert File.objects.get().sha256 == hashlib.sha256(b"".join(PIECES)).hexdigest()
+    assert leftover_bytes() == []
+
+
+def test_parts_larger_than_a_store_part_and_an_empty_one(api, project):
+    """A partial of several multipart parts (more than ``BIOFM_S3_PART_BYTES`` in the object
+    store), sent in PATCHes that do not line up with them, an empty partial, and a small one."""
+    big = hashlib.sha256(b"big").digest() * (6 * 1024 * 1024 // 32 + 100)
+    created = api.post("/api/uploads/", **TUS, HTTP_UPLOAD_LENGTH=str(len(big)), HTTP_UPLOAD_CONCAT="partial")
+    url = path_of(created)
+    for offset in range(0, len(big), 4 * 1024 * 1024 + 7):
+        chunk = big[offset : offset + 4 * 1024 * 1024 + 7]
+        response = api.generic("PATCH", url, chunk, content_type=OCTET, **TUS, HTTP_UPLOAD_OFFSET=str(offset))
+        assert response.status_code == 204, response.content
+    urls = [partial(api, PIECES[0]), url, partial(api, b""), partial(api, PIECES[2])]
+    response = final(api, project, urls)
+    assert response.status_code == 201, response.content
+    whole = PIECES[0] + big + PIECES[2]
+    file = File.objects.get()
+    assert (file.size, file.sha256) == (len(whole), hashlib.sha256(whole).hexdigest())
+    with storage.open_blob(file.storage_key) as handle:
+        assert hashlib.sha256(handle.read()).hexdigest() == file.sha256
+    assert leftover_bytes() == []
 
 
 def test_a_final_upload_checks_its_target_like_any_upload(client_for, bob, alice, project):
@@ -168,7 +204,7 @@ def test_partials_nobody_joins_expire_like_any_upload(api):
     Upload.objects.filter(id=part.id).update(expires_at=part.expires_at - timedelta(days=30))
     assert api.head(url, **TUS).status_code == 410
     assert uploads.cleanup_uploads()["uploads"] == 1
-    assert not Upload.objects.exists() and list(uploads.part_dir().iterdir()) == []
+    assert not Upload.objects.exists() and leftover_bytes() == []
 
 
 def test_a_join_cut_short_is_done_again_by_the_finalisation_sweep(api, alice, project, monkeypatch):

@@ -145,8 +145,36 @@ def test_an_empty_file_and_a_deferred_length(api, project, storage_backend):
         assert handle.read() == b"abcdef"
 
 
-def test_concatenation_is_not_offered_with_the_object_store(api, anon, project, storage_backend):
-    assert "concatenation" not in anon.options("/api/uploads/")["Tus-Extension"].split(",")
-    response = api.post("/api/uploads/", **TUS, HTTP_UPLOAD_CONCAT="partial", HTTP_UPLOAD_LENGTH="3")
-    assert response.status_code == 400 and "object store" in str(response.json())
-    assert not Upload.objects.exists()
+def test_partial_uploads_are_multipart_uploads_and_leave_nothing_behind(
+    api, project, storage_backend, seaweedfs, settings
+):
+    """tus concatenation in the store: a partial is a multipart upload under ``tus-partials/``;
+    a final upload whose checksum fails has completed them into objects, which go with their
+    rows (termination), and objects whose row is gone go with the orphan sweep."""
+    kept, dropped, orphan = (
+        location(api.post("/api/uploads/", **TUS, HTTP_UPLOAD_LENGTH="3", HTTP_UPLOAD_CONCAT="partial"))
+        for _ in range(3)
+    )
+    for url in (kept, dropped, orphan):
+        assert patch(api, url, b"abc", 0).status_code == 204
+    ids = {url: url.rstrip("/").rsplit("/", 1)[1] for url in (kept, dropped, orphan)}
+    assert sorted(m["Key"] for m in store_state(seaweedfs, settings)[1]) == sorted(
+        f"tus-partials/{i}" for i in ids.values()
+    )
+    headers = {
+        **TUS,
+        "HTTP_UPLOAD_METADATA": meta(filename="x.txt", project=str(project.id), checksum="md5:" + "0" * 32),
+    }
+    wrong = api.post("/api/uploads/", HTTP_UPLOAD_CONCAT="final;" + " ".join((kept, dropped, orphan)), **headers)
+    assert wrong.status_code == 400
+    assert store_state(seaweedfs, settings) == (sorted(f"tus-partials/{i}" for i in ids.values()), [])
+    assert api.delete(dropped, **TUS).status_code == 204
+    Upload.objects.filter(id=ids[orphan]).delete()  # a row gone without its bytes (a crash)
+    assert tus_store.abort_orphans(timedelta(0)) == 1
+    assert store_state(seaweedfs, settings) == ([f"tus-partials/{ids[kept]}"], [])
+    headers["HTTP_UPLOAD_METADATA"] = meta(filename="x.txt", project=str(project.id))
+    assert api.post("/api/uploads/", HTTP_UPLOAD_CONCAT="final;" + kept, **headers).status_code == 201
+    file = File.objects.get()
+    assert store_state(seaweedfs, settings) == ([file.storage_key], [])
+    with storage.open_blob(file.storage_key) as handle:
+        assert handle.read() == b"abc"

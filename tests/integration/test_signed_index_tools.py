@@ -1,6 +1,9 @@
 """htslib's own tools on signed links alone, against a real gunicorn: ``samtools view`` of a
 region of a BAM (the index the index task built beside it), ``bcftools view -r`` and ``tabix``
-on a bgzipped VCF with its ``.tbi``. Each answer equals the same command on the local copy."""
+on a bgzipped VCF with its ``.tbi``. Each answer equals the same command on the client's own
+copy. Runs on both storage backends: the server streams the data and its indexes from the local
+disk or from the object store (SeaweedFS), where the BAM index the task built is an object
+beside the file's."""
 
 from __future__ import annotations
 
@@ -66,7 +69,9 @@ def _run(*args: str, cwd: Path) -> str:
     return done.stdout
 
 
-def test_samtools_bcftools_and_tabix_read_regions_through_signed_links(gunicorn, alice, tmp_path):
+def test_samtools_bcftools_and_tabix_read_regions_through_signed_links(
+    storage_backend, gunicorn, alice, tmp_path, settings
+):
     work = tmp_path / "client"
     work.mkdir()  # htslib saves fetched indexes into the working directory
     project = Project.objects.create(name="Tools", owner=alice)
@@ -80,10 +85,11 @@ def test_samtools_bcftools_and_tabix_read_regions_through_signed_links(gunicorn,
 
     vcf_gz, tbi = _indexed_vcf(tmp_path)
     vcf = make_file(project, "calls.vcf.gz", vcf_gz.read_bytes())
-    shutil.copy(tbi, str(storage.path_for(vcf.storage_key)) + ".tbi")  # the file's index sidecar
+    storage.put_file(tbi, vcf.storage_key + ".tbi")  # an index beside the blob, as the index task puts one
 
     bam_url, vcf_url = _signed_url(gunicorn, bam, alice), _signed_url(gunicorn, vcf, alice)
-    local_reads = _run("samtools", "view", str(storage.path_for(bam.storage_key)), REGION, cwd=work)
+    _run("samtools", "index", str(bam_path), cwd=work)  # the client's own copy, indexed by itself
+    local_reads = _run("samtools", "view", str(bam_path), REGION, cwd=work)
     assert local_reads.count("\n") > 50
     assert _run("samtools", "view", bam_url, REGION, cwd=work) == local_reads
 
@@ -91,6 +97,10 @@ def test_samtools_bcftools_and_tabix_read_regions_through_signed_links(gunicorn,
     assert local_calls.count("\n") > 10
     assert _run("bcftools", "view", "-H", "-r", REGION, vcf_url, cwd=work) == local_calls
     assert _run("tabix", vcf_url, REGION, cwd=work) == local_calls
+
+    if storage_backend == "s3":  # served from the store: no byte of them on the node's disk
+        assert [p for p in Path(settings.FILES_DIR).rglob("*") if p.is_file()] == []
+        assert storage.exists(bam.storage_key + ".bai")
 
     # The reads of data were audited as downloads of each data file, through its signed link.
     audited = AuditEvent.objects.filter(action="file.download")

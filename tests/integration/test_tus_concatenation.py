@@ -1,7 +1,9 @@
 """The real tus-js-client (the SPA's copy, run by Node) with ``parallelUploads: 4`` against a real
 gunicorn: the file goes up as four partial uploads over parallel connections, joined by a final
 upload (tus concatenation). The stored File's SHA-256 and MD5 equal the source's, and no partial
-upload, part file or fragment File is left."""
+upload, part file or fragment File is left. On both storage backends: in the object store
+(SeaweedFS) the partials are multipart uploads that the final upload completes and joins, and
+the bucket keeps nothing but the File's object."""
 
 from __future__ import annotations
 
@@ -32,7 +34,7 @@ def tus_js_client():
         pytest.fail("tus-js-client is missing: run `npm --prefix frontend ci` (scripts/test.sh does).")
 
 
-def test_tus_js_client_parallel_uploads(gunicorn, tus_js_client, alice, tmp_path):
+def test_tus_js_client_parallel_uploads(storage_backend, gunicorn, tus_js_client, alice, tmp_path):
     project = Project.objects.create(name="Parallel", owner=alice)
     source = tmp_path / "sample_R2.fastq.gz"
     source.write_bytes(os.urandom(5 * 1024 * 1024 + 4321))  # four uneven parts
@@ -54,3 +56,7 @@ def test_tus_js_client_parallel_uploads(gunicorn, tus_js_client, alice, tmp_path
     assert hashlib.sha256(storage.open_blob(file.storage_key).read()).hexdigest() == file.sha256
     assert not Upload.objects.filter(concat="partial").exists()
     assert list(uploads.part_dir().iterdir()) == []
+    if storage_backend == "s3":
+        client, bucket = storage.s3_client(), storage.s3_bucket()
+        assert [o["Key"] for o in client.list_objects_v2(Bucket=bucket)["Contents"]] == [file.storage_key]
+        assert client.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
