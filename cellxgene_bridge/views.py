@@ -37,6 +37,7 @@ from file_project.parsers import parse_int
 from file_upload.models import File
 
 from . import pool, services
+from .models import PublicationStatus
 
 # Headers passed from the browser to the viewer; cookies and credentials stay here.
 FORWARD_REQUEST_HEADERS = (
@@ -79,7 +80,7 @@ class PublishRequestSerializer(serializers.Serializer):
 
 
 class PublishResponseSerializer(serializers.Serializer):
-    status = serializers.CharField()
+    status = serializers.ChoiceField(choices=PublicationStatus.choices)
     dataset = serializers.CharField()
     url = serializers.CharField()
     publication = serializers.IntegerField()
@@ -117,7 +118,7 @@ class PublicationSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     file = serializers.IntegerField(allow_null=True)
     dataset = serializers.CharField()
-    status = serializers.CharField()
+    status = serializers.ChoiceField(choices=PublicationStatus.choices)
     url = serializers.CharField()
     embedding = serializers.CharField(allow_null=True)
     error = serializers.CharField(allow_null=True)

@@ -442,6 +442,8 @@ SPECTACULAR_SETTINGS = {
         "SubjectKindEnum": [("user", "user"), ("group", "group")],
         "ActionEnum": "file_upload.serializers.MY_PERMISSIONS",
         "MetadataFieldNameEnum": "file_upload.metadata.METADATA_FIELD_NAMES",
+        "NcbiImportKindEnum": "ncbi_bridge.models.ImportKind",
+        "PublicationStatusEnum": "cellxgene_bridge.models.PublicationStatus",
     },
 }
 

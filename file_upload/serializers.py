@@ -706,8 +706,13 @@ class SuggestionsSerializer(serializers.Serializer):
     results = SuggestionSerializer(many=True)
 
 
+@extend_schema_field({"oneOf": [{"type": "string"}, {"type": "integer"}]})
+class FacetValueField(serializers.JSONField):
+    """A facet's value: text, or a project's id."""
+
+
 class FacetValueSerializer(serializers.Serializer):
-    value = serializers.JSONField(help_text="The field's value (a project's id for ``project``)")
+    value = FacetValueField(help_text="The field's value (a project's id for ``project``)")
     count = serializers.IntegerField()
     label = serializers.CharField(required=False, help_text="A project's name, for ``project``")
 

@@ -68,3 +68,28 @@ class TaskTypeSerializer(serializers.Serializer):
 
     def to_representation(self, instance: Any) -> dict[str, Any]:
         return dict(instance)
+
+
+class SimilarFileRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    project = serializers.IntegerField()
+    project_name = serializers.CharField()
+    file_format = serializers.CharField()
+    organism = serializers.CharField()
+    assay_type = serializers.CharField()
+    description = serializers.CharField(help_text="The first 200 characters")
+
+
+class SimilarFileSerializer(serializers.Serializer):
+    score = serializers.FloatField(help_text="Cosine similarity to the asked file")
+    file = SimilarFileRefSerializer()
+
+
+class SimilarFilesSerializer(serializers.Serializer):
+    """``GET /api/files/<id>/similar/``: the files you may see, most similar first."""
+
+    file = serializers.IntegerField()
+    model = serializers.CharField()
+    count = serializers.IntegerField()
+    results = SimilarFileSerializer(many=True)

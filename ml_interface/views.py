@@ -22,7 +22,13 @@ from . import services
 from .filters import MLTaskFilterSet
 from .handlers.embedding import NotEmbedded
 from .models import MLTask
-from .serializers import MLTaskSerializer, TaskTypeSerializer, TriggerResponseSerializer, TriggerSerializer
+from .serializers import (
+    MLTaskSerializer,
+    SimilarFilesSerializer,
+    TaskTypeSerializer,
+    TriggerResponseSerializer,
+    TriggerSerializer,
+)
 
 
 class QueueUnavailableError(exceptions.APIException):
@@ -79,7 +85,7 @@ class SimilarFilesView(APIView):
 
     @extend_schema(
         parameters=[OpenApiParameter("limit", int)],
-        responses={200: dict, 409: ErrorSerializer},  # 409: the file has no embedding yet
+        responses={200: SimilarFilesSerializer, 409: ErrorSerializer},  # 409: the file has no embedding yet
     )
     def get(self, request: Request, pk: int) -> Response:
         file = File.objects.restrict(request.user, Action.VIEW).filter(pk=pk).first()

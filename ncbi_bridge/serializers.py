@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote, urlencode
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from .models import NcbiImport
+from .models import ImportKind, NcbiImport
 
 
 class NcbiImportRequestSerializer(serializers.Serializer):
@@ -21,6 +22,22 @@ class NcbiImportRequestSerializer(serializers.Serializer):
         if attrs.get("parent_folder") is None and attrs.get("project") is None:
             raise serializers.ValidationError({"parent_folder": ["Give parent_folder or project."]})
         return attrs
+
+
+class NcbiPreviewSerializer(serializers.Serializer):
+    """``GET /api/files/ncbi/preview/``: the detected record and a short summary from NCBI."""
+
+    kind = serializers.ChoiceField(choices=ImportKind.choices)
+    kind_label = serializers.CharField()
+    accession = serializers.CharField()
+    background = serializers.BooleanField(help_text="The payload downloads in the background (SRA reads)")
+    summary = serializers.DictField(help_text="NCBI's summary of the record; its keys depend on the kind")
+
+
+class NcbiProgressSerializer(serializers.Serializer):
+    bytes = serializers.IntegerField()
+    total = serializers.IntegerField(allow_null=True)
+    percent = serializers.IntegerField(allow_null=True)
 
 
 class NcbiImportSerializer(serializers.ModelSerializer):
@@ -54,6 +71,7 @@ class NcbiImportSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
+    @extend_schema_field(NcbiProgressSerializer)
     def get_progress(self, obj: NcbiImport) -> dict[str, Any]:
         total = obj.total_bytes
         percent = None

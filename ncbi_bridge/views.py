@@ -24,7 +24,7 @@ from file_upload.models import Folder, Project
 from . import services
 from .clients import NcbiError, NcbiNotFound
 from .links import UnsupportedLink
-from .serializers import NcbiImportRequestSerializer, NcbiImportSerializer
+from .serializers import NcbiImportRequestSerializer, NcbiImportSerializer, NcbiPreviewSerializer
 
 
 def unsupported(exc: UnsupportedLink) -> Response:
@@ -47,7 +47,7 @@ class NcbiPreviewView(APIView):
 
     @extend_schema(
         parameters=[OpenApiParameter("q", str, required=True, description="An NCBI link or accession")],
-        responses={200: dict, 409: ErrorSerializer, 502: ErrorSerializer},
+        responses={200: NcbiPreviewSerializer, 409: ErrorSerializer, 502: ErrorSerializer},
     )
     def get(self, request: Request) -> Response:
         text = request.query_params.get("q", "")

@@ -1,50 +1,20 @@
 import { ApiError, request } from './client'
+import type { components } from './schema'
+
+type Schemas = components['schemas']
 
 /** Where a publication is: the mask's steps follow it. */
-export type PublicationStatus =
-  'queued' | 'copying' | 'embedding' | 'starting' | 'ready' | 'failed' | 'stopped'
+export type PublicationStatus = Publication['status']
 
-export interface Publication {
-  id: number
-  file: number | null
-  dataset: string
-  status: PublicationStatus
-  /** The dataset's own viewer address, behind our login: `/cellxgene/<id>/`. */
-  url: string
-  /** The obsm key computed for the viewer (`X_truncated_svd`), or null when none was needed. */
-  embedding: string | null
-  error: string | null
-  log_tail: string | null
-  /** Times its viewer was started again (after a stop, an eviction or a crash). */
-  restarts: number
-  created_at: string
-  ready_at: string | null
-  finished_at: string | null
-  last_used_at: string | null
-}
+export type Publication = Schemas['Publication']
 
-export interface PublishResponse {
-  status: PublicationStatus
-  dataset: string
-  url: string
-  publication: number
-  file: number
-}
+export type PublishResponse = Schemas['PublishResponse']
 
 /**
  * `GET /api/cellxgene/status/`: the latest publication of a file (or, without one, your own
  * latest publication) and whether its viewer runs.
  */
-export interface CellxgeneStatus {
-  running: boolean
-  ready: boolean
-  dataset: string | null
-  file: number | null
-  url: string | null
-  started_at: string | null
-  error: string | null
-  publication: Publication | null
-}
+export type CellxgeneStatus = Schemas['Status']
 
 /** A dataset's viewer address (the trailing slash matters). */
 export function viewerUrl(publicationId: number): string {
@@ -68,7 +38,7 @@ export function getCellxgeneStatus(fileId?: number): Promise<CellxgeneStatus> {
 
 /** Your recent publications, one per file, newest first (the top bar's menu). */
 export async function recentPublications(): Promise<Publication[]> {
-  const body = await request<{ results: Publication[] }>('/api/cellxgene/publications/')
+  const body = await request<Schemas['PublicationList']>('/api/cellxgene/publications/')
   return body.results
 }
 
@@ -88,6 +58,7 @@ export async function viewerDataset(
   signal?: AbortSignal,
 ): Promise<string | null> {
   try {
+    // cellxgene's own config answer (not our API), read defensively.
     const body = await request<{ config?: { displayNames?: { dataset?: unknown } } }>(
       `${viewerUrl(publicationId)}api/v0.2/config`,
       { signal, skipUnauthorizedHandler: true },

@@ -1,10 +1,15 @@
 import { request } from './client'
-import type { Paginated } from './types'
+import type { components } from './schema'
 
-/** The analyses the gateway offers (`GET /api/ml/task-types/`). */
-export type TaskType = 'autotag' | 'qc' | 'summary' | 'embedding' | 'h5ad_vis' | (string & {})
+type Schemas = components['schemas']
 
-export type TaskStatus = 'pending' | 'queued' | 'running' | 'done' | 'failed'
+/** An analysis' name, as the gateway lists them (`GET /api/ml/task-types/`). */
+export type TaskType = Schemas['TaskType']['task_type']
+
+export type TaskStatus = Schemas['MLTaskStatusEnum']
+
+// The shapes below, down to H5adVisResult, are of an analysis' `result` (and its items): a JSON
+// blob each handler writes, which the schema leaves open (`MLTask.result`).
 
 export type QcStatus = 'pass' | 'warn' | 'fail' | 'n/a'
 
@@ -51,20 +56,6 @@ export interface SummaryResult {
   method: string
 }
 
-export interface SimilarFile {
-  score: number
-  file: {
-    id: number
-    name: string
-    project: number
-    project_name: string
-    file_format: string
-    organism: string
-    assay_type: string
-    description: string
-  }
-}
-
 export interface EmbeddingResult {
   model: string
   backend: 'minilm' | 'lsa'
@@ -93,38 +84,17 @@ export interface H5adVisResult {
   preview: LayoutPreview
 }
 
-export interface MLTask {
-  id: number
-  task_type: TaskType
-  label: string
-  file: number
-  file_name: string
-  submitter: string | null
-  status: TaskStatus
-  params: Record<string, unknown>
-  result: Record<string, unknown> | null
-  error: string
-  created_at: string
-  started_at: string | null
-  finished_at: string | null
-}
+export type MLTask = Schemas['MLTask']
 
-export interface TaskTypeInfo {
-  task_type: TaskType
-  label: string
-  description: string
-}
+export type TaskTypeInfo = Schemas['TaskType']
 
-export interface TriggerResponse {
-  task_id: number
-  status: 'queued'
-}
+export type TriggerResponse = Schemas['TriggerResponse']
 
 /** Queues an analysis of a file; answers at once with the task's id. */
 export function triggerAnalysis(
   taskType: TaskType,
   fileId: number,
-  params: Record<string, unknown> = {},
+  params: NonNullable<Schemas['TriggerRequest']['params']> = {},
 ): Promise<TriggerResponse> {
   return request<TriggerResponse>('/api/ml/trigger/', {
     method: 'POST',
@@ -135,8 +105,10 @@ export function triggerAnalysis(
 /** Your tasks (staff: everyone's), newest first. */
 export function listTasks(
   query: { file?: number; page_size?: number } = {},
-): Promise<Paginated<MLTask>> {
-  return request<Paginated<MLTask>>('/api/ml/tasks/', { query: { page_size: 50, ...query } })
+): Promise<Schemas['PaginatedMLTaskList']> {
+  return request<Schemas['PaginatedMLTaskList']>('/api/ml/tasks/', {
+    query: { page_size: 50, ...query },
+  })
 }
 
 export function getTask(id: number): Promise<MLTask> {
@@ -147,12 +119,10 @@ export function listTaskTypes(): Promise<TaskTypeInfo[]> {
   return request<TaskTypeInfo[]>('/api/ml/task-types/')
 }
 
-export interface SimilarResponse {
-  file: number
-  model: string
-  count: number
-  results: SimilarFile[]
-}
+/** A file ranked by similarity (also the items of an embedding result's `similar`). */
+export type SimilarFile = Schemas['SimilarFile']
+
+export type SimilarResponse = Schemas['SimilarFiles']
 
 /** Files you may see ranked by similarity to this one (409 until it has an embedding). */
 export function similarFiles(fileId: number, limit = 20): Promise<SimilarResponse> {

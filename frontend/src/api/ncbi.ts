@@ -1,47 +1,20 @@
 import { request } from './client'
+import type { components } from './schema'
+
+type Schemas = components['schemas']
 
 /** What the NCBI bridge can import (ncbi_bridge/links.py). */
-export type NcbiKind =
-  'gene' | 'protein' | 'nucleotide' | 'sra' | 'pubmed' | 'bioproject' | 'biosample'
+export type NcbiKind = Schemas['NcbiImportKindEnum']
 
-export type NcbiImportStatus = 'pending' | 'downloading' | 'done' | 'failed'
+export type NcbiImportStatus = Schemas['NcbiImportStatusEnum']
 
 /** `GET /api/files/ncbi/preview/?q=`: the detected record and a short summary from NCBI. */
-export interface NcbiPreview {
-  kind: NcbiKind
-  kind_label: string
-  accession: string
-  /** True when the payload downloads in the background (SRA reads). */
-  background: boolean
-  summary: Record<string, unknown> & { title?: string; organism?: string }
-}
+export type NcbiPreview = Schemas['NcbiPreview']
 
 /** An import as `POST /api/files/ncbi/import/` and its status endpoint return it. */
-export interface NcbiImport {
-  id: number
-  accession: string
-  kind: NcbiKind
-  status: NcbiImportStatus
-  /** The first stored file; null until an SRA download is stored. */
-  file: number | null
-  files: number[]
-  metadata: Record<string, string | number>
-  summary: Record<string, unknown>
-  progress: { bytes: number; total: number | null; percent: number | null }
-  error: string
-  project: number
-  folder: number | null
-  source_url: string
-  status_url: string
-  created_at: string
-  updated_at: string
-}
+export type NcbiImport = Schemas['NcbiImport']
 
-export interface NcbiImportRequest {
-  url: string
-  parent_folder?: number | null
-  project?: number | null
-}
+export type NcbiImportRequest = Schemas['NcbiImportRequestRequest']
 
 export function previewNcbi(q: string, signal?: AbortSignal): Promise<NcbiPreview> {
   return request<NcbiPreview>('/api/files/ncbi/preview/', { query: { q }, signal })

@@ -1432,7 +1432,7 @@ export interface components {
       /** @description A project's name, for ``project`` */
       label?: string
       /** @description The field's value (a project's id for ``project``) */
-      value: unknown
+      value: string | number
     }
     /**
      * @description ``my_permissions``: what the caller may do with the object (``view``, ``download``,
@@ -1850,9 +1850,7 @@ export interface components {
       readonly id: number
       readonly kind: components['schemas']['NcbiImportKindEnum']
       readonly metadata: unknown
-      readonly progress: {
-        [key: string]: unknown
-      }
+      readonly progress: components['schemas']['NcbiProgress']
       readonly project: number
       readonly source_url: string
       readonly status: components['schemas']['NcbiImportStatusEnum']
@@ -1891,6 +1889,23 @@ export interface components {
      * @enum {string}
      */
     NcbiImportStatusEnum: 'pending' | 'downloading' | 'done' | 'failed'
+    /** @description ``GET /api/files/ncbi/preview/``: the detected record and a short summary from NCBI. */
+    NcbiPreview: {
+      accession: string
+      /** @description The payload downloads in the background (SRA reads) */
+      background: boolean
+      kind: components['schemas']['NcbiImportKindEnum']
+      kind_label: string
+      /** @description NCBI's summary of the record; its keys depend on the kind */
+      summary: {
+        [key: string]: unknown
+      }
+    }
+    NcbiProgress: {
+      bytes: number
+      percent: number | null
+      total: number | null
+    }
     NewAppPassword: {
       /** Format: date-time */
       readonly created_at: string
@@ -2232,12 +2247,24 @@ export interface components {
       /** Format: date-time */
       ready_at: string | null
       restarts: number
-      status: string
+      status: components['schemas']['PublicationStatusEnum']
       url: string
     }
     PublicationList: {
       results: components['schemas']['Publication'][]
     }
+    /**
+     * @description * `queued` - Queued
+     *     * `copying` - Copying
+     *     * `embedding` - Computing an embedding
+     *     * `starting` - Starting the viewer
+     *     * `ready` - Ready
+     *     * `failed` - Failed
+     *     * `stopped` - Stopped
+     * @enum {string}
+     */
+    PublicationStatusEnum:
+      'queued' | 'copying' | 'embedding' | 'starting' | 'ready' | 'failed' | 'stopped'
     PublishRequestRequest: {
       /** Format: int64 */
       file: number
@@ -2246,7 +2273,7 @@ export interface components {
       dataset: string
       file: number
       publication: number
-      status: string
+      status: components['schemas']['PublicationStatusEnum']
       url: string
     }
     /**
@@ -2291,6 +2318,32 @@ export interface components {
      * @enum {string}
      */
     SexEnum: 'female' | 'male' | 'mixed' | 'unknown'
+    SimilarFile: {
+      file: components['schemas']['SimilarFileRef']
+      /**
+       * Format: double
+       * @description Cosine similarity to the asked file
+       */
+      score: number
+    }
+    SimilarFileRef: {
+      assay_type: string
+      /** @description The first 200 characters */
+      description: string
+      file_format: string
+      id: number
+      name: string
+      organism: string
+      project: number
+      project_name: string
+    }
+    /** @description ``GET /api/files/<id>/similar/``: the files you may see, most similar first. */
+    SimilarFiles: {
+      count: number
+      file: number
+      model: string
+      results: components['schemas']['SimilarFile'][]
+    }
     Status: {
       dataset: string | null
       error: string | null
@@ -4541,9 +4594,7 @@ export interface operations {
           [name: string]: unknown
         }
         content: {
-          'application/json': {
-            [key: string]: unknown
-          }
+          'application/json': components['schemas']['SimilarFiles']
         }
       }
       400: {
@@ -4837,9 +4888,7 @@ export interface operations {
           [name: string]: unknown
         }
         content: {
-          'application/json': {
-            [key: string]: unknown
-          }
+          'application/json': components['schemas']['NcbiPreview']
         }
       }
       400: {

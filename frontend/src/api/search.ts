@@ -7,21 +7,18 @@
  * in `curl` and as a saved search.
  */
 import { request } from './client'
-import type { DataFile, Paginated } from './types'
+import type { components } from './schema'
 
-export interface FacetValue {
-  value: string | number
-  count: number
-  /** Projects: the name behind the id. */
-  label?: string
-}
+type Schemas = components['schemas']
 
-export type Facets = Record<string, FacetValue[]>
+export type FacetValue = Schemas['FacetValue']
 
-export interface SearchResponse extends Paginated<DataFile> {
-  facets?: Facets
-}
+export type Facets = NonNullable<SearchResponse['facets']>
 
+/** One page of a search; a cursor page (`pagination=cursor`) has no `count`. */
+export type SearchResponse = Schemas['FilePage']
+
+/** The search page's state (the SPA's own; written to and read from a query string). */
 export interface SearchState {
   q: string
   /** Filter name → OR-ed values (`organism: ['Homo sapiens', 'Mus musculus']`). */
@@ -31,17 +28,9 @@ export interface SearchState {
   pageSize: number
 }
 
-export interface Suggestion {
-  kind: string
-  value: string
-}
+export type Suggestion = Schemas['Suggestion']
 
-export interface SavedSearch {
-  id: number
-  name: string
-  query: string
-  created_at: string
-}
+export type SavedSearch = Schemas['SavedSearch']
 
 const RESERVED = new Set(['q', 'ordering', 'page', 'page_size', 'facets', 'cursor', 'pagination'])
 export const DEFAULT_PAGE_SIZE = 50
@@ -113,7 +102,7 @@ export function searchFiles(
 
 export async function suggest(q: string): Promise<Suggestion[]> {
   if (q.trim().length < 2) return []
-  const body = await request<{ results: Suggestion[] }>('/api/files/suggest/', { query: { q } })
+  const body = await request<Schemas['Suggestions']>('/api/files/suggest/', { query: { q } })
   return body.results
 }
 

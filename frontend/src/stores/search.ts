@@ -58,7 +58,8 @@ export const useSearchStore = defineStore('search', () => {
       )
       if (ticket !== latest) return
       results.value = body.results
-      count.value = body.count
+      // A numbered page (the only kind asked for here) carries `count`; a cursor page would not.
+      count.value = body.count ?? body.results.length
       facets.value = body.facets ?? {}
     } catch (err) {
       if (ticket !== latest) return
