@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, it, vi } from 'vitest'
 import { flushPromises, mount } from '@vue/test-utils'
-import ElementPlus from 'element-plus'
+import ElementPlus, { ElMessage } from 'element-plus'
 import { createPinia, setActivePinia } from 'pinia'
 import { mockFetch, page } from '@/test/http'
 import { dataFile, project } from '@/test/fixtures'
@@ -9,10 +9,11 @@ import MoveDialog from './MoveDialog.vue'
 
 vi.mock('element-plus', async (importOriginal) => {
   const actual = await importOriginal<typeof import('element-plus')>()
-  return { ...actual, ElMessage: { success: vi.fn(), error: vi.fn() } }
+  return { ...actual, ElMessage: { success: vi.fn(), error: vi.fn(), info: vi.fn() } }
 })
 
 beforeEach(() => {
+  vi.clearAllMocks()
   document.body.innerHTML = ''
   setActivePinia(createPinia())
 })
@@ -79,6 +80,8 @@ describe('MoveDialog', () => {
     const { calls, wrapper } = await openAndChoose('skip')
     expect(calls.some((c) => c.url === '/api/files/100/move/')).toBe(false)
     expect(wrapper.findComponent(MoveDialog).emitted('moved')).toBeUndefined()
+    expect(ElMessage.info).toHaveBeenCalledWith('Nothing moved')
+    expect(ElMessage.success).not.toHaveBeenCalled()
     wrapper.unmount()
   })
 })
