@@ -183,8 +183,10 @@ def _folder_at(project: Project, path: str) -> Folder | None:
 
 
 def _rebuild_folders(project: Project, specs: list[dict[str, str]], actor: Any) -> Folder | None:
-    """The folders along ``specs`` (root first), re-created where missing with their old levels."""
-    parent: Folder | None = None
+    """The folders along ``specs`` (root first), re-created where missing with their old levels;
+    the root goes under its old parent when that still exists, else to the top level."""
+    above = specs[0]["path"].rstrip("/").rsplit("/", 1)[0]
+    parent: Folder | None = _folder_at(project, above) if above else None
     for spec in specs:
         found = _folder_at(project, spec["path"])
         if found is None:

@@ -47,6 +47,14 @@ class TestRestoreFolder:
         assert b.effective_access_level == NodeAccessLevel.RESTRICTED
         assert api.get("/api/trash/").json()["results"] == []
 
+    def test_a_deleted_subfolder_comes_back_under_its_parent(self, api, project):
+        raw = make_folder(project, "raw")
+        run = make_folder(project, "run1", parent=raw)
+        a = make_file(project, "a.fastq", folder=run)
+        assert api.delete(f"/api/folders/{run.id}/").status_code == 204
+        assert api.post(f"/api/files/{a.id}/restore/", {"whole_folder": True}, format="json").status_code == 200
+        assert place(a) == "/raw/run1"
+
     def test_one_file_of_a_deleted_folder_goes_to_the_top_level_and_says_so(self, api, project):
         raw = make_folder(project, "raw")
         a = make_file(project, "a.fastq", folder=raw)
