@@ -142,7 +142,10 @@ class TrashFilterSet(django_filters.FilterSet):
     the caller cannot name gives the same empty page as a missing one)."""
 
     project = IdFilter(field_name="project_id")
+    deleted_folder = IdFilter(
+        field_name="trash_origin__root_id", help_text="The files deleted with this (former) folder id."
+    )
 
     class Meta:
         model = File
-        fields = ["project"]
+        fields = ["project", "deleted_folder"]

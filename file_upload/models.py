@@ -224,6 +224,10 @@ class File(models.Model):
     index_of = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="index_files")
 
     deleted_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # Where a trashed file lived, for its restore (``services.folders``): ``folder_path``, and when
+    # it went with a deleted folder that folder's ``root_id``/``root`` path, the deletion ``batch``
+    # and the ``folders`` (path, access level) from that root down to the file's own folder.
+    trash_origin = models.JSONField(null=True, blank=True, default=None)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -148,6 +148,13 @@ class FolderSerializer(MyPermissionsMixin, RestrictedModelSerializer):
     name = NameField()
     path = serializers.CharField(source="name_path", read_only=True)
     ancestors = serializers.SerializerMethodField()
+    on_conflict = serializers.ChoiceField(
+        choices=[services.OnConflict.REFUSE.value, services.OnConflict.KEEP_BOTH.value],
+        required=False,
+        write_only=True,
+        help_text="When a rename or move meets a folder of the same name: refuse (409 name_conflict) "
+        "or keep_both (this folder becomes “name (2)”). Folders are never replaced or merged.",
+    )
 
     class Meta:
         model = Folder
@@ -163,6 +170,7 @@ class FolderSerializer(MyPermissionsMixin, RestrictedModelSerializer):
             "my_permissions",
             "created_at",
             "updated_at",
+            "on_conflict",
         ]
         read_only_fields = ["id", "path", "effective_access_level", "created_at", "updated_at"]
         validators: list = []
@@ -386,12 +394,22 @@ def _on_conflict_field() -> serializers.ChoiceField:
     )
 
 
+class DeletedFolderSerializer(serializers.Serializer):
+    """The deleted folder a trashed file went with: one Trash item, restorable as a whole."""
+
+    id = serializers.IntegerField(help_text="The deleted folder's former id (``deleted_folder`` filter).")
+    path = serializers.CharField()
+    files = serializers.IntegerField(help_text="How many of that deletion's files the caller may restore.")
+
+
 class TrashedFileSerializer(serializers.ModelSerializer):
     """A file in the trash: what it was, when it went, and when it will be purged."""
 
     owner = serializers.SlugRelatedField(slug_field="username", read_only=True)
     project_name = serializers.CharField(source="project.name", read_only=True)
     purge_after = serializers.SerializerMethodField()
+    folder_path = serializers.SerializerMethodField()
+    deleted_folder = serializers.SerializerMethodField()
 
     class Meta:
         model = File
@@ -406,8 +424,28 @@ class TrashedFileSerializer(serializers.ModelSerializer):
             "owner",
             "deleted_at",
             "purge_after",
+            "folder_path",
+            "deleted_folder",
         ]
         read_only_fields = fields
+
+    def get_folder_path(self, file: File) -> str | None:
+        """The folder the file lived in ("/a/b"), null for the project's top level."""
+        if file.folder_id:
+            return file.folder.name_path
+        return (file.trash_origin or {}).get("folder_path")
+
+    @extend_schema_field(DeletedFolderSerializer(allow_null=True))
+    def get_deleted_folder(self, file: File) -> dict[str, Any] | None:
+        origin = file.trash_origin or {}
+        if not origin.get("batch"):
+            return None
+        counts = self.context.setdefault("batch_counts", {})
+        if origin["batch"] not in counts:
+            rows = self.context.get("trashed")
+            rows = rows if rows is not None else File.objects.filter(deleted_at__isnull=False)
+            counts[origin["batch"]] = rows.filter(trash_origin__batch=origin["batch"]).count()
+        return {"id": origin["root_id"], "path": origin["root"], "files": counts[origin["batch"]]}
 
     def get_purge_after(self, file: File) -> str | None:
         from .retention import purge_deadline
@@ -490,6 +528,31 @@ class MoveSerializer(serializers.Serializer):
             raise serializers.ValidationError({"folder": ["Give the target folder, or null and a project."]})
         attrs["on_conflict"] = services.OnConflict(attrs["on_conflict"])
         return attrs
+
+
+class RestoreSerializer(serializers.Serializer):
+    """How much a restore brings back."""
+
+    whole_folder = StrictBooleanField(
+        required=False,
+        default=False,
+        help_text="Restore every file deleted with the same folder (re-creating its folders), not only this one.",
+    )
+
+
+class RestoredSerializer(FileSerializer):
+    """The restored file, and what the restore did."""
+
+    restored_count = serializers.IntegerField(read_only=True, help_text="Files taken out of the trash by this request.")
+    to_top_level = serializers.ListField(
+        child=serializers.CharField(),
+        read_only=True,
+        help_text="Names of restored files whose folder no longer exists: they are at the project's top level.",
+    )
+    message = serializers.CharField(read_only=True, help_text="What happened, in words for the user.")
+
+    class Meta(FileSerializer.Meta):
+        fields = [*FileSerializer.Meta.fields, "restored_count", "to_top_level", "message"]
 
 
 class UploadMetadataSerializer(FileUploadSerializer):

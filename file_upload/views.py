@@ -53,6 +53,8 @@ from .serializers import (
     PrivacyCheckSerializer,
     PrivacyHintSerializer,
     ProjectSerializer,
+    RestoredSerializer,
+    RestoreSerializer,
     SavedSearchSerializer,
     SuggestionsSerializer,
     TrashedFileSerializer,
@@ -216,11 +218,13 @@ class FolderViewSet(AccessExplanationMixin, RestrictedViewSetMixin, viewsets.Mod
     def save_new(self, serializer: FolderSerializer) -> None:
         data = serializer.validated_data
         require_upload(self.request.user, data["project"], data.get("parent"), data.get("access_level"))
+        data.pop("on_conflict", None)
         serializer.instance = services.create_folder(actor=self.request.user, **data)
 
     def save_changes(self, serializer: FolderSerializer) -> None:
         folder, user = serializer.instance, self.request.user
-        changes = {k: v for k, v in serializer.validated_data.items() if k != "project"}
+        changes = {k: v for k, v in serializer.validated_data.items() if k not in ("project", "on_conflict")}
+        on_conflict = services.OnConflict(serializer.validated_data.get("on_conflict", "refuse"))
         if "access_level" in changes and changes["access_level"] != folder.access_level:
             if not policy.may_set_level(user, folder, changes["access_level"]):
                 raise PermissionDenied("Only the folder's managers can change its level.")
@@ -230,7 +234,7 @@ class FolderViewSet(AccessExplanationMixin, RestrictedViewSetMixin, viewsets.Mod
                     "Moving here needs upload rights on the target and, when the move could open "
                     "access to anything inside, manage rights on the folder."
                 )
-        services.update_folder(folder, actor=user, **changes)
+        services.update_folder(folder, actor=user, on_conflict=on_conflict, **changes)
 
     def perform_destroy(self, instance: Folder) -> None:
         refused = policy.refused_in_tree(self.request.user, instance)
@@ -437,13 +441,35 @@ class FileViewSet(AccessExplanationMixin, RestrictedViewSetMixin, viewsets.Model
         file = services.move_file(file, actor=request.user, project=project, folder=folder, on_conflict=on_conflict)
         return Response(FileSerializer(file, context={"request": request}).data)
 
-    @extend_schema(request=None, responses={200: FileSerializer})
-    @action(detail=True, methods=["post"])
+    @extend_schema(request=RestoreSerializer, responses={200: RestoredSerializer})
+    @action(detail=True, methods=["post"], parser_classes=[BoundedJSONParser])
     def restore(self, request: Request, pk: str | None = None) -> Response:
-        """Take a file out of the trash (its owner, the project's managers, staff; others 404)."""
-        file = get_object_or_404(policy.trashed_files(request.user).select_related("project", "folder"), pk=pk)
-        file = retention.restore_file(file, actor=request.user)
-        return Response(FileSerializer(file, context={"request": request}).data)
+        """Take a file out of the trash (its owner, the project's managers, staff; others 404) —
+        with ``whole_folder``, the folder it was deleted with and everything deleted with it —
+        back into its old folder, or the project's top level when that folder is gone."""
+        trashed = policy.trashed_files(request.user)
+        file = get_object_or_404(trashed.select_related("project", "folder"), pk=pk)
+        serializer = RestoreSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        whole = serializer.validated_data["whole_folder"]
+        result = services.restore_from_trash(file, actor=request.user, candidates=trashed, whole_folder=whole)
+        file.refresh_from_db()
+        file.restored_count = len(result.files)  # type: ignore[attr-defined]
+        file.to_top_level = [f.name for f in result.to_top_level]  # type: ignore[attr-defined]
+        file.message = restore_message(result)  # type: ignore[attr-defined]
+        return Response(RestoredSerializer(file, context={"request": request}).data)
+
+
+def restore_message(result: services.Restored) -> str:
+    """The restore in words: how many came back, and which landed at the top level."""
+    count = len(result.files)
+    text = "Restored 1 file" if count == 1 else f"Restored {count} files"
+    moved = result.to_top_level
+    if not moved:
+        return f"{text}."
+    if count == 1:
+        return f"{text} to the project's top level: its folder no longer exists."
+    return f"{text}; {len(moved)} to the project's top level, as their folder no longer exists."
 
 
 class TrashViewSet(RestrictedViewSetMixin, viewsets.ReadOnlyModelViewSet):
@@ -459,7 +485,10 @@ class TrashViewSet(RestrictedViewSetMixin, viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self) -> QuerySet[File]:
         trashed = policy.trashed_files(self.request.user)
-        return trashed.select_related("owner", "project").order_by("-deleted_at", "-id")
+        return trashed.select_related("owner", "project", "folder").order_by("-deleted_at", "-id")
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        return {**super().get_serializer_context(), "trashed": policy.trashed_files(self.request.user)}
 
     def check_object_action(self, obj: File) -> None:
         """Listing a trashed file is the right to see it here; purging is checked by ``purge``."""

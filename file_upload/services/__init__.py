@@ -31,9 +31,11 @@ from .files import (
     update_file,
 )
 from .folders import (
+    Restored,
     create_folder,
     delete_folder,
     folder_ancestors,
+    restore_from_trash,
     update_folder,
 )
 from .levels import (
@@ -68,6 +70,8 @@ from .saved_searches import (
 __all__ = [
     "METADATA_FIELD_NAMES",
     "OnConflict",
+    "Restored",
+    "restore_from_trash",
     "REFRESH_CHUNK",
     "SENSITIVE_FILE_FIELDS",
     "changes_of",

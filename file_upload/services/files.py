@@ -247,11 +247,13 @@ def soft_delete_file(file: File, *, actor: Any, reason: str = "") -> File:
     extra = {"reason": reason} if reason else {}
     with transaction.atomic():
         file.deleted_at = timezone.now()
-        file.save(update_fields=["deleted_at", "updated_at"])
+        file.trash_origin = {"folder_path": file.folder.name_path} if file.folder_id else None
+        file.save(update_fields=["deleted_at", "trash_origin", "updated_at"])
         audit.record(actor, "file.delete", file, sha256=file.sha256, size=file.size, **extra)
         for index in File.objects.alive().filter(index_of=file):
             index.deleted_at = file.deleted_at
-            index.save(update_fields=["deleted_at", "updated_at"])
+            index.trash_origin = file.trash_origin
+            index.save(update_fields=["deleted_at", "trash_origin", "updated_at"])
             audit.record(actor, "file.delete", index, sha256=index.sha256, size=index.size, index_of=file.id)
     return file
 

@@ -1,8 +1,12 @@
-"""Folders: ``create_folder``, ``update_folder``, ``delete_folder``, ``folder_ancestors``."""
+"""Folders: ``create_folder``, ``update_folder``, ``delete_folder``, ``restore_from_trash``,
+``folder_ancestors``."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -18,7 +22,7 @@ from ..models import (
     Project,
 )
 from ..validators import normalise_name, validate_object_name
-from .files import soft_delete_file
+from .files import OnConflict, soft_delete_file
 from .levels import changes_of, effective_level, refresh_effective_levels
 
 log = logging.getLogger(__name__)
@@ -71,12 +75,31 @@ def folder_ancestors(folder: Folder) -> list[Folder]:
     return [by_id[i] for i in ids if i in by_id]
 
 
-def update_folder(folder: Folder, *, actor: Any, **changes: Any) -> Folder:
-    """Rename, move (``parent``) or change the level of a folder; keeps the subtree consistent."""
+def free_folder_name(project: Project, parent: Folder | None, name: str, exclude_id: int | None = None) -> str:
+    """``name``, or the first free ``name (2)``, ``name (3)`` … among ``parent``'s folders."""
+    taken = set(
+        Folder.objects.filter(project=project, parent=parent).exclude(id=exclude_id).values_list("name", flat=True)
+    )
+    if name not in taken:
+        return name
+    for n in range(2, 10_000):
+        if f"{name} ({n})" not in taken:
+            return f"{name} ({n})"
+    raise Conflict(f"A folder named “{name}” already exists there.", code="name_conflict")
+
+
+def update_folder(folder: Folder, *, actor: Any, on_conflict: OnConflict = OnConflict.REFUSE, **changes: Any) -> Folder:
+    """Rename, move (``parent``) or change the level of a folder; keeps the subtree consistent.
+    A name taken by a sibling folder is refused (409), or with ``keep_both`` this folder takes the
+    first free "name (2)". Folders are never replaced or merged (docs/design.md)."""
+    if on_conflict == OnConflict.REPLACE:
+        raise ValidationError({"on_conflict": ["Folders are not replaced: choose keep_both or refuse."]})
     new_parent = changes.get("parent", folder.parent)
     if "name" in changes:
         changes["name"] = normalise_name(changes["name"])
         validate_object_name(changes["name"])
+    if on_conflict == OnConflict.KEEP_BOTH and ("name" in changes or "parent" in changes):
+        changes["name"] = free_folder_name(folder.project, new_parent, changes.get("name", folder.name), folder.id)
     if new_parent is not None:
         _check_parent(folder.project, new_parent)
         if new_parent.id == folder.id or new_parent.tree_path.startswith(folder.tree_path):
@@ -105,11 +128,15 @@ def update_folder(folder: Folder, *, actor: Any, **changes: Any) -> Folder:
 
 
 def delete_folder(folder: Folder, *, actor: Any) -> int:
-    """Delete a folder and everything under it: its live files go to the trash (restorable from
-    there, to the project's top level, since their folders are gone), its folders are removed.
-    The caller has asked the policy (``refused_in_tree``). Returns the number of files trashed."""
+    """Delete a folder and everything under it: its live files go to the trash as one deletion
+    batch (``File.trash_origin`` keeps the batch, the deleted root and the folders down to each
+    file, with their access levels, so that ``restore_from_trash`` can bring the folder back as a
+    whole); its folders are removed. The caller has asked the policy (``refused_in_tree``).
+    Returns the number of files trashed."""
     with transaction.atomic():
         subtree = list(Folder.objects.filter(project_id=folder.project_id, tree_path__startswith=folder.tree_path))
+        by_id = {f.id: f for f in subtree}
+        batch = uuid.uuid4().hex
         live = File.objects.alive().filter(folder__in=subtree)
         reason = f"folder {folder.name_path} deleted"
         # Data files first: each takes its uploaded index along (same deletion time).
@@ -120,9 +147,87 @@ def delete_folder(folder: Folder, *, actor: Any) -> int:
         for file in loose:
             soft_delete_file(file, actor=actor, reason=reason)
         trashed = len(data_files) + len(loose)
-        audit.record(actor, "folder.delete", folder, path=folder.name_path, files_trashed=trashed)
-        # Files in the trash keep their bytes; they move to the project root so the folders can go.
-        File.objects.filter(folder__in=subtree).update(folder=None)
+        trashed_ids = {f.id for f in data_files + loose}
+        audit.record(actor, "folder.delete", folder, path=folder.name_path, files_trashed=trashed, batch=batch)
+        for file in File.objects.filter(folder__in=subtree, deleted_at__isnull=False):
+            place = by_id[file.folder_id]
+            origin: dict[str, Any] = {"folder_path": place.name_path}
+            if file.id in trashed_ids or file.index_of_id in trashed_ids:
+                chain = [
+                    int(p) for p in place.tree_path[len(folder.tree_path) - len(f"{folder.id}/") :].split("/") if p
+                ]
+                origin |= {
+                    "batch": batch,
+                    "root_id": folder.id,
+                    "root": folder.name_path,
+                    "folders": [{"path": by_id[i].name_path, "access_level": by_id[i].access_level} for i in chain],
+                }
+            file.trash_origin, file.folder = origin, None
+            # Files in the trash keep their bytes; they move to the project root so the folders can go.
+            file.save(update_fields=["trash_origin", "folder"])
         for gone in sorted(subtree, key=lambda f: f.tree_path.count("/"), reverse=True):
             gone.delete()
     return trashed
+
+
+@dataclass
+class Restored:
+    """What a restore did: the files back, and those whose folder was gone (now at the top)."""
+
+    files: list[File] = dataclasses.field(default_factory=list)
+    to_top_level: list[File] = dataclasses.field(default_factory=list)
+
+
+def _folder_at(project: Project, path: str) -> Folder | None:
+    return Folder.objects.filter(project=project, name_path=path).first()
+
+
+def _rebuild_folders(project: Project, specs: list[dict[str, str]], actor: Any) -> Folder | None:
+    """The folders along ``specs`` (root first), re-created where missing with their old levels;
+    the root goes under its old parent when that still exists, else to the top level."""
+    above = specs[0]["path"].rstrip("/").rsplit("/", 1)[0]
+    parent: Folder | None = _folder_at(project, above) if above else None
+    for spec in specs:
+        found = _folder_at(project, spec["path"])
+        if found is None:
+            name = spec["path"].rstrip("/").rsplit("/", 1)[-1]
+            found = create_folder(
+                project=project, name=name, actor=actor, parent=parent, access_level=spec["access_level"]
+            )
+        parent = found
+    return parent
+
+
+def restore_from_trash(file: File, *, actor: Any, candidates: Any, whole_folder: bool = False) -> Restored:
+    """Take ``file`` out of the trash — with ``whole_folder``, every file of the folder deletion
+    it belongs to (among ``candidates``, the trashed files the actor may restore). Each goes back
+    to its old folder when that exists or is re-created in this step (a whole folder re-creates
+    its folders, with their access levels); else to the project's top level (``to_top_level``).
+    All or nothing: 409 when a live file took a name meanwhile."""
+    from ..retention import restore_file  # the trash lifecycle; imports this package
+
+    origin = file.trash_origin or {}
+    if whole_folder and origin.get("batch"):
+        rows = list(candidates.filter(project_id=file.project_id, trash_origin__batch=origin["batch"]).order_by("id"))
+    else:
+        rows = [file, *File.objects.filter(index_of=file, deleted_at=file.deleted_at)]
+    result = Restored()
+    with transaction.atomic():
+        for row in rows:
+            row_origin = row.trash_origin or {}
+            if row.folder_id is None and row_origin.get("folder_path"):
+                target = _folder_at(row.project, row_origin["folder_path"])
+                if target is None and whole_folder and row_origin.get("folders"):
+                    target = _rebuild_folders(row.project, row_origin["folders"], actor)
+                if target is None:
+                    result.to_top_level.append(row)
+                row.folder = target
+                row.effective_access_level = effective_level(row.project, target, row.access_level)
+                row.save(update_fields=["folder", "effective_access_level"])
+        for row in rows:
+            row.refresh_from_db(fields=["deleted_at"])
+            if row.deleted_at is not None:  # an index comes back with its data file
+                restore_file(row, actor=actor)
+                File.objects.filter(id=row.id).update(trash_origin=None)
+            result.files.append(row)
+    return result

@@ -291,4 +291,34 @@ def test_deleting_a_folder_takes_its_content_to_the_trash(page, lab):
     expect(row(page, "raw")).to_have_count(0)
     assert not Folder.objects.filter(id=raw.id).exists()
     page.get_by_role("link", name="Trash").click()
-    expect(page.get_by_role("row").filter(has_text="inside.fastq")).to_be_visible()
+    # The folder is one Trash item with its content count, restored as a whole
+    trashed = page.get_by_role("row").filter(has_text="raw — folder, 1 file")
+    expect(trashed).to_be_visible()
+    expect(page.get_by_role("row").filter(has_text="inside.fastq")).to_have_count(0)
+    trashed.get_by_role("button", name="Restore").click()
+    expect(trashed).to_have_count(0)
+    inside = live(project, "inside.fastq")
+    assert inside.folder.name_path == "/raw/lane"
+
+
+def test_deleting_a_folder_then_undo_brings_back_its_files(page, lab):
+    from playwright.sync_api import expect
+
+    project, raw, _archive = lab
+    lane = make_folder(project, "lane", parent=raw)
+    make_file(project, "top.fastq", b"@t\nA\n+\nI\n", folder=raw)
+    make_file(project, "inside.fastq", b"@i\nA\n+\nI\n", folder=lane)
+    sign_in(page, "pi", "owner-pass-2024")
+    page.goto(f"/projects/{project.id}")
+    page.get_by_role("checkbox", name="Select raw").check()
+    page.get_by_role("button", name="Delete").click()
+    expect(row(page, "raw")).to_have_count(0)
+    assert not File.objects.alive().filter(name__in=["top.fastq", "inside.fastq"]).exists()
+    page.get_by_role("button", name="Undo").click()
+    expect(row(page, "raw")).to_be_visible()
+    assert live(project, "top.fastq").folder.name_path == "/raw"
+    assert live(project, "inside.fastq").folder.name_path == "/raw/lane"
+    assert not File.objects.filter(project=project, deleted_at__isnull=False).exists()
+    row(page, "raw").get_by_role("link", name="raw", exact=True).click()
+    expect(row(page, "top.fastq")).to_be_visible()
+    expect(row(page, "lane")).to_be_visible()

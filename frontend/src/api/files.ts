@@ -4,6 +4,7 @@ import type {
   DataFilePatch,
   NameConflict,
   Paginated,
+  Restored,
   SignedLink,
   TrashedFile,
 } from './types'
@@ -97,12 +98,20 @@ export function checkConflicts(
   })
 }
 
-export function restoreFile(id: number): Promise<DataFile> {
-  return request<DataFile>(`/api/files/${id}/restore/`, { method: 'POST' })
+/** Out of the Trash, into its old folder (the top level when that is gone); `wholeFolder`
+ * brings back everything deleted with the same folder, re-creating its folders. */
+export function restoreFile(id: number, wholeFolder = false): Promise<Restored> {
+  return request<Restored>(`/api/files/${id}/restore/`, {
+    method: 'POST',
+    body: wholeFolder ? { whole_folder: true } : {},
+  })
 }
 
-export function listTrash(pageSize = 200): Promise<Paginated<TrashedFile>> {
-  return request<Paginated<TrashedFile>>('/api/trash/', { query: { page_size: pageSize } })
+/** The Trash, newest first; `deletedFolder`: only the files deleted with that (former) folder. */
+export function listTrash(pageSize = 200, deletedFolder?: number): Promise<Paginated<TrashedFile>> {
+  return request<Paginated<TrashedFile>>('/api/trash/', {
+    query: { page_size: pageSize, deleted_folder: deletedFolder },
+  })
 }
 
 /** The address of one streamed zip of these files and folders (whole subtrees). */

@@ -22,7 +22,7 @@ export function createFolder(data: FolderCreate): Promise<Folder> {
 
 export function updateFolder(
   id: number,
-  patch: { name?: string; parent?: number | null },
+  patch: { name?: string; parent?: number | null; on_conflict?: 'refuse' | 'keep_both' },
 ): Promise<FolderDetail> {
   return request<FolderDetail>(`/api/folders/${id}/`, { method: 'PATCH', body: patch })
 }

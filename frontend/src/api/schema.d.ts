@@ -475,7 +475,11 @@ export interface paths {
     }
     get?: never
     put?: never
-    /** @description Take a file out of the trash (its owner, the project's managers, staff; others 404). */
+    /**
+     * @description Take a file out of the trash (its owner, the project's managers, staff; others 404) —
+     *     with ``whole_folder``, the folder it was deleted with and everything deleted with it —
+     *     back into its old folder, or the project's top level when that folder is gone.
+     */
     post: operations['files_restore_create']
     delete?: never
     options?: never
@@ -1400,6 +1404,14 @@ export interface components {
       | 'annotation'
       | 'document'
       | 'other'
+    /** @description The deleted folder a trashed file went with: one Trash item, restorable as a whole. */
+    DeletedFolder: {
+      /** @description How many of that deletion's files the caller may restore. */
+      files: number
+      /** @description The deleted folder's former id (``deleted_folder`` filter). */
+      id: number
+      path: string
+    }
     DownloadUrl: {
       /** Format: date-time */
       expires_at: string
@@ -1556,7 +1568,7 @@ export interface components {
        *     * `keep_both` - keep_both
        * @default refuse
        */
-      on_conflict: components['schemas']['OnConflictEnum']
+      on_conflict: components['schemas']['OnConflictE1fEnum']
       organism?: string
       platform?: components['schemas']['PlatformEnum'] | components['schemas']['BlankEnum']
       /** @description Optional when ``folder`` is given: the folder names its project. */
@@ -1597,6 +1609,12 @@ export interface components {
       /** Format: date-time */
       readonly updated_at: string
     }
+    /**
+     * @description * `refuse` - refuse
+     *     * `keep_both` - keep_both
+     * @enum {string}
+     */
+    FolderOnConflictEnum: 'refuse' | 'keep_both'
     FolderRef: {
       readonly id: number
       name: string
@@ -1610,6 +1628,13 @@ export interface components {
     FolderRequest: {
       access_level?: components['schemas']['NodeAccessLevelEnum']
       name: string
+      /**
+       * @description When a rename or move meets a folder of the same name: refuse (409 name_conflict) or keep_both (this folder becomes “name (2)”). Folders are never replaced or merged.
+       *
+       *     * `refuse` - refuse
+       *     * `keep_both` - keep_both
+       */
+      on_conflict?: components['schemas']['FolderOnConflictEnum']
       parent?: number | null
       project: number
     }
@@ -1826,7 +1851,7 @@ export interface components {
        *     * `keep_both` - keep_both
        * @default refuse
        */
-      on_conflict: components['schemas']['OnConflictEnum']
+      on_conflict: components['schemas']['OnConflictE1fEnum']
       project?: number
     }
     /** @description Names about to be uploaded into a project's folder (null: its root). */
@@ -1938,7 +1963,7 @@ export interface components {
      *     * `keep_both` - keep_both
      * @enum {string}
      */
-    OnConflictEnum: 'refuse' | 'replace' | 'keep_both'
+    OnConflictE1fEnum: 'refuse' | 'replace' | 'keep_both'
     PaginatedAuditEventList: {
       /** @example 123 */
       count: number
@@ -2103,6 +2128,13 @@ export interface components {
     PatchedFolderRequest: {
       access_level?: components['schemas']['NodeAccessLevelEnum']
       name?: string
+      /**
+       * @description When a rename or move meets a folder of the same name: refuse (409 name_conflict) or keep_both (this folder becomes “name (2)”). Folders are never replaced or merged.
+       *
+       *     * `refuse` - refuse
+       *     * `keep_both` - keep_both
+       */
+      on_conflict?: components['schemas']['FolderOnConflictEnum']
       parent?: number | null
       project?: number
     }
@@ -2292,6 +2324,88 @@ export interface components {
      * @enum {string}
      */
     ReasonEnum: 'link' | 'hash' | 'mac' | 'missing_tail'
+    /** @description The restored file, and what the restore did. */
+    Restored: {
+      access_level: components['schemas']['NodeAccessLevelEnum']
+      assay_type: components['schemas']['AssayTypeEnum'] | components['schemas']['BlankEnum']
+      /** @description Metadata fields filled in from the file's content */
+      readonly autofilled_fields: string[]
+      bioproject_accession: string
+      biosample_accession: string
+      cell_type: string
+      readonly content_type: string
+      /** Format: date-time */
+      readonly created_at: string
+      data_type: components['schemas']['DataTypeEnum'] | components['schemas']['BlankEnum']
+      description: string
+      developmental_stage: string
+      disease: string
+      /** Donor / patient identifier */
+      donor_id: string | null
+      readonly download_url: string
+      readonly effective_access_level: components['schemas']['AccessLevelEnum']
+      file_format: string
+      /** @description The checksums that are known: sha256 from the start; a tus upload's md5 a little later */
+      readonly final_checksums: string[]
+      readonly folder: number | null
+      genotype: string
+      readonly id: number
+      /** @description Live index sidecars uploaded for this file */
+      readonly index_files: components['schemas']['IndexFile'][]
+      readonly index_of: number | null
+      instrument_model: string
+      library_layout:
+        components['schemas']['LibraryLayoutEnum'] | components['schemas']['BlankEnum']
+      readonly md5: string
+      /** @description What happened, in words for the user. */
+      readonly message: string
+      /** @description Actions the caller may take on this object: view, download, upload, edit, delete, manage. */
+      readonly my_permissions: components['schemas']['ActionEnum'][]
+      name: string
+      notes: string | null
+      organism: string
+      /** @description The owner's username */
+      readonly owner: string
+      readonly parse_error: string
+      readonly parse_status: components['schemas']['ParseStatusEnum']
+      platform: components['schemas']['PlatformEnum'] | components['schemas']['BlankEnum']
+      /** @description Values that look like personal data (e-mail, birth date, MRN, a person's name). */
+      readonly privacy_hints: {
+        [key: string]: string
+      }[]
+      readonly project: number
+      /** Format: int64 */
+      read_length: number | null
+      reference_genome: string
+      /** @description Files taken out of the trash by this request. */
+      readonly restored_count: number
+      sample_id: string
+      /** Format: date */
+      sequencing_date: string | null
+      sex: components['schemas']['SexEnum'] | components['schemas']['BlankEnum']
+      readonly sha256: string
+      readonly size: number
+      sra_accession: string
+      readonly stats: unknown
+      tags: string[]
+      /** Format: int64 */
+      taxon_id: number | null
+      tissue: string
+      /** @description Names of restored files whose folder no longer exists: they are at the project's top level. */
+      readonly to_top_level: string[]
+      treatment: string
+      /** Format: date-time */
+      readonly updated_at: string
+      readonly upload_method: components['schemas']['UploadMethodEnum']
+    }
+    /** @description How much a restore brings back. */
+    RestoreRequest: {
+      /**
+       * @description Restore every file deleted with the same folder (re-creating its folders), not only this one.
+       * @default false
+       */
+      whole_folder: boolean
+    }
     /**
      * @description * `owner` - Owner
      *     * `editor` - Editor
@@ -2384,7 +2498,10 @@ export interface components {
     TrashedFile: {
       /** Format: date-time */
       readonly deleted_at: string | null
+      readonly deleted_folder: components['schemas']['DeletedFolder'] | null
       readonly folder: number | null
+      /** @description The folder the file lived in ("/a/b"), null for the project's top level. */
+      readonly folder_path: string | null
       readonly id: number
       readonly name: string
       /** @description Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only. */
@@ -4516,14 +4633,18 @@ export interface operations {
       }
       cookie?: never
     }
-    requestBody?: never
+    requestBody?: {
+      content: {
+        'application/json': components['schemas']['RestoreRequest']
+      }
+    }
     responses: {
       200: {
         headers: {
           [name: string]: unknown
         }
         content: {
-          'application/json': components['schemas']['File']
+          'application/json': components['schemas']['Restored']
         }
       }
       400: {
@@ -7305,6 +7426,7 @@ export interface operations {
   trash_list: {
     parameters: {
       query?: {
+        deleted_folder?: number
         /** @description Which field to use when ordering the results. */
         ordering?: string
         /** @description A page number (1 is the first), or “last”; past the last page: 404 */

@@ -42,6 +42,8 @@ export type MetadataFieldName = Schemas['MetadataFieldNameEnum']
 export type FileMetadata = Pick<DataFile, MetadataFieldName>
 
 export type TrashedFile = Schemas['TrashedFile']
+/** A restore's answer: the file, how many came back, and which went to the top level. */
+export type Restored = Schemas['Restored']
 /** A name already taken in an upload's target folder. */
 export type NameConflict = Schemas['Conflict']
 /** A time-limited download link (`POST /api/files/:id/download-url/`). */

@@ -1,18 +1,20 @@
 import { beforeEach, describe, expect, it, vi } from 'vitest'
 import { flushPromises, mount } from '@vue/test-utils'
-import ElementPlus from 'element-plus'
+import ElementPlus, { ElMessage } from 'element-plus'
 import { createPinia, setActivePinia } from 'pinia'
 import { mockFetch, page } from '@/test/http'
-import { dataFile, project } from '@/test/fixtures'
+import { dataFile, plainFolder, project } from '@/test/fixtures'
+import { useWorkspaceStore } from '@/stores/workspace'
 import ConflictDialog from './ConflictDialog.vue'
 import MoveDialog from './MoveDialog.vue'
 
 vi.mock('element-plus', async (importOriginal) => {
   const actual = await importOriginal<typeof import('element-plus')>()
-  return { ...actual, ElMessage: { success: vi.fn(), error: vi.fn() } }
+  return { ...actual, ElMessage: { success: vi.fn(), error: vi.fn(), info: vi.fn() } }
 })
 
 beforeEach(() => {
+  vi.clearAllMocks()
   document.body.innerHTML = ''
   setActivePinia(createPinia())
 })
@@ -79,6 +81,51 @@ describe('MoveDialog', () => {
     const { calls, wrapper } = await openAndChoose('skip')
     expect(calls.some((c) => c.url === '/api/files/100/move/')).toBe(false)
     expect(wrapper.findComponent(MoveDialog).emitted('moved')).toBeUndefined()
+    expect(ElMessage.info).toHaveBeenCalledWith('Nothing moved')
+    expect(ElMessage.success).not.toHaveBeenCalled()
+    wrapper.unmount()
+  })
+
+  it('asks Keep both or Skip for a folder whose name is taken, never Replace', async () => {
+    const raw = plainFolder({ id: 10, name: 'raw', parent: null })
+    const { calls } = mockFetch({
+      'GET /api/projects/1/': { body: project({ id: 1, name: 'Atlas' }) },
+      'GET /api/projects/': { body: page([project({ id: 1, name: 'Atlas' })]) },
+      'GET /api/folders/': (call) =>
+        call.url.includes('parent=20')
+          ? { body: page([plainFolder({ id: 21, name: 'raw', parent: 20 })]) }
+          : { body: page([raw, plainFolder({ id: 20, name: 'archive', parent: null })]) },
+      'GET /api/files/': { body: page([]) },
+      'PATCH /api/folders/10/': { body: { ...raw, parent: 20, name: 'raw (2)' } },
+    })
+    const workspace = useWorkspaceStore()
+    await workspace.loadLocation(1, null)
+    const wrapper = mount(
+      {
+        components: { MoveDialog, ConflictDialog },
+        data: () => ({ open: true, keys: ['folder:10'] }),
+        template: '<MoveDialog v-model="open" :keys="keys" /><ConflictDialog />',
+      },
+      { global: { plugins: [ElementPlus] }, attachTo: document.body },
+    )
+    await flushPromises()
+    await vi.waitFor(() => expect(document.body.textContent).toContain('Atlas'))
+    ;([...document.body.querySelectorAll('.el-tree-node__expand-icon')][0] as HTMLElement).click()
+    await vi.waitFor(() => expect(document.body.textContent).toContain('archive'))
+    ;(
+      [...document.body.querySelectorAll('.el-tree-node__label')].find(
+        (n) => n.textContent === 'archive',
+      ) as HTMLElement
+    ).click()
+    await flushPromises()
+    button('Move here').click()
+    await vi.waitFor(() => expect(document.body.textContent).toContain('1 folder already exists'))
+    expect(button('Replace').disabled).toBe(true)
+    button('Keep both').click()
+    await flushPromises()
+    const patch = calls.find((c) => c.method === 'PATCH')!
+    expect(patch.body).toEqual({ parent: 20, on_conflict: 'keep_both' })
+    expect(ElMessage.success).toHaveBeenCalledWith('Moved 1 item to archive')
     wrapper.unmount()
   })
 })

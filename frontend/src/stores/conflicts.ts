@@ -4,13 +4,16 @@ import type { NameConflict } from '@/api/types'
 
 export type ConflictChoice = 'replace' | 'keep_both' | 'skip'
 
+/** A taken name; `folder`: a folder's, which is never replaced (Keep both or Skip). */
+export type PromptConflict = NameConflict & { folder?: boolean }
+
 /**
  * Asks once per upload batch what to do with names that are already taken, before any byte is
  * sent: Replace / Keep both / Skip for each, with "Apply to all". `ask` resolves to the choice
  * per name, or null when the user closed the dialog (the batch is not uploaded).
  */
 export const useConflictPrompt = defineStore('conflictPrompt', () => {
-  const conflicts = ref<NameConflict[]>([])
+  const conflicts = ref<PromptConflict[]>([])
   const index = ref(0)
   const applyAll = ref(false)
   const open = ref(false)
@@ -20,7 +23,7 @@ export const useConflictPrompt = defineStore('conflictPrompt', () => {
   const current = computed(() => conflicts.value[index.value] ?? null)
   const remaining = computed(() => conflicts.value.length - index.value)
 
-  function ask(found: NameConflict[]): Promise<Map<string, ConflictChoice> | null> {
+  function ask(found: PromptConflict[]): Promise<Map<string, ConflictChoice> | null> {
     if (!found.length) return Promise.resolve(new Map())
     resolver?.(null)
     conflicts.value = found

@@ -105,4 +105,47 @@ describe('workspace store', () => {
     await ws.refreshIfShowing(1, null)
     expect(ws.files).toHaveLength(2)
   })
+
+  it('undoes a folder delete by restoring the folder as a whole', async () => {
+    const { calls } = mockFetch({
+      'GET /api/projects/1/': { body: project() },
+      'GET /api/folders/': { body: page([plainFolder({ id: 10, name: 'raw' })]) },
+      'GET /api/files/': { body: page([]) },
+      'DELETE /api/folders/10/': { status: 204 },
+      'GET /api/trash/': { body: page([{ id: 55, name: 'a.fastq' }]) },
+      'POST /api/files/55/restore/': {
+        body: {
+          ...dataFile({ id: 55 }),
+          restored_count: 2,
+          to_top_level: [],
+          message: 'Restored 2 files.',
+        },
+      },
+    })
+    const ws = useWorkspaceStore()
+    await ws.loadLocation(1, null)
+    const deleted = await ws.deleteItems(['folder:10'])
+    expect(deleted.folders).toEqual([{ id: 10, project: 1, parent: null, name: 'raw' }])
+    expect(await ws.undoDelete(deleted)).toBe('Restored')
+    expect(calls.map((c) => c.url)).toContain('/api/trash/?page_size=1&deleted_folder=10')
+    expect(calls.find((c) => c.url === '/api/files/55/restore/')?.body).toEqual({
+      whole_folder: true,
+    })
+    expect(calls.some((c) => c.method === 'POST' && c.url === '/api/folders/')).toBe(false)
+  })
+
+  it('says when an undone file went to the top level', async () => {
+    mockFetch({
+      'GET /api/projects/1/': { body: project() },
+      'GET /api/folders/': { body: page([]) },
+      'GET /api/files/': { body: page([]) },
+      'POST /api/files/7/restore/': {
+        body: { ...dataFile({ id: 7 }), restored_count: 1, to_top_level: ['a.fastq'], message: '' },
+      },
+    })
+    const ws = useWorkspaceStore()
+    await ws.loadLocation(1, null)
+    const said = await ws.undoDelete({ files: [7], folders: [], errors: [] })
+    expect(said).toContain("a.fastq went to the project's top level")
+  })
 })

@@ -167,36 +167,43 @@ export const useWorkspaceStore = defineStore('workspace', () => {
     target: { project: number; folder: number | null },
     onConflict: filesApi.OnConflict = 'refuse',
     choices: Map<string, ConflictChoice> = new Map(),
-  ): Promise<string[]> {
+  ): Promise<{ errors: string[]; moved: number }> {
     const errors: string[] = []
+    let moved = 0
     for (const key of keys) {
       const item = itemFor(key)
       if (!item) continue
+      // A name taken at the target was decided up front (Replace / Keep both / Skip).
+      const choice = choices.get(item.name)
+      if (choice === 'skip') continue
       try {
         if (item.kind === 'file') {
-          // A name taken at the target was decided up front (Replace / Keep both / Skip).
-          const choice = choices.get(item.name)
-          if (choice === 'skip') continue
           await filesApi.moveFile(item.file.id, target, choice ?? onConflict)
+          moved += 1
         } else if (item.folder.project !== target.project) {
           errors.push(`${item.name}: folders move within their project`)
         } else if (item.folder.id === target.folder) {
           errors.push(`${item.name}: a folder can't move into itself`)
         } else {
-          await foldersApi.updateFolder(item.folder.id, { parent: target.folder })
+          // Folders are never replaced or merged: Keep both names this one "name (2)".
+          await foldersApi.updateFolder(item.folder.id, {
+            parent: target.folder,
+            on_conflict: choice === 'keep_both' ? 'keep_both' : 'refuse',
+          })
+          moved += 1
         }
       } catch (err) {
         errors.push(`${item.name}: ${describeError(err)}`)
       }
     }
     await refreshAll().catch(() => undefined)
-    return errors
+    return { errors, moved }
   }
 
   /** What a delete did, for its Undo. */
   interface Deleted {
     files: number[]
-    folders: { project: number; parent: number | null; name: string }[]
+    folders: { id: number; project: number; parent: number | null; name: string }[]
     errors: string[]
   }
 
@@ -213,6 +220,7 @@ export const useWorkspaceStore = defineStore('workspace', () => {
         } else {
           await foldersApi.deleteFolder(item.folder.id)
           done.folders.push({
+            id: item.folder.id,
             project: item.folder.project,
             parent: item.folder.parent,
             name: item.folder.name,
@@ -226,12 +234,24 @@ export const useWorkspaceStore = defineStore('workspace', () => {
     return done
   }
 
-  async function undoDelete(deleted: Deleted): Promise<void> {
-    await Promise.all([
+  /** Brings back what `deleteItems` removed: files to their folders, a folder as a whole (its
+   * files and subfolders); an empty folder is created again. Says what happened. */
+  async function undoDelete(deleted: Deleted): Promise<string> {
+    const restoreFolder = async (f: Deleted['folders'][number]) => {
+      const page = await filesApi.listTrash(1, f.id)
+      const first = page.results[0]
+      if (first) return filesApi.restoreFile(first.id, true)
+      await foldersApi.createFolder({ project: f.project, parent: f.parent, name: f.name })
+      return null
+    }
+    const results = await Promise.all([
       ...deleted.files.map((id) => filesApi.restoreFile(id)),
-      ...deleted.folders.map((f) => foldersApi.createFolder(f)),
+      ...deleted.folders.map(restoreFolder),
     ])
     await refreshAll()
+    const atTop = results.flatMap((r) => r?.to_top_level ?? [])
+    if (!atTop.length) return 'Restored'
+    return `Restored; ${atTop.join(', ')} went to the project's top level: the folder no longer exists.`
   }
 
   function reset(): void {

@@ -5,6 +5,7 @@ import { h } from 'vue'
 import { ElButton, ElMessage, ElNotification } from 'element-plus'
 import { describeError } from '@/api/client'
 
+/** `undo` may resolve to the words of its success message (default "Restored"). */
 export function showUndoToast(title: string, undo: () => Promise<unknown>): void {
   const notice = ElNotification({
     title,
@@ -19,8 +20,8 @@ export function showUndoToast(title: string, undo: () => Promise<unknown>): void
           onClick: async () => {
             notice.close()
             try {
-              await undo()
-              ElMessage.success('Restored')
+              const said = await undo()
+              ElMessage.success(typeof said === 'string' && said ? said : 'Restored')
             } catch (err) {
               ElMessage.error(describeError(err))
             }
