@@ -13,9 +13,12 @@ const venvPython = `${root}.venv/bin/python`
 const python = process.env.BIOFM_PYTHON || (existsSync(venvPython) ? venvPython : 'python3')
 
 // The schema as the server builds it (no server needed); BIOFM_DEBUG off, as in production.
+// Always on the default database settings: integer bounds follow the database's column ranges
+// (64-bit on SQLite, 32-bit for PostgreSQL's integer columns), and the committed file must not
+// depend on the DATABASE_URL of whoever generates or checks it.
 const json = execFileSync(python, ['manage.py', 'spectacular', '--format', 'openapi-json'], {
   cwd: root,
-  env: { ...process.env, BIOFM_DEBUG: '', BIOFM_LOG_LEVEL: 'ERROR' },
+  env: { ...process.env, DATABASE_URL: '', BIOFM_DEBUG: '', BIOFM_LOG_LEVEL: 'ERROR' },
   maxBuffer: 256 * 1024 * 1024,
   stdio: ['ignore', 'pipe', 'inherit'],
 })
