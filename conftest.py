@@ -83,9 +83,9 @@ def finalise_uploads_inline(monkeypatch):
     """In-process tests have no Celery worker: the finalisation that a tus upload's last byte
     queues (hashing, the checksum check, storing the File) runs at once, inside that request.
     Tests against a real gunicorn run a real worker instead (``upload_worker``)."""
-    from file_upload import uploads
+    from file_upload.uploads import finalise
 
-    monkeypatch.setattr(uploads, "_enqueue_finalise", uploads.finalise_upload)
+    monkeypatch.setattr(finalise, "enqueue_finalise", finalise.finalise_upload)
 
 
 @pytest.fixture

@@ -25,6 +25,8 @@ from pathlib import Path
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
 
+from file_project.keyfiles import write_once
+
 PREFIX = "enc1"
 NONCE_BYTES = 12
 
@@ -54,14 +56,7 @@ def load_keys(data_dir: Path) -> tuple[list[str], str]:
     if configured:
         return [k.strip() for k in configured.split(",") if k.strip()], "env"
     key_file = data_dir / "field_keys"
-    if not key_file.exists():
-        try:
-            fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass
-        else:
-            with os.fdopen(fd, "w") as handle:
-                handle.write(generate_key() + "\n")
+    write_once(key_file, lambda: generate_key() + "\n")
     return [line.strip() for line in key_file.read_text().splitlines() if line.strip()], str(key_file)
 
 

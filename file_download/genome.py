@@ -2,7 +2,7 @@
 
 ``genome_view(file, user, base_url)`` returns short-lived signed links (``sign_download``) for
 the data file and its index (the signed link's ``<name>.bai|.csi|.tbi|.crai`` form, served by
-``services.serve_index``), and a reference genome for the file's ``reference_genome``: a FASTA
+``responses.serve_index``), and a reference genome for the file's ``reference_genome``: a FASTA
 in the same project that the user may download, named by that value (its ``reference_genome``
 field, or its name without the extension), with its ``.fai`` beside it in the same folder. No
 genome is fetched from outside. When there is none, igv.js is given the contigs of the file's

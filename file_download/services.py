@@ -1,29 +1,26 @@
-"""Serving stored bytes: HTTP Range (single, suffix, open, multiple), conditional requests,
-RFC 6266 names, sendfile under gunicorn, X-Accel-Redirect behind nginx, and signed URLs.
+"""Serving stored bytes, as plain values: which answer a GET/HEAD of a file gets (HTTP Range:
+single, suffix, open, multiple; conditional requests; nginx's X-Accel-Redirect; the object
+store's presigned URL), audited and counted here; signed URLs; where a file's index sidecars
+live. ``file_download/responses.py`` (the face) turns a ``Download``/``IndexDownload`` into
+the HTTP response.
 
-Public surface: ``serve_file``, ``parse_range``, ``sign_download``, ``unsign_download``,
-``SignedUrlInvalid``, ``index_key``, ``requested_index``, ``serve_index``.
+Public surface: ``plan_download``, ``plan_index``, ``Download``, ``IndexDownload``, ``Outcome``,
+``open_bytes``, ``parse_range``, ``ByteRange``, ``Unsatisfiable``, ``etag``, ``last_modified``,
+``sign_download``, ``unsign_download``, ``SignedUrlInvalid``, ``index_key``, ``requested_index``.
 """
 
 from __future__ import annotations
 
-import secrets
-from collections.abc import Iterator
+import enum
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, BinaryIO
 
 from django.conf import settings
 from django.core import signing
-from django.http import (
-    FileResponse,
-    Http404,
-    HttpRequest,
-    HttpResponse,
-    HttpResponseRedirect,
-    StreamingHttpResponse,
-)
-from django.utils.http import content_disposition_header, http_date, parse_http_date_safe, quote_etag
+from django.http import Http404
+from django.utils.http import parse_http_date_safe, quote_etag
 from rest_framework import exceptions
 
 from authentication import audit
@@ -99,188 +96,124 @@ def parse_range(header: str, size: int) -> list[ByteRange] | None:
     return merged
 
 
-class BoundedFile:
-    """A window of an open file: ``read`` stops at the window's end, and ``fileno`` lets
-    gunicorn ``sendfile`` it (it starts at the current position and sends Content-Length)."""
-
-    def __init__(self, handle: BinaryIO, start: int, length: int) -> None:
-        self.handle = handle
-        self.remaining = length
-        handle.seek(start)
-        if hasattr(handle, "set_read_end"):  # an object in the store: fetch just the window
-            handle.set_read_end(start + length)
-
-    def read(self, size: int = -1) -> bytes:
-        if self.remaining <= 0:
-            return b""
-        size = self.remaining if size is None or size < 0 else min(size, self.remaining)
-        data = self.handle.read(size)
-        self.remaining -= len(data)
-        return data
-
-    def fileno(self) -> int:
-        return self.handle.fileno()
-
-    def close(self) -> None:
-        self.handle.close()
-
-
-def _etag(file: File) -> str:
+def etag(file: File) -> str:
     return quote_etag(file.sha256 or f"{file.size}-{file.storage_key}")
 
 
-def _last_modified(file: File) -> datetime:
+def last_modified(file: File) -> datetime:
     return file.created_at  # the bytes never change after the upload
 
 
-def _not_modified_or_failed(request: HttpRequest, file: File) -> HttpResponse | None:
+class Outcome(enum.Enum):
+    """What a GET/HEAD gets: refused by a precondition (412), not modified (304), a Range that
+    fits nothing (416), the headers alone (HEAD), nginx's internal location (``location``), the
+    object store's presigned URL (``location``), or the bytes (whole, one range, several)."""
+
+    PRECONDITION_FAILED = "precondition_failed"
+    NOT_MODIFIED = "not_modified"
+    UNSATISFIABLE = "unsatisfiable"
+    HEAD = "head"
+    ACCEL = "accel"
+    REDIRECT = "redirect"
+    BYTES = "bytes"
+
+
+@dataclass(frozen=True)
+class Download:
+    outcome: Outcome
+    file: File
+    ranges: list[ByteRange] | None = None
+    location: str = ""
+
+    @property
+    def size(self) -> int:
+        return int(self.file.size)
+
+    @property
+    def content_type(self) -> str:
+        return self.file.content_type or "application/octet-stream"
+
+
+def _precondition(file: File, headers: Mapping[str, str]) -> Outcome | None:
     """If-Match, If-Unmodified-Since, If-None-Match and If-Modified-Since, in RFC 9110 order."""
-    etag = _etag(file)
-    last_modified = int(_last_modified(file).timestamp())
-    if_match = request.headers.get("If-Match")
-    if if_match and if_match.strip() != "*" and etag not in [t.strip() for t in if_match.split(",")]:
-        return HttpResponse(status=412)
-    since = parse_http_date_safe(request.headers.get("If-Unmodified-Since", ""))
-    if not if_match and since is not None and last_modified > since:
-        return HttpResponse(status=412)
-    if_none_match = request.headers.get("If-None-Match")
+    tag = etag(file)
+    modified = int(last_modified(file).timestamp())
+    if_match = headers.get("If-Match")
+    if if_match and if_match.strip() != "*" and tag not in [t.strip() for t in if_match.split(",")]:
+        return Outcome.PRECONDITION_FAILED
+    since = parse_http_date_safe(headers.get("If-Unmodified-Since", ""))
+    if not if_match and since is not None and modified > since:
+        return Outcome.PRECONDITION_FAILED
+    if_none_match = headers.get("If-None-Match")
     if if_none_match:
         tags = [t.strip().removeprefix("W/") for t in if_none_match.split(",")]
-        if "*" in tags or etag in tags:
-            return _with_validators(HttpResponse(status=304), file)
-        return None
-    modified_since = parse_http_date_safe(request.headers.get("If-Modified-Since", ""))
-    if modified_since is not None and last_modified <= modified_since:
-        return _with_validators(HttpResponse(status=304), file)
+        return Outcome.NOT_MODIFIED if "*" in tags or tag in tags else None
+    modified_since = parse_http_date_safe(headers.get("If-Modified-Since", ""))
+    if modified_since is not None and modified <= modified_since:
+        return Outcome.NOT_MODIFIED
     return None
 
 
-def _range_applies(request: HttpRequest, file: File) -> bool:
+def _range_applies(file: File, headers: Mapping[str, str]) -> bool:
     """If-Range: a strong ETag equal to ours, or exactly our Last-Modified date."""
-    if_range = request.headers.get("If-Range")
+    if_range = headers.get("If-Range")
     if not if_range:
         return True
     if_range = if_range.strip()
     if if_range.startswith('"'):
-        return if_range == _etag(file)
+        return if_range == etag(file)
     if if_range.startswith("W/"):
         return False
     date = parse_http_date_safe(if_range)
-    return date is not None and date == int(_last_modified(file).timestamp())
+    return date is not None and date == int(last_modified(file).timestamp())
 
 
-def _with_validators(response: HttpResponse, file: File) -> HttpResponse:
-    response["ETag"] = _etag(file)
-    response["Last-Modified"] = http_date(_last_modified(file).timestamp())
-    response["Accept-Ranges"] = "bytes"
-    response["Cache-Control"] = "private, no-transform"
-    return response
-
-
-def _content_type(file: File) -> str:
-    return file.content_type or "application/octet-stream"
-
-
-def _multipart(
-    handle: BinaryIO, ranges: list[ByteRange], size: int, content_type: str, boundary: str
-) -> Iterator[bytes]:
-    try:
-        for byte_range in ranges:
-            yield (
-                f"\r\n--{boundary}\r\nContent-Type: {content_type}\r\n"
-                f"Content-Range: bytes {byte_range.start}-{byte_range.end}/{size}\r\n\r\n"
-            ).encode()
-            window = BoundedFile(handle, byte_range.start, byte_range.length)
-            while chunk := window.read(1024 * 1024):
-                yield chunk
-        yield f"\r\n--{boundary}--\r\n".encode()
-    finally:
-        handle.close()
-
-
-def _multipart_length(ranges: list[ByteRange], size: int, content_type: str, boundary: str) -> int:
-    total = len(f"\r\n--{boundary}--\r\n")
-    for byte_range in ranges:
-        total += len(
-            f"\r\n--{boundary}\r\nContent-Type: {content_type}\r\n"
-            f"Content-Range: bytes {byte_range.start}-{byte_range.end}/{size}\r\n\r\n"
-        )
-        total += byte_range.length
-    return total
-
-
-def serve_file(request: HttpRequest, file: File, *, actor: Any, via: str = "api", signer: Any = None) -> HttpResponse:
-    """The response for GET/HEAD of a file's bytes; every GET that sends bytes is audited."""
-    blocked = _not_modified_or_failed(request, file)
-    if blocked is not None:
-        return blocked
-    size = file.size
+def plan_download(
+    file: File, *, method: str, headers: Mapping[str, str], actor: Any, via: str = "api", signer: Any = None
+) -> Download:
+    """The answer to a GET/HEAD of a file's bytes (``headers`` are the request's); every GET
+    that sends bytes (or hands them to nginx or the store) is audited and counted."""
+    refused = _precondition(file, headers)
+    if refused is not None:
+        return Download(refused, file)
     ranges: list[ByteRange] | None = None
-    header = request.headers.get("Range")
-    if header and request.method == "GET" and _range_applies(request, file):
+    header = headers.get("Range")
+    if header and method == "GET" and _range_applies(file, headers):
         try:
-            ranges = parse_range(header, size)
+            ranges = parse_range(header, file.size)
         except Unsatisfiable:
-            response = HttpResponse(status=416)
-            response["Content-Range"] = f"bytes */{size}"
-            return _with_validators(response, file)
-    disposition = content_disposition_header(True, file.name)
-    if request.method == "HEAD":
-        response = HttpResponse(content_type=_content_type(file))
-        response["Content-Length"] = str(size)
-        response["Content-Disposition"] = disposition
-        return _with_validators(response, file)
+            return Download(Outcome.UNSATISFIABLE, file)
+    if method == "HEAD":
+        return Download(Outcome.HEAD, file)
 
-    details: dict[str, Any] = {"size": size, "via": via}
+    details: dict[str, Any] = {"size": file.size, "via": via}
     if ranges:
         details["ranges"] = [[r.start, r.end] for r in ranges]
     if signer is not None:
         details["signed_by"] = signer.get_username()
     audit.record(actor, "file.download", file, **details)
-    metrics.count_download(via, sum(r.length for r in ranges) if ranges else size)
+    metrics.count_download(via, sum(r.length for r in ranges) if ranges else file.size)
 
     if settings.BIOFM_DOWNLOAD_ACCEL_PREFIX and not storage.is_s3():
         # nginx serves the bytes (and the Range) from its internal location on the local disk.
-        response = HttpResponse(content_type=_content_type(file))
-        response["X-Accel-Redirect"] = settings.BIOFM_DOWNLOAD_ACCEL_PREFIX.rstrip("/") + "/" + file.storage_key
-        response["Content-Disposition"] = disposition
-        return _with_validators(response, file)
-
+        location = settings.BIOFM_DOWNLOAD_ACCEL_PREFIX.rstrip("/") + "/" + file.storage_key
+        return Download(Outcome.ACCEL, file, ranges, location)
+    content_type = file.content_type or "application/octet-stream"
     presigned = (
-        storage.presigned_url(file.storage_key, file.name, _content_type(file), settings.BIOFM_S3_PRESIGN_SECONDS)
-        if size >= settings.BIOFM_S3_PRESIGN_MIN_BYTES
+        storage.presigned_url(file.storage_key, file.name, content_type, settings.BIOFM_S3_PRESIGN_SECONDS)
+        if file.size >= settings.BIOFM_S3_PRESIGN_MIN_BYTES
         else None
     )
     if presigned is not None:
         # The store serves the bytes (and the Range, which the client sends again) itself.
-        response = HttpResponseRedirect(presigned)
-        response["Cache-Control"] = "private, no-store"
-        return response
+        return Download(Outcome.REDIRECT, file, ranges, presigned)
+    return Download(Outcome.BYTES, file, ranges)
 
-    handle = storage.open_blob(file.storage_key, size)
-    if not ranges:
-        response = FileResponse(handle, content_type=_content_type(file))
-        response.block_size = 1024 * 1024  # when not sendfile'd (runserver, tests)
-        response["Content-Length"] = str(size)
-    elif len(ranges) == 1:
-        byte_range = ranges[0]
-        response = FileResponse(
-            BoundedFile(handle, byte_range.start, byte_range.length), status=206, content_type=_content_type(file)
-        )
-        response.block_size = 1024 * 1024
-        response["Content-Length"] = str(byte_range.length)
-        response["Content-Range"] = f"bytes {byte_range.start}-{byte_range.end}/{size}"
-    else:
-        boundary = secrets.token_hex(16)
-        response = StreamingHttpResponse(
-            _multipart(handle, ranges, size, _content_type(file), boundary),
-            status=206,
-            content_type=f"multipart/byteranges; boundary={boundary}",
-        )
-        response["Content-Length"] = str(_multipart_length(ranges, size, _content_type(file), boundary))
-    response["Content-Disposition"] = disposition
-    response["X-Content-Type-Options"] = "nosniff"
-    return _with_validators(response, file)
+
+def open_bytes(download: Download) -> BinaryIO:
+    """The stored bytes of a ``Download`` whose outcome is ``BYTES``, open for reading."""
+    handle: BinaryIO = storage.open_blob(download.file.storage_key, download.size)
+    return handle
 
 
 # --- signed URLs -----------------------------------------------------------------------------
@@ -353,12 +286,24 @@ def requested_index(file: File, name: str) -> str | None:
     return None
 
 
-def serve_index(request: HttpRequest, file: File, extension: str) -> HttpResponse:
-    """The index sidecar's bytes (Range and conditional requests honoured), or 404 when the
-    file has none of that kind: never the data file's bytes. Not audited as a download (htslib
-    probes several names before every read); the read of the data itself is."""
-    from django.http import Http404
+@dataclass(frozen=True)
+class IndexDownload:
+    """The answer to a GET/HEAD of an index sidecar: ``NOT_MODIFIED``, ``UNSATISFIABLE``,
+    ``HEAD`` or ``BYTES`` (one range, or the whole of it)."""
 
+    outcome: Outcome
+    key: str
+    size: int
+    etag: str
+    name: str
+    ranges: list[ByteRange] | None = None
+
+
+def plan_index(file: File, extension: str, *, method: str, headers: Mapping[str, str]) -> IndexDownload:
+    """The answer to a GET/HEAD of the file's index sidecar (Range and conditional requests
+    honoured), or 404 when the file has none of that kind: never the data file's bytes. Not
+    audited as a download (htslib probes several names before every read); the read of the
+    data itself is."""
     key = index_key(file, extension)
     if key is None:
         raise Http404(f"This file has no {extension} index.")
@@ -366,37 +311,17 @@ def serve_index(request: HttpRequest, file: File, extension: str) -> HttpRespons
         size, mtime = storage.stat(key)
     except FileNotFoundError as exc:
         raise Http404(f"This file has no {extension} index.") from exc
-    etag = quote_etag(f"{file.sha256 or file.storage_key}{extension}-{size}-{int(mtime)}")
-    if etag in [t.strip().removeprefix("W/") for t in request.headers.get("If-None-Match", "").split(",")]:
-        response = HttpResponse(status=304)
-        response["ETag"] = etag
-        return response
+    tag = quote_etag(f"{file.sha256 or file.storage_key}{extension}-{size}-{int(mtime)}")
+    name = file.name + extension
+    if tag in [t.strip().removeprefix("W/") for t in headers.get("If-None-Match", "").split(",")]:
+        return IndexDownload(Outcome.NOT_MODIFIED, key, size, tag, name)
     ranges = None
-    header = request.headers.get("Range")
-    if header and request.method == "GET" and request.headers.get("If-Range", etag) == etag:
+    header = headers.get("Range")
+    if header and method == "GET" and headers.get("If-Range", tag) == tag:
         try:
             ranges = parse_range(header, size)
         except Unsatisfiable:
-            response = HttpResponse(status=416)
-            response["Content-Range"] = f"bytes */{size}"
-            return response
-    if request.method == "HEAD":
-        response = HttpResponse(content_type="application/octet-stream")
-        response["Content-Length"] = str(size)
-    elif ranges and len(ranges) == 1:
-        byte_range = ranges[0]
-        response = FileResponse(
-            BoundedFile(storage.open_blob(key, size), byte_range.start, byte_range.length),
-            status=206,
-            content_type="application/octet-stream",
-        )
-        response["Content-Length"] = str(byte_range.length)
-        response["Content-Range"] = f"bytes {byte_range.start}-{byte_range.end}/{size}"
-    else:  # several ranges of a small index: the whole of it, as RFC 9110 allows
-        response = FileResponse(storage.open_blob(key, size), content_type="application/octet-stream")
-        response["Content-Length"] = str(size)
-    response["ETag"] = etag
-    response["Accept-Ranges"] = "bytes"
-    response["Cache-Control"] = "private, no-transform"
-    response["Content-Disposition"] = content_disposition_header(True, file.name + extension)
-    return response
+            return IndexDownload(Outcome.UNSATISFIABLE, key, size, tag, name)
+    if method == "HEAD":
+        return IndexDownload(Outcome.HEAD, key, size, tag, name)
+    return IndexDownload(Outcome.BYTES, key, size, tag, name, ranges)

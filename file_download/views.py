@@ -25,7 +25,7 @@ from file_project import metrics
 from file_project.http import django_request
 from file_upload.models import File
 
-from . import genome, services, zips
+from . import genome, responses, services, zips
 
 
 class FileDownloadView(APIView):
@@ -34,7 +34,7 @@ class FileDownloadView(APIView):
     @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
     def get(self, request: Request, pk: int) -> HttpResponse:
         file = get_object_or_404(File.objects.restrict(request.user, "download"), pk=pk)
-        return services.serve_file(django_request(request), file, actor=request.user)
+        return responses.serve_file(django_request(request), file, actor=request.user)
 
     def head(self, request: Request, pk: int) -> HttpResponse:
         return self.get(request, pk)
@@ -165,8 +165,8 @@ class SignedDownloadView(APIView):
             raise Http404("The file is gone, or the link's signer can no longer see it.")
         extension = services.requested_index(file, name)
         if extension is not None:
-            return services.serve_index(django_request(request), file, extension)
-        return services.serve_file(django_request(request), file, actor=signer, via="signed_url", signer=signer)
+            return responses.serve_index(django_request(request), file, extension)
+        return responses.serve_file(django_request(request), file, actor=signer, via="signed_url", signer=signer)
 
     def head(self, request: Request, token: str, name: str) -> HttpResponse:
         return self.get(request, token, name)

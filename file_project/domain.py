@@ -5,7 +5,8 @@ its HTTP status in one table (``HTTP_STATUS``, used by the API's exception handl
 WebDAV provider maps them to WebDAV statuses. Django's ``ValidationError`` (bad input, 400) and
 ``PermissionDenied`` (403) are the other two errors Logic may raise.
 
-Public surface: ``DomainError``, ``Conflict``, ``PayloadTooLarge``, ``InsufficientStorage``.
+Public surface: ``DomainError``, ``NotFound``, ``Conflict``, ``Gone``, ``Locked``, ``ChecksumMismatch``,
+``PayloadTooLarge``, ``InsufficientStorage``.
 """
 
 from __future__ import annotations
@@ -29,6 +30,34 @@ class Conflict(DomainError):
 
     default_detail = "The request conflicts with the current state of the resource."
     default_code = "conflict"
+
+
+class NotFound(DomainError):
+    """What was asked for does not exist, or is not the caller's to see."""
+
+    default_detail = "Not found."
+    default_code = "not_found"
+
+
+class Gone(DomainError):
+    """It existed and is gone for good (an expired or cancelled upload)."""
+
+    default_detail = "This resource is gone."
+    default_code = "gone"
+
+
+class Locked(DomainError):
+    """Another request holds it; retrying shortly will do."""
+
+    default_detail = "Another request is working on this resource; retry shortly."
+    default_code = "locked"
+
+
+class ChecksumMismatch(DomainError):
+    """The bytes sent do not match the checksum sent with them; nothing was kept."""
+
+    default_detail = "The checksum of the data does not match Upload-Checksum; the chunk was discarded."
+    default_code = "checksum_mismatch"
 
 
 class PayloadTooLarge(DomainError):

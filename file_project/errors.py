@@ -24,7 +24,16 @@ from rest_framework.fields import get_error_detail
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
-from .domain import Conflict, DomainError, InsufficientStorage, PayloadTooLarge
+from .domain import (
+    ChecksumMismatch,
+    Conflict,
+    DomainError,
+    Gone,
+    InsufficientStorage,
+    Locked,
+    NotFound,
+    PayloadTooLarge,
+)
 
 __all__ = ["Conflict", "DomainError", "HTTP_STATUS", "InsufficientStorage", "PayloadTooLarge", "api_exception_handler"]
 
@@ -38,7 +47,11 @@ class LengthRequired(exceptions.APIException):
 # Logic's errors (``file_project.domain``), importable from here too, and their HTTP statuses:
 # the one place a domain error becomes HTTP.
 HTTP_STATUS: dict[type[DomainError], int] = {
+    NotFound: status.HTTP_404_NOT_FOUND,
     Conflict: status.HTTP_409_CONFLICT,
+    Gone: status.HTTP_410_GONE,
+    Locked: status.HTTP_423_LOCKED,
+    ChecksumMismatch: 460,  # tus's checksum extension
     PayloadTooLarge: status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
     InsufficientStorage: 507,
 }

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import dj_database_url
 
+from file_project.keyfiles import write_once
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -59,15 +61,7 @@ def _kept_secret(variable: str, file_name: str) -> str:
     if os.environ.get(variable):
         return os.environ[variable]
     key_file = DATA_DIR / file_name
-    if not key_file.exists():
-        # O_EXCL: two processes starting at once must not write two different keys.
-        try:
-            fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass
-        else:
-            with os.fdopen(fd, "w") as handle:
-                handle.write(secrets.token_urlsafe(50))
+    write_once(key_file, lambda: secrets.token_urlsafe(50))
     return key_file.read_text().strip()
 
 

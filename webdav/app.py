@@ -14,7 +14,7 @@ from wsgidav.error_printer import ErrorPrinter
 from wsgidav.request_resolver import RequestResolver
 from wsgidav.wsgidav_app import WsgiDAVApp
 
-from file_download.services import serve_file
+from file_download.responses import serve_file
 
 from . import auth
 from .provider import WorkspaceProvider

@@ -468,7 +468,7 @@ class TestFinalisation:
         """No worker, and no hash state (as where libcrypto lacks its SHA256_* functions): the
         last PATCH leaves the upload ``verifying`` and queues its finalisation (recorded here)."""
         calls: list[str] = []
-        monkeypatch.setattr(uploads, "_enqueue_finalise", lambda upload_id: calls.append(str(upload_id)))
+        monkeypatch.setattr(uploads.finalise, "enqueue_finalise", lambda upload_id: calls.append(str(upload_id)))
         monkeypatch.setattr(hashstate, "available", lambda: False)
         return calls
 
@@ -523,14 +523,14 @@ class TestFinalisation:
         def die(*args, **kwargs):
             raise KeyboardInterrupt("worker killed")  # not an Exception: nothing may catch it
 
-        real_store = uploads.services.store_file
+        real_store = services.store_file
 
         def move_then_die(**kwargs):
             if kwargs["temp_path"] is not None:  # the object store has nothing left to move
                 storage.adopt(kwargs["temp_path"], kwargs["storage_key"])
             die()
 
-        monkeypatch.setattr(uploads.services, "store_file", move_then_die)
+        monkeypatch.setattr(services, "store_file", move_then_die)
         with pytest.raises(KeyboardInterrupt):
             uploads.finalise_upload(upload.id)
         upload.refresh_from_db()
@@ -540,7 +540,7 @@ class TestFinalisation:
             assert handle.read() == b"hello"
         assert not File.objects.exists()
 
-        monkeypatch.setattr(uploads.services, "store_file", real_store)
+        monkeypatch.setattr(services, "store_file", real_store)
         upload = uploads.finalise_upload(upload.id)
         assert upload.state == "completed"
         file = File.objects.get()

@@ -10,9 +10,10 @@ import os
 
 import pytest
 
-from file_upload import uploads
+from file_upload import storage, uploads
 from file_upload.models import File, Project, Upload
 from file_upload.tests.test_tus_protocol import create, location, patch
+from file_upload.uploads import receive
 
 pytestmark = pytest.mark.django_db
 
@@ -37,7 +38,7 @@ def disk(monkeypatch):
         state["room"] -= written
         return written
 
-    monkeypatch.setattr(uploads.os, "write", write)
+    monkeypatch.setattr(receive.os, "write", write)
     return state
 
 
@@ -77,7 +78,7 @@ def test_storage_full_while_storing_the_complete_file_fails_the_upload(api, proj
     def no_room(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(uploads.storage, "adopt", no_room)
+    monkeypatch.setattr(storage, "adopt", no_room)
     url = location(create(api, project, length=5))
     response = patch(api, url, b"hello", 0)
     assert response.status_code == 204  # every byte arrived; storing it is the finalisation's job
@@ -86,4 +87,4 @@ def test_storage_full_while_storing_the_complete_file_fails_the_upload(api, proj
     upload = Upload.objects.get()
     assert not uploads.part_path(upload).exists()
     assert not File.objects.exists()
-    assert not list(uploads.storage.path_for("x").parent.rglob("*"))  # nothing half-stored either
+    assert not list(storage.path_for("x").parent.rglob("*"))  # nothing half-stored either

@@ -138,7 +138,7 @@ class TestCheckpoints:
             uploads.append_chunk(
                 upload_id=upload.id, owner=upload.owner, offset=0, body=DiesMidway(), content_length=len(data)
             )
-        uploads.Upload.objects.update(lock_token=None, locked_until=None)  # the lease lapsed
+        Upload.objects.update(lock_token=None, locked_until=None)  # the lease lapsed
         assert uploads.part_path(upload).stat().st_size == 3 * MIB + MIB // 2
         head = api.head(url, **TUS)
         assert head["Upload-Offset"] == str(3 * MIB)

@@ -25,7 +25,7 @@ SIZE = 1024**3  # a sparse file: no disk used, and a second or two of hashing to
 @pytest.mark.django_db(transaction=True)
 def test_a_finalisation_whose_worker_was_killed_is_finished_by_another(alice, data_dirs, tmp_path, monkeypatch):
     queue = f"biofm-test-{uuid.uuid4().hex[:8]}"
-    monkeypatch.setattr(uploads, "_enqueue_finalise", lambda upload_id: None)  # nothing queued yet
+    monkeypatch.setattr(uploads.finalise, "enqueue_finalise", lambda upload_id: None)  # nothing queued yet
     project = Project.objects.create(name="Kill", owner=alice)
     upload = uploads.create_upload(
         owner=alice, length=SIZE, raw_metadata="", project=project, folder=None, metadata={"filename": "big.bin"}
@@ -57,8 +57,8 @@ def test_a_finalisation_whose_worker_was_killed_is_finished_by_another(alice, da
     assert uploads.requeue_stale_finalisations() == []
 
     monkeypatch.setattr(
-        uploads,
-        "_enqueue_finalise",
+        uploads.finalise,
+        "enqueue_finalise",
         lambda upload_id: finalise_upload_task.apply_async(args=[str(upload_id)], queue=queue),
     )
     while Upload.objects.get(id=upload.id).locked_until > timezone.now():  # nobody renews it
