@@ -7,13 +7,15 @@ from urllib.parse import quote, urlencode
 
 from rest_framework import serializers
 
+from file_project.parsers import StrictCharField, StrictIntegerSerializerField, StrictModelSerializer
+
 from .models import NcbiImport
 
 
 class NcbiImportRequestSerializer(serializers.Serializer):
-    url = serializers.CharField(max_length=2000, help_text="An NCBI link or a bare accession.")
-    parent_folder = serializers.IntegerField(required=False, allow_null=True, help_text="Target folder id.")
-    project = serializers.IntegerField(
+    url = StrictCharField(max_length=2000, help_text="An NCBI link or a bare accession.")
+    parent_folder = StrictIntegerSerializerField(required=False, allow_null=True, help_text="Target folder id.")
+    project = StrictIntegerSerializerField(
         required=False, allow_null=True, help_text="Target project (its root) when no parent_folder is given."
     )
 
@@ -23,11 +25,11 @@ class NcbiImportRequestSerializer(serializers.Serializer):
         return attrs
 
 
-class NcbiImportSerializer(serializers.ModelSerializer):
+class NcbiImportSerializer(StrictModelSerializer):
     """``file`` is the first stored File's id: null while an SRA download is pending or
     running (and after a failure); ``files`` lists all of them (both mates of a paired run)."""
 
-    files = serializers.ListField(source="file_ids", child=serializers.IntegerField(), read_only=True)
+    files = serializers.ListField(source="file_ids", child=StrictIntegerSerializerField(), read_only=True)
     progress = serializers.SerializerMethodField()
     summary = serializers.SerializerMethodField()
     status_url = serializers.SerializerMethodField()
