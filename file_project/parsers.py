@@ -11,7 +11,7 @@ database or a library in a form that makes it raise (a 500):
 - neither JSON strings nor query parameters hold NUL characters (PostgreSQL stores none).
 
 Public surface: ``INT_MAX``, ``as_id``, ``parse_int``, ``parse_date``, ``parse_moment``, ``IdFilter``,
-``StrictCharField``, ``StrictBooleanField``,
+``StrictCharField``, ``StrictBooleanField``, ``TEXT_VALUES``,
 ``StrictIntegerSerializerField``, ``StrictModelSerializer``, ``BoundedJSONParser``, ``MAX_JSON_DEPTH``,
 ``QueryStringMiddleware``.
 """
@@ -187,11 +187,16 @@ class StrictBooleanField(serializers.BooleanField):
         self.fail("invalid", input=data)
 
 
+TEXT_VALUES = "text_values"  # a serializer context key: every value arrives as text (tus metadata)
+
+
 def _from_form(field: serializers.Field) -> bool:
-    """Whether ``field`` reads a form or multipart body (every value a string) rather than JSON."""
+    """Whether ``field`` reads text only (a form or multipart body, query parameters, or a
+    serializer given ``context={TEXT_VALUES: True}``) rather than a JSON body."""
     from django.http import QueryDict
 
-    return isinstance(getattr(field.root, "initial_data", None), QueryDict)
+    root = field.root
+    return isinstance(getattr(root, "initial_data", None), QueryDict) or bool(root.context.get(TEXT_VALUES))
 
 
 class StrictIntegerSerializerField(serializers.IntegerField):
@@ -204,10 +209,10 @@ class StrictIntegerSerializerField(serializers.IntegerField):
         return super().to_internal_value(data)
 
 
+# A ``ModelSerializer`` whose text, boolean and integer model fields take only the JSON type the
+# schema declares for them. (A comment, not a docstring: drf-spectacular would describe every
+# schema component that has no docstring of its own with it.)
 class StrictModelSerializer(serializers.ModelSerializer):
-    """A ``ModelSerializer`` whose text, boolean and integer model fields take only the JSON type
-    the schema declares for them."""
-
     serializer_field_mapping = {
         **serializers.ModelSerializer.serializer_field_mapping,
         models.CharField: StrictCharField,

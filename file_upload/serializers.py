@@ -11,6 +11,7 @@ from rest_framework.relations import ManyRelatedField, PKOnlyObject, RelatedFiel
 from access import policy
 from access.viewsets import RestrictedModelSerializer, RestrictedPrimaryKeyRelatedField
 from file_project.parsers import (
+    TEXT_VALUES,
     StrictBooleanField,
     StrictCharField,
     StrictIntegerSerializerField,
@@ -515,7 +516,7 @@ class UploadMetadataSerializer(FileUploadSerializer):
         stored = ("description", "tags", *METADATA_FIELD_NAMES)
         data: dict[str, Any] = {name: metadata[name] for name in stored if metadata.get(name, "") != ""}
         target = {"project": project.id, "folder": folder.id if folder else None}
-        serializer = cls(data={**data, **target}, context={"request": request})
+        serializer = cls(data={**data, **target}, context={"request": request, TEXT_VALUES: True})
         serializer.is_valid(raise_exception=True)
         values = serializer.validated_data
         canonical = dict(metadata)

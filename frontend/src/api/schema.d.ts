@@ -1407,7 +1407,10 @@ export interface components {
       url: string
     }
     DownloadUrlRequestRequest: {
-      /** @default 86400 */
+      /**
+       * @description Seconds the link stays valid.
+       * @default 86400
+       */
       expires_in: number
     }
     /**
@@ -4078,7 +4081,7 @@ export interface operations {
       }
     }
     responses: {
-      200: {
+      201: {
         headers: {
           [name: string]: unknown
         }
