@@ -1,22 +1,9 @@
 import { request } from './client'
+import type { components } from './schema'
 
 /** What the Genome view needs (`GET /api/files/<id>/genome-view/`): signed links to the file,
  * its index and the project's reference FASTA + .fai, or the contigs of the file's header. */
-export interface GenomeView {
-  track: {
-    name: string
-    type: 'alignment' | 'variant'
-    format: 'bam' | 'cram' | 'vcf'
-    url: string
-    index_url: string | null
-  }
-  reference: { name: string; file: number; fasta_url: string; index_url: string } | null
-  reference_genome: string
-  contigs: { name: string; length: number }[]
-  locus: string
-  note: string
-  expires_at: string
-}
+export type GenomeView = components['schemas']['GenomeView']
 
 export function getGenomeView(fileId: number): Promise<GenomeView> {
   return request<GenomeView>(`/api/files/${fileId}/genome-view/`)
