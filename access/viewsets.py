@@ -22,6 +22,8 @@ from rest_framework import serializers
 from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.permissions import BasePermission
 
+from file_project.parsers import StrictModelSerializer
+
 from . import policy
 from .policy import Action
 
@@ -160,7 +162,7 @@ class RestrictedPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
             raise NotFound(f"No {name} with id {data} exists, or you can't see it.", code="not_found") from None
 
 
-class RestrictedModelSerializer(serializers.ModelSerializer):
+class RestrictedModelSerializer(StrictModelSerializer):
     """A model serializer whose relations resolve only through restricted querysets."""
 
     serializer_related_field = RestrictedPrimaryKeyRelatedField

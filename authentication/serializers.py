@@ -5,7 +5,12 @@ from typing import Any
 from django.contrib.auth.models import Group
 from rest_framework import serializers
 
-from file_project.parsers import StrictCharField
+from file_project.parsers import (
+    StrictBooleanField,
+    StrictCharField,
+    StrictIntegerSerializerField,
+    StrictModelSerializer,
+)
 
 from .models import AccessGrant, AuditEvent, Permission, User
 
@@ -19,13 +24,13 @@ class ProfileSerializer(serializers.Serializer):
 
 
 class CredentialsSerializer(serializers.Serializer):
-    username = serializers.CharField(max_length=150)
-    password = serializers.CharField(max_length=4096, trim_whitespace=False, style={"input_type": "password"})
+    username = StrictCharField(max_length=150)
+    password = StrictCharField(max_length=4096, trim_whitespace=False, style={"input_type": "password"})
 
 
-class UserSerializer(serializers.ModelSerializer):
+class UserSerializer(StrictModelSerializer):
     groups = serializers.SlugRelatedField(many=True, read_only=True, slug_field="name")
-    email = serializers.CharField(read_only=True, help_text="E-mail address; empty when none is set")
+    email = StrictCharField(read_only=True, help_text="E-mail address; empty when none is set")
 
     class Meta:
         model = User
@@ -34,25 +39,25 @@ class UserSerializer(serializers.ModelSerializer):
 
 
 class TokenSerializer(serializers.Serializer):
-    token = serializers.CharField(read_only=True)
+    token = StrictCharField(read_only=True)
 
 
-class UserRefSerializer(serializers.ModelSerializer):
+class UserRefSerializer(StrictModelSerializer):
     class Meta:
         model = User
         fields = ["id", "username", "first_name", "last_name"]
 
 
-class GroupRefSerializer(serializers.ModelSerializer):
+class GroupRefSerializer(StrictModelSerializer):
     class Meta:
         model = Group
         fields = ["id", "name"]
 
 
-class GrantSerializer(serializers.ModelSerializer):
+class GrantSerializer(StrictModelSerializer):
     subject_type = serializers.ChoiceField(choices=["user", "group"])
-    subject = serializers.CharField(max_length=150, help_text="Username or group name")
-    object = serializers.IntegerField(min_value=1, help_text="Id of the project, folder or file")
+    subject = StrictCharField(max_length=150, help_text="Username or group name")
+    object = StrictIntegerSerializerField(min_value=1, help_text="Id of the project, folder or file")
     object_name = serializers.SerializerMethodField()
     granted_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
 
@@ -104,8 +109,8 @@ class GrantUpdateSerializer(serializers.Serializer):
     permission = serializers.ChoiceField(choices=Permission.choices)
 
 
-class AuditEventSerializer(serializers.ModelSerializer):
-    actor = serializers.CharField(source="actor_username")
+class AuditEventSerializer(StrictModelSerializer):
+    actor = StrictCharField(source="actor_username")
 
     class Meta:
         model = AuditEvent
@@ -129,11 +134,11 @@ class AuditEventSerializer(serializers.ModelSerializer):
 
 
 class AuditVerifySerializer(serializers.Serializer):
-    ok = serializers.BooleanField()
-    checked = serializers.IntegerField()
-    first_broken = serializers.IntegerField(allow_null=True)
+    ok = StrictBooleanField()
+    checked = StrictIntegerSerializerField()
+    first_broken = StrictIntegerSerializerField(allow_null=True)
     reason = serializers.ChoiceField(
         choices=["link", "hash", "mac", "missing_tail"], allow_null=True, help_text="Why the chain is broken"
     )
-    head = serializers.IntegerField(allow_null=True, help_text="The newest event in the table")
-    checkpoint = serializers.IntegerField(allow_null=True, help_text="The newest event the audit log recorded")
+    head = StrictIntegerSerializerField(allow_null=True, help_text="The newest event in the table")
+    checkpoint = StrictIntegerSerializerField(allow_null=True, help_text="The newest event the audit log recorded")

@@ -4,13 +4,15 @@ from typing import TYPE_CHECKING
 
 from rest_framework import serializers
 
+from file_project.parsers import StrictModelSerializer
+
 from .models import BackgroundTask
 
 # The stubs' generic classes are not subscriptable at run time.
 if TYPE_CHECKING:
     _ModelSerializer = serializers.ModelSerializer[BackgroundTask]
 else:
-    _ModelSerializer = serializers.ModelSerializer
+    _ModelSerializer = StrictModelSerializer
 
 
 class BackgroundTaskSerializer(_ModelSerializer):

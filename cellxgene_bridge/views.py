@@ -33,7 +33,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from access.policy import can_publish, can_stop_viewer
-from file_project.parsers import parse_int
+from file_project.parsers import StrictBooleanField, StrictCharField, StrictIntegerSerializerField, parse_int
 from file_upload.models import File
 
 from . import pool, services
@@ -76,15 +76,15 @@ BODY_REWRITES = [
 
 
 class PublishRequestSerializer(serializers.Serializer):
-    file = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
+    file = StrictIntegerSerializerField(min_value=1, max_value=2**63 - 1)
 
 
 class PublishResponseSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=PublicationStatus.choices)
-    dataset = serializers.CharField()
-    url = serializers.CharField()
-    publication = serializers.IntegerField()
-    file = serializers.IntegerField()
+    dataset = StrictCharField()
+    url = StrictCharField()
+    publication = StrictIntegerSerializerField()
+    file = StrictIntegerSerializerField()
 
 
 class PublishView(APIView):
@@ -115,15 +115,15 @@ class PublishView(APIView):
 
 
 class PublicationSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    file = serializers.IntegerField(allow_null=True)
-    dataset = serializers.CharField()
+    id = StrictIntegerSerializerField()
+    file = StrictIntegerSerializerField(allow_null=True)
+    dataset = StrictCharField()
     status = serializers.ChoiceField(choices=PublicationStatus.choices)
-    url = serializers.CharField()
-    embedding = serializers.CharField(allow_null=True)
-    error = serializers.CharField(allow_null=True)
-    log_tail = serializers.CharField(allow_null=True)
-    restarts = serializers.IntegerField()
+    url = StrictCharField()
+    embedding = StrictCharField(allow_null=True)
+    error = StrictCharField(allow_null=True)
+    log_tail = StrictCharField(allow_null=True)
+    restarts = StrictIntegerSerializerField()
     created_at = serializers.DateTimeField()
     ready_at = serializers.DateTimeField(allow_null=True)
     finished_at = serializers.DateTimeField(allow_null=True)
@@ -131,13 +131,13 @@ class PublicationSerializer(serializers.Serializer):
 
 
 class StatusSerializer(serializers.Serializer):
-    running = serializers.BooleanField()
-    ready = serializers.BooleanField()
-    dataset = serializers.CharField(allow_null=True)
-    file = serializers.IntegerField(allow_null=True)
-    url = serializers.CharField(allow_null=True)
+    running = StrictBooleanField()
+    ready = StrictBooleanField()
+    dataset = StrictCharField(allow_null=True)
+    file = StrictIntegerSerializerField(allow_null=True)
+    url = StrictCharField(allow_null=True)
     started_at = serializers.DateTimeField(allow_null=True)
-    error = serializers.CharField(allow_null=True)
+    error = StrictCharField(allow_null=True)
     publication = PublicationSerializer(allow_null=True)
 
 
@@ -189,7 +189,7 @@ class OpenView(APIView):
 
 
 class StopResponseSerializer(serializers.Serializer):
-    stopped = serializers.BooleanField()
+    stopped = StrictBooleanField()
 
 
 class StopView(APIView):

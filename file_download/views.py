@@ -23,6 +23,7 @@ from authentication import audit
 from authentication.models import User
 from file_project import metrics
 from file_project.http import django_request
+from file_project.parsers import StrictCharField, StrictIntegerSerializerField
 from file_upload.models import File
 
 from . import genome, responses, services, zips
@@ -41,7 +42,13 @@ class FileDownloadView(APIView):
 
 
 class DownloadUrlRequestSerializer(serializers.Serializer):
-    expires_in = serializers.IntegerField(min_value=60, required=False, default=24 * 3600)
+    expires_in = StrictIntegerSerializerField(
+        min_value=60,
+        max_value=settings.BIOFM_SIGNED_URL_MAX_SECONDS,
+        required=False,
+        default=min(24 * 3600, settings.BIOFM_SIGNED_URL_MAX_SECONDS),
+        help_text="Seconds the link stays valid.",
+    )
 
     def validate_expires_in(self, value: int) -> int:
         if value > settings.BIOFM_SIGNED_URL_MAX_SECONDS:
@@ -60,7 +67,7 @@ class DownloadUrlView(APIView):
 
     permission_classes = [permissions.IsAuthenticated]
 
-    @extend_schema(request=DownloadUrlRequestSerializer, responses=DownloadUrlSerializer)
+    @extend_schema(request=DownloadUrlRequestSerializer, responses={201: DownloadUrlSerializer})
     def post(self, request: Request, pk: int) -> Response:
         file = get_object_or_404(File.objects.restrict(request.user, "download"), pk=pk)
         params = DownloadUrlRequestSerializer(data=request.data)
@@ -71,7 +78,7 @@ class DownloadUrlView(APIView):
 
 
 class GenomeTrackSerializer(serializers.Serializer):
-    name = serializers.CharField()
+    name = StrictCharField()
     type = serializers.ChoiceField(choices=["alignment", "variant"])
     format = serializers.ChoiceField(choices=sorted(genome.GENOME_VIEW_FORMATS))
     url = serializers.URLField(help_text="A signed link to the file, valid for an hour.")
@@ -79,24 +86,24 @@ class GenomeTrackSerializer(serializers.Serializer):
 
 
 class GenomeReferenceSerializer(serializers.Serializer):
-    name = serializers.CharField()
-    file = serializers.IntegerField(help_text="The FASTA file's id.")
+    name = StrictCharField()
+    file = StrictIntegerSerializerField(help_text="The FASTA file's id.")
     fasta_url = serializers.URLField()
     index_url = serializers.URLField(help_text="Its .fai.")
 
 
 class ContigSerializer(serializers.Serializer):
-    name = serializers.CharField()
-    length = serializers.IntegerField()
+    name = StrictCharField()
+    length = StrictIntegerSerializerField()
 
 
 class GenomeViewSerializer(serializers.Serializer):
     track = GenomeTrackSerializer()
     reference = GenomeReferenceSerializer(allow_null=True)
-    reference_genome = serializers.CharField(allow_blank=True)
+    reference_genome = StrictCharField(allow_blank=True)
     contigs = ContigSerializer(many=True, help_text="The contigs of the file's header.")
-    locus = serializers.CharField(allow_blank=True, help_text="Where to start.")
-    note = serializers.CharField(allow_blank=True, help_text="What the view cannot show, in words.")
+    locus = StrictCharField(allow_blank=True, help_text="Where to start.")
+    note = StrictCharField(allow_blank=True, help_text="What the view cannot show, in words.")
     expires_at = serializers.DateTimeField()
 
 

@@ -11,7 +11,9 @@ database or a library in a form that makes it raise (a 500):
 - neither JSON strings nor query parameters hold NUL characters (PostgreSQL stores none).
 
 Public surface: ``INT_MAX``, ``as_id``, ``parse_int``, ``parse_date``, ``parse_moment``, ``IdFilter``,
-``BoundedJSONParser``, ``MAX_JSON_DEPTH``, ``QueryStringMiddleware``.
+``StrictCharField``, ``StrictBooleanField``, ``TEXT_VALUES``,
+``StrictIntegerSerializerField``, ``StrictModelSerializer``, ``BoundedJSONParser``, ``MAX_JSON_DEPTH``,
+``QueryStringMiddleware``.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from typing import Any
 
 import django_filters
 from django import forms
+from django.db import models
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import dateparse, timezone
 from drf_spectacular.utils import extend_schema_field
@@ -177,13 +180,51 @@ class StrictBooleanField(serializers.BooleanField):
     form (``curl -F``) still sends the words true and false."""
 
     def to_internal_value(self, data: Any) -> bool:
-        from django.http import QueryDict
-
         if isinstance(data, bool):
             return data
-        if isinstance(getattr(self.root, "initial_data", None), QueryDict) and data in ("true", "false"):
+        if _from_form(self) and data in ("true", "false"):
             return data == "true"
         self.fail("invalid", input=data)
+
+
+TEXT_VALUES = "text_values"  # a serializer context key: every value arrives as text (tus metadata)
+
+
+def _from_form(field: serializers.Field) -> bool:
+    """Whether ``field`` reads text only (a form or multipart body, query parameters, or a
+    serializer given ``context={TEXT_VALUES: True}``) rather than a JSON body."""
+    from django.http import QueryDict
+
+    root = field.root
+    return isinstance(getattr(root, "initial_data", None), QueryDict) or bool(root.context.get(TEXT_VALUES))
+
+
+class StrictIntegerSerializerField(serializers.IntegerField):
+    """A JSON integer and only that: DRF's ``IntegerField`` also takes ``"12"``, ``12.0`` and
+    ``true``; a form (``curl -F``) still sends digits as text."""
+
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, bool) or not (isinstance(data, int) or (isinstance(data, str) and _from_form(self))):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+# A ``ModelSerializer`` whose text, boolean and integer model fields take only the JSON type the
+# schema declares for them. (A comment, not a docstring: drf-spectacular would describe every
+# schema component that has no docstring of its own with it.)
+class StrictModelSerializer(serializers.ModelSerializer):
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.CharField: StrictCharField,
+        models.TextField: StrictCharField,
+        models.BooleanField: StrictBooleanField,
+        models.IntegerField: StrictIntegerSerializerField,
+        models.BigIntegerField: StrictIntegerSerializerField,
+        models.SmallIntegerField: StrictIntegerSerializerField,
+        models.PositiveIntegerField: StrictIntegerSerializerField,
+        models.PositiveSmallIntegerField: StrictIntegerSerializerField,
+        models.PositiveBigIntegerField: StrictIntegerSerializerField,
+    }
 
 
 class BoundedJSONParser(JSONParser):

@@ -10,7 +10,13 @@ from rest_framework.relations import ManyRelatedField, PKOnlyObject, RelatedFiel
 
 from access import policy
 from access.viewsets import RestrictedModelSerializer, RestrictedPrimaryKeyRelatedField
-from file_project.parsers import StrictBooleanField, StrictCharField
+from file_project.parsers import (
+    TEXT_VALUES,
+    StrictBooleanField,
+    StrictCharField,
+    StrictIntegerSerializerField,
+    StrictModelSerializer,
+)
 
 from . import services
 from .metadata import METADATA_FIELD_NAMES, METADATA_FIELDS
@@ -19,7 +25,7 @@ from .privacy import privacy_hints
 from .validators import normalise_name, validate_object_name
 
 
-class NameField(serializers.CharField):
+class NameField(StrictCharField):
     """A folder or file name: validated against path traversal and length."""
 
     def __init__(self, **kwargs: Any) -> None:
@@ -35,7 +41,7 @@ class NameField(serializers.CharField):
 class TagsField(serializers.ListField):
     """Tags as a JSON list, or a comma-separated string from multipart forms."""
 
-    child = serializers.CharField(max_length=64, allow_blank=True)
+    child = StrictCharField(max_length=64, allow_blank=True)
 
     def to_internal_value(self, data: Any) -> list[str]:
         if isinstance(data, str):
@@ -78,12 +84,12 @@ class MyPermissionsMixin(serializers.Serializer):
         return permissions_on(request.user, obj, visible=True if listed else None, memo=memo)
 
 
-class ProjectSerializer(MyPermissionsMixin, serializers.ModelSerializer):
+class ProjectSerializer(MyPermissionsMixin, StrictModelSerializer):
     owner = serializers.SlugRelatedField(slug_field="username", read_only=True)
     my_role = serializers.SerializerMethodField()
-    file_count = serializers.IntegerField(read_only=True, default=0)
-    total_size = serializers.IntegerField(read_only=True, default=0)
-    seen_from_outside = serializers.BooleanField(
+    file_count = StrictIntegerSerializerField(read_only=True, default=0)
+    total_size = StrictIntegerSerializerField(read_only=True, default=0)
+    seen_from_outside = StrictBooleanField(
         read_only=True, default=False, help_text="The caller sees only something inside: name, link and counts"
     )
     name = StrictCharField(max_length=Project._meta.get_field("name").max_length)
@@ -138,7 +144,7 @@ class ProjectSerializer(MyPermissionsMixin, serializers.ModelSerializer):
         return {**super().to_representation(project), "seen_from_outside": False}
 
 
-class FolderRefSerializer(serializers.ModelSerializer):
+class FolderRefSerializer(StrictModelSerializer):
     class Meta:
         model = Folder
         fields = ["id", "name"]
@@ -146,7 +152,7 @@ class FolderRefSerializer(serializers.ModelSerializer):
 
 class FolderSerializer(MyPermissionsMixin, RestrictedModelSerializer):
     name = NameField()
-    path = serializers.CharField(source="name_path", read_only=True)
+    path = StrictCharField(source="name_path", read_only=True)
     ancestors = serializers.SerializerMethodField()
     on_conflict = serializers.ChoiceField(
         choices=[services.OnConflict.REFUSE.value, services.OnConflict.KEEP_BOTH.value],
@@ -251,17 +257,17 @@ def _plain(field: serializers.Field) -> bool:
 
 
 class IndexFileSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    name = serializers.CharField()
-    size = serializers.IntegerField()
+    id = StrictIntegerSerializerField()
+    name = StrictCharField()
+    size = StrictIntegerSerializerField()
 
 
-class FileSerializer(MyPermissionsMixin, serializers.ModelSerializer):
+class FileSerializer(MyPermissionsMixin, StrictModelSerializer):
     name = NameField(required=False)
     tags = TagsField(required=False)
-    owner = serializers.CharField(source="owner_name", read_only=True, help_text="The owner's username")
+    owner = StrictCharField(source="owner_name", read_only=True, help_text="The owner's username")
     final_checksums = serializers.ListField(
-        child=serializers.CharField(),
+        child=StrictCharField(),
         read_only=True,
         help_text="The checksums that are known: sha256 from the start; a tus upload's md5 a little later",
     )
@@ -269,7 +275,7 @@ class FileSerializer(MyPermissionsMixin, serializers.ModelSerializer):
     privacy_hints = serializers.SerializerMethodField()
     index_files = serializers.SerializerMethodField(help_text="Live index sidecars uploaded for this file")
     autofilled_fields = serializers.ListField(
-        child=serializers.CharField(), read_only=True, help_text="Metadata fields filled in from the file's content"
+        child=StrictCharField(), read_only=True, help_text="Metadata fields filled in from the file's content"
     )
 
     class Meta:
@@ -397,16 +403,16 @@ def _on_conflict_field() -> serializers.ChoiceField:
 class DeletedFolderSerializer(serializers.Serializer):
     """The deleted folder a trashed file went with: one Trash item, restorable as a whole."""
 
-    id = serializers.IntegerField(help_text="The deleted folder's former id (``deleted_folder`` filter).")
-    path = serializers.CharField()
-    files = serializers.IntegerField(help_text="How many of that deletion's files the caller may restore.")
+    id = StrictIntegerSerializerField(help_text="The deleted folder's former id (``deleted_folder`` filter).")
+    path = StrictCharField()
+    files = StrictIntegerSerializerField(help_text="How many of that deletion's files the caller may restore.")
 
 
-class TrashedFileSerializer(serializers.ModelSerializer):
+class TrashedFileSerializer(StrictModelSerializer):
     """A file in the trash: what it was, when it went, and when it will be purged."""
 
     owner = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    project_name = serializers.CharField(source="project.name", read_only=True)
+    project_name = StrictCharField(source="project.name", read_only=True)
     purge_after = serializers.SerializerMethodField()
     folder_path = serializers.SerializerMethodField()
     deleted_folder = serializers.SerializerMethodField()
@@ -466,7 +472,7 @@ class FileUploadSerializer(RestrictedModelSerializer):
         help_text="Optional when ``folder`` is given: the folder names its project.",
     )
     folder = RestrictedPrimaryKeyRelatedField(queryset=Folder.objects.all(), required=False, allow_null=True)
-    consent_confirmed = serializers.BooleanField(
+    consent_confirmed = StrictBooleanField(
         required=False, default=False, help_text="Required for projects holding human data."
     )
     on_conflict = _on_conflict_field()
@@ -573,7 +579,7 @@ class UploadMetadataSerializer(FileUploadSerializer):
         stored = ("description", "tags", *METADATA_FIELD_NAMES)
         data: dict[str, Any] = {name: metadata[name] for name in stored if metadata.get(name, "") != ""}
         target = {"project": project.id, "folder": folder.id if folder else None}
-        serializer = cls(data={**data, **target}, context={"request": request})
+        serializer = cls(data={**data, **target}, context={"request": request, TEXT_VALUES: True})
         serializer.is_valid(raise_exception=True)
         values = serializer.validated_data
         canonical = dict(metadata)
@@ -594,23 +600,23 @@ class PrivacyCheckSerializer(serializers.Serializer):
 
 
 class PrivacyHintSerializer(serializers.Serializer):
-    field = serializers.CharField()
+    field = StrictCharField()
     kind = serializers.ChoiceField(choices=["email", "mrn", "date_of_birth", "person_name"])
-    message = serializers.CharField()
+    message = StrictCharField()
 
 
 class MetadataFieldSerializer(serializers.Serializer):
     name = serializers.ChoiceField(choices=METADATA_FIELD_NAMES)
-    label = serializers.CharField()
-    group = serializers.CharField()
-    type = serializers.CharField(source="kind")
-    choices = serializers.ListField(child=serializers.CharField(), allow_null=True)
-    help = serializers.CharField()
+    label = StrictCharField()
+    group = StrictCharField()
+    type = StrictCharField(source="kind")
+    choices = serializers.ListField(child=StrictCharField(), allow_null=True)
+    help = StrictCharField()
 
 
 class FacetNameSerializer(serializers.Serializer):
-    name = serializers.CharField()
-    label = serializers.CharField()
+    name = StrictCharField()
+    label = StrictCharField()
 
 
 class MetadataFieldsSerializer(serializers.Serializer):
@@ -642,9 +648,9 @@ def metadata_fields_payload() -> dict[str, Any]:
 class MemberSerializer(serializers.Serializer):
     """A role in a project, for a user or a group; the project's owner is listed with ``id`` null."""
 
-    id = serializers.IntegerField(read_only=True, allow_null=True)
+    id = StrictIntegerSerializerField(read_only=True, allow_null=True)
     kind = serializers.ChoiceField(choices=["user", "group"])
-    name = serializers.CharField(max_length=150)
+    name = StrictCharField(max_length=150)
     role = serializers.ChoiceField(choices=Role.choices)
 
     def to_representation(self, member: Any) -> dict[str, Any]:
@@ -679,7 +685,7 @@ def project_members(project: Project) -> list[Any]:
     ]
 
 
-class SavedSearchSerializer(serializers.ModelSerializer):
+class SavedSearchSerializer(StrictModelSerializer):
     name = StrictCharField(max_length=SavedSearch._meta.get_field("name").max_length)
     query = StrictCharField(required=False, allow_blank=True)
 
@@ -707,32 +713,32 @@ class AccessNodeSerializer(serializers.Serializer):
     project seen from outside no level."""
 
     type = serializers.ChoiceField(choices=OBJECT_TYPES)
-    id = serializers.IntegerField(allow_null=True)
-    name = serializers.CharField(allow_null=True)
+    id = StrictIntegerSerializerField(allow_null=True)
+    name = StrictCharField(allow_null=True)
     access_level = serializers.ChoiceField(choices=NodeAccessLevel.choices, allow_null=True)
 
 
 class AccessViaSerializer(serializers.Serializer):
     type = serializers.ChoiceField(choices=OBJECT_TYPES)
-    id = serializers.IntegerField(allow_null=True)
-    name = serializers.CharField(allow_null=True)
+    id = StrictIntegerSerializerField(allow_null=True)
+    name = StrictCharField(allow_null=True)
 
 
 class AccessRuleSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=ACCESS_RULE_KINDS)
     subject_type = serializers.ChoiceField(choices=ACCESS_SUBJECT_TYPES)
-    subject = serializers.CharField(required=False)
+    subject = StrictCharField(required=False)
     role = serializers.ChoiceField(choices=Role.choices, required=False)
-    permission = serializers.CharField(required=False)
+    permission = StrictCharField(required=False)
     via = AccessViaSerializer(required=False)
-    description = serializers.CharField()
+    description = StrictCharField()
 
 
 class AccessCheckSerializer(serializers.Serializer):
-    user = serializers.CharField()
-    visible = serializers.BooleanField()
+    user = StrictCharField()
+    visible = StrictBooleanField()
     rank = serializers.ChoiceField(choices=ACCESS_RANKS)
-    reasons = serializers.ListField(child=serializers.CharField())
+    reasons = serializers.ListField(child=StrictCharField())
 
 
 class AccessExplanationSerializer(serializers.Serializer):
@@ -740,8 +746,8 @@ class AccessExplanationSerializer(serializers.Serializer):
     and every rule that lets someone see the object; ``check`` only with ``?user=``."""
 
     object_type = serializers.ChoiceField(choices=OBJECT_TYPES)
-    object = serializers.IntegerField()
-    name = serializers.CharField()
+    object = StrictIntegerSerializerField()
+    name = StrictCharField()
     access_level = serializers.ChoiceField(choices=NodeAccessLevel.choices)
     effective_access_level = serializers.ChoiceField(choices=AccessLevel.choices)
     source = AccessNodeSerializer()
@@ -751,9 +757,9 @@ class AccessExplanationSerializer(serializers.Serializer):
 
 
 class ConflictSerializer(serializers.Serializer):
-    name = serializers.CharField()
-    file = serializers.IntegerField()
-    can_replace = serializers.BooleanField()
+    name = StrictCharField()
+    file = StrictIntegerSerializerField()
+    can_replace = StrictBooleanField()
 
 
 class ConflictsSerializer(serializers.Serializer):
@@ -761,8 +767,8 @@ class ConflictsSerializer(serializers.Serializer):
 
 
 class SuggestionSerializer(serializers.Serializer):
-    kind = serializers.CharField(help_text="``name`` for a file name, else the metadata field")
-    value = serializers.CharField()
+    kind = StrictCharField(help_text="``name`` for a file name, else the metadata field")
+    value = StrictCharField()
 
 
 class SuggestionsSerializer(serializers.Serializer):
@@ -776,8 +782,8 @@ class FacetValueField(serializers.JSONField):
 
 class FacetValueSerializer(serializers.Serializer):
     value = FacetValueField(help_text="The field's value (a project's id for ``project``)")
-    count = serializers.IntegerField()
-    label = serializers.CharField(required=False, help_text="A project's name, for ``project``")
+    count = StrictIntegerSerializerField()
+    label = StrictCharField(required=False, help_text="A project's name, for ``project``")
 
 
 @extend_schema_serializer(many=False)
@@ -785,7 +791,7 @@ class FilePageSerializer(serializers.Serializer):
     """A page of the file search: numbered pages carry ``count``; cursor pages (``cursor=`` or
     ``pagination=cursor``) do not. ``facets`` only when ``facets=`` names fields."""
 
-    count = serializers.IntegerField(required=False, help_text="Matching files (numbered pages only)")
+    count = StrictIntegerSerializerField(required=False, help_text="Matching files (numbered pages only)")
     next = serializers.URLField(allow_null=True)
     previous = serializers.URLField(allow_null=True)
     results = FileSerializer(many=True)

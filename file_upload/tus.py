@@ -25,6 +25,7 @@ from rest_framework.views import APIView
 from access.policy import Action, read_scope
 from access.viewsets import require_upload
 from file_project.errors import PayloadTooLarge
+from file_project.parsers import StrictModelSerializer
 
 from . import concat, rawbody, services, uploads
 from .models import Folder, Project, Upload
@@ -404,7 +405,7 @@ class UploadResourceView(TusView):
 
 
 @extend_schema_serializer(component_name="UploadStatus")
-class UploadStatusSerializer(serializers.ModelSerializer):
+class UploadStatusSerializer(StrictModelSerializer):
     sha256 = serializers.SerializerMethodField(help_text="SHA-256 of the stored file, once completed.")
     md5 = serializers.SerializerMethodField(
         help_text="MD5 of the stored file: computed in the background after completion, empty until then."

@@ -15,7 +15,7 @@ from django.db.models.functions import Coalesce
 from django.http import Http404, StreamingHttpResponse
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import permissions, serializers, status, viewsets
+from rest_framework import permissions, status, viewsets
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
@@ -30,7 +30,7 @@ from access.policy import Action
 from access.viewsets import RestrictedViewSetMixin, require, require_upload
 from file_project.errors import LengthRequired, PayloadTooLarge
 from file_project.http import django_request
-from file_project.parsers import BoundedJSONParser, parse_moment
+from file_project.parsers import BoundedJSONParser, StrictCharField, parse_moment
 from file_project.schema import MOMENT_OR_EMPTY, ErrorSerializer
 
 from . import retention, search, services, uploads
@@ -88,7 +88,7 @@ class AccessExplanationMixin:
         username = request.query_params.get("user", "").strip()
         if username:
             try:  # a username's shape (no NUL, which the database would refuse with a 500)
-                username = serializers.CharField(max_length=150).run_validation(username)
+                username = StrictCharField(max_length=150).run_validation(username)
             except ValidationError as exc:
                 raise ValidationError({"user": exc.detail}) from None
         if username and username != request.user.get_username():

@@ -7,24 +7,25 @@ from typing import Any
 from rest_framework import serializers
 
 from access import policy
+from file_project.parsers import StrictCharField, StrictIntegerSerializerField, StrictModelSerializer
 
 from . import registry
 from .models import MLTask
 
 
 class TriggerSerializer(serializers.Serializer):
-    task_type = serializers.CharField(max_length=64)
-    file_id = serializers.IntegerField(min_value=1)
+    task_type = StrictCharField(max_length=64)
+    file_id = StrictIntegerSerializerField(min_value=1)
     params = serializers.DictField(required=False, default=dict, help_text="The analysis's options (an object)")
 
 
 class TriggerResponseSerializer(serializers.Serializer):
-    task_id = serializers.IntegerField()
-    status = serializers.CharField()
+    task_id = StrictIntegerSerializerField()
+    status = StrictCharField()
 
 
-class MLTaskSerializer(serializers.ModelSerializer):
-    file_name = serializers.CharField(source="file.name", read_only=True)
+class MLTaskSerializer(StrictModelSerializer):
+    file_name = StrictCharField(source="file.name", read_only=True)
     submitter = serializers.SerializerMethodField()
     label = serializers.SerializerMethodField()
 
@@ -62,9 +63,9 @@ class MLTaskSerializer(serializers.ModelSerializer):
 
 
 class TaskTypeSerializer(serializers.Serializer):
-    task_type = serializers.CharField()
-    label = serializers.CharField()
-    description = serializers.CharField()
+    task_type = StrictCharField()
+    label = StrictCharField()
+    description = StrictCharField()
 
     def to_representation(self, instance: Any) -> dict[str, Any]:
         return dict(instance)

@@ -8,13 +8,20 @@ from urllib.parse import quote, urlencode
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from file_project.parsers import (
+    StrictBooleanField,
+    StrictCharField,
+    StrictIntegerSerializerField,
+    StrictModelSerializer,
+)
+
 from .models import ImportKind, NcbiImport
 
 
 class NcbiImportRequestSerializer(serializers.Serializer):
-    url = serializers.CharField(max_length=2000, help_text="An NCBI link or a bare accession.")
-    parent_folder = serializers.IntegerField(required=False, allow_null=True, help_text="Target folder id.")
-    project = serializers.IntegerField(
+    url = StrictCharField(max_length=2000, help_text="An NCBI link or a bare accession.")
+    parent_folder = StrictIntegerSerializerField(required=False, allow_null=True, help_text="Target folder id.")
+    project = StrictIntegerSerializerField(
         required=False, allow_null=True, help_text="Target project (its root) when no parent_folder is given."
     )
 
@@ -28,23 +35,23 @@ class NcbiPreviewSerializer(serializers.Serializer):
     """``GET /api/files/ncbi/preview/``: the detected record and a short summary from NCBI."""
 
     kind = serializers.ChoiceField(choices=ImportKind.choices)
-    kind_label = serializers.CharField()
-    accession = serializers.CharField()
-    background = serializers.BooleanField(help_text="The payload downloads in the background (SRA reads)")
+    kind_label = StrictCharField()
+    accession = StrictCharField()
+    background = StrictBooleanField(help_text="The payload downloads in the background (SRA reads)")
     summary = serializers.DictField(help_text="NCBI's summary of the record; its keys depend on the kind")
 
 
 class NcbiProgressSerializer(serializers.Serializer):
-    bytes = serializers.IntegerField()
-    total = serializers.IntegerField(allow_null=True)
-    percent = serializers.IntegerField(allow_null=True)
+    bytes = StrictIntegerSerializerField()
+    total = StrictIntegerSerializerField(allow_null=True)
+    percent = StrictIntegerSerializerField(allow_null=True)
 
 
-class NcbiImportSerializer(serializers.ModelSerializer):
+class NcbiImportSerializer(StrictModelSerializer):
     """``file`` is the first stored File's id: null while an SRA download is pending or
     running (and after a failure); ``files`` lists all of them (both mates of a paired run)."""
 
-    files = serializers.ListField(source="file_ids", child=serializers.IntegerField(), read_only=True)
+    files = serializers.ListField(source="file_ids", child=StrictIntegerSerializerField(), read_only=True)
     progress = serializers.SerializerMethodField()
     summary = serializers.SerializerMethodField()
     status_url = serializers.SerializerMethodField()

@@ -6,18 +6,18 @@ from typing import Any
 
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
-from rest_framework import permissions, serializers, status
+from rest_framework import permissions, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from file_project.parsers import StrictCharField
+from file_project.parsers import StrictCharField, StrictModelSerializer
 
 from . import services
 from .models import AppPassword
 
 
-class AppPasswordSerializer(serializers.ModelSerializer):
+class AppPasswordSerializer(StrictModelSerializer):
     name = StrictCharField(max_length=AppPassword._meta.get_field("name").max_length)
 
     class Meta:
@@ -27,7 +27,7 @@ class AppPasswordSerializer(serializers.ModelSerializer):
 
 
 class NewAppPasswordSerializer(AppPasswordSerializer):
-    password = serializers.CharField(read_only=True)
+    password = StrictCharField(read_only=True)
 
     class Meta(AppPasswordSerializer.Meta):
         fields = [*AppPasswordSerializer.Meta.fields, "password"]

@@ -196,3 +196,50 @@ class TestSignedTokens:
         response = APIClient().get(f"/api/signed/{token}/reads.fastq")
         assert response.status_code == 404, response.content
         assert response.json()["code"] == "not_found"
+
+
+class TestStrictJsonTypes:
+    """A JSON body gives each field the type the schema declares: a number or a boolean where
+    a string is declared, 0/1 where a boolean is, digits as text where an integer is, are each a
+    400 naming the field, and nothing changes. Forms (every value text) still work."""
+
+    @pytest.mark.parametrize(
+        ("path", "body", "field"),
+        [
+            ("file", {"reference_genome": 0}, "reference_genome"),
+            ("file", {"description": True}, "description"),
+            ("file", {"taxon_id": "9606"}, "taxon_id"),
+            ("file", {"read_length": 150.0}, "read_length"),
+            ("folder", {"name": 0}, "name"),
+            ("project", {"name": 12}, "name"),
+            ("project", {"holds_human_data": 1}, "holds_human_data"),
+        ],
+    )
+    def test_a_value_of_another_json_type_is_refused(self, api, project, path, body, field):
+        folder = make_folder(project)
+        file = make_file(project, folder=folder, reference_genome="GRCh38")
+        url = {"file": f"/api/files/{file.id}/", "folder": f"/api/folders/{folder.id}/"}.get(
+            path, f"/api/projects/{project.id}/"
+        )
+        response = api.patch(url, body, format="json")
+        assert response.status_code == 400, response.content
+        assert field in response.json()["errors"]
+        file.refresh_from_db(), folder.refresh_from_db(), project.refresh_from_db()
+        assert (file.reference_genome, folder.name, project.name) == ("GRCh38", "raw", "P")
+        assert file.taxon_id is None and not project.holds_human_data
+
+    def test_the_declared_types_are_accepted(self, api, project):
+        file = make_file(project)
+        body = {"reference_genome": "GRCh38", "taxon_id": 9606, "read_length": 150}
+        assert api.patch(f"/api/files/{file.id}/", body, format="json").status_code == 200
+        answer = api.patch(f"/api/projects/{project.id}/", {"holds_human_data": True}, format="json")
+        assert answer.status_code == 200 and answer.json()["holds_human_data"] is True
+
+    def test_a_form_upload_still_sends_every_value_as_text(self, api, project):
+        from django.core.files.uploadedfile import SimpleUploadedFile
+
+        body = {"file": SimpleUploadedFile("a.fastq", b"@r\nA\n+\nI\n"), "project": str(project.id)}
+        body |= {"taxon_id": "9606", "reference_genome": "GRCh38", "description": "12"}
+        response = api.post("/api/files/", body, format="multipart")
+        assert response.status_code == 201, response.content
+        assert response.json()["taxon_id"] == 9606 and response.json()["description"] == "12"

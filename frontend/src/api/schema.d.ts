@@ -1419,7 +1419,10 @@ export interface components {
       url: string
     }
     DownloadUrlRequestRequest: {
-      /** @default 86400 */
+      /**
+       * @description Seconds the link stays valid.
+       * @default 86400
+       */
       expires_in: number
     }
     /**
@@ -4248,7 +4251,7 @@ export interface operations {
       }
     }
     responses: {
-      200: {
+      201: {
         headers: {
           [name: string]: unknown
         }

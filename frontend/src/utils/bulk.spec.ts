@@ -12,6 +12,7 @@ describe('bulk Set field', () => {
     expect(valueToSend(field('organism'), '  Mus musculus ')).toBe('Mus musculus')
     expect(valueToSend(field('taxon_id'), null)).toBeNull()
     expect(valueToSend(field('taxon_id'), 10090)).toBe(10090)
+    expect(valueToSend(field('taxon_id'), ' 10090 ')).toBe(10090) // a number, never its digits as text
     expect(valueToSend(field('sequencing_date'), '')).toBeNull()
   })
 

@@ -24,7 +24,12 @@ export interface BulkOutcome {
 export function valueToSend(field: MetadataField | undefined, value: FieldValue): FieldValue {
   const empty =
     value === null || value === undefined || (typeof value === 'string' && !value.trim())
-  if (field?.type === 'integer' || field?.type === 'date') return empty ? null : value
+  if (empty && (field?.type === 'integer' || field?.type === 'date')) return null
+  // The API takes a JSON number for a number field, never its digits as text.
+  if (field?.type === 'integer' && typeof value === 'string' && /^\s*-?\d+\s*$/.test(value)) {
+    return Number(value.trim())
+  }
+  if (field?.type === 'integer' || field?.type === 'date') return value
   return empty ? '' : String(value).trim()
 }
 
