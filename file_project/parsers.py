@@ -182,7 +182,7 @@ class StrictBooleanField(serializers.BooleanField):
     def to_internal_value(self, data: Any) -> bool:
         if isinstance(data, bool):
             return data
-        if _from_form(self) and data in ("true", "false"):
+        if reads_text(self) and data in ("true", "false"):
             return data == "true"
         self.fail("invalid", input=data)
 
@@ -190,7 +190,7 @@ class StrictBooleanField(serializers.BooleanField):
 TEXT_VALUES = "text_values"  # a serializer context key: every value arrives as text (tus metadata)
 
 
-def _from_form(field: serializers.Field) -> bool:
+def reads_text(field: serializers.Field) -> bool:
     """Whether ``field`` reads text only (a form or multipart body, query parameters, or a
     serializer given ``context={TEXT_VALUES: True}``) rather than a JSON body."""
     from django.http import QueryDict
@@ -204,7 +204,7 @@ class StrictIntegerSerializerField(serializers.IntegerField):
     ``true``; a form (``curl -F``) still sends digits as text."""
 
     def to_internal_value(self, data: Any) -> int:
-        if isinstance(data, bool) or not (isinstance(data, int) or (isinstance(data, str) and _from_form(self))):
+        if isinstance(data, bool) or not (isinstance(data, int) or (isinstance(data, str) and reads_text(self))):
             self.fail("invalid")
         return super().to_internal_value(data)
 

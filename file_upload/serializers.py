@@ -16,6 +16,7 @@ from file_project.parsers import (
     StrictCharField,
     StrictIntegerSerializerField,
     StrictModelSerializer,
+    reads_text,
 )
 
 from . import services
@@ -29,7 +30,10 @@ class NameField(StrictCharField):
     """A folder or file name: validated against path traversal and length."""
 
     def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("max_length", 1024)  # byte limit is checked by the validator
+        # The validator checks the real limit, 255 bytes of UTF-8; no name of more than 255
+        # characters can be within it, so that is the length the schema declares.
+        kwargs.setdefault("max_length", 255)
+        kwargs.setdefault("help_text", "At most 255 bytes in UTF-8.")
         kwargs.setdefault("trim_whitespace", False)
         super().__init__(**kwargs)
         self.validators.append(validate_object_name)
@@ -45,6 +49,8 @@ class TagsField(serializers.ListField):
 
     def to_internal_value(self, data: Any) -> list[str]:
         if isinstance(data, str):
+            if not reads_text(self):  # a JSON body says a list, as the schema does
+                self.fail("not_a_list", input_type=type(data).__name__)
             data = data.split(",")
         elif hasattr(data, "getlist"):
             data = [part for item in data.getlist(self.field_name) for part in str(item).split(",")]

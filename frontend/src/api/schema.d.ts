@@ -1489,6 +1489,7 @@ export interface components {
       readonly md5: string
       /** @description Actions the caller may take on this object: view, download, upload, edit, delete, manage. */
       readonly my_permissions: components['schemas']['ActionEnum'][]
+      /** @description At most 255 bytes in UTF-8. */
       name: string
       notes: string | null
       organism: string
@@ -1562,6 +1563,7 @@ export interface components {
       instrument_model?: string
       library_layout?:
         components['schemas']['LibraryLayoutEnum'] | components['schemas']['BlankEnum']
+      /** @description At most 255 bytes in UTF-8. */
       name?: string
       /**
        * @description When the name is taken: refuse (409), replace (the old file goes to the trash) or keep_both (stored as “name (2).ext”).
@@ -1605,6 +1607,7 @@ export interface components {
       readonly id: number
       /** @description Actions the caller may take on this object: view, download, upload, edit, delete, manage. */
       readonly my_permissions: components['schemas']['ActionEnum'][]
+      /** @description At most 255 bytes in UTF-8. */
       name: string
       parent: number | null
       readonly path: string
@@ -1630,6 +1633,7 @@ export interface components {
      */
     FolderRequest: {
       access_level?: components['schemas']['NodeAccessLevelEnum']
+      /** @description At most 255 bytes in UTF-8. */
       name: string
       /**
        * @description When a rename or move meets a folder of the same name: refuse (409 name_conflict) or keep_both (this folder becomes “name (2)”). Folders are never replaced or merged.
@@ -2104,6 +2108,7 @@ export interface components {
       instrument_model?: string
       library_layout?:
         components['schemas']['LibraryLayoutEnum'] | components['schemas']['BlankEnum']
+      /** @description At most 255 bytes in UTF-8. */
       name?: string
       notes?: string
       organism?: string
@@ -2130,6 +2135,7 @@ export interface components {
      */
     PatchedFolderRequest: {
       access_level?: components['schemas']['NodeAccessLevelEnum']
+      /** @description At most 255 bytes in UTF-8. */
       name?: string
       /**
        * @description When a rename or move meets a folder of the same name: refuse (409 name_conflict) or keep_both (this folder becomes “name (2)”). Folders are never replaced or merged.
@@ -2364,6 +2370,7 @@ export interface components {
       readonly message: string
       /** @description Actions the caller may take on this object: view, download, upload, edit, delete, manage. */
       readonly my_permissions: components['schemas']['ActionEnum'][]
+      /** @description At most 255 bytes in UTF-8. */
       name: string
       notes: string | null
       organism: string
