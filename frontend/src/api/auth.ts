@@ -1,5 +1,5 @@
 import { request } from './client'
-import type { User } from './types'
+import type { ApiToken, User } from './types'
 
 /** Asks Django to set the `csrftoken` cookie; call once before any unsafe request. */
 export function fetchCsrf(): Promise<void> {
@@ -23,8 +23,8 @@ export function me(): Promise<User> {
   return request<User>('/api/auth/me/', { skipUnauthorizedHandler: true })
 }
 
-export function createToken(username: string, password: string): Promise<{ token: string }> {
-  return request<{ token: string }>('/api/auth/token/', {
+export function createToken(username: string, password: string): Promise<ApiToken> {
+  return request<ApiToken>('/api/auth/token/', {
     method: 'POST',
     body: { username, password },
     skipUnauthorizedHandler: true,

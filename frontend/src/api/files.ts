@@ -2,7 +2,7 @@ import { request, upload, type UploadHandle, type UploadProgress } from './clien
 import type {
   DataFile,
   DataFilePatch,
-  NameConflict,
+  NameConflicts,
   Paginated,
   Restored,
   SignedLink,
@@ -91,8 +91,8 @@ export function checkConflicts(
   project: number,
   folder: number | null,
   names: string[],
-): Promise<{ conflicts: NameConflict[] }> {
-  return request<{ conflicts: NameConflict[] }>('/api/files/conflicts/', {
+): Promise<NameConflicts> {
+  return request<NameConflicts>('/api/files/conflicts/', {
     method: 'POST',
     body: { project, folder, names },
   })

@@ -46,6 +46,10 @@ export type TrashedFile = Schemas['TrashedFile']
 export type Restored = Schemas['Restored']
 /** A name already taken in an upload's target folder. */
 export type NameConflict = Schemas['Conflict']
+/** `POST /api/files/conflicts/`: the names of a batch that are taken. */
+export type NameConflicts = Schemas['Conflicts']
+/** `POST /api/auth/token/`: an API token for scripts. */
+export type ApiToken = Schemas['Token']
 /** A time-limited download link (`POST /api/files/:id/download-url/`). */
 export type SignedLink = Schemas['DownloadUrl']
 
