@@ -72,8 +72,9 @@ def test_sign_in_create_upload_describe_download(page, server, make_user, tmp_pa
     expect(row).to_contain_text("RNA-seq")
 
     row.get_by_role("link", name="liver_R1.fastq").click()
+    expect(page).to_have_url(re.compile(rf"/files/{stored.id}$"))
     with page.expect_download() as download_info:
-        page.get_by_role("button", name="Download").click()
+        page.get_by_role("button", name="Download", exact=True).click()
     download = download_info.value
     assert download.suggested_filename == "liver_R1.fastq"
     downloaded = tmp_path / "downloaded.fastq"
