@@ -1,24 +1,32 @@
 """Demo and benchmark data: ``seed_demo(files=N, users=U)`` adds realistic projects, nested
 folders and files (metadata rows only; no bytes are stored) with skewed real-world value
-distributions and mixed access levels, in bulk inserts (a million files in minutes).
+distributions and mixed access levels, by ``COPY`` on PostgreSQL (``bulk_load``: ten million
+files in minutes).
 
 Each call adds new projects, so calling it again grows the data set (the search benchmark
 seeds 100,000 files and then grows them to 1,000,000)."""
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import random
 import time
-from collections.abc import Callable, Sequence
-from contextlib import contextmanager
+from bisect import bisect
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager, nullcontext
+from itertools import accumulate
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import JSONField
 from django.utils import timezone
 
-from .models import File, Folder, NodeAccessLevel, ParseStatus, Project, ProjectMember, Role
+from .metadata import METADATA_FIELD_NAMES
+from .models import File, Folder, NodeAccessLevel, ParseStatus, Project, ProjectMember, Role, SearchChange
 
 # (value, weight): weights follow what public archives hold (SRA/GEO/CELLxGENE shares, roughly).
 ORGANISMS = [
@@ -102,10 +110,20 @@ FILES_PER_PROJECT = 10_000
 BATCH = 1000  # psycopg binds at most 65,535 parameters per statement
 
 
-def _picker(rng: random.Random, pairs: Sequence[tuple[Any, float]]) -> Callable[[int], list[Any]]:
+def _picker(rng: random.Random, pairs: Sequence[tuple[Any, float]]) -> Callable[[], Any]:
+    """One weighted draw: ``rng.choices(values, weights)[0]`` with the cumulative weights worked
+    out once (the same draw from the same generator state)."""
     values = [pair[0] for pair in pairs]
-    weights = [pair[1] for pair in pairs]
-    return lambda k: rng.choices(values, weights=weights, k=k)
+    cumulative = list(accumulate(pair[1] for pair in pairs))
+    total, hi, draw = cumulative[-1] + 0.0, len(values) - 1, rng.random
+    return lambda: values[bisect(cumulative, draw() * total, 0, hi)]
+
+
+def _hex64(rng: random.Random) -> str:
+    """``"".join(rng.choices("0123456789abcdef", k=64))`` from one ``getrandbits``: each of the
+    64 draws is ``random()``, made of two 32-bit outputs, and its hex digit is the first output's
+    top four bits, so 128 outputs give the same digits and leave the generator in the same state."""
+    return rng.getrandbits(4096).to_bytes(512, "little")[3::8].hex()[::2]
 
 
 @contextmanager
@@ -130,18 +148,18 @@ def _users(count: int) -> list[Any]:
     return list(User.objects.filter(username__startswith="demo-user-").order_by("id"))
 
 
-def _folders(rng: random.Random, project: Project, levels: Callable[[int], list[Any]]) -> list[Folder]:
+def _folders(rng: random.Random, project: Project, levels: Callable[[], Any]) -> list[Folder]:
     """raw/run<k>/lane<j>, processed/<assay>, analysis: three levels deep."""
-    tops = [Folder(project=project, name=name, access_level=levels(1)[0]) for name in ("raw", "processed", "analysis")]
+    tops = [Folder(project=project, name=name, access_level=levels()) for name in ("raw", "processed", "analysis")]
     Folder.objects.bulk_create(tops)
     runs = [
-        Folder(project=project, parent=tops[0], name=f"run{k:02d}", access_level=levels(1)[0])
+        Folder(project=project, parent=tops[0], name=f"run{k:02d}", access_level=levels())
         for k in range(rng.randint(2, 6))
     ]
-    runs += [Folder(project=project, parent=tops[1], name=f"set{k}", access_level=levels(1)[0]) for k in range(2)]
+    runs += [Folder(project=project, parent=tops[1], name=f"set{k}", access_level=levels()) for k in range(2)]
     Folder.objects.bulk_create(runs)
     lanes = [
-        Folder(project=project, parent=run, name=f"lane{j}", access_level=levels(1)[0])
+        Folder(project=project, parent=run, name=f"lane{j}", access_level=levels())
         for run in runs
         if run.name.startswith("run")
         for j in range(1, rng.randint(2, 4))
@@ -160,41 +178,223 @@ def _folders(rng: random.Random, project: Project, levels: Callable[[int], list[
     return folders
 
 
+# The columns ``_file_rows`` yields, in order; every other column takes the model's default.
+FILE_COLUMNS = (
+    *("project_id", "folder_id", "name", "description", "size", "sha256", "storage_key", "tags"),
+    *("access_level", "effective_access_level", "owner_id", "upload_method"),
+    *METADATA_FIELD_NAMES,
+    *("parse_status", "created_at", "updated_at"),
+)
+
+
+class _Draws:
+    """The weighted value lists of one seeding run, bound to its random generator."""
+
+    def __init__(self, rng: random.Random) -> None:
+        self.organism = _picker(rng, [(o[0], o[1]) for o in ORGANISMS])
+        self.assay = _picker(rng, [(name, spec[0]) for name, spec in ASSAYS.items()])
+        self.platform = _picker(rng, [(p[0], p[1]) for p in PLATFORMS])
+        self.tissue = _picker(rng, TISSUES)
+        self.cell_type = _picker(rng, CELL_TYPES)
+        self.disease = _picker(rng, DISEASES)
+        self.sex = _picker(rng, SEXES)
+        self.stage = _picker(rng, STAGES)
+        self.treatment = _picker(rng, TREATMENTS)
+        self.genotype = _picker(rng, GENOTYPES)
+        self.parse = _picker(rng, PARSE_STATUSES)
+        self.file_level = _picker(rng, FILE_LEVELS)
+        self.tag_count = _picker(rng, [(0, 25), (1, 35), (2, 25), (3, 15)])
+        self.tag = _picker(rng, TAGS)
+        self.kind = {name: _picker(rng, [(x[:2], x[2]) for x in spec[1]]) for name, spec in ASSAYS.items()}
+        self.project_level = _picker(rng, PROJECT_LEVELS)
+        self.folder_level = _picker(rng, FOLDER_LEVELS)
+
+
+def _file_rows(
+    rng: random.Random,
+    draw: _Draws,
+    project: Project,
+    folders: list[Folder | None],
+    uploaders: list[Any],
+    number: int,
+    n: int,
+    now: dt.datetime,
+) -> Iterator[tuple]:
+    """``n`` files of one project as ``FILE_COLUMNS`` tuples: the draws, in the order of the
+    generator, that made the demo data from the start (so a seed gives the same files)."""
+    below = rng._randbelow  # what choice() and randint() draw with
+    random_ = rng.random
+    organism_info = {o[0]: (o[2], o[3]) for o in ORGANISMS}
+    platform_models = {p[0]: p[2] for p in PLATFORMS}
+    inherit = NodeAccessLevel.INHERIT
+    descriptions = ["", "", "resequenced after QC failure", "pilot run", "replicate"]
+    methods = ["web", "api", "tus", "ncbi import"]
+    layouts = ["paired", "paired", "single"]
+    read_lengths = [50, 75, 100, 150, 150, 250]
+    second, day = dt.timedelta(seconds=1), dt.timedelta(days=1)
+    for i in range(n):
+        organism = draw.organism()
+        taxon, genomes = organism_info[organism]
+        assay = draw.assay()
+        data_type, file_format = draw.kind[assay]()
+        platform = "10x Genomics" if assay == "scRNA-seq" and random_() < 0.7 else draw.platform()
+        folder = folders[below(len(folders))]
+        own_level = draw.file_level()
+        if own_level != inherit:
+            level = own_level
+        else:
+            level = folder.effective_access_level if folder else project.access_level
+        sample = f"S{number:04d}{i // 4:05d}"
+        read = "R1" if i % 2 == 0 else "R2"
+        created = now - second * below(3 * 365 * 86400 + 1)
+        tags = list(dict.fromkeys([draw.tag() for _ in range(draw.tag_count())]))
+        description = descriptions[below(5)]
+        size = int(rng.lognormvariate(19, 2))
+        sha256 = _hex64(rng)
+        owner = uploaders[below(len(uploaders))]
+        method = methods[below(4)]
+        tissue = draw.tissue()
+        cell_type = draw.cell_type() if assay == "scRNA-seq" else ""
+        disease, sex, stage = draw.disease(), draw.sex(), draw.stage()
+        treatment, genotype = draw.treatment(), draw.genotype()
+        models = platform_models[platform]
+        instrument = models[below(len(models))]
+        layout = layouts[below(3)] if file_format == "fastq" else ""
+        read_length = read_lengths[below(6)] if platform == "Illumina" else None
+        genome = genomes[below(len(genomes))] if data_type in ("alignment", "variants") else ""
+        sequenced = (created - day * (1 + below(90))).date()
+        bioproject = f"PRJNA{100000 + number}" if random_() < 0.3 else ""
+        biosample = f"SAMN{10_000_000 + number * 10_000 + i // 4}" if random_() < 0.3 else ""
+        sra = f"SRR{1_000_000 + below(29_000_000)}" if random_() < 0.2 else ""
+        parse = draw.parse()
+        updated = created + second * below(30 * 86400 + 1)
+        yield (
+            project.id,
+            folder.id if folder else None,
+            f"{sample}_{assay.lower()}_{i:05d}_{read}.{file_format}" + (".gz" if file_format == "fastq" else ""),
+            description,
+            size,
+            sha256,
+            f"demo/{number}/{i}",
+            tags,
+            own_level,
+            level,
+            owner.id,
+            method,
+            organism,
+            taxon,
+            tissue,
+            cell_type,
+            disease,
+            sex,
+            stage,
+            sample,
+            treatment,
+            genotype,
+            assay,
+            data_type,
+            file_format,
+            platform,
+            instrument,
+            layout,
+            read_length,
+            genome,
+            sequenced,
+            bioproject,
+            biosample,
+            sra,
+            parse,
+            created,
+            updated,
+        )
+
+
+def _copy_defaults() -> tuple[list[str], str]:
+    """The columns outside ``FILE_COLUMNS`` and their model defaults as one COPY text suffix."""
+    names, texts = [], []
+    for field in File._meta.concrete_fields:
+        if field.primary_key or field.generated or field.attname in FILE_COLUMNS:
+            continue
+        value = field.get_default()
+        if value is None:
+            text = "\\N"
+        elif isinstance(field, JSONField):
+            text = json.dumps(value)
+        else:
+            text = str(field.get_db_prep_save(value, connection))
+        names.append(field.column)
+        texts.append(text)
+    return names, "".join(f"\t{text}" for text in texts)
+
+
+def _copy_text(row: tuple) -> str:
+    """One ``_file_rows`` tuple as a COPY text line (the values never hold tabs, newlines or
+    backslashes)."""
+    out = []
+    for value in row:
+        if value is None:
+            out.append("\\N")
+        elif isinstance(value, list):
+            out.append(json.dumps(value))
+        elif isinstance(value, dt.date):
+            out.append(value.isoformat())
+        else:
+            out.append(str(value))
+    return "\t".join(out)
+
+
+def _insert_files(rows: Iterator[tuple], copy_sql: str | None, suffix: str) -> int:
+    """Insert the rows: ``COPY`` on PostgreSQL, ``bulk_create`` elsewhere."""
+    count = 0
+    if copy_sql is None:
+        batch = [File(**dict(zip(FILE_COLUMNS, row, strict=True))) for row in rows]
+        File.objects.bulk_create(batch, batch_size=BATCH)
+        return len(batch)
+    with connection.cursor() as cursor, cursor.cursor.copy(copy_sql) as copy:
+        lines = []
+        for row in rows:
+            lines.append(f"{_copy_text(row)}{suffix}\n")
+            count += 1
+            if len(lines) == 2000:
+                copy.write("".join(lines))
+                lines = []
+        if lines:
+            copy.write("".join(lines))
+    return count
+
+
 def seed_demo(
-    *, files: int, users: int = 20, seed: int = 1, log: Callable[[str], None] | None = None
+    *,
+    files: int,
+    users: int = 20,
+    seed: int = 1,
+    log: Callable[[str], None] | None = None,
+    bulk_load: bool = False,
 ) -> dict[str, int]:
     """Add ``files`` files in new projects (about 10,000 per project) and make sure ``users``
     demo users (``demo-user-<i>``, password ``demo-pass-123``) exist; each user joins a few
-    projects with a role. Returns what was created."""
+    projects with a role. Returns what was created.
+
+    Files go in by ``COPY`` on PostgreSQL (``bulk_create`` elsewhere), one transaction per
+    project. ``bulk_load`` (PostgreSQL, for benchmark databases) is faster still: the file
+    table's secondary indexes are dropped for the load and built again after it (two at a time),
+    the table's triggers do not run, and the change feed gets one row per new file as its
+    trigger would have written (so a running index writer knows to rebuild)."""
     rng = random.Random(seed + Project.objects.count())
     say = log or (lambda message: None)
     started = time.monotonic()
     people = _users(max(users, 1))
-    pick = {
-        "organism": _picker(rng, [(o[0], o[1]) for o in ORGANISMS]),
-        "assay": _picker(rng, [(name, spec[0]) for name, spec in ASSAYS.items()]),
-        "platform": _picker(rng, [(p[0], p[1]) for p in PLATFORMS]),
-        "tissue": _picker(rng, TISSUES),
-        "cell_type": _picker(rng, CELL_TYPES),
-        "disease": _picker(rng, DISEASES),
-        "sex": _picker(rng, SEXES),
-        "stage": _picker(rng, STAGES),
-        "treatment": _picker(rng, TREATMENTS),
-        "genotype": _picker(rng, GENOTYPES),
-        "parse": _picker(rng, PARSE_STATUSES),
-        "file_level": _picker(rng, FILE_LEVELS),
-        "tag_count": _picker(rng, [(0, 25), (1, 35), (2, 25), (3, 15)]),
-    }
-    tag_values, tag_weights = [t[0] for t in TAGS], [t[1] for t in TAGS]
-    organism_info = {o[0]: (o[2], o[3]) for o in ORGANISMS}
-    platform_models = {p[0]: p[2] for p in PLATFORMS}
-    project_levels = _picker(rng, PROJECT_LEVELS)
-    folder_levels = _picker(rng, FOLDER_LEVELS)
+    draw = _Draws(rng)
     now = timezone.now()
     first = Project.objects.count()
     project_count = max(1, -(-files // FILES_PER_PROJECT))
+    postgres = connection.vendor == "postgresql"
+    copy_sql = suffix = None
+    if postgres:
+        defaults, suffix = _copy_defaults()
+        copy_sql = f"COPY {File._meta.db_table} ({', '.join([*FILE_COLUMNS, *defaults])}) FROM STDIN"
     made = 0
-    with _keep_timestamps():
+    with _keep_timestamps(), _bulk_load(say) if bulk_load and postgres else nullcontext():
         for p in range(project_count):
             number = first + p
             owner = people[number % len(people)]
@@ -203,7 +403,7 @@ def seed_demo(
                     name=f"{rng.choice(PROJECT_WORDS)}-{number:04d}",
                     description=f"Demo project {number}",
                     owner=owner,
-                    access_level=project_levels(1)[0],
+                    access_level=draw.project_level(),
                 )
                 members = rng.sample(people, k=min(len(people), rng.randint(1, 4)))
                 ProjectMember.objects.bulk_create(
@@ -213,72 +413,95 @@ def seed_demo(
                         if user.id != owner.id
                     ]
                 )
-                folders = [None, *_folders(rng, project, folder_levels)]
+                folders = [None, *_folders(rng, project, draw.folder_level)]
                 n = min(FILES_PER_PROJECT, files - made)
-                rows = []
-                for i in range(n):
-                    organism = pick["organism"](1)[0]
-                    taxon, genomes = organism_info[organism]
-                    assay = pick["assay"](1)[0]
-                    data_type, file_format, _ = rng.choices(ASSAYS[assay][1], weights=[x[2] for x in ASSAYS[assay][1]])[
-                        0
-                    ]
-                    platform = "10x Genomics" if assay == "scRNA-seq" and rng.random() < 0.7 else pick["platform"](1)[0]
-                    folder = rng.choice(folders)
-                    own_level = pick["file_level"](1)[0]
-                    if own_level != NodeAccessLevel.INHERIT:
-                        level = own_level
-                    else:
-                        level = folder.effective_access_level if folder else project.access_level
-                    sample = f"S{number:04d}{i // 4:05d}"
-                    read = "R1" if i % 2 == 0 else "R2"
-                    created = now - timezone.timedelta(seconds=rng.randint(0, 3 * 365 * 86400))
-                    tags = list(dict.fromkeys(rng.choices(tag_values, weights=tag_weights, k=pick["tag_count"](1)[0])))
-                    rows.append(
-                        File(
-                            project=project,
-                            folder=folder,
-                            name=f"{sample}_{assay.lower()}_{i:05d}_{read}.{file_format}"
-                            + (".gz" if file_format == "fastq" else ""),
-                            description=rng.choice(["", "", "resequenced after QC failure", "pilot run", "replicate"]),
-                            size=int(rng.lognormvariate(19, 2)),
-                            sha256="".join(rng.choices("0123456789abcdef", k=64)),
-                            storage_key=f"demo/{number}/{i}",
-                            tags=tags,
-                            access_level=own_level,
-                            effective_access_level=level,
-                            owner=rng.choice([owner, *members]),
-                            upload_method=rng.choice(["web", "api", "tus", "ncbi import"]),
-                            organism=organism,
-                            taxon_id=taxon,
-                            tissue=pick["tissue"](1)[0],
-                            cell_type=pick["cell_type"](1)[0] if assay == "scRNA-seq" else "",
-                            disease=pick["disease"](1)[0],
-                            sex=pick["sex"](1)[0],
-                            developmental_stage=pick["stage"](1)[0],
-                            sample_id=sample,
-                            treatment=pick["treatment"](1)[0],
-                            genotype=pick["genotype"](1)[0],
-                            assay_type=assay,
-                            data_type=data_type,
-                            file_format=file_format,
-                            platform=platform,
-                            instrument_model=rng.choice(platform_models[platform]),
-                            library_layout=rng.choice(["paired", "paired", "single"]) if file_format == "fastq" else "",
-                            read_length=rng.choice([50, 75, 100, 150, 150, 250]) if platform == "Illumina" else None,
-                            reference_genome=rng.choice(genomes) if data_type in ("alignment", "variants") else "",
-                            sequencing_date=(created - timezone.timedelta(days=rng.randint(1, 90))).date(),
-                            bioproject_accession=f"PRJNA{100000 + number}" if rng.random() < 0.3 else "",
-                            biosample_accession=f"SAMN{10_000_000 + number * 10_000 + i // 4}"
-                            if rng.random() < 0.3
-                            else "",
-                            sra_accession=f"SRR{rng.randint(1_000_000, 29_999_999)}" if rng.random() < 0.2 else "",
-                            parse_status=pick["parse"](1)[0],
-                            created_at=created,
-                            updated_at=created + timezone.timedelta(seconds=rng.randint(0, 30 * 86400)),
-                        )
-                    )
-                File.objects.bulk_create(rows, batch_size=BATCH)
+                rows = _file_rows(rng, draw, project, folders, [owner, *members], number, n, now)
+                if bulk_load and postgres:
+                    _feed_after(lambda rows=rows: _insert_files(rows, copy_sql, suffix))
+                else:
+                    _insert_files(rows, copy_sql, suffix or "")
                 made += n
-            say(f"  project {project.name}: {n} files ({made}/{files}, {time.monotonic() - started:.0f} s)")
+            seconds = time.monotonic() - started
+            rate = made / max(seconds, 1e-9)
+            say(
+                f"  project {project.name}: {n} files ({made}/{files}, {seconds:.0f} s, {rate:.0f} files/s,"
+                f" about {(files - made) / max(rate, 1e-9):.0f} s left)"
+            )
     return {"files": made, "projects": project_count, "users": len(people)}
+
+
+def _feed_after(insert: Callable[[], int]) -> None:
+    """Run ``insert`` (new file rows, the feed trigger off) and add the feed rows it would have
+    written: the new ids are the ones above the table's highest before it (one writer)."""
+    table, feed = File._meta.db_table, SearchChange._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {table}")
+        before = cursor.fetchone()[0]
+        insert()
+        cursor.execute(
+            f"INSERT INTO {feed} (file_id, xid, at)"
+            f" SELECT id, pg_current_xact_id()::text::bigint, now() FROM {table} WHERE id > %s ORDER BY id",
+            [before],
+        )
+
+
+PENDING_INDEXES = "biofm_bulk_load_pending_index"
+
+
+@contextmanager
+def _bulk_load(say: Callable[[str], None]) -> Iterator[None]:
+    """The file table without its secondary indexes and triggers while the block loads it; the
+    indexes are built again after it. Their definitions wait in a table, committed with the
+    drop, so a load that is interrupted has them built by the next one (``restore_indexes``)."""
+    table = File._meta.db_table
+    restore_indexes(say)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"CREATE TABLE IF NOT EXISTS {PENDING_INDEXES} (name text PRIMARY KEY, definition text)")
+        cursor.execute(
+            "SELECT c.relname, pg_get_indexdef(x.indexrelid) FROM pg_index x JOIN pg_class c ON c.oid = x.indexrelid"
+            " WHERE x.indrelid = %s::regclass"
+            " AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = x.indexrelid)",
+            [table],
+        )
+        found = cursor.fetchall()
+        for name, definition in found:
+            cursor.execute(f"INSERT INTO {PENDING_INDEXES} VALUES (%s, %s)", [name, definition])
+            cursor.execute(f'DROP INDEX "{name}"')
+    say(f"  {len(found)} indexes of {table} dropped for the load")
+    with connection.cursor() as cursor:
+        cursor.execute("SET session_replication_role = replica")  # no triggers (feed, foreign keys)
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SET session_replication_role = DEFAULT")
+    restore_indexes(say)
+
+
+def restore_indexes(say: Callable[[str], None] = lambda message: None) -> None:
+    """Build the indexes a bulk load dropped (two at a time, the costliest first)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT to_regclass(%s)", [PENDING_INDEXES])
+        if cursor.fetchone()[0] is None:
+            return
+        cursor.execute(f"SELECT name, definition FROM {PENDING_INDEXES}")
+        pending = cursor.fetchall()
+    if not pending:
+        return
+    started = time.monotonic()
+    # GIN (trigram) indexes cost most; the widest column (search_text) first.
+    pending.sort(key=lambda item: (" gin " not in item[1].lower(), "search_text" not in item[1], item[0]))
+
+    def build(name: str, definition: str) -> None:
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute("SET LOCAL maintenance_work_mem = '1GB'")
+                cursor.execute(definition)
+                cursor.execute(f"DELETE FROM {PENDING_INDEXES} WHERE name = %s", [name])
+            say(f"  index {name} built ({time.monotonic() - started:.0f} s)")
+        finally:
+            connection.close()  # this thread's own connection
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        for future in [pool.submit(build, name, definition) for name, definition in pending]:
+            future.result()

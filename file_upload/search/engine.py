@@ -36,6 +36,8 @@ log = logging.getLogger(__name__)
 FORMAT = 1  # bump when the document layout changes without a field change
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 MICROSECOND = dt.timedelta(microseconds=1)
+WRITER_HEAP = 64_000_000  # the feed's writer: a few hundred files between commits
+BULK_HEAP_PER_THREAD = 400_000_000  # a rebuild: segments of about a million files
 FACET_BUCKETS = 50000  # values per facet counted exactly; beyond this SQL answers
 INTEGER_FIELDS = ("id", "project", "folder", "owner", "size", "created_at", "updated_at", "sequencing_day")
 KEYWORD_FIELDS = ("access_level", "parse_status", "tags", "name", "lname", "sequencing_date")
@@ -101,6 +103,11 @@ def _register(index: tantivy.Index) -> None:
     index.register_tokenizer("words", words)
 
 
+def bulk_threads() -> int:
+    """Indexing threads for a rebuild: the cores beside the one that builds the documents."""
+    return max(1, min(4, (os.cpu_count() or 2) - 1))
+
+
 def index_dir() -> Path:
     return Path(settings.BIOFM_SEARCH_INDEX_DIR)
 
@@ -113,9 +120,8 @@ def trigrams(text: str) -> list[str]:
     return [text[i : i + 3] for i in range(len(text) - 2)]
 
 
-def document(row: tuple) -> tantivy.Document:
-    """The index document of one live file row (``ROW_COLUMNS``)."""
-    values = dict(zip(ROW_COLUMNS, row, strict=True))
+def document_fields(values: dict[str, Any]) -> dict[str, Any]:
+    """The index document of one live file row (a mapping of ``ROW_COLUMNS``) as field values."""
     name = values["name"]
     tags = [str(tag) for tag in values["tags"]] if isinstance(values["tags"], list) else []
     words = [name, values["description"], *tags]
@@ -148,7 +154,70 @@ def document(row: tuple) -> tantivy.Document:
     for field_name in METADATA_INTEGERS:
         if values[field_name] is not None:
             doc[field_name] = values[field_name]
-    return tantivy.Document.from_dict(doc, SCHEMA)
+    return doc
+
+
+def document(row: tuple) -> tantivy.Document:
+    """The index document of one live file row (``ROW_COLUMNS``)."""
+    return tantivy.Document.from_dict(document_fields(dict(zip(ROW_COLUMNS, row, strict=True))), SCHEMA)
+
+
+# --- bulk loading (PostgreSQL) ---------------------------------------------------------------
+# A rebuild streams the file table with ``COPY (BULK_SELECT) TO STDOUT`` and hands tantivy one
+# JSON text per file: the database renders every field it renders exactly like
+# ``document_fields`` (integers, the keyword columns, microseconds, the ISO day and its ordinal)
+# while it streams, and Python adds what depends on Python's string rules: tags (JSON decoded
+# and ``str``-ed), the lower-case name, its trigrams and the free-text words.
+
+
+def _bulk_select() -> str:
+    micros = "(EXTRACT(EPOCH FROM {0}) * 1000000)::bigint"
+    pairs = [
+        ("kind", "'file'"),
+        ("id", "id"),
+        ("name", "name"),
+        ("project", "project_id"),
+        ("folder", "COALESCE(folder_id, 0)"),
+        ("owner", "owner_id"),
+        ("access_level", "effective_access_level"),
+        ("parse_status", "parse_status"),
+        ("size", "COALESCE(size, 0)"),
+        ("created_at", micros.format("created_at")),
+        ("updated_at", micros.format("updated_at")),
+        ("sequencing_date", "to_char(sequencing_date, 'YYYY-MM-DD')"),
+        ("sequencing_day", "(sequencing_date - DATE '0001-01-01' + 1)"),
+        *[(name, f"NULLIF({name}, '')") for name in METADATA_KEYWORDS],
+        *[(name, name) for name in METADATA_INTEGERS],
+    ]
+    assert len(pairs) <= 50  # json_build_object takes at most 100 arguments
+    fields = ", ".join(f"'{key}', {expression}" for key, expression in pairs)
+    # The metadata part of ``words``: the values ``document_fields`` joins, in the same order
+    # (``concat_ws`` skips NULLs; an integer's text is Python's ``str``).
+    words = ", ".join(
+        f"{name}::text" if name in METADATA_INTEGERS else f"NULLIF({name}, '')" for name in SEARCH_TEXT_FIELDS
+    )
+    return (
+        f"SELECT json_strip_nulls(json_build_object({fields}))::text, name, description, tags::text,"
+        f" concat_ws(' ', {words}) FROM file_upload_file WHERE deleted_at IS NULL"
+    )
+
+
+BULK_SELECT = _bulk_select()
+_dumps = json.JSONEncoder(ensure_ascii=False).encode
+
+
+def bulk_document(row: tuple[str, str, str, str, str]) -> str:
+    """The JSON document (for ``IndexWriter.add_json``) of one ``BULK_SELECT`` row: the same
+    fields and values as ``document_fields`` gives for that file."""
+    fields, name, description, tags_text, metadata_words = row
+    tags = json.loads(tags_text)
+    tags = [str(tag) for tag in tags] if isinstance(tags, list) else []
+    lname = name.lower()
+    words = " ".join([name, description, *tags, metadata_words] if metadata_words else [name, description, *tags])
+    tail = f',"lname":{_dumps(lname)},"grams":{_dumps(chr(0).join(trigrams(lname)))},"words":{_dumps(words)}'
+    if tags:
+        tail += f',"tags":{_dumps(tags)}'
+    return f"{fields[:-1]}{tail}}}"
 
 
 def meta_document(position: dict[str, Any]) -> tantivy.Document:
@@ -254,9 +323,32 @@ class Writer:
             self._clear()
         self.index = tantivy.Index(SCHEMA, path=str(path), reuse=not fresh)
         _register(self.index)
-        self.writer = self.index.writer(heap_size=64_000_000, num_threads=1)
+        self.writer = self.index.writer(heap_size=WRITER_HEAP, num_threads=1)
         if fresh:
             (path / "biofm-schema.json").write_text(json.dumps({"signature": schema_signature()}))
+
+    @contextmanager
+    def bulk(self) -> Iterator[None]:
+        """A writer for a full load: a larger memory budget per indexing thread (fewer, larger
+        segments, less merging) and one thread per core; the feed's small writer after it."""
+        self._reopen(BULK_HEAP_PER_THREAD * bulk_threads(), bulk_threads())
+        try:
+            yield
+        finally:
+            self._reopen(WRITER_HEAP, 1)
+
+    def _reopen(self, heap_size: int, num_threads: int) -> None:
+        self.writer = None  # tantivy allows one writer per index: release it first
+        self.writer = self.index.writer(heap_size=heap_size, num_threads=num_threads)
+
+    def add_json(self, documents: Iterable[str]) -> int:
+        """Add documents given as JSON texts (``bulk_document``), not yet committed."""
+        added = 0
+        add = self.writer.add_json
+        for text in documents:
+            add(text)
+            added += 1
+        return added
 
     def _clear(self) -> None:
         self.path.mkdir(parents=True, exist_ok=True)

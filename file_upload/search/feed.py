@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from django.conf import settings
@@ -132,16 +133,60 @@ def _rows(ids: list[int] | None):
     return files.order_by("id").values_list(*engine.ROW_COLUMNS)
 
 
-def rebuild(writer: engine.Writer) -> int:
-    """Load every live file in one commit (readers see the old index until it lands)."""
+def rebuild(writer: engine.Writer, progress: Callable[[str], None] | None = None) -> int:
+    """Load every live file in one commit (readers see the old index until it lands), with the
+    feed position read in the same snapshot as the rows. ``progress`` gets a line every few
+    seconds (files so far, files per second, time left)."""
     started = time.monotonic()
-    with _snapshot():
+    meter = _Progress(_estimated_rows(), progress)
+    with _snapshot(), writer.bulk():
         position = start_position()
         writer.clear()
-        count = writer.replace((), _rows(None).iterator(chunk_size=CHUNK))
+        if _postgres():
+            count = writer.add_json(meter.count(_bulk_rows()))
+        else:
+            count = writer.replace((), meter.count(_rows(None).iterator(chunk_size=CHUNK)))
+        meter.say("committing")
         writer.commit(position)
-    log.info("search index: %d files indexed in %.1f s", count, time.monotonic() - started)
+    seconds = time.monotonic() - started
+    meter.say(f"{count} files indexed in {seconds:.1f} s ({count / max(seconds, 1e-9):.0f} files/s)")
+    log.info("search index: %d files indexed in %.1f s", count, seconds)
     return count
+
+
+def _bulk_rows() -> Iterator[str]:
+    """Every live file as index JSON, streamed by ``COPY`` (no ORM rows, no per-file query); the
+    database renders its part while this process builds the rest."""
+    with connection.cursor() as cursor:
+        with cursor.cursor.copy(f"COPY ({engine.BULK_SELECT}) TO STDOUT") as copy:
+            copy.set_types(["text"] * 5)
+            bulk_document = engine.bulk_document
+            for row in copy.rows():
+                yield bulk_document(row)
+
+
+class _Progress:
+    """Counts what passes through and reports rate and time left every ``every`` seconds."""
+
+    def __init__(self, expected: int, say: Callable[[str], None] | None, every: float = 5.0) -> None:
+        self.expected, self.out, self.every = max(expected, 0), say, every
+        self.started = time.monotonic()
+
+    def say(self, message: str) -> None:
+        if self.out is not None:
+            self.out(message)
+
+    def count(self, items: Iterable[Any]) -> Iterator[Any]:
+        done, next_report = 0, self.started + self.every
+        for item in items:
+            yield item
+            done += 1
+            if done % 1000 == 0 and time.monotonic() >= next_report:
+                now = time.monotonic()
+                next_report = now + self.every
+                rate = done / (now - self.started)
+                left = f", about {max(self.expected - done, 0) / rate:.0f} s left" if self.expected > done else ""
+                self.say(f"{done} of ~{self.expected} files, {rate:.0f} files/s{left}")
 
 
 def catch_up(writer: engine.Writer) -> int:

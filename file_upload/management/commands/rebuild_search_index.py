@@ -23,6 +23,6 @@ class Command(BaseCommand):
             return
         with engine.writer_lock(path):
             writer = engine.Writer(path)
-            count = feed.rebuild(writer)
+            count = feed.rebuild(writer, progress=lambda line: self.stdout.write(f"  {line}"))
             writer.close()
         self.stdout.write(f"search index at {path}: {count} files")
