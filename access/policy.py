@@ -35,7 +35,7 @@ from django.db import connection
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from authentication.models import AccessGrant, Permission
-from file_upload.models import AccessLevel, File, Folder, Project, ProjectGroup, ProjectMember, Role
+from file_upload.models import AccessLevel, File, Folder, Project, ProjectGroup, ProjectMember, Role, more_open
 
 
 class Action(StrEnum):
@@ -731,8 +731,6 @@ def managed_project_ids(user: Any) -> QuerySet:
 
 # --- the rules that are easy to forget ---------------------------------------------------------
 
-_OPENNESS = {AccessLevel.RESTRICTED: 0, AccessLevel.INTERNAL: 1, AccessLevel.PUBLIC: 2}
-
 
 def is_staff(user: Any) -> bool:
     """Staff operate the service (quotas, the trash, metrics, the audit trail, the admin site);
@@ -766,7 +764,7 @@ def move_could_loosen(obj: Folder | File, target: Folder | None) -> bool:
     current_parent = obj.parent if isinstance(obj, Folder) else obj.folder
     if obj.access_level == "inherit":
         new_level = target.effective_access_level if target is not None else obj.project.access_level
-        if _OPENNESS[AccessLevel(new_level)] > _OPENNESS[AccessLevel(obj.effective_access_level)]:
+        if more_open(new_level, obj.effective_access_level):
             return True
     return bool(_grant_ids_over(obj.project, target) - _grant_ids_over(obj.project, current_parent))
 

@@ -107,6 +107,64 @@ class TestRestoreToOriginalFolder:
         assert place(a) == "/raw"
 
 
+class TestRestoreNeverOpensAccess:
+    """A restore brings data back no more open than it was: restricted files of a public
+    project stay restricted wherever their folder is re-created or they land."""
+
+    @pytest.fixture
+    def public(self, alice):
+        return Project.objects.create(name="Open atlas", owner=alice, access_level="public")
+
+    @staticmethod
+    def hidden_from_visitors(anon, file: File) -> bool:
+        file.refresh_from_db()
+        answers = {anon.get(f"/api/files/{file.id}/{tail}").status_code for tail in ("", "download/")}
+        return file.effective_access_level == NodeAccessLevel.RESTRICTED and answers == {404}
+
+    def test_a_folder_recreated_at_the_top_keeps_its_former_level(self, api, anon, public):
+        secret = make_folder(public, "secret", access_level=NodeAccessLevel.RESTRICTED)
+        sub = make_folder(public, "sub", parent=secret)  # inherits restricted
+        a = make_file(public, "a.fastq", folder=sub)
+        assert api.delete(f"/api/folders/{sub.id}/").status_code == 204
+        assert api.delete(f"/api/folders/{secret.id}/").status_code == 204  # its old parent is gone too
+
+        assert api.post(f"/api/files/{a.id}/restore/", {"whole_folder": True}, format="json").status_code == 200
+        assert place(a) == "/sub"
+        recreated = Folder.objects.get(project=public, name_path="/sub")
+        assert recreated.effective_access_level == NodeAccessLevel.RESTRICTED
+        assert anon.get(f"/api/folders/{recreated.id}/").status_code == 404
+        assert self.hidden_from_visitors(anon, a)
+
+    def test_a_file_restored_to_the_top_level_keeps_its_former_level(self, api, anon, public):
+        secret = make_folder(public, "secret", access_level=NodeAccessLevel.RESTRICTED)
+        a = make_file(public, "a.fastq", folder=secret)
+        assert api.delete(f"/api/files/{a.id}/").status_code == 204
+        assert api.delete(f"/api/folders/{secret.id}/").status_code == 204
+
+        body = api.post(f"/api/files/{a.id}/restore/").json()
+        assert body["to_top_level"] == ["a.fastq"] and "keeps the access level it had before" in body["message"]
+        assert self.hidden_from_visitors(anon, a) and a.access_level == NodeAccessLevel.RESTRICTED
+
+    def test_a_more_open_folder_of_the_old_path_does_not_open_the_file(self, api, anon, public):
+        data = make_folder(public, "data", access_level=NodeAccessLevel.RESTRICTED)
+        a = make_file(public, "a.fastq", folder=data)
+        assert api.delete(f"/api/folders/{data.id}/").status_code == 204
+        again = make_folder(public, "data")  # inherits public
+
+        assert api.post(f"/api/files/{a.id}/restore/").status_code == 200
+        assert self.hidden_from_visitors(anon, a) and a.folder_id == again.id
+
+    def test_a_place_as_open_as_before_changes_no_level(self, api, public):
+        data = make_folder(public, "data")
+        a = make_file(public, "a.fastq", folder=data)
+        assert api.delete(f"/api/folders/{data.id}/").status_code == 204
+        body = api.post(f"/api/files/{a.id}/restore/", {"whole_folder": True}, format="json").json()
+        assert "access level" not in body["message"]
+        a.refresh_from_db()
+        assert (a.access_level, a.effective_access_level) == ("inherit", "public")
+        assert Folder.objects.get(project=public, name_path="/data").access_level == NodeAccessLevel.INHERIT
+
+
 class TestFolderMoveConflicts:
     def test_a_taken_name_is_refused_kept_beside_but_never_replaced(self, api, project):
         raw = make_folder(project, "raw")
