@@ -349,7 +349,8 @@ class FileSerializer(MyPermissionsMixin, StrictModelSerializer):
             return []
         from .sidecars import index_for
 
-        index = index_for(file)
+        request = self.context.get("request")
+        index = index_for(file, reader=request.user if request is not None else None)
         return [{"id": index.id, "name": index.name, "size": index.size}] if index else []
 
     def get_download_url(self, file: File) -> str:
