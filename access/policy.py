@@ -772,11 +772,13 @@ def move_could_loosen(obj: Folder | File, target: Folder | None) -> bool:
 def may_move(user: Any, obj: Folder | File, target: Folder | None) -> bool:
     """A move needs upload rights on the target (``None``: the project root, which is checked
     like any folder), and — whenever it could loosen access to anything in the moved subtree
-    (``move_could_loosen``) — manage rights on the moved object. Edit rights on the object are
-    checked by the caller as for any change."""
+    (``move_could_loosen``), a data file's uploaded indexes included, as they move with it —
+    manage rights on the moved object. Edit rights on the object are checked by the caller as
+    for any change."""
     if not can(user, Action.UPLOAD, target if target is not None else obj.project):
         return False
-    if move_could_loosen(obj, target):
+    moved = [obj, *File.objects.alive().filter(index_of=obj)] if isinstance(obj, File) else [obj]
+    if any(move_could_loosen(each, target) for each in moved):
         return can(user, Action.MANAGE, obj)
     return True
 

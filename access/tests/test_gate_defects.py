@@ -81,6 +81,22 @@ class TestMovingCannotLoosen:
         assert response.status_code == 200
         assert as_user(None).get(f"/api/files/{lab['file'].id}/download/").status_code == 200
 
+    def test_an_index_that_moves_with_its_data_file_cannot_be_opened_by_an_editor(self, lab):
+        """The data file keeps its own level, but its uploaded index inherits: moving the pair
+        under a public folder would open the index, so the move needs manage rights."""
+        data = make_file(lab["project"], "calls.bam", b"BAM\x01", folder=lab["inner"], access_level="restricted")
+        index = make_file(lab["project"], "calls.bam.bai", b"BAI\x01", folder=lab["inner"])
+        assert File.objects.get(id=index.id).index_of_id == data.id
+        response = as_user(lab["editor"]).post(f"/api/files/{data.id}/move/", {"folder": lab["open"].id})
+        assert response.status_code == 403
+        index.refresh_from_db()
+        assert (index.folder_id, index.effective_access_level) == (lab["inner"].id, "restricted")
+        assert as_user(None).get(f"/api/files/{index.id}/download/").status_code == 404
+        response = as_user(lab["owner"]).post(f"/api/files/{data.id}/move/", {"folder": lab["open"].id})
+        assert response.status_code == 200
+        index.refresh_from_db()
+        assert (index.folder_id, index.effective_access_level) == (lab["open"].id, "public")
+
 
 class TestLevelsAtCreation:
     def test_editor_creates_folders_with_inherit_only(self, lab):
