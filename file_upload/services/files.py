@@ -274,15 +274,17 @@ def move_file(
     project: Project,
     folder: Folder | None,
     on_conflict: OnConflict = OnConflict.REFUSE,
+    name: str | None = None,
 ) -> File:
-    """Move a file into ``folder`` (None: the project's root) of ``project``; its effective level
-    follows the new place. Its uploaded index moves with it. The caller has checked that the
-    actor may edit the file and upload into the target (the access policy's move rule)."""
+    """Move a file into ``folder`` (None: the project's root) of ``project``, under ``name``
+    (default: its own); its effective level follows the new place. Its uploaded index moves with
+    it. The caller has checked that the actor may edit the file and upload into the target (the
+    access policy's move rule)."""
     if folder is not None and folder.project_id != project.id:
         raise ValidationError({"folder": ["The folder belongs to another project."]})
     if file.project_id == project.id and file.folder_id == (folder.id if folder else None):
         return file
-    name = file.name
+    name = name or file.name
     if on_conflict == OnConflict.KEEP_BOTH:
         name = free_name(project, folder, name)
     elif on_conflict == OnConflict.REFUSE:

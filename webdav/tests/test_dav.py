@@ -50,6 +50,17 @@ def test_put_move_copy_mkcol_delete(dav, lab):
     assert File.objects.filter(name="b.txt", deleted_at__isnull=False).count() == 1
 
 
+def test_a_data_file_moved_takes_its_index_along_as_in_the_web_app(dav, lab):
+    assert dav("PUT", "/dav/Lab/x.bam", b"BAM\x01").status_code == 201
+    assert dav("PUT", "/dav/Lab/x.bam.bai", b"BAI\x01").status_code == 201
+    assert dav("MKCOL", "/dav/Lab/aln/").status_code == 201
+    moved = dav("MOVE", "/dav/Lab/x.bam", destination="http://testserver/dav/Lab/aln/y.bam")
+    assert moved.status_code == 201, body(moved)
+    data, index = File.objects.get(name="y.bam"), File.objects.get(name="x.bam.bai")
+    assert data.folder.name == "aln" and index.folder_id == data.folder_id
+    assert index.index_of_id == data.id
+
+
 def test_copy_onto_an_existing_collection_with_overwrite(dav, lab):
     for path in ("/dav/Lab/src/", "/dav/Lab/dest/"):
         assert dav("MKCOL", path).status_code == 201
