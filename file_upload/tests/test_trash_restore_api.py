@@ -78,6 +78,30 @@ class TestRestoreFolder:
         assert response.status_code == 409
         assert place(a) is None and place(b) is None
 
+    def test_the_trash_counts_the_deleted_folders_of_a_page_at_once(self, api, project):
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        def listing() -> tuple[int, dict[str, int]]:
+            with CaptureQueriesContext(connection) as captured:
+                rows = api.get("/api/trash/").json()["results"]
+            return len(captured), {r["deleted_folder"]["path"]: r["deleted_folder"]["files"] for r in rows}
+
+        def delete_folder_of(n: int, name: str) -> None:
+            folder = make_folder(project, name)
+            for k in range(n):
+                make_file(project, f"{name}-{k}.fastq", folder=folder)
+            assert api.delete(f"/api/folders/{folder.id}/").status_code == 204
+
+        delete_folder_of(2, "one")
+        queries, counts = listing()
+        assert counts == {"/one": 2}
+        delete_folder_of(3, "two")
+        delete_folder_of(1, "three")
+        more_queries, counts = listing()
+        assert counts == {"/one": 2, "/two": 3, "/three": 1}
+        assert more_queries == queries
+
     def test_whole_folder_must_be_a_boolean(self, api, project):
         a = make_file(project, "a.fastq")
         assert api.delete(f"/api/files/{a.id}/").status_code == 204
