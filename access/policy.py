@@ -351,7 +351,7 @@ def is_visible(user: Any, obj: Project | Folder | File) -> bool:
     seen = _request_visibility.get()
     if seen is None or obj.pk is None:
         return _is_visible(user, obj)
-    key = (user.pk, type(obj).__name__, obj.pk)
+    key = (getattr(user, "pk", None), type(obj).__name__, obj.pk)  # anonymous (or None): None
     if key not in seen:
         seen[key] = _is_visible(user, obj)
     return seen[key]
