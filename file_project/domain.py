@@ -5,8 +5,8 @@ its HTTP status in one table (``HTTP_STATUS``, used by the API's exception handl
 WebDAV provider maps them to WebDAV statuses. Django's ``ValidationError`` (bad input, 400) and
 ``PermissionDenied`` (403) are the other two errors Logic may raise.
 
-Public surface: ``DomainError``, ``NotFound``, ``Conflict``, ``Gone``, ``Locked``, ``ChecksumMismatch``,
-``PayloadTooLarge``, ``InsufficientStorage``.
+Public surface: ``DomainError``, ``InvalidInput``, ``NotFound``, ``Conflict``, ``Gone``, ``Locked``,
+``ChecksumMismatch``, ``PayloadTooLarge``, ``InsufficientStorage``.
 """
 
 from __future__ import annotations
@@ -23,6 +23,18 @@ class DomainError(Exception):
 
     def __str__(self) -> str:
         return self.detail
+
+
+class InvalidInput(DomainError):
+    """A value the client sent cannot be read (a malformed header, a bad metadata value);
+    ``field`` names it (a header's or a field's name), as a form's field error would."""
+
+    default_detail = "Invalid input."
+    default_code = "invalid"
+
+    def __init__(self, detail: str | None = None, code: str | None = None, *, field: str | None = None) -> None:
+        super().__init__(detail, code)
+        self.field = field
 
 
 class Conflict(DomainError):

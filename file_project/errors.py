@@ -30,6 +30,7 @@ from .domain import (
     DomainError,
     Gone,
     InsufficientStorage,
+    InvalidInput,
     Locked,
     NotFound,
     PayloadTooLarge,
@@ -47,6 +48,7 @@ class LengthRequired(exceptions.APIException):
 # Logic's errors (``file_project.domain``), importable from here too, and their HTTP statuses:
 # the one place a domain error becomes HTTP.
 HTTP_STATUS: dict[type[DomainError], int] = {
+    InvalidInput: status.HTTP_400_BAD_REQUEST,
     NotFound: status.HTTP_404_NOT_FOUND,
     Conflict: status.HTTP_409_CONFLICT,
     Gone: status.HTTP_410_GONE,
@@ -58,7 +60,11 @@ HTTP_STATUS: dict[type[DomainError], int] = {
 
 
 def as_api_exception(exc: DomainError) -> exceptions.APIException:
-    """The DRF exception that answers ``exc``: its status from ``HTTP_STATUS``, detail and code."""
+    """The DRF exception that answers ``exc``: its status from ``HTTP_STATUS``, detail and code;
+    ``InvalidInput`` as DRF's ``ValidationError`` of its field, so its body lists ``errors`` as a
+    serializer's would."""
+    if isinstance(exc, InvalidInput):
+        return exceptions.ValidationError({exc.field: [exc.detail]} if exc.field else [exc.detail], exc.code)
     status_code = next((code for kind, code in HTTP_STATUS.items() if isinstance(exc, kind)), 400)
     error = exceptions.APIException(exc.detail, exc.code)
     error.status_code = status_code

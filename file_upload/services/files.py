@@ -32,7 +32,7 @@ from ..models import (
 )
 from ..validators import normalise_name, validate_object_name
 from . import queueing
-from .levels import SENSITIVE_FILE_FIELDS, changes_of, effective_level
+from .levels import SENSITIVE_FILE_FIELDS, changes_of, effective_level, saving_changes
 
 log = logging.getLogger(__name__)
 
@@ -231,13 +231,9 @@ def update_file(file: File, *, actor: Any, autofilled: bool = False, **changes: 
     elif file.autofilled_fields and set(diff) & set(file.autofilled_fields):
         # A value a person typed is theirs from now on: a later parse no longer replaces it.
         file.autofilled_fields = [f for f in file.autofilled_fields if f not in diff]
-    try:
-        with transaction.atomic():
-            file.save()
-            if diff:
-                audit.record(actor, "file.update", file, changes=diff)
-    except IntegrityError as exc:
-        raise Conflict(f"A file named “{file.name}” already exists in this folder.", code="name_conflict") from exc
+    taken = f"A file named “{file.name}” already exists in this folder."
+    with saving_changes(file, actor=actor, action="file.update", diff=diff, taken=taken):
+        pass
     return file
 
 

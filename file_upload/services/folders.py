@@ -23,7 +23,7 @@ from ..models import (
 )
 from ..validators import normalise_name, validate_object_name
 from .files import OnConflict, soft_delete_file
-from .levels import changes_of, effective_level, refresh_effective_levels
+from .levels import changes_of, effective_level, refresh_effective_levels, saving_changes
 
 log = logging.getLogger(__name__)
 
@@ -109,21 +109,16 @@ def update_folder(folder: Folder, *, actor: Any, on_conflict: OnConflict = OnCon
     for field, value in changes.items():
         setattr(folder, field, value)
     folder.tree_path, folder.name_path = _paths_for(new_parent, folder.id, folder.name)
-    try:
-        with transaction.atomic():
-            folder.save()
-            if (old_tree, old_names) != (folder.tree_path, folder.name_path):
-                for child in Folder.objects.filter(tree_path__startswith=old_tree).exclude(id=folder.id):
-                    child.tree_path = folder.tree_path + child.tree_path[len(old_tree) :]
-                    child.name_path = folder.name_path + child.name_path[len(old_names) :]
-                    child.save(update_fields=["tree_path", "name_path"])
-            if "access_level" in diff or "parent" in diff:
-                refresh_effective_levels(folder.project, root=folder)
-                folder.refresh_from_db(fields=["effective_access_level"])
-            if diff:
-                audit.record(actor, "folder.update", folder, changes=diff)
-    except IntegrityError as exc:
-        raise Conflict(f"A folder named “{folder.name}” already exists there.", code="name_conflict") from exc
+    taken = f"A folder named “{folder.name}” already exists there."
+    with saving_changes(folder, actor=actor, action="folder.update", diff=diff, taken=taken):
+        if (old_tree, old_names) != (folder.tree_path, folder.name_path):
+            for child in Folder.objects.filter(tree_path__startswith=old_tree).exclude(id=folder.id):
+                child.tree_path = folder.tree_path + child.tree_path[len(old_tree) :]
+                child.name_path = folder.name_path + child.name_path[len(old_names) :]
+                child.save(update_fields=["tree_path", "name_path"])
+        if "access_level" in diff or "parent" in diff:
+            refresh_effective_levels(folder.project, root=folder)
+            folder.refresh_from_db(fields=["effective_access_level"])
     return folder
 
 

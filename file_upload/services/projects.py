@@ -19,7 +19,7 @@ from ..models import (
     ProjectGroup,
     ProjectMember,
 )
-from .levels import changes_of, refresh_effective_levels
+from .levels import changes_of, refresh_effective_levels, saving_changes
 
 log = logging.getLogger(__name__)
 
@@ -55,15 +55,10 @@ def update_project(project: Project, *, actor: Any, **changes: Any) -> Project:
     diff = changes_of(project, changes)
     for field, value in changes.items():
         setattr(project, field, value)
-    try:
-        with transaction.atomic():
-            project.save()
-            if "access_level" in diff:
-                refresh_effective_levels(project)
-            if diff:
-                audit.record(actor, "project.update", project, changes=diff)
-    except IntegrityError as exc:
-        raise Conflict(f"A project named “{project.name}” already exists.", code="name_conflict") from exc
+    taken = f"A project named “{project.name}” already exists."
+    with saving_changes(project, actor=actor, action="project.update", diff=diff, taken=taken):
+        if "access_level" in diff:
+            refresh_effective_levels(project)
     return project
 
 
