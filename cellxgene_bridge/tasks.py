@@ -10,4 +10,3 @@ from . import services
 def publish_dataset_task(publication_id: int) -> str | None:
     publication = services.publish_dataset(publication_id)
     return publication.status if publication else None
-
