@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import transaction
 
 from authentication import audit
 from file_project.domain import Conflict
@@ -23,7 +23,8 @@ from ..models import (
 )
 from ..validators import normalise_name, validate_object_name
 from .files import OnConflict, soft_delete_file
-from .levels import changes_of, effective_level, refresh_effective_levels, saving_changes
+from .levels import changes_of, effective_level, refresh_effective_levels
+from .saving import saving_changes, unique_name
 
 log = logging.getLogger(__name__)
 
@@ -50,21 +51,18 @@ def create_folder(
     name = normalise_name(name)
     validate_object_name(name)
     _check_parent(project, parent)
-    try:
-        with transaction.atomic():
-            folder = Folder.objects.create(
-                project=project,
-                parent=parent,
-                name=name,
-                access_level=access_level,
-                effective_access_level=effective_level(project, parent, access_level),
-                created_by=actor,
-            )
-            folder.tree_path, folder.name_path = _paths_for(parent, folder.id, name)
-            folder.save(update_fields=["tree_path", "name_path"])
-            audit.record(actor, "folder.create", folder, path=folder.name_path, access_level=access_level)
-    except IntegrityError as exc:
-        raise Conflict(f"A folder named “{name}” already exists here.", code="name_conflict") from exc
+    with unique_name(f"A folder named “{name}” already exists here."):
+        folder = Folder.objects.create(
+            project=project,
+            parent=parent,
+            name=name,
+            access_level=access_level,
+            effective_access_level=effective_level(project, parent, access_level),
+            created_by=actor,
+        )
+        folder.tree_path, folder.name_path = _paths_for(parent, folder.id, name)
+        folder.save(update_fields=["tree_path", "name_path"])
+        audit.record(actor, "folder.create", folder, path=folder.name_path, access_level=access_level)
     return folder
 
 

@@ -1,18 +1,12 @@
 """Access levels: ``effective_level`` (resolving ``inherit``) and ``refresh_effective_levels`` (a
-subtree recomputed in a bounded number of queries); ``changes_of`` for audit diffs and
-``saving_changes``, the one way an edit of a project, folder or file is saved and audited."""
+subtree recomputed in a bounded number of queries); ``changes_of`` for audit diffs."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
-from django.db import IntegrityError, transaction
-
-from authentication import audit
-from file_project.domain import Conflict
+from django.db import transaction
 
 from ..models import (
     AccessLevel,
@@ -92,21 +86,6 @@ def refresh_effective_levels(project: Project, root: Folder | None = None) -> in
                 .update(effective_access_level=project.access_level)
             )
     return changed
-
-
-@contextmanager
-def saving_changes(obj: Any, *, actor: Any, action: str, diff: dict[str, list[Any]], taken: str) -> Iterator[None]:
-    """Save ``obj`` in one transaction with what the ``with`` body adds (a subtree's paths, its
-    levels), then record ``action`` with ``diff`` when anything changed. A name the unique
-    constraint finds taken is a ``Conflict`` (``name_conflict``) saying ``taken``."""
-    try:
-        with transaction.atomic():
-            obj.save()
-            yield
-            if diff:
-                audit.record(actor, action, obj, changes=diff)
-    except IntegrityError as exc:
-        raise Conflict(taken, code="name_conflict") from exc
 
 
 def changes_of(obj: Any, changes: dict[str, Any]) -> dict[str, list[Any]]:
