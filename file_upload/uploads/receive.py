@@ -142,7 +142,11 @@ def append_chunk(
         # A partial upload's own SHA-256 would serve nothing: its final upload hashes the whole.
         sha = _resume_hash(upload) if upload.concat != "partial" else None
         stream_into = _stream_into_store if storage.is_s3() else _stream_into_part
-        written = stream_into(lease, _Chunk(upload, body, content_length, limit, checksum, sha))
+        chunk = _Chunk(upload, body, content_length, limit, checksum, sha)
+        try:
+            written = stream_into(lease, chunk)
+        finally:
+            chunk.hashing.finish()  # done already, unless the part file or the store failed first
         upload.offset += written
         if sha is not None and sha.length == upload.offset:
             upload.sha256_state = sha.state()
