@@ -5,8 +5,8 @@ its HTTP status in one table (``HTTP_STATUS``, used by the API's exception handl
 WebDAV provider maps them to WebDAV statuses. Django's ``ValidationError`` (bad input, 400) and
 ``PermissionDenied`` (403) are the other two errors Logic may raise.
 
-Public surface: ``DomainError``, ``InvalidInput``, ``NotFound``, ``Conflict``, ``Gone``, ``Locked``,
-``ChecksumMismatch``, ``PayloadTooLarge``, ``InsufficientStorage``.
+Public surface: ``DomainError``, ``InvalidInput``, ``Forbidden``, ``TooManyAttempts``, ``NotFound``,
+``Conflict``, ``Gone``, ``Locked``, ``ChecksumMismatch``, ``PayloadTooLarge``, ``InsufficientStorage``.
 """
 
 from __future__ import annotations
@@ -42,6 +42,18 @@ class InvalidInput(DomainError, code="invalid", detail="Invalid input."):
     def __init__(self, detail: str | None = None, code: str | None = None, *, field: str | None = None) -> None:
         super().__init__(detail, code)
         self.field = field
+
+
+class Forbidden(DomainError, code="permission_denied", detail="You do not have permission to perform this action."):
+    """The caller may not do this, whoever they are (a download link that is not valid)."""
+
+
+class TooManyAttempts(DomainError, code="throttled", detail="Request was throttled."):
+    """Too many tries in a short time; ``wait``: the seconds until another may succeed."""
+
+    def __init__(self, detail: str | None = None, code: str | None = None, *, wait: int | None = None) -> None:
+        super().__init__(detail, code)
+        self.wait = wait
 
 
 class Conflict(DomainError, code="conflict", detail="The request conflicts with the current state of the resource."):

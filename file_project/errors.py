@@ -28,12 +28,14 @@ from .domain import (
     ChecksumMismatch,
     Conflict,
     DomainError,
+    Forbidden,
     Gone,
     InsufficientStorage,
     InvalidInput,
     Locked,
     NotFound,
     PayloadTooLarge,
+    TooManyAttempts,
 )
 
 __all__ = ["Conflict", "DomainError", "HTTP_STATUS", "InsufficientStorage", "PayloadTooLarge", "api_exception_handler"]
@@ -49,6 +51,7 @@ class LengthRequired(exceptions.APIException):
 # the one place a domain error becomes HTTP.
 HTTP_STATUS: dict[type[DomainError], int] = {
     InvalidInput: status.HTTP_400_BAD_REQUEST,
+    Forbidden: status.HTTP_403_FORBIDDEN,
     NotFound: status.HTTP_404_NOT_FOUND,
     Conflict: status.HTTP_409_CONFLICT,
     Gone: status.HTTP_410_GONE,
@@ -56,15 +59,18 @@ HTTP_STATUS: dict[type[DomainError], int] = {
     ChecksumMismatch: 460,  # tus's checksum extension
     PayloadTooLarge: status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
     InsufficientStorage: 507,
+    TooManyAttempts: status.HTTP_429_TOO_MANY_REQUESTS,
 }
 
 
 def as_api_exception(exc: DomainError) -> exceptions.APIException:
     """The DRF exception that answers ``exc``: its status from ``HTTP_STATUS``, detail and code;
     ``InvalidInput`` as DRF's ``ValidationError`` of its field, so its body lists ``errors`` as a
-    serializer's would."""
+    serializer's would, and ``TooManyAttempts`` as DRF's ``Throttled`` (``Retry-After``)."""
     if isinstance(exc, InvalidInput):
         return exceptions.ValidationError({exc.field: [exc.detail]} if exc.field else [exc.detail], exc.code)
+    if isinstance(exc, TooManyAttempts):  # DRF's Throttled adds the wait to the detail and Retry-After
+        return exceptions.Throttled(exc.wait, exc.detail, exc.code)
     status_code = next((code for kind, code in HTTP_STATUS.items() if isinstance(exc, kind)), 400)
     error = exceptions.APIException(exc.detail, exc.code)
     error.status_code = status_code
