@@ -12,13 +12,12 @@ from django.contrib.auth import authenticate
 from django.contrib.auth.models import Group
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
-from rest_framework.authtoken.models import Token
 
 from file_project.client_address import client_address
 from file_project.domain import Conflict, TooManyAttempts
 
 from . import audit, lockout
-from .models import AccessGrant, User, UserProfile
+from .models import AccessGrant, Token, User, UserProfile
 
 
 class LoginLocked(TooManyAttempts, code="locked_out"):
