@@ -236,7 +236,7 @@ class _Chunk:
         self.hashing = BackgroundHash(self.chunk_hash, sha)
         self.reader = _BodyReader(upload.id, body, content_length, limit)
 
-    def kept(self, discard: Callable[[], object] = lambda: None) -> bool:
+    def counts(self, discard: Callable[[], object] = lambda: None) -> bool:
         """Once the body is read: whether its bytes count. A body with ``Upload-Checksum`` is
         kept whole and intact or not at all: when it broke off (the client sends it again) or
         does not match, ``discard`` drops what was written of it, and then False, or
@@ -287,7 +287,7 @@ def _stream_into_part(lease: Lease, chunk: _Chunk) -> int:
                     kept = written
         finally:
             hashing.finish()
-        if not chunk.kept(discard=lambda: os.ftruncate(fd, upload.offset)):
+        if not chunk.counts(discard=lambda: os.ftruncate(fd, upload.offset)):
             return 0
         if settings.BIOFM_UPLOAD_FSYNC == "chunk":
             os.fdatasync(fd)
@@ -302,11 +302,7 @@ def _stream_into_part(lease: Lease, chunk: _Chunk) -> int:
         # Disk full: drop the bytes since the last checkpoint (the fragment), keep what was
         # acknowledged so the upload can resume once there is room, and say so.
         os.ftruncate(fd, upload.offset + kept)
-        log.warning("upload %s: storage full at offset %d", upload.id, upload.offset + kept)
-        raise InsufficientStorage(
-            "The server's storage is full: the rest of this chunk was not stored. The upload keeps the "
-            f"{upload.offset + kept} bytes received; resume later, or cancel it (DELETE) to free them."
-        ) from exc
+        raise _storage_full(upload, upload.offset + kept, exc) from exc
     finally:
         os.close(fd)
     return written
@@ -322,8 +318,9 @@ def _stream_into_store(lease: Lease, chunk: _Chunk) -> int:
 
     upload, hashing, sha = lease.upload, chunk.hashing, chunk.sha
     written = 0
+    kept = upload.offset  # what the row says is stored: moves at each part boundary (no checksum)
     try:
-        writer = tus_store.PartWriter(upload)
+        writer = tus_store.PartWriter(upload)  # the first PATCH starts the multipart upload
         for data in chunk.reader:
             view = memoryview(data)
             while view:  # cut at part boundaries, so a checkpoint's hash covers exactly its bytes
@@ -336,13 +333,31 @@ def _stream_into_store(lease: Lease, chunk: _Chunk) -> int:
                     writer.send_part()
                     if chunk.checksum is None:
                         _save_offset(lease, writer.start, hashing, sha, store_parts=writer.parts)
+                        kept = writer.start
+        hashing.wait()  # every byte read is hashed
+        if not chunk.counts():  # the parts it sent are sent again by the next try
+            return 0
+        writer.save_tail()
+    except Exception as exc:
+        if not is_no_space(exc):
+            raise
+        # The store has no room: what the row acknowledged stays (its parts, its tail), the
+        # bytes since are dropped, and the upload resumes from there once there is room.
+        raise _storage_full(upload, kept, exc) from exc
     finally:
         hashing.finish()
-    if not chunk.kept():  # the parts it sent are sent again by the next try
-        return 0
-    writer.save_tail()
     upload.store_parts = writer.parts
     return written
+
+
+def _storage_full(upload: Upload, kept: int, exc: BaseException) -> InsufficientStorage:
+    """The 507 of a PATCH whose bytes found no room (a full disk, an object store refusing the
+    write): the upload keeps the ``kept`` bytes acknowledged so far."""
+    log.warning("upload %s: storage full at offset %d: %s", upload.id, kept, exc)
+    return InsufficientStorage(
+        "The server's storage is full: the rest of this chunk was not stored. The upload keeps the "
+        f"{kept} bytes received; resume later, or cancel it (DELETE) to free them."
+    )
 
 
 def _checkpoint(
