@@ -6,14 +6,15 @@ from __future__ import annotations
 import pytest
 
 from authentication.services import issue_token
-from file_upload.models import AccessLevel, File, Folder, Project
+from file_upload.models import AccessLevel, File, Folder
+from file_upload.tests.factories import ProjectFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("storage_backend")]
 
 
 @pytest.fixture
 def lab(alice):
-    return Project.objects.create(name="Lab", owner=alice, access_level=AccessLevel.INTERNAL)
+    return ProjectFactory(name="Lab", owner=alice, access_level=AccessLevel.INTERNAL)
 
 
 @pytest.fixture
