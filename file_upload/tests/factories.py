@@ -1,11 +1,12 @@
 """factory_boy factories for the workspace models.
 
-``UserFactory(username="bob", password=…, staff=True)`` (or ``superuser=True``),
-``ProjectFactory(name=…, owner=alice, access_level=…, members={bob: "viewer"},
-groups={wetlab: "editor"})``, ``ProjectMemberFactory``, ``GroupFactory`` and ``ProjectGroupFactory``
-build rows directly; ``make_folder`` and ``make_file`` go through the services, so folders get
-their effective levels and files their bytes in the store (``store_beside`` puts an index
-beside a file's blob)."""
+Rows built directly: ``UserFactory(username="bob", password=…, staff=True)`` (or
+``superuser=True``); ``principals(names)``, users named after their part; ``ProjectFactory(name=…,
+owner=alice, access_level=…, members={bob: "viewer"}, groups={wetlab: "editor"})``;
+``ProjectMemberFactory``, ``GroupFactory(name=…, users=[carol])`` and ``ProjectGroupFactory``.
+
+Through the services: ``make_folder`` and ``make_file``, so folders get their effective levels and
+files their bytes in the store; ``store_beside`` puts an index beside a file's blob."""
 
 from __future__ import annotations
 
@@ -63,29 +64,49 @@ class ProjectFactory(factory.django.DjangoModelFactory):
             ProjectGroupFactory(project=project, group=group, role=role)
 
 
-class ProjectMemberFactory(factory.django.DjangoModelFactory):
+class _ProjectRoleFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        abstract = True
+
+    project = factory.SubFactory(ProjectFactory)
+    role = Role.VIEWER
+
+
+class ProjectMemberFactory(_ProjectRoleFactory):
     class Meta:
         model = ProjectMember
 
-    project = factory.SubFactory(ProjectFactory)
     user = factory.SubFactory(UserFactory)
-    role = Role.VIEWER
 
 
 class GroupFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Group
+        skip_postgeneration_save = True
 
     name = factory.Sequence(lambda n: f"group{n}")
 
+    @factory.post_generation
+    def users(group, create, extracted, **kwargs):
+        """``users=[carol, …]``: they belong to the group."""
+        if extracted:
+            group.user_set.add(*extracted)
 
-class ProjectGroupFactory(factory.django.DjangoModelFactory):
+
+class ProjectGroupFactory(_ProjectRoleFactory):
     class Meta:
         model = ProjectGroup
 
-    project = factory.SubFactory(ProjectFactory)
     group = factory.SubFactory(GroupFactory)
-    role = Role.VIEWER
+
+
+def principals(names, password: str = "pw-123456!") -> dict:
+    """One user per name, each signing in with ``password``; the one named ``staff`` is staff and
+    the one named ``superuser`` a superuser."""
+    return {
+        name: UserFactory(username=name, password=password, staff=name == "staff", superuser=name == "superuser")
+        for name in names
+    }
 
 
 def make_folder(project: Project, name: str = "raw", parent: Folder | None = None, **kwargs) -> Folder:
