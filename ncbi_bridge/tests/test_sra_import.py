@@ -16,8 +16,8 @@ from django.utils import timezone
 
 from authentication.models import AuditEvent
 from file_upload import storage
-from file_upload.models import File, Project
-from file_upload.tests.factories import make_file, make_folder, stored_keys
+from file_upload.models import File
+from file_upload.tests.factories import ProjectFactory, make_file, make_folder, stored_keys
 from ncbi_bridge import services
 from ncbi_bridge.models import NcbiImport
 from ncbi_bridge.tasks import import_ncbi_record_task
@@ -205,7 +205,7 @@ class TestSraTask:
 @pytest.mark.django_db(transaction=True)
 def test_sra_import_on_a_real_worker(alice, data_dirs, tmp_path, fake_ncbi, monkeypatch):
     queue = f"biofm-ncbi-{uuid.uuid4().hex[:8]}"
-    project = Project.objects.create(name="Worker NCBI", owner=alice)
+    project = ProjectFactory(name="Worker NCBI", owner=alice)
     folder = make_folder(project, "reads")
     monkeypatch.setattr(services, "_enqueue", lambda import_id: None)
     result = services.start_import(user=alice, text="SRR25056225", project=project, folder=folder)
