@@ -10,7 +10,7 @@ import pytest
 from django.conf import settings
 
 from file_project.celery import app
-from file_upload.models import File, Project
+from file_upload.models import File
 from file_upload.tasks import parse_file_task
 from file_upload.tests.factories import ProjectFactory, make_file
 from tests.processes import CeleryWorker, worker_env
@@ -20,7 +20,7 @@ from tests.processes import CeleryWorker, worker_env
 @pytest.mark.django_db(transaction=True)
 def test_real_worker_runs_parse_task(alice, data_dirs, tmp_path):
     queue = f"biofm-test-{uuid.uuid4().hex[:8]}"
-    project = Project.objects.create(name="Worker", owner=alice)
+    project = ProjectFactory(name="Worker", owner=alice)
     file = make_file(project, "reads.bin", b"@r1\nACGT\n+\nIIII\n")
     assert file.parse_status == "pending"
 

@@ -10,8 +10,7 @@ import pytest
 import requests
 
 from authentication.services import issue_token
-from file_upload.models import Project
-from file_upload.tests.factories import make_file
+from file_upload.tests.factories import ProjectFactory, make_file
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -19,7 +18,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture
 def stored(alice):
     content = os.urandom(5 * 1024 * 1024 + 321)
-    return make_file(Project.objects.create(name="D", owner=alice), "big.bin", content), content
+    return make_file(ProjectFactory(name="D", owner=alice), "big.bin", content), content
 
 
 def test_curl_resumes_a_cut_download(gunicorn, alice, stored, tmp_path):

@@ -10,8 +10,8 @@ import uuid
 import pytest
 from rest_framework.test import APIClient
 
-from file_upload.models import File, Project
-from file_upload.tests.factories import make_file
+from file_upload.models import File
+from file_upload.tests.factories import ProjectFactory, make_file
 from ml_interface.models import FileQC, MLTask
 from ml_interface.tests import data
 from tests.processes import CeleryWorker, worker_env
@@ -22,7 +22,7 @@ from tests.processes import CeleryWorker, worker_env
 def test_qc_trigger_runs_on_a_real_worker(alice, data_dirs, tmp_path, settings):
     queue = f"biofm-ml-test-{uuid.uuid4().hex[:8]}"
     settings.BIOFM_ML_QUEUES = {"qc": queue}
-    project = Project.objects.create(name="Worker QC", owner=alice)
+    project = ProjectFactory(name="Worker QC", owner=alice)
     file = make_file(project, "bad.fastq", data.fastq(defects=True))
 
     with CeleryWorker(worker_env(data_dirs), tmp_path / "worker.log", queue=queue) as worker:
