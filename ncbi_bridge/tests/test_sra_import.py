@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import time
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -214,13 +213,7 @@ def test_sra_import_on_a_real_worker(alice, data_dirs, tmp_path, fake_ncbi, monk
 
     with CeleryWorker(worker_env(data_dirs, **fake_ncbi.env()), tmp_path / "worker.log", queue=queue) as worker:
         import_ncbi_record_task.apply_async(args=[row.id], queue=queue)
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            row.refresh_from_db()
-            if row.status in ("done", "failed"):
-                break
-            worker.assert_alive()
-            time.sleep(0.3)
+        worker.wait_for(row, lambda r: r.status in ("done", "failed"))
         assert row.status == "done", f"{row.error}\n{worker.log()}"
         assert "succeeded" in worker.log()
     files = File.objects.filter(id__in=row.file_ids).order_by("name")

@@ -26,13 +26,7 @@ def test_real_worker_runs_parse_task(alice, data_dirs, tmp_path):
 
     with CeleryWorker(worker_env(data_dirs), tmp_path / "worker.log", queue=queue) as worker:
         result = parse_file_task.apply_async(args=[file.id], queue=queue)
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            file.refresh_from_db()
-            if file.parse_status not in ("pending", "running"):
-                break
-            worker.assert_alive()
-            time.sleep(0.3)
+        worker.wait_for(file, lambda f: f.parse_status not in ("pending", "running"))
         assert file.parse_status == "done", worker.log()
         assert file.file_format == "fastq"
         if settings.REDIS_URL:
@@ -60,13 +54,7 @@ def test_real_worker_writes_the_background_task_record(alice, data_dirs, tmp_pat
     assert (queued.name, queued.object_id, queued.state) == ("file_upload.parse_file", str(file.id), "queued")
 
     with CeleryWorker(worker_env(data_dirs), tmp_path / "worker.log", queue=queue) as worker:
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            row = BackgroundTask.objects.get(task_id=result.id)
-            if row.state not in ("queued", "running"):
-                break
-            worker.assert_alive()
-            time.sleep(0.3)
+        worker.wait_for(queued, lambda row: row.state not in ("queued", "running"))
     row = BackgroundTask.objects.get(task_id=result.id)
     assert (row.state, row.attempts, row.result, row.error) == ("done", 1, "done", ""), worker.log()
     assert row.queued_at <= row.started_at <= row.finished_at
