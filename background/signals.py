@@ -1,7 +1,8 @@
 """Celery signal handlers that write ``BackgroundTask`` rows for every task (paperless-ngx's
 pattern): ``before_task_publish`` → queued, ``task_prerun`` → running (one more attempt),
-``task_postrun`` → done with a result summary (or retrying), ``task_failure`` → failed with the
-error. Bookkeeping never breaks the work: a handler that cannot write logs and returns."""
+``task_postrun`` → done with a result summary (none for a task marked ``private_result``, whose
+return value is data) or retrying, ``task_failure`` → failed with the error. Bookkeeping never
+breaks the work: a handler that cannot write logs and returns."""
 
 from __future__ import annotations
 
@@ -85,7 +86,11 @@ def on_prerun(sender: Any = None, task_id: Any = None, task: Any = None, args: A
 @signals.task_postrun.connect(dispatch_uid="background.postrun")
 def on_postrun(sender: Any = None, task_id: Any = None, retval: Any = None, state: Any = None, **kwargs: Any) -> None:
     if state == "SUCCESS":
-        _write("success", task_id, state="done", finished_at=timezone.now(), result=summary(retval), error="")
+        # A task whose return value is data (an analysis's findings, read by its submitter
+        # through the gate) declares ``private_result``: staff read this record, and see data
+        # only as any other user would.
+        result = "" if getattr(kwargs.get("task") or sender, "private_result", False) else summary(retval)
+        _write("success", task_id, state="done", finished_at=timezone.now(), result=result, error="")
     elif state == "RETRY":
         _write("retry", task_id, state="retrying", error=summary(retval, ERROR_CHARS))
 

@@ -114,7 +114,7 @@ def genome_view(file: File, user: Any, base_url: str) -> dict[str, Any]:
     if kind is None:
         raise ValueError("The Genome view shows BAM, CRAM and VCF files.")
     url, expires_at = _signed(file, user, base_url)
-    index_ext = next((ext for ext in _INDEX_KINDS[kind] if index_key(file, ext) is not None), None)
+    index_ext = next((ext for ext in _INDEX_KINDS[kind] if index_key(file, ext, reader=user) is not None), None)
     track = {
         "name": file.name,
         "type": GENOME_VIEW_FORMATS[kind],

@@ -149,9 +149,10 @@ def respond(download: Download) -> HttpResponseBase:
     return _with_validators(body, file)
 
 
-def serve_index(request: HttpRequest, file: File, extension: str) -> HttpResponseBase:
-    """The index sidecar's bytes (``services.plan_index``), or 404 when the file has none."""
-    index = plan_index(file, extension, method=request.method or "GET", headers=request.headers)
+def serve_index(request: HttpRequest, file: File, extension: str, *, reader: Any) -> HttpResponseBase:
+    """The index sidecar's bytes as ``reader`` may have them (``services.plan_index``), or 404
+    when the file has none."""
+    index = plan_index(file, extension, method=request.method or "GET", headers=request.headers, reader=reader)
     size = index.size
     if index.outcome is Outcome.NOT_MODIFIED:
         unchanged = HttpResponse(status=304)

@@ -259,16 +259,17 @@ def unsign_download(token: str) -> tuple[int, int]:
 INDEX_EXTENSIONS = (".bai", ".csi", ".tbi", ".crai")
 
 
-def index_key(file: File, extension: str = ".bai") -> str | None:
+def index_key(file: File, extension: str = ".bai", *, reader: Any) -> str | None:
     """The storage key of the file's index of the kind ``extension`` names (``.bai``, ``.csi``, ``.tbi``,
     ``.crai``), or None. The one place that knows where indexes live: one uploaded beside the
-    file (``file_upload.sidecars``) when its name is of that kind, else the one the index task
-    built beside the blob (``<blob>.bai``, see docs/decisions/0002)."""
+    file (``file_upload.sidecars``) when its name is of that kind and ``reader`` may download
+    it, else the one the index task built beside the blob (``<blob>.bai``, see
+    docs/decisions/0002), which is made from the data file alone."""
     from file_upload.sidecars import index_for
 
     if extension not in INDEX_EXTENSIONS:
         return None
-    uploaded = index_for(file)
+    uploaded = index_for(file, reader=reader)
     if uploaded is not None and uploaded.name.endswith(extension):
         return uploaded.storage_key
     key = file.storage_key + extension
@@ -299,12 +300,12 @@ class IndexDownload:
     ranges: list[ByteRange] | None = None
 
 
-def plan_index(file: File, extension: str, *, method: str, headers: Mapping[str, str]) -> IndexDownload:
-    """The answer to a GET/HEAD of the file's index sidecar (Range and conditional requests
-    honoured), or 404 when the file has none of that kind: never the data file's bytes. Not
-    audited as a download (htslib probes several names before every read); the read of the
-    data itself is."""
-    key = index_key(file, extension)
+def plan_index(file: File, extension: str, *, method: str, headers: Mapping[str, str], reader: Any) -> IndexDownload:
+    """The answer to a GET/HEAD of the file's index sidecar as ``reader`` may have it (Range and
+    conditional requests honoured), or 404 when the file has none of that kind: never the data
+    file's bytes. Not audited as a download (htslib probes several names before every read); the
+    read of the data itself is."""
+    key = index_key(file, extension, reader=reader)
     if key is None:
         raise Http404(f"This file has no {extension} index.")
     try:

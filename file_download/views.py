@@ -172,7 +172,7 @@ class SignedDownloadView(APIView):
             raise Http404("The file is gone, or the link's signer can no longer see it.")
         extension = services.requested_index(file, name)
         if extension is not None:
-            return responses.serve_index(django_request(request), file, extension)
+            return responses.serve_index(django_request(request), file, extension, reader=signer)
         return responses.serve_file(django_request(request), file, actor=signer, via="signed_url", signer=signer)
 
     def head(self, request: Request, token: str, name: str) -> HttpResponse:

@@ -24,6 +24,15 @@ class AccessLevel(models.TextChoices):
     RESTRICTED = "restricted", "Restricted"
 
 
+# How far a level opens: restricted < internal < public.
+OPENNESS = {AccessLevel.RESTRICTED: 0, AccessLevel.INTERNAL: 1, AccessLevel.PUBLIC: 2}
+
+
+def more_open(level: str, than: str) -> bool:
+    """Whether the effective level ``level`` lets more people in than ``than``."""
+    return OPENNESS[AccessLevel(level)] > OPENNESS[AccessLevel(than)]
+
+
 class NodeAccessLevel(models.TextChoices):
     """Folders and files may inherit their level from their parent."""
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import Count
 from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.relations import ManyRelatedField, PKOnlyObject, RelatedField
@@ -349,7 +350,8 @@ class FileSerializer(MyPermissionsMixin, StrictModelSerializer):
             return []
         from .sidecars import index_for
 
-        index = index_for(file)
+        request = self.context.get("request")
+        index = index_for(file, reader=request.user if request is not None else None)
         return [{"id": index.id, "name": index.name, "size": index.size}] if index else []
 
     def get_download_url(self, file: File) -> str:
@@ -454,9 +456,19 @@ class TrashedFileSerializer(StrictModelSerializer):
             return None
         counts = self.context.setdefault("batch_counts", {})
         if origin["batch"] not in counts:
+            # Every deletion batch of the page at once (one query, not one per batch).
+            page = self.parent.instance if isinstance(self.parent, serializers.ListSerializer) else None
+            batches = {(row.trash_origin or {}).get("batch") for row in page or []} - {None} | {origin["batch"]}
             rows = self.context.get("trashed")
             rows = rows if rows is not None else File.objects.filter(deleted_at__isnull=False)
-            counts[origin["batch"]] = rows.filter(trash_origin__batch=origin["batch"]).count()
+            found = (
+                rows.filter(trash_origin__batch__in=sorted(batches))
+                .values("trash_origin__batch")
+                .annotate(files=Count("id"))
+                .values_list("trash_origin__batch", "files")
+            )
+            counts.update(dict.fromkeys(batches, 0))
+            counts.update(dict(found))
         return {"id": origin["root_id"], "path": origin["root"], "files": counts[origin["batch"]]}
 
     def get_purge_after(self, file: File) -> str | None:

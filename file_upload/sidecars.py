@@ -15,6 +15,8 @@ Public surface: ``INDEX_EXTENSIONS``, ``is_index_name``, ``data_names_for``, ``i
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db.models import Q
 
 from .models import File
@@ -90,10 +92,12 @@ def pair(file: File) -> File | None:
     return index
 
 
-def index_for(file: File) -> File | None:
-    """The live index uploaded for ``file`` (same folder), if any."""
-    return (
-        File.objects.filter(index_of_id=file.id, deleted_at__isnull=True, folder_id=file.folder_id)
-        .order_by("id")
-        .first()
-    )
+_UNCHECKED = object()
+
+
+def index_for(file: File, *, reader: Any = _UNCHECKED) -> File | None:
+    """The live index uploaded for ``file`` (same folder), if any. With ``reader`` (a user, or
+    None for an anonymous caller) only one the reader may download: an index is a file of its
+    own, with its own level, and one the reader cannot see is, for them, no index at all."""
+    files = File.objects.all() if reader is _UNCHECKED else File.objects.restrict(reader, "download")
+    return files.filter(index_of_id=file.id, deleted_at__isnull=True, folder_id=file.folder_id).order_by("id").first()

@@ -466,10 +466,18 @@ def restore_message(result: services.Restored) -> str:
     text = "Restored 1 file" if count == 1 else f"Restored {count} files"
     moved = result.to_top_level
     if not moved:
-        return f"{text}."
-    if count == 1:
-        return f"{text} to the project's top level: its folder no longer exists."
-    return f"{text}; {len(moved)} to the project's top level, as their folder no longer exists."
+        text = f"{text}."
+    elif count == 1:
+        text = f"{text} to the project's top level: its folder no longer exists."
+    else:
+        text = f"{text}; {len(moved)} to the project's top level, as their folder no longer exists."
+    kept = result.kept_level
+    if kept:
+        if count == 1:
+            text += " It keeps the access level it had before, as its new place is more open."
+        else:
+            text += f" {len(kept)} keep the access level they had before, as their new place is more open."
+    return text
 
 
 class TrashViewSet(RestrictedViewSetMixin, viewsets.ReadOnlyModelViewSet):

@@ -8,7 +8,9 @@ from celery import shared_task
 from . import services
 
 
-@shared_task(name="ml_interface.run_analysis")
+# Its return value is the analysis's result (stored on the MLTask by ``signals.py``): data that
+# the staff listing of background work must not copy (``background.signals``).
+@shared_task(name="ml_interface.run_analysis", private_result=True)
 def run_analysis_task(task_id: int) -> dict[str, Any]:
     return services.run_analysis(task_id)
 

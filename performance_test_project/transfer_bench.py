@@ -16,9 +16,11 @@ The upload is timed twice: until the last PATCH is answered (every byte received
 ``--fsync``, on disk: what a tus client waits for), and until it is verified (the upload's
 status says ``completed``: the File exists with its SHA-256 — what a user waits for before the
 file is listed and can be used). Every round prints both side by side with nginx PUT of the same
-file in the same round (the order alternates, so a busy spell on the shared machine hits both
-sides; before the first round each side moves one 64 MiB file untimed, so no round pays for
-imports, first connections or cold caches), with the ratios (targets: until verified ≥ 0.7×
+file in the same round, and with nginx PUT followed by an fdatasync of the file it wrote
+("nginx+sync": the same bytes made durable, as ours are with ``--fsync completion``). The order
+alternates, so a busy spell on the shared machine hits both sides; before the first round each
+side moves one 64 MiB file untimed, so no round pays for imports, first connections or cold
+caches. With the ratios (targets: until verified ≥ 0.7×
 nginx PUT at 1 GiB; download ≥ 0.8× nginx GET), then the time until the MD5, which the Celery
 worker computes afterwards, is filled in, the peak RSS of the gunicorn workers and of the Celery
 worker, and the checks of the stored SHA-256 and MD5. ``--baseline-ref main`` adds a third
@@ -156,8 +158,13 @@ def bench_size(
         f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, load {os.getloadavg()[0]:.1f}"
     )
     header = ("round", "last PATCH", "verified", "nginx PUT", "ratio", "verified/nginx")
+    header += ("nginx+sync", "verified/synced")
     extra = ("before: last PATCH", "verified", "verified/nginx") if baseline else ()
-    print(("{:>5} {:>11} {:>9} {:>10} {:>6} {:>15}" + " {:>19} {:>9} {:>15}" * bool(extra)).format(*header, *extra))
+    print(
+        ("{:>5} {:>11} {:>9} {:>10} {:>6} {:>15} {:>11} {:>16}" + " {:>19} {:>9} {:>15}" * bool(extra)).format(
+            *header, *extra
+        )
+    )
     servers = {"ours": (app, token, project)}
     if baseline:
         servers["before"] = baseline
@@ -170,8 +177,13 @@ def bench_size(
         for side in sides[round_no % len(sides) :] + sides[: round_no % len(sides)]:
             os.sync()
             if side == "nginx":
-                row["nginx_put_mb_s"] = mb / upload_put(nginx_port, f"/put/{size_mib}-{round_no}", source)
-                (workdir / "nginx-root" / "put" / f"{size_mib}-{round_no}").unlink(missing_ok=True)
+                put_seconds = upload_put(nginx_port, f"/put/{size_mib}-{round_no}", source)
+                row["nginx_put_mb_s"] = mb / put_seconds
+                # The same bytes made durable: nginx's PUT never syncs, ours does at completion
+                # (BIOFM_UPLOAD_FSYNC=completion), so this is the like-for-like baseline.
+                stored = workdir / "nginx-root" / "put" / f"{size_mib}-{round_no}"
+                row["nginx_durable_mb_s"] = mb / (put_seconds + fdatasync_seconds(stored))
+                stored.unlink(missing_ok=True)
                 continue
             server, server_token, server_project = servers[side]
             if side in file_ids:
@@ -190,6 +202,7 @@ def bench_size(
         for prefix in ("", "before_") if baseline else ("",):
             row[f"{prefix}last_patch_ratio"] = row[f"{prefix}last_patch_mb_s"] / row["nginx_put_mb_s"]
             row[f"{prefix}verified_ratio"] = row[f"{prefix}verified_mb_s"] / row["nginx_put_mb_s"]
+            row[f"{prefix}verified_durable_ratio"] = row[f"{prefix}verified_mb_s"] / row["nginx_durable_mb_s"]
         rounds.append(row)
         print(format_row(str(round_no + 1), row, baseline is not None), flush=True)
     file_id = file_ids["ours"]
@@ -246,10 +259,22 @@ def warm_up(workdir: Path, nginx_port: int, servers: list[tuple]) -> float:
     return time.perf_counter() - started
 
 
+def fdatasync_seconds(path: Path) -> float:
+    """How long making ``path``'s written bytes durable takes (what nginx's PUT leaves undone)."""
+    started = time.perf_counter()
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fdatasync(fd)
+    finally:
+        os.close(fd)
+    return time.perf_counter() - started
+
+
 def format_row(label: str, row: dict, with_baseline: bool) -> str:
     line = (
         f"{label:>5} {row['last_patch_mb_s']:11.0f} {row['verified_mb_s']:9.0f} "
         f"{row['nginx_put_mb_s']:10.0f} {row['last_patch_ratio']:6.2f} {row['verified_ratio']:15.2f}"
+        f" {row['nginx_durable_mb_s']:11.0f} {row['verified_durable_ratio']:16.2f}"
     )
     if with_baseline:
         line += (

@@ -310,12 +310,13 @@ class FileResource(DAVNonCollection):
 
     def copy_move_single(self, dest_path: str, *, is_move: bool) -> None:
         """COPY, or the copy half of a MOVE across projects (WsgiDAV then deletes the source,
-        which sends it to the trash)."""
+        which sends it to the trash). Such a move is the move rule's "into another project":
+        manage rights on the file, as from the web app."""
         parent, name = self._destination(dest_path)
         _require(self.environ, Action.UPLOAD, parent.target)
         _require(self.environ, Action.DOWNLOAD, self.file)
         if is_move:
-            _require(self.environ, Action.DELETE, self.file)
+            _require(self.environ, Action.MANAGE, self.file)
         existing = self.provider.get_resource_inst(dest_path, self.environ)
         if isinstance(existing, FileResource):  # COPY of a collection over one: files are overwritten
             _require(self.environ, Action.DELETE, existing.file)

@@ -98,15 +98,11 @@ def store_put(
 
 
 def move_file(file: File, *, actor: Any, folder: Folder | None, name: str) -> File:
-    """Rename and/or move a file to another folder of its project."""
+    """Rename and/or move a file to another folder of its project: the workspace's one move
+    (``files.move_file``), so its uploaded index goes with it as from the web app."""
     with transaction.atomic():
         if folder != file.folder:
-            files.check_name_free(file.project, folder, name, exclude_id=file.id)
-            before = file.folder.name_path if file.folder else "/"
-            file.folder = folder
-            file.effective_access_level = files.effective_level(file.project, folder, file.access_level)
-            file.save(update_fields=["folder", "effective_access_level", "updated_at"])
-            audit.record(actor, "file.move", file, changes={"folder": [before, folder.name_path if folder else "/"]})
+            file = files.move_file(file, actor=actor, project=file.project, folder=folder, name=name)
         if name != file.name:
             file = files.update_file(file, actor=actor, name=name)
     return file

@@ -162,7 +162,9 @@ def _build() -> World:
         "upload": [
             Upload.objects.create(
                 owner=owner, project=h, filename="zqupload.txt", length=10, expires_at="2999-01-01T00:00:00Z"
-            )
+            ),
+            # A tus partial upload (concatenation): no target, its owner's alone.
+            Upload.objects.create(owner=owner, concat="partial", length=10, expires_at="2999-01-01T00:00:00Z"),
         ],
         "ncbi": [NcbiImport.objects.create(accession="GSE424242", kind="geo", project=h, folder=objs["zqFh"])],
         "trash": [trashed],
@@ -493,3 +495,92 @@ def test_every_model_a_client_can_name_has_a_restricting_manager(db):
         assert isinstance(model.objects.all(), RestrictedQuerySet), model
         model.objects.restrict(user, "view").count()  # every one has a rule
         assert model.objects.restrict(None, "view").count() == 0 or model in (Project, Folder, File)
+
+
+def _same_answer(tally: Tally, where: str, hidden: Any, missing: Any, hidden_value: str, missing_value: str) -> None:
+    """A hidden object named in a body or header answers exactly like a missing one (404, or
+    401/403 for a caller refused before any look-up), the id aside."""
+    ht, mt = _body(hidden), _body(missing)
+    tally.check(hidden.status_code in (401, 403, 404), f"{where}: hidden answered {hidden.status_code} {ht[:160]}")
+    tally.check(
+        (hidden.status_code, _normal(ht, hidden_value)) == (missing.status_code, _normal(mt, missing_value)),
+        f"{where}: hidden {hidden.status_code} {ht[:160]} ≠ missing {missing.status_code} {mt[:160]}",
+    )
+
+
+@pytest.mark.timeout(300)
+def test_hidden_ids_in_the_bodies_of_moves_restores_and_tus_concatenation(django_user_model):
+    """The sweep above names hidden objects in the bodies of routes without an id; these routes
+    take one id in the path and another in the body or a header — a move's target folder or
+    project (with each ``on_conflict``), a restore of a whole deleted folder, a tus final
+    upload's partial uploads — and must answer about the second exactly as about a missing one.
+    A partial upload is its owner's alone: another user naming it (by guessing its URL) would
+    otherwise read its bytes through a file of their own."""
+    import base64
+
+    from file_upload import concat, services, uploads
+    from file_upload.tests.factories import make_file, make_folder
+
+    world = _build(django_user_model)
+    objs, users = world.objects, world.users
+    gone = make_folder(objs["zqH"], "zqFgone")
+    batch_file = make_file(objs["zqH"], "zqbatch.txt", folder=gone)
+    services.delete_folder(gone, actor=users["owner"])
+    partial = concat.create_partial(owner=users["owner"], length=1, raw_metadata="")
+    uploads.part_path(partial).write_bytes(b"x")
+    Upload.objects.filter(id=partial.id).update(offset=1)
+    metadata = ",".join(
+        f"{k} {base64.b64encode(str(v).encode()).decode()}"
+        for k, v in {"filename": "zqc.txt", "project": objs["zqP"].id}.items()
+    )
+    tally = Tally()
+    for who in PRINCIPALS:
+        client = APIClient()
+        if users[who] is not None:
+            client.force_authenticate(users[who])
+        hidden_folder, hidden_project = str(objs["zqFh"].id), str(objs["zqH"].id)
+        if not Oracle.reaches(who, "zqH"):
+            for name in [n for n in world.objects if n.startswith("zqf") and n != "zqtrash"]:
+                if not (Oracle.sees(who, name) and Oracle.may_edit(who, name)):
+                    continue
+                url = f"/api/files/{objs[name].id}/move/"
+                for on_conflict in ("refuse", "keep_both", "replace"):
+                    bodies = [
+                        (hidden_folder, lambda v, c=on_conflict: {"folder": int(v), "on_conflict": c}),
+                        (
+                            hidden_project,
+                            lambda v, c=on_conflict: {"project": int(v), "folder": None, "on_conflict": c},
+                        ),
+                    ]
+                    for hidden_value, body in bodies:
+                        h = client.post(url, body(hidden_value), format="json")
+                        m = client.post(url, body(str(MISSING_ID)), format="json")
+                        where = f"POST {url} naming a hidden {'folder' if hidden_value == hidden_folder else 'project'}"
+                        _same_answer(tally, f"{where} ({on_conflict}) as {who}", h, m, hidden_value, str(MISSING_ID))
+            for name in [n for n in world.objects if n.startswith("zqF")]:
+                if not (Oracle.sees(who, name) and Oracle.may_edit(who, name)):
+                    continue
+                url = f"/api/folders/{objs[name].id}/"
+                for on_conflict in ("refuse", "keep_both"):
+                    h = client.patch(url, {"parent": int(hidden_folder), "on_conflict": on_conflict}, format="json")
+                    m = client.patch(url, {"parent": MISSING_ID, "on_conflict": on_conflict}, format="json")
+                    _same_answer(tally, f"PATCH {url} parent as {who}", h, m, hidden_folder, str(MISSING_ID))
+        from access import policy
+
+        if not policy.trashed_files(users[who]).filter(pk=batch_file.pk).exists():
+            for body in ({}, {"whole_folder": True}):
+                h = client.post(f"/api/files/{batch_file.id}/restore/", body, format="json")
+                m = client.post(f"/api/files/{MISSING_ID}/restore/", body, format="json")
+                _same_answer(tally, f"POST restore {body} as {who}", h, m, str(batch_file.id), str(MISSING_ID))
+        if who != "owner":
+            headers = {"HTTP_TUS_RESUMABLE": "1.0.0", "HTTP_UPLOAD_METADATA": metadata}
+            h = client.post("/api/uploads/", HTTP_UPLOAD_CONCAT=f"final;/api/uploads/{partial.id}/", **headers)
+            m = client.post("/api/uploads/", HTTP_UPLOAD_CONCAT=f"final;/api/uploads/{MISSING_UUID}/", **headers)
+            _same_answer(
+                tally, f"POST /api/uploads/ final naming a hidden partial as {who}", h, m, str(partial.id), MISSING_UUID
+            )
+    assert not File.objects.alive().filter(name="zqc.txt").exists()
+    assert File.objects.get(id=batch_file.id).deleted_at is not None
+    assert Upload.objects.get(id=partial.id).state == "active"
+    assert tally.checks > 50
+    assert not tally.failures, "\n".join(tally.failures[:80])

@@ -7,7 +7,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from authentication.models import AccessGrant
-from file_upload.models import File, Folder
+from file_upload.models import File, Folder, Upload
 from file_upload.tests.factories import GroupFactory, ProjectFactory, ProjectGroupFactory, make_file, make_folder
 
 pytestmark = pytest.mark.django_db
@@ -79,6 +79,29 @@ class TestMovingCannotLoosen:
         assert response.status_code == 200
         assert as_user(None).get(f"/api/files/{lab['file'].id}/download/").status_code == 200
 
+    def test_an_index_that_moves_with_its_data_file_cannot_be_opened_by_an_editor(self, lab):
+        """The data file keeps its own level, but its uploaded index inherits: moving the pair
+        under a public folder would open the index, so the move needs manage rights."""
+        data = make_file(lab["project"], "calls.bam", b"BAM\x01", folder=lab["inner"], access_level="restricted")
+        index = make_file(lab["project"], "calls.bam.bai", b"BAI\x01", folder=lab["inner"])
+        assert File.objects.get(id=index.id).index_of_id == data.id
+        response = as_user(lab["editor"]).post(f"/api/files/{data.id}/move/", {"folder": lab["open"].id})
+        assert response.status_code == 403
+        index.refresh_from_db()
+        assert (index.folder_id, index.effective_access_level) == (lab["inner"].id, "restricted")
+        assert as_user(None).get(f"/api/files/{index.id}/download/").status_code == 404
+        response = as_user(lab["owner"]).post(f"/api/files/{data.id}/move/", {"folder": lab["open"].id})
+        assert response.status_code == 200
+        index.refresh_from_db()
+        assert (index.folder_id, index.effective_access_level) == (lab["open"].id, "public")
+
+    def test_editor_cannot_move_an_inheriting_file_under_a_public_folder(self, lab):
+        response = as_user(lab["editor"]).post(f"/api/files/{lab['file'].id}/move/", {"folder": lab["open"].id})
+        assert response.status_code == 403
+        lab["file"].refresh_from_db()
+        assert (lab["file"].folder_id, lab["file"].effective_access_level) == (lab["inner"].id, "restricted")
+        assert as_user(None).get(f"/api/files/{lab['file'].id}/download/").status_code == 404
+
 
 class TestLevelsAtCreation:
     def test_editor_creates_folders_with_inherit_only(self, lab):
@@ -102,6 +125,17 @@ class TestLevelsAtCreation:
         response = as_user(lab["editor"]).post("/api/files/", data, format="multipart")
         assert response.status_code == 403
         assert not File.objects.filter(name="x.txt").exists()
+
+    def test_editor_cannot_start_a_public_tus_upload(self, lab):
+        import base64
+
+        pairs = {"filename": "y.txt", "project": str(lab["project"].id), "access_level": "public"}
+        metadata = ",".join(f"{k} {base64.b64encode(v.encode()).decode()}" for k, v in pairs.items())
+        response = as_user(lab["editor"]).post(
+            "/api/uploads/", HTTP_TUS_RESUMABLE="1.0.0", HTTP_UPLOAD_LENGTH="1", HTTP_UPLOAD_METADATA=metadata
+        )
+        assert response.status_code == 403
+        assert not Upload.objects.exists()
 
 
 class TestProjectSeenFromOutside:

@@ -79,3 +79,68 @@ def test_other_files_have_no_genome_view(api, project):
     response = api.get(f"/api/files/{file.id}/genome-view/")
     assert response.status_code == 400
     assert api.get(f"/api/files/{file.id}/genome-view/chrom-sizes/").content == b""
+
+
+def _path(url: str) -> str:
+    return url.removeprefix("http://testserver")
+
+
+def _bytes(response) -> bytes:
+    return b"".join(response.streaming_content) if response.streaming else response.content
+
+
+def test_an_index_the_reader_cannot_see_is_neither_named_nor_served(api, anon, client_for, bob, project):
+    """The uploaded index is a file of its own: a restricted one beside an internal BAM is, for
+    someone who sees only the BAM, no index at all — not in the file's page, not in the Genome
+    view, not behind the BAM's signed link."""
+    file = bam_like(project)
+    index = make_file(project, "reads.bam.bai", b"BAI\x01", access_level="restricted")
+    assert File.objects.get(id=index.id).index_of_id == file.id
+    as_bob = client_for(bob)
+    assert as_bob.get(f"/api/files/{index.id}/").status_code == 404
+
+    assert as_bob.get(f"/api/files/{file.id}/").json()["index_files"] == []
+    track = as_bob.get(f"/api/files/{file.id}/genome-view/").json()["track"]
+    assert track["index_url"] is None
+    assert _bytes(anon.get(_path(track["url"]))) == b"BAM\x01"
+    assert anon.get(_path(track["url"]) + ".bai").status_code == 404
+
+    # Its owner sees it, and so gets it.
+    assert api.get(f"/api/files/{file.id}/").json()["index_files"] == [
+        {"id": index.id, "name": "reads.bam.bai", "size": 4}
+    ]
+    mine = api.get(f"/api/files/{file.id}/genome-view/").json()["track"]
+    assert mine["index_url"] == mine["url"] + ".bai"
+    assert _bytes(anon.get(_path(mine["index_url"]))) == b"BAI\x01"
+
+
+def test_the_genome_views_links_die_with_the_signers_access(api, anon, client_for, bob, alice):
+    """The links act for the user who opened the view: moved into a folder they cannot see, or
+    their grant revoked, the file and its index answer 404 like a missing file."""
+    from authentication.models import AccessGrant
+    from file_upload.tests.factories import make_folder
+
+    project = ProjectFactory(name="Shared", owner=alice, access_level="restricted")
+    shared = make_folder(project, "shared")
+    hidden = make_folder(project, "hidden")
+    grant = AccessGrant.objects.create(
+        subject_user=bob, object_type="folder", project=project, folder=shared, permission="view"
+    )
+    file = bam_like(project)
+    file.refresh_from_db()
+    assert api.post(f"/api/files/{file.id}/move/", {"folder": shared.id}, format="json").status_code == 200
+    make_file(project, "reads.bam.bai", b"BAI\x01", folder=shared)
+
+    track = client_for(bob).get(f"/api/files/{file.id}/genome-view/").json()["track"]
+    assert anon.get(_path(track["url"])).status_code == 200
+    assert _bytes(anon.get(_path(track["index_url"]))) == b"BAI\x01"
+
+    assert api.post(f"/api/files/{file.id}/move/", {"folder": hidden.id}, format="json").status_code == 200
+    assert anon.get(_path(track["url"])).status_code == 404
+    assert anon.get(_path(track["index_url"])).status_code == 404
+
+    assert api.post(f"/api/files/{file.id}/move/", {"folder": shared.id}, format="json").status_code == 200
+    assert anon.get(_path(track["url"])).status_code == 200
+    grant.delete()
+    assert anon.get(_path(track["url"])).status_code == 404
+    assert anon.get(_path(track["index_url"])).status_code == 404

@@ -247,15 +247,24 @@ def soft_delete_file(file: File, *, actor: Any, reason: str = "") -> File:
     extra = {"reason": reason} if reason else {}
     with transaction.atomic():
         file.deleted_at = timezone.now()
-        file.trash_origin = {"folder_path": file.folder.name_path} if file.folder_id else None
+        file.trash_origin = _trash_origin(file)
         file.save(update_fields=["deleted_at", "trash_origin", "updated_at"])
         audit.record(actor, "file.delete", file, sha256=file.sha256, size=file.size, **extra)
         for index in File.objects.alive().filter(index_of=file):
             index.deleted_at = file.deleted_at
-            index.trash_origin = file.trash_origin
+            index.trash_origin = _trash_origin(index)
             index.save(update_fields=["deleted_at", "trash_origin", "updated_at"])
             audit.record(actor, "file.delete", index, sha256=index.sha256, size=index.size, index_of=file.id)
     return file
+
+
+def _trash_origin(file: File) -> dict[str, str]:
+    """Where a trashed file came from: its folder's path (none at the top level) and the level
+    it had there, which a restore never opens (``restore_from_trash``)."""
+    origin = {"effective_access_level": file.effective_access_level}
+    if file.folder_id:
+        origin["folder_path"] = file.folder.name_path
+    return origin
 
 
 def move_file(
@@ -265,15 +274,17 @@ def move_file(
     project: Project,
     folder: Folder | None,
     on_conflict: OnConflict = OnConflict.REFUSE,
+    name: str | None = None,
 ) -> File:
-    """Move a file into ``folder`` (None: the project's root) of ``project``; its effective level
-    follows the new place. Its uploaded index moves with it. The caller has checked that the
-    actor may edit the file and upload into the target (the access policy's move rule)."""
+    """Move a file into ``folder`` (None: the project's root) of ``project``, under ``name``
+    (default: its own); its effective level follows the new place. Its uploaded index moves with
+    it. The caller has checked that the actor may edit the file and upload into the target (the
+    access policy's move rule)."""
     if folder is not None and folder.project_id != project.id:
         raise ValidationError({"folder": ["The folder belongs to another project."]})
     if file.project_id == project.id and file.folder_id == (folder.id if folder else None):
         return file
-    name = file.name
+    name = name or file.name
     if on_conflict == OnConflict.KEEP_BOTH:
         name = free_name(project, folder, name)
     elif on_conflict == OnConflict.REFUSE:

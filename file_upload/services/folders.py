@@ -20,6 +20,7 @@ from ..models import (
     Folder,
     NodeAccessLevel,
     Project,
+    more_open,
 )
 from ..validators import normalise_name, validate_object_name
 from .files import OnConflict, soft_delete_file
@@ -151,7 +152,10 @@ def delete_folder(folder: Folder, *, actor: Any) -> int:
         audit.record(actor, "folder.delete", folder, path=folder.name_path, files_trashed=trashed, batch=batch)
         for file in File.objects.filter(folder__in=subtree, deleted_at__isnull=False):
             place = by_id[file.folder_id]
-            origin: dict[str, Any] = {"folder_path": place.name_path}
+            origin: dict[str, Any] = {
+                "folder_path": place.name_path,
+                "effective_access_level": file.effective_access_level,
+            }
             if file.id in trashed_ids or file.index_of_id in trashed_ids:
                 chain = [
                     int(p) for p in place.tree_path[len(folder.tree_path) - len(f"{folder.id}/") :].split("/") if p
@@ -160,7 +164,14 @@ def delete_folder(folder: Folder, *, actor: Any) -> int:
                     "batch": batch,
                     "root_id": folder.id,
                     "root": folder.name_path,
-                    "folders": [{"path": by_id[i].name_path, "access_level": by_id[i].access_level} for i in chain],
+                    "folders": [
+                        {
+                            "path": by_id[i].name_path,
+                            "access_level": by_id[i].access_level,
+                            "effective_access_level": by_id[i].effective_access_level,
+                        }
+                        for i in chain
+                    ],
                 }
             file.trash_origin, file.folder = origin, None
             # Files in the trash keep their bytes; they move to the project root so the folders can go.
@@ -176,24 +187,35 @@ class Restored:
 
     files: list[File] = dataclasses.field(default_factory=list)
     to_top_level: list[File] = dataclasses.field(default_factory=list)
+    kept_level: list[File] = dataclasses.field(default_factory=list)  # given their former level as their own
 
 
 def _folder_at(project: Project, path: str) -> Folder | None:
     return Folder.objects.filter(project=project, name_path=path).first()
 
 
+def _at_most(level: str, before: str | None, project: Project, folder: Folder | None) -> str:
+    """The own level that keeps an object placed in ``folder`` (None: the top level) no more open
+    than the effective level it had ``before``: ``level`` itself, or ``before`` when ``level``
+    would resolve to something more open there."""
+    if before and more_open(effective_level(project, folder, level), before):
+        return before
+    return level
+
+
 def _rebuild_folders(project: Project, specs: list[dict[str, str]], actor: Any) -> Folder | None:
-    """The folders along ``specs`` (root first), re-created where missing with their old levels;
-    the root goes under its old parent when that still exists, else to the top level."""
+    """The folders along ``specs`` (root first), re-created where missing with their old levels
+    — never more open than they were: a folder that inherited and lands under a more open
+    parent (its old one is gone) keeps its former level as its own; the root goes under its old
+    parent when that still exists, else to the top level."""
     above = specs[0]["path"].rstrip("/").rsplit("/", 1)[0]
     parent: Folder | None = _folder_at(project, above) if above else None
     for spec in specs:
         found = _folder_at(project, spec["path"])
         if found is None:
             name = spec["path"].rstrip("/").rsplit("/", 1)[-1]
-            found = create_folder(
-                project=project, name=name, actor=actor, parent=parent, access_level=spec["access_level"]
-            )
+            level = _at_most(spec["access_level"], spec.get("effective_access_level"), project, parent)
+            found = create_folder(project=project, name=name, actor=actor, parent=parent, access_level=level)
         parent = found
     return parent
 
@@ -221,9 +243,17 @@ def restore_from_trash(file: File, *, actor: Any, candidates: Any, whole_folder:
                     target = _rebuild_folders(row.project, row_origin["folders"], actor)
                 if target is None:
                     result.to_top_level.append(row)
+                # Its new place may be more open than its old one (a folder of that path made
+                # since, the top level): the file keeps the level it had.
+                before = row_origin.get("effective_access_level", row.effective_access_level)
+                level = _at_most(row.access_level, before, row.project, target)
+                if level != row.access_level:
+                    audit.record(actor, "file.update", row, changes={"access_level": [row.access_level, level]})
+                    row.access_level = level
+                    result.kept_level.append(row)
                 row.folder = target
                 row.effective_access_level = effective_level(row.project, target, row.access_level)
-                row.save(update_fields=["folder", "effective_access_level"])
+                row.save(update_fields=["folder", "access_level", "effective_access_level"])
         for row in rows:
             row.refresh_from_db(fields=["deleted_at"])
             if row.deleted_at is not None:  # an index comes back with its data file

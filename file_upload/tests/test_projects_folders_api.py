@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from file_upload.models import File, Folder, Project
+from file_upload.models import File, Folder, Project, ProjectMember
 from file_upload.tests.factories import ProjectFactory, ProjectMemberFactory, make_file, make_folder
 
 pytestmark = pytest.mark.django_db
@@ -179,6 +179,40 @@ class TestFoldersApi:
         assert response.status_code == 403
         assert Folder.objects.filter(id=folder.id).exists()
         assert File.objects.alive().filter(folder=folder).count() == 1
+
+    @pytest.mark.parametrize("with_grant", [False, True])
+    def test_the_delete_check_does_not_query_per_file(self, alice, bob, project, with_grant):
+        """Whether every object of a folder may be deleted is asked in a number of queries that
+        does not grow with the files (and the answer is the policy's ``can``)."""
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        from access import policy
+        from authentication.models import AccessGrant
+
+        ProjectMemberFactory(project=project, user=bob, role="owner")
+        if with_grant:  # ranks then come from grants as well as the role
+            elsewhere = make_folder(project, "elsewhere")
+            AccessGrant.objects.create(
+                subject_user=bob, object_type="folder", project=project, folder=elsewhere, permission="view"
+            )
+
+        def queries(n: int) -> int:
+            top = make_folder(project, f"top{n}")
+            subs = [make_folder(project, f"sub{k}", parent=top) for k in range(2)]
+            for k in range(n):
+                make_file(project, f"f{k}.fastq", folder=subs[k % 2], owner=alice)
+            with CaptureQueriesContext(connection) as captured:
+                assert policy.refused_in_tree(bob, top) is None
+            return len(captured)
+
+        assert queries(3) == queries(30)
+        viewer = ProjectMember.objects.get(user=bob)
+        viewer.role = "editor"
+        viewer.save()
+        top = Folder.objects.get(project=project, name="top3")
+        assert policy.refused_in_tree(bob, top) == top  # an editor may not delete folders
+        assert policy.can(bob, "delete", top) is False
 
     def test_files_arriving_leaving_and_moving_change_the_projects_updated(self, api, project):
         from datetime import timedelta

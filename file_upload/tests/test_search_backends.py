@@ -318,3 +318,32 @@ def test_a_request_never_answers_from_an_index_behind_it(world, client_for, sett
     call_command("search_index_writer", "--once")
     response = client.get("/api/files/?q=brandnew")
     assert response["X-Search-Backend"] == "tantivy" and response.json()["count"] == 1
+
+
+def test_facet_filters_with_query_language_characters_agree(world, client_for, settings):
+    """The facets' own filters go into the index's filter buckets as text in its query language:
+    values with quotes, backslashes, colons, brackets, operators and wildcards count exactly."""
+    odd = ['say "hi"', "back\\slash", "a:b (c) AND d", "x* OR y", "[1 TO 2]", "-minus", "ü ß"]
+    project = world["projects"][0]
+    for i, value in enumerate(odd):
+        for copy in range(i % 3 + 1):
+            make_file(
+                project,
+                f"odd{i}-{copy}.fq",
+                owner=world["users"][0],
+                organism=value,
+                tissue=odd[(i + copy) % len(odd)],
+                tags=[odd[(i + 1) % len(odd)], "pilot"],
+                read_length=150 if copy else 100,
+            )
+    client = client_for(world["users"][4])
+    for i, value in enumerate(odd):
+        other = odd[(i + 2) % len(odd)]
+        for params in (
+            {"organism": f"{value},{other}", "tissue": value},
+            {"organism": value, "tags": f"{other},pilot", "read_length": "150"},
+            {"tags_any": f"{value},{other}", "access_level": "public,restricted", "q": "odd"},
+        ):
+            params["facets"] = "organism,tissue,tags,access_level,read_length"
+            indexed, plain = both_backends(client, settings, params)
+            assert summary(indexed) == summary(plain), params

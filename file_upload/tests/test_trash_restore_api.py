@@ -78,6 +78,30 @@ class TestRestoreFolder:
         assert response.status_code == 409
         assert place(a) is None and place(b) is None
 
+    def test_the_trash_counts_the_deleted_folders_of_a_page_at_once(self, api, project):
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        def listing() -> tuple[int, dict[str, int]]:
+            with CaptureQueriesContext(connection) as captured:
+                rows = api.get("/api/trash/").json()["results"]
+            return len(captured), {r["deleted_folder"]["path"]: r["deleted_folder"]["files"] for r in rows}
+
+        def delete_folder_of(n: int, name: str) -> None:
+            folder = make_folder(project, name)
+            for k in range(n):
+                make_file(project, f"{name}-{k}.fastq", folder=folder)
+            assert api.delete(f"/api/folders/{folder.id}/").status_code == 204
+
+        delete_folder_of(2, "one")
+        queries, counts = listing()
+        assert counts == {"/one": 2}
+        delete_folder_of(3, "two")
+        delete_folder_of(1, "three")
+        more_queries, counts = listing()
+        assert counts == {"/one": 2, "/two": 3, "/three": 1}
+        assert more_queries == queries
+
     def test_whole_folder_must_be_a_boolean(self, api, project):
         a = make_file(project, "a.fastq")
         assert api.delete(f"/api/files/{a.id}/").status_code == 204
@@ -105,6 +129,64 @@ class TestRestoreToOriginalFolder:
         make_folder(project, "raw")
         assert api.post(f"/api/files/{a.id}/restore/").json()["to_top_level"] == []
         assert place(a) == "/raw"
+
+
+class TestRestoreNeverOpensAccess:
+    """A restore brings data back no more open than it was: restricted files of a public
+    project stay restricted wherever their folder is re-created or they land."""
+
+    @pytest.fixture
+    def public(self, alice):
+        return ProjectFactory(name="Open atlas", owner=alice, access_level="public")
+
+    @staticmethod
+    def hidden_from_visitors(anon, file: File) -> bool:
+        file.refresh_from_db()
+        answers = {anon.get(f"/api/files/{file.id}/{tail}").status_code for tail in ("", "download/")}
+        return file.effective_access_level == NodeAccessLevel.RESTRICTED and answers == {404}
+
+    def test_a_folder_recreated_at_the_top_keeps_its_former_level(self, api, anon, public):
+        secret = make_folder(public, "secret", access_level=NodeAccessLevel.RESTRICTED)
+        sub = make_folder(public, "sub", parent=secret)  # inherits restricted
+        a = make_file(public, "a.fastq", folder=sub)
+        assert api.delete(f"/api/folders/{sub.id}/").status_code == 204
+        assert api.delete(f"/api/folders/{secret.id}/").status_code == 204  # its old parent is gone too
+
+        assert api.post(f"/api/files/{a.id}/restore/", {"whole_folder": True}, format="json").status_code == 200
+        assert place(a) == "/sub"
+        recreated = Folder.objects.get(project=public, name_path="/sub")
+        assert recreated.effective_access_level == NodeAccessLevel.RESTRICTED
+        assert anon.get(f"/api/folders/{recreated.id}/").status_code == 404
+        assert self.hidden_from_visitors(anon, a)
+
+    def test_a_file_restored_to_the_top_level_keeps_its_former_level(self, api, anon, public):
+        secret = make_folder(public, "secret", access_level=NodeAccessLevel.RESTRICTED)
+        a = make_file(public, "a.fastq", folder=secret)
+        assert api.delete(f"/api/files/{a.id}/").status_code == 204
+        assert api.delete(f"/api/folders/{secret.id}/").status_code == 204
+
+        body = api.post(f"/api/files/{a.id}/restore/").json()
+        assert body["to_top_level"] == ["a.fastq"] and "keeps the access level it had before" in body["message"]
+        assert self.hidden_from_visitors(anon, a) and a.access_level == NodeAccessLevel.RESTRICTED
+
+    def test_a_more_open_folder_of_the_old_path_does_not_open_the_file(self, api, anon, public):
+        data = make_folder(public, "data", access_level=NodeAccessLevel.RESTRICTED)
+        a = make_file(public, "a.fastq", folder=data)
+        assert api.delete(f"/api/folders/{data.id}/").status_code == 204
+        again = make_folder(public, "data")  # inherits public
+
+        assert api.post(f"/api/files/{a.id}/restore/").status_code == 200
+        assert self.hidden_from_visitors(anon, a) and a.folder_id == again.id
+
+    def test_a_place_as_open_as_before_changes_no_level(self, api, public):
+        data = make_folder(public, "data")
+        a = make_file(public, "a.fastq", folder=data)
+        assert api.delete(f"/api/folders/{data.id}/").status_code == 204
+        body = api.post(f"/api/files/{a.id}/restore/", {"whole_folder": True}, format="json").json()
+        assert "access level" not in body["message"]
+        a.refresh_from_db()
+        assert (a.access_level, a.effective_access_level) == ("inherit", "public")
+        assert Folder.objects.get(project=public, name_path="/data").access_level == NodeAccessLevel.INHERIT
 
 
 class TestFolderMoveConflicts:

@@ -51,6 +51,44 @@ def test_put_move_copy_mkcol_delete(dav, lab):
     assert File.objects.filter(name="b.txt", deleted_at__isnull=False).count() == 1
 
 
+def test_a_data_file_moved_takes_its_index_along_as_in_the_web_app(dav, lab):
+    assert dav("PUT", "/dav/Lab/x.bam", b"BAM\x01").status_code == 201
+    assert dav("PUT", "/dav/Lab/x.bam.bai", b"BAI\x01").status_code == 201
+    assert dav("MKCOL", "/dav/Lab/aln/").status_code == 201
+    moved = dav("MOVE", "/dav/Lab/x.bam", destination="http://testserver/dav/Lab/aln/y.bam")
+    assert moved.status_code == 201, body(moved)
+    data, index = File.objects.get(name="y.bam"), File.objects.get(name="x.bam.bai")
+    assert data.folder.name == "aln" and index.folder_id == data.folder_id
+    assert index.index_of_id == data.id
+
+
+def test_a_move_into_another_project_needs_manage_rights_as_in_the_web_app(client, alice, make_user):
+    """An editor may not take their own restricted file into a public project by MOVE, any more
+    than with ``POST /api/files/<id>/move/``; the project's managers may."""
+
+    editor = make_user("editor")
+    cohort = ProjectFactory(name="Cohort", owner=alice, access_level=AccessLevel.RESTRICTED, members={editor: "editor"})
+    open_lab = ProjectFactory(name="Open", owner=alice, access_level=AccessLevel.PUBLIC, members={editor: "editor"})
+
+    def move(user, path: str, destination: str):
+        token = issue_token(user)
+        return client.generic(
+            "MOVE", path, HTTP_AUTHORIZATION=f"Token {token}", HTTP_HOST="testserver", HTTP_DESTINATION=destination
+        )
+
+    from file_upload.tests.factories import make_file
+
+    file = make_file(cohort, "donor.vcf", owner=editor)
+    refused = move(editor, "/dav/Cohort/donor.vcf", "http://testserver/dav/Open/donor.vcf")
+    assert refused.status_code == 403, body(refused)
+    assert File.objects.alive().filter(project=open_lab).count() == 0
+    file.refresh_from_db()
+    assert file.deleted_at is None and file.project_id == cohort.id
+    moved = move(alice, "/dav/Cohort/donor.vcf", "http://testserver/dav/Open/donor.vcf")
+    assert moved.status_code in (201, 204), body(moved)
+    assert File.objects.alive().get(project=open_lab).name == "donor.vcf"
+
+
 def test_copy_onto_an_existing_collection_with_overwrite(dav, lab):
     for path in ("/dav/Lab/src/", "/dav/Lab/dest/"):
         assert dav("MKCOL", path).status_code == 201
