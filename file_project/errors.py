@@ -72,12 +72,32 @@ SQLITE_FULL, SQLITE_IOERR = 13, 10
 POSTGRES_DISK_FULL = "53100"
 
 
+# What S3-compatible stores answer a write they have no room for: MinIO's full drives and hard
+# bucket quota, Ceph RGW's quota, a generic 507.
+STORE_FULL_CODES = frozenset(
+    {"XMinioStorageFull", "XMinioAdminBucketQuotaExceeded", "QuotaExceeded", "StorageFull", "InsufficientStorage"}
+)
+
+
+def store_refused_for_room(exc: BaseException) -> bool:
+    """An object store's answer (botocore's ``ClientError``) that it has no room for a write."""
+    response = getattr(exc, "response", None)
+    if not isinstance(response, dict):
+        return False
+    code = str((response.get("Error") or {}).get("Code", ""))
+    status_code = (response.get("ResponseMetadata") or {}).get("HTTPStatusCode")
+    return code in STORE_FULL_CODES or status_code == 507
+
+
 def is_no_space(exc: BaseException) -> bool:
     """A write that failed because the storage is full: ``ENOSPC``/``EDQUOT`` from a file,
     SQLite's "database or disk is full" (or its I/O error while its volume has no free byte),
-    PostgreSQL's ``disk_full``."""
+    PostgreSQL's ``disk_full``, an object store refusing a write for lack of room
+    (``store_refused_for_room``)."""
     if isinstance(exc, OSError):
         return exc.errno in NO_SPACE_ERRNOS
+    if store_refused_for_room(exc):
+        return True
     if not isinstance(exc, DatabaseError):
         return False
     cause = exc.__cause__

@@ -11,7 +11,7 @@ import pytest
 from file_upload.models import File
 from file_upload.tests.factories import ProjectFactory, make_file
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("storage_backend")]
 VCF = (
     "##fileformat=VCFv4.2\n##contig=<ID=chr1,length=50000>\n##contig=<ID=chrM,length=16569>\n"
     "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\nchr1\t100\t.\tA\tG\t50\tPASS\t.\n"

@@ -156,3 +156,87 @@ def stored_keys() -> list[str]:
         return sorted(item["Key"] for page in pages for item in page.get("Contents", []))
     root = Path(settings.FILES_DIR)
     return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+
+
+def _open_multipart(upload) -> bool:
+    client, bucket = storage.s3_client(), storage.s3_bucket()
+    pages = client.get_paginator("list_multipart_uploads").paginate(Bucket=bucket)
+    return any(m["UploadId"] == upload.store_upload_id for page in pages for m in page.get("Uploads", []))
+
+
+def _tails(upload) -> list[dict]:
+    from file_upload import tus_store
+
+    client, bucket = storage.s3_client(), storage.s3_bucket()
+    return client.list_objects_v2(Bucket=bucket, Prefix=f"{tus_store.TAIL_PREFIX}{upload.id}/").get("Contents", [])
+
+
+def kept_size(upload) -> int | None:
+    """How many bytes an unfinished tus upload keeps for its next PATCH, None when it keeps
+    none any more (terminated, expired, stored): its part file's size on the local disk; in the
+    object store the parts its row records (each checked against the store's list of parts)
+    plus its kept tail object. A part sent but not recorded is not counted: the row is the
+    truth there, and the next PATCH sends that part again."""
+    from file_upload import uploads
+
+    upload.refresh_from_db()
+    if not storage.is_s3():
+        path = uploads.part_path(upload)
+        return path.stat().st_size if path.exists() else None
+    tails = _tails(upload)
+    if not tails and not (upload.store_upload_id and _open_multipart(upload)):
+        return None
+    assert len(tails) <= 1, tails
+    return sum(_stored_parts(upload).values()) + sum(int(t["Size"]) for t in tails)
+
+
+def _stored_parts(upload) -> dict[int, int]:
+    """The row's recorded parts as the store lists them (number → size), asserting that each
+    one is there with the recorded size and ETag."""
+    if not upload.store_parts:
+        return {}
+    client, bucket = storage.s3_client(), storage.s3_bucket()
+    listed = client.list_parts(Bucket=bucket, Key=upload.storage_key, UploadId=upload.store_upload_id)
+    found = {p["PartNumber"]: (int(p["Size"]), p["ETag"]) for p in listed.get("Parts", [])}
+    for part in upload.store_parts:
+        assert found.get(part["n"]) == (part["size"], part["etag"]), (part, found.get(part["n"]))
+    return {part["n"]: part["size"] for part in upload.store_parts}
+
+
+def assert_kept(upload, data: bytes) -> None:
+    """An unfinished upload keeps exactly ``data``: its part file on the local disk; in the
+    object store its recorded parts (sizes, and ETags that are the MD5 of their slice of
+    ``data``) followed by its kept tail."""
+    import hashlib
+
+    from file_upload import tus_store, uploads
+
+    upload.refresh_from_db()
+    if not storage.is_s3():
+        assert uploads.part_path(upload).read_bytes() == data
+        return
+    start = 0
+    for number, size in sorted(_stored_parts(upload).items()):
+        etag = next(p["etag"] for p in upload.store_parts if p["n"] == number)
+        assert etag.strip('"') == hashlib.md5(data[start : start + size], usedforsecurity=False).hexdigest()
+        start += size
+    rest = data[start:]
+    client, bucket = storage.s3_client(), storage.s3_bucket()
+    keys = [t["Key"] for t in _tails(upload)]
+    assert keys == ([f"{tus_store.TAIL_PREFIX}{upload.id}/{start}"] if rest else []), keys
+    if rest:
+        assert client.get_object(Bucket=bucket, Key=keys[0])["Body"].read() == rest
+
+
+def leftover_bytes() -> list[str]:
+    """Upload bytes that are no File's: part files on the local disk; in the object store the
+    bucket's objects other than the Files' and its open multipart uploads."""
+    from file_upload import uploads
+    from file_upload.models import File
+
+    if not storage.is_s3():
+        return sorted(p.name for p in uploads.part_dir().iterdir())
+    files = set(File.objects.values_list("storage_key", flat=True))
+    client, bucket = storage.s3_client(), storage.s3_bucket()
+    multipart = [m["Key"] for m in client.list_multipart_uploads(Bucket=bucket).get("Uploads", [])]
+    return sorted(key for key in stored_keys() if key not in files) + sorted(f"multipart:{key}" for key in multipart)

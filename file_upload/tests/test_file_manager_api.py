@@ -215,6 +215,7 @@ class TestMyPermissions:
         assert listed["a.fastq"] == listed["e.fastq"] == [*editor, "delete"]
 
 
+@pytest.mark.usefixtures("storage_backend")
 class TestSidecars:
     @pytest.mark.parametrize("index_first", [True, False])
     def test_index_pairs_whichever_arrives_first(self, api, project, index_first):
@@ -278,6 +279,7 @@ class TestSidecars:
         )
 
 
+@pytest.mark.usefixtures("storage_backend")
 class TestZip:
     def test_folder_zip_holds_the_visible_files_with_their_paths(self, api, project, tmp_path):
         raw = make_folder(project, "raw")

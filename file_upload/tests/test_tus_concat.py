@@ -16,24 +16,12 @@ import pytest
 from authentication.models import AuditEvent
 from file_upload import storage, uploads
 from file_upload.models import File, Project, Upload
-from file_upload.tests.factories import ProjectFactory, ProjectMemberFactory
+from file_upload.tests.factories import ProjectFactory, ProjectMemberFactory, leftover_bytes
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("storage_backend")]
 TUS = {"HTTP_TUS_RESUMABLE": "1.0.0"}
 OCTET = "application/offset+octet-stream"
 PIECES = [b"@r1\nACGT\n+\nIIII\n", b"@r2\nGGCCA\n+\nIIIII\n", b"@r3\nT\n+\nI\n"]
-
-
-def leftover_bytes() -> list[str]:
-    """Upload bytes that are no File's: part files on the local disk; in the object store the
-    bucket's objects other than the Files' and its open multipart uploads."""
-    if not storage.is_s3():
-        return sorted(p.name for p in uploads.part_dir().iterdir())
-    client, bucket = storage.s3_client(), storage.s3_bucket()
-    files = set(File.objects.values_list("storage_key", flat=True))
-    objects = [o["Key"] for o in client.list_objects_v2(Bucket=bucket).get("Contents", [])]
-    multipart = [m["Key"] for m in client.list_multipart_uploads(Bucket=bucket).get("Uploads", [])]
-    return sorted(key for key in objects if key not in files) + sorted(f"multipart:{key}" for key in multipart)
 
 
 def meta(**values: str) -> str:

@@ -89,7 +89,13 @@ def _finalise(upload: Upload) -> None:
         Upload.objects.filter(id=upload.id).update(storage_key=upload.storage_key)
     if storage.is_s3():
         source = stored = None
-        found = _completed_in_store(upload)
+        try:
+            found = _completed_in_store(upload)
+        except Exception as exc:
+            if not is_no_space(exc):
+                raise  # the upload stays "verifying" with its parts; the sweep tries again
+            fail(upload, "storage full", "storage full")
+            return
         if found is None:
             fail(upload, "the received bytes are missing from the store", "missing")
             return
@@ -146,7 +152,8 @@ def _finalise(upload: Upload) -> None:
 
 def _completed_in_store(upload: Upload) -> int | None:
     """The size of the upload's object in the store, completing its multipart upload first
-    when a dead run has not; None when the bytes are gone."""
+    when a dead run has not; None when the bytes are gone. A store without room for the
+    completion raises (``is_no_space``)."""
     from botocore.exceptions import ClientError
 
     from .. import tus_store
@@ -155,6 +162,8 @@ def _completed_in_store(upload: Upload) -> int | None:
         try:
             tus_store.complete(upload)
         except ClientError as exc:
+            if is_no_space(exc):
+                raise
             log.warning("upload %s: completing the multipart upload failed: %s", upload.id, exc)
             return None
     return storage.stat(upload.storage_key)[0]

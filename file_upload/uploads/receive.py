@@ -278,11 +278,7 @@ def _stream_into_part(
         # Disk full: drop the bytes since the last checkpoint (the fragment), keep what was
         # acknowledged so the upload can resume once there is room, and say so.
         os.ftruncate(fd, upload.offset + kept)
-        log.warning("upload %s: storage full at offset %d", upload.id, upload.offset + kept)
-        raise InsufficientStorage(
-            "The server's storage is full: the rest of this chunk was not stored. The upload keeps the "
-            f"{upload.offset + kept} bytes received; resume later, or cancel it (DELETE) to free them."
-        ) from exc
+        raise _storage_full(upload, upload.offset + kept, exc) from exc
     finally:
         os.close(fd)
     return written
@@ -304,12 +300,13 @@ def _stream_into_store(
     from .. import tus_store
 
     upload = lease.upload
-    writer = tus_store.PartWriter(upload)
     chunk_hash = CHECKSUM_ALGORITHMS[checksum.algorithm]() if checksum else None
     hashing = BackgroundHash(chunk_hash, sha)
     written = 0
+    kept = upload.offset  # what the row says is stored: moves at each part boundary (no checksum)
     reader = _BodyReader(upload.id, body, content_length, limit)
     try:
+        writer = tus_store.PartWriter(upload)  # the first PATCH starts the multipart upload
         for data in reader:
             view = memoryview(data)
             while view:  # cut at part boundaries, so a checkpoint's hash covers exactly its bytes
@@ -326,15 +323,33 @@ def _stream_into_store(
                         Upload.objects.filter(id=upload.id, lock_token=lease.token).update(
                             offset=writer.start, sha256_state=state, store_parts=writer.parts, updated_at=timezone.now()
                         )
+                        kept = writer.start
+        hashing.wait()  # every byte read is hashed
+        if checksum is not None and (reader.missing or chunk_hash.digest() != checksum.digest):  # type: ignore[union-attr]
+            if reader.missing:
+                return 0  # a checksummed chunk is kept whole or not at all
+            raise ChecksumMismatch()
+        writer.save_tail()
+    except Exception as exc:
+        if not is_no_space(exc):
+            raise
+        # The store has no room: what the row acknowledged stays (its parts, its tail), the
+        # bytes since are dropped, and the upload resumes from there once there is room.
+        raise _storage_full(upload, kept, exc) from exc
     finally:
         hashing.finish()
-    if checksum is not None and (reader.missing or chunk_hash.digest() != checksum.digest):  # type: ignore[union-attr]
-        if reader.missing:
-            return 0  # a checksummed chunk is kept whole or not at all
-        raise ChecksumMismatch()
-    writer.save_tail()
     upload.store_parts = writer.parts
     return written
+
+
+def _storage_full(upload: Upload, kept: int, exc: BaseException) -> InsufficientStorage:
+    """The 507 of a PATCH whose bytes found no room (a full disk, an object store refusing the
+    write): the upload keeps the ``kept`` bytes acknowledged so far."""
+    log.warning("upload %s: storage full at offset %d: %s", upload.id, kept, exc)
+    return InsufficientStorage(
+        "The server's storage is full: the rest of this chunk was not stored. The upload keeps the "
+        f"{kept} bytes received; resume later, or cancel it (DELETE) to free them."
+    )
 
 
 def _checkpoint(

@@ -1,5 +1,6 @@
 """A real Celery worker process (on Redis when ``REDIS_URL`` is set, else the embedded
-filesystem broker) picks up the format-detection task and writes its result to the database."""
+filesystem broker) picks up the format-detection task and writes its result to the database;
+the parse task on both storage backends (the worker reads the object from the store)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from tests.processes import CeleryWorker, worker_env
 
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
-def test_real_worker_runs_parse_task(alice, data_dirs, tmp_path):
+def test_real_worker_runs_parse_task(storage_backend, alice, data_dirs, tmp_path):
     queue = f"biofm-test-{uuid.uuid4().hex[:8]}"
     project = ProjectFactory(name="Worker", owner=alice)
     file = make_file(project, "reads.bin", b"@r1\nACGT\n+\nIIII\n")

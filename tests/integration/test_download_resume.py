@@ -1,4 +1,5 @@
-"""Resumed downloads against a real gunicorn (where ranges go out through sendfile)."""
+"""Resumed downloads against a real gunicorn, on both storage backends (ranges go out through
+sendfile from the local disk, through ranged GETs on the object from the store)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ import requests
 from authentication.services import issue_token
 from file_upload.tests.factories import ProjectFactory, make_file
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# ``storage_backend`` first: the server started for a test takes its store.
+pytestmark = [pytest.mark.usefixtures("storage_backend"), pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture

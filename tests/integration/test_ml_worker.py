@@ -1,6 +1,6 @@
 """An analysis triggered through the API runs on a real Celery worker process (Redis when
 ``REDIS_URL`` is set, else the embedded filesystem broker); the worker's signal handlers write
-the task's status, timestamps and result, and QC flags the file."""
+the task's status, timestamps and result, and QC flags the file. On both storage backends."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from tests.processes import CeleryWorker, worker_env
 
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
-def test_qc_trigger_runs_on_a_real_worker(alice, data_dirs, tmp_path, settings):
+def test_qc_trigger_runs_on_a_real_worker(storage_backend, alice, data_dirs, tmp_path, settings):
     queue = f"biofm-ml-test-{uuid.uuid4().hex[:8]}"
     settings.BIOFM_ML_QUEUES = {"qc": queue}
     project = ProjectFactory(name="Worker QC", owner=alice)
