@@ -509,7 +509,7 @@ def _same_answer(tally: Tally, where: str, hidden: Any, missing: Any, hidden_val
 
 
 @pytest.mark.timeout(300)
-def test_hidden_ids_in_the_bodies_of_moves_restores_and_tus_concatenation(django_user_model):
+def test_hidden_ids_in_the_bodies_of_moves_restores_and_tus_concatenation(db):
     """The sweep above names hidden objects in the bodies of routes without an id; these routes
     take one id in the path and another in the body or a header — a move's target folder or
     project (with each ``on_conflict``), a restore of a whole deleted folder, a tus final
@@ -519,9 +519,8 @@ def test_hidden_ids_in_the_bodies_of_moves_restores_and_tus_concatenation(django
     import base64
 
     from file_upload import concat, services, uploads
-    from file_upload.tests.factories import make_file, make_folder
 
-    world = _build(django_user_model)
+    world = _build()
     objs, users = world.objects, world.users
     gone = make_folder(objs["zqH"], "zqFgone")
     batch_file = make_file(objs["zqH"], "zqbatch.txt", folder=gone)
