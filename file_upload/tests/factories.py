@@ -1,4 +1,12 @@
-"""factory_boy factories for the workspace models."""
+"""factory_boy factories for the workspace models.
+
+Rows built directly: ``UserFactory(username="bob", password=…, staff=True)`` (or
+``superuser=True``); ``principals(names)``, users named after their part; ``ProjectFactory(name=…,
+owner=alice, access_level=…, members={bob: "viewer"}, groups={wetlab: "editor"})``;
+``ProjectMemberFactory``, ``GroupFactory(name=…, users=[carol])`` and ``ProjectGroupFactory``.
+
+Through the services: ``make_folder`` and ``make_file``, so folders get their effective levels and
+files their bytes in the store; ``store_beside`` puts an index beside a file's blob."""
 
 from __future__ import annotations
 
@@ -7,28 +15,98 @@ from pathlib import Path
 
 import factory
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 
 from file_upload import services, storage
 from file_upload.metadata import METADATA_FIELD_NAMES
-from file_upload.models import Folder, Project
+from file_upload.models import AccessLevel, Folder, Project, ProjectGroup, ProjectMember, Role
 
 
 class UserFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = get_user_model()
         django_get_or_create = ("username",)
+        skip_postgeneration_save = True
 
     username = factory.Sequence(lambda n: f"user{n}")
-    password = factory.PostGenerationMethodCall("set_password", "s3cret-pass!")
+
+    @factory.post_generation
+    def password(user, create, extracted, **kwargs):
+        """The password to sign in with: ``s3cret-pass!`` unless one is given."""
+        user.set_password(extracted or "s3cret-pass!")
+        if create:
+            user.save(update_fields=["password"])
+
+    class Params:
+        staff = factory.Trait(is_staff=True)
+        superuser = factory.Trait(is_staff=True, is_superuser=True)
 
 
 class ProjectFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Project
+        skip_postgeneration_save = True
 
     name = factory.Sequence(lambda n: f"Project {n}")
     owner = factory.SubFactory(UserFactory)
-    access_level = "internal"
+    access_level = AccessLevel.INTERNAL
+
+    @factory.post_generation
+    def members(project, create, extracted, **kwargs):
+        """``members={user: role}``: each user joins the project with that role, in that order."""
+        for user, role in (extracted or {}).items():
+            ProjectMemberFactory(project=project, user=user, role=role)
+
+    @factory.post_generation
+    def groups(project, create, extracted, **kwargs):
+        """``groups={group: role}``: each group holds that role in the project."""
+        for group, role in (extracted or {}).items():
+            ProjectGroupFactory(project=project, group=group, role=role)
+
+
+class _ProjectRoleFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        abstract = True
+
+    project = factory.SubFactory(ProjectFactory)
+    role = Role.VIEWER
+
+
+class ProjectMemberFactory(_ProjectRoleFactory):
+    class Meta:
+        model = ProjectMember
+
+    user = factory.SubFactory(UserFactory)
+
+
+class GroupFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Group
+        skip_postgeneration_save = True
+
+    name = factory.Sequence(lambda n: f"group{n}")
+
+    @factory.post_generation
+    def users(group, create, extracted, **kwargs):
+        """``users=[carol, …]``: they belong to the group."""
+        if extracted:
+            group.user_set.add(*extracted)
+
+
+class ProjectGroupFactory(_ProjectRoleFactory):
+    class Meta:
+        model = ProjectGroup
+
+    group = factory.SubFactory(GroupFactory)
+
+
+def principals(names, password: str = "pw-123456!") -> dict:
+    """One user per name, each signing in with ``password``; the one named ``staff`` is staff and
+    the one named ``superuser`` a superuser."""
+    return {
+        name: UserFactory(username=name, password=password, staff=name == "staff", superuser=name == "superuser")
+        for name in names
+    }
 
 
 def make_folder(project: Project, name: str = "raw", parent: Folder | None = None, **kwargs) -> Folder:
@@ -53,6 +131,14 @@ def make_file(
         metadata=metadata,
         **kwargs,
     )
+
+
+def store_beside(file, suffix: str, content: bytes) -> str:
+    """Store ``content`` beside ``file``'s blob under its key plus ``suffix`` (an index such as
+    ``.bai``, where the index task puts one), through the storage layer; the key written."""
+    key = file.storage_key + suffix
+    storage.write_stream(io.BytesIO(content), key)
+    return key
 
 
 def blob_bytes(key: str) -> bytes:

@@ -12,9 +12,9 @@ import pytest
 from authentication.models import AccessGrant
 from authentication.services import create_grant, delete_grant
 from file_upload import retention, services
-from file_upload.models import File, Project, ProjectMember
+from file_upload.models import File
 from file_upload.search import backends
-from file_upload.tests.factories import make_file, make_folder
+from file_upload.tests.factories import ProjectFactory, ProjectMemberFactory, UserFactory, make_file, make_folder
 
 pytestmark = pytest.mark.django_db
 
@@ -28,15 +28,15 @@ ORDERINGS = ["", "name", "-name", "size", "-size", "-created_at", "updated_at", 
 
 
 @pytest.fixture
-def world(make_user, django_user_model):
+def world(make_user):
     rng = random.Random(7)
     users = [make_user(name) for name in ("ann", "ben", "cat", "dan")]
-    root = django_user_model.objects.create_superuser("root", password="x")
+    root = UserFactory(username="root", password="x", superuser=True)
     projects = [
-        Project.objects.create(name=f"P{i}", owner=users[i % 2], access_level=level)
+        ProjectFactory(name=f"P{i}", owner=users[i % 2], access_level=level)
         for i, level in enumerate(["public", "internal", "restricted", "restricted"])
     ]
-    ProjectMember.objects.create(project=projects[2], user=users[2], role="viewer")
+    ProjectMemberFactory(project=projects[2], user=users[2], role="viewer")
     folders = [make_folder(p, "raw") for p in projects]
     deep = make_folder(projects[3], "deep", parent=folders[3], access_level="restricted")
     files = []

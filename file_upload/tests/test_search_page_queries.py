@@ -9,8 +9,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from authentication.models import AccessGrant
-from file_upload.models import Project, ProjectMember
-from file_upload.tests.factories import make_file, make_folder
+from file_upload.models import Project
+from file_upload.tests.factories import ProjectFactory, ProjectMemberFactory, make_file, make_folder
 
 pytestmark = pytest.mark.django_db
 
@@ -53,10 +53,10 @@ def test_a_search_page_costs_the_same_queries_for_two_folders_or_twelve(
     backend, settings, alice, bob, make_user, client_for
 ):
     settings.BIOFM_SEARCH_BACKEND = backend
-    few = Project.objects.create(name="Few", owner=alice, access_level="restricted")
-    many = Project.objects.create(name="Many", owner=alice, access_level="restricted")
+    few = ProjectFactory(name="Few", owner=alice, access_level="restricted")
+    many = ProjectFactory(name="Many", owner=alice, access_level="restricted")
     for project in (few, many):
-        ProjectMember.objects.create(project=project, user=bob, role="viewer")
+        ProjectMemberFactory(project=project, user=bob, role="viewer")
     spread(few, 2, 50, bob)
     spread(many, 12, 50, bob)
     carol = make_user("carol")  # a plain signed-in user, no role: sees nothing of these

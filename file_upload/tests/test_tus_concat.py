@@ -15,8 +15,8 @@ import pytest
 
 from authentication.models import AuditEvent
 from file_upload import storage, uploads
-from file_upload.models import File, Project, ProjectMember, Upload
-from file_upload.tests.factories import leftover_bytes
+from file_upload.models import File, Project, Upload
+from file_upload.tests.factories import ProjectFactory, ProjectMemberFactory, leftover_bytes
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("storage_backend")]
 TUS = {"HTTP_TUS_RESUMABLE": "1.0.0"}
@@ -30,7 +30,7 @@ def meta(**values: str) -> str:
 
 @pytest.fixture
 def project(alice):
-    return Project.objects.create(name="P", owner=alice)
+    return ProjectFactory(name="P", owner=alice)
 
 
 def path_of(response) -> str:
@@ -94,7 +94,7 @@ def test_partials_never_become_files_and_the_final_joins_them(api, project):
 
 
 def test_another_users_partial_answers_like_a_missing_one(api, client_for, bob, project):
-    ProjectMember.objects.create(project=project, user=bob, role="editor")
+    ProjectMemberFactory(project=project, user=bob, role="editor")
     theirs = partial(api, PIECES[0])
     bobs = client_for(bob)
     mine = partial(bobs, PIECES[1])

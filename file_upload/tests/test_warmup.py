@@ -8,8 +8,7 @@ import pytest
 from django.core.wsgi import get_wsgi_application
 
 from file_project import warmup
-from file_upload.models import Project
-from file_upload.tests.factories import make_file
+from file_upload.tests.factories import ProjectFactory, make_file
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -24,7 +23,7 @@ def logged_by_warm_up(monkeypatch) -> list[str]:
 def test_warm_up_searches_through_the_app_and_renders_a_made_up_page(alice, settings, monkeypatch):
     settings.BIOFM_SEARCH_BACKEND = "tantivy"
     settings.BIOFM_SEARCH_FRESHNESS_WAIT = 0.7
-    make_file(Project.objects.create(name="Open", owner=alice, access_level="public"), "public.fastq")
+    make_file(ProjectFactory(name="Open", owner=alice, access_level="public"), "public.fastq")
     answers: list[str] = []
     real = warmup._request
     monkeypatch.setattr(warmup, "_request", lambda *args: answers.append(real(*args)) or answers[-1])

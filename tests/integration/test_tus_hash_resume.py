@@ -26,6 +26,7 @@ from django.utils import timezone
 from authentication.models import AuditEvent
 from authentication.services import issue_token
 from file_upload.models import File, Project, Upload
+from file_upload.tests.factories import ProjectFactory
 from tests.processes import GunicornServer
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -121,7 +122,7 @@ def hashed_how(upload_id: str) -> str:
 
 @pytest.fixture
 def project(alice):
-    return Project.objects.create(name="Transfers", owner=alice)
+    return ProjectFactory(name="Transfers", owner=alice)
 
 
 def test_a_worker_killed_600_mb_into_a_1_gb_patch(data_dirs, tmp_path, alice, project):

@@ -14,7 +14,8 @@ import pytest
 import requests
 
 from authentication.services import issue_token
-from file_upload.models import File, Project, Upload
+from file_upload.models import File, Upload
+from file_upload.tests.factories import ProjectFactory
 from tests.processes import wait_for_upload
 
 
@@ -26,7 +27,7 @@ def b64(text: str) -> str:
 def test_pipelined_patches_and_head_on_one_connection(storage_backend, gunicorn, upload_worker, alice):
     """Two PATCHes and a HEAD sent back to back before any answer is read: each body is read
     exactly, the next request is found where it starts, and the stored file is the source."""
-    project = Project.objects.create(name="Pipelined", owner=alice)
+    project = ProjectFactory(name="Pipelined", owner=alice)
     token = issue_token(alice)
     source = os.urandom(6 * 1024 * 1024 + 777)  # a 5 MiB part of the object store and more
     half = len(source) // 2

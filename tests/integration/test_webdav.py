@@ -19,7 +19,8 @@ import requests
 
 from authentication.models import AccessGrant, AuditEvent
 from authentication.services import issue_token
-from file_upload.models import AccessLevel, File, Folder, Project, ProjectMember, Role
+from file_upload.models import AccessLevel, File, Role
+from file_upload.tests.factories import ProjectFactory, make_folder
 from webdav.services import create_app_password
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -29,7 +30,7 @@ PROPFIND = b'<?xml version="1.0"?><d:propfind xmlns:d="DAV:"><d:prop><d:displayn
 
 @pytest.fixture
 def lab(alice):
-    return Project.objects.create(name="Lab", owner=alice, access_level=AccessLevel.INTERNAL)
+    return ProjectFactory(name="Lab", owner=alice, access_level=AccessLevel.INTERNAL)
 
 
 @pytest.fixture
@@ -116,14 +117,9 @@ def test_rclone_copies_a_tree_up_and_down_with_equal_checksums(
 
 
 def test_the_gate_decides_what_webdav_shows_and_allows(gunicorn, alice, bob, lab, tmp_path):
-    Project.objects.create(name="Hidden", owner=alice, access_level=AccessLevel.RESTRICTED)
-    shared = Project.objects.create(name="Shared", owner=alice, access_level=AccessLevel.RESTRICTED)
-    ProjectMember.objects.create(project=shared, user=bob, role=Role.VIEWER)
-    readonly = Folder.objects.create(
-        project=lab, name="readonly", name_path="/readonly", effective_access_level="internal"
-    )
-    readonly.tree_path = f"/{readonly.id}/"
-    readonly.save()
+    ProjectFactory(name="Hidden", owner=alice, access_level=AccessLevel.RESTRICTED)
+    ProjectFactory(name="Shared", owner=alice, access_level=AccessLevel.RESTRICTED, members={bob: Role.VIEWER})
+    readonly = make_folder(lab, "readonly")
     bob_auth = {"Authorization": f"Token {issue_token(bob)}"}
     listing = requests.request("PROPFIND", f"{gunicorn.url}/dav/", headers={**bob_auth, "Depth": "1"}, data=PROPFIND)
     assert listing.status_code == 207
