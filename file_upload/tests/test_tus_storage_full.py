@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from file_upload import storage, tus_store
-from file_upload.models import File, Project, Upload
-from file_upload.tests.factories import assert_kept, kept_size, leftover_bytes, stored_keys
+from file_upload.models import File, Upload
+from file_upload.tests.factories import ProjectFactory, assert_kept, kept_size, leftover_bytes, stored_keys
 from file_upload.tests.test_tus_protocol import create, location, patch
 from file_upload.uploads import receive
 from tests.store_faults import FullStoreProxy
@@ -27,7 +27,7 @@ MIB = 1024 * 1024
 
 @pytest.fixture
 def project(alice):
-    return Project.objects.create(name="P", owner=alice)
+    return ProjectFactory(name="P", owner=alice)
 
 
 class Room:

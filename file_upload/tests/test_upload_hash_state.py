@@ -11,8 +11,8 @@ import pytest
 
 from authentication.models import AuditEvent
 from file_upload import hashstate, storage, tus_store, uploads
-from file_upload.models import File, Project, Upload
-from file_upload.tests.factories import kept_size
+from file_upload.models import File, Upload
+from file_upload.tests.factories import ProjectFactory, kept_size
 from file_upload.tests.test_tus_protocol import TUS, create, location, patch
 
 pytestmark = pytest.mark.django_db
@@ -21,7 +21,7 @@ MIB = 1024 * 1024
 
 @pytest.fixture
 def project(alice):
-    return Project.objects.create(name="P", owner=alice)
+    return ProjectFactory(name="P", owner=alice)
 
 
 def hashed_how(file: File) -> str:

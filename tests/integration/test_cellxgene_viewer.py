@@ -30,8 +30,7 @@ from cellxgene_bridge.models import Publication, Viewer
 from cellxgene_bridge.tests import fixtures
 from cellxgene_bridge.tests.fixtures import viewer_pids
 from file_upload import storage
-from file_upload.models import Project
-from file_upload.tests.factories import blob_bytes, make_file
+from file_upload.tests.factories import ProjectFactory, blob_bytes, make_file
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -51,7 +50,7 @@ def queued(monkeypatch) -> list[int]:
 
 @pytest.fixture
 def project(alice):
-    return Project.objects.create(name="Single cell", owner=alice, access_level="restricted")
+    return ProjectFactory(name="Single cell", owner=alice, access_level="restricted")
 
 
 def publish(client, file) -> Publication:
@@ -155,7 +154,7 @@ def test_publish_as_shipped_serves_under_its_own_path(
 def test_two_users_two_viewers_then_lru_eviction_and_reopen(
     api, alice, bob, client_for, project, cellxgene_settings, h5ad_files, tmp_path
 ):
-    bobs = Project.objects.create(name="Bob's cells", owner=bob, access_level="restricted")
+    bobs = ProjectFactory(name="Bob's cells", owner=bob, access_level="restricted")
     first = publish(api, make_file(project, "pbmc68k_reduced.h5ad", h5ad_files["pbmc"]))
     second = publish(client_for(bob), make_file(bobs, "pbmc_no_embedding.h5ad", h5ad_files["no_obsm"]))
     assert first.status == "ready" and second.status == "ready", (first.error, second.error)

@@ -18,8 +18,8 @@ from tusclient import request as tus_request
 from tusclient.exceptions import TusCommunicationError, TusUploadFailed
 
 from authentication.services import issue_token
-from file_upload.models import File, Project, Upload
-from file_upload.tests.factories import assert_kept, blob_bytes, kept_size, leftover_bytes
+from file_upload.models import File, Upload
+from file_upload.tests.factories import ProjectFactory, assert_kept, blob_bytes, kept_size, leftover_bytes
 from tests.processes import wait_for_upload
 
 # ``storage_backend`` first: the servers started for a test take its store.
@@ -36,7 +36,7 @@ def source(tmp_path):
 
 @pytest.fixture
 def project(alice):
-    return Project.objects.create(name="Transfers", owner=alice)
+    return ProjectFactory(name="Transfers", owner=alice)
 
 
 def client_for(server, user) -> tus_client.TusClient:

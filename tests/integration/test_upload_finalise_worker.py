@@ -16,9 +16,9 @@ import pytest
 from django.utils import timezone
 
 from file_upload import storage, uploads
-from file_upload.models import File, Project, Upload
+from file_upload.models import File, Upload
 from file_upload.tasks import finalise_upload_task
-from file_upload.tests.factories import kept_size, leftover_bytes
+from file_upload.tests.factories import ProjectFactory, kept_size, leftover_bytes
 from tests.processes import CeleryWorker, wait_for_upload, worker_env
 
 MIB = 1024**2
@@ -51,7 +51,7 @@ def test_a_finalisation_whose_worker_was_killed_is_finished_by_another(
     size = SIZES[storage_backend]
     queue = f"biofm-test-{uuid.uuid4().hex[:8]}"
     monkeypatch.setattr(uploads.finalise, "enqueue_finalise", lambda upload_id: None)  # nothing queued yet
-    project = Project.objects.create(name="Kill", owner=alice)
+    project = ProjectFactory(name="Kill", owner=alice)
     upload = uploads.create_upload(
         owner=alice, length=size, raw_metadata="", project=project, folder=None, metadata={"filename": "big.bin"}
     )
