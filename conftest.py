@@ -97,9 +97,12 @@ def throttle_rates(settings):
 
 
 @pytest.fixture
-def make_user(db, django_user_model):
+def make_user(db):
+    """``make_user("bob", password=…, is_staff=True)``: a user built by ``UserFactory``."""
+    from file_upload.tests.factories import UserFactory
+
     def make(username: str = "alice", password: str = "s3cret-pass!", **extra):
-        return django_user_model.objects.create_user(username=username, password=password, **extra)
+        return UserFactory(username=username, password=password, **extra)
 
     return make
 

@@ -75,6 +75,12 @@ class _Reach:
     folder_paths: list[str] = field(default_factory=list)  # tree paths of granted folders
     file_ids: set[int] = field(default_factory=set)
     ancestor_folder_ids: set[int] = field(default_factory=set)  # folders above granted objects
+    # For ranks (``PermissionMemo``): the strongest role per project (owner included), and the
+    # strongest grant per project, folder and file, as ``rank_on`` would find them.
+    role_ranks: dict[int, int] = field(default_factory=dict)
+    project_grant_ranks: dict[int, int] = field(default_factory=dict)
+    folder_grant_ranks: dict[int, int] = field(default_factory=dict)
+    file_grant_ranks: dict[int, int] = field(default_factory=dict)
 
 
 def _grants_q(user: Any) -> Q:
@@ -147,13 +153,14 @@ def _reach_sql() -> tuple[str, str]:
         "user_groups": user_groups,
     }
     projects = (
-        "SELECT id FROM {project} WHERE owner_id = %s"
-        " UNION SELECT project_id FROM {member} WHERE user_id = %s"
-        " UNION SELECT g.project_id FROM {pgroup} g JOIN {user_groups} ug ON ug.group_id = g.group_id"
+        "SELECT id, 'owner' FROM {project} WHERE owner_id = %s"
+        " UNION SELECT project_id, role FROM {member} WHERE user_id = %s"
+        " UNION SELECT g.project_id, g.role FROM {pgroup} g JOIN {user_groups} ug ON ug.group_id = g.group_id"
         " WHERE ug.user_id = %s"
     ).format(**tables)
     grants = (
-        "SELECT a.object_type, a.project_id, f.tree_path, a.file_id, ff.tree_path FROM {grant} a"
+        "SELECT a.object_type, a.project_id, f.tree_path, a.file_id, ff.tree_path, a.folder_id, a.permission"
+        " FROM {grant} a"
         " LEFT JOIN {folder} f ON f.id = a.folder_id"
         " LEFT JOIN {file} fl ON fl.id = a.file_id"
         " LEFT JOIN {folder} ff ON ff.id = fl.folder_id"
@@ -169,20 +176,32 @@ def _compute_reach(user: Any) -> _Reach:
     projects_sql, grants_sql = _reach_sql()
     with connection.cursor() as cursor:
         cursor.execute(projects_sql, [user.pk] * 3)
-        reach = _Reach({row[0] for row in cursor.fetchall()})
+        roles = cursor.fetchall()
         cursor.execute(grants_sql, [user.pk] * 2)
         grants = cursor.fetchall()
-    for object_type, project_id, folder_path, file_id, file_folder_path in grants:
+    reach = _Reach({project_id for project_id, _ in roles})
+    for project_id, role in roles:
+        _raise(reach.role_ranks, project_id, _ROLE_RANK[Role(role)])
+    for object_type, project_id, folder_path, file_id, file_folder_path, folder_id, permission in grants:
+        rank = _GRANT_RANK[Permission(permission)]
         if object_type == "project":
             reach.project_ids.add(project_id)
+            _raise(reach.project_grant_ranks, project_id, rank)
         elif object_type == "folder":
             reach.folder_paths.append(folder_path)
             reach.ancestor_folder_ids.update(_ids_in(folder_path)[:-1])
+            _raise(reach.folder_grant_ranks, folder_id, rank)
         else:
             reach.file_ids.add(file_id)
+            _raise(reach.file_grant_ranks, file_id, rank)
             if file_folder_path:
                 reach.ancestor_folder_ids.update(_ids_in(file_folder_path))
     return reach
+
+
+def _raise(ranks: dict[int, int], key: int, rank: int) -> None:
+    if rank > ranks.get(key, 0):
+        ranks[key] = rank
 
 
 def _ids_in(tree_path: str) -> list[int]:
@@ -395,64 +414,59 @@ def _allowed(user: Any, action: Action, obj: Project | Folder | File, rank: Call
 
 
 class PermissionMemo:
-    """Ranks and permissions worked out for one user while one response is written: the files
-    of a listing that sit in the same folder (and hold no grant of their own) share their
-    folder's rank, so their permissions are worked out once per folder (and per whether the
-    user owns the file: owners may delete with an editor's rank). Lives for one response only,
-    never across requests, so a revoked role or grant shows on the next request."""
+    """Ranks and permissions worked out for one user while one response is written: the same
+    rules as ``rank_on``, answered from the user's reach (``_reach``: their roles and grants,
+    read once for the response, or once per read-only request) instead of asking the database
+    per object, so a page costs the same few queries however many folders and projects it
+    spans. The files of a listing that sit in the same folder (and hold no grant of their own)
+    share their permissions (per whether the user owns the file: owners may delete with an
+    editor's rank). Lives for one response only, never across requests, so a revoked role or
+    grant shows on the next request."""
 
     def __init__(self, user: Any) -> None:
         self.user = user
-        self.ranks: dict[tuple[str, int], int] = {}
         self.permissions: dict[tuple[str, int, bool], list[str]] = {}
-        self._file_grants: set[int] | None = None
-        self._container_grants: bool | None = None
+        self._reach: _Reach | None = None
+        self._paths: dict[int, str] = {}
+
+    def reach(self) -> _Reach:
+        if self._reach is None:
+            self._reach = _reach(self.user) if is_signed_in(self.user) else _Reach(set())
+        return self._reach
 
     def shared_key(self, obj: Project | Folder | File) -> tuple[str, int, bool] | None:
         """The key under which a listed file's permissions equal its folder-mates' (None for
         anything else, which is worked out on its own)."""
-        if not isinstance(obj, File) or self._has_file_grant(obj.pk):
+        if not isinstance(obj, File) or obj.pk in self.reach().file_grant_ranks:
             return None
         owner = obj.owner_id == getattr(self.user, "id", None)
         return ("folder", obj.folder_id, owner) if obj.folder_id else ("project", obj.project_id, owner)
 
     def rank(self, obj: Project | Folder | File) -> int:
-        if isinstance(obj, Folder) and not self._holds_container_grants():
-            return self._role_rank(obj)  # no grant on any project or folder: the role decides
-        if not isinstance(obj, File) or self._has_file_grant(obj.pk):
-            return rank_on(self.user, obj)
-        key = ("folder", obj.folder_id) if obj.folder_id else ("project", obj.project_id)
-        if key not in self.ranks:
-            if self._holds_container_grants():
-                container = obj.folder if obj.folder_id else obj.project
-                self.ranks[key] = rank_on(self.user, container)
-            else:  # no grant on any project or folder: the role decides, the same in every folder
-                self.ranks[key] = self._role_rank(obj)
-        return self.ranks[key]
+        """``rank_on(user, obj)``: the strongest of the user's role in the object's project, their
+        grants on the project, on the folders above the object (and on itself) and on the file."""
+        if not is_signed_in(self.user):
+            return 0
+        reach = self.reach()
+        project_id = obj.pk if isinstance(obj, Project) else obj.project_id
+        rank = max(reach.role_ranks.get(project_id, 0), reach.project_grant_ranks.get(project_id, 0))
+        if reach.folder_grant_ranks and not isinstance(obj, Project):
+            for folder_id in _ids_in(self._tree_path(obj)):
+                rank = max(rank, reach.folder_grant_ranks.get(folder_id, 0))
+        if isinstance(obj, File):
+            rank = max(rank, reach.file_grant_ranks.get(obj.pk, 0))
+        return rank
 
-    def _holds_container_grants(self) -> bool:
-        if self._container_grants is None:
-            reach = _reach(self.user) if is_signed_in(self.user) else None
-            self._container_grants = bool(reach and (reach.project_ids or reach.folder_paths))
-        return self._container_grants
-
-    def _role_rank(self, obj: Folder | File) -> int:
-        """``rank_on`` for a user without project or folder grants: the role, once per project."""
-        key = ("role", obj.project_id)
-        if key not in self.ranks:
-            role = project_role(self.user, obj.project) if is_signed_in(self.user) else None
-            self.ranks[key] = _ROLE_RANK[Role(role)] if role else 0
-        return self.ranks[key]
-
-    def _has_file_grant(self, file_id: int) -> bool:
-        if self._file_grants is None:
-            grants = (
-                AccessGrant.objects.filter(_grants_q(self.user), object_type="file")
-                if is_signed_in(self.user)
-                else None
-            )
-            self._file_grants = set(grants.values_list("file_id", flat=True)) if grants is not None else set()
-        return file_id in self._file_grants
+    def _tree_path(self, obj: Folder | File) -> str:
+        """The folder's own path, or the file's folder's ("" at the project root); a listing's
+        queryset selects the folders, so this reads no row."""
+        if isinstance(obj, Folder):
+            return obj.tree_path
+        if not obj.folder_id:
+            return ""
+        if obj.folder_id not in self._paths:
+            self._paths[obj.folder_id] = obj.folder.tree_path
+        return self._paths[obj.folder_id]
 
 
 def refused_in_tree(user: Any, folder: Folder) -> Folder | File | None:

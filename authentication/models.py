@@ -8,6 +8,7 @@ from typing import Any
 from django.contrib.auth.models import AbstractUser, Group
 from django.db import models
 from django.db.models import Q
+from rest_framework.authtoken.models import Token  # noqa: F401  (the API token table; services issue tokens)
 
 from access.querysets import RestrictedQuerySet
 

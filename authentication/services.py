@@ -12,25 +12,19 @@ from django.contrib.auth import authenticate
 from django.contrib.auth.models import Group
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
-from rest_framework import exceptions
-from rest_framework.authtoken.models import Token
 
 from file_project.client_address import client_address
-from file_project.domain import Conflict
+from file_project.domain import Conflict, TooManyAttempts
 
 from . import audit, lockout
-from .models import AccessGrant, User, UserProfile
+from .models import AccessGrant, Token, User, UserProfile
 
 
-class LoginLocked(exceptions.Throttled):
-    default_code = "locked_out"
+class LoginLocked(TooManyAttempts, code="locked_out"):
+    """Too many failed sign-ins from this address or for this account (429, ``Retry-After``)."""
 
     def __init__(self, wait: int) -> None:
-        super().__init__(
-            wait=wait,
-            detail=f"Too many failed sign-ins from here; try again in {wait} seconds.",
-            code="locked_out",
-        )
+        super().__init__(f"Too many failed sign-ins from here; try again in {wait} seconds.", wait=wait)
 
 
 def authenticate_credentials(request: HttpRequest, username: str, password: str) -> User | None:

@@ -21,10 +21,10 @@ from django.conf import settings
 from django.core import signing
 from django.http import Http404
 from django.utils.http import parse_http_date_safe, quote_etag
-from rest_framework import exceptions
 
 from authentication import audit
 from file_project import metrics
+from file_project.domain import Forbidden
 from file_project.parsers import INT_MAX
 from file_upload import storage
 from file_upload.models import File
@@ -219,9 +219,8 @@ def open_bytes(download: Download) -> BinaryIO:
 # --- signed URLs -----------------------------------------------------------------------------
 
 
-class SignedUrlInvalid(exceptions.PermissionDenied):
-    default_detail = "This download link is not valid."
-    default_code = "invalid_signature"
+class SignedUrlInvalid(Forbidden, code="invalid_signature", detail="This download link is not valid."):
+    """A signed link that was tampered with, is malformed or has expired (403)."""
 
 
 def sign_download(file: File, signer: Any, expires_in: int) -> tuple[str, datetime]:

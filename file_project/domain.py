@@ -5,16 +5,26 @@ its HTTP status in one table (``HTTP_STATUS``, used by the API's exception handl
 WebDAV provider maps them to WebDAV statuses. Django's ``ValidationError`` (bad input, 400) and
 ``PermissionDenied`` (403) are the other two errors Logic may raise.
 
-Public surface: ``DomainError``, ``NotFound``, ``Conflict``, ``Gone``, ``Locked``, ``ChecksumMismatch``,
-``PayloadTooLarge``, ``InsufficientStorage``.
+Public surface: ``DomainError``, ``InvalidInput``, ``Forbidden``, ``TooManyAttempts``, ``NotFound``,
+``Conflict``, ``Gone``, ``Locked``, ``ChecksumMismatch``, ``PayloadTooLarge``, ``InsufficientStorage``.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class DomainError(Exception):
+    """A message for the user (``detail``) and a code for programs. Each kind names its defaults
+    in its class line: ``class Gone(DomainError, code="gone", detail="This resource is gone.")``."""
+
     default_detail = "The request cannot be carried out."
     default_code = "error"
+
+    def __init_subclass__(cls, *, code: str = "", detail: str = "", **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.default_code = code or cls.default_code
+        cls.default_detail = detail or cls.default_detail
 
     def __init__(self, detail: str | None = None, code: str | None = None) -> None:
         self.detail = str(detail if detail is not None else self.default_detail)
@@ -25,46 +35,56 @@ class DomainError(Exception):
         return self.detail
 
 
-class Conflict(DomainError):
+class InvalidInput(DomainError, code="invalid", detail="Invalid input."):
+    """A value the client sent cannot be read (a malformed header, a bad metadata value);
+    ``field`` names it (a header's or a field's name), as a form's field error would."""
+
+    def __init__(self, detail: str | None = None, code: str | None = None, *, field: str | None = None) -> None:
+        super().__init__(detail, code)
+        self.field = field
+
+
+class Forbidden(DomainError, code="permission_denied", detail="You do not have permission to perform this action."):
+    """The caller may not do this, whoever they are (a download link that is not valid)."""
+
+
+class TooManyAttempts(DomainError, code="throttled", detail="Request was throttled."):
+    """Too many tries in a short time; ``wait``: the seconds until another may succeed."""
+
+    def __init__(self, detail: str | None = None, code: str | None = None, *, wait: int | None = None) -> None:
+        super().__init__(detail, code)
+        self.wait = wait
+
+
+class Conflict(DomainError, code="conflict", detail="The request conflicts with the current state of the resource."):
     """The request conflicts with the current state (a name taken, a file not in the trash)."""
 
-    default_detail = "The request conflicts with the current state of the resource."
-    default_code = "conflict"
 
-
-class NotFound(DomainError):
+class NotFound(DomainError, code="not_found", detail="Not found."):
     """What was asked for does not exist, or is not the caller's to see."""
 
-    default_detail = "Not found."
-    default_code = "not_found"
 
-
-class Gone(DomainError):
+class Gone(DomainError, code="gone", detail="This resource is gone."):
     """It existed and is gone for good (an expired or cancelled upload)."""
 
-    default_detail = "This resource is gone."
-    default_code = "gone"
 
-
-class Locked(DomainError):
+class Locked(DomainError, code="locked", detail="Another request is working on this resource; retry shortly."):
     """Another request holds it; retrying shortly will do."""
 
-    default_detail = "Another request is working on this resource; retry shortly."
-    default_code = "locked"
+
+CHECKSUM_MISMATCH = "The checksum of the data does not match Upload-Checksum; the chunk was discarded."
 
 
-class ChecksumMismatch(DomainError):
+class ChecksumMismatch(DomainError, code="checksum_mismatch", detail=CHECKSUM_MISMATCH):
     """The bytes sent do not match the checksum sent with them; nothing was kept."""
 
-    default_detail = "The checksum of the data does not match Upload-Checksum; the chunk was discarded."
-    default_code = "checksum_mismatch"
+
+class PayloadTooLarge(DomainError, code="too_large", detail="The upload is larger than this server accepts."):
+    """More bytes than this server, the user's or the project's quota accepts."""
 
 
-class PayloadTooLarge(DomainError):
-    default_detail = "The upload is larger than this server accepts."
-    default_code = "too_large"
+NO_SPACE = "The server's storage is full; nothing was stored. Try again later or ask an admin to free space."
 
 
-class InsufficientStorage(DomainError):
-    default_detail = "The server's storage is full; nothing was stored. Try again later or ask an admin to free space."
-    default_code = "insufficient_storage"
+class InsufficientStorage(DomainError, code="insufficient_storage", detail=NO_SPACE):
+    """The server's storage (disk or database volume) is full."""

@@ -28,11 +28,14 @@ from .domain import (
     ChecksumMismatch,
     Conflict,
     DomainError,
+    Forbidden,
     Gone,
     InsufficientStorage,
+    InvalidInput,
     Locked,
     NotFound,
     PayloadTooLarge,
+    TooManyAttempts,
 )
 
 __all__ = ["Conflict", "DomainError", "HTTP_STATUS", "InsufficientStorage", "PayloadTooLarge", "api_exception_handler"]
@@ -47,6 +50,8 @@ class LengthRequired(exceptions.APIException):
 # Logic's errors (``file_project.domain``), importable from here too, and their HTTP statuses:
 # the one place a domain error becomes HTTP.
 HTTP_STATUS: dict[type[DomainError], int] = {
+    InvalidInput: status.HTTP_400_BAD_REQUEST,
+    Forbidden: status.HTTP_403_FORBIDDEN,
     NotFound: status.HTTP_404_NOT_FOUND,
     Conflict: status.HTTP_409_CONFLICT,
     Gone: status.HTTP_410_GONE,
@@ -54,11 +59,18 @@ HTTP_STATUS: dict[type[DomainError], int] = {
     ChecksumMismatch: 460,  # tus's checksum extension
     PayloadTooLarge: status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
     InsufficientStorage: 507,
+    TooManyAttempts: status.HTTP_429_TOO_MANY_REQUESTS,
 }
 
 
 def as_api_exception(exc: DomainError) -> exceptions.APIException:
-    """The DRF exception that answers ``exc``: its status from ``HTTP_STATUS``, detail and code."""
+    """The DRF exception that answers ``exc``: its status from ``HTTP_STATUS``, detail and code;
+    ``InvalidInput`` as DRF's ``ValidationError`` of its field, so its body lists ``errors`` as a
+    serializer's would, and ``TooManyAttempts`` as DRF's ``Throttled`` (``Retry-After``)."""
+    if isinstance(exc, InvalidInput):
+        return exceptions.ValidationError({exc.field: [exc.detail]} if exc.field else [exc.detail], exc.code)
+    if isinstance(exc, TooManyAttempts):  # DRF's Throttled adds the wait to the detail and Retry-After
+        return exceptions.Throttled(exc.wait, exc.detail, exc.code)
     status_code = next((code for kind, code in HTTP_STATUS.items() if isinstance(exc, kind)), 400)
     error = exceptions.APIException(exc.detail, exc.code)
     error.status_code = status_code
@@ -72,12 +84,32 @@ SQLITE_FULL, SQLITE_IOERR = 13, 10
 POSTGRES_DISK_FULL = "53100"
 
 
+# What S3-compatible stores answer a write they have no room for: MinIO's full drives and hard
+# bucket quota, Ceph RGW's quota, a generic 507.
+STORE_FULL_CODES = frozenset(
+    {"XMinioStorageFull", "XMinioAdminBucketQuotaExceeded", "QuotaExceeded", "StorageFull", "InsufficientStorage"}
+)
+
+
+def store_refused_for_room(exc: BaseException) -> bool:
+    """An object store's answer (botocore's ``ClientError``) that it has no room for a write."""
+    response = getattr(exc, "response", None)
+    if not isinstance(response, dict):
+        return False
+    code = str((response.get("Error") or {}).get("Code", ""))
+    status_code = (response.get("ResponseMetadata") or {}).get("HTTPStatusCode")
+    return code in STORE_FULL_CODES or status_code == 507
+
+
 def is_no_space(exc: BaseException) -> bool:
     """A write that failed because the storage is full: ``ENOSPC``/``EDQUOT`` from a file,
     SQLite's "database or disk is full" (or its I/O error while its volume has no free byte),
-    PostgreSQL's ``disk_full``."""
+    PostgreSQL's ``disk_full``, an object store refusing a write for lack of room
+    (``store_refused_for_room``)."""
     if isinstance(exc, OSError):
         return exc.errno in NO_SPACE_ERRNOS
+    if store_refused_for_room(exc):
+        return True
     if not isinstance(exc, DatabaseError):
         return False
     cause = exc.__cause__

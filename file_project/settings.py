@@ -486,9 +486,9 @@ CELERY_BEAT_SCHEDULE["prune-search-changes"] = {"task": "file_upload.prune_searc
 # CELLXGENE_HOST (the address the proxy reaches; on a worker node, that node's address). At most
 # CELLXGENE_MAX_VIEWERS run at once and, measured, CELLXGENE_MAX_TOTAL_RSS_MB together: the
 # least recently used one stops to make room. A viewer over CELLXGENE_MAX_RSS_MB stops; one
-# unused for CELLXGENE_IDLE_SECONDS stops (watchdog beat task). A stopped or crashed viewer
-# starts again on the next request for it (CELLXGENE_AUTO_RESTART). Each viewer logs to
-# CELLXGENE_LOG_DIR/publication-<id>.log.
+# unused for CELLXGENE_IDLE_SECONDS stops (the watchdog: cellxgene's stale rules, run every
+# minute by background.sweep). A stopped or crashed viewer starts again on the next request for
+# it (CELLXGENE_AUTO_RESTART). Each viewer logs to CELLXGENE_LOG_DIR/publication-<id>.log.
 CELLXGENE_DATA_DIR = Path(
     os.environ.get("CELLXGENE_DATA_DIR")
     or (Path(os.environ["BIOFM_DATA_DIR"]) / "cellxgene_data" if os.environ.get("BIOFM_DATA_DIR") else None)
@@ -511,7 +511,6 @@ CELLXGENE_ANNOTATIONS = env_bool("CELLXGENE_ANNOTATIONS", False)
 CELLXGENE_EXTRA_ARGS = env_list("CELLXGENE_EXTRA_ARGS", "")
 # A publication still in progress this long after CELLXGENE_READY_TIMEOUT lost its worker.
 CELLXGENE_STALE_PUBLICATION_SECONDS = env_int("CELLXGENE_STALE_PUBLICATION_SECONDS", 1800)
-CELERY_BEAT_SCHEDULE["cellxgene-watchdog"] = {"task": "cellxgene_bridge.watchdog", "schedule": 60.0}
 
 # --- NCBI bridge (ncbi_bridge) ----------------------------------------------------------------
 # E-utilities and ENA endpoints (tests point them at a local fake), the identity NCBI asks every

@@ -36,10 +36,9 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import DataError, transaction
 from django.utils import timezone
-from rest_framework import exceptions
 
 from authentication import audit
-from file_project.errors import Conflict, PayloadTooLarge
+from file_project.domain import Conflict, InvalidInput, NotFound, PayloadTooLarge
 
 from . import storage, tus_store, uploads
 from .models import Folder, Project, Upload, UploadConcat, UploadState
@@ -57,24 +56,20 @@ def parse_header(value: str | None) -> tuple[str, list[uuid.UUID]]:
         return UploadConcat.PARTIAL, []
     kind, sep, urls = value.partition(";")
     if kind.strip() != UploadConcat.FINAL or not sep:
-        raise exceptions.ValidationError(
-            {"Upload-Concat": ["Expected “partial” or “final;<upload URL> <upload URL> …”."]}
-        )
+        raise InvalidInput("Expected “partial” or “final;<upload URL> <upload URL> …”.", field="Upload-Concat")
     ids: list[uuid.UUID] = []
     for url in urls.split():
         match = _PART_PATH.match(urlsplit(url).path)
         try:
             ids.append(uuid.UUID(match.group(1)) if match else uuid.UUID("x"))
         except ValueError:
-            raise exceptions.ValidationError(
-                {"Upload-Concat": [f"“{url[:200]}” is not the URL of an upload on this server."]}
+            raise InvalidInput(
+                f"“{url[:200]}” is not the URL of an upload on this server.", field="Upload-Concat"
             ) from None
     if not ids:
-        raise exceptions.ValidationError({"Upload-Concat": ["A final upload names at least one partial upload."]})
+        raise InvalidInput("A final upload names at least one partial upload.", field="Upload-Concat")
     if len(ids) > MAX_PARTS or len(set(ids)) != len(ids):
-        raise exceptions.ValidationError(
-            {"Upload-Concat": [f"Name each partial upload once, at most {MAX_PARTS} of them."]}
-        )
+        raise InvalidInput(f"Name each partial upload once, at most {MAX_PARTS} of them.", field="Upload-Concat")
     return UploadConcat.FINAL, ids
 
 
@@ -117,12 +112,12 @@ def _parts(owner: Any, ids: list[uuid.UUID]) -> list[Upload]:
     for part_id in ids:
         part = found.get(part_id)
         if part is None:
-            raise exceptions.NotFound(f"No such partial upload: {part_id}.")
+            raise NotFound(f"No such partial upload: {part_id}.")
         if part.state != UploadState.ACTIVE or uploads.is_expired(part):
             raise uploads.UploadGone(f"The partial upload {part_id} expired or was cancelled; upload it again.")
         if part.length is None or part.offset != part.length:
-            raise exceptions.ValidationError(
-                {"Upload-Concat": [f"The partial upload {part_id} is not finished ({part.offset} bytes received)."]}
+            raise InvalidInput(
+                f"The partial upload {part_id} is not finished ({part.offset} bytes received).", field="Upload-Concat"
             )
         parts.append(part)
     return parts
@@ -276,14 +271,11 @@ def _join(final: Upload, parts: list[Upload]) -> None:
         storage.delete_blob(final.storage_key)
         uploads._fail(final, f"the parts hold {digest.size} bytes, expected {final.length}", "size")
         return
-    expected = uploads._expected_checksum(final.metadata.get("checksum", ""))
-    if expected is not None:
-        algorithm, value = expected
-        actual = digest.sha256 if algorithm == "sha256" else digest.md5
-        if actual != value:
-            storage.delete_blob(final.storage_key)
-            uploads._fail(final, f"{algorithm} of the whole file was {actual}, expected {value}", "checksum")
-            return
+    wrong = uploads._checksum_mismatch(final, digest)
+    if wrong:
+        storage.delete_blob(final.storage_key)
+        uploads._fail(final, wrong, "checksum")
+        return
     Upload.objects.filter(id=final.id).update(offset=final.length)
     final.offset = final.length or 0
     try:
@@ -292,7 +284,7 @@ def _join(final: Upload, parts: list[Upload]) -> None:
             uploads._store_completed(final, stored, digest, "concatenated")
             audit.record(final.owner, "upload.concatenate", final, project_id=final.project_id, parts=final.parts)
             Upload.objects.filter(id__in=[part.id for part in parts]).delete()
-    except (Conflict, ValidationError, exceptions.ValidationError, ValueError, TypeError, DataError) as exc:
+    except (Conflict, ValidationError, InvalidInput, ValueError, TypeError, DataError) as exc:
         # As for a whole upload (uploads._finalise): metadata refused at the last step fails it.
         storage.delete_blob(final.storage_key)
         uploads._fail(final, uploads._message(exc), "rejected")

@@ -68,13 +68,17 @@ class SocketBody:
 def socket_body(request: HttpRequest, length: int) -> SocketBody | None:
     """A ``SocketBody`` for ``request``'s body of ``length`` bytes, or None when the server is
     not gunicorn, the body is not of known length, or reading has already begun."""
+    try:  # the classes of the pinned gunicorn (requirements.txt), tested in test_rawbody.py
+        from gunicorn.http.body import Body, LengthReader
+    except ImportError:
+        return None
     body = request.META.get("wsgi.input")
     reader = getattr(body, "reader", None)
     unreader = getattr(reader, "unreader", None)
     sock = getattr(unreader, "sock", None)
     if (
-        type(body).__module__ != "gunicorn.http.body"
-        or type(reader).__name__ != "LengthReader"
+        not isinstance(body, Body)
+        or not isinstance(reader, LengthReader)
         or not isinstance(sock, socket.socket)
         or not hasattr(unreader, "take_buffered")
         or getattr(request, "_read_started", False)

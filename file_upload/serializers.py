@@ -269,6 +269,13 @@ class IndexFileSerializer(serializers.Serializer):
     size = StrictIntegerSerializerField()
 
 
+# What a client may write on a file (and the answers computed per request); the rest is the server's.
+FILE_EDITABLE_FIELDS = frozenset(
+    {"name", "description", "tags", "access_level", "notes", "donor_id", "my_permissions", "index_files"}
+    | set(METADATA_FIELD_NAMES)
+)
+
+
 class FileSerializer(MyPermissionsMixin, StrictModelSerializer):
     name = NameField(required=False)
     tags = TagsField(required=False)
@@ -318,28 +325,7 @@ class FileSerializer(MyPermissionsMixin, StrictModelSerializer):
             "index_files",
             *METADATA_FIELD_NAMES,
         ]
-        read_only_fields = [
-            "privacy_hints",
-            "autofilled_fields",
-            "index_of",
-            "id",
-            "project",
-            "folder",
-            "size",
-            "sha256",
-            "md5",
-            "final_checksums",
-            "content_type",
-            "effective_access_level",
-            "owner",
-            "parse_status",
-            "parse_error",
-            "stats",
-            "upload_method",
-            "created_at",
-            "updated_at",
-            "download_url",
-        ]
+        read_only_fields = [name for name in fields if name not in FILE_EDITABLE_FIELDS]
         validators: list = []
         # Sensitive fields are null outside the detail view of their owner and editors.
         response_nullable = services.SENSITIVE_FILE_FIELDS

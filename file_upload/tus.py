@@ -25,6 +25,7 @@ from rest_framework.views import APIView
 from access.policy import Action, read_scope
 from access.viewsets import require_upload
 from file_project.errors import PayloadTooLarge
+from file_project.http import django_request
 from file_project.parsers import StrictModelSerializer
 
 from . import concat, rawbody, services, uploads
@@ -165,7 +166,8 @@ class TusView(APIView):
         if length is None:
             return request.META["wsgi.input"]
         # Under gunicorn, straight from the socket (see rawbody); Django's stream otherwise.
-        return rawbody.socket_body(request._request, length) or request._request
+        inner = django_request(request)
+        return rawbody.socket_body(inner, length) or inner
 
 
 class UploadCollectionView(TusView):

@@ -236,7 +236,8 @@ class AppServer:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "file_project.wsgi:application", "--bind", f"{HOST}:{self.port}",
              "--worker-class", "gthread", "--workers", str(self.workers), "--threads", str(self.threads),
-             "--timeout", "300", "--keep-alive", "5"],
+             "--timeout", "300", "--keep-alive", "5",
+             *(["--config", "gunicorn.conf.py"] if (self.root / "gunicorn.conf.py").exists() else [])],
             cwd=self.root, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
         log.close()

@@ -233,7 +233,8 @@ class Service:
         if self.backend == "tantivy":
             self.procs.append(self._spawn([sys.executable, "manage.py", "search_index_writer"]))
         web = self._spawn(
-            [sys.executable, "-m", "gunicorn", "file_project.wsgi:application", "--bind", f"127.0.0.1:{self.port}",
+            [sys.executable, "-m", "gunicorn", "file_project.wsgi:application", "--config", "gunicorn.conf.py",
+             "--bind", f"127.0.0.1:{self.port}",
              "--worker-class", "gthread", "--workers", "2", "--threads", "4", "--timeout", "300"]
         )  # fmt: skip
         self.procs.append(web)

@@ -34,7 +34,7 @@ start() {  # start NAME CMD...: run detached in its own session, record the PID
 }
 
 log "Starting services"
-start gunicorn .venv/bin/gunicorn file_project.wsgi:application \
+start gunicorn .venv/bin/gunicorn file_project.wsgi:application --config gunicorn.conf.py \
   --bind "$BIND:$PORT" --worker-class gthread --workers "${BIOFM_WEB_WORKERS:-2}" --threads "${BIOFM_WEB_THREADS:-8}" \
   --timeout 120 --graceful-timeout 30 --keep-alive 5 --access-logfile - --error-logfile -
 start celery-worker .venv/bin/celery -A file_project worker -l info --concurrency "${BIOFM_WORKER_CONCURRENCY:-2}" \

@@ -10,8 +10,15 @@ from tests.processes import ROOT, CeleryWorker, GunicornServer
 
 
 @pytest.fixture
-def gunicorn(transactional_db, data_dirs, tmp_path) -> Iterator[GunicornServer]:
-    server = GunicornServer(data_dirs, tmp_path / "gunicorn.log")
+def server_env() -> dict[str, str]:
+    """Environment the ``gunicorn`` server (and a worker on its env) adds to its own; a module
+    overrides it to point them elsewhere."""
+    return {}
+
+
+@pytest.fixture
+def gunicorn(transactional_db, data_dirs, tmp_path, server_env) -> Iterator[GunicornServer]:
+    server = GunicornServer(data_dirs, tmp_path / "gunicorn.log", server_env)
     server.start()
     try:
         yield server

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -145,6 +146,18 @@ class CeleryWorker:
 
     def assert_alive(self) -> None:
         assert self.proc is not None and self.proc.poll() is None, self.log()
+
+    def wait_for(self, row: Any, done: Callable[[Any], bool], timeout: float = 90) -> Any:
+        """Reads ``row`` again until ``done(row)`` or ``timeout`` seconds have passed, failing at
+        once if the worker dies; the row as last read (the caller asserts its state)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            row.refresh_from_db()
+            if done(row):
+                break
+            self.assert_alive()
+            time.sleep(0.3)
+        return row
 
     def stop(self, kill: bool = False) -> None:
         if self.proc is None:

@@ -128,9 +128,9 @@ class SeaweedFS:
     def stop(self) -> None:
         if self.proc is None:
             return
-        try:
+        try:  # its data is the test run's: no need to wait long for a graceful stop
             os.killpg(self.proc.pid, signal.SIGTERM)
-            self.proc.wait(timeout=20)
+            self.proc.wait(timeout=3)
         except subprocess.TimeoutExpired:
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait()

@@ -28,13 +28,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import Group
 from django.urls import get_resolver
 from django.urls.resolvers import URLResolver
 from rest_framework.test import APIClient
 
 from authentication.models import AccessGrant, AuditEvent
-from file_upload.models import File, Folder, Project, ProjectGroup, ProjectMember, SavedSearch, Upload
+from file_upload.models import File, Folder, Project, ProjectGroup, SavedSearch, Upload
+from file_upload.tests.factories import GroupFactory, ProjectFactory, UserFactory, make_file, make_folder, principals
 
 PRINCIPALS = ["anonymous", "plain", "viewer", "editor", "owner", "group", "revoked", "staff", "superuser"]
 MISSING_ID = 987_654_321
@@ -114,26 +114,17 @@ class World:
     others: dict[str, list[Any]] = field(default_factory=dict)  # model label → rows
 
 
-def _build(django_user_model: Any) -> World:
-    from file_upload.tests.factories import make_file, make_folder
-
-    users: dict[str, Any] = {"anonymous": None}
-    for name in PRINCIPALS[1:]:
-        users[name] = django_user_model.objects.create_user(name, password="pw-123456!")
-    users["staff"].is_staff = True
-    users["staff"].save()
-    users["superuser"].is_staff = users["superuser"].is_superuser = True
-    users["superuser"].save()
+def _build() -> World:
+    users: dict[str, Any] = {"anonymous": None, **principals(PRINCIPALS[1:])}
     owner = users["owner"]
-    p = Project.objects.create(name="zqP-restricted", owner=owner, access_level="restricted")
-    i = Project.objects.create(name="zqI-internal", owner=owner, access_level="internal")
-    h = Project.objects.create(name="zqH-hidden", owner=owner, access_level="restricted")
-    ProjectMember.objects.create(project=p, user=users["viewer"], role="viewer")
-    ProjectMember.objects.create(project=p, user=users["editor"], role="editor")
-    wetlab, former = Group.objects.create(name="zq-wetlab"), Group.objects.create(name="zq-former")
-    wetlab.user_set.add(users["group"])
-    former.user_set.add(users["revoked"])
-    ProjectGroup.objects.create(project=p, group=former, role="viewer")
+    wetlab = GroupFactory(name="zq-wetlab", users=[users["group"]])
+    former = GroupFactory(name="zq-former", users=[users["revoked"]])
+    roles = {users["viewer"]: "viewer", users["editor"]: "editor"}
+    p = ProjectFactory(
+        name="zqP-restricted", owner=owner, access_level="restricted", members=roles, groups={former: "viewer"}
+    )
+    i = ProjectFactory(name="zqI-internal", owner=owner, access_level="internal")
+    h = ProjectFactory(name="zqH-hidden", owner=owner, access_level="restricted")
     objs: dict[str, Any] = {"zqP": p, "zqI": i, "zqH": h}
     objs["zqFr"] = make_folder(p, "zqFr-restricted", access_level="restricted")
     objs["zqFi"] = make_folder(p, "zqFi-internal", access_level="internal")
@@ -274,9 +265,9 @@ def _request(client: APIClient, method: str, url: str, data: Any = None) -> Any:
 
 
 @pytest.mark.timeout(900)
-def test_every_route_every_principal(django_user_model, capsys, settings):
+def test_every_route_every_principal(db, capsys, settings):
     settings.BIOFM_NCBI_BASE_URL = "http://127.0.0.1:9/"  # never leave the machine
-    world = _build(django_user_model)
+    world = _build()
     tally = Tally()
     clients = {}
     for who, user in world.users.items():
@@ -492,13 +483,13 @@ def test_every_api_viewset_derives_from_the_restricted_base():
     assert loose == []
 
 
-def test_every_model_a_client_can_name_has_a_restricting_manager(db, django_user_model):
+def test_every_model_a_client_can_name_has_a_restricting_manager(db):
     from access.querysets import RestrictedQuerySet
     from cellxgene_bridge.models import Publication
     from ml_interface.models import MLTask
     from ncbi_bridge.models import NcbiImport
 
-    user = django_user_model.objects.create_user("someone")
+    user = UserFactory(username="someone")
     named = [Project, Folder, File, AccessGrant, AuditEvent, MLTask, NcbiImport, Upload, SavedSearch, Publication]
     for model in named:
         assert isinstance(model.objects.all(), RestrictedQuerySet), model
@@ -518,7 +509,7 @@ def _same_answer(tally: Tally, where: str, hidden: Any, missing: Any, hidden_val
 
 
 @pytest.mark.timeout(300)
-def test_hidden_ids_in_the_bodies_of_moves_restores_and_tus_concatenation(django_user_model):
+def test_hidden_ids_in_the_bodies_of_moves_restores_and_tus_concatenation(db):
     """The sweep above names hidden objects in the bodies of routes without an id; these routes
     take one id in the path and another in the body or a header — a move's target folder or
     project (with each ``on_conflict``), a restore of a whole deleted folder, a tus final
@@ -528,9 +519,8 @@ def test_hidden_ids_in_the_bodies_of_moves_restores_and_tus_concatenation(django
     import base64
 
     from file_upload import concat, services, uploads
-    from file_upload.tests.factories import make_file, make_folder
 
-    world = _build(django_user_model)
+    world = _build()
     objs, users = world.objects, world.users
     gone = make_folder(objs["zqH"], "zqFgone")
     batch_file = make_file(objs["zqH"], "zqbatch.txt", folder=gone)

@@ -4,12 +4,11 @@ before the policy module and passes with it."""
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth.models import Group
 from rest_framework.test import APIClient
 
 from authentication.models import AccessGrant
-from file_upload.models import File, Folder, Project, ProjectMember, Upload
-from file_upload.tests.factories import make_file, make_folder
+from file_upload.models import File, Folder, Upload
+from file_upload.tests.factories import GroupFactory, ProjectFactory, ProjectGroupFactory, make_file, make_folder
 
 pytestmark = pytest.mark.django_db
 
@@ -19,8 +18,7 @@ def lab(make_user):
     """A restricted project with an editor, a restricted folder ``secret`` holding an inheriting
     folder ``inner`` with a file, and a public folder ``open`` next to it."""
     owner, editor = make_user("owner"), make_user("editor")
-    project = Project.objects.create(name="Patients", owner=owner, access_level="restricted")
-    ProjectMember.objects.create(project=project, user=editor, role="editor")
+    project = ProjectFactory(name="Patients", owner=owner, access_level="restricted", members={editor: "editor"})
     secret = make_folder(project, "secret", access_level="restricted")
     inner = make_folder(project, "inner", parent=secret)
     file = make_file(project, "donor.vcf", folder=inner)
@@ -190,11 +188,9 @@ class TestTaskResults:
 
     def test_revoked_group_member_no_longer_reads_the_name(self, lab, make_user):
         member = make_user("member")
-        group = Group.objects.create(name="wetlab")
+        group = GroupFactory(name="wetlab")
         group.user_set.add(member)
-        from file_upload.models import ProjectGroup
-
-        ProjectGroup.objects.create(project=lab["project"], group=group, role="editor")
+        ProjectGroupFactory(project=lab["project"], group=group, role="editor")
         task = self._task(lab, member, lab["file"])
         group.user_set.remove(member)
         body = as_user(member).get(f"/api/ml/tasks/{task.id}/").json()
@@ -202,9 +198,7 @@ class TestTaskResults:
         assert body["result"]["similar"] == []
 
     def test_staff_without_superuser_do_not_read_others_results(self, lab, make_user):
-        staff = make_user("operator")
-        staff.is_staff = True
-        staff.save()
+        staff = make_user("operator", is_staff=True)
         task = self._task(lab, lab["editor"], lab["file"])
         assert as_user(staff).get(f"/api/ml/tasks/{task.id}/").status_code == 404
         assert "donor.vcf" not in str(as_user(staff).get("/api/ml/tasks/").json())
@@ -238,17 +232,17 @@ class TestNoOracles:
         )
 
     def test_folder_creation_in_a_hidden_project_answers_like_a_missing_one(self, lab, make_user):
-        other = Project.objects.create(name="Other", owner=lab["owner"], access_level="restricted")
+        other = ProjectFactory(name="Other", owner=lab["owner"], access_level="restricted")
         client = as_user(make_user("stranger"))
         hidden = client.post("/api/folders/", {"project": other.id, "name": "x"})
         missing = client.post("/api/folders/", {"project": 987654, "name": "x"})
         self._same(hidden, missing, other.id, 987654)
 
     def test_move_into_a_hidden_folder_answers_like_a_missing_one(self, lab, make_user):
-        own = Project.objects.create(name="Mine", owner=lab["editor"], access_level="restricted")
+        own = ProjectFactory(name="Mine", owner=lab["editor"], access_level="restricted")
         folder = make_folder(own, "a")
         client = as_user(lab["editor"])
-        other = Project.objects.create(name="Other", owner=lab["owner"], access_level="restricted")
+        other = ProjectFactory(name="Other", owner=lab["owner"], access_level="restricted")
         hidden_folder = make_folder(other, "h")
         hidden = client.patch(f"/api/folders/{folder.id}/", {"parent": hidden_folder.id})
         missing = client.patch(f"/api/folders/{folder.id}/", {"parent": 987654})
@@ -257,8 +251,8 @@ class TestNoOracles:
     def test_upload_into_a_hidden_folder_of_another_project(self, lab, make_user):
         from django.core.files.uploadedfile import SimpleUploadedFile
 
-        own = Project.objects.create(name="Mine", owner=lab["editor"], access_level="restricted")
-        other = Project.objects.create(name="Other", owner=lab["owner"], access_level="restricted")
+        own = ProjectFactory(name="Mine", owner=lab["editor"], access_level="restricted")
+        other = ProjectFactory(name="Other", owner=lab["owner"], access_level="restricted")
         hidden_folder = make_folder(other, "h")
         client = as_user(lab["editor"])
 

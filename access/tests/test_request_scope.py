@@ -15,8 +15,7 @@ from rest_framework.test import APIClient
 
 from access import policy
 from authentication.models import AccessGrant
-from file_upload.models import Project, ProjectMember
-from file_upload.tests.factories import make_file, make_folder
+from file_upload.tests.factories import ProjectFactory, ProjectMemberFactory, make_file, make_folder
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -24,13 +23,13 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture
 def world(make_user):
     owner, reader = make_user("owner"), make_user("reader")
-    project = Project.objects.create(name="Cohort", owner=owner, access_level="restricted")
+    project = ProjectFactory(name="Cohort", owner=owner, access_level="restricted")
     shared = make_folder(project, "shared")
     file = make_file(project, "a.fastq", folder=shared)
     grant = AccessGrant.objects.create(
         subject_user=reader, object_type="folder", project=project, folder=shared, permission="view"
     )
-    lobby = Project.objects.create(name="Lobby", owner=owner, access_level="internal")
+    lobby = ProjectFactory(name="Lobby", owner=owner, access_level="internal")
     return {"owner": owner, "reader": reader, "project": project, "shared": shared, "file": file,
             "grant": grant, "internal": make_file(lobby, "open.fastq")}  # fmt: skip
 
@@ -121,7 +120,7 @@ def test_permissions_in_a_listing_follow_each_files_owner_and_grants(world, make
     file beside one that is not theirs, and a file with its own grant answers for itself."""
     project, shared, owner = world["project"], world["shared"], world["owner"]
     editor = make_user("editor")
-    ProjectMember.objects.create(project=project, user=editor, role="editor")
+    ProjectMemberFactory(project=project, user=editor, role="editor")
     mine = make_file(project, "mine.fastq", folder=shared, owner=editor)
     granted = make_file(project, "granted.fastq", folder=shared, owner=owner)
     AccessGrant.objects.create(

@@ -10,8 +10,7 @@ from rest_framework.test import APIClient
 
 from authentication import lockout
 from authentication.models import AuditEvent
-from file_upload.models import Project
-from file_upload.tests.factories import make_file
+from file_upload.tests.factories import ProjectFactory, make_file
 
 pytestmark = pytest.mark.django_db
 
@@ -33,7 +32,7 @@ class TestThrottling:
 
     def test_upload_scope_applies_to_create_not_to_listing(self, api, alice, throttle_rates):
         throttle_rates(upload="1/min")
-        project = Project.objects.create(name="Atlas", owner=alice)
+        project = ProjectFactory(name="Atlas", owner=alice)
         from django.core.files.uploadedfile import SimpleUploadedFile
 
         def upload(name):
@@ -143,14 +142,14 @@ class TestNames:
         ["../etc/passwd", "a/b", "a\\b", "..", "bad\x00name", "bell\x07", "line\nbreak", "rtl\u202egpj.exe", " pad"],
     )
     def test_dangerous_names_are_refused(self, api, alice, name):
-        project = Project.objects.create(name="Atlas", owner=alice)
+        project = ProjectFactory(name="Atlas", owner=alice)
         file = make_file(project)
         response = api.patch(f"/api/files/{file.id}/", {"name": name}, format="json")
         assert response.status_code == 400, name
         assert response.json()["code"] in {"invalid_name", "invalid", "blank", "null_characters_not_allowed"}
 
     def test_names_are_stored_nfc(self, api, alice):
-        project = Project.objects.create(name="Atlas", owner=alice)
+        project = ProjectFactory(name="Atlas", owner=alice)
         decomposed = unicodedata.normalize("NFD", "café.fastq")
         file = make_file(project, decomposed)
         assert file.name == "café.fastq" and unicodedata.is_normalized("NFC", file.name)

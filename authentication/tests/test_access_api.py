@@ -1,24 +1,23 @@
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth.models import Group
 
 from authentication.models import AccessGrant
 from file_upload import services
-from file_upload.models import File, Folder, Project, ProjectGroup, ProjectMember
-from file_upload.tests.factories import make_file, make_folder
+from file_upload.models import File, Folder, ProjectGroup, ProjectMember
+from file_upload.tests.factories import GroupFactory, ProjectFactory, ProjectMemberFactory, make_file, make_folder
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def project(alice):
-    return Project.objects.create(name="Atlas", owner=alice, access_level="internal")
+    return ProjectFactory(name="Atlas", owner=alice, access_level="internal")
 
 
 class TestMembers:
     def test_list_add_change_remove(self, api, project, bob):
-        Group.objects.create(name="wetlab")
+        GroupFactory(name="wetlab")
         assert api.get(f"/api/projects/{project.id}/members/").json() == [
             {"id": None, "kind": "user", "name": "alice", "role": "owner"}
         ]
@@ -42,7 +41,7 @@ class TestMembers:
         assert owner.status_code == 409 and owner.json()["code"] == "is_owner"
 
     def test_only_managers_change_members(self, client_for, project, bob, make_user):
-        ProjectMember.objects.create(project=project, user=bob, role="editor")
+        ProjectMemberFactory(project=project, user=bob, role="editor")
         make_user("carol")
         response = client_for(bob).post(
             f"/api/projects/{project.id}/members/", {"kind": "user", "name": "carol", "role": "editor"}
@@ -53,7 +52,7 @@ class TestMembers:
     def test_removing_a_member_revokes_access_on_the_next_request(self, api, client_for, project, bob):
         project.access_level = "restricted"
         project.save()
-        ProjectMember.objects.create(project=project, user=bob, role="viewer")
+        ProjectMemberFactory(project=project, user=bob, role="viewer")
         file = make_file(project)
         services.refresh_effective_levels(project)
         assert client_for(bob).get(f"/api/files/{file.id}/").status_code == 200
@@ -128,12 +127,12 @@ class TestGrants:
 class TestAccessExplanation:
     def test_file_access_names_the_source_and_every_rule(self, api, project, bob, make_user):
         carol = make_user("carol")
-        wetlab = Group.objects.create(name="wetlab")
+        wetlab = GroupFactory(name="wetlab")
         carol.groups.add(wetlab)
         raw = make_folder(project, "raw", access_level="restricted")
         run = make_folder(project, "run1", parent=raw)
         file = make_file(project, "r.fq", folder=run)
-        ProjectMember.objects.create(project=project, user=bob, role="viewer")
+        ProjectMemberFactory(project=project, user=bob, role="viewer")
         AccessGrant.objects.create(subject_group=wetlab, object_type="folder", project=project, folder=raw)
         body = api.get(f"/api/files/{file.id}/access/?user=carol").json()
         assert body["effective_access_level"] == "restricted"
@@ -221,7 +220,7 @@ class TestAuditApi:
     def test_staff_see_all_users_see_their_own_and_their_projects(self, api, client_for, project, bob, make_user):
         staff = make_user("auditor", is_staff=True)
         api.patch(f"/api/projects/{project.id}/", {"description": "changed"})
-        other = Project.objects.create(name="Bobs", owner=bob)
+        other = ProjectFactory(name="Bobs", owner=bob)
         client_for(bob).patch(f"/api/projects/{other.id}/", {"description": "bob's change"})
         all_events = client_for(staff).get("/api/audit/").json()
         assert all_events["count"] == 2
@@ -248,7 +247,7 @@ class TestAuditApi:
 
 def test_user_and_group_directories(api, anon, make_user):
     make_user("bobby", first_name="Robert")
-    Group.objects.create(name="wetlab")
+    GroupFactory(name="wetlab")
     assert [u["username"] for u in api.get("/api/users/?q=rob").json()] == ["bobby"]
     assert [g["name"] for g in api.get("/api/groups/?q=wet").json()] == ["wetlab"]
     assert anon.get("/api/users/").status_code == 401

@@ -9,8 +9,7 @@ from rest_framework.test import APIClient
 
 from authentication import audit
 from authentication.models import AuditEvent
-from file_upload.models import Project
-from file_upload.tests.factories import make_file
+from file_upload.tests.factories import ProjectFactory, make_file
 
 pytestmark = pytest.mark.django_db
 
@@ -217,7 +216,7 @@ class TestEventsPerEndpoint:
 
     @pytest.fixture
     def project(self, alice):
-        return Project.objects.create(name="P", owner=alice)
+        return ProjectFactory(name="P", owner=alice)
 
     def test_auth_endpoints(self, alice):
         client = APIClient()
@@ -290,8 +289,8 @@ class TestEventsPerEndpoint:
         client_for(bob).patch(f"/api/projects/{project.id}/", {"name": "y"})
         assert AuditEvent.objects.count() == before
 
-    def test_admin_actions_are_audited(self, client, django_user_model):
-        root = django_user_model.objects.create_superuser("root", "", "pw-123456!")
+    def test_admin_actions_are_audited(self, client, make_user):
+        root = make_user("root", password="pw-123456!", is_staff=True, is_superuser=True)
         client.force_login(root)
         response = client.post(
             "/admin/file_upload/project/add/",

@@ -11,8 +11,7 @@ from authentication import lockout
 from authentication.models import AuditEvent
 from file_download.reports import download_report_rows
 from file_project.client_address import client_address
-from file_upload.models import Project
-from file_upload.tests.factories import make_file
+from file_upload.tests.factories import ProjectFactory, make_file
 
 pytestmark = pytest.mark.django_db
 PROXY = "10.0.0.9"
@@ -60,7 +59,7 @@ class TestRule:
 class TestOneAddressEverywhere:
     def test_spoofed_forwarded_for_is_not_logged_from_an_untrusted_peer(self, alice, settings):
         settings.BIOFM_HTTPS = True  # a TLS deployment that did not name its proxy
-        project = Project.objects.create(name="P", owner=alice)
+        project = ProjectFactory(name="P", owner=alice)
         file = make_file(project)
         client = APIClient(REMOTE_ADDR=PROXY, HTTP_X_FORWARDED_FOR=f"6.6.6.6, {PROXY}")
         client.force_authenticate(alice)

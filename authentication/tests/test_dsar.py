@@ -14,8 +14,7 @@ from django.test import Client
 from authentication import audit, services
 from authentication.dsar import write_dsar_archive
 from authentication.models import AuditEvent
-from file_upload.models import Project, ProjectMember
-from file_upload.tests.factories import make_file
+from file_upload.tests.factories import ProjectFactory, make_file
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("storage_backend")]
 
@@ -27,8 +26,7 @@ def world(make_user):
     root = make_user("root", is_staff=True, is_superuser=True)
     services.update_profile(alice, actor=alice, full_name="Alice Example", phone="111")
     services.update_profile(bob, actor=bob, full_name="Roberto Secret", phone="+1 555 0100 ext Roberto")
-    project = Project.objects.create(name="Atlas", owner=alice)
-    ProjectMember.objects.create(project=project, user=bob, role="editor")
+    project = ProjectFactory(name="Atlas", owner=alice, members={bob: "editor"})
     mine = make_file(project, "mine.fastq", owner=alice)
     File = type(mine)
     File.objects.filter(pk=mine.pk).update(notes="subject 7 details", donor_id="MRN-7")

@@ -9,8 +9,8 @@ from django.db import connection
 
 from authentication import crypto, rotation, services
 from authentication.models import AuditEvent, UserProfile
-from file_upload.models import File, Project
-from file_upload.tests.factories import make_file
+from file_upload.models import File
+from file_upload.tests.factories import ProjectFactory, make_file
 
 pytestmark = pytest.mark.django_db
 
@@ -36,7 +36,7 @@ def keys(settings):
 
 @pytest.fixture
 def sensitive_file(keys, alice):
-    project = Project.objects.create(name="Clinic", owner=alice)
+    project = ProjectFactory(name="Clinic", owner=alice)
     file = make_file(project)
     File.objects.filter(pk=file.pk).update(notes="Patient consented 2024-02-01", donor_id="MRN-0042")
     return file

@@ -23,12 +23,11 @@ X = deletes it, M = shares it (creates grants). "-" = none of these.
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth.models import Group
 from rest_framework.test import APIClient
 
 from authentication.models import AccessGrant
-from file_upload.models import File, Project, ProjectGroup, ProjectMember
-from file_upload.tests.factories import make_file, make_folder
+from file_upload.models import File
+from file_upload.tests.factories import GroupFactory, ProjectFactory, UserFactory, make_file, make_folder, principals
 
 FILES = ["p1", "a1", "a2", "r1", "r2", "q1"]
 
@@ -64,25 +63,15 @@ FOLDER_MATRIX = {
 
 
 @pytest.fixture
-def world(db, django_user_model):
-    users = {
-        name: django_user_model.objects.create_user(name, password="pw-123456!")
-        for name in MATRIX
-        if name not in {"anonymous", "superuser"}
-    }
-    users["superuser"] = django_user_model.objects.create_superuser("superuser", "", "pw-123456!")
-    users["staff"].is_staff = True
-    users["staff"].save()
+def world(db):
+    users = principals(name for name in MATRIX if name != "anonymous")
     owner = users["owner"]
-    p = Project.objects.create(name="P", owner=owner, access_level="internal")
-    q = Project.objects.create(name="Q", owner=owner, access_level="restricted")
-    Project.objects.create(name="Z", owner=users["outsider"], access_level="restricted")
-    ProjectMember.objects.create(project=p, user=users["viewer"], role="viewer")
-    ProjectMember.objects.create(project=p, user=users["editor"], role="editor")
-    wetlab, collab = Group.objects.create(name="wetlab"), Group.objects.create(name="collab")
-    users["group_member"].groups.add(wetlab)
-    users["group_grantee"].groups.add(collab)
-    ProjectGroup.objects.create(project=p, group=wetlab, role="viewer")
+    wetlab = GroupFactory(name="wetlab", users=[users["group_member"]])
+    collab = GroupFactory(name="collab", users=[users["group_grantee"]])
+    roles = {users["viewer"]: "viewer", users["editor"]: "editor"}
+    p = ProjectFactory(name="P", owner=owner, access_level="internal", members=roles, groups={wetlab: "viewer"})
+    q = ProjectFactory(name="Q", owner=owner, access_level="restricted")
+    ProjectFactory(name="Z", owner=users["outsider"], access_level="restricted")
     a = make_folder(p, "A")
     r = make_folder(p, "R", access_level="restricted")
     s = make_folder(p, "S", parent=r)
@@ -96,7 +85,7 @@ def world(db, django_user_model):
     }
     AccessGrant.objects.create(subject_user=users["grantee"], object_type="folder", project=p, folder=r)
     AccessGrant.objects.create(subject_group=collab, object_type="file", project=p, file=files["a2"], permission="edit")
-    target = django_user_model.objects.create_user("share-target", password="pw-123456!")
+    target = UserFactory(username="share-target", password="pw-123456!")
     return {
         "users": users,
         "files": files,

@@ -7,14 +7,13 @@ import pytest
 
 from access import policy as permissions
 from authentication.models import AccessGrant
-from file_upload.models import Project
-from file_upload.tests.factories import make_file
+from file_upload.tests.factories import ProjectFactory, make_file
 
 pytestmark = pytest.mark.django_db
 
 
 def test_one_reach_per_read_request_and_a_fresh_one_per_request(client_for, alice, bob, monkeypatch):
-    project = Project.objects.create(name="Shared", owner=alice, access_level="restricted")
+    project = ProjectFactory(name="Shared", owner=alice, access_level="restricted")
     file = make_file(project, "a.fastq", b"@r\nACGT\n+\nIIII\n", organism="Homo sapiens")
     grant = AccessGrant.objects.create(subject_user=bob, object_type="project", project=project, permission="view")
     calls: list[int] = []

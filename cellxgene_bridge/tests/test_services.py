@@ -22,8 +22,7 @@ from scipy import sparse
 from authentication.models import AuditEvent
 from cellxgene_bridge import pool, services
 from cellxgene_bridge.models import Publication, Viewer
-from file_upload.models import Project
-from file_upload.tests.factories import make_file
+from file_upload.tests.factories import ProjectFactory, make_file
 
 pytestmark = pytest.mark.django_db
 
@@ -45,7 +44,7 @@ def h5ad_bytes(tmp_path, X, obsm=None) -> bytes:
 
 @pytest.fixture
 def project(alice):
-    return Project.objects.create(name="SC", owner=alice, access_level="restricted")
+    return ProjectFactory(name="SC", owner=alice, access_level="restricted")
 
 
 @pytest.fixture
@@ -415,9 +414,9 @@ def test_copy_name_is_safe():
     assert services.copy_name(F()) == "7__my_data_v2.h5ad"
 
 
-def test_admin_and_metrics_show_the_pool(alice, project, viewer_settings, django_user_model):
+def test_admin_and_metrics_show_the_pool(alice, project, viewer_settings, make_user):
     viewer = ready_viewer(project, alice, 47002, pid=None, rss_mb=321, restarts=2)
-    root = django_user_model.objects.create_superuser("root", "root@example.org", "pw-123456!")
+    root = make_user("root", password="pw-123456!", email="root@example.org", is_staff=True, is_superuser=True)
     client = Client()
     client.force_login(root)
     page = client.get("/admin/cellxgene_bridge/viewer/").content.decode()

@@ -4,8 +4,7 @@ import hashlib
 
 import pytest
 
-from file_upload.models import Project
-from file_upload.tests.factories import make_file
+from file_upload.tests.factories import ProjectFactory, make_file
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("storage_backend")]
 
@@ -17,7 +16,7 @@ def body_of(response) -> bytes:
 
 
 def test_download_returns_exact_bytes_and_headers(api, alice):
-    project = Project.objects.create(name="P", owner=alice)
+    project = ProjectFactory(name="P", owner=alice)
     file = make_file(project, "blob.bin", CONTENT)
     response = api.get(f"/api/files/{file.id}/download/")
     assert response.status_code == 200
@@ -28,8 +27,8 @@ def test_download_returns_exact_bytes_and_headers(api, alice):
 
 
 def test_public_file_downloads_anonymously_internal_does_not(anon, alice):
-    public = Project.objects.create(name="Pub", owner=alice, access_level="public")
-    internal = Project.objects.create(name="Int", owner=alice)
+    public = ProjectFactory(name="Pub", owner=alice, access_level="public")
+    internal = ProjectFactory(name="Int", owner=alice)
     assert anon.get(f"/api/files/{make_file(public).id}/download/").status_code == 200
     response = anon.get(f"/api/files/{make_file(internal).id}/download/")
     assert response.status_code == 404
@@ -37,7 +36,7 @@ def test_public_file_downloads_anonymously_internal_does_not(anon, alice):
 
 
 def test_restricted_file_is_404_for_strangers(client_for, alice, make_user):
-    project = Project.objects.create(name="S", owner=alice, access_level="restricted")
+    project = ProjectFactory(name="S", owner=alice, access_level="restricted")
     file = make_file(project)
     assert client_for(make_user("mallory")).get(f"/api/files/{file.id}/download/").status_code == 404
     assert client_for(alice).get(f"/api/files/{file.id}/download/").status_code == 200

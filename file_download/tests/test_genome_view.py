@@ -8,10 +8,10 @@ import gzip
 
 import pytest
 
-from file_upload.models import File, Project
-from file_upload.tests.factories import make_file
+from file_upload.models import File
+from file_upload.tests.factories import ProjectFactory, make_file
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("storage_backend")]
 VCF = (
     "##fileformat=VCFv4.2\n##contig=<ID=chr1,length=50000>\n##contig=<ID=chrM,length=16569>\n"
     "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\nchr1\t100\t.\tA\tG\t50\tPASS\t.\n"
@@ -20,7 +20,7 @@ VCF = (
 
 @pytest.fixture
 def project(alice):
-    return Project.objects.create(name="Genomes", owner=alice)
+    return ProjectFactory(name="Genomes", owner=alice)
 
 
 def bam_like(project, **metadata):
@@ -58,7 +58,7 @@ def test_the_projects_fasta_and_fai_are_the_reference(api, project):
 def test_a_fasta_without_fai_or_in_another_project_is_not_used(api, alice, project):
     file = bam_like(project, reference_genome="GRCh38")
     make_file(project, "GRCh38.fa", b">chr1\nACGT\n")
-    other = Project.objects.create(name="Other", owner=alice)
+    other = ProjectFactory(name="Other", owner=alice)
     make_file(other, "GRCh38.fa", b">chr1\nACGT\n")
     make_file(other, "GRCh38.fa.fai", b"chr1\t4\t6\t4\t5\n")
     assert api.get(f"/api/files/{file.id}/genome-view/").json()["reference"] is None
@@ -120,7 +120,7 @@ def test_the_genome_views_links_die_with_the_signers_access(api, anon, client_fo
     from authentication.models import AccessGrant
     from file_upload.tests.factories import make_folder
 
-    project = Project.objects.create(name="Shared", owner=alice, access_level="restricted")
+    project = ProjectFactory(name="Shared", owner=alice, access_level="restricted")
     shared = make_folder(project, "shared")
     hidden = make_folder(project, "hidden")
     grant = AccessGrant.objects.create(

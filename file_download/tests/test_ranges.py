@@ -10,8 +10,7 @@ import requests
 
 from authentication.models import AuditEvent
 from file_download.services import ByteRange, Unsatisfiable, parse_range
-from file_upload.models import Project
-from file_upload.tests.factories import make_file
+from file_upload.tests.factories import ProjectFactory, make_file
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("storage_backend")]
 CONTENT = bytes(range(256)) * 40  # 10,240 bytes
@@ -20,7 +19,7 @@ SIZE = len(CONTENT)
 
 @pytest.fixture
 def file(alice):
-    return make_file(Project.objects.create(name="P", owner=alice), "reads.bam", CONTENT)
+    return make_file(ProjectFactory(name="P", owner=alice), "reads.bam", CONTENT)
 
 
 def get(client, file, **headers):
@@ -111,7 +110,7 @@ class TestDownloadView:
         assert response["Content-Range"] == f"bytes */{SIZE}"
 
     def test_any_range_of_an_empty_file_is_416(self, api, alice):
-        empty = make_file(Project.objects.create(name="E", owner=alice), "empty.txt", b"")
+        empty = make_file(ProjectFactory(name="E", owner=alice), "empty.txt", b"")
         assert get(api, empty, HTTP_RANGE="bytes=0-").status_code == 416
         assert get(api, empty).status_code == 200
 
@@ -154,7 +153,7 @@ class TestDownloadView:
         assert event.details["ranges"] == [[0, 9]]
 
     def test_non_ascii_names_follow_rfc_6266(self, api, alice):
-        named = make_file(Project.objects.create(name="U", owner=alice), "Zellen_Größe µ.txt", b"x")
+        named = make_file(ProjectFactory(name="U", owner=alice), "Zellen_Größe µ.txt", b"x")
         assert get(api, named)["Content-Disposition"] == (
             "attachment; filename*=utf-8''Zellen_Gr%C3%B6%C3%9Fe%20%C2%B5.txt"
         )

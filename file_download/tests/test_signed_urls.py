@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import io
 from datetime import timedelta
 from unittest import mock
 
@@ -9,8 +8,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from authentication.models import AuditEvent
-from file_upload.models import Project, ProjectMember
-from file_upload.tests.factories import make_file
+from file_upload.tests.factories import ProjectFactory, ProjectMemberFactory, make_file, store_beside
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("storage_backend")]
 CONTENT = b"ACGT" * 1000
@@ -18,7 +16,7 @@ CONTENT = b"ACGT" * 1000
 
 @pytest.fixture
 def file(alice):
-    return make_file(Project.objects.create(name="P", owner=alice, access_level="restricted"), "x.vcf", CONTENT)
+    return make_file(ProjectFactory(name="P", owner=alice, access_level="restricted"), "x.vcf", CONTENT)
 
 
 def signed(api, file, **body) -> dict:
@@ -92,7 +90,7 @@ def test_expiry_bounds(api, file, settings):
 
 def test_only_viewers_can_sign_and_links_die_with_access(api, client_for, bob, file):
     assert client_for(bob).post(f"/api/files/{file.id}/download-url/").status_code == 404
-    member = ProjectMember.objects.create(project=file.project, user=bob, role="viewer")
+    member = ProjectMemberFactory(project=file.project, user=bob, role="viewer")
     url = path_of(signed(client_for(bob), file)["url"])
     assert APIClient().get(url).status_code == 200
     member.delete()
@@ -106,20 +104,12 @@ def test_deleted_files_are_gone(api, file):
 
 
 def test_bam_index_beside_the_blob_is_served_as_name_bai(api, alice):
-    from file_upload import storage
-
-    bam = make_file(Project.objects.create(name="B", owner=alice), "reads.bam", b"BAM")
+    bam = make_file(ProjectFactory(name="B", owner=alice), "reads.bam", b"BAM")
     url = path_of(signed(api, bam)["url"])
     assert APIClient().get(url + ".bai").status_code == 404
-    storage.write_stream(io.BytesIO(b"BAI\x01"), bam.storage_key + ".bai")
+    store_beside(bam, ".bai", b"BAI\x01")
     response = APIClient().get(url + ".bai")
     assert b"".join(response.streaming_content) == b"BAI\x01"
-
-
-def _write_index(file, extension: str, data: bytes) -> None:
-    from file_upload import storage
-
-    storage.write_stream(io.BytesIO(data), file.storage_key + extension)
 
 
 @pytest.mark.parametrize("suffix", [".tbi", ".csi", ".bai", ".crai"])
@@ -132,15 +122,15 @@ def test_an_index_name_never_answers_with_the_data_files_bytes(api, file, suffix
 
 
 def test_each_index_name_serves_its_own_kind_appended_or_replacing_the_extension(api, alice):
-    bam = make_file(Project.objects.create(name="B", owner=alice), "reads.bam", b"BAM")
-    _write_index(bam, ".bai", b"BAI\x01")
+    bam = make_file(ProjectFactory(name="B", owner=alice), "reads.bam", b"BAM")
+    store_beside(bam, ".bai", b"BAI\x01")
     url = path_of(signed(api, bam)["url"])
     anonymous = APIClient()
     assert b"".join(anonymous.get(url + ".bai").streaming_content) == b"BAI\x01"
     replaced = url.removesuffix(".bam") + ".bai"  # htslib's second guess: reads.bai
     assert b"".join(anonymous.get(replaced).streaming_content) == b"BAI\x01"
     assert anonymous.get(url + ".csi").status_code == 404  # samtools asks for .csi first
-    _write_index(bam, ".csi", b"CSI\x01")
+    store_beside(bam, ".csi", b"CSI\x01")
     assert b"".join(anonymous.get(url + ".csi").streaming_content) == b"CSI\x01"
     ranged = anonymous.get(url + ".bai", HTTP_RANGE="bytes=1-2")
     assert (ranged.status_code, b"".join(ranged.streaming_content)) == (206, b"AI")
@@ -152,7 +142,7 @@ def test_each_index_name_serves_its_own_kind_appended_or_replacing_the_extension
 
 
 def test_a_file_that_is_itself_an_index_is_served_by_its_own_name(api, alice):
-    index = make_file(Project.objects.create(name="I", owner=alice), "calls.vcf.gz.tbi", b"TBI\x01")
+    index = make_file(ProjectFactory(name="I", owner=alice), "calls.vcf.gz.tbi", b"TBI\x01")
     url = path_of(signed(api, index)["url"])
     assert b"".join(APIClient().get(url).streaming_content) == b"TBI\x01"
 

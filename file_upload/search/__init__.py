@@ -29,9 +29,9 @@ from django.db import connection
 from django.db.models import BooleanField, Case, IntegerField, Q, QuerySet, Value, When
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Lower
-from rest_framework.exceptions import ValidationError
 
 from access.policy import visible_files
+from file_project.domain import InvalidInput
 from file_project.parsers import as_id, parse_date, parse_int, parse_moment
 
 from ..metadata import METADATA_FIELDS
@@ -77,7 +77,7 @@ def _choices(name: str, values: list[str], allowed: Iterable[str]) -> list[str]:
     allowed = list(allowed)
     wrong = [value for value in values if value not in allowed]
     if wrong:
-        raise ValidationError({name: [f"Unknown value “{wrong[0]}”; expected one of {', '.join(allowed)}."]})
+        raise InvalidInput(f"Unknown value “{wrong[0]}”; expected one of {', '.join(allowed)}.", field=name)
     return values
 
 
@@ -137,7 +137,7 @@ class SearchQuery:
         facets = _values(params, "facets")
         unknown = [name for name in facets if name not in FACET_FILTERS]
         if unknown:
-            raise ValidationError({"facets": [f"No facet “{unknown[0]}”; facets: {', '.join(FACET_FILTERS)}."]})
+            raise InvalidInput(f"No facet “{unknown[0]}”; facets: {', '.join(FACET_FILTERS)}.", field="facets")
         query.facets = list(dict.fromkeys(facets))
         return query
 
@@ -254,7 +254,7 @@ def order_files(files: QuerySet[File], query: SearchQuery, ordering: str) -> tup
     descending = ordering.startswith("-")
     key = ordering.lstrip("-") or ("relevance" if query.q else "name")
     if key not in ORDERINGS:
-        raise ValidationError({"ordering": [f"Order by one of {', '.join(sorted(ORDERINGS))}."]})
+        raise InvalidInput(f"Order by one of {', '.join(sorted(ORDERINGS))}.", field="ordering")
     if key == "relevance":
         if not query.q:
             key = "name"

@@ -97,6 +97,43 @@ def _term(field_name: str, value: Any) -> Any:
     return Q.term_query(engine.SCHEMA, field_name, value)
 
 
+COUNT = "_count"
+
+
+def _terms_aggregation(name: str) -> dict[str, Any]:
+    return {
+        "terms": {
+            "field": declarations.BY_NAME[name].field,
+            "size": engine.FACET_BUCKETS,
+            "segment_size": engine.FACET_BUCKETS,
+        }
+    }
+
+
+def _quoted(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def filter_text(query: Any, names: Any) -> str:
+    """The term filters ``names`` of the query (the facets' own: values, all-of and any-of
+    kinds) in the index's query language, for a ``filter`` aggregation: each value quoted (or a
+    whole number), OR-ed, AND-ed for all-of."""
+    parts = []
+    for name in sorted(names):
+        spec = declarations.BY_NAME[name]
+        values = query.terms[name]
+        if spec.kind not in ("values", "all_of", "any_of"):
+            raise engine.Unsupported(name)
+        if spec.parse == "integer":
+            terms = [f"{spec.field}:{int(value)}" for value in values]
+        elif spec.parse == "date":
+            terms = [f"{spec.field}:{_quoted(value.isoformat())}" for value in values]
+        else:
+            terms = [f"{spec.field}:{_quoted(str(value))}" for value in values]
+        parts.append("(" + (" AND " if spec.kind == "all_of" else " OR ").join(terms) + ")")
+    return " AND ".join(parts)
+
+
 def _regex_escape(text: str) -> str:
     return "".join("\\" + ch if ch in "\\.+*?()|[]{}^$#&-~" else ch for ch in text)
 
@@ -218,41 +255,57 @@ class IndexBackend:
     def matching(self, user: Any, query: Any, skip: set[str] = frozenset()) -> Any:
         return _all(self._base(user) + filter_queries(query, set(skip)))
 
-    def _count(self, q: Any) -> int:
-        return self.searcher.search(q, 1).count
-
     def count(self, user: Any, query: Any) -> int:
-        return self._count(self.matching(user, query))
+        return self.summary(user, query, ())[0]
 
     def facets(self, user: Any, query: Any) -> dict[str, dict[Any, int]]:
-        """One aggregation per distinct set of left-out filters (disjunctive facets)."""
+        return self.summary(user, query, query.facets)[1]
+
+    def summary(self, user: Any, query: Any, names: Any = None) -> tuple[int, dict[str, dict[Any, int]]]:
+        """The count and the facet counts (``names``, by default the query's) in one aggregation.
+
+        Disjunctive facets: each facet counts over every filter but its own. The aggregation runs
+        over the files matching every filter except all the facets' own ones in use (``loose``);
+        the facets that leave out the same filters share one ``filter`` bucket that adds the
+        others back (a term filter in the index's query language, which the index answers from
+        its postings rather than by evaluating the whole query again). The count is the bucket
+        that adds every one back."""
         from . import FACET_FILTERS
 
+        names = query.facets if names is None else names
         active = query.active()
         passes: dict[frozenset[str], list[str]] = {}
-        for name in query.facets:
+        for name in names:
             if name not in declarations.INDEX_FACETS:
                 raise engine.Unsupported(name)
             passes.setdefault(frozenset(set(FACET_FILTERS[name]) & active), []).append(name)
+        loose: frozenset[str] = frozenset().union(*passes)
+        spec: dict[str, Any] = {}
+        buckets: dict[str, str] = {}  # facet → the filter bucket holding it
+        for number, (skip, facet_names) in enumerate(passes.items()):
+            aggs = {name: _terms_aggregation(name) for name in facet_names}
+            if skip == loose:
+                spec.update(aggs)
+                continue
+            key = f"_pass{number}"
+            spec[key] = {"filter": filter_text(query, loose - skip), "aggs": aggs}
+            buckets.update(dict.fromkeys(facet_names, key))
+        if not loose:
+            spec[COUNT] = {"value_count": {"field": "id"}}
+        elif frozenset() not in passes:
+            spec[COUNT] = {"filter": filter_text(query, loose)}
+        result = self.searcher.aggregate(self.matching(user, query, set(loose)), spec)
+        if not loose:
+            total = int(result[COUNT].get("value") or 0)
+        else:
+            total = int(result[buckets[passes[frozenset()][0]] if frozenset() in passes else COUNT]["doc_count"])
         counts: dict[str, dict[Any, int]] = {}
-        for skip, names in passes.items():
-            spec = {
-                name: {
-                    "terms": {
-                        "field": declarations.BY_NAME[name].field,
-                        "size": engine.FACET_BUCKETS,
-                        "segment_size": engine.FACET_BUCKETS,
-                    }
-                }
-                for name in names
-            }
-            result = self.searcher.aggregate(self.matching(user, query, set(skip)), spec)
-            for name in names:
-                body = result.get(name) or {}
-                if body.get("sum_other_doc_count"):
-                    raise engine.Unsupported(name)
-                counts[name] = {str(bucket["key"]): int(bucket["doc_count"]) for bucket in body.get("buckets", [])}
-        return counts
+        for name in names:
+            body = (result[buckets[name]] if name in buckets else result).get(name) or {}
+            if body.get("sum_other_doc_count"):
+                raise engine.Unsupported(name)
+            counts[name] = {str(bucket["key"]): int(bucket["doc_count"]) for bucket in body.get("buckets", [])}
+        return total, counts
 
     def _ids(self, hits: list) -> list[int]:
         return self.searcher.fast_field_values("id", [address for _, address in hits]) if hits else []
@@ -269,14 +322,14 @@ class IndexBackend:
         return self._sorted_page(matching, field_name, descending, start, stop)
 
     def _sorted_page(self, matching: Any, field_name: str, descending: bool, start: int, stop: int) -> list[int]:
-        """By (field, id): the first ``stop`` hits by the field, then the files sharing the
-        value at the boundary put in id order (the index breaks ties its own way)."""
+        """By (field, id): the first ``stop`` hits by the field (a fast field: no document is
+        read, nothing is scored), then the files sharing the value at the boundary put in id
+        order (the index breaks ties its own way): as many of them as the page still needs."""
         order = tantivy.Order.Desc if descending else tantivy.Order.Asc
-        found = self.searcher.search(matching, stop, order_by_field=field_name, order=order)
-        hits = found.hits
+        hits = self.searcher.search(matching, stop, count=False, order_by_field=field_name, order=order).hits
         pairs = list(zip([value for value, _ in hits], self._ids(hits), strict=True))
         pairs.sort(reverse=descending)
-        if len(hits) < stop or found.count <= stop:
+        if len(hits) < stop:
             return [file_id for _, file_id in pairs[start:stop]]
         boundary = pairs[-1][0]
         before = [pair for pair in pairs if pair[0] != boundary]
@@ -284,10 +337,9 @@ class IndexBackend:
             same = _term("name", boundary)
         else:
             same = Q.range_query(engine.SCHEMA, field_name, INTEGER, boundary, boundary)
-        group_query = _all([matching, same])
-        size = self._count(group_query)
-        group = self.searcher.search(group_query, max(size, 1), order_by_field="id", order=order).hits
-        ids = [file_id for _, file_id in before] + self._ids(group)
+        wanted = stop - len(before)
+        group = self.searcher.search(_all([matching, same]), wanted, count=False, order_by_field="id", order=order)
+        ids = [file_id for _, file_id in before] + self._ids(group.hits)
         return ids[start:stop]
 
     def _relevance_page(self, matching: Any, text: str, start: int, stop: int) -> list[int]:
@@ -305,16 +357,13 @@ class IndexBackend:
         ]
         ids: list[int] = []
         offset = start
-        for tier in tiers:
-            size = self._count(tier)
-            if offset >= size:
-                offset -= size
-                continue
+        for tier in tiers:  # one pass each: the tier's hits from ``offset`` on, and its size
             want = stop - start - len(ids)
-            hits = self.searcher.search(
-                tier, min(want, size - offset), order_by_field="id", order=tantivy.Order.Desc, offset=offset
-            ).hits
-            ids += self._ids(hits)
+            found = self.searcher.search(tier, want, order_by_field="id", order=tantivy.Order.Desc, offset=offset)
+            if offset >= found.count:
+                offset -= found.count
+                continue
+            ids += self._ids(found.hits)
             offset = 0
             if len(ids) >= stop - start:
                 break
@@ -370,8 +419,7 @@ class Results(Sequence):
 
     def __init__(self, backend: Any, user: Any, base: QuerySet[File], query: Any, ordering: tuple) -> None:
         self.backend, self.user, self.base, self.query, self.ordering = backend, user, base, query, ordering
-        self.total = backend.count(user, query)
-        self.facets = backend.facets(user, query) if query.facets else {}
+        self.total, self.facets = backend.summary(user, query)
         type(backend).answered = getattr(type(backend), "answered", 0) + 1
 
     def __len__(self) -> int:
@@ -382,6 +430,12 @@ class Results(Sequence):
             return self[item : item + 1][0]
         start, stop, _ = item.indices(self.total)
         ids = self.backend.page(self.user, self.query, self.ordering, start, stop)
-        page = self.base.filter(id__in=ids).select_related(None).annotate(owner_username=F("owner__username"))
+        # The folders come with the page: the permissions of each file read their paths.
+        page = (
+            self.base.filter(id__in=ids)
+            .select_related(None)
+            .select_related("folder")
+            .annotate(owner_username=F("owner__username"))
+        )
         files = {file.id: file for file in page}
         return [files[file_id] for file_id in ids if file_id in files]

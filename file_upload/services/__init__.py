@@ -6,6 +6,8 @@
 - ``files.py``: storing (``store_file``, every front door ends here), editing, trashing, moving;
 - ``parsing.py``: format extraction and index builds, and their stale sweeps;
 - ``saved_searches.py``: saved searches;
+- ``saving.py``: a write whose name must be free (``unique_name``) and an audited edit
+  (``saving_changes``);
 - ``queueing.py``: the tasks they queue, by name, after commit.
 
 Views, tasks, management commands and the other front doors (tus, NCBI import, WebDAV) call
@@ -66,6 +68,7 @@ from .saved_searches import (
     save_search,
     update_saved_search,
 )
+from .saving import saving_changes, unique_name
 
 __all__ = [
     "METADATA_FIELD_NAMES",
@@ -100,9 +103,11 @@ __all__ = [
     "requeue_stale_indexes",
     "requeue_stale_parses",
     "save_search",
+    "saving_changes",
     "set_project_member",
     "soft_delete_file",
     "store_file",
+    "unique_name",
     "update_file",
     "update_folder",
     "update_project",

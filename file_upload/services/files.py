@@ -33,6 +33,7 @@ from ..models import (
 from ..validators import normalise_name, validate_object_name
 from . import queueing
 from .levels import SENSITIVE_FILE_FIELDS, changes_of, effective_level
+from .saving import saving_changes, unique_name
 
 log = logging.getLogger(__name__)
 
@@ -231,13 +232,9 @@ def update_file(file: File, *, actor: Any, autofilled: bool = False, **changes: 
     elif file.autofilled_fields and set(diff) & set(file.autofilled_fields):
         # A value a person typed is theirs from now on: a later parse no longer replaces it.
         file.autofilled_fields = [f for f in file.autofilled_fields if f not in diff]
-    try:
-        with transaction.atomic():
-            file.save()
-            if diff:
-                audit.record(actor, "file.update", file, changes=diff)
-    except IntegrityError as exc:
-        raise Conflict(f"A file named “{file.name}” already exists in this folder.", code="name_conflict") from exc
+    taken = f"A file named “{file.name}” already exists in this folder."
+    with saving_changes(file, actor=actor, action="file.update", diff=diff, taken=taken):
+        pass
     return file
 
 
@@ -290,30 +287,27 @@ def move_file(
     elif on_conflict == OnConflict.REFUSE:
         check_name_free(project, folder, name)
     before = {"project": file.project_id, "folder": file.folder_id, "name": file.name}
-    try:
-        with transaction.atomic():
-            if on_conflict == OnConflict.REPLACE:
-                for old in File.objects.alive().filter(project=project, folder=folder, name=name).exclude(id=file.id):
-                    soft_delete_file(old, actor=actor, reason="replaced")
-            indexes = list(File.objects.alive().filter(index_of=file))
-            for moved in [file, *indexes]:
-                moved.project, moved.folder = project, folder
-                if moved is file:
-                    moved.name = name
-                else:
-                    moved.name = free_name(project, folder, moved.name)
-                moved.effective_access_level = effective_level(project, folder, moved.access_level)
-                moved.save(update_fields=["project", "folder", "name", "effective_access_level", "updated_at"])
-            audit.record(
-                actor,
-                "file.move",
-                file,
-                source=before,
-                target={"project": project.id, "folder": folder.id if folder else None, "name": name},
-            )
-            _pair_sidecar(file)
-    except IntegrityError as exc:
-        raise Conflict(f"A file named “{name}” already exists there.", code="name_conflict") from exc
+    with unique_name(f"A file named “{name}” already exists there."):
+        if on_conflict == OnConflict.REPLACE:
+            for old in File.objects.alive().filter(project=project, folder=folder, name=name).exclude(id=file.id):
+                soft_delete_file(old, actor=actor, reason="replaced")
+        indexes = list(File.objects.alive().filter(index_of=file))
+        for moved in [file, *indexes]:
+            moved.project, moved.folder = project, folder
+            if moved is file:
+                moved.name = name
+            else:
+                moved.name = free_name(project, folder, moved.name)
+            moved.effective_access_level = effective_level(project, folder, moved.access_level)
+            moved.save(update_fields=["project", "folder", "name", "effective_access_level", "updated_at"])
+        audit.record(
+            actor,
+            "file.move",
+            file,
+            source=before,
+            target={"project": project.id, "folder": folder.id if folder else None, "name": name},
+        )
+        _pair_sidecar(file)
     return file
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import transaction
 
 from authentication import audit
 from file_project.domain import Conflict
@@ -25,6 +25,7 @@ from ..models import (
 from ..validators import normalise_name, validate_object_name
 from .files import OnConflict, soft_delete_file
 from .levels import changes_of, effective_level, refresh_effective_levels
+from .saving import saving_changes, unique_name
 
 log = logging.getLogger(__name__)
 
@@ -51,21 +52,18 @@ def create_folder(
     name = normalise_name(name)
     validate_object_name(name)
     _check_parent(project, parent)
-    try:
-        with transaction.atomic():
-            folder = Folder.objects.create(
-                project=project,
-                parent=parent,
-                name=name,
-                access_level=access_level,
-                effective_access_level=effective_level(project, parent, access_level),
-                created_by=actor,
-            )
-            folder.tree_path, folder.name_path = _paths_for(parent, folder.id, name)
-            folder.save(update_fields=["tree_path", "name_path"])
-            audit.record(actor, "folder.create", folder, path=folder.name_path, access_level=access_level)
-    except IntegrityError as exc:
-        raise Conflict(f"A folder named “{name}” already exists here.", code="name_conflict") from exc
+    with unique_name(f"A folder named “{name}” already exists here."):
+        folder = Folder.objects.create(
+            project=project,
+            parent=parent,
+            name=name,
+            access_level=access_level,
+            effective_access_level=effective_level(project, parent, access_level),
+            created_by=actor,
+        )
+        folder.tree_path, folder.name_path = _paths_for(parent, folder.id, name)
+        folder.save(update_fields=["tree_path", "name_path"])
+        audit.record(actor, "folder.create", folder, path=folder.name_path, access_level=access_level)
     return folder
 
 
@@ -110,21 +108,16 @@ def update_folder(folder: Folder, *, actor: Any, on_conflict: OnConflict = OnCon
     for field, value in changes.items():
         setattr(folder, field, value)
     folder.tree_path, folder.name_path = _paths_for(new_parent, folder.id, folder.name)
-    try:
-        with transaction.atomic():
-            folder.save()
-            if (old_tree, old_names) != (folder.tree_path, folder.name_path):
-                for child in Folder.objects.filter(tree_path__startswith=old_tree).exclude(id=folder.id):
-                    child.tree_path = folder.tree_path + child.tree_path[len(old_tree) :]
-                    child.name_path = folder.name_path + child.name_path[len(old_names) :]
-                    child.save(update_fields=["tree_path", "name_path"])
-            if "access_level" in diff or "parent" in diff:
-                refresh_effective_levels(folder.project, root=folder)
-                folder.refresh_from_db(fields=["effective_access_level"])
-            if diff:
-                audit.record(actor, "folder.update", folder, changes=diff)
-    except IntegrityError as exc:
-        raise Conflict(f"A folder named “{folder.name}” already exists there.", code="name_conflict") from exc
+    taken = f"A folder named “{folder.name}” already exists there."
+    with saving_changes(folder, actor=actor, action="folder.update", diff=diff, taken=taken):
+        if (old_tree, old_names) != (folder.tree_path, folder.name_path):
+            for child in Folder.objects.filter(tree_path__startswith=old_tree).exclude(id=folder.id):
+                child.tree_path = folder.tree_path + child.tree_path[len(old_tree) :]
+                child.name_path = folder.name_path + child.name_path[len(old_names) :]
+                child.save(update_fields=["tree_path", "name_path"])
+        if "access_level" in diff or "parent" in diff:
+            refresh_effective_levels(folder.project, root=folder)
+            folder.refresh_from_db(fields=["effective_access_level"])
     return folder
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Sum
 
 from authentication import audit
@@ -20,6 +20,7 @@ from ..models import (
     ProjectMember,
 )
 from .levels import changes_of, refresh_effective_levels
+from .saving import saving_changes, unique_name
 
 log = logging.getLogger(__name__)
 
@@ -34,20 +35,17 @@ def create_project(
     quota_bytes: int | None = None,
     holds_human_data: bool = False,
 ) -> Project:
-    try:
-        with transaction.atomic():
-            project = Project.objects.create(
-                owner=owner,
-                name=name,
-                description=description,
-                access_level=access_level,
-                retention_days=retention_days,
-                quota_bytes=quota_bytes,
-                holds_human_data=holds_human_data,
-            )
-            audit.record(owner, "project.create", project, access_level=access_level)
-    except IntegrityError as exc:
-        raise Conflict(f"A project named “{name}” already exists.", code="name_conflict") from exc
+    with unique_name(f"A project named “{name}” already exists."):
+        project = Project.objects.create(
+            owner=owner,
+            name=name,
+            description=description,
+            access_level=access_level,
+            retention_days=retention_days,
+            quota_bytes=quota_bytes,
+            holds_human_data=holds_human_data,
+        )
+        audit.record(owner, "project.create", project, access_level=access_level)
     return project
 
 
@@ -55,15 +53,10 @@ def update_project(project: Project, *, actor: Any, **changes: Any) -> Project:
     diff = changes_of(project, changes)
     for field, value in changes.items():
         setattr(project, field, value)
-    try:
-        with transaction.atomic():
-            project.save()
-            if "access_level" in diff:
-                refresh_effective_levels(project)
-            if diff:
-                audit.record(actor, "project.update", project, changes=diff)
-    except IntegrityError as exc:
-        raise Conflict(f"A project named “{project.name}” already exists.", code="name_conflict") from exc
+    taken = f"A project named “{project.name}” already exists."
+    with saving_changes(project, actor=actor, action="project.update", diff=diff, taken=taken):
+        if "access_level" in diff:
+            refresh_effective_levels(project)
     return project
 
 

@@ -5,13 +5,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from django.db import IntegrityError, transaction
-
-from file_project.domain import Conflict
-
 from ..models import (
     SavedSearch,
 )
+from .saving import unique_name
 
 log = logging.getLogger(__name__)
 
@@ -25,11 +22,8 @@ def save_search(*, owner: Any, name: str, query: str = "") -> SavedSearch:
 def update_saved_search(saved: SavedSearch, **changes: Any) -> SavedSearch:
     for key, value in changes.items():
         setattr(saved, key, value.strip() if key == "name" else value)
-    try:
-        with transaction.atomic():
-            saved.save()
-    except IntegrityError as exc:
-        raise Conflict(f"You already have a saved search called “{saved.name}”.", code="name_conflict") from exc
+    with unique_name(f"You already have a saved search called “{saved.name}”."):
+        saved.save()
     return saved
 
 

@@ -13,8 +13,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from file_upload import services
-from file_upload.models import File, Project, ProjectMember
-from file_upload.tests.factories import make_file, make_folder
+from file_upload.models import File, ProjectMember
+from file_upload.tests.factories import ProjectFactory, ProjectMemberFactory, make_file, make_folder
 
 pytestmark = pytest.mark.django_db
 TUS = {"HTTP_TUS_RESUMABLE": "1.0.0"}
@@ -22,7 +22,7 @@ TUS = {"HTTP_TUS_RESUMABLE": "1.0.0"}
 
 @pytest.fixture
 def project(alice):
-    return Project.objects.create(name="Atlas", owner=alice)
+    return ProjectFactory(name="Atlas", owner=alice)
 
 
 def multipart(client, project, name, content, **fields):
@@ -77,7 +77,7 @@ class TestConflicts:
     def test_replace_needs_the_right_to_delete_the_old_file(self, api, project, bob):
         from rest_framework.test import APIClient
 
-        ProjectMember.objects.create(project=project, user=bob, role="editor")
+        ProjectMemberFactory(project=project, user=bob, role="editor")
         make_file(project, "mine.fastq")  # owned by alice
         client = APIClient()
         client.force_authenticate(bob)
@@ -123,8 +123,8 @@ class TestMove:
     def test_a_viewer_may_not_move_and_a_target_without_upload_right_is_refused(self, project, bob, make_user):
         from rest_framework.test import APIClient
 
-        other = Project.objects.create(name="Other", owner=make_user("carol"), access_level="internal")
-        ProjectMember.objects.create(project=project, user=bob, role="viewer")
+        other = ProjectFactory(name="Other", owner=make_user("carol"), access_level="internal")
+        ProjectMemberFactory(project=project, user=bob, role="viewer")
         file = make_file(project, "v.fastq")
         client = APIClient()
         client.force_authenticate(bob)
@@ -136,7 +136,7 @@ class TestMove:
         assert file.project_id == project.id
 
     def test_move_to_another_project_takes_its_level(self, api, project, alice):
-        public = Project.objects.create(name="Open", owner=alice, access_level="public")
+        public = ProjectFactory(name="Open", owner=alice, access_level="public")
         file = make_file(project, "p.fastq")
         response = api.post(f"/api/files/{file.id}/move/", {"folder": None, "project": public.id}, format="json")
         assert response.status_code == 200
@@ -156,7 +156,7 @@ class TestMyPermissions:
             "delete",
             "manage",
         ]
-        ProjectMember.objects.create(project=project, user=bob, role="viewer")
+        ProjectMemberFactory(project=project, user=bob, role="viewer")
         client = APIClient()
         client.force_authenticate(bob)
         assert client.get(f"/api/files/{file.id}/").json()["my_permissions"] == ["view", "download"]
@@ -178,7 +178,7 @@ class TestMyPermissions:
 
         from authentication.models import AccessGrant
 
-        ProjectMember.objects.create(project=project, user=bob, role="editor")
+        ProjectMemberFactory(project=project, user=bob, role="editor")
         raw, shared = make_folder(project, "raw"), make_folder(project, "shared")
         files = [
             make_file(project, "a.fastq", folder=raw, owner=bob),
@@ -215,6 +215,7 @@ class TestMyPermissions:
         assert listed["a.fastq"] == listed["e.fastq"] == [*editor, "delete"]
 
 
+@pytest.mark.usefixtures("storage_backend")
 class TestSidecars:
     @pytest.mark.parametrize("index_first", [True, False])
     def test_index_pairs_whichever_arrives_first(self, api, project, index_first):
@@ -278,6 +279,7 @@ class TestSidecars:
         )
 
 
+@pytest.mark.usefixtures("storage_backend")
 class TestZip:
     def test_folder_zip_holds_the_visible_files_with_their_paths(self, api, project, tmp_path):
         raw = make_folder(project, "raw")
@@ -303,7 +305,7 @@ class TestZip:
     def test_selection_leaves_out_what_the_caller_cannot_see(self, project, bob, make_user):
         from rest_framework.test import APIClient
 
-        hidden = Project.objects.create(name="Hidden", owner=make_user("carol"), access_level="restricted")
+        hidden = ProjectFactory(name="Hidden", owner=make_user("carol"), access_level="restricted")
         mine = make_file(project, "m.txt", b"m")
         secret = make_file(hidden, "s.txt", b"s")
         client = APIClient()

@@ -6,8 +6,15 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from file_upload import storage
-from file_upload.models import File, Project, ProjectMember
-from file_upload.tests.factories import blob_bytes, make_file, make_folder, stored_keys
+from file_upload.models import File
+from file_upload.tests.factories import (
+    ProjectFactory,
+    ProjectMemberFactory,
+    blob_bytes,
+    make_file,
+    make_folder,
+    stored_keys,
+)
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("storage_backend")]
 
@@ -16,7 +23,7 @@ FASTQ = b"@r1\nACGTNACGTA\n+\nIIIIIIIIII\n@r2\nGGCC\n+\n####\n"
 
 @pytest.fixture
 def project(alice):
-    return Project.objects.create(name="Atlas", owner=alice)
+    return ProjectFactory(name="Atlas", owner=alice)
 
 
 def upload(client, project, content=FASTQ, filename="sample_R1.fastq", **fields):
@@ -114,7 +121,7 @@ class TestUpload:
         assert "file" in response.json()["errors"]
 
     def test_folder_without_project_uploads_into_the_folders_project(self, api, alice, project):
-        Project.objects.create(name="Decoy", owner=alice)
+        ProjectFactory(name="Decoy", owner=alice)
         folder = make_folder(project, "raw")
         data = {"file": SimpleUploadedFile("reads.fastq", FASTQ), "folder": folder.id}
         response = api.post("/api/files/", data, format="multipart")
@@ -123,7 +130,7 @@ class TestUpload:
         assert (stored.project_id, stored.folder_id) == (project.id, folder.id)
 
     def test_folder_of_another_project_is_400(self, api, alice, project):
-        other = Project.objects.create(name="Other", owner=alice)
+        other = ProjectFactory(name="Other", owner=alice)
         response = upload(api, project, folder=make_folder(other, "x").id)
         assert response.status_code == 400
         assert "folder" in response.json()["errors"]
@@ -146,7 +153,7 @@ class TestUpload:
         assert len(stored_blobs(data_dirs)) == 1
 
     def test_viewer_cannot_upload_and_stranger_sees_404(self, client_for, bob, make_user, project, data_dirs):
-        ProjectMember.objects.create(project=project, user=bob, role="viewer")
+        ProjectMemberFactory(project=project, user=bob, role="viewer")
         assert upload(client_for(bob), project).status_code == 403
         project.access_level = "restricted"
         project.save()
@@ -154,7 +161,7 @@ class TestUpload:
         assert stored_blobs(data_dirs) == []
 
     def test_editor_can_upload(self, client_for, bob, project):
-        ProjectMember.objects.create(project=project, user=bob, role="editor")
+        ProjectMemberFactory(project=project, user=bob, role="editor")
         response = upload(client_for(bob), project)
         assert response.status_code == 201
         assert response.json()["owner"] == "bob"
@@ -174,7 +181,7 @@ class TestUpload:
 
 class TestFileMetadata:
     def test_a_file_looked_up_by_id_ignores_the_list_filters(self, api, alice, client_for, make_user):
-        project = Project.objects.create(name="Restricted", owner=alice, access_level="restricted")
+        project = ProjectFactory(name="Restricted", owner=alice, access_level="restricted")
         file = make_file(project, organism="Homo sapiens")
         assert api.get(f"/api/files/{file.id}/?organism=Mus+musculus").json()["id"] == file.id
         stranger = client_for(make_user("mallory"))
@@ -223,12 +230,12 @@ class TestFileMetadata:
         assert api.patch(f"/api/files/{file.id}/", {"name": "ok.fastq"}).status_code == 200
 
     def test_viewer_cannot_edit(self, client_for, bob, project):
-        ProjectMember.objects.create(project=project, user=bob, role="viewer")
+        ProjectMemberFactory(project=project, user=bob, role="viewer")
         file = make_file(project)
         assert client_for(bob).patch(f"/api/files/{file.id}/", {"organism": "x"}).status_code == 403
 
     def test_editor_cannot_change_level_but_owner_can(self, client_for, api, bob, project):
-        ProjectMember.objects.create(project=project, user=bob, role="editor")
+        ProjectMemberFactory(project=project, user=bob, role="editor")
         file = make_file(project)
         assert client_for(bob).patch(f"/api/files/{file.id}/", {"access_level": "public"}).status_code == 403
         assert (
@@ -247,7 +254,7 @@ class TestFileMetadata:
         assert make_file(project).id != file.id
 
     def test_editor_deletes_own_not_others(self, client_for, bob, project):
-        ProjectMember.objects.create(project=project, user=bob, role="editor")
+        ProjectMemberFactory(project=project, user=bob, role="editor")
         mine = make_file(project, "mine.txt", owner=bob)
         theirs = make_file(project, "theirs.txt")
         assert client_for(bob).delete(f"/api/files/{theirs.id}/").status_code == 403
@@ -295,8 +302,8 @@ class TestFileList:
         assert api.get("/api/files/?page=99").status_code == 404
 
     def test_listing_only_shows_visible_files(self, client_for, anon, alice, make_user, project):
-        secret = Project.objects.create(name="S", owner=alice, access_level="restricted")
-        public = Project.objects.create(name="Pub", owner=alice, access_level="public")
+        secret = ProjectFactory(name="S", owner=alice, access_level="restricted")
+        public = ProjectFactory(name="Pub", owner=alice, access_level="public")
         make_file(secret, "secret.txt")
         make_file(project, "internal.txt")
         make_file(public, "public.txt")

@@ -6,10 +6,9 @@ import struct
 
 import pytest
 
-from file_upload import services
-from file_upload.models import Project
+from file_upload import services, storage
 from file_upload.parsers import registry
-from file_upload.tests.factories import make_file
+from file_upload.tests.factories import ProjectFactory, make_file
 
 
 def bgzf_block(payload: bytes) -> bytes:
@@ -53,14 +52,15 @@ def test_detect_format_from_content(tmp_path, name, content, expected):
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("storage_backend")
 class TestParseFile:
     def test_without_a_parser_the_format_is_set_and_parsing_skipped(self, alice):
-        file = make_file(Project.objects.create(name="P", owner=alice), "regions.bed", b"chr1\t1\t100\n")
+        file = make_file(ProjectFactory(name="P", owner=alice), "regions.bed", b"chr1\t1\t100\n")
         parsed = services.parse_file(file.id)
         assert (parsed.file_format, parsed.parse_status, parsed.stats) == ("bed", "skipped", {})
 
     def test_a_user_given_format_is_kept(self, alice):
-        file = make_file(Project.objects.create(name="P", owner=alice), "x.fa", b">a\nAC\n", file_format="fasta-custom")
+        file = make_file(ProjectFactory(name="P", owner=alice), "x.fa", b">a\nAC\n", file_format="fasta-custom")
         assert services.parse_file(file.id).file_format == "fasta-custom"
 
     def test_registered_parser_fills_stats_or_reports_the_error(self, alice, monkeypatch):
@@ -77,7 +77,7 @@ class TestParseFile:
 
         monkeypatch.setattr(registry, "_PARSERS", {})
         registry.register(CountingParser())
-        project = Project.objects.create(name="P", owner=alice)
+        project = ProjectFactory(name="P", owner=alice)
         good = services.parse_file(make_file(project, "a.fa", b">a\nAC\n>b\nGG\n").id)
         assert (good.parse_status, good.stats) == ("done", {"sequences": 2})
         bad = services.parse_file(make_file(project, "b.fa", b">a\nA!\n").id)
@@ -89,7 +89,7 @@ class TestParseFile:
     def test_store_file_streams_from_any_reader(self, alice):
         class Trickle(io.RawIOBase):
             def __init__(self):
-                self.left = 3 * 1024 * 1024
+                self.left = 6 * 1024 * 1024 + 1  # more than a part of the object store
 
             def readable(self):
                 return True
@@ -99,6 +99,6 @@ class TestParseFile:
                 self.left -= n
                 return b"A" * n
 
-        project = Project.objects.create(name="P", owner=alice)
+        project = ProjectFactory(name="P", owner=alice)
         file = services.store_file(project=project, folder=None, name="big.txt", source=Trickle(), owner=alice)
-        assert file.size == 3 * 1024 * 1024
+        assert file.size == 6 * 1024 * 1024 + 1 == storage.stat(file.storage_key)[0]

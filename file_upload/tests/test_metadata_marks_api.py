@@ -7,8 +7,7 @@ from __future__ import annotations
 import pytest
 
 from file_upload import services
-from file_upload.models import Project, ProjectMember
-from file_upload.tests.factories import make_file
+from file_upload.tests.factories import ProjectFactory, ProjectMemberFactory, make_file
 
 pytestmark = pytest.mark.django_db
 
@@ -17,7 +16,7 @@ READS = b"".join(b"@A00123:8:HFWTLDSXY:1:1101:%d:1000 1:N:0:ACGT\nACGTACGTAC\n+\
 
 @pytest.fixture
 def project(alice):
-    return Project.objects.create(name="Mouse liver", owner=alice, access_level="internal")
+    return ProjectFactory(name="Mouse liver", owner=alice, access_level="internal")
 
 
 def test_autofilled_values_are_marked_and_the_mark_goes_when_a_person_edits(api, project):
@@ -47,13 +46,13 @@ def test_the_mate_arriving_makes_both_paired_and_marked(api, project):
         assert body["library_layout"] == "paired" and "library_layout" in body["autofilled_fields"]
 
 
-def test_a_refused_edit_names_the_callers_role(project, bob, client_for):
-    ProjectMember.objects.create(project=project, user=bob, role="viewer")
+def test_a_refused_edit_names_the_callers_role(project, bob, client_for, make_user):
+    ProjectMemberFactory(project=project, user=bob, role="viewer")
     file = make_file(project, "a.fastq", READS)
     response = client_for(bob).patch(f"/api/files/{file.id}/", {"platform": "Illumina"}, format="json")
     assert response.status_code == 403
     assert "you are a viewer of project “Mouse liver”" in response.json()["detail"]
-    stranger = client_for(type(bob).objects.create_user("carol", password="s3cret-pass!"))
+    stranger = client_for(make_user("carol"))
     response = stranger.patch(f"/api/files/{file.id}/", {"platform": "Illumina"}, format="json")
     assert response.status_code == 403 and "no role in project “Mouse liver”" in response.json()["detail"]
 

@@ -17,11 +17,11 @@ from django.utils import timezone
 
 from authentication.models import AuditEvent
 from file_upload import services, storage
-from file_upload.models import File, Project
+from file_upload.models import File
 from file_upload.parsers import registry
 from file_upload.parsers.base import ParseError
 
-from .factories import blob_bytes, make_file
+from .factories import ProjectFactory, blob_bytes, make_file
 from .test_parsers import make_bam, make_fastq, make_h5ad, make_missorted_bam
 from .tools import idxstats, requires_tools
 
@@ -32,7 +32,7 @@ FASTQ_RECORDS = [
 
 @pytest.fixture
 def project(alice):
-    return Project.objects.create(name="Stats", owner=alice)
+    return ProjectFactory(name="Stats", owner=alice)
 
 
 pytestmark = pytest.mark.usefixtures("storage_backend")

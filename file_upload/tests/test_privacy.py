@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from file_upload.models import Project
 from file_upload.privacy import privacy_hints
-from file_upload.tests.factories import make_file
+from file_upload.tests.factories import ProjectFactory, make_file
 
 
 @pytest.mark.parametrize(
@@ -38,7 +37,7 @@ def test_metadata_and_tags_are_checked_but_dates_where_expected_are_not():
 
 @pytest.mark.django_db
 def test_api_reports_hints_on_files_and_before_upload(api, alice):
-    project = Project.objects.create(name="Atlas", owner=alice)
+    project = ProjectFactory(name="Atlas", owner=alice)
     file = make_file(project, "John_Smith_R1.fastq")
     assert api.get(f"/api/files/{file.id}/").json()["privacy_hints"][0]["kind"] == "person_name"
     response = api.post(
@@ -56,7 +55,7 @@ def test_api_reports_hints_on_files_and_before_upload(api, alice):
 class TestHumanDataConsent:
     @pytest.fixture
     def clinic(self, alice):
-        return Project.objects.create(name="Clinic", owner=alice, holds_human_data=True)
+        return ProjectFactory(name="Clinic", owner=alice, holds_human_data=True)
 
     def test_multipart_needs_the_confirmation_and_it_is_audited(self, api, clinic):
         from django.core.files.uploadedfile import SimpleUploadedFile
@@ -90,7 +89,7 @@ class TestHumanDataConsent:
     def test_other_projects_need_nothing(self, api, alice):
         from django.core.files.uploadedfile import SimpleUploadedFile
 
-        plain = Project.objects.create(name="Plain", owner=alice)
+        plain = ProjectFactory(name="Plain", owner=alice)
         data = {"file": SimpleUploadedFile("r.fq", b"x"), "project": plain.id}
         assert api.post("/api/files/", data, format="multipart").status_code == 201
 

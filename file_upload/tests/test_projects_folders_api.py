@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from file_upload.models import File, Folder, Project, ProjectMember
-from file_upload.tests.factories import make_file, make_folder
+from file_upload.tests.factories import ProjectFactory, ProjectMemberFactory, make_file, make_folder
 
 pytestmark = pytest.mark.django_db
 
@@ -25,7 +25,7 @@ class TestProjectsApi:
         assert api.get(f"/api/projects/{body['id']}/").json()["name"] == "Liver atlas"
 
     def test_counts_and_size_exclude_trash(self, api, alice):
-        project = Project.objects.create(name="P", owner=alice)
+        project = ProjectFactory(name="P", owner=alice)
         make_file(project, "a.txt", b"12345")
         gone = make_file(project, "b.txt", b"123")
         api.delete(f"/api/files/{gone.id}/")
@@ -40,7 +40,7 @@ class TestProjectsApi:
         assert Project.objects.count() == 0
 
     def test_duplicate_name_is_409(self, api, alice):
-        Project.objects.create(name="Dup", owner=alice)
+        ProjectFactory(name="Dup", owner=alice)
         response = api.post("/api/projects/", {"name": "Dup"})
         assert response.status_code == 409
         assert response.json()["code"] == "name_conflict"
@@ -52,13 +52,12 @@ class TestProjectsApi:
         assert Project.objects.count() == 0
 
     def test_restricted_project_of_someone_else_is_404(self, api, bob):
-        project = Project.objects.create(name="Secret", owner=bob, access_level="restricted")
+        project = ProjectFactory(name="Secret", owner=bob, access_level="restricted")
         assert api.get(f"/api/projects/{project.id}/").status_code == 404
         assert api.get("/api/projects/").json()["count"] == 0
 
     def test_viewer_may_read_but_not_change(self, api, alice, bob):
-        project = Project.objects.create(name="Shared", owner=bob, access_level="restricted")
-        ProjectMember.objects.create(project=project, user=alice, role="viewer")
+        project = ProjectFactory(name="Shared", owner=bob, access_level="restricted", members={alice: "viewer"})
         assert api.get(f"/api/projects/{project.id}/").json()["my_role"] == "viewer"
         response = api.patch(f"/api/projects/{project.id}/", {"name": "Mine now"})
         assert response.status_code == 403
@@ -66,15 +65,15 @@ class TestProjectsApi:
         assert project.name == "Shared"
 
     def test_delete_refuses_non_empty_project(self, api, alice):
-        project = Project.objects.create(name="Full", owner=alice)
+        project = ProjectFactory(name="Full", owner=alice)
         make_file(project)
         assert api.delete(f"/api/projects/{project.id}/").status_code == 409
         assert Project.objects.filter(id=project.id).exists()
-        empty = Project.objects.create(name="Empty", owner=alice)
+        empty = ProjectFactory(name="Empty", owner=alice)
         assert api.delete(f"/api/projects/{empty.id}/").status_code == 204
 
     def test_level_change_cascades_to_inheriting_files(self, api, alice):
-        project = Project.objects.create(name="P", owner=alice, access_level="internal")
+        project = ProjectFactory(name="P", owner=alice, access_level="internal")
         inherit = make_file(project, "a.txt")
         own = make_file(project, "b.txt", access_level="restricted")
         assert api.patch(f"/api/projects/{project.id}/", {"access_level": "public"}).status_code == 200
@@ -87,7 +86,7 @@ class TestProjectsApi:
 class TestFoldersApi:
     @pytest.fixture
     def project(self, alice):
-        return Project.objects.create(name="P", owner=alice)
+        return ProjectFactory(name="P", owner=alice)
 
     def test_tree_with_paths_and_breadcrumb(self, api, project):
         raw = api.post("/api/folders/", {"project": project.id, "parent": None, "name": "raw"}).json()
@@ -114,7 +113,7 @@ class TestFoldersApi:
         assert Folder.objects.count() == 1
 
     def test_parent_from_another_project_is_rejected(self, api, alice, project):
-        other = Project.objects.create(name="Other", owner=alice)
+        other = ProjectFactory(name="Other", owner=alice)
         foreign = make_folder(other, "x")
         response = api.post("/api/folders/", {"project": project.id, "parent": foreign.id, "name": "y"})
         assert response.status_code == 400
@@ -173,7 +172,7 @@ class TestFoldersApi:
         assert api.delete(f"/api/folders/{empty.id}/").status_code == 204
 
     def test_delete_refused_when_something_inside_is_not_the_callers(self, client_for, alice, bob, project):
-        ProjectMember.objects.create(project=project, user=bob, role="editor")
+        ProjectMemberFactory(project=project, user=bob, role="editor")
         folder = make_folder(project, "a")
         make_file(project, "alices.fastq", folder=folder, owner=alice)
         response = client_for(bob).delete(f"/api/folders/{folder.id}/")
@@ -191,7 +190,7 @@ class TestFoldersApi:
         from access import policy
         from authentication.models import AccessGrant
 
-        ProjectMember.objects.create(project=project, user=bob, role="owner")
+        ProjectMemberFactory(project=project, user=bob, role="owner")
         if with_grant:  # ranks then come from grants as well as the role
             elsewhere = make_folder(project, "elsewhere")
             AccessGrant.objects.create(
@@ -240,7 +239,7 @@ class TestFoldersApi:
         assert Project.objects.get(id=project.id).updated_at > past
 
     def test_viewer_cannot_create_folders(self, client_for, bob, project):
-        ProjectMember.objects.create(project=project, user=bob, role="viewer")
+        ProjectMemberFactory(project=project, user=bob, role="viewer")
         response = client_for(bob).post("/api/folders/", {"project": project.id, "name": "x"})
         assert response.status_code == 403
         assert Folder.objects.count() == 0

@@ -7,14 +7,14 @@ import base64
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from file_upload.models import Project
+from file_upload.tests.factories import ProjectFactory
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def project(alice):
-    return Project.objects.create(name="Atlas", owner=alice, quota_bytes=10)
+    return ProjectFactory(name="Atlas", owner=alice, quota_bytes=10)
 
 
 def multipart(client, project, content, name):
@@ -31,7 +31,7 @@ def test_multipart_upload_respects_the_project_quota(api, project):
 
 def test_multipart_upload_respects_the_user_quota(api, alice, settings):
     settings.BIOFM_USER_QUOTA_BYTES = 5
-    free = Project.objects.create(name="Free", owner=alice)
+    free = ProjectFactory(name="Free", owner=alice)
     assert multipart(api, free, b"123456", "a.txt").status_code == 413
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import io
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -16,8 +15,8 @@ from django.utils import timezone
 from authentication.models import AuditEvent
 from file_project.errors import Conflict
 from file_upload import retention, services, storage
-from file_upload.models import File, Project, ProjectMember
-from file_upload.tests.factories import make_file, stored_keys
+from file_upload.models import File
+from file_upload.tests.factories import ProjectFactory, ProjectMemberFactory, make_file, store_beside, stored_keys
 
 pytestmark = pytest.mark.django_db
 
@@ -26,7 +25,7 @@ CONTENT = b"@r1\nACGT\n+\nIIII\n"
 
 @pytest.fixture
 def project(alice):
-    return Project.objects.create(name="Atlas", owner=alice)
+    return ProjectFactory(name="Atlas", owner=alice)
 
 
 @pytest.fixture
@@ -67,7 +66,7 @@ class TestTrashApi:
         File.objects.get(pk=file.pk)
 
     def test_project_manager_sees_members_files_but_uploader_cannot_purge(self, client_for, alice, bob, project):
-        ProjectMember.objects.create(project=project, user=bob, role="editor")
+        ProjectMemberFactory(project=project, user=bob, role="editor")
         file = trashed(project, owner=bob)
         assert client_for(alice).get("/api/trash/").json()["count"] == 1
         assert client_for(bob).post(f"/api/trash/{file.id}/purge/").status_code == 403
@@ -121,7 +120,7 @@ class TestPurge:
         settings.BIOFM_TRASH_RETENTION_DAYS = 30
         recent = trashed(project, "recent.fastq", days_ago=10)
         old = trashed(project, "old.fastq", days_ago=31)
-        short = Project.objects.create(name="Short", owner=alice, retention_days=5)
+        short = ProjectFactory(name="Short", owner=alice, retention_days=5)
         short_file = trashed(short, "short.fastq", days_ago=6)
         live = make_file(project, "live.fastq", CONTENT)
         due = {f.id for f in retention.expired_files()}
@@ -165,7 +164,7 @@ class TestPurge:
     def test_purge_in_the_object_store_deletes_the_object_and_its_index(self, project, cellxgene_dir, storage_backend):
         file = trashed(project, "cells.h5ad", days_ago=40)
         keep = make_file(project, "kept.fastq", CONTENT)
-        storage.write_stream(io.BytesIO(b"BAI\x01"), file.storage_key + ".bai")
+        store_beside(file, ".bai", b"BAI\x01")
         copy = cellxgene_dir / f"{file.id}__cells.h5ad"  # the viewer's local copy
         copy.write_bytes(CONTENT)
         assert stored_keys() == sorted([file.storage_key, file.storage_key + ".bai", keep.storage_key])

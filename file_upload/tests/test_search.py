@@ -19,9 +19,9 @@ from authentication.services import create_grant
 from file_upload import services
 from file_upload.filters import FileFilterSet
 from file_upload.metadata import METADATA_FIELD_NAMES, METADATA_FIELDS
-from file_upload.models import File, Project, ProjectMember, SavedSearch
+from file_upload.models import File, Project, SavedSearch
 from file_upload.search import declarations
-from file_upload.tests.factories import make_file, make_folder
+from file_upload.tests.factories import ProjectFactory, UserFactory, make_file, make_folder
 
 pytestmark = pytest.mark.django_db
 
@@ -66,16 +66,15 @@ SPECS = [
 
 
 @pytest.fixture
-def world(alice, make_user, django_user_model):
+def world(alice, make_user):
     users = {"alice": alice, **{name: make_user(name) for name in ("bob", "carol", "dave", "erin")}}
-    users["root"] = django_user_model.objects.create_superuser("root", password="x")
+    users["root"] = UserFactory(username="root", password="x", superuser=True)
     alice = users["alice"]
     projects = {
-        "Open": Project.objects.create(name="Open", owner=alice, access_level="public"),
-        "Lab": Project.objects.create(name="Lab", owner=alice, access_level="internal"),
-        "Vault": Project.objects.create(name="Vault", owner=alice, access_level="restricted"),
+        "Open": ProjectFactory(name="Open", owner=alice, access_level="public"),
+        "Lab": ProjectFactory(name="Lab", owner=alice, access_level="internal"),
+        "Vault": ProjectFactory(name="Vault", owner=alice, access_level="restricted", members={users["bob"]: "viewer"}),
     }
-    ProjectMember.objects.create(project=projects["Vault"], user=users["bob"], role="viewer")
     folder = make_folder(projects["Lab"], "private", access_level="restricted")
     files = {}
     for spec in SPECS:
@@ -262,7 +261,7 @@ def test_every_declared_filter_is_a_parameter_and_every_listed_facet_counts(api,
 
 @pytest.fixture
 def project(alice):
-    return Project.objects.create(name="Atlas", owner=alice)
+    return ProjectFactory(name="Atlas", owner=alice)
 
 
 @pytest.mark.parametrize("spec", METADATA_FIELDS, ids=lambda spec: spec.name)
@@ -304,7 +303,7 @@ def test_access_level_filter_uses_the_effective_level(api, project):
 
 
 def test_project_filter(api, project, alice):
-    other = Project.objects.create(name="Other", owner=alice)
+    other = ProjectFactory(name="Other", owner=alice)
     make_file(project, "a.txt")
     make_file(other, "b.txt")
     assert [f["name"] for f in get(api, project=other.id)["results"]] == ["b.txt"]

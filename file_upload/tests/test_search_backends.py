@@ -12,9 +12,9 @@ import pytest
 from authentication.models import AccessGrant
 from authentication.services import create_grant, delete_grant
 from file_upload import retention, services
-from file_upload.models import File, Project, ProjectMember
+from file_upload.models import File
 from file_upload.search import backends
-from file_upload.tests.factories import make_file, make_folder
+from file_upload.tests.factories import ProjectFactory, ProjectMemberFactory, UserFactory, make_file, make_folder
 
 pytestmark = pytest.mark.django_db
 
@@ -28,15 +28,15 @@ ORDERINGS = ["", "name", "-name", "size", "-size", "-created_at", "updated_at", 
 
 
 @pytest.fixture
-def world(make_user, django_user_model):
+def world(make_user):
     rng = random.Random(7)
     users = [make_user(name) for name in ("ann", "ben", "cat", "dan")]
-    root = django_user_model.objects.create_superuser("root", password="x")
+    root = UserFactory(username="root", password="x", superuser=True)
     projects = [
-        Project.objects.create(name=f"P{i}", owner=users[i % 2], access_level=level)
+        ProjectFactory(name=f"P{i}", owner=users[i % 2], access_level=level)
         for i, level in enumerate(["public", "internal", "restricted", "restricted"])
     ]
-    ProjectMember.objects.create(project=projects[2], user=users[2], role="viewer")
+    ProjectMemberFactory(project=projects[2], user=users[2], role="viewer")
     folders = [make_folder(p, "raw") for p in projects]
     deep = make_folder(projects[3], "deep", parent=folders[3], access_level="restricted")
     files = []
@@ -367,3 +367,32 @@ def test_bulk_documents_are_the_documents_of_the_rows(world):
     bulk = [json.loads(text) for text in feed._bulk_rows()]
     assert {doc["id"]: doc for doc in bulk} == expected
     assert len(bulk) == File.objects.alive().count()
+
+
+def test_facet_filters_with_query_language_characters_agree(world, client_for, settings):
+    """The facets' own filters go into the index's filter buckets as text in its query language:
+    values with quotes, backslashes, colons, brackets, operators and wildcards count exactly."""
+    odd = ['say "hi"', "back\\slash", "a:b (c) AND d", "x* OR y", "[1 TO 2]", "-minus", "ü ß"]
+    project = world["projects"][0]
+    for i, value in enumerate(odd):
+        for copy in range(i % 3 + 1):
+            make_file(
+                project,
+                f"odd{i}-{copy}.fq",
+                owner=world["users"][0],
+                organism=value,
+                tissue=odd[(i + copy) % len(odd)],
+                tags=[odd[(i + 1) % len(odd)], "pilot"],
+                read_length=150 if copy else 100,
+            )
+    client = client_for(world["users"][4])
+    for i, value in enumerate(odd):
+        other = odd[(i + 2) % len(odd)]
+        for params in (
+            {"organism": f"{value},{other}", "tissue": value},
+            {"organism": value, "tags": f"{other},pilot", "read_length": "150"},
+            {"tags_any": f"{value},{other}", "access_level": "public,restricted", "q": "odd"},
+        ):
+            params["facets"] = "organism,tissue,tags,access_level,read_length"
+            indexed, plain = both_backends(client, settings, params)
+            assert summary(indexed) == summary(plain), params

@@ -10,7 +10,7 @@ from rest_framework.test import APIClient
 from file_download.services import SIGNING_SALT
 from file_upload import uploads
 from file_upload.models import File, Project, Upload, UploadState
-from file_upload.tests.factories import make_file, make_folder
+from file_upload.tests.factories import ProjectFactory, make_file, make_folder
 from file_upload.tests.test_tus_protocol import create, location, patch
 
 pytestmark = pytest.mark.django_db
@@ -19,7 +19,7 @@ BIG = str(2**70)
 
 @pytest.fixture
 def project(alice):
-    return Project.objects.create(name="P", owner=alice)
+    return ProjectFactory(name="P", owner=alice)
 
 
 class TestTusMetadataAtCreation:

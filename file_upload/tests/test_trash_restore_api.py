@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import pytest
 
-from file_upload.models import File, Folder, NodeAccessLevel, Project
-from file_upload.tests.factories import make_file, make_folder
+from file_upload.models import File, Folder, NodeAccessLevel
+from file_upload.tests.factories import ProjectFactory, make_file, make_folder
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def project(alice):
-    return Project.objects.create(name="Atlas", owner=alice)
+    return ProjectFactory(name="Atlas", owner=alice)
 
 
 def place(file: File) -> str | None:
@@ -137,7 +137,7 @@ class TestRestoreNeverOpensAccess:
 
     @pytest.fixture
     def public(self, alice):
-        return Project.objects.create(name="Open atlas", owner=alice, access_level="public")
+        return ProjectFactory(name="Open atlas", owner=alice, access_level="public")
 
     @staticmethod
     def hidden_from_visitors(anon, file: File) -> bool:

@@ -15,24 +15,13 @@ import pytest
 
 from authentication.models import AuditEvent
 from file_upload import storage, uploads
-from file_upload.models import File, Project, ProjectMember, Upload
+from file_upload.models import File, Project, Upload
+from file_upload.tests.factories import ProjectFactory, ProjectMemberFactory, leftover_bytes
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("storage_backend")]
 TUS = {"HTTP_TUS_RESUMABLE": "1.0.0"}
 OCTET = "application/offset+octet-stream"
 PIECES = [b"@r1\nACGT\n+\nIIII\n", b"@r2\nGGCCA\n+\nIIIII\n", b"@r3\nT\n+\nI\n"]
-
-
-def leftover_bytes() -> list[str]:
-    """Upload bytes that are no File's: part files on the local disk; in the object store the
-    bucket's objects other than the Files' and its open multipart uploads."""
-    if not storage.is_s3():
-        return sorted(p.name for p in uploads.part_dir().iterdir())
-    client, bucket = storage.s3_client(), storage.s3_bucket()
-    files = set(File.objects.values_list("storage_key", flat=True))
-    objects = [o["Key"] for o in client.list_objects_v2(Bucket=bucket).get("Contents", [])]
-    multipart = [m["Key"] for m in client.list_multipart_uploads(Bucket=bucket).get("Uploads", [])]
-    return sorted(key for key in objects if key not in files) + sorted(f"multipart:{key}" for key in multipart)
 
 
 def meta(**values: str) -> str:
@@ -41,7 +30,7 @@ def meta(**values: str) -> str:
 
 @pytest.fixture
 def project(alice):
-    return Project.objects.create(name="P", owner=alice)
+    return ProjectFactory(name="P", owner=alice)
 
 
 def path_of(response) -> str:
@@ -105,7 +94,7 @@ def test_partials_never_become_files_and_the_final_joins_them(api, project):
 
 
 def test_another_users_partial_answers_like_a_missing_one(api, client_for, bob, project):
-    ProjectMember.objects.create(project=project, user=bob, role="editor")
+    ProjectMemberFactory(project=project, user=bob, role="editor")
     theirs = partial(api, PIECES[0])
     bobs = client_for(bob)
     mine = partial(bobs, PIECES[1])

@@ -19,8 +19,8 @@ from django.utils import timezone
 
 from authentication.models import AuditEvent
 from file_upload import hashstate, services, storage, tus_store, uploads
-from file_upload.models import File, Project, ProjectMember, Upload
-from file_upload.tests.factories import make_file, make_folder
+from file_upload.models import File, Upload
+from file_upload.tests.factories import ProjectFactory, ProjectMemberFactory, make_file, make_folder
 
 pytestmark = pytest.mark.django_db
 TUS = {"HTTP_TUS_RESUMABLE": "1.0.0"}
@@ -37,7 +37,7 @@ def meta(**values: str) -> str:
 
 @pytest.fixture
 def project(alice):
-    return Project.objects.create(name="P", owner=alice)
+    return ProjectFactory(name="P", owner=alice)
 
 
 def create(client, project, length=10, **extra_meta):
@@ -155,7 +155,7 @@ class TestDiscoveryAndCreation:
         assert not Upload.objects.filter(length=25).exists()
 
     def test_targets_are_checked(self, client_for, bob, make_user, project):
-        ProjectMember.objects.create(project=project, user=bob, role="viewer")
+        ProjectMemberFactory(project=project, user=bob, role="viewer")
         assert create(client_for(bob), project).status_code == 403
         secret = make_folder(project, "secret", access_level="restricted")
         outsider = client_for(make_user("mallory"))

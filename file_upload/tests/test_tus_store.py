@@ -12,7 +12,8 @@ import pytest
 from django.utils import timezone
 
 from file_upload import storage, tus_store, uploads
-from file_upload.models import File, Project, Upload
+from file_upload.models import File, Upload
+from file_upload.tests.factories import ProjectFactory
 from file_upload.tests.test_tus_protocol import OCTET, TUS, create, location, meta, patch
 
 pytestmark = [pytest.mark.django_db, pytest.mark.parametrize("storage_backend", ["s3"], indirect=True)]
@@ -22,7 +23,7 @@ DATA = hashlib.sha256(b"seed").digest() * (12 * MIB // 32 + 1000)  # 12 MiB + 32
 
 @pytest.fixture
 def project(alice):
-    return Project.objects.create(name="P", owner=alice)
+    return ProjectFactory(name="P", owner=alice)
 
 
 def store_state(seaweedfs, settings):

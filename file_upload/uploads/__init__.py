@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from .cleanup import cleanup_uploads, terminate_upload
 from .errors import ChecksumMismatch, OffsetMismatch, UploadGone, UploadLocked
+from .finalise import checksum_mismatch as _checksum_mismatch
 from .finalise import fail as _fail
 from .finalise import failure_message as _message
 from .finalise import finalise_upload, requeue_stale_finalisations
@@ -53,6 +54,7 @@ __all__ = [
     "UploadGone",
     "UploadLocked",
     "_check_project_quota",
+    "_checksum_mismatch",
     "_expected_checksum",
     "_extend_expiry",
     "_fail",

@@ -12,16 +12,16 @@ from file_project.domain import ChecksumMismatch, Conflict, Gone, Locked
 __all__ = ["ChecksumMismatch", "OffsetMismatch", "UploadGone", "UploadLocked"]
 
 
-class UploadGone(Gone):
-    default_detail = "This upload expired or was cancelled; start it again."
-    default_code = "upload_gone"
+class UploadGone(Gone, code="upload_gone", detail="This upload expired or was cancelled; start it again."):
+    """The upload expired, was cancelled or failed: a client starts it again."""
 
 
-class OffsetMismatch(Conflict):
-    default_detail = "Upload-Offset does not match the upload's current offset."
-    default_code = "offset_mismatch"
+OFFSET_MISMATCH = "Upload-Offset does not match the upload's current offset."
 
 
-class UploadLocked(Locked):
-    default_detail = "Another request is writing to this upload; retry shortly."
-    default_code = "locked"
+class OffsetMismatch(Conflict, code="offset_mismatch", detail=OFFSET_MISMATCH):
+    """A PATCH that does not start where the upload stands (a client that lost count)."""
+
+
+class UploadLocked(Locked, code="locked", detail="Another request is writing to this upload; retry shortly."):
+    """Another PATCH or the finalisation holds the upload's lease."""

@@ -20,11 +20,10 @@ from django.core.exceptions import ValidationError
 from django.db import DataError, transaction
 from django.db.models import Q
 from django.utils import timezone
-from rest_framework import exceptions
 
 from authentication import audit
 from background.enqueue import enqueue
-from file_project.domain import Conflict
+from file_project.domain import Conflict, InvalidInput
 from file_project.errors import is_no_space
 
 from .. import hashstate, services, storage
@@ -89,7 +88,13 @@ def _finalise(upload: Upload) -> None:
         Upload.objects.filter(id=upload.id).update(storage_key=upload.storage_key)
     if storage.is_s3():
         source = stored = None
-        found = _completed_in_store(upload)
+        try:
+            found = _completed_in_store(upload)
+        except Exception as exc:
+            if not is_no_space(exc):
+                raise  # the upload stays "verifying" with its parts; the sweep tries again
+            fail(upload, "storage full", "storage full")
+            return
         if found is None:
             fail(upload, "the received bytes are missing from the store", "missing")
             return
@@ -116,20 +121,17 @@ def _finalise(upload: Upload) -> None:
     if digest.size != upload.offset:
         fail(upload, f"{digest.size} bytes on disk, {upload.offset} received", "size", source)
         return
-    expected = expected_checksum(upload.metadata.get("checksum", ""))
-    if expected is not None:
-        algorithm, value = expected
-        actual = digest.sha256 if algorithm == "sha256" else digest.md5
-        if actual != value:
-            fail(upload, f"{algorithm} of the whole file was {actual}, expected {value}", "checksum", source)
-            return
+    wrong = checksum_mismatch(upload, digest)
+    if wrong:
+        fail(upload, wrong, "checksum", source)
+        return
     try:
         with transaction.atomic():
             store_completed(upload, source, digest, hashed)
     except (
         Conflict,
         ValidationError,
-        exceptions.ValidationError,
+        InvalidInput,
         ValueError,
         TypeError,
         OverflowError,
@@ -146,7 +148,8 @@ def _finalise(upload: Upload) -> None:
 
 def _completed_in_store(upload: Upload) -> int | None:
     """The size of the upload's object in the store, completing its multipart upload first
-    when a dead run has not; None when the bytes are gone."""
+    when a dead run has not; None when the bytes are gone. A store without room for the
+    completion raises (``is_no_space``)."""
     from botocore.exceptions import ClientError
 
     from .. import tus_store
@@ -155,9 +158,22 @@ def _completed_in_store(upload: Upload) -> int | None:
         try:
             tus_store.complete(upload)
         except ClientError as exc:
+            if is_no_space(exc):
+                raise
             log.warning("upload %s: completing the multipart upload failed: %s", upload.id, exc)
             return None
     return storage.stat(upload.storage_key)[0]
+
+
+def checksum_mismatch(upload: Upload, digest: storage.Digest) -> str | None:
+    """Why the whole file fails the ``checksum`` given at the upload's creation; None when it
+    matches or none was given."""
+    expected = expected_checksum(upload.metadata.get("checksum", ""))
+    if expected is None:
+        return None
+    algorithm, value = expected
+    actual = digest.sha256 if algorithm == "sha256" else digest.md5
+    return None if actual == value else f"{algorithm} of the whole file was {actual}, expected {value}"
 
 
 def failure_message(exc: Exception) -> str:

@@ -51,9 +51,11 @@ class BackgroundHash:
             caught_up.wait()
 
     def finish(self) -> None:
+        """Hash what is queued and end the helper thread; a second call does nothing."""
         if self.thread:
             self.queue.put(None)
             self.thread.wait()
+            self.thread = None
 
 
 def hash_file(path: Path) -> storage.Digest:

@@ -1,6 +1,7 @@
 """The tus headers and metadata an upload carries: ``Upload-Checksum`` (``ChunkChecksum``),
 ``Upload-Metadata`` (``parse_metadata``) and its ``checksum`` value (``expected_checksum``).
-They parse client input and answer a malformed value with a 400 naming the header.
+They parse client input and raise ``InvalidInput`` naming the header for a malformed value
+(``file_project.errors`` answers it with a 400 listing it under ``errors``).
 
 Public surface: ``CHECKSUM_ALGORITHMS``, ``ChunkChecksum``, ``parse_metadata``, ``expected_checksum``.
 """
@@ -13,7 +14,7 @@ import hashlib
 import logging
 from dataclasses import dataclass
 
-from rest_framework import exceptions
+from file_project.domain import InvalidInput
 
 log = logging.getLogger(__name__)
 
@@ -31,13 +32,13 @@ class ChunkChecksum:
         """``Upload-Checksum: <algorithm> <base64 digest>``; unsupported or malformed → 400."""
         parts = header.strip().split(" ")
         if len(parts) != 2 or parts[0] not in CHECKSUM_ALGORITHMS:
-            raise exceptions.ValidationError(
-                {"Upload-Checksum": [f"Expected “<{'|'.join(CHECKSUM_ALGORITHMS)}> <base64 digest>”."]}
+            raise InvalidInput(
+                f"Expected “<{'|'.join(CHECKSUM_ALGORITHMS)}> <base64 digest>”.", field="Upload-Checksum"
             )
         try:
             digest = base64.b64decode(parts[1], validate=True)
         except (binascii.Error, ValueError) as exc:
-            raise exceptions.ValidationError({"Upload-Checksum": ["The digest is not valid base64."]}) from exc
+            raise InvalidInput("The digest is not valid base64.", field="Upload-Checksum") from exc
         return cls(parts[0], digest)
 
 
@@ -53,15 +54,15 @@ def parse_metadata(header: str) -> dict[str, str]:
             continue
         key, _, value = item.partition(" ")
         if not key or " " in value.strip() or key in result:
-            raise exceptions.ValidationError({"Upload-Metadata": [f"Malformed or repeated key “{key[:40]}”."]})
+            raise InvalidInput(f"Malformed or repeated key “{key[:40]}”.", field="Upload-Metadata")
         try:
             result[key] = base64.b64decode(value.strip(), validate=True).decode("utf-8") if value else ""
         except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
-            raise exceptions.ValidationError(
-                {"Upload-Metadata": [f"The value of “{key[:40]}” is not base64-encoded UTF-8."]}
+            raise InvalidInput(
+                f"The value of “{key[:40]}” is not base64-encoded UTF-8.", field="Upload-Metadata"
             ) from exc
         if "\x00" in result[key] or "\x00" in key:
-            raise exceptions.ValidationError({"Upload-Metadata": [f"The value of “{key[:40]}” contains NUL."]})
+            raise InvalidInput(f"The value of “{key[:40]}” contains NUL.", field="Upload-Metadata")
     return result
 
 
@@ -77,5 +78,5 @@ def expected_checksum(value: str) -> tuple[str, str] | None:
     lengths = {"sha256": 64, "md5": 32}
     hex_digits = set("0123456789abcdef")
     if algorithm not in lengths or len(digest) != lengths[algorithm] or not set(digest) <= hex_digits:
-        raise exceptions.ValidationError({"checksum": ["Expected “sha256:<64 hex digits>” or “md5:<32 hex digits>”."]})
+        raise InvalidInput("Expected “sha256:<64 hex digits>” or “md5:<32 hex digits>”.", field="checksum")
     return algorithm, digest

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -141,7 +142,11 @@ def append_chunk(
         # A partial upload's own SHA-256 would serve nothing: its final upload hashes the whole.
         sha = _resume_hash(upload) if upload.concat != "partial" else None
         stream_into = _stream_into_store if storage.is_s3() else _stream_into_part
-        written = stream_into(lease, body, content_length, limit, checksum, sha)
+        chunk = _Chunk(upload, body, content_length, limit, checksum, sha)
+        try:
+            written = stream_into(lease, chunk)
+        finally:
+            chunk.hashing.finish()  # done already, unless the part file or the store failed first
         upload.offset += written
         if sha is not None and sha.length == upload.offset:
             upload.sha256_state = sha.state()
@@ -213,16 +218,42 @@ class _BodyReader:
             yield data
 
 
-def _stream_into_part(
-    lease: Lease,
-    body: BinaryIO,
-    content_length: int | None,
-    limit: int | None,
-    checksum: ChunkChecksum | None,
-    sha: hashstate.ResumableSHA256 | None = None,
-) -> int:
-    """Copy the body after the current offset, feeding ``sha`` as the bytes go by; returns the
-    number of bytes kept.
+class _Chunk:
+    """One PATCH body on its way in: its blocks (``_BodyReader``), hashed on the helper thread
+    for the upload's SHA-256 and for the body's ``Upload-Checksum``, if any."""
+
+    def __init__(
+        self,
+        upload: Upload,
+        body: BinaryIO,
+        content_length: int | None,
+        limit: int | None,
+        checksum: ChunkChecksum | None,
+        sha: hashstate.ResumableSHA256 | None,
+    ) -> None:
+        self.checksum, self.sha = checksum, sha
+        self.chunk_hash = CHECKSUM_ALGORITHMS[checksum.algorithm]() if checksum else None
+        self.hashing = BackgroundHash(self.chunk_hash, sha)
+        self.reader = _BodyReader(upload.id, body, content_length, limit)
+
+    def counts(self, discard: Callable[[], object] = lambda: None) -> bool:
+        """Once the body is read: whether its bytes count. A body with ``Upload-Checksum`` is
+        kept whole and intact or not at all: when it broke off (the client sends it again) or
+        does not match, ``discard`` drops what was written of it, and then False, or
+        ``ChecksumMismatch`` for a whole body that does not match."""
+        if self.checksum is None:
+            return True
+        if not self.reader.missing and self.chunk_hash.digest() == self.checksum.digest:  # type: ignore[union-attr]
+            return True
+        discard()
+        if self.reader.missing:
+            return False
+        raise ChecksumMismatch()
+
+
+def _stream_into_part(lease: Lease, chunk: _Chunk) -> int:
+    """Copy the chunk's body after the current offset, feeding the upload's SHA-256 as the bytes
+    go by; returns the number of bytes kept.
 
     On a checksum mismatch the part file is cut back and nothing is kept. On a broken body
     (client gone) the bytes that did arrive are kept, as the tus spec asks. With
@@ -231,21 +262,18 @@ def _stream_into_part(
     ``BIOFM_UPLOAD_CHECKPOINT_BYTES`` of a body without ``Upload-Checksum`` (which must be kept
     whole or not at all) the bytes so far are synced and the offset and hash state saved, so a
     worker killed mid-body costs the client at most that much."""
-    upload = lease.upload
+    upload, hashing, sha = lease.upload, chunk.hashing, chunk.sha
     path = part_path(upload)
-    chunk_hash = CHECKSUM_ALGORITHMS[checksum.algorithm]() if checksum else None
-    hashing = BackgroundHash(chunk_hash, sha)
     early_writeback = settings.BIOFM_UPLOAD_FSYNC == "completion"
-    step = settings.BIOFM_UPLOAD_CHECKPOINT_BYTES if checksum is None else 0
+    step = settings.BIOFM_UPLOAD_CHECKPOINT_BYTES if chunk.checksum is None else 0
     written = flushed = kept = 0
-    reader = _BodyReader(upload.id, body, content_length, limit)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o640)
     try:
         if os.fstat(fd).st_size > upload.offset:  # bytes past the last checkpoint of a killed PATCH
             os.ftruncate(fd, upload.offset)
         os.lseek(fd, upload.offset, os.SEEK_SET)
         try:
-            for data in reader:
+            for data in chunk.reader:
                 hashing.update(data)
                 view = memoryview(data)
                 while view:
@@ -259,12 +287,8 @@ def _stream_into_part(
                     kept = written
         finally:
             hashing.finish()
-        if checksum is not None and (reader.missing or chunk_hash.digest() != checksum.digest):  # type: ignore[union-attr]
-            # A checksummed chunk is kept whole and intact, or not at all.
-            os.ftruncate(fd, upload.offset)
-            if reader.missing:
-                return 0
-            raise ChecksumMismatch()
+        if not chunk.counts(discard=lambda: os.ftruncate(fd, upload.offset)):
+            return 0
         if settings.BIOFM_UPLOAD_FSYNC == "chunk":
             os.fdatasync(fd)
         elif early_writeback:
@@ -278,24 +302,13 @@ def _stream_into_part(
         # Disk full: drop the bytes since the last checkpoint (the fragment), keep what was
         # acknowledged so the upload can resume once there is room, and say so.
         os.ftruncate(fd, upload.offset + kept)
-        log.warning("upload %s: storage full at offset %d", upload.id, upload.offset + kept)
-        raise InsufficientStorage(
-            "The server's storage is full: the rest of this chunk was not stored. The upload keeps the "
-            f"{upload.offset + kept} bytes received; resume later, or cancel it (DELETE) to free them."
-        ) from exc
+        raise _storage_full(upload, upload.offset + kept, exc) from exc
     finally:
         os.close(fd)
     return written
 
 
-def _stream_into_store(
-    lease: Lease,
-    body: BinaryIO,
-    content_length: int | None,
-    limit: int | None,
-    checksum: ChunkChecksum | None,
-    sha: hashstate.ResumableSHA256 | None = None,
-) -> int:
+def _stream_into_store(lease: Lease, chunk: _Chunk) -> int:
     """``_stream_into_part`` for the object store (``tus_store``): the bytes go into the
     upload's multipart upload, one part at each part boundary, the rest into the kept tail.
     Without ``Upload-Checksum`` the offset, the parts and the hash state are saved at every
@@ -303,14 +316,12 @@ def _stream_into_store(
     counts until its checksum matched, and the parts it sent are sent again by the next try."""
     from .. import tus_store
 
-    upload = lease.upload
-    writer = tus_store.PartWriter(upload)
-    chunk_hash = CHECKSUM_ALGORITHMS[checksum.algorithm]() if checksum else None
-    hashing = BackgroundHash(chunk_hash, sha)
+    upload, hashing, sha = lease.upload, chunk.hashing, chunk.sha
     written = 0
-    reader = _BodyReader(upload.id, body, content_length, limit)
+    kept = upload.offset  # what the row says is stored: moves at each part boundary (no checksum)
     try:
-        for data in reader:
+        writer = tus_store.PartWriter(upload)  # the first PATCH starts the multipart upload
+        for data in chunk.reader:
             view = memoryview(data)
             while view:  # cut at part boundaries, so a checkpoint's hash covers exactly its bytes
                 piece = view[: writer.room()]
@@ -320,21 +331,33 @@ def _stream_into_store(
                 view = view[len(piece) :]
                 if writer.full():
                     writer.send_part()
-                    if checksum is None:
-                        hashing.wait()
-                        state = sha.state() if sha is not None and sha.length == writer.start else None
-                        Upload.objects.filter(id=upload.id, lock_token=lease.token).update(
-                            offset=writer.start, sha256_state=state, store_parts=writer.parts, updated_at=timezone.now()
-                        )
+                    if chunk.checksum is None:
+                        _save_offset(lease, writer.start, hashing, sha, store_parts=writer.parts)
+                        kept = writer.start
+        hashing.wait()  # every byte read is hashed
+        if not chunk.counts():  # the parts it sent are sent again by the next try
+            return 0
+        writer.save_tail()
+    except Exception as exc:
+        if not is_no_space(exc):
+            raise
+        # The store has no room: what the row acknowledged stays (its parts, its tail), the
+        # bytes since are dropped, and the upload resumes from there once there is room.
+        raise _storage_full(upload, kept, exc) from exc
     finally:
         hashing.finish()
-    if checksum is not None and (reader.missing or chunk_hash.digest() != checksum.digest):  # type: ignore[union-attr]
-        if reader.missing:
-            return 0  # a checksummed chunk is kept whole or not at all
-        raise ChecksumMismatch()
-    writer.save_tail()
     upload.store_parts = writer.parts
     return written
+
+
+def _storage_full(upload: Upload, kept: int, exc: BaseException) -> InsufficientStorage:
+    """The 507 of a PATCH whose bytes found no room (a full disk, an object store refusing the
+    write): the upload keeps the ``kept`` bytes acknowledged so far."""
+    log.warning("upload %s: storage full at offset %d: %s", upload.id, kept, exc)
+    return InsufficientStorage(
+        "The server's storage is full: the rest of this chunk was not stored. The upload keeps the "
+        f"{kept} bytes received; resume later, or cancel it (DELETE) to free them."
+    )
 
 
 def _checkpoint(
@@ -344,10 +367,18 @@ def _checkpoint(
     exactly those bytes (HEAD reports it; a killed worker's successor resumes from it)."""
     if settings.BIOFM_UPLOAD_FSYNC != "off":
         os.fdatasync(fd)
+    _save_offset(lease, offset, hashing, sha)
+
+
+def _save_offset(
+    lease: Lease, offset: int, hashing: BackgroundHash, sha: hashstate.ResumableSHA256 | None, **changes: Any
+) -> None:
+    """Save ``offset`` (and ``changes``) with the hash state of exactly the bytes before it,
+    while the lease is still this request's."""
     hashing.wait()  # the helper thread has hashed every byte written so far, and no more
     state = sha.state() if sha is not None and sha.length == offset else None
     Upload.objects.filter(id=lease.upload.id, lock_token=lease.token).update(
-        offset=offset, sha256_state=state, updated_at=timezone.now()
+        offset=offset, sha256_state=state, updated_at=timezone.now(), **changes
     )
 
 

@@ -6,8 +6,7 @@ from __future__ import annotations
 import pytest
 
 from file_project.celery import app
-from file_upload.models import Project
-from file_upload.tests.factories import make_file
+from file_upload.tests.factories import ProjectFactory, make_file
 from ml_interface import registry
 
 
@@ -23,7 +22,7 @@ def eager_celery():
 
 @pytest.fixture
 def project(alice):
-    return Project.objects.create(name="Analyses", owner=alice, access_level="restricted")
+    return ProjectFactory(name="Analyses", owner=alice, access_level="restricted")
 
 
 @pytest.fixture

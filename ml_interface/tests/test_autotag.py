@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from authentication.models import AuditEvent
-from file_upload.models import ProjectMember
+from file_upload.tests.factories import ProjectMemberFactory
 
 from . import data
 
@@ -118,7 +118,7 @@ def test_apply_limited_to_some_fields(add_file, run_task):
 
 
 def test_a_viewer_gets_suggestions_but_nothing_is_applied(add_file, run_task, project, bob, client_for):
-    ProjectMember.objects.create(project=project, user=bob, role="viewer")
+    ProjectMemberFactory(project=project, user=bob, role="viewer")
     file = add_file("PBMC1_S1_L001_R1_001.fastq", data.fastq(reads=20))
     result = run_task("autotag", file.id, {"apply": True}, client=client_for(bob))["result"]
     assert result["suggestions"] and result["applied"] == {} and "may not edit" in result["apply_error"]

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from file_upload.models import Project
-from file_upload.tests.factories import make_file
+from file_upload.tests.factories import ProjectFactory, make_file
 from ml_interface.handlers import embedding
 from ml_interface.models import FileEmbedding
 
@@ -73,7 +72,7 @@ def test_auto_names_the_model_it_used(settings, add_file, run_task):
 
 def test_similar_ranks_only_files_the_user_may_see(settings, files, run_task, alice, bob, client_for, project):
     settings.BIOFM_EMBEDDING_BACKEND = "lsa"
-    open_project = Project.objects.create(name="Open", owner=bob, access_level="internal")
+    open_project = ProjectFactory(name="Open", owner=bob, access_level="internal")
     visible = make_file(open_project, "open.h5", b"\x00", description=DESCRIPTIONS["pbmc_b.h5"])
     files["open.h5"] = visible
     embed_all(files, run_task)

@@ -9,8 +9,7 @@ from typing import Any
 import pytest
 
 from authentication.models import AuditEvent
-from file_upload.models import Project
-from file_upload.tests.factories import make_file
+from file_upload.tests.factories import ProjectFactory, make_file
 from ml_interface import registry, services
 from ml_interface.models import MLTask, TaskStatus
 from ml_interface.registry import AnalysisError
@@ -234,7 +233,7 @@ class TestRegistry:
         assert task.status == TaskStatus.QUEUED
 
     def test_signals_ignore_other_celery_tasks(self, alice):
-        project = Project.objects.create(name="P", owner=alice)
+        project = ProjectFactory(name="P", owner=alice)
         file = make_file(project, "reads.fastq", b"@r1\nACGT\n+\nIIII\n")
         from file_upload.tasks import parse_file_task
 

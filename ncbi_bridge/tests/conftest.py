@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from file_upload.models import Project
-from file_upload.tests.factories import make_folder
+from file_upload.tests.factories import ProjectFactory, make_folder
 from tests.fake_ncbi import fake_ncbi, fake_ncbi_server  # noqa: F401 (fixtures)
 
 
@@ -27,7 +26,7 @@ def ncbi_settings(settings, fake_ncbi):  # noqa: F811
 
 @pytest.fixture
 def project(alice):
-    return Project.objects.create(name="Liver atlas", owner=alice)
+    return ProjectFactory(name="Liver atlas", owner=alice)
 
 
 @pytest.fixture

@@ -8,9 +8,9 @@ import pytest
 
 from authentication.models import AuditEvent
 from file_upload import storage
-from file_upload.models import File, ProjectMember
+from file_upload.models import File
 from file_upload.services import soft_delete_file, update_project
-from file_upload.tests.factories import make_file, make_folder
+from file_upload.tests.factories import ProjectMemberFactory, make_file, make_folder
 from ncbi_bridge.models import NcbiImport
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("storage_backend")]
@@ -187,13 +187,13 @@ class TestAccess:
         assert not fake_ncbi.requests and not NcbiImport.objects.exists()
 
     def test_viewer_is_403(self, client_for, bob, project, folder, fake_ncbi):
-        ProjectMember.objects.create(project=project, user=bob, role="viewer")
+        ProjectMemberFactory(project=project, user=bob, role="viewer")
         response = post(client_for(bob), "PMID:22294463", folder)
         assert response.status_code == 403
         assert not fake_ncbi.requests
 
     def test_editor_may_import(self, client_for, bob, project, folder):
-        ProjectMember.objects.create(project=project, user=bob, role="editor")
+        ProjectMemberFactory(project=project, user=bob, role="editor")
         assert post(client_for(bob), "PMID:22294463", folder).status_code == 201
 
     def test_anonymous_is_401(self, anon, folder):

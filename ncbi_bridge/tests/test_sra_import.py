@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import time
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -16,8 +15,8 @@ from django.utils import timezone
 
 from authentication.models import AuditEvent
 from file_upload import storage
-from file_upload.models import File, Project
-from file_upload.tests.factories import make_file, make_folder, stored_keys
+from file_upload.models import File
+from file_upload.tests.factories import ProjectFactory, make_file, make_folder, stored_keys
 from ncbi_bridge import services
 from ncbi_bridge.models import NcbiImport
 from ncbi_bridge.tasks import import_ncbi_record_task
@@ -205,7 +204,7 @@ class TestSraTask:
 @pytest.mark.django_db(transaction=True)
 def test_sra_import_on_a_real_worker(alice, data_dirs, tmp_path, fake_ncbi, monkeypatch):
     queue = f"biofm-ncbi-{uuid.uuid4().hex[:8]}"
-    project = Project.objects.create(name="Worker NCBI", owner=alice)
+    project = ProjectFactory(name="Worker NCBI", owner=alice)
     folder = make_folder(project, "reads")
     monkeypatch.setattr(services, "_enqueue", lambda import_id: None)
     result = services.start_import(user=alice, text="SRR25056225", project=project, folder=folder)
@@ -214,13 +213,7 @@ def test_sra_import_on_a_real_worker(alice, data_dirs, tmp_path, fake_ncbi, monk
 
     with CeleryWorker(worker_env(data_dirs, **fake_ncbi.env()), tmp_path / "worker.log", queue=queue) as worker:
         import_ncbi_record_task.apply_async(args=[row.id], queue=queue)
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            row.refresh_from_db()
-            if row.status in ("done", "failed"):
-                break
-            worker.assert_alive()
-            time.sleep(0.3)
+        worker.wait_for(row, lambda r: r.status in ("done", "failed"))
         assert row.status == "done", f"{row.error}\n{worker.log()}"
         assert "succeeded" in worker.log()
     files = File.objects.filter(id__in=row.file_ids).order_by("name")

@@ -8,17 +8,13 @@ import os
 import re
 import time
 import uuid
-from collections.abc import Iterator
 
 import pytest
 
 from cellxgene_bridge.models import Publication
 from cellxgene_bridge.tests import fixtures
-from file_upload.models import Project
-from file_upload.tests.factories import make_file
-from tests.conftest import ROOT, GunicornServer
+from file_upload.tests.factories import ProjectFactory, make_file
 from tests.e2e.conftest import sign_in
-from tests.processes import CeleryWorker
 
 pytestmark = [pytest.mark.e2e, pytest.mark.worker]
 
@@ -28,24 +24,14 @@ h5ad_files = fixtures.h5ad_files
 
 
 @pytest.fixture
-def server(transactional_db, data_dirs, tmp_path, cellxgene_settings, cellxgene_env) -> Iterator[str]:
-    """gunicorn and a Celery worker sharing the test database, a broker directory, a queue of
-    their own and this test's viewer settings (overrides tests/conftest.py's ``server``)."""
-    if not (ROOT / "frontend" / "dist" / "index.html").is_file():
-        pytest.fail("The SPA is not built: run `npm --prefix frontend run build` (scripts/test.sh does).")
-    env = {
+def server_env(data_dirs, cellxgene_settings, cellxgene_env) -> dict[str, str]:
+    """gunicorn and its Celery worker (tests/conftest.py's ``server``) on a broker directory and a
+    queue of their own, with this test's viewer settings."""
+    return {
         **cellxgene_env,
         "BIOFM_BROKER_DIR": str(data_dirs / "broker"),
         "BIOFM_CELERY_QUEUE": f"biofm-cxg-{uuid.uuid4().hex[:8]}",
     }
-    web = GunicornServer(data_dirs, tmp_path / "gunicorn.log", extra_env=env)
-    web.start()
-    worker = CeleryWorker(web.env, tmp_path / "worker.log").start()
-    try:
-        yield web.url
-    finally:
-        worker.stop()
-        web.stop()
 
 
 def drawn_pixels(locator) -> int:
@@ -80,7 +66,7 @@ def test_two_datasets_in_two_tabs_each_with_its_own_viewer(page, server, make_us
     from playwright.sync_api import expect
 
     owner = make_user("scientist", password="single-cell-2024")
-    project = Project.objects.create(name="PBMC atlas", owner=owner, access_level="restricted")
+    project = ProjectFactory(name="PBMC atlas", owner=owner, access_level="restricted")
     first = make_file(project, "pbmc68k_reduced.h5ad", h5ad_files["pbmc"])
     second = make_file(project, "pbmc_no_embedding.h5ad", h5ad_files["no_obsm"])
 

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from file_upload.models import File, Folder, Project, ProjectMember
-from file_upload.tests.factories import make_file, make_folder
+from file_upload.models import File, Folder, Project
+from file_upload.tests.factories import ProjectFactory, make_file, make_folder
 from tests.e2e.conftest import sign_in
 
 pytestmark = pytest.mark.e2e
@@ -51,7 +51,7 @@ def live(project: Project, name: str) -> File:
 @pytest.fixture
 def lab(make_user):
     owner = make_user("pi", password="owner-pass-2024")
-    project = Project.objects.create(name="Atlas", owner=owner, access_level="internal")
+    project = ProjectFactory(name="Atlas", owner=owner, access_level="internal")
     raw = make_folder(project, "raw")
     archive = make_folder(project, "archive")
     for name in ("a.fastq", "b.fastq", "c.fastq", "d.fastq", "e.fastq", "f.fastq"):
@@ -133,7 +133,7 @@ def test_upload_conflicts_keep_both_and_replace(page, make_user, tmp_path):
     from playwright.sync_api import expect
 
     owner = make_user("pi", password="owner-pass-2024")
-    project = Project.objects.create(name="Runs", owner=owner)
+    project = ProjectFactory(name="Runs", owner=owner)
     make_file(project, "one.fastq", b"@old1\nA\n+\nI\n")
     make_file(project, "two.fastq", b"@old2\nA\n+\nI\n")
     new_one, new_two = tmp_path / "one.fastq", tmp_path / "two.fastq"
@@ -171,8 +171,7 @@ def test_viewer_sees_disabled_controls_with_reasons(page, make_user):
 
     owner = make_user("pi", password="owner-pass-2024")
     viewer = make_user("guest", password="guest-pass-2024")
-    project = Project.objects.create(name="Shared", owner=owner, access_level="restricted")
-    ProjectMember.objects.create(project=project, user=viewer, role="viewer")
+    project = ProjectFactory(name="Shared", owner=owner, access_level="restricted", members={viewer: "viewer"})
     file = make_file(project, "look.fastq", b"@r\nA\n+\nI\n")
 
     sign_in(page, "guest", "guest-pass-2024")
@@ -199,10 +198,10 @@ def test_anonymous_opens_a_public_file_page(page, make_user):
     from playwright.sync_api import expect
 
     owner = make_user("pi", password="owner-pass-2024")
-    project = Project.objects.create(name="Open data", owner=owner, access_level="public")
+    project = ProjectFactory(name="Open data", owner=owner, access_level="public")
     content = b"@pub\nACGT\n+\nIIII\n"
     file = make_file(project, "public.fastq", content)
-    hidden = make_file(Project.objects.create(name="Lab only", owner=owner), "internal.fastq", b"x")
+    hidden = make_file(ProjectFactory(name="Lab only", owner=owner), "internal.fastq", b"x")
 
     page.goto(f"/files/{file.id}")
     expect(page).to_have_url(re.compile(rf"/files/{file.id}$"))

@@ -8,8 +8,7 @@ from __future__ import annotations
 import pytest
 
 from file_upload import services
-from file_upload.models import Project
-from file_upload.tests.factories import make_file
+from file_upload.tests.factories import ProjectFactory, make_file
 from tests.e2e.conftest import sign_in
 from tests.integration.test_signed_index_tools import _indexed_vcf, _sorted_bam
 
@@ -43,7 +42,7 @@ def test_genome_view_draws_reads_and_variants(page, make_user, tmp_path):
     from playwright.sync_api import expect
 
     user = make_user("genomics", password=PASSWORD)
-    project = Project.objects.create(name="Genomes", owner=user)
+    project = ProjectFactory(name="Genomes", owner=user)
     bam = make_file(project, "reads.bam", _sorted_bam(tmp_path / "reads.bam").read_bytes(), reference_genome="mini1")
     services.parse_file(bam.id)
     services.index_file(bam.id)

@@ -5,44 +5,30 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterator
 
 import pytest
 
 from file_upload import services
-from file_upload.models import Project
-from file_upload.tests.factories import make_file
+from file_upload.tests.factories import ProjectFactory, make_file
 from ml_interface.models import FileQC
 from ml_interface.tests import data
-from tests.conftest import ROOT, GunicornServer
 from tests.e2e.conftest import sign_in
-from tests.processes import CeleryWorker
 
 pytestmark = [pytest.mark.e2e, pytest.mark.worker]
 
 
 @pytest.fixture
-def server(transactional_db, data_dirs, tmp_path) -> Iterator[str]:
-    """gunicorn and a Celery worker on a broker directory and a queue of their own (overrides
-    tests/conftest.py's ``server``)."""
-    if not (ROOT / "frontend" / "dist" / "index.html").is_file():
-        pytest.fail("The SPA is not built: run `npm --prefix frontend run build` (scripts/test.sh does).")
-    env = {"BIOFM_BROKER_DIR": str(data_dirs / "broker"), "BIOFM_CELERY_QUEUE": f"biofm-ml-{uuid.uuid4().hex[:8]}"}
-    web = GunicornServer(data_dirs, tmp_path / "gunicorn.log", extra_env=env)
-    web.start()
-    worker = CeleryWorker(web.env, tmp_path / "worker.log").start()
-    try:
-        yield web.url
-    finally:
-        worker.stop()
-        web.stop()
+def server_env(data_dirs) -> dict[str, str]:
+    """gunicorn and its Celery worker (tests/conftest.py's ``server``) on a broker directory and a
+    queue of their own."""
+    return {"BIOFM_BROKER_DIR": str(data_dirs / "broker"), "BIOFM_CELERY_QUEUE": f"biofm-ml-{uuid.uuid4().hex[:8]}"}
 
 
 def test_qc_from_the_analyse_menu_shows_the_verdict_badge(page, server, make_user):
     from playwright.sync_api import expect
 
     owner = make_user("sequencer", password="qc-pass-2024")
-    project = Project.objects.create(name="Run 42", owner=owner, access_level="restricted")
+    project = ProjectFactory(name="Run 42", owner=owner, access_level="restricted")
     file = make_file(project, "lane1_R1.fastq", data.fastq(defects=True))
     assert services.parse_file(file.id).parse_status == "done"  # as the upload's extraction would
 
@@ -72,7 +58,7 @@ def test_suggest_metadata_shows_values_with_their_evidence(page, server, make_us
     from playwright.sync_api import expect
 
     owner = make_user("histologist", password="autotag-pass-2024")
-    project = Project.objects.create(name="Liver atlas", owner=owner, access_level="restricted")
+    project = ProjectFactory(name="Liver atlas", owner=owner, access_level="restricted")
     methods = (
         b"Methods. Eight-week-old female C57BL/6J mice were used. RNA-seq libraries were sequenced on a "
         b"NovaSeq 6000 and aligned to GRCm39.\n"

@@ -8,8 +8,8 @@ import re
 
 import pytest
 
-from file_upload.models import File, Project
-from file_upload.tests.factories import make_folder
+from file_upload.models import File
+from file_upload.tests.factories import ProjectFactory, make_folder
 from ncbi_bridge.models import NcbiImport
 from tests.e2e.conftest import sign_in
 from tests.fake_ncbi import fake_ncbi, fake_ncbi_server  # noqa: F401 (fixtures)
@@ -39,7 +39,7 @@ def test_import_a_pubmed_link_through_the_dialog(new_page, make_user, fake_ncbi)
     from playwright.sync_api import expect
 
     owner = make_user("pi", password="owner-pass-2024")
-    project = Project.objects.create(name="Iron biology", owner=owner)
+    project = ProjectFactory(name="Iron biology", owner=owner)
     folder = make_folder(project, "papers")
 
     page = new_page()

@@ -10,7 +10,8 @@ import time
 
 import pytest
 
-from file_upload.models import File, Project, Upload
+from file_upload.models import File, Upload
+from file_upload.tests.factories import ProjectFactory
 from tests.e2e.conftest import sign_in
 
 pytestmark = pytest.mark.e2e
@@ -56,7 +57,7 @@ def test_pause_resume_reload_resume(page, make_user, tmp_path):
     from playwright.sync_api import expect
 
     user = make_user("sequencer", password="upload-pass-2024")
-    project = Project.objects.create(name="Runs", owner=user)
+    project = ProjectFactory(name="Runs", owner=user)
     source = tmp_path / "run42.bam"
     source.write_bytes(os.urandom(SIZE))
     expected = hashlib.sha256(source.read_bytes()).hexdigest()

@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 
 from file_upload import services
-from file_upload.models import Project
-from file_upload.tests.factories import make_file, make_folder
+from file_upload.tests.factories import ProjectFactory, make_file, make_folder
 from tests.e2e.conftest import sign_in
 from tests.e2e.test_statistics_tab import fastq
 
@@ -56,7 +55,7 @@ def in_view(page, locator) -> bool:
 @pytest.fixture
 def lab(make_user):
     owner = make_user("pi", password="owner-pass-2024")
-    project = Project.objects.create(name="Liver atlas", owner=owner, access_level="internal")
+    project = ProjectFactory(name="Liver atlas", owner=owner, access_level="internal")
     make_folder(project, "raw")
     make_folder(project, "aligned")
     for index in range(6):

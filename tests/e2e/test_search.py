@@ -7,8 +7,7 @@ import re
 
 import pytest
 
-from file_upload.models import Project
-from file_upload.tests.factories import make_file
+from file_upload.tests.factories import ProjectFactory, make_file
 from tests.e2e.conftest import choose, sign_in
 
 pytestmark = pytest.mark.e2e
@@ -45,12 +44,12 @@ def test_tick_two_facet_values_then_reload(page, make_user):
     from playwright.sync_api import expect
 
     user = make_user("searcher", password="search-pass-2024")
-    project = Project.objects.create(name="Atlas", owner=user)
+    project = ProjectFactory(name="Atlas", owner=user)
     for name, organism, assay in FILES:
         make_file(project, name, organism=organism, assay_type=assay)
     # Someone else's restricted file must never show up, not even in a count.
     other = make_user("stranger", password="x-pass-2024")
-    hidden = Project.objects.create(name="Hidden", owner=other, access_level="restricted")
+    hidden = ProjectFactory(name="Hidden", owner=other, access_level="restricted")
     make_file(hidden, "secret.fastq", organism="Homo sapiens", assay_type="RNA-seq")
 
     sign_in(page, "searcher", "search-pass-2024")
@@ -100,14 +99,15 @@ def test_tick_two_facet_values_then_reload(page, make_user):
 def test_bulk_set_field_offers_the_vocabulary_and_says_why_a_file_was_left_alone(page, make_user):
     from playwright.sync_api import expect
 
-    from file_upload.models import File, ProjectMember
+    from file_upload.models import File
 
     user = make_user("curator", password="curate-pass-2024")
-    own = Project.objects.create(name="Own runs", owner=user)
+    own = ProjectFactory(name="Own runs", owner=user)
     make_file(own, "run1.fastq", organism="Mus musculus")
     make_file(own, "run2.fastq", organism="Mus musculus")
-    other = Project.objects.create(name="Core facility", owner=make_user("core", password="core-pass-2024"))
-    ProjectMember.objects.create(project=other, user=user, role="viewer")
+    other = ProjectFactory(
+        name="Core facility", owner=make_user("core", password="core-pass-2024"), members={user: "viewer"}
+    )
     make_file(other, "core.fastq", organism="Mus musculus")
 
     sign_in(page, "curator", "curate-pass-2024")

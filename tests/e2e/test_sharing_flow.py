@@ -6,11 +6,10 @@ from __future__ import annotations
 import re
 
 import pytest
-from django.contrib.auth.models import Group
 
 from authentication.models import AccessGrant
-from file_upload.models import Folder, Project
-from file_upload.tests.factories import make_file, make_folder
+from file_upload.models import Folder
+from file_upload.tests.factories import GroupFactory, ProjectFactory, make_file, make_folder
 from tests.e2e.conftest import choose, sign_in
 
 pytestmark = pytest.mark.e2e
@@ -21,9 +20,9 @@ def test_restrict_then_grant_to_a_group(new_page, make_user):
 
     owner = make_user("pi", password="owner-pass-2024")
     colleague = make_user("tech", password="tech-pass-2024")
-    wetlab = Group.objects.create(name="wetlab")
+    wetlab = GroupFactory(name="wetlab")
     colleague.groups.add(wetlab)
-    project = Project.objects.create(name="Cohort study", owner=owner, access_level="internal")
+    project = ProjectFactory(name="Cohort study", owner=owner, access_level="internal")
     folder = make_folder(project, "clinical")
     make_file(project, "patient_01.vcf", b"##fileformat=VCFv4.2\n", folder=folder)
 

@@ -7,8 +7,7 @@ import random
 import pytest
 
 from file_upload import services
-from file_upload.models import Project
-from file_upload.tests.factories import make_file
+from file_upload.tests.factories import ProjectFactory, make_file
 from tests.e2e.conftest import sign_in
 
 pytestmark = pytest.mark.e2e
@@ -29,7 +28,7 @@ def test_statistics_tab_plots_quality_per_position(page, make_user):
     from playwright.sync_api import expect
 
     user = make_user("analyst", password="stats-pass-2024")
-    file = make_file(Project.objects.create(name="QC", owner=user), "run1_R1.fastq", fastq())
+    file = make_file(ProjectFactory(name="QC", owner=user), "run1_R1.fastq", fastq())
     parsed = services.parse_file(file.id)
     assert parsed.parse_status == "done" and parsed.stats["reads"] == 400
 

@@ -21,6 +21,7 @@ import pytest
 
 from authentication.services import issue_token
 from file_upload.models import File, Project, Upload
+from file_upload.tests.factories import ProjectFactory
 from tests.processes import ROOT, GunicornServer
 
 pytestmark = pytest.mark.e2e
@@ -98,7 +99,7 @@ def test_uppy_from_a_listed_origin_uploads_and_an_unlisted_one_is_refused(
 ):
     listed, unlisted = origins
     user = make_user("dashboard", password="dash-pass-2024")
-    project = Project.objects.create(name="From the dashboard", owner=user)
+    project = ProjectFactory(name="From the dashboard", owner=user)
     token = issue_token(user)
     source = tmp_path / "plate7_R1.fastq.gz"
     source.write_bytes(os.urandom(1024 * 1024 + 777))  # several tus chunks

@@ -13,7 +13,6 @@ local port. The operation and request counts are printed (``-s`` shows them).
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import subprocess
@@ -59,14 +58,12 @@ def seed_workspace(make_user) -> dict[str, str]:
     from rest_framework.authtoken.models import Token
 
     from file_upload import services
+    from file_upload.tests.factories import make_file, make_folder
 
     user = make_user("fuzz-user")
     staff = make_user("fuzz-staff", is_staff=True)
-    project = services.create_project(owner=user, name="fuzz-project")
-    folder = services.create_folder(project=project, name="reads", actor=user)
-    services.store_file(
-        project=project, folder=folder, name="a.fastq", owner=user, source=io.BytesIO(b"@r1\nACGT\n+\nIIII\n")
-    )
+    project = services.create_project(owner=user, name="fuzz-project")  # audited, as through the API
+    make_file(project, "a.fastq", folder=make_folder(project, "reads"))
     return {"user": Token.objects.create(user=user).key, "staff": Token.objects.create(user=staff).key}
 
 

@@ -15,8 +15,7 @@ from django.urls import Resolver404, resolve
 from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
-from file_upload.models import Project
-from file_upload.tests.factories import make_file, make_folder
+from file_upload.tests.factories import ProjectFactory, make_file, make_folder
 
 pytestmark = pytest.mark.django_db
 
@@ -62,7 +61,7 @@ def root_client(make_user, settings, tmp_path):
     settings.NCBI_MAX_RETRIES = 0
     settings.CELLXGENE_DATA_DIR = tmp_path / "cellxgene"
     root = make_user("root", is_staff=True, is_superuser=True)
-    project = Project.objects.create(name="P", owner=root)
+    project = ProjectFactory(name="P", owner=root)
     folder = make_folder(project)
     make_file(project, folder=folder)
     client = APIClient()

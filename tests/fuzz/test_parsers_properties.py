@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from rest_framework import exceptions
 
 from file_download.services import MAX_RANGES, ByteRange, Unsatisfiable, parse_range
+from file_project.domain import InvalidInput
 from file_upload import tus
 from file_upload.uploads import ChunkChecksum, _expected_checksum, parse_metadata
 from ncbi_bridge.links import KINDS, Link, UnsupportedLink, parse_link
@@ -117,7 +118,7 @@ def test_tus_metadata_round_trips(values: dict[str, str]) -> None:
         f"{key} {base64.b64encode(value.encode()).decode()}" if value else key for key, value in values.items()
     )
     if any("\x00" in value for value in values.values()):
-        with pytest.raises(exceptions.ValidationError):
+        with pytest.raises(InvalidInput):
             parse_metadata(header)
     else:
         assert parse_metadata(header) == values
@@ -128,7 +129,7 @@ def test_tus_metadata_round_trips(values: dict[str, str]) -> None:
 def test_tus_metadata_refuses_garbage_with_a_400(header: str) -> None:
     try:
         result = parse_metadata(header)
-    except exceptions.ValidationError:
+    except InvalidInput:
         return
     assert all(isinstance(k, str) and isinstance(v, str) for k, v in result.items())
 
@@ -138,7 +139,7 @@ def test_tus_metadata_refuses_garbage_with_a_400(header: str) -> None:
 def test_tus_checksum_header_refuses_garbage_with_a_400(header: str) -> None:
     try:
         parsed = ChunkChecksum.parse(header)
-    except exceptions.ValidationError:
+    except InvalidInput:
         return
     assert isinstance(parsed.digest, bytes)
 
@@ -148,7 +149,7 @@ def test_tus_checksum_header_refuses_garbage_with_a_400(header: str) -> None:
 def test_whole_file_checksum_metadata(value: str) -> None:
     try:
         parsed = _expected_checksum(value)
-    except exceptions.ValidationError:
+    except InvalidInput:
         return
     if parsed is not None:
         algorithm, digest = parsed

@@ -20,6 +20,7 @@ import pytest
 
 from authentication.services import issue_token
 from file_upload.models import AccessLevel, File, Folder, Project
+from file_upload.tests.factories import ProjectFactory
 from tests.processes import ROOT
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -63,7 +64,7 @@ def cli(gunicorn, upload_worker, alice, tmp_path) -> Cli:
 
 @pytest.fixture
 def project(alice):
-    return Project.objects.create(name="Sequencing", owner=alice)
+    return ProjectFactory(name="Sequencing", owner=alice)
 
 
 def sha(path: Path) -> str:
@@ -274,8 +275,8 @@ def test_meta_import_shows_the_diff_first_validates_and_applies(cli, project, bo
 
 
 def test_exit_codes_mean_something(cli, project, bob, tmp_path):
-    hidden = Project.objects.create(name="Hidden", owner=bob, access_level=AccessLevel.RESTRICTED)
-    readable = Project.objects.create(name="Readable", owner=bob, access_level=AccessLevel.INTERNAL)
+    hidden = ProjectFactory(name="Hidden", owner=bob, access_level=AccessLevel.RESTRICTED)
+    readable = ProjectFactory(name="Readable", owner=bob, access_level=AccessLevel.INTERNAL)
     one = tmp_path / "one.txt"
     one.write_text("hello\n")
     assert cli.run("upload", str(one), "--project", str(hidden.id)).returncode == 4

@@ -1,4 +1,5 @@
-"""Resumed downloads against a real gunicorn (where ranges go out through sendfile)."""
+"""Resumed downloads against a real gunicorn, on both storage backends (ranges go out through
+sendfile from the local disk, through ranged GETs on the object from the store)."""
 
 from __future__ import annotations
 
@@ -10,16 +11,16 @@ import pytest
 import requests
 
 from authentication.services import issue_token
-from file_upload.models import Project
-from file_upload.tests.factories import make_file
+from file_upload.tests.factories import ProjectFactory, make_file
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# ``storage_backend`` first: the server started for a test takes its store.
+pytestmark = [pytest.mark.usefixtures("storage_backend"), pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
 def stored(alice):
     content = os.urandom(5 * 1024 * 1024 + 321)
-    return make_file(Project.objects.create(name="D", owner=alice), "big.bin", content), content
+    return make_file(ProjectFactory(name="D", owner=alice), "big.bin", content), content
 
 
 def test_curl_resumes_a_cut_download(gunicorn, alice, stored, tmp_path):

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import importlib
 import inspect
-import io
 import json
 import pkgutil
 import subprocess
@@ -25,13 +24,12 @@ def test_every_read_operation_parses(gunicorn, make_user, tmp_path, monkeypatch)
     from rest_framework.authtoken.models import Token
 
     from file_upload import services
+    from file_upload.tests.factories import make_file, make_folder
 
     user = make_user("reader")
-    project = services.create_project(owner=user, name="client-project")
-    folder = services.create_folder(project=project, name="reads", actor=user)
-    file = services.store_file(
-        project=project, folder=folder, name="a.fastq", owner=user, source=io.BytesIO(b"@r\nA\n+\nI\n")
-    )
+    project = services.create_project(owner=user, name="client-project")  # audited, as through the API
+    folder = make_folder(project, "reads")
+    file = make_file(project, "a.fastq", b"@r\nA\n+\nI\n", folder=folder)
     token = Token.objects.create(user=user).key
 
     schema = tmp_path / "schema.json"

@@ -8,8 +8,7 @@ from rest_framework.test import APIClient
 
 from cellxgene_bridge.models import Viewer
 from file_project import task_metrics
-from file_upload.models import Project
-from file_upload.tests.factories import make_file
+from file_upload.tests.factories import ProjectFactory, make_file
 
 pytestmark = pytest.mark.django_db
 
@@ -47,7 +46,7 @@ def test_series_for_requests_transfers_tasks_and_cellxgene(make_user, client_for
     series = 'biofm_upload_bytes_total{method="api"}'
     before = scrape(client)
     uploaded_before = value(before, series) if series in before else 0.0
-    project = Project.objects.create(name="Atlas", owner=ops)
+    project = ProjectFactory(name="Atlas", owner=ops)
     with django_capture_on_commit_callbacks(execute=True):
         file = make_file(project, content=b"ACGT" * 10)
     assert client.get(f"/api/files/{file.id}/download/", HTTP_RANGE="bytes=0-9").status_code == 206

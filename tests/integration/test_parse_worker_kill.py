@@ -15,9 +15,9 @@ import pytest
 from django.conf import settings
 
 from file_upload import services
-from file_upload.models import File, Project
+from file_upload.models import File
 from file_upload.tasks import parse_file_task
-from file_upload.tests.factories import make_file
+from file_upload.tests.factories import ProjectFactory, make_file
 from tests.processes import ROOT
 from tests.processes import test_database_url as database_url_for_tests
 
@@ -50,7 +50,7 @@ def test_killed_worker_is_recovered_by_the_sweep(alice, data_dirs, tmp_path, mon
     queue = f"biofm-test-{uuid.uuid4().hex[:8]}"
     marker = tmp_path / "keep-parsing"
     marker.touch()
-    project = Project.objects.create(name="Kill", owner=alice)
+    project = ProjectFactory(name="Kill", owner=alice)
     file = make_file(project, "slow.txt", b"one\ntwo\n")
     env = {
         **os.environ,

@@ -44,13 +44,12 @@ class Node:
         self.log.close()
 
 
-def test_two_nodes_answer_alike_after_writes(data_dirs, tmp_path, django_user_model):
+def test_two_nodes_answer_alike_after_writes(data_dirs, tmp_path, make_user):
     from file_upload import services
-    from file_upload.models import Project
-    from file_upload.tests.factories import make_file
+    from file_upload.tests.factories import ProjectFactory, make_file
 
-    owner = django_user_model.objects.create_user("owner", password="x")
-    project = Project.objects.create(name="Open", owner=owner, access_level="public")
+    owner = make_user("owner", password="x")
+    project = ProjectFactory(name="Open", owner=owner, access_level="public")
     files = [
         make_file(project, f"s{i}.fastq", owner=owner, organism=["Homo sapiens", "Mus musculus"][i % 2])
         for i in range(6)

@@ -18,8 +18,7 @@ import pytest
 from authentication.models import AuditEvent
 from file_download import services as downloads
 from file_upload import services, storage
-from file_upload.models import Project
-from file_upload.tests.factories import make_file
+from file_upload.tests.factories import ProjectFactory, make_file
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -74,7 +73,7 @@ def test_samtools_bcftools_and_tabix_read_regions_through_signed_links(
 ):
     work = tmp_path / "client"
     work.mkdir()  # htslib saves fetched indexes into the working directory
-    project = Project.objects.create(name="Tools", owner=alice)
+    project = ProjectFactory(name="Tools", owner=alice)
 
     bam_path = _sorted_bam(tmp_path / "reads.bam")
     bam = make_file(project, "reads.bam", bam_path.read_bytes())

@@ -1,7 +1,9 @@
 """The real tuspy client against a real gunicorn (and, where uploads finish, a real Celery worker
 that finalises them): chunked, interrupted and resumed uploads, a server restart between chunks,
 checksum and offset mismatches, termination, and isolation between users. Every stored file's
-SHA-256 must equal the source's."""
+SHA-256 must equal the source's. On both storage backends: the source crosses a part boundary of
+the object store's multipart upload, and what an unfinished upload keeps is looked at through
+``kept_size``/``assert_kept`` (the part file, or the recorded parts and the kept tail)."""
 
 from __future__ import annotations
 
@@ -16,23 +18,25 @@ from tusclient import request as tus_request
 from tusclient.exceptions import TusCommunicationError, TusUploadFailed
 
 from authentication.services import issue_token
-from file_upload import storage, uploads
-from file_upload.models import File, Project, Upload
+from file_upload.models import File, Upload
+from file_upload.tests.factories import ProjectFactory, assert_kept, blob_bytes, kept_size, leftover_bytes
 from tests.processes import wait_for_upload
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# ``storage_backend`` first: the servers started for a test take its store.
+pytestmark = [pytest.mark.usefixtures("storage_backend"), pytest.mark.django_db(transaction=True)]
+MIB = 1024 * 1024
 
 
 @pytest.fixture
 def source(tmp_path):
     path = tmp_path / "sample_R1.fastq.gz"
-    path.write_bytes(os.urandom(3 * 1024 * 1024 + 12345))
+    path.write_bytes(os.urandom(6 * MIB + 12345))  # a 5 MiB part of the object store and more
     return path
 
 
 @pytest.fixture
 def project(alice):
-    return Project.objects.create(name="Transfers", owner=alice)
+    return ProjectFactory(name="Transfers", owner=alice)
 
 
 def client_for(server, user) -> tus_client.TusClient:
@@ -71,7 +75,7 @@ def test_chunked_upload(gunicorn, upload_worker, alice, project, source):
     assert stored_sha(up.url) == sha(source)
     file = File.objects.get(name=source.name)
     assert (file.size, file.organism, file.upload_method) == (source.stat().st_size, "Homo sapiens", "tus")
-    assert storage.path_for(file.storage_key).read_bytes() == source.read_bytes()
+    assert blob_bytes(file.storage_key) == source.read_bytes()
 
 
 def test_stopped_half_way_and_resumed_by_a_new_client(gunicorn, upload_worker, alice, project, source):
@@ -131,13 +135,13 @@ def test_offset_mismatch_is_409(gunicorn, alice, project, source):
 
 def test_termination_frees_disk_space(gunicorn, alice, project, source):
     up = uploader(client_for(gunicorn, alice), source, project)
-    up.upload(stop_at=2 * 1024 * 1024)
+    up.upload(stop_at=5 * MIB + MIB // 2)  # a whole part and a tail, in the object store
     upload = Upload.objects.get()
-    part = uploads.part_path(upload)
-    assert part.stat().st_size == upload.offset
+    assert upload.offset == 5 * MIB + MIB // 2
+    assert_kept(upload, source.read_bytes()[: upload.offset])
     response = requests.delete(up.url, headers={"Tus-Resumable": "1.0.0", **up.get_headers()}, timeout=10)
     assert response.status_code == 204
-    assert not part.exists()
+    assert kept_size(upload) is None and leftover_bytes() == []
     assert requests.head(up.url, headers=up.get_headers(), timeout=10).status_code == 410
     with pytest.raises(TusCommunicationError):
         uploader(client_for(gunicorn, alice), source, project, url=up.url)
@@ -203,7 +207,7 @@ def test_racing_patches_never_interleave(gunicorn, alice, project, tmp_path):
     assert results["slow"] == 204
     upload = Upload.objects.get()
     assert upload.offset == 1_000_000
-    assert uploads.part_path(upload).read_bytes() == first_part
+    assert_kept(upload, first_part)
 
 
 def b64(value: str) -> str:

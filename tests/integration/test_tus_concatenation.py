@@ -18,7 +18,8 @@ import pytest
 
 from authentication.services import issue_token
 from file_upload import storage, uploads
-from file_upload.models import File, Project, Upload
+from file_upload.models import File, Upload
+from file_upload.tests.factories import ProjectFactory
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -35,7 +36,7 @@ def tus_js_client():
 
 
 def test_tus_js_client_parallel_uploads(storage_backend, gunicorn, tus_js_client, alice, tmp_path):
-    project = Project.objects.create(name="Parallel", owner=alice)
+    project = ProjectFactory(name="Parallel", owner=alice)
     source = tmp_path / "sample_R2.fastq.gz"
     source.write_bytes(os.urandom(5 * 1024 * 1024 + 4321))  # four uneven parts
     done = subprocess.run(

@@ -2,7 +2,9 @@
 the middle of a 1 GB PATCH (the client resumes from the last checkpoint), and consecutive
 PATCHes taken by two different server processes. In both the stored File's SHA-256 is right and
 was computed while the bytes arrived: the upload's ``upload.complete`` audit entry says so
-(``hashed: "while receiving"``; a finalisation that had to read the file says ``"re-read"``)."""
+(``hashed: "while receiving"``; a finalisation that had to read the file says ``"re-read"``).
+The two-process test runs on both storage backends; the killed-worker test on the local disk
+(its object-store counterpart, a whole node killed mid-PATCH, is in test_two_nodes_s3.py)."""
 
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ from django.utils import timezone
 from authentication.models import AuditEvent
 from authentication.services import issue_token
 from file_upload.models import File, Project, Upload
+from file_upload.tests.factories import ProjectFactory
 from tests.processes import GunicornServer
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -119,7 +122,7 @@ def hashed_how(upload_id: str) -> str:
 
 @pytest.fixture
 def project(alice):
-    return Project.objects.create(name="Transfers", owner=alice)
+    return ProjectFactory(name="Transfers", owner=alice)
 
 
 def test_a_worker_killed_600_mb_into_a_1_gb_patch(data_dirs, tmp_path, alice, project):
@@ -171,7 +174,7 @@ def test_a_worker_killed_600_mb_into_a_1_gb_patch(data_dirs, tmp_path, alice, pr
     assert hashed_how(str(upload.id)) == "while receiving"
 
 
-def test_consecutive_patches_taken_by_two_server_processes(data_dirs, tmp_path, alice, project):
+def test_consecutive_patches_taken_by_two_server_processes(storage_backend, data_dirs, tmp_path, alice, project):
     size = 24 * MIB + 7
     source = Source(size)
     first = GunicornServer(data_dirs, tmp_path / "first.log")

@@ -1,7 +1,7 @@
 """A client that pipelines tus requests on one kept-alive connection (two PATCHes and a HEAD
 sent before any answer is read) against a real gunicorn, where PATCH bodies are read straight
 from the socket (file_upload.rawbody): each body is read exactly, the next request is found where
-it starts, and the stored file equals the source."""
+it starts, and the stored file equals the source. On both storage backends."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ import pytest
 import requests
 
 from authentication.services import issue_token
-from file_upload.models import File, Project, Upload
+from file_upload.models import File, Upload
+from file_upload.tests.factories import ProjectFactory
 from tests.processes import wait_for_upload
 
 
@@ -23,12 +24,12 @@ def b64(text: str) -> str:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_pipelined_patches_and_head_on_one_connection(gunicorn, upload_worker, alice):
+def test_pipelined_patches_and_head_on_one_connection(storage_backend, gunicorn, upload_worker, alice):
     """Two PATCHes and a HEAD sent back to back before any answer is read: each body is read
     exactly, the next request is found where it starts, and the stored file is the source."""
-    project = Project.objects.create(name="Pipelined", owner=alice)
+    project = ProjectFactory(name="Pipelined", owner=alice)
     token = issue_token(alice)
-    source = os.urandom(3 * 1024 * 1024 + 777)
+    source = os.urandom(6 * 1024 * 1024 + 777)  # a 5 MiB part of the object store and more
     half = len(source) // 2
     meta = f"filename {b64('pipelined.bin')},project {b64(str(project.id))}"
     created = requests.post(

@@ -27,6 +27,7 @@ from django.utils import timezone
 from authentication.models import AuditEvent
 from authentication.services import issue_token
 from file_upload.models import File, Project, Upload
+from file_upload.tests.factories import ProjectFactory
 from tests.integration.test_tus_hash_resume import TUS, b64, head_offset
 from tests.processes import ROOT, CeleryWorker, GunicornServer, worker_env
 
@@ -140,7 +141,7 @@ def wait_for(check, what: str, timeout: float = 120):
 
 def test_one_upload_across_two_nodes_then_download_parse_search_and_purge(cluster, alice, seaweedfs):
     (a, b), worker = cluster
-    project = Project.objects.create(name="Shared", owner=alice)
+    project = ProjectFactory(name="Shared", owner=alice)
     auth = {"Authorization": f"Token {issue_token(alice)}"}
     data = fastq(13 * MIB)
     path = create(a, auth, project, "cells_R1.fastq", len(data))
@@ -199,7 +200,7 @@ def test_one_upload_across_two_nodes_then_download_parse_search_and_purge(cluste
 
 def test_a_node_killed_mid_patch_and_the_client_resumes_on_the_other(cluster, alice):
     (a, b), _worker = cluster
-    project = Project.objects.create(name="Fault", owner=alice)
+    project = ProjectFactory(name="Fault", owner=alice)
     auth = {"Authorization": f"Token {issue_token(alice)}"}
     data = os.urandom(MIB) * 22 + b"tail-bytes"
     path = create(a, auth, project, "big.bin", len(data))

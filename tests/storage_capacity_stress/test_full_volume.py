@@ -22,12 +22,10 @@ pytestmark = pytest.mark.timeout(180)
 
 SETUP = """
 import json
-from authentication.models import User
 from authentication.services import issue_token
-from file_upload.models import Project
-from file_upload.tests.factories import make_file
-user = User.objects.create_user("filler", password="filler-pass-123")
-project = Project.objects.create(name="Full", owner=user)
+from file_upload.tests.factories import ProjectFactory, UserFactory, make_file
+user = UserFactory(username="filler", password="filler-pass-123")
+project = ProjectFactory(name="Full", owner=user)
 file = make_file(project, content=b"@r1\\nACGT\\n+\\nIIII\\n")
 print("IDS", json.dumps({"token": issue_token(user), "project": project.id, "file": file.id}))
 """

@@ -20,6 +20,7 @@ import requests
 
 from authentication.services import issue_token
 from file_upload.models import File, Project, Upload
+from file_upload.tests.factories import ProjectFactory
 from tests.processes import CeleryWorker, GunicornServer
 from tests.storage_capacity_stress.conftest import tmpfs
 
@@ -59,9 +60,9 @@ class Tus:
 
 
 @pytest.fixture
-def owner(transactional_db, django_user_model):
-    user = django_user_model.objects.create_user("filler", password="filler-pass-123")
-    project = Project.objects.create(name="Full", owner=user)
+def owner(transactional_db, make_user):
+    user = make_user("filler", password="filler-pass-123")
+    project = ProjectFactory(name="Full", owner=user)
     return user, project, issue_token(user)
 
 

@@ -6,14 +6,15 @@ from __future__ import annotations
 import pytest
 
 from authentication.services import issue_token
-from file_upload.models import AccessLevel, File, Folder, Project
+from file_upload.models import AccessLevel, File, Folder
+from file_upload.tests.factories import ProjectFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("storage_backend")]
 
 
 @pytest.fixture
 def lab(alice):
-    return Project.objects.create(name="Lab", owner=alice, access_level=AccessLevel.INTERNAL)
+    return ProjectFactory(name="Lab", owner=alice, access_level=AccessLevel.INTERNAL)
 
 
 @pytest.fixture
@@ -64,13 +65,10 @@ def test_a_data_file_moved_takes_its_index_along_as_in_the_web_app(dav, lab):
 def test_a_move_into_another_project_needs_manage_rights_as_in_the_web_app(client, alice, make_user):
     """An editor may not take their own restricted file into a public project by MOVE, any more
     than with ``POST /api/files/<id>/move/``; the project's managers may."""
-    from file_upload.models import ProjectMember
 
     editor = make_user("editor")
-    cohort = Project.objects.create(name="Cohort", owner=alice, access_level=AccessLevel.RESTRICTED)
-    ProjectMember.objects.create(project=cohort, user=editor, role="editor")
-    open_lab = Project.objects.create(name="Open", owner=alice, access_level=AccessLevel.PUBLIC)
-    ProjectMember.objects.create(project=open_lab, user=editor, role="editor")
+    cohort = ProjectFactory(name="Cohort", owner=alice, access_level=AccessLevel.RESTRICTED, members={editor: "editor"})
+    open_lab = ProjectFactory(name="Open", owner=alice, access_level=AccessLevel.PUBLIC, members={editor: "editor"})
 
     def move(user, path: str, destination: str):
         token = issue_token(user)

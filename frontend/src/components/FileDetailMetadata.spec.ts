@@ -1,6 +1,7 @@
 import { beforeEach, describe, expect, it, vi } from 'vitest'
 import { flushPromises, mount } from '@vue/test-utils'
 import ElementPlus from 'element-plus'
+import { controlByLabel } from '@/test/dom'
 import { mockFetch } from '@/test/http'
 import { dataFile, metadataFields } from '@/test/fixtures'
 import FileDetailMetadata from './FileDetailMetadata.vue'
@@ -19,19 +20,6 @@ async function mountForm(file = dataFile()) {
   })
   await flushPromises()
   return wrapper
-}
-
-/** What a browser's getByLabel does: the <label> with that text, then the element its `for` names. */
-function controlByLabel(text: string): HTMLElement {
-  const label = Array.from(document.querySelectorAll('label')).find(
-    (l) => l.textContent?.trim() === text,
-  )
-  if (!label) throw new Error(`no label "${text}"`)
-  const id = label.getAttribute('for')
-  if (!id) throw new Error(`label "${text}" has no for=`)
-  const control = document.getElementById(id)
-  if (!control) throw new Error(`label "${text}" points at missing #${id}`)
-  return control
 }
 
 beforeEach(() => {

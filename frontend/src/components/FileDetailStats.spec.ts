@@ -1,26 +1,11 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { flushPromises, mount } from '@vue/test-utils'
 import ElementPlus from 'element-plus'
-import { defineComponent, h } from 'vue'
 import { mockFetch } from '@/test/http'
 import { dataFile } from '@/test/fixtures'
 import type { DataFile } from '@/api/types'
 import FileDetailStats from './FileDetailStats.vue'
-
-// No canvas in jsdom: the chart wrapper becomes a named box that shows its option's data.
-vi.mock('./EChart.vue', () => ({
-  default: defineComponent({
-    props: { title: { type: String, required: true }, option: { type: Object, required: true } },
-    setup(props) {
-      return () =>
-        h('div', {
-          role: 'img',
-          'aria-label': props.title,
-          'data-option': JSON.stringify(props.option),
-        })
-    },
-  }),
-}))
+import { chartNames, chartOption, factsOf as facts, EChartStub } from './stats/testing'
 
 afterEach(() => {
   vi.useRealTimers()
@@ -29,18 +14,8 @@ afterEach(() => {
 function mountStats(file: DataFile, canEdit = false) {
   return mount(FileDetailStats, {
     props: { file, canEdit },
-    global: { plugins: [ElementPlus] },
+    global: { plugins: [ElementPlus], stubs: { EChart: EChartStub } },
   })
-}
-
-function chartNames(wrapper: ReturnType<typeof mountStats>): string[] {
-  return wrapper.findAll('[role="img"]').map((c) => c.attributes('aria-label')!)
-}
-
-function facts(wrapper: ReturnType<typeof mountStats>): Record<string, string> {
-  return Object.fromEntries(
-    wrapper.findAll('.fact').map((f) => [f.find('dt').text(), f.find('dd').text()]),
-  )
 }
 
 const fastqStats = {
@@ -77,9 +52,7 @@ describe('FileDetailStats', () => {
       'Read length distribution',
       'GC content per read',
     ])
-    const quality = JSON.parse(
-      wrapper.find('[aria-label="Quality per position"]').attributes('data-option')!,
-    )
+    const quality = chartOption(wrapper, 'Quality per position')
     expect(quality.xAxis.data).toEqual([1, 2, 3, 4])
     expect(quality.series[0].data).toEqual([32, 33.5, 18, 25])
     const bands = quality.series[0].markArea.data.map((b: { yAxis: number }[]) => [
@@ -91,9 +64,7 @@ describe('FileDetailStats', () => {
       [20, 30],
     ])
     expect(bands[2][0]).toBe(30)
-    const lengths = JSON.parse(
-      wrapper.find('[aria-label="Read length distribution"]').attributes('data-option')!,
-    )
+    const lengths = chartOption(wrapper, 'Read length distribution')
     expect(lengths.xAxis.data).toEqual(['35–100', '150'])
   })
 
@@ -143,9 +114,7 @@ describe('FileDetailStats', () => {
     expect(facts(wrapper)).toMatchObject({ Records: '120', Samples: '2', 'Ts/Tv': '2.05' })
     expect(wrapper.text()).toContain('NA12891')
     expect(chartNames(wrapper)).toEqual(['Variant types', 'Records per contig'])
-    const contigs = JSON.parse(
-      wrapper.find('[aria-label="Records per contig"]').attributes('data-option')!,
-    )
+    const contigs = chartOption(wrapper, 'Records per contig')
     expect(contigs.xAxis.data).toEqual(['chr1', 'chr2'])
     expect(contigs.series[0].data).toEqual([70, 50])
   })

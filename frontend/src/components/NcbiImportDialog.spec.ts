@@ -2,6 +2,7 @@ import { beforeEach, describe, expect, it, vi } from 'vitest'
 import { flushPromises, mount } from '@vue/test-utils'
 import ElementPlus, { ElMessage } from 'element-plus'
 import { createPinia, setActivePinia } from 'pinia'
+import { controlByLabel } from '@/test/dom'
 import { mockFetch, page, type Call } from '@/test/http'
 import { dataFile, folder, project } from '@/test/fixtures'
 import type { NcbiImport } from '@/api/ncbi'
@@ -65,14 +66,6 @@ async function mountDialog(inFolder = true) {
   })
   await flushPromises()
   return { wrapper, workspace }
-}
-
-function controlByLabel(text: string): HTMLInputElement {
-  const label = Array.from(document.querySelectorAll('label')).find(
-    (l) => l.textContent?.trim() === text,
-  )
-  if (!label) throw new Error(`no label "${text}"`)
-  return document.getElementById(label.getAttribute('for') ?? '') as HTMLInputElement
 }
 
 function button(name: string): HTMLButtonElement {

@@ -1,6 +1,7 @@
 import { beforeEach, describe, expect, it, vi } from 'vitest'
 import { flushPromises, mount } from '@vue/test-utils'
 import ElementPlus from 'element-plus'
+import { controlByLabel } from '@/test/dom'
 import { mockFetch, page, type Call } from '@/test/http'
 import { accessInfo, grant } from '@/test/fixtures'
 import ShareDialog from './ShareDialog.vue'
@@ -18,17 +19,6 @@ async function mountDialog(props: Record<string, unknown> = {}) {
   })
   await flushPromises()
   return wrapper
-}
-
-/** What a browser's getByLabel does: the <label> with that text, then the element its `for` names. */
-function controlByLabel(text: string): HTMLInputElement {
-  const label = Array.from(document.querySelectorAll('label')).find(
-    (l) => l.textContent?.trim() === text,
-  )
-  if (!label) throw new Error(`no label "${text}"`)
-  const control = document.getElementById(label.getAttribute('for') ?? '')
-  if (!control) throw new Error(`label "${text}" points at nothing`)
-  return control as HTMLInputElement
 }
 
 function button(name: string): HTMLButtonElement {

@@ -4,35 +4,13 @@ import ElementPlus from 'element-plus'
 import { createPinia, setActivePinia } from 'pinia'
 import { createMemoryHistory, createRouter } from 'vue-router'
 import { routes } from '@/router'
+import { FakeUpload } from '@/test/tus'
 import { mockFetch } from '@/test/http'
 import { useUploadsStore } from '@/stores/uploads'
 import { REGISTRY_KEY } from '@/utils/uploadRegistry'
 import UploadPanel from './UploadPanel.vue'
 
-const tusMock = vi.hoisted(() => {
-  class FakeUpload {
-    static instances: FakeUpload[] = []
-    url: string | null = null
-    constructor(
-      public file: File,
-      public options: {
-        uploadUrl?: string | null
-        onShouldRetry?: (err: unknown, attempt: number, o: unknown) => boolean
-      },
-    ) {
-      FakeUpload.instances.push(this)
-    }
-    findPreviousUploads() {
-      return Promise.resolve([])
-    }
-    start() {}
-    abort() {
-      return Promise.resolve()
-    }
-  }
-  return { FakeUpload }
-})
-vi.mock('tus-js-client', () => ({ Upload: tusMock.FakeUpload }))
+vi.mock('tus-js-client', async () => ({ Upload: (await import('@/test/tus')).FakeUpload }))
 
 const URL_A = 'http://localhost:3000/api/uploads/aaaa/'
 
@@ -61,7 +39,7 @@ function buttons(li: ReturnType<typeof row>): string[] {
 beforeEach(() => {
   document.body.innerHTML = ''
   localStorage.clear()
-  tusMock.FakeUpload.instances = []
+  FakeUpload.instances = []
 })
 
 describe('UploadPanel', () => {
@@ -85,7 +63,7 @@ describe('UploadPanel', () => {
     expect(row(wrapper, 'reads_1.fq').text()).toContain('Paused')
     expect(buttons(row(wrapper, 'reads_1.fq'))).toEqual(['Resume', 'Cancel'])
 
-    tusMock.FakeUpload.instances[1].options.onShouldRetry!(
+    FakeUpload.instances[1].options.onShouldRetry!(
       { originalRequest: {}, originalResponse: null },
       1,
       {},
@@ -136,7 +114,7 @@ describe('UploadPanel', () => {
     })
     await input.trigger('change')
     await flushPromises()
-    expect(tusMock.FakeUpload.instances[0].options.uploadUrl).toBe(URL_A)
+    expect(FakeUpload.instances[0].options.uploadUrl).toBe(URL_A)
     expect(row(wrapper, 'big.bam').text()).toContain('Uploading')
     wrapper.unmount()
   })

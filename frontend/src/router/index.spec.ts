@@ -11,20 +11,26 @@ function makeRouter() {
   return router
 }
 
+const ANONYMOUS = { status: 401, body: { detail: 'Not signed in.' } }
+
+/** A router with the app's guards, for a visitor whom `/api/auth/me/` answers so. */
+function routerFor(me: { status?: number; body?: unknown }) {
+  mockFetch({ 'GET /api/auth/me/': me })
+  return makeRouter()
+}
+
 beforeEach(() => setActivePinia(createPinia()))
 
 describe('router', () => {
   it('sends anonymous users to /login, remembering where they were going', async () => {
-    mockFetch({ 'GET /api/auth/me/': { status: 401, body: { detail: 'Not signed in.' } } })
-    const router = makeRouter()
+    const router = routerFor(ANONYMOUS)
     await router.push('/search?q=liver')
     expect(router.currentRoute.value.name).toBe('login')
     expect(router.currentRoute.value.query.next).toBe('/search?q=liver')
   })
 
   it('lets anonymous visitors open project, folder and file pages (public ones load)', async () => {
-    mockFetch({ 'GET /api/auth/me/': { status: 401, body: { detail: 'Not signed in.' } } })
-    const router = makeRouter()
+    const router = routerFor(ANONYMOUS)
     for (const path of ['/projects/3', '/projects/3/folders/4', '/files/5']) {
       await router.push(path)
       expect(router.currentRoute.value.fullPath).toBe(path)
@@ -32,8 +38,7 @@ describe('router', () => {
   })
 
   it('lets signed-in users through and away from /login', async () => {
-    mockFetch({ 'GET /api/auth/me/': { body: user } })
-    const router = makeRouter()
+    const router = routerFor({ body: user })
     await router.push('/projects/3')
     expect(router.currentRoute.value.name).toBe('project')
     await router.push('/login?next=/files/9')
@@ -41,23 +46,20 @@ describe('router', () => {
   })
 
   it('keeps /audit for staff: others are told which rights it needs', async () => {
-    mockFetch({ 'GET /api/auth/me/': { body: user } })
-    const router = makeRouter()
+    const router = routerFor({ body: user })
     await router.push('/audit?actor=bob')
     expect(router.currentRoute.value.name).toBe('no-access')
     expect(router.currentRoute.value.query.from).toBe('/audit?actor=bob')
 
     setActivePinia(createPinia())
-    mockFetch({ 'GET /api/auth/me/': { body: { ...user, is_staff: true } } })
-    const staffRouter = makeRouter()
+    const staffRouter = routerFor({ body: { ...user, is_staff: true } })
     await staffRouter.push('/audit?actor=bob')
     expect(staffRouter.currentRoute.value.name).toBe('audit')
     expect(staffRouter.currentRoute.value.query.actor).toBe('bob')
   })
 
   it('asks anonymous visitors of /audit to sign in first', async () => {
-    mockFetch({ 'GET /api/auth/me/': { status: 401, body: { detail: 'Not signed in.' } } })
-    const router = makeRouter()
+    const router = routerFor(ANONYMOUS)
     await router.push('/audit')
     expect(router.currentRoute.value.name).toBe('login')
     expect(router.currentRoute.value.query.next).toBe('/audit')

@@ -1,6 +1,6 @@
 import { defineStore } from 'pinia'
 import { computed, ref } from 'vue'
-import { isApiError } from '@/api/client'
+import { ApiError, isApiError } from '@/api/client'
 import {
   deleteSavedSearch,
   emptySearch,
@@ -13,6 +13,7 @@ import {
   type SearchState,
 } from '@/api/search'
 import type { DataFile } from '@/api/types'
+import { useAsync } from '@/composables/useAsync'
 import { useMetadataStore } from './metadata'
 
 export interface Chip {
@@ -30,11 +31,8 @@ export const useSearchStore = defineStore('search', () => {
   const results = ref<DataFile[]>([])
   const count = ref(0)
   const facets = ref<Facets>({})
-  const loading = ref(false)
-  const error = ref('')
   const saved = ref<SavedSearch[]>([])
   const metadata = useMetadataStore()
-  let latest = 0
 
   const chips = computed<Chip[]>(() =>
     Object.entries(state.value.filters).flatMap(([field, values]) =>
@@ -42,32 +40,38 @@ export const useSearchStore = defineStore('search', () => {
     ),
   )
 
-  /** Runs `next`; an older request that answers late is ignored. */
-  async function load(next: SearchState): Promise<void> {
-    state.value = next
-    const ticket = ++latest
-    loading.value = true
-    error.value = ''
-    try {
+  /** One search at a time: an older request that answers late is ignored. */
+  const searching = useAsync(
+    async (next: SearchState) => {
       // The facets to count are the server's declaration (fetched once); without it the
       // search still answers, without facets.
       await metadata.load().catch(() => undefined)
-      const body = await searchFiles(
-        next,
-        metadata.facets.map((facet) => facet.name),
-      )
-      if (ticket !== latest) return
+      try {
+        return await searchFiles(
+          next,
+          metadata.facets.map((facet) => facet.name),
+        )
+      } catch (err) {
+        throw isApiError(err) ? err : new ApiError(0, 'The search failed.')
+      }
+    },
+    { latest: true },
+  )
+  const loading = searching.active
+  const error = computed(() => searching.error.value?.detail ?? '')
+
+  /** Runs `next` (the latest search wins). */
+  async function load(next: SearchState): Promise<void> {
+    state.value = next
+    const body = await searching.run(next)
+    if (body) {
       results.value = body.results
       // A numbered page (the only kind asked for here) carries `count`; a cursor page would not.
       count.value = body.count ?? body.results.length
       facets.value = body.facets ?? {}
-    } catch (err) {
-      if (ticket !== latest) return
-      error.value = isApiError(err) ? err.detail : 'The search failed.'
+    } else if (searching.error.value && !searching.active.value) {
       results.value = []
       count.value = 0
-    } finally {
-      if (ticket === latest) loading.value = false
     }
   }
 

@@ -1,34 +1,13 @@
 import { beforeEach, describe, expect, it } from 'vitest'
-import { flushPromises, mount } from '@vue/test-utils'
-import ElementPlus from 'element-plus'
-import { createPinia, setActivePinia } from 'pinia'
-import { createMemoryHistory, createRouter } from 'vue-router'
-import { routes } from '@/router'
+import { flushPromises } from '@vue/test-utils'
+import { controlByLabel } from '@/test/dom'
+import { mountPageAt } from '@/test/mount'
 import { mockFetch, page } from '@/test/http'
 import { auditEvent } from '@/test/fixtures'
 import AuditView from './AuditView.vue'
 
-async function mountAt(path: string) {
-  const pinia = createPinia()
-  setActivePinia(pinia)
-  const router = createRouter({ history: createMemoryHistory(), routes })
-  await router.push(path)
-  const wrapper = mount(AuditView, {
-    global: { plugins: [pinia, router, ElementPlus] },
-    attachTo: document.body,
-  })
-  await flushPromises()
-  return { wrapper, router }
-}
-
-function controlByLabel(text: string): HTMLInputElement {
-  const label = Array.from(document.querySelectorAll('label')).find(
-    (l) => l.textContent?.trim() === text,
-  )
-  if (!label) throw new Error(`no label "${text}"`)
-  const control = document.getElementById(label.getAttribute('for') ?? '')
-  if (!control) throw new Error(`label "${text}" points at nothing`)
-  return control as HTMLInputElement
+function mountAt(path: string) {
+  return mountPageAt(AuditView, path)
 }
 
 beforeEach(() => {

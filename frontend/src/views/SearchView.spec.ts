@@ -1,9 +1,7 @@
 import { beforeEach, describe, expect, it } from 'vitest'
-import { flushPromises, mount } from '@vue/test-utils'
-import ElementPlus, { ElTable } from 'element-plus'
-import { createPinia, setActivePinia } from 'pinia'
-import { createMemoryHistory, createRouter } from 'vue-router'
-import { routes } from '@/router'
+import { flushPromises } from '@vue/test-utils'
+import { ElTable } from 'element-plus'
+import { mountPageAt } from '@/test/mount'
 import { mockFetch, page } from '@/test/http'
 import { dataFile } from '@/test/fixtures'
 import SearchView from './SearchView.vue'
@@ -16,17 +14,8 @@ const FACETS = {
   tags: [{ value: 'qc', count: 3 }],
 }
 
-async function mountAt(path: string) {
-  const pinia = createPinia()
-  setActivePinia(pinia)
-  const router = createRouter({ history: createMemoryHistory(), routes })
-  await router.push(path)
-  const wrapper = mount(SearchView, {
-    global: { plugins: [pinia, router, ElementPlus] },
-    attachTo: document.body,
-  })
-  await flushPromises()
-  return { wrapper, router }
+function mountAt(path: string) {
+  return mountPageAt(SearchView, path)
 }
 
 const DECLARED = [

@@ -1,34 +1,13 @@
 import { beforeEach, describe, expect, it, vi } from 'vitest'
-import { flushPromises, mount } from '@vue/test-utils'
-import ElementPlus from 'element-plus'
-import { createPinia, setActivePinia } from 'pinia'
-import { createMemoryHistory, createRouter } from 'vue-router'
-import { routes } from '@/router'
+import { flushPromises } from '@vue/test-utils'
+import { FakeUpload } from '@/test/tus'
+import { mountPageAt } from '@/test/mount'
 import { mockFetch, page } from '@/test/http'
 import { accessInfo, dataFile, folder, plainFolder, project } from '@/test/fixtures'
 import { useUploadsStore } from '@/stores/uploads'
 import WorkspaceView from './WorkspaceView.vue'
 
-const tusMock = vi.hoisted(() => {
-  class FakeUpload {
-    static instances: FakeUpload[] = []
-    constructor(
-      public file: File,
-      public options: { metadata?: Record<string, string> },
-    ) {
-      FakeUpload.instances.push(this)
-    }
-    findPreviousUploads() {
-      return Promise.resolve([])
-    }
-    start() {}
-    abort() {
-      return Promise.resolve()
-    }
-  }
-  return { FakeUpload }
-})
-vi.mock('tus-js-client', () => ({ Upload: tusMock.FakeUpload }))
+vi.mock('tus-js-client', async () => ({ Upload: (await import('@/test/tus')).FakeUpload }))
 
 /** A dropped folder as webkitGetAsEntry() gives it: run1/ with a.fq and lane2/b.fq. */
 function folderEntry(name: string, children: unknown[]) {
@@ -55,22 +34,13 @@ function fileEntry(file: File) {
   }
 }
 
-async function mountAt(path: string) {
-  const pinia = createPinia()
-  setActivePinia(pinia)
-  const router = createRouter({ history: createMemoryHistory(), routes })
-  await router.push(path)
-  const wrapper = mount(WorkspaceView, {
-    global: { plugins: [pinia, router, ElementPlus] },
-    attachTo: document.body,
-  })
-  await flushPromises()
-  return { wrapper, router }
+function mountAt(path: string) {
+  return mountPageAt(WorkspaceView, path)
 }
 
 beforeEach(() => {
   document.body.innerHTML = ''
-  tusMock.FakeUpload.instances = []
+  FakeUpload.instances = []
   localStorage.clear()
 })
 
@@ -127,7 +97,7 @@ describe('WorkspaceView', () => {
     expect(uploads.items.map((i) => [i.name, i.projectId, i.folderId, i.target])).toEqual([
       ['dropped.fa', 1, 10, 'Liver atlas/raw'],
     ])
-    expect(tusMock.FakeUpload.instances[0].options.metadata).toMatchObject({
+    expect(FakeUpload.instances[0].options.metadata).toMatchObject({
       filename: 'dropped.fa',
       project: '1',
       folder: '10',
@@ -167,7 +137,7 @@ describe('WorkspaceView', () => {
       .click()
     await flushPromises()
     await vi.waitFor(() => expect(uploads.items).toHaveLength(1))
-    expect(tusMock.FakeUpload.instances[0].options.metadata).toMatchObject({ consent: 'confirmed' })
+    expect(FakeUpload.instances[0].options.metadata).toMatchObject({ consent: 'confirmed' })
     wrapper.unmount()
   })
 

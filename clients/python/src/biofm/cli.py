@@ -62,6 +62,13 @@ class Output:
             table.add_row(*("" if v is None else str(v) for v in row))
         self.console.print(table)
 
+    def listing(self, data: Any, title: str, columns: list[str], rows: Iterable[Iterable[Any]]) -> None:
+        """``data`` as JSON with ``--json``, else ``rows`` as a table."""
+        if self.json:
+            self.emit(data)
+        else:
+            self.table(title, columns, rows)
+
     def progress(self, enabled: bool = True) -> Progress:
         return Progress(
             TextColumn("{task.description}"),
@@ -183,10 +190,8 @@ def ls(project: int | None, folder: int | None, out: Output) -> None:
         project = api.folder(folder)["project"]
     if project is None:
         projects = list(api.pages("/api/projects/"))
-        if out.json:
-            out.emit(projects)
-            return
-        out.table(
+        out.listing(
+            projects,
             "Projects",
             ["id", "name", "access", "role", "files", "size"],
             (
@@ -426,14 +431,12 @@ def download_cmd(
             }
             for r, p in plan
         ]
-        if out.json:
-            out.emit(rows)
-        else:
-            out.table(
-                "Would download",
-                ["file", "path", "size", "action"],
-                ([r["file"], r["path"], human(r["size"]), r["action"]] for r in rows),
-            )
+        out.listing(
+            rows,
+            "Would download",
+            ["file", "path", "size", "action"],
+            ([r["file"], r["path"], human(r["size"]), r["action"]] for r in rows),
+        )
         return
     results = _download_all(api, plan, jobs, out)
     _report(out, results, "download")
@@ -778,14 +781,12 @@ def app_password_create(name: str, out: Output) -> None:
 @output_options
 def app_password_list(out: Output) -> None:
     items = client().get("/api/auth/app-passwords/")
-    if out.json:
-        out.emit(items)
-    else:
-        out.table(
-            "App passwords",
-            ["id", "name", "created", "last used"],
-            ([i["id"], i["name"], i["created_at"], i["last_used_at"]] for i in items),
-        )
+    out.listing(
+        items,
+        "App passwords",
+        ["id", "name", "created", "last used"],
+        ([i["id"], i["name"], i["created_at"], i["last_used_at"]] for i in items),
+    )
 
 
 @app_password.command("revoke")

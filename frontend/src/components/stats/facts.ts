@@ -4,6 +4,13 @@
  * value kept for the hover title.
  */
 import type { EChartsCoreOption } from 'echarts/core'
+import {
+  barOption,
+  gcHistogramOption,
+  histogramBins,
+  lengthHistogramOption,
+  numbers,
+} from '@/utils/charts'
 import { formatDecimal, formatNumber, formatPercent } from '@/utils/format'
 
 export type Stats = Record<string, unknown>
@@ -54,6 +61,40 @@ export function fact(
 
 export function facts(...items: (Fact | null)[]): Fact[] {
   return items.filter((f): f is Fact => f !== null)
+}
+
+/** The charts that have data to show, in order. */
+export function charts(...items: (Chart | null)[]): Chart[] {
+  return items.filter((c): c is Chart => c !== null)
+}
+
+/** A length histogram (`key` holds its bins), or null without bins. */
+export function lengthChart(stats: Stats, key: string, title: string, xName: string): Chart | null {
+  const bins = histogramBins(stats[key])
+  return bins.length ? { title, option: lengthHistogramOption(bins, xName) } : null
+}
+
+/** A GC-content histogram (`key` holds counts per percent), or null without counts. */
+export function gcChart(stats: Stats, key: string, title: string, yName: string): Chart | null {
+  const counts = numbers(stats[key])
+  return counts.length ? { title, option: gcHistogramOption(counts, yName) } : null
+}
+
+/** Bars of (label, count) pairs, or null without any. */
+export function barChart(
+  title: string,
+  bars: [string, number][],
+  xName: string,
+  yName: string,
+): Chart | null {
+  if (!bars.length) return null
+  const option = barOption(
+    bars.map((b) => b[0]),
+    bars.map((b) => b[1]),
+    xName,
+    yName,
+  )
+  return { title, option }
 }
 
 /** Which statistics component reads a file: by its format, else by the keys it has. */

@@ -24,7 +24,8 @@ export function mountStats(component: Component, stats: Record<string, unknown>)
   })
 }
 
-export type Mounted = ReturnType<typeof mountStats>
+/** Any mounted wrapper: a statistics component, or the tab around one. */
+export type Mounted = Pick<ReturnType<typeof mountStats>, 'find' | 'findAll'>
 
 export function chartNames(wrapper: Mounted): string[] {
   return wrapper.findAll('[role="img"]').map((c) => c.attributes('aria-label')!)

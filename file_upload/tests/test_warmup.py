@@ -1,0 +1,47 @@
+"""A fresh web worker warms up before it accepts (``gunicorn.conf.py``'s ``post_worker_init``):
+one search through the real WSGI application as nobody, asking for nothing that exists, and a
+made-up file rendered by the serializers; it answers, leaves no setting changed, and fails soft."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.wsgi import get_wsgi_application
+
+from file_project import warmup
+from file_upload.tests.factories import ProjectFactory, make_file
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def logged_by_warm_up(monkeypatch) -> list[str]:
+    logged: list[str] = []
+    for level in ("warning", "exception"):
+        monkeypatch.setattr(warmup.log, level, lambda message, *args: logged.append(message % args))
+    return logged
+
+
+def test_warm_up_searches_through_the_app_and_renders_a_made_up_page(alice, settings, monkeypatch):
+    settings.BIOFM_SEARCH_BACKEND = "tantivy"
+    settings.BIOFM_SEARCH_FRESHNESS_WAIT = 0.7
+    make_file(ProjectFactory(name="Open", owner=alice, access_level="public"), "public.fastq")
+    answers: list[str] = []
+    real = warmup._request
+    monkeypatch.setattr(warmup, "_request", lambda *args: answers.append(real(*args)) or answers[-1])
+    rendered = []
+    real_page = warmup._serialize_a_made_up_page
+    monkeypatch.setattr(warmup, "_serialize_a_made_up_page", lambda: rendered.append(real_page()))
+    logged = logged_by_warm_up(monkeypatch)
+    warmup.warm_up(get_wsgi_application())
+    assert answers == ["200 OK"] and rendered == [None]
+    assert logged == []
+    assert settings.BIOFM_SEARCH_FRESHNESS_WAIT == 0.7
+
+
+def test_a_failing_warm_up_is_logged_not_raised(monkeypatch):
+    def broken(*args):
+        raise RuntimeError("no database")
+
+    monkeypatch.setattr(warmup, "_request", broken)
+    logged = logged_by_warm_up(monkeypatch)
+    assert warmup.warm_up(get_wsgi_application()) >= 0
+    assert logged == ["warm-up failed"]
