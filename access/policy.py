@@ -358,10 +358,26 @@ def rank_on(user: Any, obj: Project | Folder | File) -> int:
     """0 (none), VIEWER, EDITOR or MANAGER: the strongest of the user's role and grants."""
     if not is_signed_in(user):
         return 0
-    role = project_role(user, _project_of(obj))
-    rank = _ROLE_RANK[Role(role)] if role else 0
-    for permission in grants_covering(obj).filter(_grants_q(user)).values_list("permission", flat=True):
-        rank = max(rank, _GRANT_RANK[Permission(permission)])
+    if isinstance(obj, Project):
+        return _rank_in(_reach(user), obj, "")
+    return _rank_in(_reach(user), obj, obj.tree_path if isinstance(obj, Folder) else _folder_path(obj))
+
+
+def _folder_path(file: File) -> str:
+    return file.folder.tree_path if file.folder_id else ""
+
+
+def _rank_in(reach: _Reach, obj: Project | Folder | File, tree_path: str) -> int:
+    """The strongest of the user's role in the object's project and their grants on the
+    project, on the folders of ``tree_path`` (the object's own, or its folder's) and on the
+    file, from their reach: the one rule behind ``rank_on`` and ``PermissionMemo``."""
+    project_id = obj.pk if isinstance(obj, Project) else obj.project_id
+    rank = max(reach.role_ranks.get(project_id, 0), reach.project_grant_ranks.get(project_id, 0))
+    if reach.folder_grant_ranks:
+        for folder_id in _ids_in(tree_path):
+            rank = max(rank, reach.folder_grant_ranks.get(folder_id, 0))
+    if isinstance(obj, File):
+        rank = max(rank, reach.file_grant_ranks.get(obj.pk, 0))
     return rank
 
 
@@ -447,19 +463,13 @@ class PermissionMemo:
         grants on the project, on the folders above the object (and on itself) and on the file."""
         if not is_signed_in(self.user):
             return 0
-        reach = self.reach()
-        project_id = obj.pk if isinstance(obj, Project) else obj.project_id
-        rank = max(reach.role_ranks.get(project_id, 0), reach.project_grant_ranks.get(project_id, 0))
-        if reach.folder_grant_ranks and not isinstance(obj, Project):
-            for folder_id in _ids_in(self._tree_path(obj)):
-                rank = max(rank, reach.folder_grant_ranks.get(folder_id, 0))
-        if isinstance(obj, File):
-            rank = max(rank, reach.file_grant_ranks.get(obj.pk, 0))
-        return rank
+        return _rank_in(self.reach(), obj, self._tree_path(obj))
 
-    def _tree_path(self, obj: Folder | File) -> str:
+    def _tree_path(self, obj: Project | Folder | File) -> str:
         """The folder's own path, or the file's folder's ("" at the project root); a listing's
         queryset selects the folders, so this reads no row."""
+        if isinstance(obj, Project):
+            return ""
         if isinstance(obj, Folder):
             return obj.tree_path
         if not obj.folder_id:
