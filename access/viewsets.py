@@ -6,7 +6,8 @@ can name, and the related field every serializer resolves ids through.
   object is never found (404, exactly like a missing one);
 - ``get_object`` then asks the policy whether the user may do the request's action on the
   object it found (visible but not allowed: 403);
-- creates and updates run in one transaction and re-check the saved object: a write that
+- creates and updates (``RestrictedModelViewSet``) check before they write (``check_new``,
+  ``check_changes``), then write in one transaction and re-check the saved object: a write that
   leaves the object outside what the user may see is rolled back (403);
 - ``RestrictedPrimaryKeyRelatedField`` resolves ids (project, folder, parent, file, subject)
   through the same restricted querysets, so a hidden id answers exactly like a missing one.
@@ -18,9 +19,10 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import QuerySet
-from rest_framework import serializers
+from rest_framework import serializers, status, viewsets
 from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.permissions import BasePermission
+from rest_framework.response import Response
 
 from file_project.parsers import StrictModelSerializer
 
@@ -135,6 +137,39 @@ class RestrictedViewSetMixin:
 
     def save_changes(self, serializer: serializers.BaseSerializer) -> None:
         serializer.save()
+
+
+class RestrictedModelViewSet(RestrictedViewSetMixin, viewsets.ModelViewSet):
+    """A restricted viewset that creates and updates. A write is read first, then written: the
+    lookup, the validation of the body (whose ids resolve through restricted querysets) and the
+    permission checks on the change (``check_new``, ``check_changes``) run in one
+    ``read_scope``, so each user's reach is worked out once for all of them; the write and the
+    re-check after it run outside it, and see what the write changed."""
+
+    def create(self, request: Any, *args: Any, **kwargs: Any) -> Any:
+        with policy.read_scope():
+            serializer = self.get_serializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            self.check_new(serializer)
+        self.perform_create(serializer)
+        headers = self.get_success_headers(serializer.data)
+        return Response(serializer.data, status=status.HTTP_201_CREATED, headers=headers)
+
+    def update(self, request: Any, *args: Any, **kwargs: Any) -> Any:
+        partial = kwargs.pop("partial", False)
+        with policy.read_scope():
+            instance = self.get_object()
+            serializer = self.get_serializer(instance, data=request.data, partial=partial)
+            serializer.is_valid(raise_exception=True)
+            self.check_changes(serializer)
+        self.perform_update(serializer)
+        return Response(serializer.data)
+
+    def check_new(self, serializer: serializers.BaseSerializer) -> None:
+        """What a create needs beyond the body's restricted ids (403), before anything is written."""
+
+    def check_changes(self, serializer: serializers.BaseSerializer) -> None:
+        """What an update needs beyond ``get_object``'s action (403), before anything is written."""
 
 
 class RestrictedPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):

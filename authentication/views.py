@@ -18,7 +18,7 @@ from rest_framework.views import APIView
 
 from access import policy
 from access.policy import Action
-from access.viewsets import MayVerifyAudit, RestrictedViewSetMixin
+from access.viewsets import MayVerifyAudit, RestrictedModelViewSet, RestrictedViewSetMixin
 from file_project.http import django_request
 from file_project.parsers import as_id
 
@@ -169,7 +169,7 @@ def grant_target(user: Any, object_type: str, object_id: int, *, to_change: bool
 SHARING_DENIED = "Only the project's owners (or holders of a manage grant) can change sharing."
 
 
-class AccessGrantViewSet(RestrictedViewSetMixin, viewsets.ModelViewSet):
+class AccessGrantViewSet(RestrictedModelViewSet):
     """Grants on projects, folders and files. Managers of an object see and change its grants;
     everyone sees the grants they hold."""
 

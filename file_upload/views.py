@@ -27,7 +27,7 @@ from rest_framework.views import APIView
 
 from access import policy
 from access.policy import Action
-from access.viewsets import RestrictedViewSetMixin, require, require_upload
+from access.viewsets import RestrictedModelViewSet, RestrictedViewSetMixin, require, require_upload
 from file_project.errors import LengthRequired, PayloadTooLarge
 from file_project.http import django_request
 from file_project.parsers import BoundedJSONParser, StrictCharField, parse_moment
@@ -100,7 +100,7 @@ class AccessExplanationMixin:
         return Response(policy.explain_access(obj, check_user, reader=request.user))
 
 
-class ProjectViewSet(AccessExplanationMixin, RestrictedViewSetMixin, viewsets.ModelViewSet):
+class ProjectViewSet(AccessExplanationMixin, RestrictedModelViewSet):
     """Projects. Listed and shown to anyone who sees something inside (seen from outside: name
     and link only); members, rules and reports only to those who see the project itself."""
 
@@ -124,12 +124,16 @@ class ProjectViewSet(AccessExplanationMixin, RestrictedViewSetMixin, viewsets.Mo
             .order_by("name")
         )
 
-    def save_new(self, serializer: ProjectSerializer) -> None:
+    def check_new(self, serializer: ProjectSerializer) -> None:
         self._require_staff_for_quota(serializer)
+
+    def check_changes(self, serializer: ProjectSerializer) -> None:
+        self._require_staff_for_quota(serializer)
+
+    def save_new(self, serializer: ProjectSerializer) -> None:
         serializer.instance = services.create_project(owner=self.request.user, **serializer.validated_data)
 
     def save_changes(self, serializer: ProjectSerializer) -> None:
-        self._require_staff_for_quota(serializer)
         services.update_project(serializer.instance, actor=self.request.user, **serializer.validated_data)
 
     def perform_destroy(self, instance: Project) -> None:
@@ -203,7 +207,7 @@ class _Echo:
         return value
 
 
-class FolderViewSet(AccessExplanationMixin, RestrictedViewSetMixin, viewsets.ModelViewSet):
+class FolderViewSet(AccessExplanationMixin, RestrictedModelViewSet):
     queryset = Folder.objects.all()
     serializer_class = FolderSerializer
     filterset_class = FolderFilterSet
@@ -215,16 +219,17 @@ class FolderViewSet(AccessExplanationMixin, RestrictedViewSetMixin, viewsets.Mod
     def get_serializer_context(self) -> dict[str, Any]:
         return {**super().get_serializer_context(), "with_ancestors": self.action != "list"}
 
-    def save_new(self, serializer: FolderSerializer) -> None:
+    def check_new(self, serializer: FolderSerializer) -> None:
         data = serializer.validated_data
         require_upload(self.request.user, data["project"], data.get("parent"), data.get("access_level"))
+
+    def save_new(self, serializer: FolderSerializer) -> None:
+        data = serializer.validated_data
         data.pop("on_conflict", None)
         serializer.instance = services.create_folder(actor=self.request.user, **data)
 
-    def save_changes(self, serializer: FolderSerializer) -> None:
-        folder, user = serializer.instance, self.request.user
-        changes = {k: v for k, v in serializer.validated_data.items() if k not in ("project", "on_conflict")}
-        on_conflict = services.OnConflict(serializer.validated_data.get("on_conflict", "refuse"))
+    def check_changes(self, serializer: FolderSerializer) -> None:
+        folder, user, changes = serializer.instance, self.request.user, serializer.validated_data
         if "access_level" in changes and changes["access_level"] != folder.access_level:
             if not policy.may_set_level(user, folder, changes["access_level"]):
                 raise PermissionDenied("Only the folder's managers can change its level.")
@@ -234,6 +239,11 @@ class FolderViewSet(AccessExplanationMixin, RestrictedViewSetMixin, viewsets.Mod
                     "Moving here needs upload rights on the target and, when the move could open "
                     "access to anything inside, manage rights on the folder."
                 )
+
+    def save_changes(self, serializer: FolderSerializer) -> None:
+        folder, user = serializer.instance, self.request.user
+        changes = {k: v for k, v in serializer.validated_data.items() if k not in ("project", "on_conflict")}
+        on_conflict = services.OnConflict(serializer.validated_data.get("on_conflict", "refuse"))
         services.update_folder(folder, actor=user, on_conflict=on_conflict, **changes)
 
     def perform_destroy(self, instance: Folder) -> None:
@@ -245,7 +255,7 @@ class FolderViewSet(AccessExplanationMixin, RestrictedViewSetMixin, viewsets.Mod
         services.delete_folder(instance, actor=self.request.user)
 
 
-class FileViewSet(AccessExplanationMixin, RestrictedViewSetMixin, viewsets.ModelViewSet):
+class FileViewSet(AccessExplanationMixin, RestrictedModelViewSet):
     """Search, read, edit and soft-delete files; ``POST`` is the one-shot multipart upload."""
 
     serializer_class = FileSerializer
@@ -357,11 +367,14 @@ class FileViewSet(AccessExplanationMixin, RestrictedViewSetMixin, viewsets.Model
         )
         return Response(FileSerializer(file, context={"request": request}).data, status=status.HTTP_201_CREATED)
 
-    def save_changes(self, serializer: FileSerializer) -> None:
-        file, changes = serializer.instance, dict(serializer.validated_data)
+    def check_changes(self, serializer: FileSerializer) -> None:
+        file, changes = serializer.instance, serializer.validated_data
         if "access_level" in changes and changes["access_level"] != file.access_level:
             if not policy.may_set_level(self.request.user, file, changes["access_level"]):
                 raise PermissionDenied("Only the file's managers can change its level.")
+
+    def save_changes(self, serializer: FileSerializer) -> None:
+        file, changes = serializer.instance, dict(serializer.validated_data)
         services.update_file(file, actor=self.request.user, **changes)
 
     def perform_destroy(self, instance: File) -> None:
@@ -520,7 +533,7 @@ class MetadataFieldsView(APIView):
         return Response(metadata_fields_payload())
 
 
-class SavedSearchViewSet(RestrictedViewSetMixin, viewsets.ModelViewSet):
+class SavedSearchViewSet(RestrictedModelViewSet):
     """A user's saved searches (name + the query string of ``/search``); each user sees their own."""
 
     serializer_class = SavedSearchSerializer
