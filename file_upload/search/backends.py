@@ -166,10 +166,16 @@ def visibility_query(user: Any) -> Any | None:
 
 
 def name_contains(lowered: str) -> Any:
-    """The whole (lower-case) text inside the name: a phrase of trigrams, exact."""
+    """The whole (lower-case) text inside the name, exactly: one of the name's pieces
+    (``subs``) or trigrams when the text is that long; a longer text is a phrase of the trigrams
+    that cover it (each character in at least one, at its offset), a shorter one a scan of the
+    names."""
+    if len(lowered) in engine.SUBSTRING_LENGTHS:
+        return _term("subs", lowered)
     grams = engine.trigrams(lowered)
     if len(grams) > 1:
-        return Q.phrase_query(engine.SCHEMA, "grams", grams)
+        offsets = sorted({*range(0, len(grams), 3), len(grams) - 1})
+        return Q.phrase_query(engine.SCHEMA, "grams", [(offset, grams[offset]) for offset in offsets])
     if grams:
         return _term("grams", grams[0])
     return Q.regex_query(engine.SCHEMA, "lname", f".*{_regex_escape(lowered)}.*")

@@ -113,14 +113,19 @@ def behind(position: dict[str, Any], request: Any) -> bool:
         # Changes by transactions older than the index's xmin were all applied; of the others,
         # the index lists those it applied. The request sees what its snapshot holds as
         # committed, and its own transaction's writes.
+        # Every search request asks this, so it must read only the feed's newest rows: ``ORDER
+        # BY xid LIMIT 1`` walks the xid index from ``xmin`` whatever the table's statistics say
+        # (``EXISTS`` lets the planner choose a scan of the whole feed when they are stale, as
+        # after a bulk load: 75 ms per request at a million rows).
         own = "COALESCE(pg_current_xact_id_if_assigned()::text::bigint, -1)"
         with connection.cursor() as cursor:
             cursor.execute(
-                "SELECT EXISTS (SELECT 1 FROM file_upload_searchchange WHERE xid >= %s AND NOT (id = ANY(%s))"
-                f" AND (pg_visible_in_snapshot(xid::text::xid8, %s::pg_snapshot) OR xid = {own}))",
+                "SELECT 1 FROM file_upload_searchchange WHERE xid >= %s AND NOT (id = ANY(%s))"
+                f" AND (pg_visible_in_snapshot(xid::text::xid8, %s::pg_snapshot) OR xid = {own})"
+                " ORDER BY xid LIMIT 1",
                 [position["xmin"], [int(cid) for cid in position["applied"]] or [-1], request],
             )
-            return bool(cursor.fetchone()[0])
+            return cursor.fetchone() is not None
     if "last" not in position:
         return True
     return position["last"] < request

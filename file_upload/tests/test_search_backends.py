@@ -396,3 +396,40 @@ def test_facet_filters_with_query_language_characters_agree(world, client_for, s
             params["facets"] = "organism,tissue,tags,access_level,read_length"
             indexed, plain = both_backends(client, settings, params)
             assert summary(indexed) == summary(plain), params
+
+
+def test_name_pieces_of_every_length_agree(world, client_for, settings):
+    """A text inside a name is one piece (``subs``), one trigram, or a phrase of the trigrams
+    covering it, by its length: pieces of 1 to 16 characters taken from names (at their start,
+    middle and end, in either case), and near misses with one character changed, find the same
+    files both ways."""
+    project = world["projects"][0]
+    long_names = ["Sample-0042_liver_rna-seq_R1.fastq.gz", "sample-0042_LIVER_rna_seq_R2.fastq", "aaaaaaaaaaaa.txt"]
+    for name in long_names:
+        make_file(project, name, owner=world["users"][0])
+    names = long_names + [f.name for f in world["files"][:6]]
+    rng = random.Random(11)
+    texts = set()
+    for name in names:
+        for length in range(1, 17):
+            if length > len(name):
+                break
+            for start in {0, (len(name) - length) // 2, len(name) - length}:
+                piece = name[start : start + length]
+                texts.add(piece.swapcase() if rng.random() < 0.3 else piece)
+                missed = piece[: length // 2] + ("#" if piece[length // 2] != "#" else "%") + piece[length // 2 + 1 :]
+                texts.add(missed)
+    client = client_for(world["users"][4])
+    found = 0
+    # Each request switches the backend setting twice (pytest-django stacks every switch), so a
+    # sample of the pieces, with every length in it.
+    by_length: dict[int, list[str]] = {}
+    for text in sorted(texts):
+        by_length.setdefault(len(text), []).append(text)
+    texts = {text for group in by_length.values() for text in rng.sample(group, k=min(6, len(group)))}
+    for text in sorted(texts):
+        params = {"q": text, "page_size": 50, "ordering": "relevance", "facets": "tags"}
+        indexed, plain = both_backends(client, settings, params)
+        assert summary(indexed) == summary(plain), text
+        found += bool(plain["count"])
+    assert found > len(texts) / 3  # most pieces are found, the near misses mostly not
