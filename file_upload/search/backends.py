@@ -256,10 +256,15 @@ class IndexBackend:
         if key not in self._visible:
             self._visible[key] = visibility_query(user)
         visible = self._visible[key]
-        return [_term("kind", "file")] + ([visible] if visible is not None else [])
+        return [visible] if visible is not None else []
 
     def matching(self, user: Any, query: Any, skip: set[str] = frozenset()) -> Any:
-        return _all(self._base(user) + filter_queries(query, set(skip)))
+        """The files the user sees matching the query's filters but ``skip``. The one document
+        that is not a file (the feed position) is left out by a term that matches only it:
+        requiring ``kind=file`` instead would walk a posting of every file in each search."""
+        parts = self._base(user) + filter_queries(query, set(skip))
+        clauses = [(Occur.Must, part) for part in parts or [Q.all_query()]]
+        return Q.boolean_query([*clauses, (Occur.MustNot, _term("kind", "meta"))])
 
     def count(self, user: Any, query: Any) -> int:
         return self.summary(user, query, ())[0]
