@@ -320,18 +320,30 @@ def visible_projects(user: Any) -> QuerySet[Project]:
 
 
 def sees_project_fully(user: Any, project: Project) -> bool:
-    return viewable_projects(user).filter(pk=project.pk).exists()
+    """``viewable_projects``' rule for one project, from the project's level and the user's
+    reach (no query of its own in a ``read_scope``, where a listing of projects asks it)."""
+    if is_superuser(user):
+        return True
+    if project.access_level in open_levels(user):
+        return True
+    if not is_signed_in(user):
+        return False
+    reach = _reach(user)
+    return project.pk in reach.member_projects or project.pk in reach.project_ids
+
+
+_RANK_ROLE = {rank: role for role, rank in _ROLE_RANK.items()}
 
 
 def project_role(user: Any, project: Project) -> str | None:
-    """The user's strongest role in the project, directly or through a group."""
+    """The user's strongest role in the project, directly or through a group (the owner's is
+    ``owner``), from their reach."""
     if not is_signed_in(user):
         return None
     if project.owner_id == user.id:
         return Role.OWNER
-    roles = list(ProjectMember.objects.filter(project=project, user=user).values_list("role", flat=True))
-    roles += list(ProjectGroup.objects.filter(project=project, group__user=user).values_list("role", flat=True))
-    return max(roles, key=lambda role: _ROLE_RANK[Role(role)]) if roles else None
+    rank = _reach(user).role_ranks.get(project.pk, 0)
+    return _RANK_ROLE[rank] if rank else None
 
 
 def _project_of(obj: Project | Folder | File) -> Project:

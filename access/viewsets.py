@@ -144,7 +144,8 @@ class RestrictedModelViewSet(RestrictedViewSetMixin, viewsets.ModelViewSet):
     lookup, the validation of the body (whose ids resolve through restricted querysets) and the
     permission checks on the change (``check_new``, ``check_changes``) run in one
     ``read_scope``, so each user's reach is worked out once for all of them; the write and the
-    re-check after it run outside it, and see what the write changed."""
+    re-check after it run outside it, and see what the write changed; the answer is read in a
+    scope of its own, after the write."""
 
     def create(self, request: Any, *args: Any, **kwargs: Any) -> Any:
         with policy.read_scope():
@@ -152,8 +153,9 @@ class RestrictedModelViewSet(RestrictedViewSetMixin, viewsets.ModelViewSet):
             serializer.is_valid(raise_exception=True)
             self.check_new(serializer)
         self.perform_create(serializer)
-        headers = self.get_success_headers(serializer.data)
-        return Response(serializer.data, status=status.HTTP_201_CREATED, headers=headers)
+        with policy.read_scope():  # the answer, read after the write
+            data = serializer.data
+        return Response(data, status=status.HTTP_201_CREATED, headers=self.get_success_headers(data))
 
     def update(self, request: Any, *args: Any, **kwargs: Any) -> Any:
         partial = kwargs.pop("partial", False)
@@ -163,7 +165,8 @@ class RestrictedModelViewSet(RestrictedViewSetMixin, viewsets.ModelViewSet):
             serializer.is_valid(raise_exception=True)
             self.check_changes(serializer)
         self.perform_update(serializer)
-        return Response(serializer.data)
+        with policy.read_scope():
+            return Response(serializer.data)
 
     def check_new(self, serializer: serializers.BaseSerializer) -> None:
         """What a create needs beyond the body's restricted ids (403), before anything is written."""

@@ -82,6 +82,43 @@ class TestProjectsApi:
         assert inherit.effective_access_level == "public"
         assert own.effective_access_level == "restricted"
 
+    def test_the_list_costs_the_same_queries_for_3_projects_or_12(self, client_for, bob, make_user):
+        """Each listed project's role, permissions and whether it is seen in full come from the
+        caller's reach, read once per request; and they are the ones a lone project's page gives."""
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        from file_upload.tests.factories import GroupFactory, ProjectGroupFactory
+
+        carol = make_user("carol")
+        group = GroupFactory(name="wetlab", users=[bob])
+        client = client_for(bob)
+
+        def listing(n: int) -> tuple[int, list[dict]]:
+            for k in range(n):
+                level = ["public", "internal", "restricted", "restricted"][k % 4]
+                made = ProjectFactory(name=f"P{n}-{k}", owner=carol, access_level=level)
+                if k % 3 == 0:
+                    ProjectMemberFactory(project=made, user=bob, role=["viewer", "editor"][k % 2])
+                elif k % 3 == 1:
+                    ProjectGroupFactory(project=made, group=group, role="editor")
+                make_file(made, "x.fq", owner=carol, access_level="public")
+            with CaptureQueriesContext(connection) as captured:
+                body = client.get("/api/projects/?page_size=100").json()
+            return len(captured), body["results"]
+
+        few, _ = listing(3)
+        many, listed = listing(12)
+        assert few == many
+        assert len(listed) == 15
+        for item in listed:
+            alone = client.get(f"/api/projects/{item['id']}/").json()
+            assert {k: item[k] for k in ("my_role", "my_permissions", "seen_from_outside")} == {
+                k: alone[k] for k in ("my_role", "my_permissions", "seen_from_outside")
+            }
+        assert {item["my_role"] for item in listed} == {"viewer", "editor", None}
+        assert {item["seen_from_outside"] for item in listed} == {True, False}
+
 
 class TestFoldersApi:
     @pytest.fixture
