@@ -435,8 +435,11 @@ def _feed_after(insert: Callable[[], int]) -> None:
     written: the new ids are the ones above the table's highest before it (one writer)."""
     table, feed = File._meta.db_table, SearchChange._meta.db_table
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {table}")
-        before = cursor.fetchone()[0]
+        # Not ``MAX(id)``: a table loaded by COPY has no statistics yet, and the planner then
+        # aggregates over the whole primary key instead of reading its last entry (2.8 s at 6M
+        # rows, once per project).
+        cursor.execute(f"SELECT id FROM {table} ORDER BY id DESC LIMIT 1")
+        before = (cursor.fetchone() or (0,))[0]
         insert()
         cursor.execute(
             f"INSERT INTO {feed} (file_id, xid, at)"
