@@ -10,8 +10,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db.models import Count, OuterRef, QuerySet, Subquery, Sum
-from django.db.models.functions import Coalesce
+from django.db.models import QuerySet
 from django.http import Http404, StreamingHttpResponse
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -114,15 +113,19 @@ class ProjectViewSet(AccessExplanationMixin, RestrictedModelViewSet):
                       "destroy": Action.MANAGE, "download_report": Action.MANAGE, "members": Action.VIEW}  # fmt: skip
 
     def get_queryset(self) -> QuerySet[Project]:
-        visible = policy.restrict(File.objects.alive(), self.request.user, Action.VIEW).filter(project=OuterRef("pk"))
-        count = visible.order_by().values("project").annotate(n=Count("id")).values("n")
-        size = visible.order_by().values("project").annotate(n=Sum("size")).values("n")
-        return (
-            super()
-            .get_queryset()
-            .annotate(file_count=Coalesce(Subquery(count), 0), total_size=Coalesce(Subquery(size), 0))
-            .order_by("name")
-        )
+        return super().get_queryset().order_by("name")
+
+    def get_serializer(self, *args: Any, **kwargs: Any) -> Any:
+        """The projects about to be shown carry the number and bytes of the files the caller
+        sees in them (``search.project_totals``: the index when fresh, else one grouped query)."""
+        shown = args[0] if args else None
+        projects = [shown] if isinstance(shown, Project) else shown if isinstance(shown, list) else []
+        projects = [project for project in projects if isinstance(project, Project)]
+        if projects:
+            totals = search.project_totals(self.request.user, [project.id for project in projects])
+            for project in projects:
+                project.file_count, project.total_size = totals.get(project.id, (0, 0))
+        return super().get_serializer(*args, **kwargs)
 
     def check_new(self, serializer: ProjectSerializer) -> None:
         self._require_staff_for_quota(serializer)

@@ -26,7 +26,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
-from django.db.models import BooleanField, Case, IntegerField, Q, QuerySet, Value, When
+from django.db.models import BooleanField, Case, Count, IntegerField, Q, QuerySet, Sum, Value, When
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Lower
 
@@ -424,6 +424,26 @@ def _from_index(ask: Any) -> Any:
         return ask(backend)
     except engine.Unsupported:
         return None
+
+
+def project_totals(user: Any, project_ids: Iterable[int]) -> dict[int, tuple[int, int]]:
+    """The number and the bytes of the live files ``user`` sees in each of the projects (those
+    with none are left out): one aggregation of the index when it is fresh, else one grouped
+    query over ``visible_files``."""
+    ids = sorted(set(project_ids))
+    if not ids:
+        return {}
+    indexed = _from_index(lambda backend: backend.project_totals(user, ids))
+    if indexed is not None:
+        return indexed
+    rows = (
+        visible_files(user)
+        .filter(project_id__in=ids)
+        .order_by()
+        .values("project")
+        .annotate(files=Count("id"), bytes=Sum("size"))
+    )
+    return {row["project"]: (row["files"], row["bytes"] or 0) for row in rows}
 
 
 def facet_counts(user: Any, query: SearchQuery, fields: Iterable[str] | None = None) -> dict[str, list[dict]]:

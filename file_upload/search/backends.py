@@ -318,6 +318,26 @@ class IndexBackend:
             counts[name] = {str(bucket["key"]): int(bucket["doc_count"]) for bucket in body.get("buckets", [])}
         return total, counts
 
+    def project_totals(self, user: Any, project_ids: list[int]) -> dict[int, tuple[int, int]]:
+        """Files and bytes per project of those the user sees (``search.project_totals``)."""
+        spec = {
+            "projects": {
+                "terms": {"field": "project", "size": len(project_ids), "segment_size": len(project_ids)},
+                "aggs": {"bytes": {"sum": {"field": "size"}}},
+            }
+        }
+        matching = Q.boolean_query(
+            [(Occur.Must, part) for part in [*self._base(user), _terms("project", project_ids)]]
+            + [(Occur.MustNot, _term("kind", "meta"))]
+        )
+        totals = {}
+        for bucket in self.searcher.aggregate(matching, spec)["projects"].get("buckets", []):
+            size = bucket["bytes"]["value"] or 0
+            if size >= 2**53:  # summed as a double: beyond this not every whole number is exact
+                raise engine.Unsupported("size")
+            totals[int(bucket["key"])] = (int(bucket["doc_count"]), int(size))
+        return totals
+
     def _ids(self, hits: list) -> list[int]:
         return self.searcher.fast_field_values("id", [address for _, address in hits]) if hits else []
 

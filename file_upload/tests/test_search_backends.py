@@ -433,3 +433,43 @@ def test_name_pieces_of_every_length_agree(world, client_for, settings):
         assert summary(indexed) == summary(plain), text
         found += bool(plain["count"])
     assert found > len(texts) / 3  # most pieces are found, the near misses mostly not
+
+
+def test_project_totals_agree(world, client_for, settings):
+    """The files and bytes each listed project shows its caller come from the index when it is
+    fresh (one aggregation) and from SQL otherwise: the same for every user, and after a delete
+    and a level change; the index answers them itself."""
+    from access.policy import visible_files
+    from file_upload import search
+
+    calls = []
+    original = backends.IndexBackend.project_totals
+
+    def spy(self, user, ids):
+        calls.append(ids)
+        return original(self, user, ids)
+
+    backends.IndexBackend.project_totals = spy
+    try:
+        for round_ in range(2):
+            for user in world["users"]:
+                client = client_for(user)
+                settings.BIOFM_SEARCH_BACKEND = "tantivy"
+                indexed = client.get("/api/projects/?page_size=100").json()
+                settings.BIOFM_SEARCH_BACKEND = "sql"
+                plain = client.get("/api/projects/?page_size=100").json()
+                assert indexed == plain, user.username
+                assert any(item["file_count"] for item in plain["results"]), user.username
+            if round_ == 0:
+                services.soft_delete_file(world["files"][3], actor=world["files"][3].owner)
+                services.update_file(world["files"][8], actor=world["users"][4], access_level="restricted")
+    finally:
+        backends.IndexBackend.project_totals = original
+    assert len(calls) == 2 * len(world["users"])
+    ann = world["users"][0]
+    expected: dict[int, tuple[int, int]] = {}
+    for file in visible_files(ann):
+        files, size = expected.get(file.project_id, (0, 0))
+        expected[file.project_id] = (files + 1, size + (file.size or 0))
+    settings.BIOFM_SEARCH_BACKEND = "tantivy"
+    assert search.project_totals(ann, [p.id for p in world["projects"]]) == expected
