@@ -472,6 +472,9 @@ def _bulk_load(say: Callable[[str], None]) -> Iterator[None]:
             cursor.execute(f'DROP INDEX "{name}"')
     say(f"  {len(found)} indexes of {table} dropped for the load")
     with connection.cursor() as cursor:
+        # Statistics for the rows already there: without them the planner takes the table for
+        # empty and reads each project's new rows for the feed by scanning all of it.
+        cursor.execute(f"ANALYZE {table}")
         cursor.execute("SET session_replication_role = replica")  # no triggers (feed, foreign keys)
     try:
         yield
