@@ -407,7 +407,8 @@ class IndexBackend:
 def fresh_index() -> IndexBackend | None:
     """The index backend when the node's index has applied every change this request can see
     (waiting up to ``BIOFM_SEARCH_FRESHNESS_WAIT`` seconds for the writer), else ``None``: SQL
-    answers. With ``BIOFM_SEARCH_INLINE_WRITER`` the request applies the feed itself."""
+    answers, at once when the node has no index. With ``BIOFM_SEARCH_INLINE_WRITER`` the request
+    applies the feed itself."""
     if settings.BIOFM_SEARCH_INLINE_WRITER:
         inline_catch_up()
     reader = engine.reader()
@@ -415,7 +416,9 @@ def fresh_index() -> IndexBackend | None:
     deadline = time.monotonic() + settings.BIOFM_SEARCH_FRESHNESS_WAIT
     while True:
         current = reader.current()
-        if current is not None and not feed.behind(current[1], request):
+        if current is None:
+            return None  # no index on this node (yet): nothing to wait for
+        if not feed.behind(current[1], request):
             return IndexBackend(current[0])
         if time.monotonic() >= deadline:
             return None

