@@ -397,6 +397,11 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=6)
     parser.add_argument("--backends", default=",".join(BACKENDS))
     parser.add_argument("--seed-only", action="store_true", help="grow the data to the largest size and stop")
+    parser.add_argument(
+        "--keep-index",
+        action="store_true",
+        help="measure with the index as it is (rebuilt by `manage.py rebuild_search_index`) instead of rebuilding it",
+    )
     args = parser.parse_args()
     url = os.environ.get("DATABASE_URL", "")
     if not url.startswith("postgres"):
@@ -437,10 +442,14 @@ def main() -> None:
         print(f"\n== {size:,} files; user {user.username} sees {share:.0%} of them", flush=True)
         started, cpu_started = time.monotonic(), time.process_time()
         path = engine.index_dir()
-        with engine.writer_lock(path):
-            writer = engine.Writer(path)
-            count = feed.rebuild(writer, progress=every(5.0))
-            writer.close()
+        if args.keep_index:
+            count = engine.reader().current()[0].num_docs - 1  # the feed position's document aside
+            print("tantivy index kept (not rebuilt; the times below are of nothing)")
+        else:
+            with engine.writer_lock(path):
+                writer = engine.Writer(path)
+                count = feed.rebuild(writer, progress=every(5.0))
+                writer.close()
         disk = sum(f.stat().st_size for f in path.iterdir() if f.is_file()) / 2**20
         rebuild_seconds, rebuild_cpu = time.monotonic() - started, time.process_time() - cpu_started
         print(f"tantivy rebuild: {count:,} files in {rebuild_seconds:.1f} s, {disk:.0f} MB on disk", end="")
