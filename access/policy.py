@@ -290,13 +290,25 @@ def visible_folders(user: Any) -> QuerySet[Folder]:
 def viewable_projects(user: Any) -> QuerySet[Project]:
     """Projects the user sees in full (description, owner, members, rules): by the project's own
     level, a role, or a grant on the project itself."""
-    if is_superuser(user):
+    rule = _project_view_rule(user)
+    if rule is None:
         return Project.objects.all()
-    condition = Q(access_level__in=open_levels(user))
-    if is_signed_in(user):
-        reach = _reach(user)
-        condition |= Q(id__in=reach.member_projects) | Q(id__in=reach.project_ids)
+    levels, project_ids = rule
+    condition = Q(access_level__in=levels)
+    if project_ids:
+        condition |= Q(id__in=project_ids)
     return Project.objects.filter(condition)
+
+
+def _project_view_rule(user: Any) -> tuple[list[str], set[int]] | None:
+    """``viewable_projects``' rule as data: ``None`` (every project), or the levels anyone in
+    the user's position sees and the projects they hold a role or a project grant in."""
+    if is_superuser(user):
+        return None
+    if not is_signed_in(user):
+        return open_levels(user), set()
+    reach = _reach(user)
+    return open_levels(user), reach.member_projects | reach.project_ids
 
 
 def visible_projects(user: Any) -> QuerySet[Project]:
@@ -322,14 +334,11 @@ def visible_projects(user: Any) -> QuerySet[Project]:
 def sees_project_fully(user: Any, project: Project) -> bool:
     """``viewable_projects``' rule for one project, from the project's level and the user's
     reach (no query of its own in a ``read_scope``, where a listing of projects asks it)."""
-    if is_superuser(user):
+    rule = _project_view_rule(user)
+    if rule is None:
         return True
-    if project.access_level in open_levels(user):
-        return True
-    if not is_signed_in(user):
-        return False
-    reach = _reach(user)
-    return project.pk in reach.member_projects or project.pk in reach.project_ids
+    levels, project_ids = rule
+    return project.access_level in levels or project.pk in project_ids
 
 
 _RANK_ROLE = {rank: role for role, rank in _ROLE_RANK.items()}

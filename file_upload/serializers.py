@@ -20,7 +20,7 @@ from file_project.parsers import (
     reads_text,
 )
 
-from . import services
+from . import search, services
 from .metadata import METADATA_FIELD_NAMES, METADATA_FIELDS
 from .models import AccessLevel, File, Folder, NodeAccessLevel, Project, ProjectGroup, ProjectMember, Role, SavedSearch
 from .privacy import privacy_hints
@@ -91,6 +91,21 @@ class MyPermissionsMixin(serializers.Serializer):
         return permissions_on(request.user, obj, visible=True if listed else None, memo=memo)
 
 
+TOTALS = "_project_totals"
+
+
+class ProjectListSerializer(serializers.ListSerializer):
+    """A page of projects: the files and bytes the caller sees in each are asked once for the
+    page (``search.project_totals``)."""
+
+    def to_representation(self, data: Any) -> list[dict[str, Any]]:
+        projects = list(data.all() if hasattr(data, "all") else data)
+        request = self.context.get("request")
+        if request is not None:
+            self.context[TOTALS] = search.project_totals(request.user, [project.id for project in projects])
+        return super().to_representation(projects)
+
+
 class ProjectSerializer(MyPermissionsMixin, StrictModelSerializer):
     owner = serializers.SlugRelatedField(slug_field="username", read_only=True)
     my_role = serializers.SerializerMethodField()
@@ -105,6 +120,7 @@ class ProjectSerializer(MyPermissionsMixin, StrictModelSerializer):
 
     class Meta:
         model = Project
+        list_serializer_class = ProjectListSerializer
         fields = [
             "id",
             "name",
@@ -138,17 +154,28 @@ class ProjectSerializer(MyPermissionsMixin, StrictModelSerializer):
         """Seen from outside (the caller reaches only something inside): the name and a link,
         the counts of what the caller sees, and nothing else."""
         request = self.context.get("request")
+        files, size = self._totals(project)
         if request is not None and not policy.sees_project_fully(request.user, project):
             outside = dict.fromkeys(self.Meta.fields)
-            outside.update(
-                id=project.id,
-                name=project.name,
-                file_count=getattr(project, "file_count", 0),
-                total_size=getattr(project, "total_size", 0),
-                seen_from_outside=True,
-            )
-            return outside
-        return {**super().to_representation(project), "seen_from_outside": False}
+            outside.update(id=project.id, name=project.name, seen_from_outside=True)
+            return {**outside, "file_count": files, "total_size": size}
+        return {
+            **super().to_representation(project),
+            "file_count": files,
+            "total_size": size,
+            "seen_from_outside": False,
+        }
+
+    def _totals(self, project: Project) -> tuple[int, int]:
+        """The number and bytes of the live files the caller sees in the project: the page's
+        (``ProjectListSerializer``), or asked for this project alone."""
+        request = self.context.get("request")
+        if request is None or project.pk is None:
+            return 0, 0
+        known = self.context.get(TOTALS)
+        if known is None:
+            known = search.project_totals(request.user, [project.pk])
+        return known.get(project.pk, (0, 0))
 
 
 class FolderRefSerializer(StrictModelSerializer):

@@ -115,18 +115,6 @@ class ProjectViewSet(AccessExplanationMixin, RestrictedModelViewSet):
     def get_queryset(self) -> QuerySet[Project]:
         return super().get_queryset().order_by("name")
 
-    def get_serializer(self, *args: Any, **kwargs: Any) -> Any:
-        """The projects about to be shown carry the number and bytes of the files the caller
-        sees in them (``search.project_totals``: the index when fresh, else one grouped query)."""
-        shown = args[0] if args else None
-        projects = [shown] if isinstance(shown, Project) else shown if isinstance(shown, list) else []
-        projects = [project for project in projects if isinstance(project, Project)]
-        if projects:
-            totals = search.project_totals(self.request.user, [project.id for project in projects])
-            for project in projects:
-                project.file_count, project.total_size = totals.get(project.id, (0, 0))
-        return super().get_serializer(*args, **kwargs)
-
     def check_new(self, serializer: ProjectSerializer) -> None:
         self._require_staff_for_quota(serializer)
 

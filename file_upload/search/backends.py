@@ -242,6 +242,14 @@ def filter_queries(query: Any, skip: set[str]) -> list[Any]:
     return parts
 
 
+def _files(parts: list[Any]) -> Any:
+    """The file documents matching every part. The one document that is not a file (the feed
+    position) is left out by a term that matches only it: requiring ``kind=file`` instead would
+    walk a posting of every file in each search."""
+    clauses = [(Occur.Must, part) for part in parts or [Q.all_query()]]
+    return Q.boolean_query([*clauses, (Occur.MustNot, _term("kind", "meta"))])
+
+
 class IndexBackend:
     """Answers from one searcher (one consistent set of segments) of the node's index."""
 
@@ -259,12 +267,8 @@ class IndexBackend:
         return [visible] if visible is not None else []
 
     def matching(self, user: Any, query: Any, skip: set[str] = frozenset()) -> Any:
-        """The files the user sees matching the query's filters but ``skip``. The one document
-        that is not a file (the feed position) is left out by a term that matches only it:
-        requiring ``kind=file`` instead would walk a posting of every file in each search."""
-        parts = self._base(user) + filter_queries(query, set(skip))
-        clauses = [(Occur.Must, part) for part in parts or [Q.all_query()]]
-        return Q.boolean_query([*clauses, (Occur.MustNot, _term("kind", "meta"))])
+        """The files the user sees matching the query's filters but ``skip``."""
+        return _files(self._base(user) + filter_queries(query, set(skip)))
 
     def count(self, user: Any, query: Any) -> int:
         return self.summary(user, query, ())[0]
@@ -326,10 +330,7 @@ class IndexBackend:
                 "aggs": {"bytes": {"sum": {"field": "size"}}},
             }
         }
-        matching = Q.boolean_query(
-            [(Occur.Must, part) for part in [*self._base(user), _terms("project", project_ids)]]
-            + [(Occur.MustNot, _term("kind", "meta"))]
-        )
+        matching = _files([*self._base(user), _terms("project", project_ids)])
         totals = {}
         for bucket in self.searcher.aggregate(matching, spec)["projects"].get("buckets", []):
             size = bucket["bytes"]["value"] or 0
