@@ -470,7 +470,8 @@ BIOFM_SEARCH_BACKEND = os.environ.get("BIOFM_SEARCH_BACKEND", "tantivy")
 BIOFM_SEARCH_INDEX_DIR = Path(os.environ.get("BIOFM_SEARCH_INDEX_DIR") or DATA_DIR / "search-index").resolve()
 # How long a request waits for the writer to apply writes it can see before SQL answers it.
 BIOFM_SEARCH_FRESHNESS_WAIT = float(os.environ.get("BIOFM_SEARCH_FRESHNESS_WAIT", "1.0"))
-# The writer's pause between passes over the change feed (seconds).
+# The writer's longest pause between passes over the change feed (seconds); on PostgreSQL it
+# starts a pass as soon as a change commits (the feed trigger's notification).
 BIOFM_SEARCH_COMMIT_INTERVAL = float(os.environ.get("BIOFM_SEARCH_COMMIT_INTERVAL", "0.2"))
 # Requests apply the feed themselves (tests, single-process development); a deployment runs the writer.
 BIOFM_SEARCH_INLINE_WRITER = env_bool("BIOFM_SEARCH_INLINE_WRITER", False)

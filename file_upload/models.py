@@ -302,8 +302,14 @@ class SearchChange(models.Model):
     that commits late). Old rows are pruned by ``prune_search_changes``."""
 
     file_id = models.BigIntegerField()
-    xid = models.BigIntegerField(null=True, blank=True, db_index=True)
+    xid = models.BigIntegerField(null=True, blank=True)
     at = models.DateTimeField(null=True, blank=True, db_index=True)
+
+    class Meta:
+        # Readers walk the feed by (xid, id) in keyset batches (``feed._pg_changes``): one
+        # transaction may write a million rows, and an index on xid alone would sort them all
+        # again for every batch.
+        indexes = [models.Index(fields=["xid", "id"], name="searchchange_xid_id")]
 
     def __str__(self) -> str:
         return f"change {self.pk}: file {self.file_id}"

@@ -423,7 +423,7 @@ def fresh_index() -> IndexBackend | None:
             return IndexBackend(current[0])
         if time.monotonic() >= deadline:
             return None
-        time.sleep(0.02)
+        time.sleep(0.005)  # a commit shows as a new meta.json: one stat per look
 
 
 _writers: dict[str, engine.Writer] = {}

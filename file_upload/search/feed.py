@@ -23,6 +23,7 @@ from . import engine
 
 log = logging.getLogger(__name__)
 CHUNK = 20000
+FEED_BATCH = 5000  # feed rows per read
 
 
 def _postgres() -> bool:
@@ -53,9 +54,24 @@ def _pg_snapshot() -> tuple[int, int, list[int]]:
 
 
 def _pg_changes(since_xid: int) -> list[tuple[int, int, int]]:
+    """The feed's rows written by transaction ``since_xid`` and later, read along the (xid, id)
+    index in keyset batches. A plain ``WHERE xid >= …`` lets the planner choose a scan of the whole
+    feed when the table's statistics are stale, as after a bulk load (over a second per writer
+    cycle at ten million rows); ``ORDER BY … LIMIT`` walks the index whatever they say."""
+    rows: list[tuple[int, int, int]] = []
+    after = (since_xid, -1)
     with connection.cursor() as cursor:
-        cursor.execute("SELECT id, file_id, xid FROM file_upload_searchchange WHERE xid >= %s", [since_xid])
-        return cursor.fetchall()
+        while True:
+            cursor.execute(
+                "SELECT id, file_id, xid FROM file_upload_searchchange WHERE (xid, id) > (%s, %s)"
+                " ORDER BY xid, id LIMIT %s",
+                [*after, FEED_BATCH],
+            )
+            batch = cursor.fetchall()
+            rows += batch
+            if len(batch) < FEED_BATCH:
+                return rows
+            after = (batch[-1][2], batch[-1][0])
 
 
 def start_position() -> dict[str, Any]:
@@ -216,6 +232,39 @@ def catch_up(writer: engine.Writer) -> int:
                     writer.commit(after)
             return len(changed) if found is not None else rebuild(writer)
     return rebuild(writer)
+
+
+CHANNEL = "biofm_search_change"  # notified by the feed's trigger when a writing transaction commits
+
+
+class ChangeSignal:
+    """What the index writer sleeps on between passes. PostgreSQL: the feed trigger's
+    notification, sent when a transaction that changed files commits, so the writer starts its
+    pass as soon as the change can be seen (a request waiting for the index waits one pass, not a
+    poll interval besides). SQLite has no notifications: the wait is the whole timeout."""
+
+    def __init__(self) -> None:
+        self._listening: Any = None  # the connection that LISTENs (a new one must LISTEN again)
+
+    def wait(self, timeout: float) -> bool:
+        """Sleep until a change may have committed or ``timeout`` seconds passed; ``True`` when
+        a notification (or a new connection, which may have missed some) ended the wait."""
+        if not _postgres():
+            time.sleep(timeout)
+            return False
+        connection.ensure_connection()
+        raw = connection.connection
+        if raw is not self._listening:
+            with connection.cursor() as cursor:
+                cursor.execute(f"LISTEN {CHANNEL}")
+            self._listening = raw
+            return True
+        woken = False
+        for _ in raw.notifies(timeout=timeout, stop_after=1):
+            woken = True
+        for _ in raw.notifies(timeout=0):  # the others already received: one pass covers them
+            pass
+        return woken
 
 
 def _estimated_rows() -> int:

@@ -473,3 +473,60 @@ def test_project_totals_agree(world, client_for, settings):
         expected[file.project_id] = (files + 1, size + (file.size or 0))
     settings.BIOFM_SEARCH_BACKEND = "tantivy"
     assert search.project_totals(ann, [p.id for p in world["projects"]]) == expected
+
+
+def test_the_feed_is_read_whole_across_batches(world, client_for, settings, monkeypatch):
+    """The writer reads the feed in keyset batches of (xid, id): a transaction that writes more
+    rows than a batch holds is read whole, nothing twice, and the index applies all of it."""
+    from django.db import connection, transaction
+
+    from file_upload.models import SearchChange
+    from file_upload.search import feed
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the xid feed is PostgreSQL's")
+    settings.BIOFM_SEARCH_BACKEND = "tantivy"
+    client = client_for(world["users"][4])
+    client.get("/api/files/")  # the index catches up with the world
+    monkeypatch.setattr(feed, "FEED_BATCH", 3)
+    with transaction.atomic():  # 11 rows of one transaction (xid): more than three batches
+        for file in world["files"][:11]:
+            File.objects.filter(pk=file.pk).update(tissue="pancreas")
+    make_file(world["projects"][0], "after-the-batch.fastq", owner=world["users"][0], tissue="pancreas")
+    rows = feed._pg_changes(0)
+    every = list(SearchChange.objects.order_by("xid", "id").values_list("id", "file_id", "xid"))
+    assert rows == every and len(rows) > 3 * feed.FEED_BATCH
+    indexed, plain = both_backends(client, settings, {"tissue": "pancreas", "facets": "organism"})
+    assert indexed["count"] == 12 and summary(indexed) == summary(plain)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_writer_wakes_when_a_change_commits(make_user):
+    """On PostgreSQL the index writer sleeps on the feed trigger's notification: a commit by
+    another connection ends its wait; with no change the wait runs to its timeout."""
+    import threading
+
+    from django.db import connection
+
+    from file_upload.search import feed
+
+    if connection.vendor != "postgresql":
+        pytest.skip("notifications are PostgreSQL's")
+    project = ProjectFactory(owner=make_user("waker"))
+    changes = feed.ChangeSignal()
+    assert changes.wait(5) is True  # the first wait LISTENs and returns: it may have missed some
+    assert changes.wait(0.2) is False  # nothing committed: the whole timeout
+
+    def other_client() -> None:
+        try:
+            make_file(project, "wakes-the-writer.fastq")
+        finally:
+            connection.close()
+
+    writing = threading.Thread(target=other_client)
+    writing.start()
+    try:
+        assert changes.wait(60) is True
+    finally:
+        writing.join()
+    assert changes.wait(0.2) is False  # the notification was consumed

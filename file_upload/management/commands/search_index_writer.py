@@ -1,12 +1,13 @@
-"""The node's search-index writer: applies the change feed to the tantivy index every
-``BIOFM_SEARCH_COMMIT_INTERVAL`` seconds, committing the feed position with the documents.
+"""The node's search-index writer: applies the change feed to the tantivy index, committing the
+feed position with the documents. On PostgreSQL a pass starts as soon as a change commits (the
+feed trigger's notification) and at least every ``BIOFM_SEARCH_COMMIT_INTERVAL`` seconds; on
+SQLite every ``BIOFM_SEARCH_COMMIT_INTERVAL`` seconds.
 One per node: it holds the writer lock beside the index (a second one waits for it).
 Started by ``scripts/start_services.sh``, stopped by ``scripts/stop_services.sh`` (SIGTERM)."""
 
 from __future__ import annotations
 
 import signal
-import time
 from typing import Any
 
 from django.conf import settings
@@ -34,6 +35,7 @@ class Command(BaseCommand):
         path = engine.index_dir()
         with engine.writer_lock(path):
             writer = engine.Writer(path)
+            changes = feed.ChangeSignal()
             self.stdout.write(f"search index writer on {path}")
             while not stopping:
                 if not once:
@@ -44,5 +46,5 @@ class Command(BaseCommand):
                     self.stderr.write(f"search index writer: {error!r}")
                 if once:
                     break
-                time.sleep(settings.BIOFM_SEARCH_COMMIT_INTERVAL)
+                changes.wait(settings.BIOFM_SEARCH_COMMIT_INTERVAL)
             writer.close()
