@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any, Protocol
 
@@ -350,8 +351,34 @@ class IndexBackend:
         descending = ordering[0].startswith("-")
         if key == "relevance":
             return self._relevance_page(matching, query.q, start, stop)
-        field_name = {"name": "name", "size": "size", "created_at": "created_at", "updated_at": "updated_at"}[key]
+        if key == "name":
+            return self._name_page(matching, descending, start, stop)
+        field_name = {"size": "size", "created_at": "created_at", "updated_at": "updated_at"}[key]
         return self._sorted_page(matching, field_name, descending, start, stop)
+
+    def _name_page(self, matching: Any, descending: bool, start: int, stop: int) -> list[int]:
+        """By (name, id), at the cost of a number column: the first ``stop`` hits by
+        ``name_key`` (the name's first 8 bytes, in the names' order), then the exact name order
+        only among the hits whose key is not theirs alone (shared with another hit, or at the
+        boundary, where files beyond ``stop`` may share it): one more search over those keys,
+        which the index intersects from their short postings."""
+        order = tantivy.Order.Desc if descending else tantivy.Order.Asc
+        hits = self.searcher.search(matching, stop, count=False, order_by_field="name_key", order=order).hits
+        if not hits:
+            return []
+        keys = [key for key, _ in hits]
+        seen = Counter(keys)
+        shared = {key for key, times in seen.items() if times > 1}
+        if len(hits) == stop:
+            shared.add(keys[-1])
+        ids = self._ids(hits)
+        by_key = sorted(zip(keys, ids, strict=True), key=lambda pair: pair[0], reverse=descending)
+        if shared:
+            among = _all([matching, _terms("name_key", sorted(shared))])
+            wanted = sum(1 for key in keys if key in shared)
+            exact = iter(self._sorted_page(among, "name", descending, 0, wanted))
+            by_key = [(key, next(exact) if key in shared else file_id) for key, file_id in by_key]
+        return [file_id for _, file_id in by_key[start:stop]]
 
     def _sorted_page(self, matching: Any, field_name: str, descending: bool, start: int, stop: int) -> list[int]:
         """By (field, id): the first ``stop`` hits by the field (a fast field: no document is

@@ -43,7 +43,7 @@ WRITER_HEAP = 64_000_000  # the feed's writer: a few hundred files between commi
 BULK_HEAP_PER_THREAD = 400_000_000  # a rebuild: segments of about a million files
 SUBSTRING_LENGTHS = range(4, 9)  # ``subs``: shorter texts are one trigram, longer ones a phrase of them
 FACET_BUCKETS = 50000  # values per facet counted exactly; beyond this SQL answers
-INTEGER_FIELDS = ("id", "project", "folder", "owner", "size", "created_at", "updated_at", "sequencing_day")
+INTEGER_FIELDS = ("id", "project", "folder", "owner", "size", "created_at", "updated_at", "sequencing_day", "name_key")
 KEYWORD_FIELDS = ("access_level", "parse_status", "tags", "name", "lname", "sequencing_date")
 METADATA_KEYWORDS = tuple(s.name for s in METADATA_FIELDS if s.kind in ("text", "choice"))
 METADATA_INTEGERS = tuple(s.name for s in METADATA_FIELDS if s.kind == "integer")
@@ -131,6 +131,14 @@ def substrings(text: str) -> list[str]:
     return list(dict.fromkeys(text[i : i + n] for n in SUBSTRING_LENGTHS for i in range(len(text) - n + 1)))
 
 
+def name_key(name: str) -> int:
+    """The first 8 bytes of the name (UTF-8, zero-padded) as one signed integer in the same order
+    as the names' bytes: pages by name are a top-N by this number (a text column costs about
+    three times as much), and only names sharing their first 8 bytes are then put in order by
+    the name itself."""
+    return int.from_bytes(name.encode()[:8].ljust(8, b"\0"), "big") - 2**63
+
+
 def document_fields(values: dict[str, Any]) -> dict[str, Any]:
     """The index document of one live file row (a mapping of ``ROW_COLUMNS``) as field values."""
     name = values["name"]
@@ -141,6 +149,7 @@ def document_fields(values: dict[str, Any]) -> dict[str, Any]:
         "kind": "file",
         "id": values["id"],
         "name": name,
+        "name_key": name_key(name),
         "lname": name.lower(),
         "grams": "\x00".join(trigrams(name.lower())),
         "subs": substrings(name.lower()),
@@ -227,7 +236,7 @@ def bulk_document(row: tuple[str, str, str, str, str]) -> str:
     lname = name.lower()
     words = " ".join([name, description, *tags, metadata_words] if metadata_words else [name, description, *tags])
     tail = (
-        f',"lname":{_dumps(lname)},"grams":{_dumps(chr(0).join(trigrams(lname)))}'
+        f',"name_key":{name_key(name)},"lname":{_dumps(lname)},"grams":{_dumps(chr(0).join(trigrams(lname)))}'
         f',"subs":{_dumps(substrings(lname))},"words":{_dumps(words)}'
     )
     if tags:
