@@ -52,3 +52,15 @@ def wants_cursor(params: Any) -> bool:
     if pagination is not None and pagination != "cursor":
         raise ValidationError({"pagination": ["The only pagination to ask for is “cursor”."]})
     return "cursor" in params or pagination == "cursor"
+
+
+def page_window(request: Any) -> tuple[int, int] | None:
+    """The slice of the results a page-number request will show (``start, stop``), known before
+    the count; ``None`` for the last page, which needs the count first. A bad ``page`` or
+    ``page_size`` is the same 400 the paginator gives."""
+    paginator = SearchPagination(lambda: 0)
+    size = paginator.get_page_size(request)
+    if request.query_params.get(paginator.page_query_param) in paginator.last_page_strings:
+        return None
+    number = int(paginator.get_page_number(request, None))  # type: ignore[arg-type]
+    return (number - 1) * size, number * size

@@ -36,7 +36,7 @@ from . import retention, search, services, uploads
 from .filters import FileFilterSet, FolderFilterSet, ProjectFilterSet, TrashFilterSet, require_single_values
 from .metadata import METADATA_FIELD_NAMES
 from .models import File, Folder, Project, SavedSearch, UploadMethod
-from .pagination import SearchCursorPagination, SearchPagination, wants_cursor
+from .pagination import SearchCursorPagination, SearchPagination, page_window, wants_cursor
 from .privacy import privacy_hints, require_consent
 from .serializers import (
     AccessExplanationSerializer,
@@ -286,7 +286,8 @@ class FileViewSet(AccessExplanationMixin, RestrictedModelViewSet):
         visible = self.get_queryset()
         files, ordering = search.order_files(visible, query, request.query_params.get("ordering", ""))
         cursor = wants_cursor(request.query_params)
-        indexed = None if cursor else search.backend_search(request.user, visible, query, ordering)
+        window = None if cursor else page_window(request)
+        indexed = None if cursor else search.backend_search(request.user, visible, query, ordering, window)
         if indexed is not None:
             facets, count, results = indexed
         else:

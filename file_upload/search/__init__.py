@@ -397,14 +397,19 @@ def _finish(fields: list[str], counts: dict[str, dict[Any, int]]) -> dict[str, l
 
 
 def backend_search(
-    user: Any, base: QuerySet[File], query: SearchQuery, ordering: tuple[str, ...]
+    user: Any,
+    base: QuerySet[File],
+    query: SearchQuery,
+    ordering: tuple[str, ...],
+    window: tuple[int, int] | None = None,
 ) -> tuple[dict[str, list[dict]], int, Sequence] | None:
     """Facets, count and ordered results from the configured index (``BIOFM_SEARCH_BACKEND``),
     or ``None``: SQL answers (no index, an index behind this request's writes, or a query the
-    index does not answer exactly)."""
+    index does not answer exactly). ``window``: the slice of results the page will be (searched
+    for beside the facets)."""
     from . import backends
 
-    results = _from_index(lambda backend: backends.Results(backend, user, base, query, ordering))
+    results = _from_index(lambda backend: backends.Results(backend, user, base, query, ordering, window))
     if results is None:
         return None
     return _finish(query.facets, results.facets), results.total, results

@@ -10,9 +10,11 @@ its index form its ``field``; visibility is ``access.policy.file_visibility``, t
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import time
 from collections import Counter
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Protocol
 
 import tantivy
@@ -27,6 +29,7 @@ from . import declarations, engine, feed
 Occur = tantivy.Occur
 Q = tantivy.Query
 INTEGER = tantivy.FieldType.Integer
+PAGE_THREADS = 4  # per web process: pages searched beside their facets
 
 
 class SearchBackend(Protocol):
@@ -346,7 +349,18 @@ class IndexBackend:
     def page(self, user: Any, query: Any, ordering: tuple[str, ...], start: int, stop: int) -> list[int]:
         if stop <= start:
             return []
-        matching = self.matching(user, query)
+        return self._page_of(self.matching(user, query), query, ordering, start, stop)
+
+    def page_soon(self, user: Any, query: Any, ordering: tuple[str, ...], start: int, stop: int) -> Future:
+        """``page`` on another thread, while this one asks for the count and the facets: the
+        index releases the GIL while it searches, so the two passes take the time of the longer
+        one. The query is built here (visibility reads the folder table in this request's
+        connection); the other thread only searches."""
+        return _page_threads().submit(self._page_of, self.matching(user, query), query, ordering, start, stop)
+
+    def _page_of(self, matching: Any, query: Any, ordering: tuple[str, ...], start: int, stop: int) -> list[int]:
+        if stop <= start:
+            return []
         key = ordering[0].lstrip("-")
         descending = ordering[0].startswith("-")
         if key == "relevance":
@@ -429,6 +443,19 @@ class IndexBackend:
         return ids
 
 
+_threads: ThreadPoolExecutor | None = None
+_threads_lock = threading.Lock()
+
+
+def _page_threads() -> ThreadPoolExecutor:
+    """This process's threads for pages (made on first use, so in each web process)."""
+    global _threads
+    with _threads_lock:
+        if _threads is None:
+            _threads = ThreadPoolExecutor(max_workers=PAGE_THREADS, thread_name_prefix="search-page")
+        return _threads
+
+
 # --- choosing -------------------------------------------------------------------------------------
 
 
@@ -479,10 +506,33 @@ class Results(Sequence):
     """The ordered matches of an indexed search, for the paginator: a slice asks the backend for
     that page's ids and loads those files (from ``base``, the visible ones) in order."""
 
-    def __init__(self, backend: Any, user: Any, base: QuerySet[File], query: Any, ordering: tuple) -> None:
+    def __init__(
+        self,
+        backend: Any,
+        user: Any,
+        base: QuerySet[File],
+        query: Any,
+        ordering: tuple,
+        window: tuple[int, int] | None = None,
+    ) -> None:
+        """``window``: the slice the paginator is expected to ask for (``start, stop``); its ids
+        are searched for while the count and the facets are."""
         self.backend, self.user, self.base, self.query, self.ordering = backend, user, base, query, ordering
-        self.total, self.facets = backend.summary(user, query)
+        self.early: tuple[int, int, Future] | None = None
+        if window is not None and window[1] > window[0] and hasattr(backend, "page_soon"):
+            self.early = (*window, backend.page_soon(user, query, ordering, *window))
+        try:
+            self.total, self.facets = backend.summary(user, query)
+        except BaseException:
+            if self.early is not None:
+                self.early[2].cancel()
+            raise
         type(backend).answered = getattr(type(backend), "answered", 0) + 1
+
+    def _ids(self, start: int, stop: int) -> list[int]:
+        if self.early is not None and self.early[0] == start and stop <= self.early[1]:
+            return self.early[2].result()[: stop - start]
+        return self.backend.page(self.user, self.query, self.ordering, start, stop)
 
     def __len__(self) -> int:
         return self.total
@@ -491,7 +541,7 @@ class Results(Sequence):
         if not isinstance(item, slice):
             return self[item : item + 1][0]
         start, stop, _ = item.indices(self.total)
-        ids = self.backend.page(self.user, self.query, self.ordering, start, stop)
+        ids = self._ids(start, stop)
         # The folders come with the page: the permissions of each file read their paths.
         page = (
             self.base.filter(id__in=ids)

@@ -259,6 +259,28 @@ def test_pages_by_name_agree_where_names_share_their_first_bytes(world, client_f
                 assert summary(indexed) == summary(plain), params
 
 
+def test_the_page_is_searched_beside_the_facets(world, client_for, settings, monkeypatch):
+    """A page-number request's ids are searched for on another thread while the facets are
+    counted (``page_soon``), not asked for again when the paginator slices; the last page,
+    which needs the count first, is asked for after it."""
+    client = client_for(world["users"][4])
+    params = {"page": 2, "page_size": 7, "ordering": "-size", "facets": "organism", "q": "fq"}
+    indexed, plain = both_backends(client, settings, params)
+    assert summary(indexed) == summary(plain)
+
+    asked = []
+    page = backends.IndexBackend.page
+    monkeypatch.setattr(backends.IndexBackend, "page", lambda *args: asked.append(args[4:]) or page(*args))
+    settings.BIOFM_SEARCH_BACKEND = "tantivy"
+    response = client.get("/api/files/", params)
+    assert response["X-Search-Backend"] == "tantivy"
+    assert summary(response.json()) == summary(indexed) and asked == []
+    last = client.get("/api/files/", {**params, "page": "last"})
+    assert last["X-Search-Backend"] == "tantivy" and len(asked) == 1
+    settings.BIOFM_SEARCH_BACKEND = "sql"
+    assert summary(last.json()) == summary(client.get("/api/files/", {**params, "page": "last"}).json())
+
+
 def test_a_rolled_back_write_disappears(world, client_for, settings):
     from django.db import transaction
 
