@@ -281,6 +281,20 @@ def test_the_page_is_searched_beside_the_facets(world, client_for, settings, mon
     assert summary(last.json()) == summary(client.get("/api/files/", {**params, "page": "last"}).json())
 
 
+@pytest.mark.parametrize("backend", ["tantivy", "sql"])
+def test_bad_pages_are_refused_alike(world, client_for, settings, backend):
+    """The page's slice is worked out before the search (``page_window``): a bad ``page`` or
+    ``page_size`` is the same 400 naming it on either backend, a page past the last a 404."""
+    settings.BIOFM_SEARCH_BACKEND = backend
+    client = client_for(world["users"][4])
+    for params, name in (({"page": "0"}, "page"), ({"page": "x"}, "page"), ({"page_size": "501"}, "page_size")):
+        response = client.get("/api/files/", {**params, "facets": "organism"})
+        assert response.status_code == 400 and name in response.json()["errors"], (params, response.json())
+    assert client.get("/api/files/", {"page": 999, "facets": "organism"}).status_code == 404
+    last = client.get("/api/files/", {"page": "last", "page_size": 7})
+    assert last.status_code == 200 and 0 < len(last.json()["results"]) <= 7
+
+
 def test_a_rolled_back_write_disappears(world, client_for, settings):
     from django.db import transaction
 
