@@ -469,12 +469,15 @@ def fresh_index() -> IndexBackend | None:
     reader = engine.reader()
     request = feed.request_position()  # the feed as this request found it
     deadline = time.monotonic() + settings.BIOFM_SEARCH_FRESHNESS_WAIT
+    asked = None  # the position last checked against the feed: only a new commit is asked again
     while True:
         current = reader.current()
         if current is None:
             return None  # no index on this node (yet): nothing to wait for
-        if not feed.behind(current[1], request):
-            return IndexBackend(current[0])
+        if current[1] is not asked:
+            if not feed.behind(current[1], request):
+                return IndexBackend(current[0])
+            asked = current[1]
         if time.monotonic() >= deadline:
             return None
         time.sleep(0.005)  # a commit shows as a new meta.json: one stat per look
