@@ -30,6 +30,7 @@ Occur = tantivy.Occur
 Q = tantivy.Query
 INTEGER = tantivy.FieldType.Integer
 PAGE_THREADS = 4  # per web process: pages searched beside their facets
+UNION_TERMS = 64  # values of one field read as a union of terms; more as a term set
 
 
 class SearchBackend(Protocol):
@@ -87,13 +88,18 @@ def _any(queries: list[Any]) -> Any:
 
 
 def _terms(field_name: str, values: list[Any]) -> Any:
-    """Any of the values. One value is a term query (a term set walks the term dictionary with
-    an automaton and collects a bit set: about twice the time for one term)."""
+    """Any of the values: up to ``UNION_TERMS`` of them a union of term queries, which the index
+    reads lazily, skipping ahead when another clause is narrower; more, a term set. A term set
+    collects a bit set of every matching file before anything else is read: in the visibility
+    query (the caller's levels and projects) that cost 7–8 ms per search at 10M files even for
+    a text that no name holds."""
     values = list(values)
     if not values:
         return Q.empty_query()
     if len(values) == 1:
         return _term(field_name, values[0])
+    if len(values) <= UNION_TERMS:
+        return Q.boolean_query([(Occur.Should, _term(field_name, value)) for value in values])
     return Q.term_set_query(engine.SCHEMA, field_name, values)
 
 

@@ -225,6 +225,17 @@ def test_backends_agree_through_random_changes(world, client_for, settings):
         compare(client_for, settings, world, rng, 2)
 
 
+def test_term_sets_and_unions_of_terms_agree(world, client_for, settings, monkeypatch):
+    """A field's values are a union of term queries up to ``UNION_TERMS`` and a term set beyond:
+    both forms answer alike, with a caller granted more files than the union takes."""
+    for file in world["files"][20:90]:
+        if not AccessGrant.objects.filter(file=file, subject_user=world["users"][3]).exists():
+            create_grant(actor=world["users"][4], subject=world["users"][3], target=file, permission="view")
+    for bound in (1, backends.UNION_TERMS):
+        monkeypatch.setattr(backends, "UNION_TERMS", bound)
+        compare(client_for, settings, world, random.Random(bound), 12)
+
+
 def test_deep_pages_and_ties_agree(world, client_for, settings):
     """Many files sharing a name or a size: the page boundary falls inside a tie."""
     project = world["projects"][0]
