@@ -31,6 +31,9 @@ Q = tantivy.Query
 INTEGER = tantivy.FieldType.Integer
 PAGE_THREADS = 4  # per web process: pages searched beside their facets
 UNION_TERMS = 64  # values of one field read as a union of terms; more as a term set
+# Pages ending up to here are searched for beside the facets; a deeper one is asked for after
+# the count, which bounds it (a page number is not searched for before it is known to exist).
+EARLY_PAGES_UP_TO = 10_000
 
 
 class SearchBackend(Protocol):
@@ -525,10 +528,11 @@ class Results(Sequence):
         window: tuple[int, int] | None = None,
     ) -> None:
         """``window``: the slice the paginator is expected to ask for (``start, stop``); its ids
-        are searched for while the count and the facets are."""
+        are searched for while the count and the facets are, when it ends by
+        ``EARLY_PAGES_UP_TO``."""
         self.backend, self.user, self.base, self.query, self.ordering = backend, user, base, query, ordering
         self.early: tuple[int, int, Future] | None = None
-        if window is not None and window[1] > window[0] and hasattr(backend, "page_soon"):
+        if window is not None and window[0] < window[1] <= EARLY_PAGES_UP_TO and hasattr(backend, "page_soon"):
             self.early = (*window, backend.page_soon(user, query, ordering, *window))
         try:
             self.total, self.facets = backend.summary(user, query)

@@ -290,6 +290,14 @@ def test_the_page_is_searched_beside_the_facets(world, client_for, settings, mon
     assert last["X-Search-Backend"] == "tantivy" and len(asked) == 1
     settings.BIOFM_SEARCH_BACKEND = "sql"
     assert summary(last.json()) == summary(client.get("/api/files/", {**params, "page": "last"}).json())
+    # a page number far past the last is not searched for before the count says it is not there
+    searched = []
+    page_of = backends.IndexBackend._page_of
+    monkeypatch.setattr(backends.IndexBackend, "_page_of", lambda *args: searched.append(args[4:]) or page_of(*args))
+    settings.BIOFM_SEARCH_BACKEND = "tantivy"
+    answered = backends.IndexBackend.answered
+    far = client.get("/api/files/", {**params, "page": 2**31 - 1, "page_size": 500})
+    assert far.status_code == 404 and backends.IndexBackend.answered == answered + 1 and searched == []
 
 
 @pytest.mark.parametrize("backend", ["tantivy", "sql"])
