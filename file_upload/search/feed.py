@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 
 from ..models import File, SearchChange
 from . import engine
@@ -252,19 +252,28 @@ class ChangeSignal:
         if not _postgres():
             time.sleep(timeout)
             return False
-        connection.ensure_connection()
-        raw = connection.connection
-        if raw is not self._listening:
-            with connection.cursor() as cursor:
-                cursor.execute(f"LISTEN {CHANNEL}")
-            self._listening = raw
+        try:
+            connection.ensure_connection()
+            raw = connection.connection
+            if raw is not self._listening:
+                with connection.cursor() as cursor:
+                    cursor.execute(f"LISTEN {CHANNEL}")
+                self._listening = raw
+                return True
+            woken = False
+            for _ in raw.notifies(timeout=timeout, stop_after=1):
+                woken = True
+            for _ in raw.notifies(timeout=0):  # the others already received: one pass covers them
+                pass
+            return woken
+        except (DatabaseError, connection.Database.Error) as error:  # psycopg's own, from notifies()
+            # The connection broke (a restart, a network hiccup): drop it, wait the interval;
+            # the next pass reconnects and the next wait LISTENs again.
+            log.warning("search index writer: waiting for changes failed: %r", error)
+            self._listening = None
+            connection.close()
+            time.sleep(timeout)
             return True
-        woken = False
-        for _ in raw.notifies(timeout=timeout, stop_after=1):
-            woken = True
-        for _ in raw.notifies(timeout=0):  # the others already received: one pass covers them
-            pass
-        return woken
 
 
 def _estimated_rows() -> int:

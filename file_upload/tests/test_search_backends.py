@@ -605,3 +605,48 @@ def test_the_writer_wakes_when_a_change_commits(make_user):
     finally:
         writing.join()
     assert changes.wait(0.2) is False  # the notification was consumed
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_writer_outlives_a_broken_connection(make_user):
+    """The writer's wait survives its connection being cut (a database restart): the wait
+    returns (a pass runs), and the next wait LISTENs on a new connection and is woken again."""
+    import threading
+
+    from django.db import connection, connections
+
+    from file_upload.search import feed
+
+    if connection.vendor != "postgresql":
+        pytest.skip("notifications are PostgreSQL's")
+    project = ProjectFactory(owner=make_user("cut"))
+    changes = feed.ChangeSignal()
+    assert changes.wait(5) is True
+    listening_pid = connection.connection.info.backend_pid
+
+    def cut() -> None:
+        try:
+            with connections["default"].cursor() as cursor:
+                cursor.execute("SELECT pg_terminate_backend(%s)", [listening_pid])
+        finally:
+            connections["default"].close()
+
+    cutter = threading.Thread(target=cut)
+    cutter.start()
+    cutter.join()
+    assert changes.wait(0.5) is True  # the broken connection ends the wait without raising
+    assert changes.wait(5) is True  # a new connection: LISTEN again
+    assert connection.connection.info.backend_pid != listening_pid
+
+    def other_client() -> None:
+        try:
+            make_file(project, "after-the-cut.fastq")
+        finally:
+            connection.close()
+
+    writing = threading.Thread(target=other_client)
+    writing.start()
+    try:
+        assert changes.wait(60) is True
+    finally:
+        writing.join()
