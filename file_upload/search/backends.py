@@ -10,7 +10,7 @@ its index form its ``field``; visibility is ``access.policy.file_visibility``, t
 from __future__ import annotations
 
 import datetime as dt
-import threading
+import functools
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -394,8 +394,7 @@ class IndexBackend:
         shared = {key for key, times in seen.items() if times > 1}
         if len(hits) == stop:
             shared.add(keys[-1])
-        ids = self._ids(hits)
-        by_key = sorted(zip(keys, ids, strict=True), key=lambda pair: pair[0], reverse=descending)
+        by_key = list(zip(keys, self._ids(hits), strict=True))  # the hits come in key order
         if shared:
             among = _all([matching, _terms("name_key", sorted(shared))])
             wanted = sum(1 for key in keys if key in shared)
@@ -452,17 +451,10 @@ class IndexBackend:
         return ids
 
 
-_threads: ThreadPoolExecutor | None = None
-_threads_lock = threading.Lock()
-
-
+@functools.cache
 def _page_threads() -> ThreadPoolExecutor:
     """This process's threads for pages (made on first use, so in each web process)."""
-    global _threads
-    with _threads_lock:
-        if _threads is None:
-            _threads = ThreadPoolExecutor(max_workers=PAGE_THREADS, thread_name_prefix="search-page")
-        return _threads
+    return ThreadPoolExecutor(max_workers=PAGE_THREADS, thread_name_prefix="search-page")
 
 
 # --- choosing -------------------------------------------------------------------------------------
@@ -532,7 +524,7 @@ class Results(Sequence):
         ``EARLY_PAGES_UP_TO``."""
         self.backend, self.user, self.base, self.query, self.ordering = backend, user, base, query, ordering
         self.early: tuple[int, int, Future] | None = None
-        if window is not None and window[0] < window[1] <= EARLY_PAGES_UP_TO and hasattr(backend, "page_soon"):
+        if window is not None and window[0] < window[1] <= EARLY_PAGES_UP_TO:
             self.early = (*window, backend.page_soon(user, query, ordering, *window))
         try:
             self.total, self.facets = backend.summary(user, query)

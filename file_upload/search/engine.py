@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import fcntl
+import functools
 import hashlib
 import json
 import logging
@@ -77,6 +78,7 @@ def _layout() -> list[tuple[str, str]]:
     return fields
 
 
+@functools.cache  # the layout is fixed for the process; every search asks (``Reader.current``)
 def schema_signature() -> str:
     return hashlib.sha256(json.dumps([FORMAT, _layout()]).encode()).hexdigest()[:16]
 

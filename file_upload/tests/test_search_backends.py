@@ -575,11 +575,30 @@ def test_the_feed_is_read_whole_across_batches(world, client_for, settings, monk
     assert indexed["count"] == 12 and summary(indexed) == summary(plain)
 
 
+def woken_by_a_commit_elsewhere(changes, project, name: str) -> bool:
+    """``changes.wait`` while another connection adds a file and commits."""
+    import threading
+
+    from django.db import connection
+
+    def other_client() -> None:
+        try:
+            make_file(project, name)
+        finally:
+            connection.close()  # this thread's own connection
+
+    writing = threading.Thread(target=other_client)
+    writing.start()
+    try:
+        return changes.wait(60)
+    finally:
+        writing.join()
+
+
 @pytest.mark.django_db(transaction=True)
 def test_the_writer_wakes_when_a_change_commits(make_user):
     """On PostgreSQL the index writer sleeps on the feed trigger's notification: a commit by
     another connection ends its wait; with no change the wait runs to its timeout."""
-    import threading
 
     from django.db import connection
 
@@ -592,18 +611,7 @@ def test_the_writer_wakes_when_a_change_commits(make_user):
     assert changes.wait(5) is True  # the first wait LISTENs and returns: it may have missed some
     assert changes.wait(0.2) is False  # nothing committed: the whole timeout
 
-    def other_client() -> None:
-        try:
-            make_file(project, "wakes-the-writer.fastq")
-        finally:
-            connection.close()
-
-    writing = threading.Thread(target=other_client)
-    writing.start()
-    try:
-        assert changes.wait(60) is True
-    finally:
-        writing.join()
+    assert woken_by_a_commit_elsewhere(changes, project, "wakes-the-writer.fastq") is True
     assert changes.wait(0.2) is False  # the notification was consumed
 
 
@@ -638,15 +646,4 @@ def test_the_writer_outlives_a_broken_connection(make_user):
     assert changes.wait(5) is True  # a new connection: LISTEN again
     assert connection.connection.info.backend_pid != listening_pid
 
-    def other_client() -> None:
-        try:
-            make_file(project, "after-the-cut.fastq")
-        finally:
-            connection.close()
-
-    writing = threading.Thread(target=other_client)
-    writing.start()
-    try:
-        assert changes.wait(60) is True
-    finally:
-        writing.join()
+    assert woken_by_a_commit_elsewhere(changes, project, "after-the-cut.fastq") is True
