@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import json
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -96,14 +97,21 @@ def _terms(field_name: str, values: list[Any]) -> Any:
     collects a bit set of every matching file before anything else is read: in the visibility
     query (the caller's levels and projects) that cost 7–8 ms per search at 10M files even for
     a text that no name holds."""
-    values = list(values)
-    if not values:
-        return Q.empty_query()
-    if len(values) == 1:
-        return _term(field_name, values[0])
-    if len(values) <= UNION_TERMS:
-        return Q.boolean_query([(Occur.Should, _term(field_name, value)) for value in values])
-    return Q.term_set_query(engine.SCHEMA, field_name, values)
+    return _any_of([(field_name, values)])
+
+
+def _any_of(groups: list[tuple[str, Any]]) -> Any:
+    """Any value of any of the ``(field, values)`` groups, as one flat union (``_terms`` for each
+    group): a union of unions costs about twice as much to read (the visibility query over a
+    million files: 13 against 8 ms)."""
+    clauses = []
+    for field_name, values in groups:
+        values = list(values)
+        if len(values) <= UNION_TERMS:
+            clauses += [_term(field_name, value) for value in values]
+        else:
+            clauses.append(Q.term_set_query(engine.SCHEMA, field_name, values))
+    return _any(clauses)
 
 
 def _term(field_name: str, value: Any) -> Any:
@@ -114,9 +122,10 @@ COUNT = "_count"
 
 
 def _terms_aggregation(name: str) -> dict[str, Any]:
+    spec = declarations.BY_NAME[name]
     return {
         "terms": {
-            "field": declarations.BY_NAME[name].field,
+            "field": spec.facet_column or spec.field,
             "size": engine.FACET_BUCKETS,
             "segment_size": engine.FACET_BUCKETS,
         }
@@ -167,15 +176,15 @@ def visibility_query(user: Any) -> Any | None:
     rule = file_visibility(user)
     if rule.everything:
         return None
-    parts = [_terms("access_level", list(rule.levels))]
+    groups: list[tuple[str, Any]] = [("access_level", list(rule.levels))]
     if rule.owner_id is not None:
-        parts += [
-            _terms("project", sorted(rule.projects)),
-            _term("owner", rule.owner_id),
-            _terms("id", sorted(rule.file_ids)),
-            _terms("folder", _folders_under(rule.folder_paths)),
+        groups += [
+            ("project", sorted(rule.projects)),
+            ("owner", [rule.owner_id]),
+            ("id", sorted(rule.file_ids)),
+            ("folder", _folders_under(rule.folder_paths)),
         ]
-    return _any(parts)
+    return _any_of(groups)
 
 
 def name_contains(lowered: str) -> Any:
@@ -263,6 +272,18 @@ def _files(parts: list[Any]) -> Any:
     return Q.boolean_query([*clauses, (Occur.MustNot, _term("kind", "meta"))])
 
 
+def _facet_counts(name: str, buckets: list[dict[str, Any]]) -> dict[str, int]:
+    """A facet's counts per value from its aggregation's buckets: the empty text is no value;
+    a combination column's buckets (``facet_column``) add their count to each value they hold."""
+    counts: dict[str, int] = {}
+    combined = bool(declarations.BY_NAME[name].facet_column)
+    for bucket in buckets:
+        for value in json.loads(bucket["key"]) if combined else [str(bucket["key"])]:
+            if value != "":
+                counts[value] = counts.get(value, 0) + int(bucket["doc_count"])
+    return counts
+
+
 class IndexBackend:
     """Answers from one searcher (one consistent set of segments) of the node's index."""
 
@@ -332,7 +353,7 @@ class IndexBackend:
             body = (result[buckets[name]] if name in buckets else result).get(name) or {}
             if body.get("sum_other_doc_count"):
                 raise engine.Unsupported(name)
-            counts[name] = {str(bucket["key"]): int(bucket["doc_count"]) for bucket in body.get("buckets", [])}
+            counts[name] = _facet_counts(name, body.get("buckets", []))
         return total, counts
 
     def project_totals(self, user: Any, project_ids: list[int]) -> dict[int, tuple[int, int]]:
@@ -440,8 +461,12 @@ class IndexBackend:
         offset = start
         for tier in tiers:  # one pass each: the tier's hits from ``offset`` on, and its size
             want = stop - start - len(ids)
-            found = self.searcher.search(tier, want, order_by_field="id", order=tantivy.Order.Desc, offset=offset)
-            if offset >= found.count:
+            # The tier's size is needed only to skip it whole; from the first hit on, a tier with
+            # fewer hits than wanted is simply used up.
+            found = self.searcher.search(
+                tier, want, count=offset > 0, order_by_field="id", order=tantivy.Order.Desc, offset=offset
+            )
+            if offset and offset >= found.count:
                 offset -= found.count
                 continue
             ids += self._ids(found.hits)

@@ -46,6 +46,9 @@ class Filter:
     facet_skips: tuple[str, ...] = ()  # filters a facet leaves out of its own counts
     facet_label: str = ""
     sidebar: int = 0  # the facet's place in the SPA's sidebar (1 = first); 0 = not shown there
+    # The index column the facet counts when not ``field``: a list's combinations (``tagset``),
+    # each counted once and added to each of its values.
+    facet_column: str = ""
 
 
 # Metadata facets the SPA's sidebar shows, by place (the other facets are still counted on request).
@@ -109,6 +112,7 @@ FILTERS: tuple[Filter, ...] = (
         facet_skips=("tags", "tags_any"),
         facet_label="Tags",
         sidebar=3,
+        facet_column="tagset",
     ),
     Filter("tags_any", "any_of", "text", "Tags the file has at least one of", "tags", "tags"),
     Filter(

@@ -404,6 +404,8 @@ def test_a_rebuild_answers_like_sql(world, client_for, settings):
     File.objects.filter(pk=files[8].pk).update(name="Größe_Ærø-Ǆ_R1.fq", tags=["Straße", "x\ty"])
     File.objects.filter(pk=files[9].pk).update(tags=["liver", "Leber"], description="tab\there")
     File.objects.filter(pk=files[10].pk).update(tags=[], read_length=0, size=0, sequencing_date=None)
+    # A tag twice counts twice, as SQL's grouping counts it; no organism counts nowhere.
+    File.objects.filter(pk=files[11].pk).update(tags=["pilot", "Straße", "pilot"], organism="", tissue="")
     settings.BIOFM_SEARCH_INLINE_WRITER = False
     call_command("rebuild_search_index")
     before = backends.IndexBackend.answered
@@ -411,9 +413,10 @@ def test_a_rebuild_answers_like_sql(world, client_for, settings):
     assert backends.IndexBackend.answered - before == 5 * 10
     for params in (
         {"q": "größe"},
-        {"tags": "Straße"},
+        {"tags": "Straße", "facets": FACETS},
+        {"tags_any": "pilot,Straße", "facets": FACETS + ",tissue"},
         {"q": "here"},
-        {"read_length": "0"},
+        {"read_length": "0", "facets": FACETS},
     ):
         indexed, plain = both_backends(client_for(world["users"][4]), settings, params)
         assert summary(indexed) == summary(plain) and indexed["count"] >= 1, params
