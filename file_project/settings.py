@@ -470,6 +470,10 @@ BIOFM_SEARCH_BACKEND = os.environ.get("BIOFM_SEARCH_BACKEND", "tantivy")
 BIOFM_SEARCH_INDEX_DIR = Path(os.environ.get("BIOFM_SEARCH_INDEX_DIR") or DATA_DIR / "search-index").resolve()
 # How long a request waits for the writer to apply writes it can see before SQL answers it.
 BIOFM_SEARCH_FRESHNESS_WAIT = float(os.environ.get("BIOFM_SEARCH_FRESHNESS_WAIT", "1.0"))
+# A search (the file list's first pages) does not wait when the index lacks at most this many
+# changes the request can see: it answers from the index for every other file and reads the
+# changed files from SQL. 0: always wait for the writer.
+BIOFM_SEARCH_OVERLAY_CHANGES = env_int("BIOFM_SEARCH_OVERLAY_CHANGES", 1000)
 # The writer's longest pause between passes over the change feed (seconds); on PostgreSQL it
 # starts a pass as soon as a change commits (the feed trigger's notification).
 BIOFM_SEARCH_COMMIT_INTERVAL = float(os.environ.get("BIOFM_SEARCH_COMMIT_INTERVAL", "0.2"))

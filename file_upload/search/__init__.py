@@ -360,10 +360,18 @@ def facets_and_count(
 ) -> tuple[dict[str, list[dict]], int | None]:
     """Counts per value of each facet over the visible files matching every filter except the
     facet's own (disjunctive facets), and the number of matching files. Exact; at most
-    ``FACET_LIMIT`` values per facet, largest first. The rows are grouped once per distinct set
-    of left-out filters: all facets whose own filter is not in use share the pass that also
-    counts the matches."""
+    ``FACET_LIMIT`` values per facet, largest first."""
     fields = list(fields if fields is not None else query.facets)
+    counts, total = counts_and_total(user, query, fields, with_count)
+    return _finish(fields, counts), total
+
+
+def counts_and_total(
+    user: Any, query: SearchQuery, fields: list[str], with_count: bool = True, within: Iterable[int] | None = None
+) -> tuple[dict[str, dict[Any, int]], int | None]:
+    """``facets_and_count``'s counts per value (as text) before they are shaped, over the files
+    ``within`` when given. The rows are grouped once per distinct set of left-out filters: all
+    facets whose own filter is not in use share the pass that also counts the matches."""
     active = query.active()
     counts: dict[str, dict[Any, int]] = {name: {} for name in fields}
     passes: dict[frozenset[str], list[str]] = {}
@@ -373,6 +381,8 @@ def facets_and_count(
         passes.setdefault(frozenset(), [])
     total: int | None = None
     visible = visible_files(user)
+    if within is not None:
+        visible = visible.filter(id__in=list(within))
     for skip, names in passes.items():
         counted = with_count and not skip
         grouped = _grouped_many(apply_filters(visible, query, skip), names, with_count=counted)
@@ -380,7 +390,7 @@ def facets_and_count(
             total = grouped.pop(COUNT_KEY)[""]
         for name, values in grouped.items():
             counts[name] = _merge(counts[name].items(), values.items())
-    return _finish(fields, counts), total
+    return counts, total
 
 
 def _finish(fields: list[str], counts: dict[str, dict[Any, int]]) -> dict[str, list[dict]]:
@@ -409,20 +419,26 @@ def backend_search(
     for beside the facets)."""
     from . import backends
 
-    results = _from_index(lambda backend: backends.Results(backend, user, base, query, ordering, window))
+    # A page deep in the results is not put together from the index and SQL: the index's part
+    # of it would be every hit before it.
+    overlay = window is not None and window[1] <= backends.EARLY_PAGES_UP_TO
+    results = _from_index(
+        lambda backend: backends.Results(backend, user, base, query, ordering, window), overlay=overlay
+    )
     if results is None:
         return None
     return _finish(query.facets, results.facets), results.total, results
 
 
-def _from_index(ask: Any) -> Any:
+def _from_index(ask: Any, overlay: bool = False) -> Any:
     """``ask(index backend)`` when the configured backend is the index and it is fresh for this
-    request; ``None`` (SQL answers) when it is not, or cannot answer exactly."""
+    request (with ``overlay``: or a few changes behind, which the backend reads from SQL);
+    ``None`` (SQL answers) when it is not, or cannot answer exactly."""
     if settings.BIOFM_SEARCH_BACKEND != "tantivy":
         return None
     from . import backends, engine
 
-    backend = backends.fresh_index()
+    backend = backends.fresh_index(overlay=overlay)
     if backend is None:
         return None
     try:

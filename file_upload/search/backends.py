@@ -14,7 +14,7 @@ import functools
 import json
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Protocol
 
@@ -22,7 +22,7 @@ import tantivy
 from django.conf import settings
 from django.db.models import F, QuerySet
 
-from access.policy import file_visibility
+from access.policy import file_visibility, visible_files
 
 from ..models import File, Folder
 from . import declarations, engine, feed
@@ -60,8 +60,6 @@ class SqlBackend:
         return {name: {str(item["value"]): item["count"] for item in items} for name, items in shaped.items()}
 
     def page(self, user: Any, query: Any, ordering: tuple[str, ...], start: int, stop: int) -> list[int]:
-        from access.policy import visible_files
-
         from . import apply_filters, order_files
 
         files, ordering = order_files(visible_files(user), query, _ordering_param(ordering))
@@ -264,12 +262,15 @@ def filter_queries(query: Any, skip: set[str]) -> list[Any]:
     return parts
 
 
-def _files(parts: list[Any]) -> Any:
-    """The file documents matching every part. The one document that is not a file (the feed
-    position) is left out by a term that matches only it: requiring ``kind=file`` instead would
-    walk a posting of every file in each search."""
+def _files(parts: list[Any], leave_out: Collection[int] = ()) -> Any:
+    """The file documents matching every part, but the files ``leave_out``. The one document
+    that is not a file (the feed position) is left out by a term that matches only it: requiring
+    ``kind=file`` instead would walk a posting of every file in each search."""
     clauses = [(Occur.Must, part) for part in parts or [Q.all_query()]]
-    return Q.boolean_query([*clauses, (Occur.MustNot, _term("kind", "meta"))])
+    clauses.append((Occur.MustNot, _term("kind", "meta")))
+    if leave_out:
+        clauses.append((Occur.MustNot, _terms("id", sorted(leave_out))))
+    return Q.boolean_query(clauses)
 
 
 def _facet_counts(name: str, buckets: list[dict[str, Any]]) -> dict[str, int]:
@@ -285,12 +286,20 @@ def _facet_counts(name: str, buckets: list[dict[str, Any]]) -> dict[str, int]:
 
 
 class IndexBackend:
-    """Answers from one searcher (one consistent set of segments) of the node's index."""
+    """Answers from one searcher (one consistent set of segments) of the node's index.
+
+    With an ``overlay`` (the files of changes the request sees that the index has not applied
+    yet, ``feed.unapplied``) a search answers from the index for every other file and from SQL
+    for those: the index leaves them out, SQL counts the ones that match and the page is put in
+    order among the index's first hits and those (``overlaid``). Only ``summary`` and the page
+    take an overlay into account (``fresh_index(overlay=True)``)."""
 
     answered = 0  # searches this process answered from the index (tests and benchmarks)
+    overlaid_answers = 0  # of which with an overlay
 
-    def __init__(self, searcher: Any) -> None:
+    def __init__(self, searcher: Any, overlay: Collection[int] = frozenset()) -> None:
         self.searcher = searcher
+        self.overlay = frozenset(overlay)
         self._visible: dict[int | None, Any] = {}
 
     def _base(self, user: Any) -> list[Any]:
@@ -302,7 +311,7 @@ class IndexBackend:
 
     def matching(self, user: Any, query: Any, skip: set[str] = frozenset()) -> Any:
         """The files the user sees matching the query's filters but ``skip``."""
-        return _files(self._base(user) + filter_queries(query, set(skip)))
+        return _files(self._base(user) + filter_queries(query, set(skip)), self.overlay)
 
     def count(self, user: Any, query: Any) -> int:
         return self.summary(user, query, ())[0]
@@ -354,6 +363,12 @@ class IndexBackend:
             if body.get("sum_other_doc_count"):
                 raise engine.Unsupported(name)
             counts[name] = _facet_counts(name, body.get("buckets", []))
+        if self.overlay:
+            from . import _merge, counts_and_total
+
+            extra, more = counts_and_total(user, query, list(names), within=self.overlay)
+            total += more or 0
+            counts = {name: _merge(counts[name].items(), extra[name].items()) for name in names}
         return total, counts
 
     def project_totals(self, user: Any, project_ids: list[int]) -> dict[int, tuple[int, int]]:
@@ -379,14 +394,35 @@ class IndexBackend:
     def page(self, user: Any, query: Any, ordering: tuple[str, ...], start: int, stop: int) -> list[int]:
         if stop <= start:
             return []
-        return self._page_of(self.matching(user, query), query, ordering, start, stop)
+        ids = self._page_of(self.matching(user, query), query, ordering, self._first(start), stop)
+        return self.overlaid(user, query, ordering, start, stop, ids)
 
     def page_soon(self, user: Any, query: Any, ordering: tuple[str, ...], start: int, stop: int) -> Future:
-        """``page`` on another thread, while this one asks for the count and the facets: the
-        index releases the GIL while it searches, so the two passes take the time of the longer
-        one. The query is built here (visibility reads the folder table in this request's
-        connection); the other thread only searches."""
-        return _page_threads().submit(self._page_of, self.matching(user, query), query, ordering, start, stop)
+        """The index's part of ``page`` (for ``overlaid``) on another thread, while this one asks
+        for the count and the facets: the index releases the GIL while it searches, so the two
+        passes take the time of the longer one. The query is built here (visibility reads the
+        folder table in this request's connection); the other thread only searches."""
+        matching = self.matching(user, query)
+        return _page_threads().submit(self._page_of, matching, query, ordering, self._first(start), stop)
+
+    def _first(self, start: int) -> int:
+        """Where the index's part of a page from ``start`` begins: with an overlay its files
+        may come anywhere before, so from the first hit."""
+        return 0 if self.overlay else start
+
+    def overlaid(
+        self, user: Any, query: Any, ordering: tuple[str, ...], start: int, stop: int, ids: list[int]
+    ) -> list[int]:
+        """The page ``start:stop`` from the index's part of it (``ids``, from ``_first(start)``)
+        and the overlay's files that match, put in order by SQL (the reference's order)."""
+        if not self.overlay:
+            return ids[: stop - start]
+        from . import apply_filters, order_files
+
+        visible = visible_files(user)
+        extra = apply_filters(visible.filter(id__in=sorted(self.overlay)), query).values_list("id", flat=True)
+        files, _ = order_files(visible.filter(id__in=[*ids, *extra]), query, _ordering_param(ordering))
+        return list(files.values_list("id", flat=True)[start:stop])
 
     def _page_of(self, matching: Any, query: Any, ordering: tuple[str, ...], start: int, stop: int) -> list[int]:
         if stop <= start:
@@ -485,10 +521,12 @@ def _page_threads() -> ThreadPoolExecutor:
 # --- choosing -------------------------------------------------------------------------------------
 
 
-def fresh_index() -> IndexBackend | None:
+def fresh_index(overlay: bool = False) -> IndexBackend | None:
     """The index backend when the node's index has applied every change this request can see
     (waiting up to ``BIOFM_SEARCH_FRESHNESS_WAIT`` seconds for the writer), else ``None``: SQL
-    answers, at once when the node has no index. With ``BIOFM_SEARCH_INLINE_WRITER`` the request
+    answers, at once when the node has no index. With ``overlay``, an index that lacks the
+    changes of at most ``BIOFM_SEARCH_OVERLAY_CHANGES`` of them answers at once, with their files
+    read from SQL (``IndexBackend.overlay``). With ``BIOFM_SEARCH_INLINE_WRITER`` the request
     applies the feed itself."""
     if settings.BIOFM_SEARCH_INLINE_WRITER:
         inline_catch_up()
@@ -501,8 +539,10 @@ def fresh_index() -> IndexBackend | None:
         if current is None:
             return None  # no index on this node (yet): nothing to wait for
         if current[1] is not asked:
-            if not feed.behind(current[1], request):
-                return IndexBackend(current[0])
+            limit = settings.BIOFM_SEARCH_OVERLAY_CHANGES if overlay else 0
+            unapplied = feed.unapplied(current[1], request, limit)
+            if unapplied is not None:
+                return IndexBackend(current[0], unapplied)
             asked = current[1]
         if time.monotonic() >= deadline:
             return None
@@ -558,10 +598,12 @@ class Results(Sequence):
                 self.early[2].cancel()
             raise
         type(backend).answered = getattr(type(backend), "answered", 0) + 1
+        if getattr(backend, "overlay", None):
+            type(backend).overlaid_answers += 1
 
     def _ids(self, start: int, stop: int) -> list[int]:
         if self.early is not None and self.early[0] == start and stop <= self.early[1]:
-            return self.early[2].result()[: stop - start]
+            return self.backend.overlaid(self.user, self.query, self.ordering, start, stop, self.early[2].result())
         return self.backend.page(self.user, self.query, self.ordering, start, stop)
 
     def __len__(self) -> int:
