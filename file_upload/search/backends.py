@@ -279,7 +279,8 @@ def _facet_counts(name: str, buckets: list[dict[str, Any]]) -> dict[str, int]:
     counts: dict[str, int] = {}
     combined = bool(declarations.BY_NAME[name].facet_column)
     for bucket in buckets:
-        for value in json.loads(bucket["key"]) if combined else [str(bucket["key"])]:
+        key = bucket["key"]
+        for value in (json.loads(key) if key else []) if combined else [str(key)]:
             if value != "":
                 counts[value] = counts.get(value, 0) + int(bucket["doc_count"])
     return counts
