@@ -1,7 +1,7 @@
 """The change feed (``SearchChange``, written by triggers on the file table) as the index's
 clock: the writer applies it and commits the position it reached with the documents; a request
-asks whether the feed holds anything its index has not applied (``behind``), or which files
-those changes touched (``unapplied``: a search answers from the index and reads those from SQL).
+asks which files the changes its index has not applied touched (``unapplied``: none, and the
+index answers; a few, and a search answers from the index and reads those from SQL).
 
 A position (the index's commit payload) is JSON:
 - PostgreSQL: the writer's snapshot (``xmin``, ``xmax``, ``xip``) and the changes it applied by
@@ -119,12 +119,6 @@ def request_position() -> Any:
             cursor.execute("SELECT pg_current_snapshot()::text")
             return cursor.fetchone()[0]
     return SearchChange.objects.order_by("-id").values_list("id", flat=True).first() or 0
-
-
-def behind(position: dict[str, Any], request: Any) -> bool:
-    """Whether the feed, as the request saw it at its start (``request_position``), holds a
-    change the index at ``position`` has not applied."""
-    return unapplied(position, request, 0) != set()
 
 
 def unapplied(position: dict[str, Any], request: Any, limit: int) -> set[int] | None:
