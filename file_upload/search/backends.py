@@ -60,10 +60,21 @@ class SqlBackend:
         return {name: {str(item["value"]): item["count"] for item in items} for name, items in shaped.items()}
 
     def page(self, user: Any, query: Any, ordering: tuple[str, ...], start: int, stop: int) -> list[int]:
-        from . import apply_filters, order_files
+        return sql_page(user, query, ordering, start, stop)
 
-        files, ordering = order_files(visible_files(user), query, _ordering_param(ordering))
-        return list(apply_filters(files, query).values_list("id", flat=True)[start:stop])
+
+def sql_page(
+    user: Any, query: Any, ordering: tuple[str, ...], start: int, stop: int, within: Collection[int] | None = None
+) -> list[int]:
+    """The reference's page: the ids of the visible files matching the query (among ``within``
+    when given), in order, ``start:stop``."""
+    from . import apply_filters, order_files
+
+    visible = visible_files(user)
+    if within is not None:
+        visible = visible.filter(id__in=sorted(within))
+    files, _ = order_files(visible, query, _ordering_param(ordering))
+    return list(apply_filters(files, query).values_list("id", flat=True)[start:stop])
 
 
 def _ordering_param(ordering: tuple[str, ...]) -> str:
@@ -415,15 +426,10 @@ class IndexBackend:
         self, user: Any, query: Any, ordering: tuple[str, ...], start: int, stop: int, ids: list[int]
     ) -> list[int]:
         """The page ``start:stop`` from the index's part of it (``ids``, from ``_first(start)``)
-        and the overlay's files that match, put in order by SQL (the reference's order)."""
+        and the overlay's files: the reference's page among those (one query by their ids)."""
         if not self.overlay:
             return ids[: stop - start]
-        from . import apply_filters, order_files
-
-        visible = visible_files(user)
-        extra = apply_filters(visible.filter(id__in=sorted(self.overlay)), query).values_list("id", flat=True)
-        files, _ = order_files(visible.filter(id__in=[*ids, *extra]), query, _ordering_param(ordering))
-        return list(files.values_list("id", flat=True)[start:stop])
+        return sql_page(user, query, ordering, start, stop, within=self.overlay.union(ids))
 
     def _page_of(self, matching: Any, query: Any, ordering: tuple[str, ...], start: int, stop: int) -> list[int]:
         if stop <= start:
@@ -599,7 +605,7 @@ class Results(Sequence):
                 self.early[2].cancel()
             raise
         type(backend).answered = getattr(type(backend), "answered", 0) + 1
-        if getattr(backend, "overlay", None):
+        if backend.overlay:
             type(backend).overlaid_answers += 1
 
     def _ids(self, start: int, stop: int) -> list[int]:
