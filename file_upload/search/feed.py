@@ -189,7 +189,7 @@ def _bulk_rows() -> Iterator[str]:
     database renders its part while this process builds the rest."""
     with connection.cursor() as cursor:
         with cursor.cursor.copy(f"COPY ({engine.BULK_SELECT}) TO STDOUT") as copy:
-            copy.set_types(["text"] * 5)
+            copy.set_types(engine.BULK_TYPES)
             bulk_document = engine.bulk_document
             for row in copy.rows():
                 yield bulk_document(row)
