@@ -474,6 +474,10 @@ BIOFM_SEARCH_FRESHNESS_WAIT = float(os.environ.get("BIOFM_SEARCH_FRESHNESS_WAIT"
 # changes the request can see: it answers from the index for every other file and reads the
 # changed files from SQL. 0: always wait for the writer.
 BIOFM_SEARCH_OVERLAY_CHANGES = env_int("BIOFM_SEARCH_OVERLAY_CHANGES", 1000)
+# Counts and facets each web process keeps for the index's latest commit (the same search's next
+# page, another ordering, a facet toggled back): exact, as a commit's answer never changes, and
+# dropped at the next commit. 0: none kept.
+BIOFM_SEARCH_ANSWER_CACHE = env_int("BIOFM_SEARCH_ANSWER_CACHE", 256)
 # The writer's longest pause between passes over the change feed (seconds); on PostgreSQL it
 # starts a pass as soon as a change commits (the feed trigger's notification).
 BIOFM_SEARCH_COMMIT_INTERVAL = float(os.environ.get("BIOFM_SEARCH_COMMIT_INTERVAL", "0.2"))

@@ -12,8 +12,9 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
+import threading
 import time
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Collection, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Protocol
@@ -364,7 +365,7 @@ class IndexBackend:
             spec[COUNT] = {"value_count": {"field": "id"}}
         elif frozenset() not in passes:
             spec[COUNT] = {"filter": filter_text(query, loose)}
-        result = self.searcher.aggregate(self.matching(user, query, set(loose)), spec)
+        result = aggregate(self.searcher, self.matching(user, query, set(loose)), spec)
         if not loose:
             total = int(result[COUNT].get("value") or 0)
         else:
@@ -393,7 +394,7 @@ class IndexBackend:
         }
         matching = _files([*self._base(user), _terms("project", project_ids)])
         totals = {}
-        for bucket in self.searcher.aggregate(matching, spec)["projects"].get("buckets", []):
+        for bucket in aggregate(self.searcher, matching, spec)["projects"].get("buckets", []):
             size = bucket["bytes"]["value"] or 0
             if size >= 2**53:  # summed as a double: beyond this not every whole number is exact
                 raise engine.Unsupported("size")
@@ -517,6 +518,57 @@ class IndexBackend:
             if len(ids) >= stop - start:
                 break
         return ids
+
+
+class Answers:
+    """Aggregations answered by one searcher (one commit of the index), by query and request:
+    a commit's answer to a query never changes, so the next page of a search, another ordering
+    or a facet toggled back is answered without reading the files again. Kept for the latest
+    searcher only (a new commit starts afresh), at most ``BIOFM_SEARCH_ANSWER_CACHE`` of them,
+    the least recently asked dropped first.
+
+    The key is the query's own description (tantivy's, which names every term, bound, offset
+    and pattern, the caller's visibility included, ``test_answer_keys_tell_queries_apart``) and
+    the request; a description longer than ``LONGEST_KEY`` is not kept (a visibility of
+    thousands of granted files, a short text's name pattern)."""
+
+    LONGEST_KEY = 20_000
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.searcher: Any = None
+        self.answers: OrderedDict[tuple[str, str], dict[str, Any]] = OrderedDict()
+        self.hits = 0  # answers given from here (tests and benchmarks)
+
+    def get(self, searcher: Any, query: Any, spec: dict[str, Any]) -> dict[str, Any]:
+        size = settings.BIOFM_SEARCH_ANSWER_CACHE
+        described = repr(query) if size > 0 else ""
+        if not described or len(described) > self.LONGEST_KEY:
+            return searcher.aggregate(query, spec)
+        key = (described, json.dumps(spec, sort_keys=True))
+        with self.lock:
+            if searcher is not self.searcher:
+                self.searcher, self.answers = searcher, OrderedDict()
+            elif key in self.answers:
+                self.answers.move_to_end(key)
+                self.hits += 1
+                return self.answers[key]
+        answer = searcher.aggregate(query, spec)
+        with self.lock:
+            if searcher is self.searcher:
+                self.answers[key] = answer
+                while len(self.answers) > size:
+                    self.answers.popitem(last=False)
+        return answer
+
+
+ANSWERS = Answers()
+
+
+def aggregate(searcher: Any, query: Any, spec: dict[str, Any]) -> dict[str, Any]:
+    """``searcher.aggregate(query, spec)``, from ``ANSWERS`` when this searcher answered it
+    already. The answer is shared: callers read it, never change it."""
+    return ANSWERS.get(searcher, query, spec)
 
 
 @functools.cache

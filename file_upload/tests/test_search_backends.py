@@ -414,6 +414,80 @@ def test_a_request_never_answers_from_an_index_behind_it(world, client_for, sett
     assert backends.IndexBackend.overlaid_answers == overlaid + 1
 
 
+def test_a_commit_answers_a_search_once(world, client_for, settings):
+    """A search's counts and facets are the index's answer for its commit: the same search in
+    another order or page size takes them from the process's answers; another user's same
+    search is answered for that user; after the writer's next commit the search is answered
+    afresh; with ``BIOFM_SEARCH_ANSWER_CACHE=0`` nothing is kept."""
+    from django.core.management import call_command
+
+    settings.BIOFM_SEARCH_BACKEND = "tantivy"
+    settings.BIOFM_SEARCH_INLINE_WRITER = False
+    call_command("rebuild_search_index")
+    ann, dan = world["users"][0], world["users"][3]
+    params = {"q": "liver", "facets": FACETS}
+    url = "/api/files/?" + urlencode(params)
+    first = client_for(ann).get(url).json()
+    hits = backends.ANSWERS.hits
+    again = client_for(ann).get(url + "&ordering=-size&page_size=3").json()
+    assert backends.ANSWERS.hits == hits + 1
+    assert (again["count"], again["facets"]) == (first["count"], first["facets"]) and first["count"] > 3
+    theirs, plain = both_backends(client_for(dan), settings, params)
+    assert summary(theirs) == summary(plain) and theirs["count"] != first["count"]
+    make_file(world["projects"][0], "liver-new.fq", owner=ann, organism="Danio rerio")
+    call_command("search_index_writer", "--once")
+    settings.BIOFM_SEARCH_BACKEND = "tantivy"
+    after = client_for(ann).get(url)
+    assert after["X-Search-Backend"] == "tantivy" and after.json()["count"] == first["count"] + 1
+
+    def danio(body: dict) -> int:
+        return sum(item["count"] for item in body["facets"]["organism"] if item["value"] == "Danio rerio")
+
+    assert danio(after.json()) == danio(first) + 1
+    settings.BIOFM_SEARCH_ANSWER_CACHE = 0
+    hits = backends.ANSWERS.hits
+    client_for(ann).get(url)
+    client_for(ann).get(url)
+    assert backends.ANSWERS.hits == hits
+
+
+def test_answer_keys_tell_queries_apart(world):
+    """The answers' key is the query's description (tantivy's): queries that differ in one term,
+    term set, bound, field, offset, pattern, occurrence or left-out file are described apart (a
+    key that hid one would hand one user's counts to another), and one query built twice is
+    described alike (else nothing would be found again)."""
+    import tantivy
+
+    from file_upload.search import engine
+
+    schema, integer, q = engine.SCHEMA, tantivy.FieldType.Integer, tantivy.Query
+    public = backends._term("access_level", "public")
+    pairs = [
+        (backends._terms("project", [1, 2]), backends._terms("project", [1, 3])),
+        (backends._terms("id", list(range(100))), backends._terms("id", list(range(1, 101)))),
+        (q.range_query(schema, "size", integer, 5, None), q.range_query(schema, "size", integer, 6, None)),
+        (
+            q.range_query(schema, "size", integer, None, 5),
+            q.range_query(schema, "size", integer, None, 5, include_upper=False),
+        ),
+        (q.range_query(schema, "size", integer, 5, None), q.range_query(schema, "updated_at", integer, 5, None)),
+        (backends.name_contains("abcdefghij"), backends.name_contains("abcdefghik")),
+        (backends.name_contains("abcdefghijk"), backends.name_contains("abcdefghij")),
+        (backends.name_contains("a."), backends.name_contains("a\\")),
+        (backends._files([public]), backends._files([public], [7])),
+        (backends._files([public], [7]), backends._files([public], [8])),
+        (
+            q.boolean_query([(tantivy.Occur.Must, public), (tantivy.Occur.MustNot, backends._term("owner", 1))]),
+            q.boolean_query([(tantivy.Occur.MustNot, public), (tantivy.Occur.Must, backends._term("owner", 1))]),
+        ),
+        (backends.visibility_query(world["users"][0]), backends.visibility_query(world["users"][3])),
+    ]
+    for one, other in pairs:
+        assert repr(one) != repr(other)
+    for user in world["users"][:4]:
+        assert repr(backends.visibility_query(user)) == repr(backends.visibility_query(user))
+
+
 def test_a_rebuild_answers_like_sql(world, client_for, settings):
     """The index as ``rebuild_search_index`` writes it (the bulk path on PostgreSQL), with no
     writer after it: every user's random queries agree with SQL, answered by the index."""
