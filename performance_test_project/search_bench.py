@@ -194,7 +194,7 @@ def summary_table(rows: list[dict]) -> str:
     head = (
         "| files | backend | warm p50/p95/p99 ms | first after restart ms | never-seen text p50/p95/p99 ms"
         " | under writes p50/p95/p99 ms (by index) | web CPU per request ms (warm / never-seen)"
-        " | RSS per web process MB | same search re-sorted p50/p95/p99 ms | load average |"
+        " | RSS per web process MB | same search re-sorted p50/p95/p99 ms (web CPU) | load average |"
     )
     lines = [head, "| " + " | ".join(["---"] * 10) + " |"]
 
@@ -207,7 +207,7 @@ def summary_table(rows: list[dict]) -> str:
             f"| {row['size']:,} | {row['backend']} | {trio(row['warm'])} | {row['first']:.0f} | {trio(row['unseen'])}"
             f" | {trio(row['busy'])}{by_index}"
             f" | {row['warm_cpu']:.1f} / {row['unseen_cpu']:.1f} | {' + '.join(map(str, row['rss']))}"
-            f" | {trio(row['resorted'])} | {row['load']} |"
+            f" | {trio(row['resorted'])} ({row['resorted_cpu']:.1f}) | {row['load']} |"
         )
     return "\n".join(lines)
 
@@ -355,7 +355,10 @@ def measure(
         client.answered.clear()
         # What a user does next: the same search sorted another way (the SPA asks the facets
         # again with every page and ordering).
+        cpu = service.worker_cpu()
         resorted = [client.search({**params, "ordering": "-size"}) for params in workload[:RESORTED]]
+        resorted_cpu = (service.worker_cpu() - cpu) * 1000 / RESORTED
+        print(f"  [{backend}] same search, re-sorted: web-process CPU per request {resorted_cpu:.1f} ms")
         print(f"  [{backend}] same search, re-sorted {quantiles(resorted)}  answered by {dict(client.answered)}")
         client.answered.clear()
         texts = unseen_texts(seen_rng, max(30, len(workload) // 3))
@@ -385,6 +388,7 @@ def measure(
             first=first,
             warm=percentiles(warm),
             resorted=percentiles(resorted),
+            resorted_cpu=resorted_cpu,
             unseen=percentiles(unseen),
             busy=percentiles(busy),
             busy_n=len(busy),

@@ -136,7 +136,7 @@ SCHEMA = build_schema()
 def _register(index: tantivy.Index) -> None:
     # ``subs``: every piece of ``SUBSTRING_LENGTHS`` characters. Cut by the index rather than
     # listed by Python: listing them was two thirds of a rebuild's Python time (~70 of ~110 µs
-    # per file), the part of a rebuild no other core can take.
+    # per file), on a machine whose every core a rebuild keeps busy (decision 0023).
     pieces = tantivy.Tokenizer.ngram(min(SUBSTRING_LENGTHS), max(SUBSTRING_LENGTHS), False)
     index.register_tokenizer("subs", tantivy.TextAnalyzerBuilder(pieces).build())
     index.register_tokenizer("grams", tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.regex("[^\x00]+")).build())
