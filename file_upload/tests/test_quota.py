@@ -52,3 +52,32 @@ def test_only_staff_set_quotas(api, project, client_for, make_user):
     staff = client_for(make_user("ops", is_staff=True, is_superuser=True))
     response = staff.patch(f"/api/projects/{project.id}/", {"quota_bytes": 1000}, format="json")
     assert response.status_code == 200 and response.json()["quota_bytes"] == 1000
+
+
+def test_a_final_upload_counts_its_parts_once(alice, project):
+    """While a final upload (tus concatenation) joins its parts, the owner's quota counts the
+    bytes once (as the parts, which the join removes with the File's creation) and the
+    project's counts the final (the parts belong to no project)."""
+    from django.utils import timezone
+
+    from file_upload.models import Upload, UploadConcat, UploadState
+    from file_upload.uploads.quota import in_use
+
+    later = timezone.now() + timezone.timedelta(days=1)
+    parts = [
+        Upload.objects.create(
+            owner=alice, length=4, offset=4, concat=UploadConcat.PARTIAL, state=UploadState.ACTIVE, expires_at=later
+        )
+        for _ in range(2)
+    ]
+    Upload.objects.create(
+        owner=alice,
+        expires_at=later,
+        project=project,
+        length=8,
+        concat=UploadConcat.FINAL,
+        parts=[str(part.id) for part in parts],
+        state=UploadState.VERIFYING,
+    )
+    assert in_use(owner=alice) == 8
+    assert in_use(project=project) == 8

@@ -15,7 +15,7 @@ from django.db.models import Sum
 
 from file_project.domain import PayloadTooLarge
 
-from ..models import File, Project, Upload, UploadState
+from ..models import File, Project, Upload, UploadConcat, UploadState
 
 log = logging.getLogger(__name__)
 
@@ -28,12 +28,13 @@ def in_use(**owner_or_project: Any) -> int:
     """Bytes of the user's or project's (``owner=`` or ``project=``) stored files plus those of
     their uploads still on the way."""
     stored = File.objects.alive().filter(**owner_or_project).aggregate(total=Sum("size"))["total"] or 0
-    pending = (
-        Upload.objects.filter(state__in=PENDING_STATES, length__isnull=False, **owner_or_project).aggregate(
-            total=Sum("length")
-        )["total"]
-        or 0
-    )
+    uploads = Upload.objects.filter(state__in=PENDING_STATES, length__isnull=False, **owner_or_project)
+    if "owner" in owner_or_project:
+        # A final upload (tus concatenation) is its partial uploads' bytes, and they count until
+        # the join removes them, in the transaction that stores its File: once, as the parts.
+        # A project counts the final (the parts have no project).
+        uploads = uploads.exclude(concat=UploadConcat.FINAL)
+    pending = uploads.aggregate(total=Sum("length"))["total"] or 0
     return int(stored + pending)
 
 
