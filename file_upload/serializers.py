@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
+from django.conf import settings
 from django.db.models import Count
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
-from rest_framework import serializers
+from rest_framework import ISO_8601, serializers
 from rest_framework.relations import ManyRelatedField, PKOnlyObject, RelatedField
+from rest_framework.settings import api_settings
 
 from access import policy
 from access.viewsets import RestrictedModelSerializer, RestrictedPrimaryKeyRelatedField
@@ -227,7 +231,9 @@ class FolderSerializer(MyPermissionsMixin, RestrictedModelSerializer):
         return attrs
 
 
-_PLANS: dict[type, list[tuple[str, serializers.Field | None, str | None, str | None]]] = {}
+# Per serializer class: (name, shared field or None, attribute to read, method name, a moment).
+Plan = list[tuple[str, serializers.Field | None, str | None, str | None, bool]]
+_PLANS: dict[type, Plan] = {}
 
 
 def _context_free(field: serializers.Field) -> bool:
@@ -261,9 +267,10 @@ def _context_free(field: serializers.Field) -> bool:
     return isinstance(field, scalar) and type(field).to_representation.__module__ == "rest_framework.fields"
 
 
-def _plan(serializer: serializers.Serializer) -> list[tuple[str, serializers.Field | None, str | None, str | None]]:
-    """Per serializer class: (name, shared field or None, attribute to read, method name) for
-    every readable field, from one prototype instance built without context."""
+def _plan(serializer: serializers.Serializer) -> Plan:
+    """Per serializer class: (name, shared field or None, attribute to read, method name, whether
+    it is a moment ``_iso_moment`` renders) for every readable field, from one prototype instance
+    built without context."""
     cls = type(serializer)
     plan = _PLANS.get(cls)
     if plan is None:
@@ -272,13 +279,31 @@ def _plan(serializer: serializers.Serializer) -> list[tuple[str, serializers.Fie
             if field.write_only:
                 continue
             if isinstance(field, serializers.SerializerMethodField):
-                plan.append((field.field_name, None, None, field.method_name))
+                plan.append((field.field_name, None, None, field.method_name, False))
             elif _context_free(field):
-                plan.append((field.field_name, field, field.source_attrs[0] if _plain(field) else None, None))
+                attribute = field.source_attrs[0] if _plain(field) else None
+                plan.append((field.field_name, field, attribute, None, _plain_moment(field)))
             else:
-                plan.append((field.field_name, None, None, None))
+                plan.append((field.field_name, None, None, None, False))
         _PLANS[cls] = plan
     return plan
+
+
+def _plain_moment(field: serializers.Field) -> bool:
+    """DRF's own ``DateTimeField`` with the ISO 8601 format and the current time zone."""
+    return (
+        type(field) is serializers.DateTimeField
+        and getattr(field, "format", api_settings.DATETIME_FORMAT) == ISO_8601
+        and not hasattr(field, "timezone")
+    )
+
+
+def _iso_moment(value: dt.datetime, zone: Any) -> str:
+    """What DRF's ``DateTimeField.to_representation`` gives for an aware moment in ISO 8601: the
+    moment in ``zone`` (the current time zone), ``Z`` for UTC. DRF asks the current time zone
+    for every value (~15 of its ~20 µs); a page of 50 files has 100 moments."""
+    text = value.astimezone(zone).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
 def _plain(field: serializers.Field) -> bool:
@@ -390,18 +415,27 @@ class FileSerializer(MyPermissionsMixin, StrictModelSerializer):
         once per class for the kinds that render a value alone, so a request does not pay ~5 ms
         to build 46 DRF fields only to read them."""
         data: dict[str, Any] = {}
-        for name, field, attribute, method in _plan(self):
+        for name, field, attribute, method, moment in _plan(self):
             if method is not None:
                 data[name] = getattr(self, method)(file)
                 continue
             if field is None:  # a kind the shared plan does not vouch for: this instance's own field
                 field = self.fields[name]
             value = getattr(file, attribute) if attribute else field.get_attribute(file)
-            if isinstance(value, PKOnlyObject):
+            if moment and value is not None and value.tzinfo is not None and settings.USE_TZ:
+                data[name] = _iso_moment(value, self._current_zone())
+            elif isinstance(value, PKOnlyObject):
                 data[name] = None if value.pk is None else field.to_representation(value)
             else:
                 data[name] = None if value is None else field.to_representation(value)
         return data
+
+    def _current_zone(self) -> Any:
+        """The current time zone, asked once per serializer (a response renders with one)."""
+        zone = self.__dict__.get("_zone")
+        if zone is None:
+            zone = self.__dict__["_zone"] = timezone.get_current_timezone()
+        return zone
 
     def _shows_sensitive(self, file: File) -> bool:
         """Encrypted fields appear on the detail view, to the file's owner and its editors only."""

@@ -316,7 +316,9 @@ class TestFileList:
 
 
 def test_file_representation_matches_drf_field_by_field(project, alice):
-    """The serializer reads plain model fields directly; the output equals DRF's own."""
+    """The serializer reads plain model fields directly; the output equals DRF's own, its
+    moments in the current time zone too."""
+    from django.utils import timezone
     from rest_framework import serializers as drf
 
     from file_upload.serializers import FileSerializer
@@ -333,11 +335,15 @@ def test_file_representation_matches_drf_field_by_field(project, alice):
     full.stats = {"reads": 3, "per_position": [1.5, 2.0]}
     full.save()
     bare = make_file(project, "bare.txt")
-    for file in File.objects.filter(id__in=[full.id, bare.id]).select_related("owner", "project", "folder"):
-        serializer = FileSerializer(context={})
-        fast = serializer._represent(file)
-        assert "fields" not in serializer.__dict__  # rendered without building this instance's fields
-        assert fast == drf.ModelSerializer.to_representation(serializer, file)
+    files = File.objects.filter(id__in=[full.id, bare.id]).select_related("owner", "project", "folder")
+    for zone in ("UTC", "Europe/Berlin", "America/St_Johns"):  # moments in the current time zone
+        with timezone.override(zone):
+            for file in files:
+                serializer = FileSerializer(context={})
+                fast = serializer._represent(file)
+                assert "fields" not in serializer.__dict__  # rendered without building this instance's fields
+                assert fast == drf.ModelSerializer.to_representation(serializer, file)
+                assert fast["created_at"].endswith("Z") == (zone == "UTC")
     data = FileSerializer(File.objects.get(id=full.id)).data
     assert data["owner"] == "alice" and data["project"] == project.id and data["folder"] is None
     assert data["sequencing_date"] == "2026-01-02" and data["read_length"] == 150 and data["tags"] == ["a", "b"]
