@@ -422,20 +422,22 @@ class FileSerializer(MyPermissionsMixin, StrictModelSerializer):
             if field is None:  # a kind the shared plan does not vouch for: this instance's own field
                 field = self.fields[name]
             value = getattr(file, attribute) if attribute else field.get_attribute(file)
-            if moment and value is not None and value.tzinfo is not None and settings.USE_TZ:
-                data[name] = _iso_moment(value, self._current_zone())
+            if moment and value is not None and value.tzinfo is not None and (zone := self._current_zone()):
+                data[name] = _iso_moment(value, zone)
             elif isinstance(value, PKOnlyObject):
                 data[name] = None if value.pk is None else field.to_representation(value)
             else:
                 data[name] = None if value is None else field.to_representation(value)
         return data
 
+    _zone: Any = None
+
     def _current_zone(self) -> Any:
-        """The current time zone, asked once per serializer (a response renders with one)."""
-        zone = self.__dict__.get("_zone")
-        if zone is None:
-            zone = self.__dict__["_zone"] = timezone.get_current_timezone()
-        return zone
+        """The current time zone (``None`` without ``USE_TZ``: DRF's own path renders), asked once
+        per serializer: a response renders with one."""
+        if self._zone is None and settings.USE_TZ:
+            self._zone = timezone.get_current_timezone()
+        return self._zone
 
     def _shows_sensitive(self, file: File) -> bool:
         """Encrypted fields appear on the detail view, to the file's owner and its editors only."""

@@ -523,9 +523,10 @@ class IndexBackend:
 class Answers:
     """Aggregations answered by one searcher (one commit of the index), by query and request:
     a commit's answer to a query never changes, so the next page of a search, another ordering
-    or a facet toggled back is answered without reading the files again. Kept for the latest
-    searcher only (a new commit starts afresh), at most ``BIOFM_SEARCH_ANSWER_CACHE`` of them,
-    the least recently asked dropped first.
+    or a facet toggled back is answered without reading the files again. Kept for the node's
+    latest searcher only (its reader's: a new commit starts afresh, and a request still on an
+    older one is answered without keeping anything), at most ``BIOFM_SEARCH_ANSWER_CACHE`` of
+    them, the least recently asked dropped first.
 
     The key is the query's own description (tantivy's, which names every term, bound, offset
     and pattern, the caller's visibility included, ``test_answer_keys_tell_queries_apart``) and
@@ -546,6 +547,8 @@ class Answers:
         if not described or len(described) > self.LONGEST_KEY:
             return searcher.aggregate(query, spec)
         key = (described, json.dumps(spec, sort_keys=True))
+        if searcher is not self.searcher and searcher is not engine.reader().searcher:
+            return searcher.aggregate(query, spec)  # an older commit's (or another index's): not kept
         with self.lock:
             if searcher is not self.searcher:
                 self.searcher, self.answers = searcher, OrderedDict()

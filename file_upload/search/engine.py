@@ -178,33 +178,44 @@ def tag_set(tags: list[str]) -> str:
     return _dumps(sorted(tags))
 
 
-def document_fields(values: dict[str, Any]) -> dict[str, Any]:
-    """The index document of one live file row (a mapping of ``ROW_COLUMNS``) as field values."""
-    name = values["name"]
-    tags = [str(tag) for tag in values["tags"]] if isinstance(values["tags"], list) else []
-    words = [name, values["description"], *tags]
-    words += [str(values[f]) for f in SEARCH_TEXT_FIELDS if values.get(f) not in (None, "")]
-    doc: dict[str, Any] = {
+def _text_fields(name: str, description: str, raw_tags: Any, metadata_words: list[str]) -> dict[str, Any]:
+    """The fields a file's document derives by Python's string rules, for both ways of building
+    it (``document_fields``, ``bulk_document``): the name's forms (``name_key``, lower case,
+    trigrams; the index cuts the pieces from ``subs``), the free-text ``words`` and the tags."""
+    tags = [str(tag) for tag in raw_tags] if isinstance(raw_tags, list) else []
+    lname = name.lower()
+    fields: dict[str, Any] = {
         "kind": "file",
-        "id": values["id"],
         "name": name,
         "name_key": name_key(name),
-        "lname": name.lower(),
-        "grams": "\x00".join(trigrams(name.lower())),
-        "subs": name.lower(),
-        "words": " ".join(words),
-        "project": values["project_id"],
-        "folder": values["folder_id"] or 0,
-        "owner": values["owner_id"],
-        "access_level": values["effective_access_level"],
-        "parse_status": values["parse_status"],
-        "size": values["size"] or 0,
-        "created_at": _micros(values["created_at"]),
-        "updated_at": _micros(values["updated_at"]),
+        "lname": lname,
+        "grams": "\x00".join(trigrams(lname)),
+        "subs": lname,
+        "words": " ".join([name, description, *tags, *metadata_words]),
+        "tagset": tag_set(tags),
     }
     if tags:
-        doc["tags"] = tags
-    doc["tagset"] = tag_set(tags)
+        fields["tags"] = tags
+    return fields
+
+
+def document_fields(values: dict[str, Any]) -> dict[str, Any]:
+    """The index document of one live file row (a mapping of ``ROW_COLUMNS``) as field values."""
+    metadata_words = [str(values[f]) for f in SEARCH_TEXT_FIELDS if values.get(f) not in (None, "")]
+    doc = _text_fields(values["name"], values["description"], values["tags"], metadata_words)
+    doc.update(
+        {
+            "id": values["id"],
+            "project": values["project_id"],
+            "folder": values["folder_id"] or 0,
+            "owner": values["owner_id"],
+            "access_level": values["effective_access_level"],
+            "parse_status": values["parse_status"],
+            "size": values["size"] or 0,
+            "created_at": _micros(values["created_at"]),
+            "updated_at": _micros(values["updated_at"]),
+        }
+    )
     day = values["sequencing_date"]
     doc["sequencing_date"] = day.isoformat() if day else ""
     if day:
@@ -258,13 +269,14 @@ def _bulk_columns() -> list[tuple[str, str, str]]:
     ]
 
 
-BULK_KEYS = tuple(key for key, _, _ in _bulk_columns())
+BULK_COLUMNS = _bulk_columns()
+BULK_KEYS = tuple(key for key, _, _ in BULK_COLUMNS)
 # The columns, then the description, the tags (JSON text) and the metadata part of ``words``.
-BULK_TYPES = [kind for _, _, kind in _bulk_columns()] + ["text"] * 3
+BULK_TYPES = [kind for _, _, kind in BULK_COLUMNS] + ["text"] * 3
 
 
 def _bulk_select() -> str:
-    columns = ", ".join(expression for _, expression, _ in _bulk_columns())
+    columns = ", ".join(expression for _, expression, _ in BULK_COLUMNS)
     # The metadata part of ``words``: the values ``document_fields`` joins, in the same order
     # (``concat_ws`` skips NULLs; an integer's text is Python's ``str``).
     words = ", ".join(
@@ -285,22 +297,8 @@ def bulk_document(row: tuple[Any, ...]) -> str:
     fields and values as ``document_fields`` gives for that file (a NULL is no value)."""
     *columns, description, tags_text, metadata_words = row
     doc = {key: value for key, value in zip(BULK_KEYS, columns, strict=True) if value is not None}
-    name = doc["name"]
-    tags = json.loads(tags_text)
-    tags = [str(tag) for tag in tags] if isinstance(tags, list) else []
-    lname = name.lower()
-    words = [name, description, *tags, metadata_words] if metadata_words else [name, description, *tags]
-    doc.update(
-        kind="file",
-        name_key=name_key(name),
-        lname=lname,
-        grams="\x00".join(trigrams(lname)),
-        subs=lname,
-        words=" ".join(words),
-        tagset=tag_set(tags),
-    )
-    if tags:
-        doc["tags"] = tags
+    words = [metadata_words] if metadata_words else []
+    doc.update(_text_fields(doc["name"], description, json.loads(tags_text), words))
     return orjson.dumps(doc).decode()  # a tenth of the standard encoder's time
 
 
