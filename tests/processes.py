@@ -159,6 +159,16 @@ class CeleryWorker:
             time.sleep(0.3)
         return row
 
+    def wait_for_log(self, text: str, timeout: float = 30) -> str:
+        """The worker's log once it holds ``text`` (or after ``timeout`` seconds; the caller
+        asserts). The worker logs a task's outcome just after the task has written its rows,
+        so a test that has seen the rows waits here for the line."""
+        deadline = time.monotonic() + timeout
+        while text not in self.log() and time.monotonic() < deadline:
+            self.assert_alive()
+            time.sleep(0.1)
+        return self.log()
+
     def stop(self, kill: bool = False) -> None:
         if self.proc is None:
             return

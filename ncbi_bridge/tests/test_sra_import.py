@@ -215,7 +215,7 @@ def test_sra_import_on_a_real_worker(alice, data_dirs, tmp_path, fake_ncbi, monk
         import_ncbi_record_task.apply_async(args=[row.id], queue=queue)
         worker.wait_for(row, lambda r: r.status in ("done", "failed"))
         assert row.status == "done", f"{row.error}\n{worker.log()}"
-        assert "succeeded" in worker.log()
+        assert "succeeded" in worker.wait_for_log("succeeded")
     files = File.objects.filter(id__in=row.file_ids).order_by("name")
     assert [f.name for f in files] == ["SRR25056225_1.fastq.gz", "SRR25056225_2.fastq.gz"]
     assert all(f.sra_accession == "SRR25056225" and f.folder_id == folder.id for f in files)

@@ -4,7 +4,6 @@ the parse task on both storage backends (the worker reads the object from the st
 
 from __future__ import annotations
 
-import time
 import uuid
 
 import pytest
@@ -33,11 +32,7 @@ def test_real_worker_runs_parse_task(storage_backend, alice, data_dirs, tmp_path
         if settings.REDIS_URL:
             assert app.conf.broker_url.startswith("redis://")
             assert result.get(timeout=30) == "done"
-        # The worker logs the outcome just after the task has written its result: wait for it.
-        deadline = time.monotonic() + 30
-        while "succeeded" not in worker.log() and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert "succeeded" in worker.log()
+        assert "succeeded" in worker.wait_for_log("succeeded")
     assert File.objects.filter(id=file.id, parse_status="done", stats__reads=1).exists()
 
 

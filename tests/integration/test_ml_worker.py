@@ -37,6 +37,6 @@ def test_qc_trigger_runs_on_a_real_worker(storage_backend, alice, data_dirs, tmp
         assert task.result["verdict"] == "fail"
         detail = client.get(f"/api/ml/tasks/{task.id}/").json()
         assert detail["status"] == "done" and detail["result"]["tag"] == "qc:fail"
-        assert "succeeded" in worker.log()
+        assert "succeeded" in worker.wait_for_log("succeeded")
     assert FileQC.objects.get(file=file).verdict == "fail"
     assert File.objects.get(pk=file.pk).tags == ["qc:fail"]
