@@ -198,19 +198,22 @@ def visibility_query(user: Any) -> Any | None:
 
 
 def name_contains(lowered: str) -> Any:
-    """The whole (lower-case) text inside the name, exactly: one of the name's pieces
-    (``subs``) or trigrams when the text is that long; a longer text is a phrase of the trigrams
-    that cover it (each character in at least one, at its offset), a shorter one a scan of the
-    names."""
+    """The whole (lower-case) text inside the name, exactly: one of the name's pieces (``subs``)
+    when the text is that long; a longer text is a phrase of the trigrams that cover it (each
+    character in at least one, at its offset)."""
     if len(lowered) in engine.SUBSTRING_LENGTHS:
         return _term("subs", lowered)
     grams = engine.trigrams(lowered)
-    if len(grams) > 1:
-        offsets = sorted({*range(0, len(grams), 3), len(grams) - 1})
-        return Q.phrase_query(engine.SCHEMA, "grams", [(offset, grams[offset]) for offset in offsets])
-    if grams:
-        return _term("grams", grams[0])
-    return Q.regex_query(engine.SCHEMA, "lname", f".*{_regex_escape(lowered)}.*")
+    offsets = sorted({*range(0, len(grams), 3), len(grams) - 1})
+    return Q.phrase_query(engine.SCHEMA, "grams", [(offset, grams[offset]) for offset in offsets])
+
+
+def name_starts(lowered: str) -> Any:
+    """The name starts with the (lower-case) text, exactly: one of the name's starts
+    (``starts``) when the text is that long, else a prefix of the lower-case name."""
+    if len(lowered) in engine.SUBSTRING_LENGTHS:
+        return _term("starts", lowered)
+    return Q.regex_query(engine.SCHEMA, "lname", f"{_regex_escape(lowered)}.*")
 
 
 def text_query(text: str) -> Any:
@@ -274,15 +277,32 @@ def filter_queries(query: Any, skip: set[str]) -> list[Any]:
     return parts
 
 
-def _files(parts: list[Any], leave_out: Collection[int] = ()) -> Any:
-    """The file documents matching every part, but the files ``leave_out``. The one document
-    that is not a file (the feed position) is left out by a term that matches only it: requiring
-    ``kind=file`` instead would walk a posting of every file in each search."""
+def _files(parts: list[Any], leave_out: Collection[int] = (), excluding: Sequence[Any] = ()) -> Any:
+    """The file documents matching every part, none of ``excluding``, but the files
+    ``leave_out``. The one document that is not a file (the feed position) is left out by a term
+    that matches only it: requiring ``kind=file`` instead would walk a posting of every file in
+    each search."""
     clauses = [(Occur.Must, part) for part in parts or [Q.all_query()]]
+    clauses += [(Occur.MustNot, part) for part in excluding]
     clauses.append((Occur.MustNot, _term("kind", "meta")))
     if leave_out:
         clauses.append((Occur.MustNot, _terms("id", sorted(leave_out))))
     return Q.boolean_query(clauses)
+
+
+class Matching:
+    """The files a search matches, kept as its parts: a page that narrows them (a relevance
+    tier, the files sharing a sort key) puts its clauses beside them, in one flat query, not
+    around the whole. The index answers a flat query holding a term no file has at once, a
+    nested one only after walking the rest (a relevance tier whose text no name holds: 0.1
+    against 4–8 ms at a million files)."""
+
+    def __init__(self, parts: list[Any], leave_out: Collection[int] = ()) -> None:
+        self.parts, self.leave_out = parts, leave_out
+
+    def query(self, *also: Any, excluding: Sequence[Any] = ()) -> Any:
+        """These files, narrowed to those matching each of ``also`` and none of ``excluding``."""
+        return _files([*self.parts, *also], self.leave_out, excluding)
 
 
 def _facet_counts(name: str, buckets: list[dict[str, Any]]) -> dict[str, int]:
@@ -292,10 +312,17 @@ def _facet_counts(name: str, buckets: list[dict[str, Any]]) -> dict[str, int]:
     combined = bool(declarations.BY_NAME[name].facet_column)
     for bucket in buckets:
         key = bucket["key"]
-        for value in (json.loads(key) if key else []) if combined else [str(key)]:
+        for value in _combination(key) if combined else (str(key),):
             if value != "":
                 counts[value] = counts.get(value, 0) + int(bucket["doc_count"])
     return counts
+
+
+@functools.lru_cache(maxsize=8192)
+def _combination(key: str) -> tuple[str, ...]:
+    """A combination column's value (a JSON list) as its values: the same few hundred tag sets
+    come back in every search's buckets."""
+    return tuple(json.loads(key)) if key else ()
 
 
 class IndexBackend:
@@ -322,9 +349,9 @@ class IndexBackend:
         visible = self._visible[key]
         return [visible] if visible is not None else []
 
-    def matching(self, user: Any, query: Any, skip: set[str] = frozenset()) -> Any:
+    def matching(self, user: Any, query: Any, skip: set[str] = frozenset()) -> Matching:
         """The files the user sees matching the query's filters but ``skip``."""
-        return _files(self._base(user) + filter_queries(query, set(skip)), self.overlay)
+        return Matching(self._base(user) + filter_queries(query, set(skip)), self.overlay)
 
     def count(self, user: Any, query: Any) -> int:
         return self.summary(user, query, ())[0]
@@ -365,7 +392,7 @@ class IndexBackend:
             spec[COUNT] = {"value_count": {"field": "id"}}
         elif frozenset() not in passes:
             spec[COUNT] = {"filter": filter_text(query, loose)}
-        result = aggregate(self.searcher, self.matching(user, query, set(loose)), spec)
+        result = aggregate(self.searcher, self.matching(user, query, set(loose)).query(), spec)
         if not loose:
             total = int(result[COUNT].get("value") or 0)
         else:
@@ -432,7 +459,7 @@ class IndexBackend:
             return ids[: stop - start]
         return sql_page(user, query, ordering, start, stop, within=self.overlay.union(ids))
 
-    def _page_of(self, matching: Any, query: Any, ordering: tuple[str, ...], start: int, stop: int) -> list[int]:
+    def _page_of(self, matching: Matching, query: Any, ordering: tuple[str, ...], start: int, stop: int) -> list[int]:
         if stop <= start:
             return []
         key = ordering[0].lstrip("-")
@@ -444,14 +471,14 @@ class IndexBackend:
         field_name = {"size": "size", "created_at": "created_at", "updated_at": "updated_at"}[key]
         return self._sorted_page(matching, field_name, descending, start, stop)
 
-    def _name_page(self, matching: Any, descending: bool, start: int, stop: int) -> list[int]:
+    def _name_page(self, matching: Matching, descending: bool, start: int, stop: int) -> list[int]:
         """By (name, id), at the cost of a number column: the first ``stop`` hits by
         ``name_key`` (the name's first 8 bytes, in the names' order), then the exact name order
         only among the hits whose key is not theirs alone (shared with another hit, or at the
         boundary, where files beyond ``stop`` may share it): one more search over those keys,
         which the index intersects from their short postings."""
         order = tantivy.Order.Desc if descending else tantivy.Order.Asc
-        hits = self.searcher.search(matching, stop, count=False, order_by_field="name_key", order=order).hits
+        hits = self.searcher.search(matching.query(), stop, count=False, order_by_field="name_key", order=order).hits
         if not hits:
             return []
         keys = [key for key, _ in hits]
@@ -461,18 +488,18 @@ class IndexBackend:
             shared.add(keys[-1])
         by_key = list(zip(keys, self._ids(hits), strict=True))  # the hits come in key order
         if shared:
-            among = _all([matching, _terms("name_key", sorted(shared))])
+            among = Matching([*matching.parts, _terms("name_key", sorted(shared))], matching.leave_out)
             wanted = sum(1 for key in keys if key in shared)
             exact = iter(self._sorted_page(among, "name", descending, 0, wanted))
             by_key = [(key, next(exact) if key in shared else file_id) for key, file_id in by_key]
         return [file_id for _, file_id in by_key[start:stop]]
 
-    def _sorted_page(self, matching: Any, field_name: str, descending: bool, start: int, stop: int) -> list[int]:
+    def _sorted_page(self, matching: Matching, field_name: str, descending: bool, start: int, stop: int) -> list[int]:
         """By (field, id): the first ``stop`` hits by the field (a fast field: no document is
         read, nothing is scored), then the files sharing the value at the boundary put in id
         order (the index breaks ties its own way): as many of them as the page still needs."""
         order = tantivy.Order.Desc if descending else tantivy.Order.Asc
-        hits = self.searcher.search(matching, stop, count=False, order_by_field=field_name, order=order).hits
+        hits = self.searcher.search(matching.query(), stop, count=False, order_by_field=field_name, order=order).hits
         pairs = list(zip([value for value, _ in hits], self._ids(hits), strict=True))
         pairs.sort(reverse=descending)
         if len(hits) < stop:
@@ -484,22 +511,22 @@ class IndexBackend:
         else:
             same = Q.range_query(engine.SCHEMA, field_name, INTEGER, boundary, boundary)
         wanted = stop - len(before)
-        group = self.searcher.search(_all([matching, same]), wanted, count=False, order_by_field="id", order=order)
+        group = self.searcher.search(matching.query(same), wanted, count=False, order_by_field="id", order=order)
         ids = [file_id for _, file_id in before] + self._ids(group.hits)
         return ids[start:stop]
 
-    def _relevance_page(self, matching: Any, text: str, start: int, stop: int) -> list[int]:
+    def _relevance_page(self, matching: Matching, text: str, start: int, stop: int) -> list[int]:
         """Tiers as the SQL path ranks them: the whole name (3), its start (2), inside it (1),
         elsewhere (0); newest (highest id) first within a tier."""
         lowered = text.lower()
         whole = _term("lname", lowered)
-        prefix = Q.regex_query(engine.SCHEMA, "lname", f"{_regex_escape(lowered)}.*")
+        prefix = name_starts(lowered)
         inside = name_contains(lowered)
         tiers = [
-            _all([matching, whole]),
-            Q.boolean_query([(Occur.Must, matching), (Occur.Must, prefix), (Occur.MustNot, whole)]),
-            Q.boolean_query([(Occur.Must, matching), (Occur.Must, inside), (Occur.MustNot, prefix)]),
-            Q.boolean_query([(Occur.Must, matching), (Occur.MustNot, inside)]),
+            matching.query(whole),
+            matching.query(prefix, excluding=[whole]),
+            matching.query(inside, excluding=[prefix]),
+            matching.query(excluding=[inside]),
         ]
         ids: list[int] = []
         offset = start
