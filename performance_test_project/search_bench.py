@@ -159,17 +159,24 @@ def random_query(rng: random.Random, pool: dict[str, list]) -> dict:
 
 
 def unseen_texts(rng: random.Random, n: int) -> list[dict]:
-    """Texts no process has seen: partial sample names and words, fresh each time."""
-    texts = []
-    for i in range(n):
-        kind = i % 3
+    """Texts no process has seen: partial sample names and words, fresh each time, and the one
+    or two characters a search box sends as someone starts typing."""
+    texts: list[dict] = []
+    seen: set[str] = set()
+    i = 0
+    while len(texts) < n:
+        kind, i = i % 4, i + 1
         if kind == 0:
             text = f"S{rng.randint(0, 99999):05d}"[: rng.randint(3, 6)]
         elif kind == 1:
             text = "".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(rng.randint(3, 7)))
-        else:
+        elif kind == 2:
             text = f"{rng.choice(['liver', 'brain', 'blood', 'lung'])} {rng.randint(0, 999)}"
-        texts.append({"q": text, "facets": FACETS, "page_size": 50})
+        else:
+            text = "".join(rng.choice("abcdefghijklmnopqrstuvwxyz0123456789_-.") for _ in range(rng.randint(1, 2)))
+        if text.lower() not in seen:  # each asked once
+            seen.add(text.lower())
+            texts.append({"q": text, "facets": FACETS, "page_size": 50})
     return texts
 
 

@@ -620,16 +620,19 @@ def fresh_index(overlay: bool = False) -> IndexBackend | None:
     if settings.BIOFM_SEARCH_INLINE_WRITER:
         inline_catch_up()
     reader = engine.reader()
-    request = feed.request_position()  # the feed as this request found it
+    request = None  # the feed as this request found it (read with the first look)
     deadline = time.monotonic() + settings.BIOFM_SEARCH_FRESHNESS_WAIT
     asked = None  # the position last checked against the feed: only a new commit is asked again
+    limit = settings.BIOFM_SEARCH_OVERLAY_CHANGES if overlay else 0
     while True:
         current = reader.current()
         if current is None:
             return None  # no index on this node (yet): nothing to wait for
         if current[1] is not asked:
-            limit = settings.BIOFM_SEARCH_OVERLAY_CHANGES if overlay else 0
-            unapplied = feed.unapplied(current[1], request, limit)
+            if request is None:
+                request, unapplied = feed.first_look(current[1], limit)
+            else:
+                unapplied = feed.unapplied(current[1], request, limit)
             if unapplied is not None:
                 return IndexBackend(current[0], unapplied)
             asked = current[1]

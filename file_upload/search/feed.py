@@ -128,32 +128,60 @@ def unapplied(position: dict[str, Any], request: Any, limit: int) -> set[int] | 
     if _postgres():
         if "xmin" not in position:
             return None
-        # Changes by transactions older than the index's xmin were all applied; of the others,
-        # the index lists those it applied. The request sees what its snapshot holds as
-        # committed, and its own transaction's writes.
-        # Every search request asks this, so it must read only the feed's newest rows: ``ORDER
-        # BY xid, id LIMIT`` walks the (xid, id) index from ``xmin`` whatever the table's
-        # statistics say (``EXISTS`` lets the planner choose a scan of the whole feed when they
-        # are stale, as after a bulk load: 75 ms per request at a million rows).
-        own = "COALESCE(pg_current_xact_id_if_assigned()::text::bigint, -1)"
+        query = f"SELECT ARRAY({_UNAPPLIED.format(snapshot='%s::pg_snapshot')})"
         with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT file_id FROM file_upload_searchchange WHERE xid >= %s AND NOT (id = ANY(%s))"
-                f" AND (pg_visible_in_snapshot(xid::text::xid8, %s::pg_snapshot) OR xid = {own})"
-                " ORDER BY xid, id LIMIT %s",
-                [position["xmin"], [int(cid) for cid in position["applied"]] or [-1], request, limit + 1],
-            )
-            rows = cursor.fetchall()
-    else:
-        if "last" not in position:
-            return None
-        changes = SearchChange.objects.filter(id__gt=position["last"], id__lte=request).order_by("id")
-        rows = list(changes.values_list("file_id")[: limit + 1])
-        if not rows and position["last"] < request:
-            return None  # changes the index lacks are gone from the feed: it cannot tell which
-    if len(rows) > limit:
+            cursor.execute(query, _unapplied_params(position, request, limit))
+            return _within(cursor.fetchone()[0], limit)
+    if "last" not in position:
         return None
-    return {file_id for (file_id,) in rows}
+    changes = SearchChange.objects.filter(id__gt=position["last"], id__lte=request).order_by("id")
+    rows = list(changes.values_list("file_id", flat=True)[: limit + 1])
+    if not rows and position["last"] < request:
+        return None  # changes the index lacks are gone from the feed: it cannot tell which
+    return _within(rows, limit)
+
+
+def first_look(position: dict[str, Any], limit: int) -> tuple[Any, set[int] | None]:
+    """``request_position()`` and then ``unapplied(position, it, limit)``, on PostgreSQL in one
+    round trip (every search asks both first; the position is kept for another look after a
+    commit)."""
+    if not _postgres() or "xmin" not in position:
+        request = request_position()
+        return request, unapplied(position, request, limit)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "WITH now AS (SELECT pg_current_snapshot() AS snapshot)"
+            f" SELECT now.snapshot::text, ARRAY({_UNAPPLIED.format(snapshot='now.snapshot')}) FROM now",
+            _unapplied_params(position, None, limit),
+        )
+        request, rows = cursor.fetchone()
+    return request, _within(rows, limit)
+
+
+# Changes by transactions older than the index's xmin were all applied; of the others, the index
+# lists those it applied. The request sees what its snapshot holds as committed, and its own
+# transaction's writes. Every search request asks this, so it must read only the feed's newest
+# rows: ``ORDER BY xid, id LIMIT`` walks the (xid, id) index from ``xmin`` whatever the table's
+# statistics say (``EXISTS`` lets the planner choose a scan of the whole feed when they are
+# stale, as after a bulk load: 75 ms per request at a million rows).
+_UNAPPLIED = (
+    "SELECT file_id FROM file_upload_searchchange WHERE xid >= %s AND NOT (id = ANY(%s))"
+    " AND (pg_visible_in_snapshot(xid::text::xid8, {snapshot})"
+    " OR xid = COALESCE(pg_current_xact_id_if_assigned()::text::bigint, -1))"
+    " ORDER BY xid, id LIMIT %s"
+)
+
+
+def _unapplied_params(position: dict[str, Any], request: Any, limit: int) -> list[Any]:
+    """The parameters of ``_UNAPPLIED``, the request's snapshot among them unless the query
+    takes its own (``request`` None)."""
+    applied = [int(cid) for cid in position["applied"]] or [-1]
+    snapshot = [] if request is None else [request]
+    return [position["xmin"], applied, *snapshot, limit + 1]
+
+
+def _within(file_ids: list[int], limit: int) -> set[int] | None:
+    return None if len(file_ids) > limit else set(file_ids)
 
 
 def _rows(ids: list[int] | None):
