@@ -694,6 +694,10 @@ class Results(Sequence):
             type(backend).overlaid_answers += 1
 
     def _ids(self, start: int, stop: int) -> list[int]:
+        if stop <= start:  # nothing to show (no match, or a page past the last): not waited for
+            if self.early is not None:
+                self.early[2].cancel()  # if it has not started
+            return []
         if self.early is not None and self.early[0] == start and stop <= self.early[1]:
             return self.backend.overlaid(self.user, self.query, self.ordering, start, stop, self.early[2].result())
         return self.backend.page(self.user, self.query, self.ordering, start, stop)

@@ -311,6 +311,32 @@ def test_the_page_is_searched_beside_the_facets(world, client_for, settings, mon
     assert far.status_code == 404 and backends.IndexBackend.answered == answered + 1 and searched == []
 
 
+def test_a_search_with_no_match_does_not_wait_for_its_page(world, client_for, settings, monkeypatch):
+    """The page searched for beside the facets is not waited for when the count says there is
+    nothing to show: a search matching no file answers while its page search is still busy."""
+    import threading
+
+    release, finished = threading.Event(), []
+    page_of = backends.IndexBackend._page_of
+
+    def slow_page_of(*args):
+        release.wait(timeout=10)
+        finished.append(release.is_set())
+        return page_of(*args)
+
+    monkeypatch.setattr(backends.IndexBackend, "_page_of", slow_page_of)
+    settings.BIOFM_SEARCH_BACKEND = "tantivy"
+    client = client_for(world["users"][4])
+    try:
+        empty = client.get("/api/files/", {"q": "no-file-is-called-this", "facets": "organism"})
+        assert empty["X-Search-Backend"] == "tantivy" and empty.json()["count"] == 0
+        assert empty.json()["results"] == [] and finished == []  # its page search is still busy
+    finally:
+        release.set()
+    found = client.get("/api/files/", {"page_size": 3, "ordering": "name"})
+    assert found["X-Search-Backend"] == "tantivy" and len(found.json()["results"]) == 3
+
+
 @pytest.mark.parametrize("backend", ["tantivy", "sql"])
 def test_bad_pages_are_refused_alike(world, client_for, settings, backend):
     """The page's slice is worked out before the search (``page_window``): a bad ``page`` or
