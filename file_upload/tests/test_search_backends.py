@@ -632,6 +632,31 @@ def test_name_pieces_of_every_length_agree(world, client_for, settings):
     assert found > len(texts) / 3  # most pieces are found, the near misses mostly not
 
 
+def test_short_pieces_and_starts_of_non_ascii_names(world):
+    """Every piece of 1–8 characters of a lower-case name, and each of its first 1–8 characters,
+    finds exactly the names that hold it (Python's ``in`` and ``startswith``), with letters
+    beyond ASCII (which SQLite's search does not lower-case, so no backend comparison here)."""
+    from file_upload.search import engine
+
+    project = world["projects"][0]
+    names = ["İstanbul_Ölçüm.fastq", "Éclair-ßtraße_日本語データ.bam", "ÉCLAIR_2.txt", "ab"]
+    made = {make_file(project, name, owner=world["users"][0]).id: name.lower() for name in names}
+    backends.inline_catch_up()
+    searcher = engine.reader().current()[0]
+
+    def found(query):
+        hits = searcher.search(backends._files([query, backends._terms("id", sorted(made))]), 20).hits
+        return {made[file_id] for file_id in searcher.fast_field_values("id", [address for _, address in hits])}
+
+    for lname in made.values():
+        for length in range(1, 9):
+            start_text = lname[:length]
+            assert found(backends.name_starts(start_text)) == {n for n in made.values() if n.startswith(start_text)}
+            for start in range(len(lname) - length + 1):
+                piece = lname[start : start + length]
+                assert found(backends.name_contains(piece)) == {n for n in made.values() if piece in n}, piece
+
+
 def test_project_totals_agree(world, client_for, settings):
     """The files and bytes each listed project shows its caller come from the index when it is
     fresh (one aggregation) and from SQL otherwise: the same for every user, and after a delete
