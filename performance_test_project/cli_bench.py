@@ -120,7 +120,7 @@ def main() -> None:
             .splitlines()[-1]
         )
         obscured = subprocess.run(
-            ["rclone", "obscure", secret], capture_output=True, text=True, check=True
+            ["rclone", "obscure", "-"], input=secret, capture_output=True, text=True, check=True
         ).stdout.strip()
         rclone_remote = ["--webdav-url", f"{app.url}/dav/", "--webdav-user", "bench", "--webdav-pass", obscured,
                          "--config", str(workdir / "rclone.conf"), "--transfers", "1"]  # fmt: skip

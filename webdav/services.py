@@ -27,9 +27,19 @@ def _digest(password: str) -> str:
     return hashlib.sha256(password.encode()).hexdigest()
 
 
+def _new_secret() -> str:
+    """32 random bytes, URL-safe, never starting with "-": command lines take such a value as
+    an option (``rclone obscure -x…``, ``curl -u alice:-x…`` alike), so one in 64 passwords
+    could not be pasted into them."""
+    while True:
+        secret = secrets.token_urlsafe(32)
+        if not secret.startswith("-"):
+            return secret
+
+
 def create_app_password(user: Any, name: str) -> tuple[AppPassword, str]:
     """A new app password; the secret is returned here and never again."""
-    secret = secrets.token_urlsafe(32)
+    secret = _new_secret()
     with transaction.atomic():
         item = AppPassword.objects.create(user=user, name=name.strip()[:100] or "WebDAV", digest=_digest(secret))
         audit.record(user, "auth.app_password_created", item, name=item.name)

@@ -79,7 +79,10 @@ def test_rclone_copies_a_tree_up_and_down_with_equal_checksums(
         path = source / f"run{i % 3}" / ("nested" if i % 2 else "") / f"reads_{i}.fq"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(hashlib.sha256(str(i).encode()).digest() * (1000 + i * 997))
-    obscured = subprocess.run(["rclone", "obscure", alice_password], capture_output=True, text=True).stdout.strip()
+    # On stdin: a password starting with "-" would be read as an option.
+    obscured = subprocess.run(
+        ["rclone", "obscure", "-"], input=alice_password, capture_output=True, text=True, check=True
+    ).stdout.strip()
     remote = [
         "--webdav-url",
         f"{gunicorn.url}/dav/",

@@ -99,3 +99,15 @@ def test_copy_onto_an_existing_collection_with_overwrite(dav, lab):
     assert body(dav("GET", "/dav/Lab/dest/foo.0")) == b"new"
     refused = dav("COPY", "/dav/Lab/src/", destination="http://testserver/dav/Lab/dest/", overwrite="F")
     assert refused.status_code == 412
+
+
+def test_app_passwords_never_start_with_a_dash(alice, monkeypatch):
+    """A secret starting with "-" is drawn again: command-line clients read it as an option."""
+    from webdav import services
+
+    drawn = iter(["-starts-with-a-dash", "_fine-one"])
+    monkeypatch.setattr(services.secrets, "token_urlsafe", lambda nbytes: next(drawn))
+    item, secret = services.create_app_password(alice, "rclone")
+    assert secret == "_fine-one"
+    assert services.check_app_password(alice.username, secret) == alice
+    assert services.check_app_password(alice.username, "-starts-with-a-dash") is None
