@@ -401,13 +401,12 @@ class FileSerializer(MyPermissionsMixin, StrictModelSerializer):
         return privacy_hints(file.name, metadata, description=file.description, tags=file.tags)
 
     def to_representation(self, file: File) -> dict[str, Any]:
-        data = self._represent(file)
-        if not self._shows_sensitive(file):
-            for field in services.SENSITIVE_FILE_FIELDS:
-                data[field] = None
-        return data
+        # Encrypted fields that are not shown are not read either: a listing loads its files
+        # without them (``FileViewSet.list``), so no personal value is decrypted for a page.
+        shown = self._shows_sensitive(file)
+        return self._represent(file, hidden=frozenset() if shown else services.SENSITIVE_FILE_FIELDS)
 
-    def _represent(self, file: File) -> dict[str, Any]:
+    def _represent(self, file: File, hidden: frozenset[str] = frozenset()) -> dict[str, Any]:
         """``ModelSerializer.to_representation`` without its per-field lookup machinery: plain
         model fields are read with ``getattr`` (a search page is 50 files × 46 fields), the
         others through the field as DRF does; each value still goes through a field's own
@@ -416,6 +415,9 @@ class FileSerializer(MyPermissionsMixin, StrictModelSerializer):
         to build 46 DRF fields only to read them."""
         data: dict[str, Any] = {}
         for name, field, attribute, method, moment in _plan(self):
+            if name in hidden:
+                data[name] = None
+                continue
             if method is not None:
                 data[name] = getattr(self, method)(file)
                 continue

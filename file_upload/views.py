@@ -283,7 +283,9 @@ class FileViewSet(AccessExplanationMixin, RestrictedModelViewSet):
         ``facets=`` the counts per value of each named field (``{field: [{value, count}]}``)."""
         require_single_values(request.query_params)
         query = search.SearchQuery.from_params(request.query_params)
-        visible = self.get_queryset()
+        # A listing never shows the encrypted fields (the serializer reads them only where it
+        # shows them): they are not loaded, so not decrypted.
+        visible = self.get_queryset().defer(*services.SENSITIVE_FILE_FIELDS)
         files, ordering = search.order_files(visible, query, request.query_params.get("ordering", ""))
         cursor = wants_cursor(request.query_params)
         window = None if cursor else page_window(request)

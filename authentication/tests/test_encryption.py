@@ -128,3 +128,19 @@ class TestFileApi:
         assert other["name"] and other["donor_id"] is None and other["notes"] is None
         event = AuditEvent.objects.filter(action="file.update").latest("id")
         assert "MRN" not in str(event.details)
+
+    @pytest.mark.parametrize("backend", ["tantivy", "sql"])
+    def test_a_listing_decrypts_nothing(self, sensitive_file, api, settings, monkeypatch, backend):
+        """The file list never shows the encrypted fields, so it neither loads nor decrypts them
+        (the detail view still does, for editors)."""
+        settings.BIOFM_SEARCH_BACKEND = backend
+        decrypted = []
+        decrypt = crypto.decrypt
+        monkeypatch.setattr(crypto, "decrypt", lambda *args: decrypted.append(args[1]) or decrypt(*args))
+        listing = api.get("/api/files/", {"q": sensitive_file.name[:4], "facets": "organism"})
+        assert listing.status_code == 200 and listing["X-Search-Backend"] == backend
+        row = next(item for item in listing.json()["results"] if item["id"] == sensitive_file.pk)
+        assert row["notes"] is None and row["donor_id"] is None and decrypted == []
+        detail = api.get(f"/api/files/{sensitive_file.pk}/").json()
+        assert detail["donor_id"] == "MRN-0042"
+        assert sorted(decrypted) == ["file_upload.file.donor_id", "file_upload.file.notes"]
