@@ -126,62 +126,51 @@ def unapplied(position: dict[str, Any], request: Any, limit: int) -> set[int] | 
     index at ``position`` has not applied; ``None`` when there are more than ``limit`` such
     changes, or the position cannot tell."""
     if _postgres():
-        if "xmin" not in position:
-            return None
-        query = f"SELECT ARRAY({_UNAPPLIED.format(snapshot='%s::pg_snapshot')})"
-        with connection.cursor() as cursor:
-            cursor.execute(query, _unapplied_params(position, request, limit))
-            return _within(cursor.fetchone()[0], limit)
+        return _pg_look(position, request, limit)[1]
     if "last" not in position:
         return None
     changes = SearchChange.objects.filter(id__gt=position["last"], id__lte=request).order_by("id")
     rows = list(changes.values_list("file_id", flat=True)[: limit + 1])
     if not rows and position["last"] < request:
         return None  # changes the index lacks are gone from the feed: it cannot tell which
-    return _within(rows, limit)
+    return None if len(rows) > limit else set(rows)
 
 
 def first_look(position: dict[str, Any], limit: int) -> tuple[Any, set[int] | None]:
     """``request_position()`` and then ``unapplied(position, it, limit)``, on PostgreSQL in one
     round trip (every search asks both first; the position is kept for another look after a
     commit)."""
-    if not _postgres() or "xmin" not in position:
-        request = request_position()
-        return request, unapplied(position, request, limit)
+    if _postgres():
+        return _pg_look(position, None, limit)
+    request = request_position()
+    return request, unapplied(position, request, limit)
+
+
+def _pg_look(position: dict[str, Any], request: str | None, limit: int) -> tuple[str, set[int] | None]:
+    """The request's snapshot (``request``, or this statement's own when it is None) and the
+    files of the changes it sees that the index at ``position`` has not applied (``None``: more
+    than ``limit``, or the position cannot tell).
+
+    Changes by transactions older than the index's xmin were all applied; of the others, the
+    index lists those it applied. The request sees what its snapshot holds as committed, and its
+    own transaction's writes. Every search request asks this, so it must read only the feed's
+    newest rows: ``ORDER BY xid, id LIMIT`` walks the (xid, id) index from ``xmin`` whatever the
+    table's statistics say (``EXISTS`` lets the planner choose a scan of the whole feed when they
+    are stale, as after a bulk load: 75 ms per request at a million rows)."""
+    if "xmin" not in position:
+        return request if request is not None else request_position(), None
     with connection.cursor() as cursor:
         cursor.execute(
-            "WITH now AS (SELECT pg_current_snapshot() AS snapshot)"
-            f" SELECT now.snapshot::text, ARRAY({_UNAPPLIED.format(snapshot='now.snapshot')}) FROM now",
-            _unapplied_params(position, None, limit),
+            "WITH now AS (SELECT COALESCE(%s::pg_snapshot, pg_current_snapshot()) AS snapshot)"
+            " SELECT now.snapshot::text, ARRAY("
+            "SELECT file_id FROM file_upload_searchchange WHERE xid >= %s AND NOT (id = ANY(%s))"
+            " AND (pg_visible_in_snapshot(xid::text::xid8, now.snapshot)"
+            " OR xid = COALESCE(pg_current_xact_id_if_assigned()::text::bigint, -1))"
+            " ORDER BY xid, id LIMIT %s) FROM now",
+            [request, position["xmin"], [int(cid) for cid in position["applied"]] or [-1], limit + 1],
         )
-        request, rows = cursor.fetchone()
-    return request, _within(rows, limit)
-
-
-# Changes by transactions older than the index's xmin were all applied; of the others, the index
-# lists those it applied. The request sees what its snapshot holds as committed, and its own
-# transaction's writes. Every search request asks this, so it must read only the feed's newest
-# rows: ``ORDER BY xid, id LIMIT`` walks the (xid, id) index from ``xmin`` whatever the table's
-# statistics say (``EXISTS`` lets the planner choose a scan of the whole feed when they are
-# stale, as after a bulk load: 75 ms per request at a million rows).
-_UNAPPLIED = (
-    "SELECT file_id FROM file_upload_searchchange WHERE xid >= %s AND NOT (id = ANY(%s))"
-    " AND (pg_visible_in_snapshot(xid::text::xid8, {snapshot})"
-    " OR xid = COALESCE(pg_current_xact_id_if_assigned()::text::bigint, -1))"
-    " ORDER BY xid, id LIMIT %s"
-)
-
-
-def _unapplied_params(position: dict[str, Any], request: Any, limit: int) -> list[Any]:
-    """The parameters of ``_UNAPPLIED``, the request's snapshot among them unless the query
-    takes its own (``request`` None)."""
-    applied = [int(cid) for cid in position["applied"]] or [-1]
-    snapshot = [] if request is None else [request]
-    return [position["xmin"], applied, *snapshot, limit + 1]
-
-
-def _within(file_ids: list[int], limit: int) -> set[int] | None:
-    return None if len(file_ids) > limit else set(file_ids)
+        snapshot, rows = cursor.fetchone()
+    return snapshot, None if len(rows) > limit else set(rows)
 
 
 def _rows(ids: list[int] | None):
