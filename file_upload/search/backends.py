@@ -36,6 +36,12 @@ UNION_TERMS = 64  # values of one field read as a union of terms; more as a term
 # Pages ending up to here are searched for beside the facets; a deeper one is asked for after
 # the count, which bounds it (a page number is not searched for before it is known to exist).
 EARLY_PAGES_UP_TO = 10_000
+# A page's first hits are looked for slice by slice (``IndexBackend._first_hits``) up to this
+# many of them, in at most ``SLICE_STEPS`` steps over at most one in ``SLICE_SHARE`` of the slices
+# before the whole search is read.
+SLICED_HITS_UP_TO = 1_000
+SLICE_STEPS = 2
+SLICE_SHARE = 4
 
 
 class SearchBackend(Protocol):
@@ -337,9 +343,12 @@ class IndexBackend:
     answered = 0  # searches this process answered from the index (tests and benchmarks)
     overlaid_answers = 0  # of which with an overlay
 
-    def __init__(self, searcher: Any, overlay: Collection[int] = frozenset()) -> None:
+    def __init__(
+        self, searcher: Any, overlay: Collection[int] = frozenset(), slicing: engine.Slicing | None = None
+    ) -> None:
         self.searcher = searcher
         self.overlay = frozenset(overlay)
+        self.slicing = slicing or engine.Slicing()
         self._visible: dict[int | None, Any] = {}
 
     def _base(self, user: Any) -> list[Any]:
@@ -477,8 +486,7 @@ class IndexBackend:
         only among the hits whose key is not theirs alone (shared with another hit, or at the
         boundary, where files beyond ``stop`` may share it): one more search over those keys,
         which the index intersects from their short postings."""
-        order = tantivy.Order.Desc if descending else tantivy.Order.Asc
-        hits = self.searcher.search(matching.query(), stop, count=False, order_by_field="name_key", order=order).hits
+        hits = self._first_hits(matching, (), "name_key", descending, stop)
         if not hits:
             return []
         keys = [key for key, _ in hits]
@@ -499,7 +507,7 @@ class IndexBackend:
         read, nothing is scored), then the files sharing the value at the boundary put in id
         order (the index breaks ties its own way): as many of them as the page still needs."""
         order = tantivy.Order.Desc if descending else tantivy.Order.Asc
-        hits = self.searcher.search(matching.query(), stop, count=False, order_by_field=field_name, order=order).hits
+        hits = self._first_hits(matching, (), field_name, descending, stop)
         pairs = list(zip([value for value, _ in hits], self._ids(hits), strict=True))
         pairs.sort(reverse=descending)
         if len(hits) < stop:
@@ -515,6 +523,51 @@ class IndexBackend:
         ids = [file_id for _, file_id in before] + self._ids(group.hits)
         return ids[start:stop]
 
+    def _first_hits(
+        self,
+        matching: Matching,
+        also: Sequence[Any],
+        field_name: str,
+        descending: bool,
+        n: int,
+        excluding: Sequence[Any] = (),
+    ) -> list:
+        """The first ``n`` hits of ``matching.query(*also, excluding=...)`` by ``field_name``
+        (``(value, address)``), read slice by slice (``engine.Slicing``) from the index's edge
+        in the order's direction: the edge's two slices (and any beyond), then a step eight times
+        as wide, or as wide as the hits so far say the rest of the page needs; the whole search
+        after ``SLICE_STEPS`` steps, or once a step would pass ``1 / SLICE_SHARE`` of the
+        slices. A search that matches a third of the files reads a few thousand of them for its
+        page instead of every match; one that matches few reads those few up to three times."""
+        order = tantivy.Order.Desc if descending else tantivy.Order.Asc
+        slice_field = engine.SLICE_FIELDS.get(field_name)
+        edge = self.slicing.edges.get(slice_field or "")
+
+        def search(*sliced: Any) -> list:
+            query = matching.query(*also, *sliced, excluding=excluding)
+            return self.searcher.search(query, n - len(hits), count=False, order_by_field=field_name, order=order).hits
+
+        hits: list = []
+        if slice_field is None or edge is None or n > SLICED_HITS_UP_TO:
+            return search()
+        budget = (edge[1] - edge[0] + 1) // SLICE_SHARE
+        covered, width = 0, 2
+        for _ in range(SLICE_STEPS):
+            if covered + width > max(budget, 2):
+                break
+            if descending:  # the slices ``covered`` to ``covered + width`` from the top (the first: and above)
+                low, high = edge[1] - covered - width + 1, (edge[1] - covered if covered else None)
+            else:
+                low, high = (edge[0] + covered if covered else None), edge[0] + covered + width - 1
+            hits += search(Q.range_query(engine.SCHEMA, slice_field, INTEGER, low, high))
+            covered += width
+            if len(hits) >= n:
+                return hits
+            # Eight times as wide, or as many slices as the rest of the page needs at the rate so far.
+            width = max(width * 8, -(-(n - len(hits)) * covered * 3 // (2 * len(hits))) if hits else 0)
+        hits = []
+        return search()
+
     def _relevance_page(self, matching: Matching, text: str, start: int, stop: int) -> list[int]:
         """Tiers as the SQL path ranks them: the whole name (3), its start (2), inside it (1),
         elsewhere (0); newest (highest id) first within a tier."""
@@ -522,11 +575,11 @@ class IndexBackend:
         whole = _term("lname", lowered)
         prefix = name_starts(lowered)
         inside = name_contains(lowered)
-        tiers = [
-            matching.query(whole),
-            matching.query(prefix, excluding=[whole]),
-            matching.query(inside, excluding=[prefix]),
-            matching.query(excluding=[inside]),
+        tiers: list[tuple[Matching, tuple, tuple]] = [  # (files, also, excluding): ``Matching.query``'s
+            (matching, (whole,), ()),
+            (matching, (prefix,), (whole,)),
+            (matching, (inside,), (prefix,)),
+            (matching, (), (inside,)),
         ]
         ids: list[int] = []
         offset = start
@@ -534,10 +587,20 @@ class IndexBackend:
             want = stop - start - len(ids)
             # The tier's size is needed only to skip it whole; from the first hit on, a tier with
             # fewer hits than wanted is simply used up.
+            if not offset:
+                ids += self._ids(self._first_hits(tier[0], tier[1], "id", True, want, tier[2]))
+                if len(ids) >= stop - start:
+                    break
+                continue
             found = self.searcher.search(
-                tier, want, count=offset > 0, order_by_field="id", order=tantivy.Order.Desc, offset=offset
+                matching.query(*tier[1], excluding=tier[2]),
+                want,
+                count=True,
+                order_by_field="id",
+                order=tantivy.Order.Desc,
+                offset=offset,
             )
-            if offset and offset >= found.count:
+            if offset >= found.count:
                 offset -= found.count
                 continue
             ids += self._ids(found.hits)
@@ -634,7 +697,7 @@ def fresh_index(overlay: bool = False) -> IndexBackend | None:
             else:
                 unapplied = feed.unapplied(current[1], request, limit)
             if unapplied is not None:
-                return IndexBackend(current[0], unapplied)
+                return IndexBackend(current[0], unapplied, reader.slicing)
             asked = current[1]
         if time.monotonic() >= deadline:
             return None

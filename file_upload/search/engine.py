@@ -20,6 +20,7 @@ compares it with the feed position at the start of its request (``feed.covers``)
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import fcntl
 import functools
@@ -42,12 +43,24 @@ from . import declarations
 
 log = logging.getLogger(__name__)
 
-FORMAT = 6  # bump when the document layout changes without a field change
+FORMAT = 7  # bump when the document layout changes without a field change
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 MICROSECOND = dt.timedelta(microseconds=1)
 WRITER_HEAP = 64_000_000  # the feed's writer: a few hundred files between commits
 BULK_HEAP_PER_THREAD = 400_000_000  # a rebuild: segments of about a million files
 SUBSTRING_LENGTHS = range(1, 9)  # ``subs`` and ``starts``: longer texts are a phrase of trigrams
+# Page slices (``Slicing``): files per slice of an order, about, and the name slices' sample.
+ID_SLICE_SHIFT = 12  # 4,096 ids
+MOMENT_SLICE_SHIFT = 36  # 2^36 µs, 19 hours
+SIZE_SLICES_PER_DOUBLING = 32
+NAME_SLICES = 1024  # the names' order in this many slices of about equal size (at a rebuild)
+SLICE_FIELDS = {
+    "id": "id_slice",
+    "size": "size_slice",
+    "created_at": "created_slice",
+    "updated_at": "updated_slice",
+    "name_key": "name_slice",
+}
 FACET_BUCKETS = 50000  # values per facet counted exactly; beyond this SQL answers
 INTEGER_FIELDS = ("id", "project", "folder", "owner", "size", "created_at", "updated_at", "sequencing_day", "name_key")
 KEYWORD_FIELDS = ("access_level", "parse_status", "tags", "tagset", "name", "lname", "sequencing_date")
@@ -91,8 +104,9 @@ class Unsupported(Exception):
 
 
 def _layout() -> list[tuple[str, str]]:
-    fields = [("kind", "keyword"), ("feed", "stored"), ("grams", "grams"), ("subs", "subs"), ("starts", "starts")]
-    fields += [("words", "words")]
+    fields = [("kind", "keyword"), ("feed", "stored"), ("slicing", "stored"), ("grams", "grams"), ("subs", "subs")]
+    fields += [("starts", "starts"), ("words", "words")]
+    fields += [(name, "slice") for name in SLICE_FIELDS.values()]
     fields += [(name, "integer") for name in (*INTEGER_FIELDS, *METADATA_INTEGERS)]
     fields += [(name, "keyword") for name in (*KEYWORD_FIELDS, *METADATA_KEYWORDS)]
     return fields
@@ -105,6 +119,8 @@ def _field_options() -> list[tuple[str, bool, dict[str, Any]]]:
     for name, kind in _layout():
         if kind == "integer":
             options.append((name, True, {"stored": name == "id", "indexed": name not in RANGE_ONLY, "fast": True}))
+        elif kind == "slice":  # terms only: a page reads a slice's posting, nothing reads its values
+            options.append((name, True, {"stored": False, "indexed": True, "fast": False}))
         elif kind == "keyword":
             options.append((name, False, {"tokenizer_name": "raw", "fast": name not in NOT_COLUMNS}))
         elif kind == "stored":
@@ -184,6 +200,64 @@ def tag_set(tags: list[str]) -> str:
     return _dumps(sorted(tags))
 
 
+class Slicing:
+    """Page slices: for each page order (``SLICE_FIELDS``) an indexed number per file that never
+    decreases as the order's value grows, so that the first hits of a page lie in the first
+    slices that hold any and a page reads a slice's posting instead of every match
+    (``backends.IndexBackend._first_hits``). Ids, moments and sizes are sliced by fixed rules,
+    open-ended as files are added; names by ``name_bounds``, name keys at even steps through the
+    names of the files a rebuild found (one slice for all until the first rebuild of a non-empty
+    table). ``edges``: the lowest and highest slice of each field this index holds, or held (a
+    page starts from there; one beyond it costs a little more, never an answer)."""
+
+    def __init__(self, name_bounds: Iterable[int] = (), edges: dict[str, list[int]] | None = None) -> None:
+        self.name_bounds = sorted(set(name_bounds))
+        self.edges: dict[str, list[int]] = {key: list(value) for key, value in (edges or {}).items()}
+
+    def number(self, field_name: str, value: int) -> int:
+        """The slice of ``value`` of the order ``field_name``."""
+        if field_name == "id":
+            return value >> ID_SLICE_SHIFT
+        if field_name in ("created_at", "updated_at"):
+            return value >> MOMENT_SLICE_SHIFT
+        if field_name == "size":
+            if value <= 0:
+                return 0
+            # The octave, then the 5 bits after the leading one: exact integer steps, in order.
+            bits = value.bit_length()
+            top = value >> (bits - 6) if bits > 6 else value << (6 - bits)
+            return bits * SIZE_SLICES_PER_DOUBLING + (top - 32)
+        return bisect.bisect_right(self.name_bounds, value)
+
+    def add(self, doc: dict[str, Any]) -> None:
+        """Give a file's document its slices (and widen the edges to them)."""
+        for field_name, slice_field in SLICE_FIELDS.items():
+            number = self.number(field_name, doc.get(field_name, 0))
+            doc[slice_field] = number
+            edge = self.edges.get(slice_field)
+            if edge is None:
+                self.edges[slice_field] = [number, number]
+            elif number < edge[0]:
+                edge[0] = number
+            elif number > edge[1]:
+                edge[1] = number
+
+    def dumps(self) -> str:
+        return json.dumps({"name_bounds": self.name_bounds, "edges": self.edges})
+
+    @classmethod
+    def loads(cls, text: str | None) -> Slicing:
+        described = json.loads(text) if text else {}
+        return cls(described.get("name_bounds", ()), described.get("edges"))
+
+    @classmethod
+    def of_names(cls, names: Iterable[str]) -> Slicing:
+        """Name slices of about equal size for names like these (a sample of the files')."""
+        keys = sorted(name_key(name) for name in names)
+        step = len(keys) / NAME_SLICES
+        return cls(keys[int(step * i)] for i in range(1, NAME_SLICES) if keys) if keys else cls()
+
+
 def _text_fields(name: str, description: str, raw_tags: Any, metadata_words: list[str]) -> dict[str, Any]:
     """The fields a file's document derives by Python's string rules, for both ways of building
     it (``document_fields``, ``bulk_document``): the name's forms (``name_key``, lower case,
@@ -207,7 +281,7 @@ def _text_fields(name: str, description: str, raw_tags: Any, metadata_words: lis
     return fields
 
 
-def document_fields(values: dict[str, Any]) -> dict[str, Any]:
+def document_fields(values: dict[str, Any], slicing: Slicing | None = None) -> dict[str, Any]:
     """The index document of one live file row (a mapping of ``ROW_COLUMNS``) as field values."""
     metadata_words = [str(values[f]) for f in SEARCH_TEXT_FIELDS if values.get(f) not in (None, "")]
     doc = _text_fields(values["name"], values["description"], values["tags"], metadata_words)
@@ -235,12 +309,13 @@ def document_fields(values: dict[str, Any]) -> dict[str, Any]:
     for field_name in METADATA_INTEGERS:
         if values[field_name] is not None:
             doc[field_name] = values[field_name]
+    (slicing or Slicing()).add(doc)
     return doc
 
 
-def document(row: tuple) -> tantivy.Document:
+def document(row: tuple, slicing: Slicing | None = None) -> tantivy.Document:
     """The index document of one live file row (``ROW_COLUMNS``)."""
-    return tantivy.Document.from_dict(document_fields(dict(zip(ROW_COLUMNS, row, strict=True))), SCHEMA)
+    return tantivy.Document.from_dict(document_fields(dict(zip(ROW_COLUMNS, row, strict=True)), slicing), SCHEMA)
 
 
 # --- bulk loading (PostgreSQL) ---------------------------------------------------------------
@@ -300,21 +375,22 @@ BULK_SELECT = _bulk_select()
 _dumps = json.JSONEncoder(ensure_ascii=False).encode
 
 
-def bulk_document(row: tuple[Any, ...]) -> str:
+def bulk_document(row: tuple[Any, ...], slicing: Slicing | None = None) -> str:
     """The JSON document (for ``IndexWriter.add_json``) of one ``BULK_SELECT`` row: the same
     fields and values as ``document_fields`` gives for that file (a NULL is no value)."""
     *columns, description, tags_text, metadata_words = row
     doc = {key: value for key, value in zip(BULK_KEYS, columns, strict=True) if value is not None}
     words = [metadata_words] if metadata_words else []
     doc.update(_text_fields(doc["name"], description, json.loads(tags_text), words))
+    (slicing or Slicing()).add(doc)
     return orjson.dumps(doc).decode()  # a tenth of the standard encoder's time
 
 
-def meta_document(position: dict[str, Any]) -> tantivy.Document:
+def meta_document(position: dict[str, Any], slicing: Slicing | None = None) -> tantivy.Document:
     """The feed position's document. It has a value (zero, the empty text) in every integer
     column and every keyword column the files always have, so that it leaves none of them
     without one; no search reaches it (``backends._files``)."""
-    fields: dict[str, Any] = {"kind": "meta", "feed": json.dumps(position)}
+    fields: dict[str, Any] = {"kind": "meta", "feed": json.dumps(position), "slicing": (slicing or Slicing()).dumps()}
     fields.update(dict.fromkeys(INTEGER_FIELDS, 0))
     fields.update(dict.fromkeys(FULL_KEYWORDS, ""))
     return tantivy.Document.from_dict(fields, SCHEMA)
@@ -334,6 +410,7 @@ class Reader:
         self.stamp: tuple[int, int] | None = None
         self.searcher: Any = None
         self.position: dict[str, Any] | None = None
+        self.slicing = Slicing()  # the latest commit's (``Slicing``)
 
     def _stamp(self) -> tuple[int, int] | None:
         try:
@@ -356,18 +433,20 @@ class Reader:
             if stamp != self.stamp:
                 self.index.reload()
                 self.searcher = self.index.searcher()
-                self.position = _position_of(self.searcher)
+                self.position, self.slicing = _meta_of(self.searcher)
                 self.stamp = stamp
             if self.position is None:
                 return None
             return self.searcher, self.position
 
 
-def _position_of(searcher: Any) -> dict[str, Any] | None:
+def _meta_of(searcher: Any) -> tuple[dict[str, Any] | None, Slicing]:
+    """The feed position and the page slices of the commit ``searcher`` reads."""
     found = searcher.search(tantivy.Query.term_query(SCHEMA, "kind", "meta"), 1)
     if not found.hits:
-        return None
-    return json.loads(searcher.doc(found.hits[0][1]).to_dict()["feed"][0])
+        return None, Slicing()
+    stored = searcher.doc(found.hits[0][1]).to_dict()
+    return json.loads(stored["feed"][0]), Slicing.loads((stored.get("slicing") or [None])[0])
 
 
 _readers: dict[str, Reader] = {}
@@ -420,6 +499,7 @@ class Writer:
         self.index = tantivy.Index(SCHEMA, path=str(path), reuse=not fresh)
         _register(self.index)
         self.writer = self.index.writer(heap_size=WRITER_HEAP, num_threads=1)
+        self.slicing = Slicing()  # the index's, read with its position (``position``)
         if fresh:
             (path / "biofm-schema.json").write_text(json.dumps({"signature": schema_signature()}))
 
@@ -453,8 +533,11 @@ class Writer:
                 child.unlink()
 
     def position(self) -> dict[str, Any] | None:
+        """The feed position of the last commit (and its page slices, which later documents
+        are sliced by: every file of an index by the same name bounds)."""
         self.index.reload()
-        return _position_of(self.index.searcher())
+        position, self.slicing = _meta_of(self.index.searcher())
+        return position
 
     def replace(self, file_ids: Iterable[int], rows: Iterable[tuple]) -> int:
         """Delete the given files' documents, add the given live rows' (not yet committed)."""
@@ -462,17 +545,19 @@ class Writer:
             self.writer.delete_documents_by_term("id", int(file_id))
         added = 0
         for row in rows:
-            self.writer.add_document(document(row))
+            self.writer.add_document(document(row, self.slicing))
             added += 1
         return added
 
-    def clear(self) -> None:
+    def clear(self, slicing: Slicing | None = None) -> None:
+        """Delete every document; the files added after are sliced by ``slicing``."""
         self.writer.delete_all_documents()
+        self.slicing = slicing or Slicing()
 
     def commit(self, position: dict[str, Any]) -> None:
         """Commit the pending documents with the feed position they reflect."""
         self.writer.delete_documents_by_term("kind", "meta")
-        self.writer.add_document(meta_document(position))
+        self.writer.add_document(meta_document(position, self.slicing))
         self.writer.commit()
 
     def close(self) -> None:

@@ -188,9 +188,9 @@ def rebuild(writer: engine.Writer, progress: Callable[[str], None] | None = None
     meter = _Progress(_estimated_rows(), progress)
     with _snapshot(), writer.bulk():
         position = start_position()
-        writer.clear()
+        writer.clear(engine.Slicing.of_names(_name_sample()))
         if _postgres():
-            count = writer.add_json(meter.count(_bulk_rows()))
+            count = writer.add_json(meter.count(_bulk_rows(writer.slicing)))
         else:
             count = writer.replace((), meter.count(_rows(None).iterator(chunk_size=CHUNK)))
         meter.say("committing")
@@ -201,7 +201,18 @@ def rebuild(writer: engine.Writer, progress: Callable[[str], None] | None = None
     return count
 
 
-def _bulk_rows() -> Iterator[str]:
+NAME_SAMPLE = 50_000  # names a rebuild slices the names' order by (``engine.Slicing``)
+
+
+def _name_sample() -> list[str]:
+    """About ``NAME_SAMPLE`` names of live files, every n-th id's."""
+    step = max(1, _estimated_rows() // NAME_SAMPLE)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT name FROM file_upload_file WHERE deleted_at IS NULL AND id %% %s = 0", [step])
+        return [name for (name,) in cursor.fetchall()]
+
+
+def _bulk_rows(slicing: engine.Slicing | None = None) -> Iterator[str]:
     """Every live file as index JSON, streamed by ``COPY`` (no ORM rows, no per-file query); the
     database renders its part while this process builds the rest."""
     with connection.cursor() as cursor:
@@ -209,7 +220,7 @@ def _bulk_rows() -> Iterator[str]:
             copy.set_types(engine.BULK_TYPES)
             bulk_document = engine.bulk_document
             for row in copy.rows():
-                yield bulk_document(row)
+                yield bulk_document(row, slicing)
 
 
 class _Progress:

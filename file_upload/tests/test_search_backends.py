@@ -167,6 +167,54 @@ def test_backends_agree_through_writes_moves_grants_and_deletes(world, client_fo
     compare(client_for, settings, world, rng, 6)
 
 
+@pytest.mark.parametrize(
+    ("share", "steps"), [(10**6, 2), (4, 2), (1, 1000)], ids=["whole-after-edge", "steps", "steps-over-every-slice"]
+)
+def test_pages_read_slice_by_slice_agree(world, client_for, settings, monkeypatch, share, steps):
+    """Pages read slice by slice (``engine.Slicing``): with slices of a few files each, every
+    order's page (by name, size, moments, relevance), in both directions, is the reference's,
+    whether the page is read from the edge's slices alone, with one more step or as a whole,
+    before and after files are added beyond the edges and others renamed, resized or deleted."""
+    from file_upload.search import engine
+
+    monkeypatch.setattr(engine, "ID_SLICE_SHIFT", 2)
+    monkeypatch.setattr(engine, "MOMENT_SLICE_SHIFT", 8)
+    monkeypatch.setattr(backends, "SLICE_SHARE", share)
+    monkeypatch.setattr(backends, "SLICE_STEPS", steps)
+    read: list[str] = []
+    range_query = backends.Q.range_query
+
+    def watched(schema, field_name, *args, **kwargs):
+        read.append(field_name)
+        return range_query(schema, field_name, *args, **kwargs)
+
+    monkeypatch.setattr(backends.Q, "range_query", watched)
+    rng = random.Random(41)
+    files, users, projects = world["files"], world["users"], world["projects"]
+
+    def agree(rounds: int) -> None:
+        for user in users:
+            client = client_for(user)
+            for _ in range(rounds):
+                params = {"page_size": rng.choice([3, 5, 20]), "ordering": rng.choice(ORDERINGS[1:] + ["-updated_at"])}
+                if rng.random() < 0.5 or params["ordering"] == "relevance":
+                    params["q"] = rng.choice(TEXTS)
+                if rng.random() < 0.3:
+                    params["organism"] = rng.choice(ORGANISMS[:-1])
+                indexed, plain = both_backends(client, settings, params)
+                assert summary(indexed) == summary(plain), (user.username, params)
+
+    agree(8)
+    assert {"name_slice", "size_slice", "created_slice", "updated_slice", "id_slice"} <= set(read)
+    services.update_file(files[0], actor=files[0].owner, name="zzzz-last.fq")
+    services.update_file(files[1], actor=files[1].owner, name="!first.fq")
+    File.objects.filter(pk=files[4].pk).update(size=10**12)
+    for i in range(6):
+        make_file(projects[i % 2], f"{'0' if i % 2 else '~'}new{i}.fq", owner=users[0], content=b"C" * (60 + i))
+    services.soft_delete_file(files[2], actor=files[2].owner)
+    agree(8)
+
+
 @pytest.mark.parametrize("lagging", [False, True], ids=["index-current", "index-lagging"])
 def test_backends_agree_through_random_changes(world, client_for, settings, lagging):
     """A seeded random sequence of edits, uploads, moves, grant and level changes, deletes and
@@ -794,3 +842,26 @@ def test_the_writer_outlives_a_broken_connection(make_user):
     assert connection.connection.info.backend_pid != listening_pid
 
     assert woken_by_a_commit_elsewhere(changes, project, "after-the-cut.fastq") is True
+
+
+def test_slices_never_decrease_as_values_grow():
+    """A page read slice by slice is in order only if a larger value never has a smaller slice:
+    sizes across every octave (and each step within one), ids, moments before and after 1970,
+    and names by bounds taken from a sample of them."""
+    from file_upload.search import engine
+
+    rng = random.Random(5)
+    names = [f"{rng.choice(['S', 's', 'lib', 'Ä', '~'])}{rng.randint(0, 10**6):07d}" for _ in range(3000)]
+    slicing = engine.Slicing.of_names(names[:500])
+    assert len(slicing.name_bounds) > 100
+    sizes = sorted({0, 1, 2, 3, 127, 128, 129, 2**53, *(rng.randint(0, 2 ** rng.randint(1, 50)) for _ in range(5000))})
+    moments = sorted(rng.randint(-(2**50), 2**52) for _ in range(3000))
+    for field_name, values in (
+        ("size", sizes),
+        ("id", sorted(rng.randint(1, 10**9) for _ in range(3000))),
+        ("created_at", moments),
+        ("name_key", sorted(engine.name_key(name) for name in names)),
+    ):
+        numbers = [slicing.number(field_name, value) for value in values]
+        assert numbers == sorted(numbers), field_name
+        assert len(set(numbers)) > len(values) // 20, field_name  # slices, not one for all
