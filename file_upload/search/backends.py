@@ -531,14 +531,16 @@ class IndexBackend:
         descending: bool,
         n: int,
         excluding: Sequence[Any] = (),
+        sliced: bool = True,
     ) -> list:
         """The first ``n`` hits of ``matching.query(*also, excluding=...)`` by ``field_name``
         (``(value, address)``), read slice by slice (``engine.Slicing``) from the index's edge
-        in the order's direction: the edge's two slices (and any beyond), then a step eight times
-        as wide, or as wide as the hits so far say the rest of the page needs; the whole search
-        after ``SLICE_STEPS`` steps, or once a step would pass ``1 / SLICE_SHARE`` of the
-        slices. A search that matches a third of the files reads a few thousand of them for its
-        page instead of every match; one that matches few reads those few up to three times."""
+        in the order's direction: the edge's two slices (and any beyond), then, when they held
+        some, a step eight times as wide, or as wide as the hits so far say the rest of the page
+        needs; the whole search when the edge's slices held none, after ``SLICE_STEPS`` steps, or
+        once a step would pass ``1 / SLICE_SHARE`` of the slices. A search that matches a third
+        of the files reads a few thousand of them for its page instead of every match; one that
+        matches few reads those few twice, or three times. ``sliced=False``: the whole search."""
         order = tantivy.Order.Desc if descending else tantivy.Order.Asc
         slice_field = engine.SLICE_FIELDS.get(field_name)
         edge = self.slicing.edges.get(slice_field or "")
@@ -548,7 +550,7 @@ class IndexBackend:
             return self.searcher.search(query, n - len(hits), count=False, order_by_field=field_name, order=order).hits
 
         hits: list = []
-        if slice_field is None or edge is None or n > SLICED_HITS_UP_TO:
+        if not sliced or slice_field is None or edge is None or n > SLICED_HITS_UP_TO:
             return search()
         budget = (edge[1] - edge[0] + 1) // SLICE_SHARE
         covered, width = 0, 2
@@ -563,8 +565,10 @@ class IndexBackend:
             covered += width
             if len(hits) >= n:
                 return hits
+            if not hits:  # a search this narrow reads its matches at once
+                break
             # Eight times as wide, or as many slices as the rest of the page needs at the rate so far.
-            width = max(width * 8, -(-(n - len(hits)) * covered * 3 // (2 * len(hits))) if hits else 0)
+            width = max(width * 8, -(-(n - len(hits)) * covered * 3 // (2 * len(hits))))
         hits = []
         return search()
 
@@ -575,11 +579,15 @@ class IndexBackend:
         whole = _term("lname", lowered)
         prefix = name_starts(lowered)
         inside = name_contains(lowered)
-        tiers: list[tuple[Matching, tuple, tuple]] = [  # (files, also, excluding): ``Matching.query``'s
-            (matching, (whole,), ()),
-            (matching, (prefix,), (whole,)),
-            (matching, (inside,), (prefix,)),
-            (matching, (), (inside,)),
+        # (also, excluding) of ``Matching.query``, and whether the tier is read slice by slice: a
+        # name's start or inside hold a text of one or two characters in most names, a longer one
+        # in few (reading those few by slices would read them twice), and the whole name is rare.
+        short = len(lowered) <= 2
+        tiers: list[tuple[tuple, tuple, bool]] = [
+            ((whole,), (), False),
+            ((prefix,), (whole,), short),
+            ((inside,), (prefix,), short),
+            ((), (inside,), True),
         ]
         ids: list[int] = []
         offset = start
@@ -588,12 +596,13 @@ class IndexBackend:
             # The tier's size is needed only to skip it whole; from the first hit on, a tier with
             # fewer hits than wanted is simply used up.
             if not offset:
-                ids += self._ids(self._first_hits(tier[0], tier[1], "id", True, want, tier[2]))
+                also, excluding, sliced = tier
+                ids += self._ids(self._first_hits(matching, also, "id", True, want, excluding, sliced))
                 if len(ids) >= stop - start:
                     break
                 continue
             found = self.searcher.search(
-                matching.query(*tier[1], excluding=tier[2]),
+                matching.query(*tier[0], excluding=tier[1]),
                 want,
                 count=True,
                 order_by_field="id",
