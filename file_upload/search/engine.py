@@ -140,6 +140,22 @@ def schema_signature() -> str:
     return hashlib.sha256(json.dumps(described).encode()).hexdigest()[:16]
 
 
+def index_signature() -> str:
+    """What an index on this node must have been built with to be read or written here: this
+    layout (``schema_signature``) and this process's database (its engine, host, port and name;
+    ``database_identity``). An index built from another database (a process started with
+    another ``DATABASE_URL``) is neither read, which would answer with that database's files,
+    nor written into: it is rebuilt from this one."""
+    return f"{schema_signature()}@{hashlib.sha256(database_identity().encode()).hexdigest()[:12]}"
+
+
+def database_identity() -> str:
+    from django.db import connection
+
+    configured = connection.settings_dict
+    return "|".join(str(configured.get(key) or "") for key in ("ENGINE", "HOST", "PORT", "NAME"))
+
+
 def build_schema() -> tantivy.Schema:
     builder = tantivy.SchemaBuilder()
     for name, integer, options in _field_options():
@@ -423,7 +439,7 @@ class Reader:
         """The latest committed searcher and its feed position, or ``None`` (no usable index)."""
         with self.lock:
             stamp = self._stamp()
-            if stamp is None or read_signature(self.path) != schema_signature():
+            if stamp is None or read_signature(self.path) != index_signature():
                 self.index = self.searcher = self.position = None
                 return None
             if self.index is None or stamp[0] != (self.stamp or (None,))[0]:
@@ -493,7 +509,7 @@ class Writer:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        fresh = read_signature(path) != schema_signature()
+        fresh = read_signature(path) != index_signature()
         if fresh:
             self._clear()
         self.index = tantivy.Index(SCHEMA, path=str(path), reuse=not fresh)
@@ -501,7 +517,7 @@ class Writer:
         self.writer = self.index.writer(heap_size=WRITER_HEAP, num_threads=1)
         self.slicing = Slicing()  # the index's, read with its position (``position``)
         if fresh:
-            (path / "biofm-schema.json").write_text(json.dumps({"signature": schema_signature()}))
+            (path / "biofm-schema.json").write_text(json.dumps({"signature": index_signature()}))
 
     @contextmanager
     def bulk(self) -> Iterator[None]:

@@ -462,6 +462,36 @@ def test_an_index_of_another_schema_is_not_read_and_gets_rebuilt(world, client_f
     assert summary(client.get("/api/files/?facets=organism").json()) == summary(response.json())
 
 
+def test_an_index_built_from_another_database_is_not_read_and_gets_rebuilt(world, client_for, settings):
+    """A process started with another ``DATABASE_URL`` than the one its node's index was built
+    from: its searches are not answered from that index (they would count the other database's
+    files), and its writer rebuilds the index from its own database instead of applying its own
+    feed on top of the other's files."""
+    import json
+
+    from django.core.management import call_command
+
+    from file_upload.search import engine
+
+    settings.BIOFM_SEARCH_BACKEND = "tantivy"
+    settings.BIOFM_SEARCH_INLINE_WRITER = False
+    call_command("rebuild_search_index")
+    client = client_for(world["users"][4])
+    assert client.get("/api/files/")["X-Search-Backend"] == "tantivy"
+    schema = engine.index_dir() / "biofm-schema.json"
+    signature = json.loads(schema.read_text())["signature"]
+    assert signature.startswith(engine.schema_signature() + "@")
+    other = engine.schema_signature() + "@" + "0" * 12  # the same layout, another database
+    schema.write_text(json.dumps({"signature": other}))
+    assert client.get("/api/files/")["X-Search-Backend"] == "sql"
+    call_command("rebuild_search_index", "--if-needed")
+    assert json.loads(schema.read_text())["signature"] == signature
+    response = client.get("/api/files/?facets=organism")
+    assert response["X-Search-Backend"] == "tantivy"
+    settings.BIOFM_SEARCH_BACKEND = "sql"
+    assert summary(client.get("/api/files/?facets=organism").json()) == summary(response.json())
+
+
 def test_a_request_never_answers_from_an_index_behind_it(world, client_for, settings):
     """No writer running: after a write the index is behind. Within the overlay's bound the
     index answers with the new file read from SQL; beyond it SQL answers (after the wait)."""

@@ -1,5 +1,6 @@
 """Rebuild the node's search index from the file table (``--if-needed``: only when it is
-missing or its schema changed). Waits for the writer lock, so it never races the writer."""
+missing, its schema changed or it was built from another database). Waits for the writer lock,
+so it never races the writer."""
 
 from __future__ import annotations
 
@@ -14,11 +15,13 @@ class Command(BaseCommand):
     help = "Rebuild the tantivy search index (run by start_services.sh when it is missing or outdated)."
 
     def add_arguments(self, parser: Any) -> None:
-        parser.add_argument("--if-needed", action="store_true", help="Only when missing or of another schema.")
+        parser.add_argument(
+            "--if-needed", action="store_true", help="Only when missing, of another schema or of another database."
+        )
 
     def handle(self, *args: Any, if_needed: bool = False, **options: Any) -> None:
         path = engine.index_dir()
-        if if_needed and engine.read_signature(path) == engine.schema_signature():
+        if if_needed and engine.read_signature(path) == engine.index_signature():
             self.stdout.write(f"search index at {path} is current")
             return
         with engine.writer_lock(path):
