@@ -284,8 +284,9 @@ class FileViewSet(AccessExplanationMixin, RestrictedModelViewSet):
         require_single_values(request.query_params)
         query = search.SearchQuery.from_params(request.query_params)
         # A listing never shows the encrypted fields (the serializer reads them only where it
-        # shows them): they are not loaded, so not decrypted.
-        visible = self.get_queryset().defer(*services.SENSITIVE_FILE_FIELDS)
+        # shows them): they are not loaded, so not decrypted; nor the SQL search's generated
+        # text, which only its WHERE reads.
+        visible = self.get_queryset().defer(*services.SENSITIVE_FILE_FIELDS, "search_text")
         files, ordering = search.order_files(visible, query, request.query_params.get("ordering", ""))
         cursor = wants_cursor(request.query_params)
         window = None if cursor else page_window(request)

@@ -545,8 +545,8 @@ class IndexBackend:
         slice_field = engine.SLICE_FIELDS.get(field_name)
         edge = self.slicing.edges.get(slice_field or "")
 
-        def search(*sliced: Any) -> list:
-            query = matching.query(*also, *sliced, excluding=excluding)
+        def search(*within: Any) -> list:
+            query = matching.query(*also, *within, excluding=excluding)
             return self.searcher.search(query, n - len(hits), count=False, order_by_field=field_name, order=order).hits
 
         hits: list = []

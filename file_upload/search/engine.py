@@ -145,8 +145,13 @@ def index_signature() -> str:
     layout (``schema_signature``) and this process's database (its engine, host, port and name;
     ``database_identity``). An index built from another database (a process started with
     another ``DATABASE_URL``) is neither read, which would answer with that database's files,
-    nor written into: it is rebuilt from this one."""
-    return f"{schema_signature()}@{hashlib.sha256(database_identity().encode()).hexdigest()[:12]}"
+    nor written into: it is rebuilt from this one. Every search asks (``Reader.current``)."""
+    return _signature_for(database_identity())
+
+
+@functools.lru_cache(maxsize=8)
+def _signature_for(database: str) -> str:
+    return f"{schema_signature()}@{hashlib.sha256(database.encode()).hexdigest()[:12]}"
 
 
 def database_identity() -> str:
@@ -271,7 +276,7 @@ class Slicing:
         """Name slices of about equal size for names like these (a sample of the files')."""
         keys = sorted(name_key(name) for name in names)
         step = len(keys) / NAME_SLICES
-        return cls(keys[int(step * i)] for i in range(1, NAME_SLICES) if keys) if keys else cls()
+        return cls(keys[int(step * i)] for i in range(1, NAME_SLICES) if keys)
 
 
 def _text_fields(name: str, description: str, raw_tags: Any, metadata_words: list[str]) -> dict[str, Any]:
