@@ -290,7 +290,12 @@ class FileViewSet(AccessExplanationMixin, RestrictedModelViewSet):
         files, ordering = search.order_files(visible, query, request.query_params.get("ordering", ""))
         cursor = wants_cursor(request.query_params)
         window = None if cursor else page_window(request)
-        indexed = None if cursor else search.backend_search(request.user, visible, query, ordering, window)
+
+        def show(files: list[File]) -> Any:
+            return self.get_serializer(files, many=True).data
+
+        indexed = None if cursor else search.backend_search(request.user, visible, query, ordering, window, show)
+        shown = None
         if indexed is not None:
             facets, count, results = indexed
         else:
@@ -301,7 +306,9 @@ class FileViewSet(AccessExplanationMixin, RestrictedModelViewSet):
         else:
             paginator = SearchPagination(lambda: count)
         page = paginator.paginate_queryset(results, request, view=self)
-        response = paginator.get_paginated_response(self.get_serializer(page, many=True).data)
+        if indexed is not None:  # the page shown while the index counted, when it is this one
+            shown = results.shown_as(page)
+        response = paginator.get_paginated_response(show(page) if shown is None else shown)
         # Which backend answered (the index, or SQL as the reference and fallback).
         response["X-Search-Backend"] = settings.BIOFM_SEARCH_BACKEND if indexed is not None else "sql"
         if query.facets:

@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.exceptions import EmptyResultSet
@@ -37,6 +37,9 @@ from file_project.parsers import as_id, parse_date, parse_int, parse_moment
 from ..metadata import METADATA_FIELDS
 from ..models import File, Folder
 from . import declarations
+
+if TYPE_CHECKING:
+    from . import backends
 
 FIELD_KINDS: dict[str, str] = {spec.name: spec.kind for spec in METADATA_FIELDS}
 
@@ -412,18 +415,20 @@ def backend_search(
     query: SearchQuery,
     ordering: tuple[str, ...],
     window: tuple[int, int] | None = None,
-) -> tuple[dict[str, list[dict]], int, Sequence] | None:
-    """Facets, count and ordered results from the configured index (``BIOFM_SEARCH_BACKEND``),
-    or ``None``: SQL answers (no index, an index behind this request's writes, or a query the
-    index does not answer exactly). ``window``: the slice of results the page will be (searched
-    for beside the facets)."""
+    show: Callable[[list[File]], Any] | None = None,
+) -> tuple[dict[str, list[dict]], int, backends.Results] | None:
+    """Facets, count and ordered results (``backends.Results``) from the configured index
+    (``BIOFM_SEARCH_BACKEND``), or ``None``: SQL answers (no index, an index behind this
+    request's writes, or a query the index does not answer exactly). ``window``: the slice of
+    results the page will be (searched for beside the facets); ``show``: what the response
+    makes of a page of files (made while the index counts, ``Results.shown_as``)."""
     from . import backends
 
     # A page deep in the results is not put together from the index and SQL: the index's part
     # of it would be every hit before it.
     overlay = window is not None and window[1] <= backends.EARLY_PAGES_UP_TO
     results = _from_index(
-        lambda backend: backends.Results(backend, user, base, query, ordering, window), overlay=overlay
+        lambda backend: backends.Results(backend, user, base, query, ordering, window, show), overlay=overlay
     )
     if results is None:
         return None

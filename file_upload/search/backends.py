@@ -15,8 +15,8 @@ import json
 import threading
 import time
 from collections import Counter, OrderedDict
-from collections.abc import Collection, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Collection, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any, Protocol
 
 import tantivy
@@ -31,7 +31,7 @@ from . import declarations, engine, feed
 Occur = tantivy.Occur
 Q = tantivy.Query
 INTEGER = tantivy.FieldType.Integer
-PAGE_THREADS = 4  # per web process: pages searched beside their facets
+PAGE_THREADS = 8  # per web process: a search's page and its count, each on one (``Results``)
 UNION_TERMS = 64  # values of one field read as a union of terms; more as a term set
 # Pages ending up to here are searched for beside the facets; a deeper one is asked for after
 # the count, which bounds it (a page number is not searched for before it is known to exist).
@@ -331,6 +331,86 @@ def _combination(key: str) -> tuple[str, ...]:
     return tuple(json.loads(key)) if key else ()
 
 
+class Summary:
+    """The count and the facet counts of a search in one aggregation.
+
+    Disjunctive facets: each facet counts over every filter but its own. The aggregation runs
+    over the files matching every filter except all the facets' own ones in use (``loose``);
+    the facets that leave out the same filters share one ``filter`` bucket that adds the
+    others back (a term filter in the index's query language, which the index answers from
+    its postings rather than by evaluating the whole query again). The count is the bucket
+    that adds every one back.
+
+    Built (the query and the aggregation's request) in the request's thread; aggregated there or,
+    with ``soon``, on one of the process's search threads; ``result`` waits for it and reads the
+    overlay's files from SQL in the request's thread."""
+
+    def __init__(self, backend: IndexBackend, user: Any, query: Any, names: Any, soon: bool) -> None:
+        from . import FACET_FILTERS
+
+        self.backend, self.user, self.query, self.names = backend, user, query, list(names)
+        active = query.active()
+        self.passes: dict[frozenset[str], list[str]] = {}
+        for name in self.names:
+            if name not in declarations.INDEX_FACETS:
+                raise engine.Unsupported(name)
+            self.passes.setdefault(frozenset(set(FACET_FILTERS[name]) & active), []).append(name)
+        self.loose: frozenset[str] = frozenset().union(*self.passes)
+        spec: dict[str, Any] = {}
+        self.buckets: dict[str, str] = {}  # facet → the filter bucket holding it
+        for number, (skip, facet_names) in enumerate(self.passes.items()):
+            aggs = {name: _terms_aggregation(name) for name in facet_names}
+            if skip == self.loose:
+                spec.update(aggs)
+                continue
+            key = f"_pass{number}"
+            spec[key] = {"filter": filter_text(query, self.loose - skip), "aggs": aggs}
+            self.buckets.update(dict.fromkeys(facet_names, key))
+        if not self.loose:
+            spec[COUNT] = {"value_count": {"field": "id"}}
+        elif frozenset() not in self.passes:
+            spec[COUNT] = {"filter": filter_text(query, self.loose)}
+        matching = backend.matching(user, query, set(self.loose)).query()
+        # An answer this commit gave already is taken here: another thread would only add its wait.
+        self.answer = ANSWERS.known(backend.searcher, matching, spec) if soon else None
+        self.future: Future | None = None
+        if self.answer is None:
+            ask = functools.partial(aggregate, backend.searcher, matching, spec)
+            if soon:
+                self.future = _page_threads().submit(ask)
+            else:
+                self.answer = ask()
+
+    def done(self) -> bool:
+        return self.future is None or self.future.done()
+
+    def cancel(self) -> None:
+        if self.future is not None:
+            self.future.cancel()
+
+    def result(self) -> tuple[int, dict[str, dict[Any, int]]]:
+        result = self.future.result() if self.future is not None else self.answer
+        assert result is not None
+        if not self.loose:
+            total = int(result[COUNT].get("value") or 0)
+        else:
+            passes, buckets = self.passes, self.buckets
+            total = int(result[buckets[passes[frozenset()][0]] if frozenset() in passes else COUNT]["doc_count"])
+        counts: dict[str, dict[Any, int]] = {}
+        for name in self.names:
+            body = (result[self.buckets[name]] if name in self.buckets else result).get(name) or {}
+            if body.get("sum_other_doc_count"):
+                raise engine.Unsupported(name)
+            counts[name] = _facet_counts(name, body.get("buckets", []))
+        if self.backend.overlay:
+            from . import _merge, counts_and_total
+
+            extra, more = counts_and_total(self.user, self.query, self.names, within=self.backend.overlay)
+            total += more or 0
+            counts = {name: _merge(counts[name].items(), extra[name].items()) for name in self.names}
+        return total, counts
+
+
 class IndexBackend:
     """Answers from one searcher (one consistent set of segments) of the node's index.
 
@@ -369,56 +449,16 @@ class IndexBackend:
         return self.summary(user, query, query.facets)[1]
 
     def summary(self, user: Any, query: Any, names: Any = None) -> tuple[int, dict[str, dict[Any, int]]]:
-        """The count and the facet counts (``names``, by default the query's) in one aggregation.
+        """The count and the facet counts (``names``, by default the query's) in one aggregation
+        (``Summary``)."""
+        return self.summary_soon(user, query, names, soon=False).result()
 
-        Disjunctive facets: each facet counts over every filter but its own. The aggregation runs
-        over the files matching every filter except all the facets' own ones in use (``loose``);
-        the facets that leave out the same filters share one ``filter`` bucket that adds the
-        others back (a term filter in the index's query language, which the index answers from
-        its postings rather than by evaluating the whole query again). The count is the bucket
-        that adds every one back."""
-        from . import FACET_FILTERS
-
-        names = query.facets if names is None else names
-        active = query.active()
-        passes: dict[frozenset[str], list[str]] = {}
-        for name in names:
-            if name not in declarations.INDEX_FACETS:
-                raise engine.Unsupported(name)
-            passes.setdefault(frozenset(set(FACET_FILTERS[name]) & active), []).append(name)
-        loose: frozenset[str] = frozenset().union(*passes)
-        spec: dict[str, Any] = {}
-        buckets: dict[str, str] = {}  # facet → the filter bucket holding it
-        for number, (skip, facet_names) in enumerate(passes.items()):
-            aggs = {name: _terms_aggregation(name) for name in facet_names}
-            if skip == loose:
-                spec.update(aggs)
-                continue
-            key = f"_pass{number}"
-            spec[key] = {"filter": filter_text(query, loose - skip), "aggs": aggs}
-            buckets.update(dict.fromkeys(facet_names, key))
-        if not loose:
-            spec[COUNT] = {"value_count": {"field": "id"}}
-        elif frozenset() not in passes:
-            spec[COUNT] = {"filter": filter_text(query, loose)}
-        result = aggregate(self.searcher, self.matching(user, query, set(loose)).query(), spec)
-        if not loose:
-            total = int(result[COUNT].get("value") or 0)
-        else:
-            total = int(result[buckets[passes[frozenset()][0]] if frozenset() in passes else COUNT]["doc_count"])
-        counts: dict[str, dict[Any, int]] = {}
-        for name in names:
-            body = (result[buckets[name]] if name in buckets else result).get(name) or {}
-            if body.get("sum_other_doc_count"):
-                raise engine.Unsupported(name)
-            counts[name] = _facet_counts(name, body.get("buckets", []))
-        if self.overlay:
-            from . import _merge, counts_and_total
-
-            extra, more = counts_and_total(user, query, list(names), within=self.overlay)
-            total += more or 0
-            counts = {name: _merge(counts[name].items(), extra[name].items()) for name in names}
-        return total, counts
+    def summary_soon(self, user: Any, query: Any, names: Any = None, soon: bool = True) -> Summary:
+        """``summary``, its aggregation started on another thread (``soon``): the index releases
+        the GIL while it counts, so this thread can load the page's files meanwhile
+        (``Results``). The query is built here (visibility reads the folder table in this
+        request's connection); the other thread only aggregates."""
+        return Summary(self, user, query, query.facets if names is None else names, soon)
 
     def project_totals(self, user: Any, project_ids: list[int]) -> dict[int, tuple[int, int]]:
         """Files and bytes per project of those the user sees (``search.project_totals``)."""
@@ -640,12 +680,27 @@ class Answers:
         self.answers: OrderedDict[tuple[str, str], dict[str, Any]] = OrderedDict()
         self.hits = 0  # answers given from here (tests and benchmarks)
 
+    def _key(self, query: Any, spec: dict[str, Any]) -> tuple[str, str] | None:
+        described = repr(query) if settings.BIOFM_SEARCH_ANSWER_CACHE > 0 else ""
+        if not described or len(described) > self.LONGEST_KEY:
+            return None
+        return (described, json.dumps(spec, sort_keys=True))
+
+    def known(self, searcher: Any, query: Any, spec: dict[str, Any]) -> dict[str, Any] | None:
+        """The answer kept for this searcher, query and request, or ``None`` (not asked yet)."""
+        key = self._key(query, spec)
+        with self.lock:
+            if key is None or searcher is not self.searcher or key not in self.answers:
+                return None
+            self.answers.move_to_end(key)
+            self.hits += 1
+            return self.answers[key]
+
     def get(self, searcher: Any, query: Any, spec: dict[str, Any]) -> dict[str, Any]:
         size = settings.BIOFM_SEARCH_ANSWER_CACHE
-        described = repr(query) if size > 0 else ""
-        if not described or len(described) > self.LONGEST_KEY:
+        key = self._key(query, spec)
+        if key is None:
             return searcher.aggregate(query, spec)
-        key = (described, json.dumps(spec, sort_keys=True))
         if searcher is not self.searcher and searcher is not engine.reader().searcher:
             return searcher.aggregate(query, spec)  # an older commit's (or another index's): not kept
         with self.lock:
@@ -747,20 +802,40 @@ class Results(Sequence):
         query: Any,
         ordering: tuple,
         window: tuple[int, int] | None = None,
+        show: Callable[[list[File]], Any] | None = None,
     ) -> None:
-        """``window``: the slice the paginator is expected to ask for (``start, stop``); its ids
-        are searched for while the count and the facets are, when it ends by
-        ``EARLY_PAGES_UP_TO``."""
+        """``window``: the slice the paginator is expected to ask for (``start, stop``). When it
+        ends by ``EARLY_PAGES_UP_TO`` its ids are searched for on one of the process's search
+        threads while the count and the facets are on another; if the page is found first, its
+        files are loaded in this thread while the counting goes on (``loaded``), and shown
+        (``show(files)``, the response's serializer: ``shown_as``). A search that counts no
+        match does not wait for its page."""
         self.backend, self.user, self.base, self.query, self.ordering = backend, user, base, query, ordering
         self.early: tuple[int, int, Future] | None = None
-        if window is not None and window[0] < window[1] <= EARLY_PAGES_UP_TO:
-            self.early = (*window, backend.page_soon(user, query, ordering, *window))
-        try:
+        self.loaded: tuple[int, list[int], dict[int, File]] | None = None  # the window's start, ids, files
+        self.shown: tuple[list[File], Any] | None = None
+        if window is None or not window[0] < window[1] <= EARLY_PAGES_UP_TO:
             self.total, self.facets = backend.summary(user, query)
-        except BaseException:
-            if self.early is not None:
+        else:
+            self.early = (*window, backend.page_soon(user, query, ordering, *window))
+            try:
+                counting = backend.summary_soon(user, query)
+                try:
+                    if counting.future is not None:
+                        wait([self.early[2], counting.future], return_when=FIRST_COMPLETED)
+                    if not counting.done():  # the page first: its files load while the count goes on
+                        start, stop = window
+                        ids = backend.overlaid(user, query, ordering, start, stop, self.early[2].result())
+                        self.loaded = (start, ids, self._files(ids))
+                        if show is not None:
+                            files = [self.loaded[2][i] for i in ids if i in self.loaded[2]]
+                            self.shown = (files, show(files))
+                    self.total, self.facets = counting.result()
+                finally:
+                    counting.cancel()  # if it has not started (an error in this thread)
+            except BaseException:
                 self.early[2].cancel()
-            raise
+                raise
         type(backend).answered = getattr(type(backend), "answered", 0) + 1
         if backend.overlay:
             type(backend).overlaid_answers += 1
@@ -781,7 +856,26 @@ class Results(Sequence):
         if not isinstance(item, slice):
             return self[item : item + 1][0]
         start, stop, _ = item.indices(self.total)
-        ids = self._ids(start, stop)
+        if self.loaded is not None and self.loaded[0] == start and stop - start <= len(self.loaded[1]):
+            ids, files = self.loaded[1][: max(0, stop - start)], self.loaded[2]
+        else:
+            ids = self._ids(start, stop)
+            files = self._files(ids)
+        return [files[file_id] for file_id in ids if file_id in files]
+
+    def shown_as(self, files: list[File]) -> Any | None:
+        """What ``show`` made of these files (the very objects, in this order) while the count
+        went on, or ``None``: the page is not the one expected (the last page, a shorter one)."""
+        if self.shown is None or len(self.shown[0]) != len(files):
+            return None
+        if any(mine is not theirs for mine, theirs in zip(self.shown[0], files, strict=True)):
+            return None
+        return self.shown[1]
+
+    def _files(self, ids: list[int]) -> dict[int, File]:
+        """The visible files of ``ids``, by id."""
+        if not ids:
+            return {}
         # The folders come with the page: the permissions of each file read their paths.
         page = (
             self.base.filter(id__in=ids)
@@ -789,5 +883,4 @@ class Results(Sequence):
             .select_related("folder")
             .annotate(owner_username=F("owner__username"))
         )
-        files = {file.id: file for file in page}
-        return [files[file_id] for file_id in ids if file_id in files]
+        return {file.id: file for file in page}

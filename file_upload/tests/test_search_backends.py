@@ -385,6 +385,39 @@ def test_a_search_with_no_match_does_not_wait_for_its_page(world, client_for, se
     assert found["X-Search-Backend"] == "tantivy" and len(found.json()["results"]) == 3
 
 
+def test_the_page_is_loaded_and_shown_while_the_facets_are_counted(world, client_for, settings, monkeypatch):
+    """When the page is found before the count, its files are read from the database and
+    serialized while the index is still counting, once: the aggregation here returns only once
+    the page's first file has been shown (or after 5 s, which would leave ``shown_first``
+    false), and no file is shown twice."""
+    import threading
+
+    from file_upload.serializers import FileSerializer
+
+    shown, shown_first = threading.Event(), []
+    aggregate, represent = backends.aggregate, FileSerializer.to_representation
+    represented = []
+
+    def slow_aggregate(*args):
+        shown_first.append(shown.wait(timeout=5))
+        return aggregate(*args)
+
+    def show(self, file):
+        represented.append(file.id)
+        shown.set()
+        return represent(self, file)
+
+    monkeypatch.setattr(backends, "aggregate", slow_aggregate)
+    monkeypatch.setattr(FileSerializer, "to_representation", show)
+    client = client_for(world["users"][4])
+    params = {"page_size": 4, "ordering": "name", "facets": "organism,access_level"}
+    indexed, plain = both_backends(client, settings, params)
+    assert shown_first == [True]
+    assert summary(indexed) == summary(plain) and len(indexed["results"]) == 4
+    # each file of the index's page shown once, then SQL's response's
+    assert represented == [file["id"] for file in indexed["results"] + plain["results"]]
+
+
 @pytest.mark.parametrize("backend", ["tantivy", "sql"])
 def test_bad_pages_are_refused_alike(world, client_for, settings, backend):
     """The page's slice is worked out before the search (``page_window``): a bad ``page`` or
