@@ -42,6 +42,9 @@ EARLY_PAGES_UP_TO = 10_000
 SLICED_HITS_UP_TO = 1_000
 SLICE_STEPS = 2
 SLICE_SHARE = 4
+# A relevance page reads its name tiers slice by slice when the text may be inside the names of
+# more than one file in this many (``IndexBackend._in_many_names``), else whole.
+MANY_NAMES = 64
 
 
 class SearchBackend(Protocol):
@@ -612,6 +615,18 @@ class IndexBackend:
         hits = []
         return search()
 
+    def _in_many_names(self, lowered: str) -> bool:
+        """Whether the (lower-case) text may be inside the names of more than one file in
+        ``MANY_NAMES``: by the document frequency of its piece (``subs``), or of its rarest
+        trigram for a longer text: an upper bound, read from the terms' dictionary (deleted
+        files count until their segment is merged). A one- or two-character text is in most
+        names; a sample name's part, or a word that most names share, decides by its count."""
+        if len(lowered) in engine.SUBSTRING_LENGTHS:
+            held = self.searcher.doc_freq("subs", lowered)
+        else:
+            held = min(self.searcher.doc_freq("grams", gram) for gram in engine.trigrams(lowered))
+        return held * MANY_NAMES > self.searcher.num_docs
+
     def _relevance_page(self, matching: Matching, text: str, start: int, stop: int) -> list[int]:
         """Tiers as the SQL path ranks them: the whole name (3), its start (2), inside it (1),
         elsewhere (0); newest (highest id) first within a tier."""
@@ -619,14 +634,14 @@ class IndexBackend:
         whole = _term("lname", lowered)
         prefix = name_starts(lowered)
         inside = name_contains(lowered)
-        # (also, excluding) of ``Matching.query``, and whether the tier is read slice by slice: a
-        # name's start or inside hold a text of one or two characters in most names, a longer one
-        # in few (reading those few by slices would read them twice), and the whole name is rare.
-        short = len(lowered) <= 2
+        # (also, excluding) of ``Matching.query``, and whether the tier is read slice by slice:
+        # the name tiers when many names hold the text (``_in_many_names``; reading few by slices
+        # would read them twice), never the whole name, which is rare.
+        many = self._in_many_names(lowered)
         tiers: list[tuple[tuple, tuple, bool]] = [
             ((whole,), (), False),
-            ((prefix,), (whole,), short),
-            ((inside,), (prefix,), short),
+            ((prefix,), (whole,), many),
+            ((inside,), (prefix,), many),
             ((), (inside,), True),
         ]
         ids: list[int] = []

@@ -168,15 +168,20 @@ def test_backends_agree_through_writes_moves_grants_and_deletes(world, client_fo
 
 
 @pytest.mark.parametrize(
-    ("share", "steps"), [(10**6, 2), (4, 2), (1, 1000)], ids=["whole-after-edge", "steps", "steps-over-every-slice"]
+    ("share", "steps", "many_names"),
+    [(10**6, 2, 64), (4, 2, 10**9), (1, 1000, 0)],
+    ids=["whole-after-edge", "steps", "steps-over-every-slice"],
 )
-def test_pages_read_slice_by_slice_agree(world, client_for, settings, monkeypatch, share, steps):
+def test_pages_read_slice_by_slice_agree(world, client_for, settings, monkeypatch, share, steps, many_names):
     """Pages read slice by slice (``engine.Slicing``): with slices of a few files each, every
     order's page (by name, size, moments, relevance), in both directions, is the reference's,
     whether the page is read from the edge's slices alone, with one more step or as a whole,
-    before and after files are added beyond the edges and others renamed, resized or deleted."""
+    with a relevance page's name tiers read by slices for every text, for none or by how many
+    names hold it (``MANY_NAMES``), before and after files are added beyond the edges and others
+    renamed, resized or deleted."""
     from file_upload.search import engine
 
+    monkeypatch.setattr(backends, "MANY_NAMES", many_names)
     monkeypatch.setattr(engine, "ID_SLICE_SHIFT", 2)
     monkeypatch.setattr(engine, "MOMENT_SLICE_SHIFT", 8)
     monkeypatch.setattr(backends, "SLICE_SHARE", share)
