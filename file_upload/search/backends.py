@@ -832,9 +832,9 @@ class Results(Sequence):
         if window is None or not window[0] < window[1] <= EARLY_PAGES_UP_TO:
             self.total, self.facets = backend.summary(user, query)
         else:
-            self.early = (*window, backend.page_soon(user, query, ordering, *window))
+            counting = backend.summary_soon(user, query)  # as a rule the longer: started first
             try:
-                counting = backend.summary_soon(user, query)
+                self.early = (*window, backend.page_soon(user, query, ordering, *window))
                 try:
                     if counting.future is not None:
                         wait([self.early[2], counting.future], return_when=FIRST_COMPLETED)
@@ -846,11 +846,11 @@ class Results(Sequence):
                             files = [self.loaded[2][i] for i in ids if i in self.loaded[2]]
                             self.shown = (files, show(files))
                     self.total, self.facets = counting.result()
-                finally:
-                    counting.cancel()  # if it has not started (an error in this thread)
-            except BaseException:
-                self.early[2].cancel()
-                raise
+                except BaseException:
+                    self.early[2].cancel()
+                    raise
+            finally:
+                counting.cancel()  # if it has not started (an error in this thread)
         type(backend).answered = getattr(type(backend), "answered", 0) + 1
         if backend.overlay:
             type(backend).overlaid_answers += 1
