@@ -805,6 +805,13 @@ def close_inline_writers() -> None:
     _writers.clear()
 
 
+# A page's folders, but what the permissions of its files read (``access.policy``: the path).
+FOLDER_FIELDS_READ = {"id", "project", "tree_path"}
+FOLDER_FIELDS_UNREAD = tuple(
+    f"folder__{field.name}" for field in Folder._meta.concrete_fields if field.name not in FOLDER_FIELDS_READ
+)
+
+
 class Results(Sequence):
     """The ordered matches of an indexed search, for the paginator: a slice asks the backend for
     that page's ids and loads those files (from ``base``, the visible ones) in order."""
@@ -891,11 +898,13 @@ class Results(Sequence):
         """The visible files of ``ids``, by id."""
         if not ids:
             return {}
-        # The folders come with the page: the permissions of each file read their paths.
+        # The folders come with the page: the permissions of each file read their paths, and
+        # nothing else of them (``FOLDER_FIELDS_UNREAD`` are not loaded).
         page = (
             self.base.filter(id__in=ids)
             .select_related(None)
             .select_related("folder")
+            .defer(*FOLDER_FIELDS_UNREAD)
             .annotate(owner_username=F("owner__username"))
         )
         return {file.id: file for file in page}
