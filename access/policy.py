@@ -384,6 +384,11 @@ def rank_on(user: Any, obj: Project | Folder | File) -> int:
     return _rank_in(_reach(user), obj, obj.tree_path if isinstance(obj, Folder) else _folder_path(obj))
 
 
+# What the permissions of a file read of its folder (``_folder_path``, ``PermissionMemo``): a
+# listing may load its files' folders with these fields alone.
+FOLDER_FIELDS_FOR_FILE_PERMISSIONS = ("tree_path",)
+
+
 def _folder_path(file: File) -> str:
     return file.folder.tree_path if file.folder_id else ""
 

@@ -295,7 +295,6 @@ class FileViewSet(AccessExplanationMixin, RestrictedModelViewSet):
             return self.get_serializer(files, many=True).data
 
         indexed = None if cursor else search.backend_search(request.user, visible, query, ordering, window, show)
-        shown = None
         if indexed is not None:
             facets, count, results = indexed
         else:
@@ -306,8 +305,8 @@ class FileViewSet(AccessExplanationMixin, RestrictedModelViewSet):
         else:
             paginator = SearchPagination(lambda: count)
         page = paginator.paginate_queryset(results, request, view=self)
-        if indexed is not None:  # the page shown while the index counted, when it is this one
-            shown = results.shown_as(page)
+        # The page shown while the index counted, when it is this one.
+        shown = results.shown_as(page) if indexed is not None else None
         response = paginator.get_paginated_response(show(page) if shown is None else shown)
         # Which backend answered (the index, or SQL as the reference and fallback).
         response["X-Search-Backend"] = settings.BIOFM_SEARCH_BACKEND if indexed is not None else "sql"

@@ -23,7 +23,7 @@ import tantivy
 from django.conf import settings
 from django.db.models import F, QuerySet
 
-from access.policy import file_visibility, visible_files
+from access.policy import FOLDER_FIELDS_FOR_FILE_PERMISSIONS, file_visibility, visible_files
 
 from ..models import File, Folder
 from . import declarations, engine, feed
@@ -374,11 +374,12 @@ class Summary:
         elif frozenset() not in self.passes:
             spec[COUNT] = {"filter": filter_text(query, self.loose)}
         matching = backend.matching(user, query, set(self.loose)).query()
+        key = ANSWERS.key(matching, spec)
         # An answer this commit gave already is taken here: another thread would only add its wait.
-        self.answer = ANSWERS.known(backend.searcher, matching, spec) if soon else None
+        self.answer = ANSWERS.known(backend.searcher, key)
         self.future: Future | None = None
         if self.answer is None:
-            ask = functools.partial(aggregate, backend.searcher, matching, spec)
+            ask = functools.partial(aggregate, backend.searcher, matching, spec, key)
             if soon:
                 self.future = _page_threads().submit(ask)
             else:
@@ -454,14 +455,14 @@ class IndexBackend:
     def summary(self, user: Any, query: Any, names: Any = None) -> tuple[int, dict[str, dict[Any, int]]]:
         """The count and the facet counts (``names``, by default the query's) in one aggregation
         (``Summary``)."""
-        return self.summary_soon(user, query, names, soon=False).result()
+        return Summary(self, user, query, query.facets if names is None else names, soon=False).result()
 
-    def summary_soon(self, user: Any, query: Any, names: Any = None, soon: bool = True) -> Summary:
-        """``summary``, its aggregation started on another thread (``soon``): the index releases
-        the GIL while it counts, so this thread can load the page's files meanwhile
-        (``Results``). The query is built here (visibility reads the folder table in this
-        request's connection); the other thread only aggregates."""
-        return Summary(self, user, query, query.facets if names is None else names, soon)
+    def summary_soon(self, user: Any, query: Any) -> Summary:
+        """``summary`` of the query's facets, its aggregation started on another thread: the
+        index releases the GIL while it counts, so this thread can load the page's files
+        meanwhile (``Results``). The query is built here (visibility reads the folder table in
+        this request's connection); the other thread only aggregates."""
+        return Summary(self, user, query, query.facets, soon=True)
 
     def project_totals(self, user: Any, project_ids: list[int]) -> dict[int, tuple[int, int]]:
         """Files and bytes per project of those the user sees (``search.project_totals``)."""
@@ -473,7 +474,8 @@ class IndexBackend:
         }
         matching = _files([*self._base(user), _terms("project", project_ids)])
         totals = {}
-        for bucket in aggregate(self.searcher, matching, spec)["projects"].get("buckets", []):
+        answer = aggregate(self.searcher, matching, spec, ANSWERS.key(matching, spec))
+        for bucket in answer["projects"].get("buckets", []):
             size = bucket["bytes"]["value"] or 0
             if size >= 2**53:  # summed as a double: beyond this not every whole number is exact
                 raise engine.Unsupported("size")
@@ -695,15 +697,15 @@ class Answers:
         self.answers: OrderedDict[tuple[str, str], dict[str, Any]] = OrderedDict()
         self.hits = 0  # answers given from here (tests and benchmarks)
 
-    def _key(self, query: Any, spec: dict[str, Any]) -> tuple[str, str] | None:
+    def key(self, query: Any, spec: dict[str, Any]) -> tuple[str, str] | None:
+        """The key of an answer to this query and request (``None``: not kept)."""
         described = repr(query) if settings.BIOFM_SEARCH_ANSWER_CACHE > 0 else ""
         if not described or len(described) > self.LONGEST_KEY:
             return None
         return (described, json.dumps(spec, sort_keys=True))
 
-    def known(self, searcher: Any, query: Any, spec: dict[str, Any]) -> dict[str, Any] | None:
-        """The answer kept for this searcher, query and request, or ``None`` (not asked yet)."""
-        key = self._key(query, spec)
+    def known(self, searcher: Any, key: tuple[str, str] | None) -> dict[str, Any] | None:
+        """The answer kept for this searcher and ``key``, or ``None`` (not asked yet)."""
         with self.lock:
             if key is None or searcher is not self.searcher or key not in self.answers:
                 return None
@@ -711,9 +713,9 @@ class Answers:
             self.hits += 1
             return self.answers[key]
 
-    def get(self, searcher: Any, query: Any, spec: dict[str, Any]) -> dict[str, Any]:
+    def get(self, searcher: Any, query: Any, spec: dict[str, Any], key: tuple[str, str] | None) -> dict[str, Any]:
+        """The answer to ``query`` and ``spec`` (whose ``key`` the caller worked out), kept."""
         size = settings.BIOFM_SEARCH_ANSWER_CACHE
-        key = self._key(query, spec)
         if key is None:
             return searcher.aggregate(query, spec)
         if searcher is not self.searcher and searcher is not engine.reader().searcher:
@@ -737,10 +739,11 @@ class Answers:
 ANSWERS = Answers()
 
 
-def aggregate(searcher: Any, query: Any, spec: dict[str, Any]) -> dict[str, Any]:
+def aggregate(searcher: Any, query: Any, spec: dict[str, Any], key: tuple[str, str] | None) -> dict[str, Any]:
     """``searcher.aggregate(query, spec)``, from ``ANSWERS`` when this searcher answered it
-    already. The answer is shared: callers read it, never change it."""
-    return ANSWERS.get(searcher, query, spec)
+    already (``key``: ``ANSWERS.key(query, spec)``, worked out once by the caller, which also
+    looks for a kept answer with it). The answer is shared: callers read it, never change it."""
+    return ANSWERS.get(searcher, query, spec, key)
 
 
 @functools.cache
@@ -805,11 +808,17 @@ def close_inline_writers() -> None:
     _writers.clear()
 
 
-# A page's folders, but what the permissions of its files read (``access.policy``: the path).
-FOLDER_FIELDS_READ = {"id", "project", "tree_path"}
+# A page's folders, but what the permissions of its files read of them.
 FOLDER_FIELDS_UNREAD = tuple(
-    f"folder__{field.name}" for field in Folder._meta.concrete_fields if field.name not in FOLDER_FIELDS_READ
+    f"folder__{field.name}"
+    for field in Folder._meta.concrete_fields
+    if field.name not in {"id", *FOLDER_FIELDS_FOR_FILE_PERMISSIONS}
 )
+
+
+def _in_order(ids: list[int], files: dict[int, File]) -> list[File]:
+    """The files of ``ids`` in that order (those not found, no longer visible, left out)."""
+    return [files[file_id] for file_id in ids if file_id in files]
 
 
 class Results(Sequence):
@@ -850,7 +859,7 @@ class Results(Sequence):
                         ids = backend.overlaid(user, query, ordering, start, stop, self.early[2].result())
                         self.loaded = (start, ids, self._files(ids))
                         if show is not None:
-                            files = [self.loaded[2][i] for i in ids if i in self.loaded[2]]
+                            files = _in_order(ids, self.loaded[2])
                             self.shown = (files, show(files))
                     self.total, self.facets = counting.result()
                 except BaseException:
@@ -883,7 +892,7 @@ class Results(Sequence):
         else:
             ids = self._ids(start, stop)
             files = self._files(ids)
-        return [files[file_id] for file_id in ids if file_id in files]
+        return _in_order(ids, files)
 
     def shown_as(self, files: list[File]) -> Any | None:
         """What ``show`` made of these files (the very objects, in this order) while the count
