@@ -464,14 +464,15 @@ def main() -> None:
         started, cpu_started = time.monotonic(), time.process_time()
         path = engine.index_dir()
         if args.keep_index:
-            count = engine.reader().current()[0].num_docs - 1  # the feed position's document aside
+            searcher = engine.reader().current()[0]
+            count = searcher.num_docs - len(searcher.shards)  # each shard's feed position aside
             print("tantivy index kept (not rebuilt; the times below are of nothing)")
         else:
             with engine.writer_lock(path):
                 writer = engine.Writer(path)
                 count = feed.rebuild(writer, progress=every(5.0))
                 writer.close()
-        disk = sum(f.stat().st_size for f in path.iterdir() if f.is_file()) / 2**20
+        disk = sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 2**20
         rebuild_seconds, rebuild_cpu = time.monotonic() - started, time.process_time() - cpu_started
         print(f"tantivy rebuild: {count:,} files in {rebuild_seconds:.1f} s, {disk:.0f} MB on disk", end="")
         print(f"; CPU {rebuild_cpu:.1f} s (every thread); load average {load_average()}", flush=True)

@@ -31,7 +31,7 @@ from . import declarations, engine, feed
 Occur = tantivy.Occur
 Q = tantivy.Query
 INTEGER = tantivy.FieldType.Integer
-PAGE_THREADS = 8  # per web process: a search's page and its count, each on one (``Results``)
+SEARCH_THREADS = 8  # per web process: a search's page and its count, each on one (``Results``)
 UNION_TERMS = 64  # values of one field read as a union of terms; more as a term set
 # Pages ending up to here are searched for beside the facets; a deeper one is asked for after
 # the count, which bounds it (a page number is not searched for before it is known to exist).
@@ -381,7 +381,7 @@ class Summary:
         if self.answer is None:
             ask = functools.partial(aggregate, backend.searcher, matching, spec, key)
             if soon:
-                self.future = _page_threads().submit(ask)
+                self.future = _search_threads().submit(ask)
             else:
                 self.answer = ask()
 
@@ -497,7 +497,7 @@ class IndexBackend:
         passes take the time of the longer one. The query is built here (visibility reads the
         folder table in this request's connection); the other thread only searches."""
         matching = self.matching(user, query)
-        return _page_threads().submit(self._page_of, matching, query, ordering, self._first(start), stop)
+        return _search_threads().submit(self._page_of, matching, query, ordering, self._first(start), stop)
 
     def _first(self, start: int) -> int:
         """Where the index's part of a page from ``start`` begins: with an overlay its files
@@ -747,9 +747,10 @@ def aggregate(searcher: Any, query: Any, spec: dict[str, Any], key: tuple[str, s
 
 
 @functools.cache
-def _page_threads() -> ThreadPoolExecutor:
-    """This process's threads for pages (made on first use, so in each web process)."""
-    return ThreadPoolExecutor(max_workers=PAGE_THREADS, thread_name_prefix="search-page")
+def _search_threads() -> ThreadPoolExecutor:
+    """This process's threads for a search's page and its count (made on first use, so in each
+    web process)."""
+    return ThreadPoolExecutor(max_workers=SEARCH_THREADS, thread_name_prefix="search")
 
 
 # --- choosing -------------------------------------------------------------------------------------

@@ -13,9 +13,17 @@ text of that length starts the name exactly when it is one of them). Without the
 text of one or two characters was a scan of every name's terms (0.4–2.5 s at a million files),
 and a short start that most names share a union of a term per name (0.5 s).
 
-The index holds one more document, ``kind=meta``: the change-feed position its last commit
-reflects (the commit payload), committed atomically with the files it describes. A reader
-compares it with the feed position at the start of its request (``feed.covers``).
+The index is ``BIOFM_SEARCH_SHARDS`` tantivy indexes (``shard-0``, ``shard-1``, …), each holding
+the files whose id leaves that remainder (``shard_of``). A search asks every shard side by side,
+each on its own thread (tantivy releases the GIL while it searches), and merges their answers
+(``Searcher``): one core per shard instead of one for all, where counting the matches of a broad
+search was most of its time (decision 0027).
+
+Each shard holds one more document, ``kind=meta``: the change-feed position its last commit
+reflects (the commit payload), committed atomically with the files it describes. The writer
+commits every shard with the same position; a reader reads the shards only at a position they
+all share (``Reader``) and compares it with the feed position at the start of its request
+(``feed.unapplied``).
 """
 
 from __future__ import annotations
@@ -25,12 +33,17 @@ import datetime as dt
 import fcntl
 import functools
 import hashlib
+import heapq
 import json
 import logging
 import os
+import shutil
 import threading
-from collections.abc import Iterable, Iterator
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -142,16 +155,17 @@ def schema_signature() -> str:
 
 def index_signature() -> str:
     """What an index on this node must have been built with to be read or written here: this
-    layout (``schema_signature``) and this process's database (its engine, host, port and name;
-    ``database_identity``). An index built from another database (a process started with
-    another ``DATABASE_URL``) is neither read, which would answer with that database's files,
-    nor written into: it is rebuilt from this one. Every search asks (``Reader.current``)."""
-    return _signature_for(database_identity())
+    layout (``schema_signature``), this number of shards and this process's database (its
+    engine, host, port and name; ``database_identity``). An index built from another database
+    (a process started with another ``DATABASE_URL``) is neither read, which would answer with
+    that database's files, nor written into: it is rebuilt from this one. Every search asks
+    (``Reader.current``)."""
+    return _signature_for(database_identity(), shard_count())
 
 
 @functools.lru_cache(maxsize=8)
-def _signature_for(database: str) -> str:
-    return f"{schema_signature()}@{hashlib.sha256(database.encode()).hexdigest()[:12]}"
+def _signature_for(database: str, shards: int) -> str:
+    return f"{schema_signature()}@{hashlib.sha256(database.encode()).hexdigest()[:12]}/{shards}"
 
 
 def database_identity() -> str:
@@ -194,6 +208,20 @@ def bulk_threads() -> int:
 
 def index_dir() -> Path:
     return Path(settings.BIOFM_SEARCH_INDEX_DIR)
+
+
+def shard_count() -> int:
+    return max(1, int(settings.BIOFM_SEARCH_SHARDS))
+
+
+def shard_of(file_id: int, shards: int) -> int:
+    """The shard holding a file's document: by id, so the files of a project, a folder or a
+    day spread evenly over the shards and each shard counts about its share of any search."""
+    return int(file_id) % shards
+
+
+def shard_paths(path: Path, shards: int) -> list[Path]:
+    return [path / f"shard-{number}" for number in range(shards)]
 
 
 def _micros(moment: dt.datetime) -> int:
@@ -397,8 +425,9 @@ _dumps = json.JSONEncoder(ensure_ascii=False).encode
 
 
 def bulk_document(row: tuple[Any, ...], slicing: Slicing | None = None) -> str:
-    """The JSON document (for ``IndexWriter.add_json``) of one ``BULK_SELECT`` row: the same
-    fields and values as ``document_fields`` gives for that file (a NULL is no value)."""
+    """The JSON document (for ``IndexWriter.add_json``) of one ``BULK_SELECT`` row (its first
+    column is the file's id): the same fields and values as ``document_fields`` gives for that
+    file (a NULL is no value)."""
     *columns, description, tags_text, metadata_words = row
     doc = {key: value for key, value in zip(BULK_KEYS, columns, strict=True) if value is not None}
     words = [metadata_words] if metadata_words else []
@@ -419,50 +448,188 @@ def meta_document(position: dict[str, Any], slicing: Slicing | None = None) -> t
 
 # --- reading -----------------------------------------------------------------------------------
 
+SHARD_THREADS = 16  # per web process: a search's shards but the first, for every search at once
+
+
+@functools.cache
+def _shard_threads() -> ThreadPoolExecutor:
+    """This process's threads for shards (made on first use, so in each web process). A task
+    on them never waits for another, so a search waiting for its shards here cannot deadlock."""
+    return ThreadPoolExecutor(max_workers=SHARD_THREADS, thread_name_prefix="search-shard")
+
+
+class Found:
+    """A search's answer across the shards, as tantivy's: ``hits`` (value or score, address)
+    and ``count`` (``None`` unless asked for). An address is (shard, the shard's address)."""
+
+    def __init__(self, hits: list[tuple[Any, tuple[int, Any]]], count: int | None) -> None:
+        self.hits, self.count = hits, count
+
+
+class Searcher:
+    """One commit of every shard, searched as one index: the calls of tantivy's searcher that
+    search uses, each asked of every shard side by side (the first in the calling thread, the
+    others on the process's shard threads) and their answers merged. Hits are merged by their
+    order's value (the first ``offset + limit`` of each shard); aggregations by their request
+    (``merge_aggregations``), counts and document frequencies summed."""
+
+    def __init__(self, shards: list[Any]) -> None:
+        self.shards = shards
+        self.num_docs = sum(shard.num_docs for shard in shards)  # the feed position's documents included
+
+    def _each(self, ask: Callable[[Any], Any]) -> list[Any]:
+        if len(self.shards) == 1:
+            return [ask(self.shards[0])]
+        others = [_shard_threads().submit(ask, shard) for shard in self.shards[1:]]
+        first = ask(self.shards[0])
+        return [first, *(future.result() for future in others)]
+
+    def search(
+        self,
+        query: Any,
+        limit: int = 10,
+        count: bool = True,
+        order_by_field: str | None = None,
+        offset: int = 0,
+        order: Any = tantivy.Order.Desc,
+    ) -> Found:
+        """The hits ``offset`` to ``offset + limit`` by ``order_by_field`` (a fast field) in
+        ``order``, or by score, highest first; ``count``: with the number of matches."""
+        by = {"count": count, "order_by_field": order_by_field, "order": order}
+        if len(self.shards) == 1:
+            found = self.shards[0].search(query, limit, offset=offset, **by)
+            return Found([(value, (0, address)) for value, address in found.hits], found.count)
+        answers = self._each(lambda shard: shard.search(query, offset + limit, **by))
+        descending = order_by_field is None or order == tantivy.Order.Desc
+        runs = [[(value, (number, address)) for value, address in found.hits] for number, found in enumerate(answers)]
+        hits = list(islice(heapq.merge(*runs, key=lambda hit: hit[0], reverse=descending), offset, offset + limit))
+        return Found(hits, sum(found.count for found in answers) if count else None)
+
+    def fast_field_values(self, field_name: str, addresses: list[tuple[int, Any]]) -> list[Any]:
+        """The field's value of each hit (``Found.hits``' addresses), in their order."""
+        if len(self.shards) == 1:
+            return self.shards[0].fast_field_values(field_name, [address for _, address in addresses])
+        by_shard: dict[int, list[int]] = defaultdict(list)
+        for position, (number, _) in enumerate(addresses):
+            by_shard[number].append(position)
+        values: list[Any] = [None] * len(addresses)
+        for number, positions in by_shard.items():
+            read = self.shards[number].fast_field_values(field_name, [addresses[at][1] for at in positions])
+            for at, value in zip(positions, read, strict=True):
+                values[at] = value
+        return values
+
+    def doc(self, address: tuple[int, Any]) -> Any:
+        return self.shards[address[0]].doc(address[1])
+
+    def doc_freq(self, field_name: str, term: Any) -> int:
+        return sum(shard.doc_freq(field_name, term) for shard in self.shards)
+
+    def aggregate(self, query: Any, spec: dict[str, Any]) -> dict[str, Any]:
+        answers = self._each(lambda shard: shard.aggregate(query, spec))
+        return answers[0] if len(answers) == 1 else merge_aggregations(spec, answers)
+
+
+def merge_aggregations(spec: dict[str, Any], answers: list[dict[str, Any]]) -> dict[str, Any]:
+    """The answer one index holding every shard's files gives to the aggregation ``spec``, from
+    each shard's answer: the kinds search asks for (terms, filter, value_count, sum), nested.
+    Terms: the buckets of every shard by key, their counts added, the ``size`` largest kept (the
+    rest counted in ``sum_other_doc_count``, as are those a shard left out)."""
+    merged: dict[str, Any] = {}
+    for name, request in spec.items():
+        parts = [answer[name] for answer in answers if name in answer]
+        if parts:
+            merged[name] = _merged(request, parts)
+    return merged
+
+
+def _merged(request: dict[str, Any], parts: list[dict[str, Any]]) -> dict[str, Any]:
+    inner = request.get("aggs") or {}
+    if "terms" in request:
+        by_key: dict[Any, list[dict[str, Any]]] = {}
+        for part in parts:
+            for bucket in part.get("buckets", []):
+                by_key.setdefault(bucket["key"], []).append(bucket)
+        buckets = [
+            {"key": key, "doc_count": sum(b["doc_count"] for b in found), **merge_aggregations(inner, found)}
+            for key, found in by_key.items()
+        ]
+        buckets.sort(key=lambda bucket: -bucket["doc_count"])
+        size = request["terms"].get("size", 10)
+        return {
+            "buckets": buckets[:size],
+            "sum_other_doc_count": sum(part.get("sum_other_doc_count", 0) for part in parts)
+            + sum(bucket["doc_count"] for bucket in buckets[size:]),
+            "doc_count_error_upper_bound": sum(part.get("doc_count_error_upper_bound", 0) for part in parts),
+        }
+    if "filter" in request:
+        return {"doc_count": sum(part["doc_count"] for part in parts), **merge_aggregations(inner, parts)}
+    if "value_count" in request or "sum" in request:
+        values = [part["value"] for part in parts if part.get("value") is not None]
+        return {"value": sum(values) if values else None}
+    raise Unsupported(f"aggregation across shards: {sorted(request)}")
+
 
 class Reader:
     """One process's view of the node's index: reopened when the index is replaced, reloaded
-    when a commit happened (the writer's ``meta.json`` changed)."""
+    when a commit happened (a shard's ``meta.json`` changed). The shards are read together
+    only at a position every one of them has committed: between the writer's commit of one
+    shard and of the next, the reader keeps the commits it read before."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.lock = threading.Lock()
-        self.index: tantivy.Index | None = None
-        self.stamp: tuple[int, int] | None = None
-        self.searcher: Any = None
+        self.indexes: list[tantivy.Index] | None = None
+        self.stamps: list[tuple[int, int]] | None = None
+        self.searcher: Searcher | None = None
         self.position: dict[str, Any] | None = None
         self.slicing = Slicing()  # the latest commit's (``Slicing``)
 
-    def _stamp(self) -> tuple[int, int] | None:
-        try:
-            stat = os.stat(self.path / "meta.json")
-        except FileNotFoundError:
-            return None
-        return stat.st_ino, stat.st_mtime_ns
+    def _stamps(self, shards: int) -> list[tuple[int, int]] | None:
+        stamps = []
+        for shard in shard_paths(self.path, shards):
+            try:
+                stat = os.stat(shard / "meta.json")
+            except FileNotFoundError:
+                return None
+            stamps.append((stat.st_ino, stat.st_mtime_ns))
+        return stamps
 
-    def current(self) -> tuple[Any, dict[str, Any]] | None:
+    def _forget(self) -> None:
+        self.indexes = self.stamps = self.searcher = self.position = None
+
+    def current(self) -> tuple[Searcher, dict[str, Any]] | None:
         """The latest committed searcher and its feed position, or ``None`` (no usable index)."""
         with self.lock:
-            stamp = self._stamp()
-            if stamp is None or read_signature(self.path) != index_signature():
-                self.index = self.searcher = self.position = None
+            shards = shard_count()
+            stamps = self._stamps(shards)
+            if stamps is None or read_signature(self.path) != index_signature():
+                self._forget()
                 return None
-            if self.index is None or stamp[0] != (self.stamp or (None,))[0]:
-                self.index = tantivy.Index.open(str(self.path))
-                _register(self.index)
-                self.stamp = None
-            if stamp != self.stamp:
-                self.index.reload()
-                self.searcher = self.index.searcher()
-                self.position, self.slicing = _meta_of(self.searcher)
-                self.stamp = stamp
-            if self.position is None:
+            if self.indexes is None or len(self.indexes) != shards or stamps[0][0] != (self.stamps or [(None,)])[0][0]:
+                # Opened again when the first shard's meta.json is a new file (as a rebuild
+                # leaves it); the searcher read before stays until the new one is consistent.
+                self.indexes = [tantivy.Index.open(str(shard)) for shard in shard_paths(self.path, shards)]
+                for index in self.indexes:
+                    _register(index)
+                self.stamps = None
+            if stamps != self.stamps:
+                self.stamps = stamps
+                searchers = []
+                for index in self.indexes:
+                    index.reload()
+                    searchers.append(index.searcher())
+                metas = [_meta_of(searcher) for searcher in searchers]
+                if all(position is not None and position == metas[0][0] for position, _ in metas):
+                    self.searcher = Searcher(searchers)
+                    self.position, self.slicing = metas[0]
+            if self.position is None or self.searcher is None:
                 return None
             return self.searcher, self.position
 
 
 def _meta_of(searcher: Any) -> tuple[dict[str, Any] | None, Slicing]:
-    """The feed position and the page slices of the commit ``searcher`` reads."""
+    """The feed position and the page slices of the commit ``searcher`` (one shard's) reads."""
     found = searcher.search(tantivy.Query.term_query(SCHEMA, "kind", "meta"), 1)
     if not found.hits:
         return None, Slicing()
@@ -510,79 +677,103 @@ def writer_lock(path: Path, wait: bool = True) -> Iterator[bool]:
 
 
 class Writer:
-    """The tantivy writer of the node's index (hold ``writer_lock`` while using it)."""
+    """The tantivy writers of the node's index, one per shard (hold ``writer_lock`` while using
+    them). Each file's document goes to its shard (``shard_of``); a commit commits every shard
+    with the same feed position."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self.shards = shard_count()
         fresh = read_signature(path) != index_signature()
         if fresh:
             self._clear()
-        self.index = tantivy.Index(SCHEMA, path=str(path), reuse=not fresh)
-        _register(self.index)
-        self.writer = self.index.writer(heap_size=WRITER_HEAP, num_threads=1)
+        self.indexes = []
+        for shard in shard_paths(path, self.shards):
+            shard.mkdir(parents=True, exist_ok=True)
+            index = tantivy.Index(SCHEMA, path=str(shard), reuse=not fresh)
+            _register(index)
+            self.indexes.append(index)
+        self.writers = [index.writer(heap_size=WRITER_HEAP, num_threads=1) for index in self.indexes]
         self.slicing = Slicing()  # the index's, read with its position (``position``)
         if fresh:
             (path / "biofm-schema.json").write_text(json.dumps({"signature": index_signature()}))
 
     @contextmanager
     def bulk(self) -> Iterator[None]:
-        """A writer for a full load: a larger memory budget per indexing thread (fewer, larger
-        segments, less merging) and one thread per core; the feed's small writer after it."""
-        self._reopen(BULK_HEAP_PER_THREAD * bulk_threads(), bulk_threads())
+        """Writers for a full load: a larger memory budget per indexing thread (fewer, larger
+        segments, less merging) and the cores shared among the shards; the feed's small
+        writers after it."""
+        threads = max(1, bulk_threads() // self.shards)
+        self._reopen(BULK_HEAP_PER_THREAD * threads, threads)
         try:
             yield
         finally:
             self._reopen(WRITER_HEAP, 1)
 
     def _reopen(self, heap_size: int, num_threads: int) -> None:
-        self.writer = None  # tantivy allows one writer per index: release it first
-        self.writer = self.index.writer(heap_size=heap_size, num_threads=num_threads)
+        self.writers = []  # tantivy allows one writer per index: release them first
+        self.writers = [index.writer(heap_size=heap_size, num_threads=num_threads) for index in self.indexes]
 
-    def add_json(self, documents: Iterable[str]) -> int:
-        """Add documents given as JSON texts (``bulk_document``), not yet committed."""
+    def add_json(self, documents: Iterable[tuple[int, str]]) -> int:
+        """Add documents given as (file id, JSON text) (``bulk_document``), not yet committed."""
         added = 0
-        add = self.writer.add_json
-        for text in documents:
-            add(text)
+        shards = self.shards
+        adds = [writer.add_json for writer in self.writers]
+        for file_id, text in documents:
+            adds[shard_of(file_id, shards)](text)
             added += 1
         return added
 
     def _clear(self) -> None:
+        """Remove an index of another layout: its files, and its shards' folders."""
         self.path.mkdir(parents=True, exist_ok=True)
         for child in self.path.iterdir():
             if child.is_file():
                 child.unlink()
+            elif child.is_dir() and child.name.startswith("shard-"):
+                shutil.rmtree(child)
 
     def position(self) -> dict[str, Any] | None:
         """The feed position of the last commit (and its page slices, which later documents
-        are sliced by: every file of an index by the same name bounds)."""
-        self.index.reload()
-        position, self.slicing = _meta_of(self.index.searcher())
+        are sliced by: every file of an index by the same name bounds); ``None`` when the
+        shards' commits differ (a writer stopped between them): the index is rebuilt."""
+        metas = []
+        for index in self.indexes:
+            index.reload()
+            metas.append(_meta_of(index.searcher()))
+        position, self.slicing = metas[0]
+        if any(other != position for other, _ in metas[1:]):
+            log.warning("search index: its shards were committed at different feed positions")
+            return None
         return position
 
     def replace(self, file_ids: Iterable[int], rows: Iterable[tuple]) -> int:
         """Delete the given files' documents, add the given live rows' (not yet committed)."""
+        shards = self.shards
         for file_id in file_ids:
-            self.writer.delete_documents_by_term("id", int(file_id))
+            self.writers[shard_of(file_id, shards)].delete_documents_by_term("id", int(file_id))
         added = 0
-        for row in rows:
-            self.writer.add_document(document(row, self.slicing))
+        for row in rows:  # the id is the row's first column (``ROW_COLUMNS``)
+            self.writers[shard_of(row[0], shards)].add_document(document(row, self.slicing))
             added += 1
         return added
 
     def clear(self, slicing: Slicing | None = None) -> None:
         """Delete every document; the files added after are sliced by ``slicing``."""
-        self.writer.delete_all_documents()
+        for writer in self.writers:
+            writer.delete_all_documents()
         self.slicing = slicing or Slicing()
 
     def commit(self, position: dict[str, Any]) -> None:
-        """Commit the pending documents with the feed position they reflect."""
-        self.writer.delete_documents_by_term("kind", "meta")
-        self.writer.add_document(meta_document(position, self.slicing))
-        self.writer.commit()
+        """Commit the pending documents with the feed position they reflect, shard by shard."""
+        for writer in self.writers:
+            writer.delete_documents_by_term("kind", "meta")
+            writer.add_document(meta_document(position, self.slicing))
+            writer.commit()
 
     def close(self) -> None:
-        try:
-            self.writer.wait_merging_threads()
-        except Exception:  # already consumed
-            pass
+        for writer in self.writers:
+            try:
+                writer.wait_merging_threads()
+            except Exception:  # already consumed
+                pass

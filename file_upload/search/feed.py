@@ -212,15 +212,15 @@ def _name_sample() -> list[str]:
         return [name for (name,) in cursor.fetchall()]
 
 
-def _bulk_rows(slicing: engine.Slicing | None = None) -> Iterator[str]:
-    """Every live file as index JSON, streamed by ``COPY`` (no ORM rows, no per-file query); the
-    database renders its part while this process builds the rest."""
+def _bulk_rows(slicing: engine.Slicing | None = None) -> Iterator[tuple[int, str]]:
+    """Every live file as its id and index JSON, streamed by ``COPY`` (no ORM rows, no per-file
+    query); the database renders its part while this process builds the rest."""
     with connection.cursor() as cursor:
         with cursor.cursor.copy(f"COPY ({engine.BULK_SELECT}) TO STDOUT") as copy:
             copy.set_types(engine.BULK_TYPES)
             bulk_document = engine.bulk_document
             for row in copy.rows():
-                yield bulk_document(row, slicing)
+                yield row[0], bulk_document(row, slicing)
 
 
 class _Progress:

@@ -137,7 +137,9 @@ def compare(client_for, settings, world, rng: random.Random, queries: int) -> No
             assert summary(indexed) == summary(plain), (user.username, params)
 
 
-def test_backends_agree_through_writes_moves_grants_and_deletes(world, client_for, settings):
+@pytest.mark.parametrize("shards", [1, 2, 3])
+def test_backends_agree_through_writes_moves_grants_and_deletes(world, client_for, settings, shards):
+    settings.BIOFM_SEARCH_SHARDS = shards
     rng = random.Random(11)
     before = backends.IndexBackend.answered
     compare(client_for, settings, world, rng, 12)
@@ -300,8 +302,11 @@ def test_term_sets_and_unions_of_terms_agree(world, client_for, settings, monkey
         compare(client_for, settings, world, random.Random(bound), 12)
 
 
-def test_deep_pages_and_ties_agree(world, client_for, settings):
-    """Many files sharing a name or a size: the page boundary falls inside a tie."""
+@pytest.mark.parametrize("shards", [1, 2, 3])
+def test_deep_pages_and_ties_agree(world, client_for, settings, shards):
+    """Many files sharing a name or a size: the page boundary falls inside a tie, on one shard
+    or across several (a shard's hits beyond the page's start are merged with the others')."""
+    settings.BIOFM_SEARCH_SHARDS = shards
     project = world["projects"][0]
     for i in range(30):
         folder = make_folder(project, f"run{i}")
@@ -677,8 +682,9 @@ def test_bulk_documents_are_the_documents_of_the_rows(world):
         values["id"]: engine.document_fields(values)
         for values in (dict(zip(engine.ROW_COLUMNS, row, strict=True)) for row in feed._rows(None))
     }
-    bulk = [json.loads(text) for text in feed._bulk_rows()]
-    assert {doc["id"]: doc for doc in bulk} == expected
+    bulk = [(file_id, json.loads(text)) for file_id, text in feed._bulk_rows()]
+    assert {doc["id"]: doc for _, doc in bulk} == expected
+    assert all(file_id == doc["id"] for file_id, doc in bulk)
     assert len(bulk) == File.objects.alive().count()
 
 
@@ -933,3 +939,164 @@ def test_slices_never_decrease_as_values_grow():
         numbers = [slicing.number(field_name, value) for value in values]
         assert numbers == sorted(numbers), field_name
         assert len(set(numbers)) > len(values) // 20, field_name  # slices, not one for all
+
+
+def _indexed_ids(searcher) -> set[int]:
+    found = searcher.search(backends._files([]), 10_000, count=False, order_by_field="id")
+    assert len(found.hits) < 10_000
+    return set(searcher.fast_field_values("id", [address for _, address in found.hits]))
+
+
+def test_each_shard_holds_its_files_and_every_shard_is_searched_side_by_side(world, client_for, settings):
+    """Three shards: each holds the live files whose id leaves its remainder, and together every
+    one; a search asks the first shard in the caller's thread and the others at the same time on
+    the shard threads, and merges their answers into the one index's."""
+    import threading
+
+    from file_upload.search import engine
+
+    settings.BIOFM_SEARCH_SHARDS = 3
+    client = client_for(world["users"][4])
+    assert client.get("/api/files/")["X-Search-Backend"] == "tantivy"
+    searcher = engine.reader().current()[0]
+    live = set(File.objects.alive().values_list("id", flat=True))
+    assert len(searcher.shards) == 3 and sorted(p.name for p in engine.index_dir().iterdir() if p.is_dir()) == [
+        "shard-0",
+        "shard-1",
+        "shard-2",
+    ]
+    held = [_indexed_ids(engine.Searcher([shard])) for shard in searcher.shards]
+    assert all(held) and set().union(*held) == live and sum(map(len, held)) == len(live)
+    assert all(file_id % 3 == number for number, ids in enumerate(held) for file_id in ids)
+
+    asked: list[tuple[int, str]] = []
+    started = threading.Barrier(3, timeout=10)  # every shard's search has begun before any ends
+
+    class Watched:
+        def __init__(self, number, shard):
+            self.number, self.shard, self.num_docs = number, shard, shard.num_docs
+
+        def aggregate(self, query, spec):
+            asked.append((self.number, threading.current_thread().name))
+            started.wait()
+            return self.shard.aggregate(query, spec)
+
+    watched = engine.Searcher([Watched(number, shard) for number, shard in enumerate(searcher.shards)])
+    spec = {"organism": backends._terms_aggregation("organism"), "n": {"value_count": {"field": "id"}}}
+    answer = watched.aggregate(backends._files([]), spec)
+    caller = threading.current_thread().name
+    assert sorted(asked)[0] == (0, caller)
+    assert all(name.startswith("search-shard") for number, name in asked if number)
+    assert answer["n"]["value"] == len(live)
+    by_organism = {b["key"]: b["doc_count"] for b in answer["organism"]["buckets"]}
+    expected = {}
+    for organism in File.objects.alive().values_list("organism", flat=True):
+        expected[organism or ""] = expected.get(organism or "", 0) + 1
+    assert by_organism == expected
+
+
+def test_terms_keep_the_largest_buckets_of_every_shard_merged():
+    """Terms merged across shards: counts of one key added, the ``size`` largest kept, the rest
+    and what a shard left out counted as others; filters, value counts and sums added."""
+    from file_upload.search import engine
+
+    spec = {
+        "t": {"terms": {"field": "organism", "size": 2}, "aggs": {"bytes": {"sum": {"field": "size"}}}},
+        "f": {"filter": "organism:x", "aggs": {"n": {"value_count": {"field": "id"}}}},
+    }
+    answers = [
+        {
+            "t": {
+                "buckets": [
+                    {"key": "a", "doc_count": 3, "bytes": {"value": 30.0}},
+                    {"key": "b", "doc_count": 1, "bytes": {"value": 1.0}},
+                ],
+                "sum_other_doc_count": 0,
+            },
+            "f": {"doc_count": 2, "n": {"value": 2.0}},
+        },
+        {
+            "t": {
+                "buckets": [
+                    {"key": "b", "doc_count": 3, "bytes": {"value": 3.0}},
+                    {"key": "c", "doc_count": 2, "bytes": {"value": None}},
+                ],
+                "sum_other_doc_count": 5,
+            },
+            "f": {"doc_count": 1, "n": {"value": 1.0}},
+        },
+    ]
+    merged = engine.merge_aggregations(spec, answers)
+    assert merged["t"]["buckets"] == [
+        {"key": "b", "doc_count": 4, "bytes": {"value": 4.0}},
+        {"key": "a", "doc_count": 3, "bytes": {"value": 30.0}},
+    ]
+    assert merged["t"]["sum_other_doc_count"] == 5 + 2
+    assert merged["f"] == {"doc_count": 3, "n": {"value": 3.0}}
+    with pytest.raises(engine.Unsupported):
+        engine.merge_aggregations({"h": {"histogram": {"field": "size", "interval": 10}}}, [{"h": {}}, {"h": {}}])
+
+
+def _commit_shard(writer, number: int, position: dict) -> None:
+    """Commit one shard alone at ``position``: a writer stopped between its shards' commits."""
+    from file_upload.search import engine
+
+    writer.writers[number].delete_documents_by_term("kind", "meta")
+    writer.writers[number].add_document(engine.meta_document(position, writer.slicing))
+    writer.writers[number].commit()
+
+
+def test_shards_are_read_together_only_at_a_position_they_share(world, client_for, settings):
+    """Between the writer's commits of its shards, a reader keeps the commits it read before
+    (never one shard's new files beside another's old ones); once every shard has the new
+    position it reads them all. A writer that finds its shards at different positions (it
+    stopped between them) rebuilds the index, which then answers like SQL."""
+    from django.core.management import call_command
+
+    from file_upload.search import engine, feed
+
+    settings.BIOFM_SEARCH_BACKEND = "tantivy"
+    settings.BIOFM_SEARCH_INLINE_WRITER = False
+    call_command("rebuild_search_index")
+    reader = engine.reader()
+    searcher, position = reader.current()
+    with engine.writer_lock(engine.index_dir()):
+        writer = engine.Writer(engine.index_dir())
+        assert writer.position() == position
+        later = {**position, "at": position["at"] + 1}
+        _commit_shard(writer, 0, later)
+        assert reader.current() == (searcher, position)
+        _commit_shard(writer, 1, later)
+        newer, read = reader.current()
+        assert read == later and newer is not searcher
+        _commit_shard(writer, 0, {**later, "at": later["at"] + 1})
+        assert writer.position() is None
+        assert reader.current() == (newer, later)
+        feed.catch_up(writer)  # a rebuild: every shard at the rebuild's position
+        rebuilt = writer.position()
+        assert rebuilt is not None and rebuilt != later and reader.current()[1] == rebuilt
+        writer.close()
+    client = client_for(world["users"][4])
+    indexed, plain = both_backends(client, settings, {"facets": FACETS, "q": "liver"})
+    assert summary(indexed) == summary(plain)
+
+
+def test_another_number_of_shards_rebuilds_the_index(world, client_for, settings):
+    """An index of two shards is not read by a node configured for three (SQL answers), and its
+    rebuild replaces the two shards with three that answer like SQL."""
+    from django.core.management import call_command
+
+    from file_upload.search import engine
+
+    settings.BIOFM_SEARCH_BACKEND = "tantivy"
+    settings.BIOFM_SEARCH_INLINE_WRITER = False
+    settings.BIOFM_SEARCH_SHARDS = 2
+    call_command("rebuild_search_index")
+    client = client_for(world["users"][4])
+    assert client.get("/api/files/")["X-Search-Backend"] == "tantivy"
+    settings.BIOFM_SEARCH_SHARDS = 3
+    assert client.get("/api/files/")["X-Search-Backend"] == "sql"
+    call_command("rebuild_search_index", "--if-needed")
+    assert sorted(p.name for p in engine.index_dir().iterdir() if p.is_dir()) == ["shard-0", "shard-1", "shard-2"]
+    indexed, plain = both_backends(client, settings, {"facets": FACETS, "ordering": "-size"})
+    assert summary(indexed) == summary(plain)
