@@ -533,8 +533,9 @@ class Searcher:
 def merge_aggregations(spec: dict[str, Any], answers: list[dict[str, Any]]) -> dict[str, Any]:
     """The answer one index holding every shard's files gives to the aggregation ``spec``, from
     each shard's answer: the kinds search asks for (terms, filter, value_count, sum), nested.
-    Terms: the buckets of every shard by key, their counts added, the ``size`` largest kept (the
-    rest counted in ``sum_other_doc_count``, as are those a shard left out)."""
+    Terms: the buckets of every shard by key, their counts added (in no particular order), the
+    ``size`` largest kept when there are more (the rest counted in ``sum_other_doc_count``, as
+    are those a shard left out). The shards' answers are taken apart: pass none that is kept."""
     merged: dict[str, Any] = {}
     for name, request in spec.items():
         parts = [answer[name] for answer in answers if name in answer]
@@ -546,20 +547,34 @@ def merge_aggregations(spec: dict[str, Any], answers: list[dict[str, Any]]) -> d
 def _merged(request: dict[str, Any], parts: list[dict[str, Any]]) -> dict[str, Any]:
     inner = request.get("aggs") or {}
     if "terms" in request:
-        by_key: dict[Any, list[dict[str, Any]]] = {}
-        for part in parts:
-            for bucket in part.get("buckets", []):
-                by_key.setdefault(bucket["key"], []).append(bucket)
-        buckets = [
-            {"key": key, "doc_count": sum(b["doc_count"] for b in found), **merge_aggregations(inner, found)}
-            for key, found in by_key.items()
-        ]
-        buckets.sort(key=lambda bucket: -bucket["doc_count"])
+        if inner:
+            by_key: dict[Any, list[dict[str, Any]]] = {}
+            for part in parts:
+                for bucket in part.get("buckets", []):
+                    by_key.setdefault(bucket["key"], []).append(bucket)
+            buckets = [
+                {"key": key, "doc_count": sum(b["doc_count"] for b in found), **merge_aggregations(inner, found)}
+                for key, found in by_key.items()
+            ]
+        else:  # the facets' case: the shards' answers are this call's own, so their buckets are reused
+            merged: dict[Any, dict[str, Any]] = {}
+            for part in parts:
+                for bucket in part.get("buckets", []):
+                    same = merged.get(bucket["key"])
+                    if same is None:
+                        merged[bucket["key"]] = bucket
+                    else:
+                        same["doc_count"] += bucket["doc_count"]
+            buckets = list(merged.values())
         size = request["terms"].get("size", 10)
+        other = sum(part.get("sum_other_doc_count", 0) for part in parts)
+        if len(buckets) > size:
+            buckets.sort(key=lambda bucket: -bucket["doc_count"])
+            other += sum(bucket["doc_count"] for bucket in buckets[size:])
+            buckets = buckets[:size]
         return {
-            "buckets": buckets[:size],
-            "sum_other_doc_count": sum(part.get("sum_other_doc_count", 0) for part in parts)
-            + sum(bucket["doc_count"] for bucket in buckets[size:]),
+            "buckets": buckets,
+            "sum_other_doc_count": other,
             "doc_count_error_upper_bound": sum(part.get("doc_count_error_upper_bound", 0) for part in parts),
         }
     if "filter" in request:

@@ -1027,12 +1027,22 @@ def test_terms_keep_the_largest_buckets_of_every_shard_merged():
         },
     ]
     merged = engine.merge_aggregations(spec, answers)
+    merged["t"]["buckets"].sort(key=lambda bucket: -bucket["doc_count"])
     assert merged["t"]["buckets"] == [
         {"key": "b", "doc_count": 4, "bytes": {"value": 4.0}},
         {"key": "a", "doc_count": 3, "bytes": {"value": 30.0}},
     ]
     assert merged["t"]["sum_other_doc_count"] == 5 + 2
     assert merged["f"] == {"doc_count": 3, "n": {"value": 3.0}}
+    plain = {"u": {"terms": {"field": "tissue", "size": 3}}}
+    shards = [
+        {"u": {"buckets": [{"key": "x", "doc_count": 5}, {"key": "y", "doc_count": 1}], "sum_other_doc_count": 0}},
+        {"u": {"buckets": [{"key": "y", "doc_count": 2}, {"key": "z", "doc_count": 1}], "sum_other_doc_count": 0}},
+        {"u": {"buckets": [{"key": "w", "doc_count": 4}], "sum_other_doc_count": 0}},
+    ]
+    merged = engine.merge_aggregations(plain, shards)["u"]
+    assert {b["key"]: b["doc_count"] for b in merged["buckets"]} == {"x": 5, "w": 4, "y": 3}
+    assert merged["sum_other_doc_count"] == 1  # z, the smallest, beyond the size
     with pytest.raises(engine.Unsupported):
         engine.merge_aggregations({"h": {"histogram": {"field": "size", "interval": 10}}}, [{"h": {}}, {"h": {}}])
 
