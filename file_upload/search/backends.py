@@ -140,11 +140,15 @@ def _term(field_name: str, value: Any) -> Any:
 COUNT = "_count"
 
 
-def _terms_aggregation(name: str) -> dict[str, Any]:
+def _facet_column(name: str) -> str:
     spec = declarations.BY_NAME[name]
+    return spec.facet_column or spec.field
+
+
+def _terms_aggregation(name: str) -> dict[str, Any]:
     return {
         "terms": {
-            "field": spec.facet_column or spec.field,
+            "field": _facet_column(name),
             "size": engine.FACET_BUCKETS,
             "segment_size": engine.FACET_BUCKETS,
         }
@@ -369,9 +373,12 @@ class Summary:
             key = f"_pass{number}"
             spec[key] = {"filter": filter_text(query, self.loose - skip), "aggs": aggs}
             self.buckets.update(dict.fromkeys(facet_names, key))
-        if not self.loose:
+        # With no facet's own filter in use, a facet whose column has one value per file counts
+        # every match: its buckets add up to the count, which then reads no column of its own.
+        self.counted_by = next((n for n in self.names if _facet_column(n) in engine.ONE_VALUE_EACH), None)
+        if not self.loose and self.counted_by is None:
             spec[COUNT] = {"value_count": {"field": "id"}}
-        elif frozenset() not in self.passes:
+        elif self.loose and frozenset() not in self.passes:
             spec[COUNT] = {"filter": filter_text(query, self.loose)}
         matching = backend.matching(user, query, set(self.loose)).query()
         key = ANSWERS.key(matching, spec)
@@ -395,7 +402,10 @@ class Summary:
     def result(self) -> tuple[int, dict[str, dict[Any, int]]]:
         result = self.future.result() if self.future is not None else self.answer
         assert result is not None
-        if not self.loose:
+        if not self.loose and self.counted_by is not None:
+            counted = result.get(self.counted_by) or {}
+            total = sum(int(b["doc_count"]) for b in counted.get("buckets", [])) + counted.get("sum_other_doc_count", 0)
+        elif not self.loose:
             total = int(result[COUNT].get("value") or 0)
         else:
             passes, buckets = self.passes, self.buckets

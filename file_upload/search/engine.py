@@ -93,6 +93,9 @@ RANGE_ONLY = frozenset(spec.field for spec in declarations.RANGES) - frozenset(
     spec.field for spec in declarations.FILTERS if spec.kind in declarations.TERM_KINDS
 )
 FULL_KEYWORDS = tuple(name for name in (*KEYWORD_FIELDS, *METADATA_KEYWORDS) if name not in NOT_COLUMNS)
+# Columns with exactly one value in every file's document: a terms aggregation over one of them
+# counts every match once, so its buckets add up to the number of matches.
+ONE_VALUE_EACH = frozenset({*FULL_KEYWORDS, "id", "project", "folder", "owner"})
 ROW_COLUMNS = (
     "id",
     "name",

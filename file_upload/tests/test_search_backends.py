@@ -291,6 +291,19 @@ def test_backends_agree_through_random_changes(world, client_for, settings, lagg
     assert (backends.IndexBackend.overlaid_answers - overlaid > 0) == lagging
 
 
+def test_the_count_by_each_facet_alone_agrees(world, client_for, settings):
+    """With no facet's own filter in use, the count is what a facet with one value per file
+    adds up to (files without the value included, as the empty text), else the matches' ids
+    counted: each facet alone, with and without other filters, counts like SQL."""
+    from file_upload.search import declarations
+
+    client = client_for(world["users"][4])
+    for name in sorted(declarations.INDEX_FACETS):
+        for extra in ({}, {"q": "liver"}, {"size_min": "20"}, {"q": "zzz"}):
+            indexed, plain = both_backends(client, settings, {"facets": name, **extra})
+            assert summary(indexed) == summary(plain), (name, extra)
+
+
 def test_term_sets_and_unions_of_terms_agree(world, client_for, settings, monkeypatch):
     """A field's values are a union of term queries up to ``UNION_TERMS`` and a term set beyond:
     both forms answer alike, with a caller granted more files than the union takes."""
