@@ -469,9 +469,10 @@ CELERY_BEAT_SCHEDULE["sweep-stale-parses"] = {"task": "file_upload.sweep_stale_p
 BIOFM_SEARCH_BACKEND = os.environ.get("BIOFM_SEARCH_BACKEND", "tantivy")
 BIOFM_SEARCH_INDEX_DIR = Path(os.environ.get("BIOFM_SEARCH_INDEX_DIR") or DATA_DIR / "search-index").resolve()
 # The index in this many shards (files by id), each searched on its own core side by side with
-# the others: a search that matches many files counts them in about 1/n of the time. About the
-# cores a single search may take; changing it rebuilds the index (start_services.sh does).
-BIOFM_SEARCH_SHARDS = max(1, env_int("BIOFM_SEARCH_SHARDS", 2))
+# the others: a search that matches many files counts them in less time where a core is free.
+# 1 on two cores (the page takes the second one; decision 0027); more for ten million files or
+# more cores per search. Changing it rebuilds the index (start_services.sh does).
+BIOFM_SEARCH_SHARDS = max(1, env_int("BIOFM_SEARCH_SHARDS", 1))
 # How long a request waits for the writer to apply writes it can see before SQL answers it.
 BIOFM_SEARCH_FRESHNESS_WAIT = float(os.environ.get("BIOFM_SEARCH_FRESHNESS_WAIT", "1.0"))
 # A search (the file list's first pages) does not wait when the index lacks at most this many

@@ -474,7 +474,8 @@ def main() -> None:
                 writer.close()
         disk = sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 2**20
         rebuild_seconds, rebuild_cpu = time.monotonic() - started, time.process_time() - cpu_started
-        print(f"tantivy rebuild: {count:,} files in {rebuild_seconds:.1f} s, {disk:.0f} MB on disk", end="")
+        shards = f"{engine.shard_count()} shard(s)"
+        print(f"tantivy rebuild: {count:,} files in {shards}, {rebuild_seconds:.1f} s, {disk:.0f} MB on disk", end="")
         print(f"; CPU {rebuild_cpu:.1f} s (every thread); load average {load_average()}", flush=True)
         rng = random.Random(args.seed)
         pool = value_pool()

@@ -1080,6 +1080,7 @@ def test_shards_are_read_together_only_at_a_position_they_share(world, client_fo
 
     settings.BIOFM_SEARCH_BACKEND = "tantivy"
     settings.BIOFM_SEARCH_INLINE_WRITER = False
+    settings.BIOFM_SEARCH_SHARDS = 2
     call_command("rebuild_search_index")
     reader = engine.reader()
     searcher, position = reader.current()
