@@ -375,7 +375,9 @@ class Summary:
             self.buckets.update(dict.fromkeys(facet_names, key))
         # With no facet's own filter in use, a facet whose column has one value per file counts
         # every match: its buckets add up to the count, which then reads no column of its own.
-        self.counted_by = next((n for n in self.names if _facet_column(n) in engine.ONE_VALUE_EACH), None)
+        self.counted_by = None
+        if not self.loose:
+            self.counted_by = next((n for n in self.names if _facet_column(n) in engine.ONE_VALUE_EACH), None)
         if not self.loose and self.counted_by is None:
             spec[COUNT] = {"value_count": {"field": "id"}}
         elif self.loose and frozenset() not in self.passes:
@@ -402,7 +404,7 @@ class Summary:
     def result(self) -> tuple[int, dict[str, dict[Any, int]]]:
         result = self.future.result() if self.future is not None else self.answer
         assert result is not None
-        if not self.loose and self.counted_by is not None:
+        if self.counted_by is not None:
             counted = result.get(self.counted_by) or {}
             total = sum(int(b["doc_count"]) for b in counted.get("buckets", [])) + counted.get("sum_other_doc_count", 0)
         elif not self.loose:

@@ -214,7 +214,7 @@ def index_dir() -> Path:
 
 
 def shard_count() -> int:
-    return max(1, int(settings.BIOFM_SEARCH_SHARDS))
+    return settings.BIOFM_SEARCH_SHARDS
 
 
 def shard_of(file_id: int, shards: int) -> int:
@@ -522,9 +522,6 @@ class Searcher:
                 values[at] = value
         return values
 
-    def doc(self, address: tuple[int, Any]) -> Any:
-        return self.shards[address[0]].doc(address[1])
-
     def doc_freq(self, field_name: str, term: Any) -> int:
         return sum(shard.doc_freq(field_name, term) for shard in self.shards)
 
@@ -550,25 +547,15 @@ def merge_aggregations(spec: dict[str, Any], answers: list[dict[str, Any]]) -> d
 def _merged(request: dict[str, Any], parts: list[dict[str, Any]]) -> dict[str, Any]:
     inner = request.get("aggs") or {}
     if "terms" in request:
-        if inner:
-            by_key: dict[Any, list[dict[str, Any]]] = {}
-            for part in parts:
-                for bucket in part.get("buckets", []):
-                    by_key.setdefault(bucket["key"], []).append(bucket)
-            buckets = [
-                {"key": key, "doc_count": sum(b["doc_count"] for b in found), **merge_aggregations(inner, found)}
-                for key, found in by_key.items()
-            ]
-        else:  # the facets' case: the shards' answers are this call's own, so their buckets are reused
-            merged: dict[Any, dict[str, Any]] = {}
-            for part in parts:
-                for bucket in part.get("buckets", []):
-                    same = merged.get(bucket["key"])
-                    if same is None:
-                        merged[bucket["key"]] = bucket
-                    else:
-                        same["doc_count"] += bucket["doc_count"]
-            buckets = list(merged.values())
+        by_key: dict[Any, list[dict[str, Any]]] = {}
+        for part in parts:
+            for bucket in part.get("buckets", []):
+                by_key.setdefault(bucket["key"], []).append(bucket)
+        buckets = []
+        for found in by_key.values():  # the first shard's bucket of a key becomes the merged one
+            if len(found) > 1:
+                found[0].update(doc_count=sum(b["doc_count"] for b in found), **merge_aggregations(inner, found))
+            buckets.append(found[0])
         size = request["terms"].get("size", 10)
         other = sum(part.get("sum_other_doc_count", 0) for part in parts)
         if len(buckets) > size:
@@ -624,14 +611,15 @@ class Reader:
             if stamps is None or read_signature(self.path) != index_signature():
                 self._forget()
                 return None
-            if self.indexes is None or len(self.indexes) != shards or stamps[0][0] != (self.stamps or [(None,)])[0][0]:
-                # Opened again when the first shard's meta.json is a new file (as a rebuild
-                # leaves it); the searcher read before stays until the new one is consistent.
+            # Opened again when the first shard's meta.json is a new file (as a rebuild leaves
+            # it); the searcher read before stays until the new one is consistent.
+            reopen = self.indexes is None or self.stamps is None or len(self.indexes) != shards
+            if reopen or stamps[0][0] != self.stamps[0][0]:
                 self.indexes = [tantivy.Index.open(str(shard)) for shard in shard_paths(self.path, shards)]
                 for index in self.indexes:
                     _register(index)
-                self.stamps = None
-            if stamps != self.stamps:
+                reopen = True
+            if reopen or stamps != self.stamps:
                 self.stamps = stamps
                 searchers = []
                 for index in self.indexes:

@@ -128,6 +128,18 @@ def both_backends(client, settings, params: dict, index_answers: bool = True) ->
     return indexed.json(), plain.json()
 
 
+def rebuilt_without_writer(settings, **search_settings) -> None:
+    """The index rebuilt now and then left as it is (no request applies the feed), with the
+    given ``BIOFM_SEARCH_*`` settings (``SHARDS=2``)."""
+    from django.core.management import call_command
+
+    settings.BIOFM_SEARCH_BACKEND = "tantivy"
+    settings.BIOFM_SEARCH_INLINE_WRITER = False
+    for name, value in search_settings.items():
+        setattr(settings, f"BIOFM_SEARCH_{name}", value)
+    call_command("rebuild_search_index")
+
+
 def compare(client_for, settings, world, rng: random.Random, queries: int) -> None:
     for user in world["users"]:
         client = client_for(user)
@@ -529,9 +541,7 @@ def test_an_index_built_from_another_database_is_not_read_and_gets_rebuilt(world
 
     from file_upload.search import engine
 
-    settings.BIOFM_SEARCH_BACKEND = "tantivy"
-    settings.BIOFM_SEARCH_INLINE_WRITER = False
-    call_command("rebuild_search_index")
+    rebuilt_without_writer(settings)
     client = client_for(world["users"][4])
     assert client.get("/api/files/")["X-Search-Backend"] == "tantivy"
     schema = engine.index_dir() / "biofm-schema.json"
@@ -553,10 +563,7 @@ def test_a_request_never_answers_from_an_index_behind_it(world, client_for, sett
     index answers with the new file read from SQL; beyond it SQL answers (after the wait)."""
     from django.core.management import call_command
 
-    settings.BIOFM_SEARCH_BACKEND = "tantivy"
-    settings.BIOFM_SEARCH_INLINE_WRITER = False
-    settings.BIOFM_SEARCH_FRESHNESS_WAIT = 0.1
-    call_command("rebuild_search_index")
+    rebuilt_without_writer(settings, FRESHNESS_WAIT=0.1)
     client = client_for(world["users"][4])
     assert client.get("/api/files/?q=brandnew")["X-Search-Backend"] == "tantivy"
     make_file(world["projects"][0], "brandnew.fastq", owner=world["users"][0])
@@ -581,9 +588,7 @@ def test_a_commit_answers_a_search_once(world, client_for, settings):
     afresh; with ``BIOFM_SEARCH_ANSWER_CACHE=0`` nothing is kept."""
     from django.core.management import call_command
 
-    settings.BIOFM_SEARCH_BACKEND = "tantivy"
-    settings.BIOFM_SEARCH_INLINE_WRITER = False
-    call_command("rebuild_search_index")
+    rebuilt_without_writer(settings)
     ann, dan = world["users"][0], world["users"][3]
     params = {"q": "liver", "facets": FACETS}
     url = "/api/files/?" + urlencode(params)
@@ -1074,14 +1079,9 @@ def test_shards_are_read_together_only_at_a_position_they_share(world, client_fo
     (never one shard's new files beside another's old ones); once every shard has the new
     position it reads them all. A writer that finds its shards at different positions (it
     stopped between them) rebuilds the index, which then answers like SQL."""
-    from django.core.management import call_command
-
     from file_upload.search import engine, feed
 
-    settings.BIOFM_SEARCH_BACKEND = "tantivy"
-    settings.BIOFM_SEARCH_INLINE_WRITER = False
-    settings.BIOFM_SEARCH_SHARDS = 2
-    call_command("rebuild_search_index")
+    rebuilt_without_writer(settings, SHARDS=2)
     reader = engine.reader()
     searcher, position = reader.current()
     with engine.writer_lock(engine.index_dir()):
@@ -1112,10 +1112,7 @@ def test_another_number_of_shards_rebuilds_the_index(world, client_for, settings
 
     from file_upload.search import engine
 
-    settings.BIOFM_SEARCH_BACKEND = "tantivy"
-    settings.BIOFM_SEARCH_INLINE_WRITER = False
-    settings.BIOFM_SEARCH_SHARDS = 2
-    call_command("rebuild_search_index")
+    rebuilt_without_writer(settings, SHARDS=2)
     client = client_for(world["users"][4])
     assert client.get("/api/files/")["X-Search-Backend"] == "tantivy"
     settings.BIOFM_SEARCH_SHARDS = 3
