@@ -488,6 +488,10 @@ BIOFM_SEARCH_ANSWER_CACHE = env_int("BIOFM_SEARCH_ANSWER_CACHE", 256)
 BIOFM_SEARCH_COMMIT_INTERVAL = float(os.environ.get("BIOFM_SEARCH_COMMIT_INTERVAL", "0.2"))
 # Requests apply the feed themselves (tests, single-process development); a deployment runs the writer.
 BIOFM_SEARCH_INLINE_WRITER = env_bool("BIOFM_SEARCH_INLINE_WRITER", False)
+# Each web process brings the index into the page cache as it starts (its columns read through,
+# its postings read ahead: ``engine.preload``), so the first searches after a reboot do not wait
+# on the disk. Off where memory is short and the index is large.
+BIOFM_SEARCH_PRELOAD = env_bool("BIOFM_SEARCH_PRELOAD", True)
 # Change-feed rows older than BIOFM_SEARCH_CHANGE_RETENTION seconds are pruned hourly; a writer
 # whose index position is older than half that rebuilds the index.
 BIOFM_SEARCH_CHANGE_RETENTION = env_int("BIOFM_SEARCH_CHANGE_RETENTION", 24 * 3600)

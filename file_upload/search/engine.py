@@ -656,6 +656,46 @@ def reader() -> Reader:
         return found
 
 
+# Files of each segment that a search reads for every match: the columns (facets, ranges,
+# orders), the term dictionaries and the field norms. ``preload`` reads them through; the
+# postings and positions, read only where a query's terms point, it asks the kernel to read ahead.
+READ_THROUGH = frozenset({".fast", ".term", ".fieldnorm"})
+READ_AHEAD = frozenset({".idx", ".pos"})
+PRELOAD_CHUNK = 1 << 20
+
+
+def preload(path: Path | None = None) -> tuple[int, int]:
+    """Bring the node's index into the page cache before a process answers from it: after a
+    reboot, or when other work has pushed the index out, the first searches otherwise wait on
+    the disk for every page of a column they walk (a first search of 0.1–1 s at ten million
+    files, where a warm one takes ~0.1 s). Reads ``READ_THROUGH`` files to the end and announces
+    ``READ_AHEAD`` ones (``POSIX_FADV_WILLNEED``: read in the background). Returns the bytes read
+    through and announced. Pages already cached cost a copy (~0.1 s per GB), so each web process
+    can run it as it starts (``BIOFM_SEARCH_PRELOAD``)."""
+    path = path or index_dir()
+    read = announced = 0
+    buffer = bytearray(PRELOAD_CHUNK)
+    for file in sorted(path.glob("shard-*/*")):
+        through, ahead = file.suffix in READ_THROUGH, file.suffix in READ_AHEAD
+        if not (through or ahead):
+            continue
+        try:
+            descriptor = os.open(file, os.O_RDONLY)
+        except FileNotFoundError:  # a segment merged away meanwhile
+            continue
+        try:
+            if ahead:
+                os.posix_fadvise(descriptor, 0, 0, os.POSIX_FADV_WILLNEED)
+                announced += os.fstat(descriptor).st_size
+                continue
+            with open(descriptor, "rb", buffering=0, closefd=False) as handle:
+                while chunk := handle.readinto(buffer):
+                    read += chunk
+        finally:
+            os.close(descriptor)
+    return read, announced
+
+
 def read_signature(path: Path) -> str | None:
     try:
         return json.loads((path / "biofm-schema.json").read_text())["signature"]

@@ -45,3 +45,29 @@ def test_a_failing_warm_up_is_logged_not_raised(monkeypatch):
     logged = logged_by_warm_up(monkeypatch)
     assert warmup.warm_up(get_wsgi_application()) >= 0
     assert logged == ["warm-up failed"]
+
+
+def test_warm_up_brings_the_index_into_the_page_cache_unless_told_not_to(alice, settings, monkeypatch):
+    from django.core.management import call_command
+
+    from file_upload.search import engine
+
+    settings.BIOFM_SEARCH_BACKEND = "tantivy"
+    make_file(ProjectFactory(name="Open", owner=alice, access_level="public"), "public.fastq")
+    call_command("rebuild_search_index")
+    on_disk = {".fast": 0, ".term": 0, ".fieldnorm": 0, ".idx": 0, ".pos": 0}
+    for file in engine.index_dir().glob("shard-*/*"):
+        if file.suffix in on_disk:
+            on_disk[file.suffix] += file.stat().st_size
+    through = on_disk[".fast"] + on_disk[".term"] + on_disk[".fieldnorm"]
+    ahead = on_disk[".idx"] + on_disk[".pos"]
+    assert through > 0 and ahead > 0
+    preloaded: list[tuple[int, int]] = []
+    real = engine.preload
+    monkeypatch.setattr(engine, "preload", lambda *args: preloaded.append(real(*args)) or preloaded[-1])
+    logged = logged_by_warm_up(monkeypatch)
+    warmup.warm_up(get_wsgi_application())
+    assert preloaded == [(through, ahead)] and logged == []
+    settings.BIOFM_SEARCH_PRELOAD = False
+    warmup.warm_up(get_wsgi_application())
+    assert len(preloaded) == 1
