@@ -182,10 +182,27 @@ def text_words(text: str) -> list[str]:
 
 
 def _word_q(word: str) -> Q:
-    """``word`` as a whole word of the searchable text (letters and digits around it are not)."""
+    """``word`` as a whole word of the searchable text (letters and digits around it are not).
+    SQLite's ``LOWER`` (the searchable text's) leaves letters beyond ASCII as they are: a word
+    with such letters is matched in any case there (Python's pattern, which SQLite runs)."""
     if _postgres():
         return Q(search_text__regex=f"(^|[^[:alnum:]]){word}([^[:alnum:]]|$)")
-    return Q(search_text__regex=rf"(^|[\W_]){word}([\W_]|$)")
+    lookup = "search_text__regex" if word.isascii() else "search_text__iregex"
+    return Q(**{lookup: rf"(^|[\W_]){word}([\W_]|$)"})
+
+
+FOLDED = {"contains": ("icontains", "{}"), "start": ("istartswith", "^{}"), "exact": ("iexact", "^{}\\Z")}
+
+
+def _folded_q(field_name: str, text: str, how: str = "contains") -> Q:
+    """The field contains (``how``: starts with, is) ``text`` in any case, as Python's ``lower``
+    folds it (the index's rule). PostgreSQL's ``ILIKE`` folds every letter; SQLite's ``LIKE``
+    only ASCII ones, so there a text with other letters is a case-insensitive pattern (Python's,
+    which SQLite runs; slower than ``LIKE``, so only for such texts)."""
+    lookup, pattern = FOLDED[how]
+    if text.isascii() or _postgres():
+        return Q(**{f"{field_name}__{lookup}": text})
+    return Q(**{f"{field_name}__iregex": pattern.format(re.escape(text))})
 
 
 def _text_q(text: str) -> Q:
@@ -193,7 +210,7 @@ def _text_q(text: str) -> Q:
     the whole text lies inside the name (partial names). The index answers the same question
     with its word and n-gram fields (``search.engine``)."""
     words = text_words(text)
-    condition = Q(name__icontains=text)
+    condition = _folded_q("name", text)
     if words:
         every = Q()
         for word in words:
@@ -274,9 +291,9 @@ def _relevance(text: str) -> Any:
     the newest first within a tier. The same on every database, and what the in-memory index
     orders by."""
     return Case(
-        When(name__iexact=text, then=Value(3)),
-        When(name__istartswith=text, then=Value(2)),
-        When(name__icontains=text, then=Value(1)),
+        When(_folded_q("name", text, "exact"), then=Value(3)),
+        When(_folded_q("name", text, "start"), then=Value(2)),
+        When(_folded_q("name", text), then=Value(1)),
         default=Value(0),
         output_field=IntegerField(),
     )
@@ -495,7 +512,10 @@ def suggest(user: Any, text: str, limit: int = 8) -> list[dict[str, str]]:
     suggestions: list[dict[str, str]] = []
     # Unordered on purpose: "ORDER BY name LIMIT" would walk the name index past every file when
     # nothing matches, instead of asking the trigram index.
-    names = visible.alias(lname=Lower("name")).filter(lname__contains=text.lower()).order_by()
+    if text.isascii() or _postgres():
+        names = visible.alias(lname=Lower("name")).filter(lname__contains=text.lower()).order_by()
+    else:
+        names = visible.filter(_folded_q("name", text)).order_by()
     for name in sorted(names.values_list("name", flat=True)[:limit]):
         suggestions.append({"kind": "name", "value": name})
     indexed = _indexed_values(user, text, limit)
@@ -503,10 +523,7 @@ def suggest(user: Any, text: str, limit: int = 8) -> list[dict[str, str]]:
         return (suggestions + indexed)[: limit * 2]
     for field_name in SUGGEST_FIELDS:
         values = (
-            visible.filter(**{f"{field_name}__icontains": text})
-            .order_by()
-            .values_list(field_name, flat=True)
-            .distinct()[:3]
+            visible.filter(_folded_q(field_name, text)).order_by().values_list(field_name, flat=True).distinct()[:3]
         )
         suggestions += [{"kind": field_name, "value": value} for value in values]
     return suggestions[: limit * 2]
