@@ -667,21 +667,34 @@ PRELOAD_CHUNK = 1 << 20
 def preload(path: Path | None = None) -> tuple[int, int]:
     """Bring the node's index into the page cache before a process answers from it: after a
     reboot, or when other work has pushed the index out, the first searches otherwise wait on
-    the disk for every page of a column they walk (a first search of 0.1–1 s at ten million
-    files, where a warm one takes ~0.1 s). Reads ``READ_THROUGH`` files to the end and announces
-    ``READ_AHEAD`` ones (``POSIX_FADV_WILLNEED``: read in the background). Returns the bytes read
-    through and announced. Pages already cached cost a copy (~0.1 s per GB), so each web process
-    can run it as it starts (``BIOFM_SEARCH_PRELOAD``)."""
+    the disk for every page of a column they walk (decision 0028). Reads ``READ_THROUGH`` files
+    to the end and announces ``READ_AHEAD`` ones (``POSIX_FADV_WILLNEED``: read in the
+    background), each part only while what it adds up to fits in half the memory the system has
+    available (the index must not push the database's pages out). Returns the bytes read through
+    and announced. Pages already cached cost a copy (~0.3 s per GB here), so each web process can
+    run it as it starts (``BIOFM_SEARCH_PRELOAD``)."""
     path = path or index_dir()
+    files = [file for file in sorted(path.glob("shard-*/*")) if file.suffix in READ_THROUGH | READ_AHEAD]
+    sizes = {}
+    for file in files:
+        try:
+            sizes[file] = file.stat().st_size
+        except FileNotFoundError:  # a segment merged away meanwhile
+            continue
+    through = sum(size for file, size in sizes.items() if file.suffix in READ_THROUGH)
+    room = _memory_available()
+    room = None if room is None else room // 2
+    read_through = room is None or through <= room
+    read_ahead = room is None or sum(sizes.values()) <= room
     read = announced = 0
     buffer = bytearray(PRELOAD_CHUNK)
-    for file in sorted(path.glob("shard-*/*")):
-        through, ahead = file.suffix in READ_THROUGH, file.suffix in READ_AHEAD
-        if not (through or ahead):
+    for file in sizes:
+        ahead = file.suffix in READ_AHEAD
+        if not (read_ahead if ahead else read_through):
             continue
         try:
             descriptor = os.open(file, os.O_RDONLY)
-        except FileNotFoundError:  # a segment merged away meanwhile
+        except FileNotFoundError:
             continue
         try:
             if ahead:
@@ -694,6 +707,18 @@ def preload(path: Path | None = None) -> tuple[int, int]:
         finally:
             os.close(descriptor)
     return read, announced
+
+
+def _memory_available() -> int | None:
+    """The memory the system has available (``MemAvailable``, bytes), or ``None`` where it does
+    not say."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
 
 
 def read_signature(path: Path) -> str | None:

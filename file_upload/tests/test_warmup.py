@@ -71,3 +71,28 @@ def test_warm_up_brings_the_index_into_the_page_cache_unless_told_not_to(alice, 
     settings.BIOFM_SEARCH_PRELOAD = False
     warmup.warm_up(get_wsgi_application())
     assert len(preloaded) == 1
+
+
+def test_the_preload_reads_only_what_fits_in_half_the_available_memory(alice, settings, monkeypatch):
+    """Columns first, postings too when both fit; nothing where even the columns do not."""
+    from django.core.management import call_command
+
+    from file_upload.search import engine
+
+    settings.BIOFM_SEARCH_BACKEND = "tantivy"
+    make_file(ProjectFactory(name="Open", owner=alice, access_level="public"), "public.fastq")
+    call_command("rebuild_search_index")
+    through = ahead = 0
+    for file in engine.index_dir().glob("shard-*/*"):
+        if file.suffix in engine.READ_THROUGH:
+            through += file.stat().st_size
+        elif file.suffix in engine.READ_AHEAD:
+            ahead += file.stat().st_size
+    for available, expected in [
+        (2 * (through + ahead), (through, ahead)),
+        (2 * through, (through, 0)),
+        (2 * through - 2, (0, 0)),
+        (None, (through, ahead)),
+    ]:
+        monkeypatch.setattr(engine, "_memory_available", lambda available=available: available)
+        assert engine.preload() == expected, available
