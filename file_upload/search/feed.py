@@ -194,6 +194,7 @@ def rebuild(writer: engine.Writer, progress: Callable[[str], None] | None = None
         else:
             count = writer.replace((), meter.count(_rows(None).iterator(chunk_size=CHUNK)))
         meter.say("committing")
+        writer.slicing.files = count  # what the name slices were made for (``Slicing.outgrown``)
         writer.commit(position)
     seconds = time.monotonic() - started
     meter.say(f"{count} files indexed in {seconds:.1f} s ({count / max(seconds, 1e-9):.0f} files/s)")
@@ -249,7 +250,9 @@ class _Progress:
 
 def catch_up(writer: engine.Writer) -> int:
     """Apply the feed since the index's position, commit with the new position; returns the
-    number of files rewritten (a rebuild when the position is unusable)."""
+    number of files rewritten (a rebuild when the position is unusable; or, in a pass that finds
+    no change to apply, when the index has outgrown its name slices: ``engine.Slicing.outgrown``,
+    so that a bulk load is applied first and the rebuild comes once it is over)."""
     position = writer.position()
     if position is None:
         return rebuild(writer)
@@ -267,7 +270,11 @@ def catch_up(writer: engine.Writer) -> int:
                 if changed or time.time() - position.get("at", 0) > 60:
                     after["at"] = time.time()
                     writer.commit(after)
-            return len(changed) if found is not None else rebuild(writer)
+            if found is not None and (changed or not writer.slicing.outgrown(writer.files)):
+                return len(changed)
+    if found is not None:
+        made_for = writer.slicing.files
+        log.info("search index: %d files outgrew name slices made for %s; rebuilding", writer.files, made_for)
     return rebuild(writer)
 
 

@@ -968,6 +968,63 @@ def test_the_writer_outlives_a_broken_connection(make_user):
     assert woken_by_a_commit_elsewhere(changes, project, "after-the-cut.fastq") is True
 
 
+def test_an_index_that_started_empty_gets_name_slices_once_it_has_grown(make_user, client_for, settings, monkeypatch):
+    """An index built on an empty table has one name slice for all. Once the files it holds
+    reach ``RESLICE_AT`` and ``RESLICE_GROWTH`` times what its name slices were made for, the
+    writer rebuilds it with slices made from its names (readers keep the last commit meanwhile),
+    and not again until it has grown as much more; pages by name agree with SQL throughout."""
+    from django.core.management import call_command
+
+    from file_upload.search import engine, feed
+
+    rebuilt_without_writer(settings)
+    assert engine.reader().current() is not None
+    assert engine.reader().slicing.name_bounds == [] and engine.reader().slicing.files == 0
+    monkeypatch.setattr(engine, "RESLICE_AT", 30)
+    owner = make_user("ann")
+    project = ProjectFactory(name="Grown", owner=owner, access_level="public")
+    rng = random.Random(5)
+    for number in range(29):
+        make_file(project, f"{rng.choice(['S', 'lib', 'run'])}{rng.randint(0, 999):03d}_{number}.fq", owner=owner)
+    rebuilds = []
+    real_rebuild = feed.rebuild
+    monkeypatch.setattr(feed, "rebuild", lambda *args, **kwargs: rebuilds.append(1) or real_rebuild(*args, **kwargs))
+    call_command("search_index_writer", "--once")  # 29 files: below RESLICE_AT
+    assert rebuilds == [] and engine.reader().current() is not None and engine.reader().slicing.name_bounds == []
+    for number in range(29, 40):
+        make_file(project, f"{rng.choice(['S', 'lib', 'run'])}{rng.randint(0, 999):03d}_{number}.fq", owner=owner)
+    call_command("search_index_writer", "--once")  # applies them: the index holds 40
+    assert rebuilds == []
+    call_command("search_index_writer", "--once")  # the next pass finds the slices outgrown
+    assert rebuilds == [1]
+    engine.reader().current()
+    slicing = engine.reader().slicing
+    assert slicing.files == 40 and len(set(slicing.name_bounds)) > 10
+    for number in range(40, 60):  # 60 < 4 × 40: the slices still fit
+        make_file(project, f"S{number:03d}.bam", owner=owner)
+    call_command("search_index_writer", "--once")
+    call_command("search_index_writer", "--once")  # a pass with nothing to apply: still no rebuild
+    assert rebuilds == [1] and engine.reader().current() is not None and engine.reader().slicing.files == 40
+    client = client_for(owner)
+    for ordering in ("name", "-name"):
+        for page in (1, 2, 3):
+            params = {"ordering": ordering, "page_size": 9, "page": page, "facets": "tags"}
+            indexed, plain = both_backends(client, settings, params)
+            assert summary(indexed) == summary(plain), params
+            assert len(plain["results"]) == 9
+
+
+def test_name_slices_are_outgrown_by_growth_from_a_size_on(monkeypatch):
+    from file_upload.search import engine
+
+    monkeypatch.setattr(engine, "RESLICE_AT", 1000)
+    assert not engine.Slicing().outgrown(999) and engine.Slicing().outgrown(1000)
+    made = engine.Slicing([5, 9], files=400)
+    assert not made.outgrown(1599) and made.outgrown(1600)
+    assert not engine.Slicing([5, 9]).outgrown(10**7)  # an older index's bounds: taken as fitting
+    assert engine.Slicing.loads(made.dumps()).files == 400 and engine.Slicing.loads(None).files is None
+
+
 def test_slices_never_decrease_as_values_grow():
     """A page read slice by slice is in order only if a larger value never has a smaller slice:
     sizes across every octave (and each step within one), ids, moments before and after 1970,
