@@ -694,38 +694,35 @@ def preload(path: Path | None = None) -> tuple[int, int]:
     and announced. Pages already cached cost a copy (~0.3 s per GB here), so each web process can
     run it as it starts (``BIOFM_SEARCH_PRELOAD``)."""
     path = path or index_dir()
-    files = [file for file in sorted(path.glob("shard-*/*")) if file.suffix in READ_THROUGH | READ_AHEAD]
     sizes = {}
-    for file in files:
-        try:
-            sizes[file] = file.stat().st_size
-        except FileNotFoundError:  # a segment merged away meanwhile
-            continue
+    for file in sorted(path.glob("shard-*/*")):
+        if file.suffix in READ_THROUGH or file.suffix in READ_AHEAD:
+            try:
+                sizes[file] = file.stat().st_size
+            except FileNotFoundError:  # a segment merged away meanwhile
+                continue
     through = sum(size for file, size in sizes.items() if file.suffix in READ_THROUGH)
     room = _memory_available()
     room = None if room is None else room // 2
     read_through = room is None or through <= room
-    read_ahead = room is None or sum(sizes.values()) <= room
+    # Not every system has read-ahead advice (macOS): there the searches read the postings.
+    read_ahead = hasattr(os, "posix_fadvise") and (room is None or sum(sizes.values()) <= room)
     read = announced = 0
     buffer = bytearray(PRELOAD_CHUNK)
-    for file in sizes:
+    for file, size in sizes.items():
         ahead = file.suffix in READ_AHEAD
         if not (read_ahead if ahead else read_through):
             continue
         try:
-            descriptor = os.open(file, os.O_RDONLY)
-        except FileNotFoundError:
-            continue
-        try:
-            if ahead:
-                os.posix_fadvise(descriptor, 0, 0, os.POSIX_FADV_WILLNEED)
-                announced += os.fstat(descriptor).st_size
-                continue
-            with open(descriptor, "rb", buffering=0, closefd=False) as handle:
+            with open(file, "rb", buffering=0) as handle:
+                if ahead:
+                    os.posix_fadvise(handle.fileno(), 0, 0, os.POSIX_FADV_WILLNEED)
+                    announced += size
+                    continue
                 while chunk := handle.readinto(buffer):
                     read += chunk
-        finally:
-            os.close(descriptor)
+        except FileNotFoundError:
+            continue
     return read, announced
 
 

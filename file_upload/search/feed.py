@@ -258,11 +258,11 @@ def catch_up(writer: engine.Writer) -> int:
         return rebuild(writer)
     with _snapshot():
         found = changes_since(position)
-        if found is not None:
+        # More changes than a quarter of the table (and 50,000): a rebuild costs less. The table's
+        # size is asked only then, not in every pass.
+        if found is not None and (len(found[0]) <= 50000 or len(found[0]) <= _estimated_rows() // 4):
             changed, after = found
-            if len(changed) > max(50000, _estimated_rows() // 4):
-                found = None
-            elif changed or after != position:
+            if changed or after != position:
                 ids = sorted(changed)
                 for start in range(0, len(ids), CHUNK):
                     chunk = ids[start : start + CHUNK]
@@ -270,11 +270,10 @@ def catch_up(writer: engine.Writer) -> int:
                 if changed or time.time() - position.get("at", 0) > 60:
                     after["at"] = time.time()
                     writer.commit(after)
-            if found is not None and (changed or not writer.slicing.outgrown(writer.files)):
+            if changed or not writer.slicing.outgrown(writer.files):
                 return len(changed)
-    if found is not None:
-        made_for = writer.slicing.files
-        log.info("search index: %d files outgrew name slices made for %s; rebuilding", writer.files, made_for)
+            made_for = writer.slicing.files
+            log.info("search index: %d files outgrew name slices made for %s; rebuilding", writer.files, made_for)
     return rebuild(writer)
 
 

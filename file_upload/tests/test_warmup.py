@@ -96,3 +96,20 @@ def test_the_preload_reads_only_what_fits_in_half_the_available_memory(alice, se
     ]:
         monkeypatch.setattr(engine, "_memory_available", lambda available=available: available)
         assert engine.preload() == expected, available
+
+
+def test_a_failing_preload_is_logged_and_the_warm_up_goes_on(alice, settings, monkeypatch):
+    from file_upload.search import engine
+
+    settings.BIOFM_SEARCH_BACKEND = "tantivy"
+
+    def unreadable(*args):
+        raise PermissionError("index not readable")
+
+    monkeypatch.setattr(engine, "preload", unreadable)
+    answers: list[str] = []
+    real = warmup._request
+    monkeypatch.setattr(warmup, "_request", lambda *args: answers.append(real(*args)) or answers[-1])
+    logged = logged_by_warm_up(monkeypatch)
+    warmup.warm_up(get_wsgi_application())
+    assert logged == ["search index preload failed"] and answers == ["200 OK"]
