@@ -1,0 +1,190 @@
+"""Benchmark: where a warm faceted search's time goes, in process, and how low it can go.
+
+Usage (a database and index that ``search_bench.py`` seeded and built, its writer caught up):
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/biofm_search_1m \\
+        BIOFM_DATA_DIR=var/search-bench/biofm_search_1m BIOFM_SEARCH_INDEX_DIR=…/index-1 \\
+        .venv/bin/python performance_test_project/search_breakdown.py [--queries 200]
+
+The same random queries as ``search_bench.py`` (same seed, same user: the one who sees about
+half the files), asked in three ways in one run, one after the other, no answer kept between
+them (``BIOFM_SEARCH_ANSWER_CACHE`` off: ``search_bench.py`` asks each search once):
+
+1. the index alone: each search's page (50, by relevance with text, else by name) and its
+   count and facets (one aggregation), timed apart;
+2. whole requests through Django's test client (the application and its middleware, no HTTP,
+   no gunicorn), with the mean time of each phase of the request's own thread;
+3. the same requests with the page's files neither loaded nor shown (an empty ``results``): a
+   lower bound of what any work on the listing's Python side (the ORM, the serializer) could
+   bring, since what is left is authentication, visibility, the feed position, the index and
+   the response around an empty page.
+
+Each prints p50 / p95 / p99 next to the target of issue 20 (warm p95 < 20 ms through HTTP,
+which adds ~2–3 ms to an in-process request on a 2-core machine; ``search_bench.py`` measures
+that). A benchmark: it prints figures, it asserts none.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import os
+import random
+import statistics
+import sys
+import threading
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "performance_test_project"))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "file_project.settings")
+os.environ.setdefault("ALLOWED_HOSTS", "testserver,127.0.0.1,localhost")
+os.environ.setdefault("BIOFM_SEARCH_BACKEND", "tantivy")
+
+TARGET_HTTP_P95_MS = 20.0
+
+
+def trio(timings: list[float]) -> str:
+    q = statistics.quantiles(sorted(timings), n=100)
+    mean = statistics.mean(timings)
+    return f"p50 {q[49]:6.1f}  p95 {q[94]:6.1f}  p99 {q[98]:6.1f} ms  (mean {mean:5.1f}, n={len(timings)})"
+
+
+class Phases:
+    """Time spent in chosen functions by the request's own thread (the main one), per label."""
+
+    def __init__(self) -> None:
+        self.spent: defaultdict[str, float] = defaultdict(float)
+        self.main = threading.main_thread()
+
+    def wrap(self, owner: Any, name: str, label: str) -> None:
+        original = getattr(owner, name)
+        spent, main = self.spent, self.main
+
+        @functools.wraps(original)
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            if threading.current_thread() is not main:
+                return original(*args, **kwargs)
+            started = time.perf_counter()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                spent[label] += time.perf_counter() - started
+
+        setattr(owner, name, timed)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--seed", type=int, default=6)
+    args = parser.parse_args()
+    if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
+        sys.exit("Set DATABASE_URL to the benchmark's PostgreSQL database (search_bench.py seeds it).")
+    import django
+
+    django.setup()
+    import search_bench
+    from django.conf import settings
+    from django.http import QueryDict
+    from django.test import Client
+    from rest_framework.authentication import TokenAuthentication
+    from rest_framework.renderers import JSONRenderer
+
+    from authentication.services import issue_token
+    from file_upload import search, serializers, views
+    from file_upload.search import backends, engine
+
+    user, share = search_bench.half_visible_user()
+    rng = random.Random(args.seed)
+    pool = search_bench.value_pool()
+    workload = [search_bench.random_query(rng, pool) for _ in range(args.queries)]
+    warmup = [search_bench.random_query(rng, pool) for _ in range(10)]
+    reader = engine.reader()
+    searcher = reader.current()[0]
+    print(
+        f"{searcher.num_docs - len(searcher.shards):,} files in {engine.shard_count()} shard(s);"
+        f" user {user.username} sees {share:.0%}; {os.cpu_count()} cores, load average"
+        f" {'/'.join(f'{v:.1f}' for v in os.getloadavg())}",
+        flush=True,
+    )
+
+    # Each pass asks the same searches: no answer is kept, as none is in ``search_bench.py``,
+    # which asks each search once.
+    settings.BIOFM_SEARCH_ANSWER_CACHE = 0
+
+    # 1. The index alone.
+    backend = backends.fresh_index()
+    if backend is None:
+        sys.exit("The index is behind the feed: run `manage.py search_index_writer --once` first.")
+    pages, summaries, rows = [], [], []
+    for params in workload:
+        query_dict = QueryDict(mutable=True)
+        query_dict.update(params)
+        query = search.SearchQuery.from_params(query_dict)
+        ordering = ("relevance",) if query.q else ("name",)
+        started = time.perf_counter()
+        backend.page(user, query, ordering, 0, 50)
+        pages.append((time.perf_counter() - started) * 1000)
+        started = time.perf_counter()
+        count, _ = backend.summary(user, query)
+        summaries.append((time.perf_counter() - started) * 1000)
+        rows.append((summaries[-1], pages[-1], count, params))
+    print("\n1. the index alone (one thread each)")
+    print(f"   page of 50         {trio(pages)}")
+    print(f"   count and facets   {trio(summaries)}")
+    print("   slowest (count and facets / page ms, matches, filters):")
+    for summary, page, count, params in sorted(rows, key=lambda row: -max(row[0], row[1]))[:8]:
+        shown = {k: v for k, v in params.items() if k not in ("facets", "page_size")}
+        print(f"   {summary:6.1f} / {page:5.1f}  {count:>9,}  {shown}")
+
+    # 2. Whole requests in process, by phase.
+    phases = Phases()
+    phases.wrap(TokenAuthentication, "authenticate", "authentication (a query)")
+    phases.wrap(views.FileViewSet, "get_queryset", "the caller's visible queryset (two queries)")
+    phases.wrap(backends, "fresh_index", "the feed position (a query)")
+    phases.wrap(backends.Results, "__init__", "index, page loaded and shown meanwhile")
+    phases.wrap(backends.Results, "_files", "  of which: the page's files from SQL")
+    phases.wrap(serializers.FileSerializer, "_represent", "  of which: serialising them")
+    phases.wrap(backends, "wait", "  of which: waiting for the index's first answer")
+    phases.wrap(backends.Summary, "result", "  of which: waiting for count and facets after the page")
+    phases.wrap(JSONRenderer, "render", "JSON")
+    phases.wrap(views.FileViewSet, "list", "the view")
+    client = Client(HTTP_AUTHORIZATION=f"Token {issue_token(user)}")
+
+    def ask(params: dict) -> float:
+        started = time.perf_counter()
+        response = client.get("/api/files/?" + urlencode(params))
+        elapsed = (time.perf_counter() - started) * 1000
+        if response.status_code != 200 or response["X-Search-Backend"] != "tantivy":
+            sys.exit(f"{response.status_code} from {response['X-Search-Backend']}: the index must answer")
+        return elapsed
+
+    for params in warmup:
+        ask(params)
+    phases.spent.clear()
+    whole = [ask(params) for params in workload]
+    print("\n2. whole requests in process (the test client: no HTTP)")
+    print(f"   request            {trio(whole)}")
+    for label, seconds in sorted(phases.spent.items(), key=lambda item: -item[1]):
+        print(f"   {seconds / len(workload) * 1000:6.2f} ms  {label}")
+
+    # 3. The same with an empty page: what is left when the listing's Python side costs nothing.
+    backends.Results._files = lambda self, ids: {}  # type: ignore[method-assign]
+    empty = [ask(params) for params in workload]
+    print("\n3. the same requests, the page's files neither loaded nor shown")
+    print(f"   request            {trio(empty)}")
+    print(
+        f"\ntarget (issue 20): warm p95 < {TARGET_HTTP_P95_MS:.0f} ms through HTTP at 1M files;"
+        f" in process here: {statistics.quantiles(sorted(whole), n=100)[94]:.1f} ms with the page,"
+        f" {statistics.quantiles(sorted(empty), n=100)[94]:.1f} ms without it"
+    )
+
+
+if __name__ == "__main__":
+    main()
