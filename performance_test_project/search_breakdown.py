@@ -20,8 +20,8 @@ them (``BIOFM_SEARCH_ANSWER_CACHE`` off: ``search_bench.py`` asks each search on
    the response around an empty page.
 
 Each prints p50 / p95 / p99 next to the target of issue 20 (warm p95 < 20 ms through HTTP,
-which adds ~2–3 ms to an in-process request on a 2-core machine; ``search_bench.py`` measures
-that). A benchmark: it prints figures, it asserts none.
+which with gunicorn adds ~1–2 ms at p50 and p95 to an in-process request on a 2-core machine;
+``search_bench.py`` measures that). A benchmark: it prints figures, it asserts none.
 """
 
 from __future__ import annotations
