@@ -52,9 +52,11 @@ TARGETS_HTTP_P95_MS = {1_000_000: 20.0, 10_000_000: 50.0}
 
 
 def trio(timings: list[float]) -> str:
-    q = statistics.quantiles(sorted(timings), n=100)
+    from search_bench import percentiles
+
+    p50, p95, p99 = percentiles(timings)
     mean = statistics.mean(timings)
-    return f"p50 {q[49]:6.1f}  p95 {q[94]:6.1f}  p99 {q[98]:6.1f} ms  (mean {mean:5.1f}, n={len(timings)})"
+    return f"p50 {p50:6.1f}  p95 {p95:6.1f}  p99 {p99:6.1f} ms  (mean {mean:5.1f}, n={len(timings)})"
 
 
 class Phases:
@@ -112,8 +114,8 @@ def main() -> None:
     files = searcher.num_docs - len(searcher.shards)  # each shard's feed position aside
     print(
         f"{files:,} files in {engine.shard_count()} shard(s);"
-        f" user {user.username} sees {share:.0%}; {os.cpu_count()} cores, load average"
-        f" {'/'.join(f'{v:.1f}' for v in os.getloadavg())}",
+        f" user {user.username} sees {share:.0%}; {os.cpu_count()} cores,"
+        f" load average {search_bench.load_average()}",
         flush=True,
     )
 
@@ -185,8 +187,8 @@ def main() -> None:
     targets = ", ".join(f"< {ms:.0f} ms at {size:,} files" for size, ms in TARGETS_HTTP_P95_MS.items())
     print(
         f"\ntargets (issue 20), warm p95 through HTTP: {targets}; in process here ({files:,} files):"
-        f" {statistics.quantiles(sorted(whole), n=100)[94]:.1f} ms with the page,"
-        f" {statistics.quantiles(sorted(empty), n=100)[94]:.1f} ms without it"
+        f" {search_bench.percentiles(whole)[1]:.1f} ms with the page,"
+        f" {search_bench.percentiles(empty)[1]:.1f} ms without it"
     )
 
 
