@@ -18,8 +18,11 @@ them (``BIOFM_SEARCH_ANSWER_CACHE`` off: ``search_bench.py`` asks each search on
    lower bound of what any work on the listing's Python side (the ORM, the serializer) could
    bring, since what is left is authentication, visibility, the feed position, the index and
    the response around an empty page.
+4. the slowest counts and facets of 1, taken apart in the index: counted with the facets, the
+   matches only counted, the caller's visibility alone, and each range filter alone next to
+   its column read for every file by a range aggregation.
 
-Each prints p50 / p95 / p99, then the targets of issue 20: warm p95 through HTTP < 20 ms at
+1–3 print p50 / p95 / p99, then the targets of issue 20: warm p95 through HTTP < 20 ms at
 1M files and < 50 ms at 10M (HTTP with gunicorn adds ~1–2 ms at p50 and p95 to an in-process
 request on a 2-core machine; ``search_bench.py`` measures that). A benchmark: it prints
 figures, it asserts none.
@@ -36,6 +39,7 @@ import sys
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -81,6 +85,59 @@ class Phases:
                 spent[label] += time.perf_counter() - started
 
         setattr(owner, name, timed)
+
+
+def median_ms(ask: Callable[[], Any], times: int = 7) -> float:
+    timings = []
+    for _ in range(times):
+        started = time.perf_counter()
+        ask()
+        timings.append((time.perf_counter() - started) * 1000)
+    return statistics.median(timings)
+
+
+def taken_apart(backend: Any, user: Any, searches: list[tuple[dict, float]], slowest: int = 6) -> None:
+    """The slowest counts and facets of pass 1 taken apart in the index: the same aggregation,
+    the matches only counted, the caller's visibility alone, and each range filter alone next
+    to the same column read for every file by a range aggregation. Where counting the matches
+    costs about as much as counting them with the four facets, the facets are not what a
+    faster count needs to change."""
+    from django.http import QueryDict
+    from tantivy import Occur
+    from tantivy import Query as Q
+
+    from file_upload import search
+    from file_upload.search import backends, declarations
+
+    def parsed(params: dict) -> Any:
+        query_dict = QueryDict(mutable=True)
+        query_dict.update(params)
+        return search.SearchQuery.from_params(query_dict)
+
+    searcher = backend.searcher
+    visible = Q.boolean_query([(Occur.Must, part) for part in backend._base(user) or [Q.all_query()]])
+    print(f"\n4. the {slowest} slowest counts and facets taken apart (medians of 7, ms)")
+    print(f"   the caller's visibility alone, counted: {median_ms(lambda: searcher.search(visible, 1)):.1f}")
+    for params, _ in sorted(searches, key=lambda item: -item[1])[:slowest]:
+        query = parsed(params)
+        whole = median_ms(lambda: backend.summary(user, query))  # noqa: B023 (called here)
+        matches = backend.matching(user, query).query()
+        counted = median_ms(lambda: searcher.search(matches, 1))  # noqa: B023
+        shown = {k: v for k, v in params.items() if k not in ("facets", "page_size")}
+        print(f"   count and facets {whole:5.1f}, the matches only counted {counted:5.1f}  {shown}")
+        for name, value in query.ranges.items():
+            spec = declarations.BY_NAME[name]
+            alone = backends.filter_queries(parsed({name: params[name]}), set())[0]
+            bound = backends._bound(spec, value)
+            edge = {"min": {"from": bound}, "after": {"from": bound}, "max": {"to": bound + 1}}.get(
+                spec.kind, {"to": bound}
+            )
+            read = {"r": {"range": {"field": spec.field, "ranges": [edge]}}}
+            print(
+                f"     {name} alone, counted {median_ms(lambda: searcher.search(alone, 1)):5.1f};"  # noqa: B023
+                f" its column read for every file (a range aggregation)"
+                f" {median_ms(lambda: searcher.aggregate(Q.all_query(), read)):5.1f}"  # noqa: B023
+            )
 
 
 def main() -> None:
@@ -190,6 +247,9 @@ def main() -> None:
         f" {search_bench.percentiles(whole)[1]:.1f} ms with the page,"
         f" {search_bench.percentiles(empty)[1]:.1f} ms without it"
     )
+
+    # 4. The slowest counts of pass 1, taken apart.
+    taken_apart(backend, user, [(params, summary) for summary, _, _, params in rows])
 
 
 if __name__ == "__main__":
