@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 from django.core.management import call_command
+from django.db import connections
 from django.test import Client
 from django.utils import timezone
 
@@ -165,7 +166,10 @@ def test_two_users_two_viewers_then_lru_eviction_and_reopen(
 
     def ask(pair):
         client, publication = pair
-        return dataset_of(client, publication)
+        try:
+            return dataset_of(client, publication)
+        finally:
+            connections.close_all()  # this thread's own connections: the test database is dropped at the end
 
     # Both answer at the same time, each through its own path.
     with ThreadPoolExecutor(4) as workers:
