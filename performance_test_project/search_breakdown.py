@@ -88,14 +88,11 @@ class Phases:
 
 
 def parsed(params: dict) -> Any:
-    """The search a request with these parameters asks (``SearchQuery``)."""
-    from django.http import QueryDict
-
+    """The search a request with these parameters asks (``SearchQuery``; it reads a plain
+    mapping as it reads a request's query string)."""
     from file_upload import search
 
-    query_dict = QueryDict(mutable=True)
-    query_dict.update(params)
-    return search.SearchQuery.from_params(query_dict)
+    return search.SearchQuery.from_params(params)
 
 
 def filters_of(params: dict) -> dict:
